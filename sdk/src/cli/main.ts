@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+import { spawn } from 'node:child_process';
+import { doctor } from '../tools/doctor.js';
+import { requireTool } from '../tools/resolve.js';
+import { setup } from '../tools/setup.js';
+import type { ToolName } from '../tools/resolve.js';
+
+const USAGE = `meshward: security extension kit for Envoy
+
+Usage:
+  meshward setup [--if-missing] [--only envoy|opa]   install the managed Envoy and OPA
+  meshward doctor                                    show each tool's version and path
+  meshward envoy [args...]                           run the managed Envoy
+  meshward help
+
+Environment: ENVOY_BIN, OPA_BIN (use these binaries), MESHWARD_HOME (where managed tools live,
+default <project>/.meshward), MESHWARD_ENVOY_RUNTIME=local|container (test harness runtime).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'setup': {
+      const ifMissing = rest.includes('--if-missing');
+      const only = rest.indexOf('--only');
+      const tools = only >= 0 ? ([rest[only + 1]] as ToolName[]) : undefined;
+      if (tools && !['envoy', 'opa'].includes(tools[0] as string)) {
+        console.error(`meshward setup: --only takes envoy or opa, not ${tools[0]}`);
+        return 2;
+      }
+      const results = await setup({ ifMissing, tools });
+      const failed = results.filter((r) => !r.ok);
+      for (const r of failed) console.error(`meshward setup: ${r.tool}: ${r.message}`);
+      return failed.length ? 1 : 0;
+    }
+    case 'doctor':
+      return doctor();
+    case 'envoy': {
+      const tool = requireTool('envoy');
+      const child = spawn(tool.path, rest, { stdio: 'inherit' });
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
+      return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 130 : 1))));
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`meshward: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`meshward: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

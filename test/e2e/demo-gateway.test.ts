@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePorts } from '../../sdk/src/envoy/index.js';
+import { repoRoot } from '../support/cli.js';
+
+const demoMain = join(repoRoot, 'examples', 'demo-gateway', 'dist', 'main.js');
+let child: ChildProcess | undefined;
+
+afterEach(() => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+});
+
+function waitFor(proc: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`demo did not print ${pattern} within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const on = (b: Buffer) => {
+      out += b.toString();
+      if (pattern.test(out)) {
+        clearTimeout(t);
+        resolve(out);
+      }
+    };
+    proc.stdout?.on('data', on);
+    proc.stderr?.on('data', on);
+    proc.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`demo exited with ${code} before printing ${pattern}:\n${out}`));
+    });
+  });
+}
+
+describe('demo gateway (what `npm start` runs)', () => {
+  it('serves the upstream echo through Envoy with the demo filters, and Ctrl-C stops every process', async () => {
+    const ports = await freePorts(['listen', 'admin', 'upstream']);
+    child = spawn(process.execPath, [demoMain], {
+      env: {
+        ...process.env,
+        MESHWARD_LISTEN_PORT: String(ports.listen),
+        MESHWARD_ADMIN_PORT: String(ports.admin),
+        MESHWARD_UPSTREAM_PORT: String(ports.upstream),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const banner = await waitFor(child, /Press Ctrl-C to stop/, 30_000);
+    expect(banner).toContain(`Envoy         http://127.0.0.1:${ports.listen}`);
+    expect(banner).toContain(`curl -i http://127.0.0.1:${ports.listen}/anything`);
+    expect(banner).toMatch(/envoy version: \w+\/1\.\d+\.\d+/);
+
+    const res = await fetch(`http://127.0.0.1:${ports.listen}/anything`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('server')).toBe('envoy');
+    expect(res.headers.get('x-meshward-demo')).toBe('hello from add-header');
+    const echoed = (await res.json()) as { method: string; path: string; headers: Record<string, string> };
+    expect(echoed.method).toBe('GET');
+    expect(echoed.path).toBe('/anything');
+    expect(echoed.headers['x-envoy-expected-rq-timeout-ms']).toBeDefined();
+    // The upstream answers directly too: it is the demo upstream on its own port.
+    expect((await fetch(`http://127.0.0.1:${ports.upstream}/direct`)).status).toBe(200);
+
+    const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    // Envoy and the upstream are gone with it.
+    await expect(fetch(`http://127.0.0.1:${ports.listen}/anything`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${ports.admin}/ready`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${ports.upstream}/direct`)).rejects.toThrow();
+  });
+
+  it('refuses a bad port setting with a message naming the variable', async () => {
+    child = spawn(process.execPath, [demoMain], { env: { ...process.env, MESHWARD_LISTEN_PORT: 'ten' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+    const code = await new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
+    expect(code).toBe(1);
+    expect(err).toContain('MESHWARD_LISTEN_PORT=ten: expected a TCP port number');
+  });
+});

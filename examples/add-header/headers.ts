@@ -1,0 +1,14 @@
+// Pure header-name validation (no host calls): HTTP token characters, lowercase, because
+// HTTP/2 and Envoy's header maps are lowercase; pseudo-headers (":path") are not allowed.
+export function isValidHeaderName(name: string): bool {
+  if (name.length == 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const ok =
+      (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
+      c == 0x21 || c == 0x23 || c == 0x24 || c == 0x25 || c == 0x26 || c == 0x27 || c == 0x2a ||
+      c == 0x2b || c == 0x2d || c == 0x2e || c == 0x5e || c == 0x5f || c == 0x60 || c == 0x7c || c == 0x7e;
+    if (!ok) return false;
+  }
+  return true;
+}

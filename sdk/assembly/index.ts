@@ -1,0 +1,7 @@
+// @meshward/sdk/assembly: write proxy-wasm filters in AssemblyScript.
+// A filter's entry file also exports the ABI: `export * from "@meshward/sdk/assembly/abi";`
+export * from "@solo-io/proxy-runtime/assembly/index";
+export * from "./log";
+export * from "./json";
+export * from "./config";
+export * from "./host";

@@ -37,6 +37,8 @@ describe('@meshward/sdk package', () => {
   it('its exports load in Node', async () => {
     const envoy = await import('@meshward/sdk/envoy');
     const tools = await import('@meshward/sdk/tools');
+    const host = await import('@meshward/sdk/host');
+    expect(typeof host.loadFilter).toBe('function');
     expect(typeof envoy.startEnvoy).toBe('function');
     expect(typeof tools.doctor).toBe('function');
   });

@@ -60,6 +60,7 @@ async function buildFilters() {
     newestMtime(join(root, 'sdk', 'assembly')),
     newestMtime(join(root, 'node_modules', '@solo-io', 'proxy-runtime', 'assembly')),
     newestMtime(join(root, 'asconfig.json')),
+    newestMtime(join(root, 'sdk', 'asconfig.json')),
     newestMtime(fileURLToPath(import.meta.url)),
   );
   let asc;

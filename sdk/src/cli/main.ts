@@ -10,6 +10,7 @@ const USAGE = `meshward: security extension kit for Envoy
 Usage:
   meshward setup [--if-missing] [--only envoy|opa]   install the managed Envoy and OPA
   meshward doctor                                    show each tool's version and path
+  meshward build <filter.ts> [-o out.wasm] [--debug] build an AssemblyScript filter with the SDK's settings
   meshward envoy [args...]                           run the managed Envoy
   meshward help
 
@@ -34,6 +35,18 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'doctor':
       return doctor();
+    case 'build': {
+      const entry = rest.find((a, i) => !a.startsWith('-') && rest[i - 1] !== '-o');
+      if (!entry) {
+        console.error('meshward build: give the filter entry file, e.g. meshward build filter.ts');
+        return 2;
+      }
+      const o = rest.indexOf('-o');
+      const { buildFilter } = await import('./build.js');
+      const out = await buildFilter({ entry, outFile: o >= 0 ? rest[o + 1] : undefined, debug: rest.includes('--debug') });
+      console.log(`meshward build: wrote ${out}`);
+      return 0;
+    }
     case 'envoy': {
       const tool = requireTool('envoy');
       const child = spawn(tool.path, rest, { stdio: 'inherit' });

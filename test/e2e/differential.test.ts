@@ -13,6 +13,8 @@ interface Case {
   name: string;
   request: DiffRequest;
   expect?: Expectations;
+  /** Runs before the request (e.g. to set what a side service answers). */
+  before?: () => void;
   /** A property of the observation that must hold too, so a case cannot pass vacuously. */
   check?: (o: import('../support/differential.js').Observation) => void;
 }
@@ -34,6 +36,7 @@ function scenarioGroup(title: string, setup: () => Promise<Setup>, cases: Case[]
     });
     for (const c of cases) {
       it(c.name, async () => {
+        c.before?.();
         const { envoy, host } = await run.both(c.request, c.expect);
         expect(host).toEqual(envoy);
         c.check?.(envoy);
@@ -57,6 +60,7 @@ function rejectionGroup(title: string, setup: () => Promise<Setup>, message: str
   });
 }
 
+let authStatus = 200;
 const echoHeaders = ['x-added', 'x-a', 'x-remove', 'x-auth', 'x-auth-body', 'x-client'];
 
 describe('differential: Node host vs real Envoy', () => {
@@ -88,6 +92,16 @@ describe('differential: Node host vs real Envoy', () => {
   scenarioGroup('local-reply.wat (hand-written WAT)', async () => ({ name: 'local-reply', wasm: await fixture('local-reply.wat') }), [
     { name: 'x-deny: local 403 with body and headers, upstream not called', request: { path: '/deny', headers: { 'x-deny': '1' } }, expect: { responseHeaders: ['x-reason', 'x-seen-response', 'content-type'] }, check: (o) => { expect(o.status).toBe(403); expect(o.body).toEqual({ raw: 'go away' }); } },
     { name: 'no x-deny: passes, response marked', request: { path: '/ok' }, expect: { responseHeaders: ['x-reason', 'x-seen-response'] }, check: (o) => expect(o.status).toBe(200) },
+    { name: 'upstream answers x-deny-response: replaced by a local 418 from the response path', request: { path: '/up', headers: { 'x-echo-response-header': 'x-deny-response: 1' } }, expect: { responseHeaders: ['x-seen-response', 'x-deny-response'] }, check: (o) => { expect(o.status).toBe(418); expect(o.body).toEqual({ raw: 'teapot' }); } },
+  ]);
+  scenarioGroup('config.wat (hand-written WAT): VM and plugin configuration', async () => ({ name: 'config', wasm: await fixture('config.wat'), vmConfig: 'vm-settings-1', config: 'plugin-settings-1' }), [
+    { name: 'requests pass once configured', request: { path: '/configured' }, check: (o) => expect(o.status).toBe(200) },
+  ]);
+  rejectionGroup('config.wat: a plugin configuration starting with "bad" is refused by both', async () => ({ name: 'config', wasm: await fixture('config.wat'), config: 'bad-settings' }), 'error: bad-settings');
+  scenarioGroup('trap.wat (hand-written WAT)', async () => ({ name: 'trap', wasm: await fixture('trap.wat') }), [
+    { name: 'a normal request passes with x-ok', request: { path: '/t' }, expect: { upstreamHeaders: ['x-ok'] }, check: (o) => expect(o.body).toMatchObject({ echo: { headers: { 'x-ok': '1' } } }) },
+    { name: 'x-crash: the filter logs and traps; 503', request: { path: '/t', headers: { 'x-crash': '1' } }, expect: { logs: true }, check: (o) => expect(o.status).toBe(503) },
+    { name: 'the failed VM answers 503 to the next request', request: { path: '/t' }, check: (o) => expect(o.status).toBe(503) },
   ]);
   scenarioGroup('metrics.wat (hand-written WAT)', async () => ({ name: 'metrics', wasm: await fixture('metrics.wat') }), [
     { name: 'first request: counter 1', request: { path: '/m1' }, expect: { responseHeaders: ['x-count', 'x-zero-increment'], metrics: ['requests_total'] }, check: (o) => expect(o.metrics['requests_total']).toBe(1) },
@@ -108,9 +122,13 @@ describe('differential: Node host vs real Envoy', () => {
     async () => ({
       name: 'http-call',
       wasm: await fixture('http-call.wat'),
-      sideServices: [{ cluster: 'auth', handler: (req) => (req.headers['x-deny-auth'] ? { status: 401, body: 'no' } : { status: 200, body: `auth saw ${req.method} ${req.path}` }) }],
+      // The call carries nothing of the caller's request, so each case sets the auth answer.
+      sideServices: [{ cluster: 'auth', handler: (req) => (authStatus === 200 ? { status: 200, body: `auth saw ${req.method} ${req.path} ${req.body}` } : { status: authStatus, body: 'no' }) }],
     }),
-    [{ name: 'auth service says 200: request continues with x-auth headers', request: { path: '/protected' }, expect: { upstreamHeaders: echoHeaders }, check: (o) => expect(o.body).toMatchObject({ echo: { headers: { 'x-auth': 'ok' } } }) }],
+    [
+      { name: 'auth service says 200: request continues with x-auth headers', before: () => (authStatus = 200), request: { path: '/protected' }, expect: { upstreamHeaders: echoHeaders }, check: (o) => expect(o.body).toMatchObject({ echo: { headers: { 'x-auth': 'ok', 'x-auth-body': 'auth saw GET /check ping' } } }) },
+      { name: 'auth service says 401: local 403 "denied", upstream not reached', before: () => (authStatus = 401), request: { path: '/protected-2' }, expect: { upstreamHeaders: echoHeaders }, check: (o) => { expect(o.status).toBe(403); expect(o.body).toEqual({ raw: 'denied' }); } },
+    ],
   );
 });
 

@@ -3,7 +3,7 @@
  * Node proxy-wasm host, reduced to what a user observes, so a test can compare the two.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -169,14 +169,23 @@ export class DifferentialRun {
         httpCallResponder: async (req: HttpCallRequest): Promise<HttpCallOutcome> => {
           const side = sides.find((x) => x.spec.cluster === req.cluster);
           if (!side) return 'reset';
-          const res = await fetch(`http://127.0.0.1:${side.port}${req.path}`, {
-            method: req.method,
-            headers: Object.fromEntries(req.headers.filter(([k]) => !k.startsWith(':'))),
-            body: req.method === 'GET' || req.method === 'HEAD' ? undefined : req.body,
+          // node:http, not fetch: Envoy sends a body even with GET, and so must the bridge.
+          return new Promise<HttpCallOutcome>((resolve) => {
+            const out = httpRequest(
+              { host: '127.0.0.1', port: side.port, path: req.path, method: req.method, headers: Object.fromEntries(req.headers.filter(([k]) => !k.startsWith(':'))) },
+              (res) => {
+                let body = '';
+                res.on('data', (c: Buffer) => (body += c.toString()));
+                res.on('end', () => {
+                  const headers: Record<string, string> = {};
+                  for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
+                  resolve({ status: res.statusCode ?? 0, headers, body });
+                });
+              },
+            );
+            out.on('error', () => resolve('reset'));
+            out.end(req.body);
           });
-          const headers: Record<string, string> = {};
-          res.headers.forEach((v, k) => (headers[k] = v));
-          return { status: res.status, headers, body: await res.text() };
         },
       });
     } catch (e) {

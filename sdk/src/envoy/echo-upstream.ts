@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { echoResponseHeader } from '../host/echo.js';
 
 /** What the echo upstream returns for every request, as JSON. */
 export interface EchoedRequest {
@@ -36,7 +37,7 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
 /**
  * A small HTTP upstream that answers every request with a JSON description of it, so a test can
  * see exactly what reached the upstream through Envoy. A request header `x-echo-status: NNN`
- * chooses the response status.
+ * chooses the response status; `x-echo-response-header: <name>: <value>` adds a response header.
  */
 export function startEchoUpstream(options: EchoUpstreamOptions = {}): Promise<EchoUpstream> {
   const requests: EchoedRequest[] = [];
@@ -54,7 +55,10 @@ export function startEchoUpstream(options: EchoUpstreamOptions = {}): Promise<Ec
       const wanted = Number(req.headers['x-echo-status']);
       const status = Number.isInteger(wanted) && wanted >= 200 && wanted <= 599 ? wanted : 200;
       const body = JSON.stringify(echoed);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+      const extra = echoResponseHeader(echoed.headers['x-echo-response-header']);
+      if (extra) headers[extra[0]] = extra[1];
+      res.writeHead(status, headers);
       res.end(body);
     });
   });

@@ -33,3 +33,19 @@ describe.skipIf(noEngine)('Envoy container runtime (testcontainers, envoyproxy/e
     expect(envoy.running).toBe(false);
   }, 240_000);
 });
+
+describe.runIf(noEngine)('Envoy container runtime without a Docker engine', () => {
+  it('fails with an error that says a Docker engine is needed, instead of hanging', async () => {
+    const started = Date.now();
+    await expect(
+      startEnvoy({ runtime: 'container', config: (p) => httpProxyBootstrap({ listenerPort: p['listener']!, adminPort: p['admin']!, upstreamPort: 1 }) }),
+    ).rejects.toThrow(/MESHWARD_ENVOY_RUNTIME=container needs a Docker engine, and none is reachable/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('rejects an unknown runtime name', async () => {
+    await expect(
+      startEnvoy({ env: { ...process.env, MESHWARD_ENVOY_RUNTIME: 'podman' }, config: {} }),
+    ).rejects.toThrow('MESHWARD_ENVOY_RUNTIME=podman: expected "local" or "container"');
+  });
+});

@@ -387,11 +387,12 @@ export async function startEnvoy(options: StartEnvoyOptions): Promise<EnvoyInsta
   args.push(...(options.extraArgs ?? []));
 
   let proc: EnvoyProcess;
-  if (runtime === 'local') {
-    proc = spawnLocal(requireTool('envoy', env), args, env);
-  } else {
+  try {
     const tool = requireTool('envoy', env);
-    proc = await spawnContainer(versionOf(tool), workDir, JSON.stringify(config), args, options.mounts ?? []);
+    proc = runtime === 'local' ? spawnLocal(tool, args, env) : await spawnContainer(versionOf(tool), workDir, JSON.stringify(config), args, options.mounts ?? []);
+  } catch (e) {
+    rmSync(workDir, { recursive: true, force: true });
+    throw e;
   }
   const logFile = createWriteStream(join(workDir, 'envoy.log'));
   const instance = new EnvoyInstance(proc, ports, workDir, configPath, runtime, logFile, options.maxLifetimeMs ?? 15 * 60_000);

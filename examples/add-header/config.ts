@@ -28,7 +28,7 @@ export function parseAddHeaderConfig(ctx: ConfigContext, text: string): AddHeade
         ctx.fail(headers.pathOf(name), "invalid header name (lowercase token characters, no pseudo-headers)");
         break;
       }
-      const value = headers.string(name, true);
+      const value = headers.requiredString(name);
       config.names.push(name);
       config.values.push(value);
     }

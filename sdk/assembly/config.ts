@@ -70,16 +70,18 @@ export class ConfigObject {
     this.ctx.fail(this.pathOf(key), "required field missing");
   }
 
-  string(key: string, required: bool = false, fallback: string = ""): string {
+  // Getters take (key, fallback, required = false): the fallback is returned when the field is
+  // absent, or after any error.
+  string(key: string, fallback: string = "", required: bool = false): string {
     const v = this.raw(key);
     if (v === null) { if (required) this.missing(key); return fallback; }
     if (v.kind != JsonKind.String) { this.ctx.fail(this.pathOf(key), expected("string", v)); return fallback; }
     return v.stringValue;
   }
 
-  requiredString(key: string): string { return this.string(key, true, ""); }
+  requiredString(key: string): string { return this.string(key, "", true); }
 
-  number(key: string, required: bool = false, fallback: f64 = 0): f64 {
+  number(key: string, fallback: f64 = 0, required: bool = false): f64 {
     const v = this.raw(key);
     if (v === null) { if (required) this.missing(key); return fallback; }
     if (v.kind != JsonKind.Number) { this.ctx.fail(this.pathOf(key), expected("number", v)); return fallback; }
@@ -108,7 +110,7 @@ export class ConfigObject {
 
   /** One of `allowed`; anything else is an error that lists them. */
   oneOf(key: string, allowed: Array<string>, fallback: string, required: bool = false): string {
-    const s = this.string(key, required, fallback);
+    const s = this.string(key, fallback, required);
     if (this.ctx.failed() || allowed.includes(s)) return s;
     this.ctx.fail(this.pathOf(key), "expected one of " + allowed.join(", ") + ", got \"" + s + "\"");
     return fallback;

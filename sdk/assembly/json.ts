@@ -74,7 +74,7 @@ class JsonParser {
   }
 
   parseValue(depth: i32): JsonValue | null {
-    if (depth > this.maxDepth) return this.fail("nesting deeper than " + this.maxDepth.toString());
+    if (depth >= this.maxDepth) return this.fail("nesting deeper than " + this.maxDepth.toString());
     this.skipWhitespace();
     if (this.pos >= this.text.length) return this.fail("unexpected end of input");
     const c = this.text.charCodeAt(this.pos);
@@ -262,4 +262,54 @@ export function parseJson(text: string, maxDepth: i32 = 64): JsonResult {
   }
   r.value = v;
   return r;
+}
+
+function hexDigit(n: i32): string {
+  return String.fromCharCode(n < 10 ? 0x30 + n : 0x61 + n - 10);
+}
+
+function quoteJson(s: string): string {
+  let out = "\"";
+  let runStart = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c != 0x22 && c != 0x5c) continue;
+    out += s.substring(runStart, i);
+    if (c == 0x22) out += "\\\"";
+    else if (c == 0x5c) out += "\\\\";
+    else if (c == 0x08) out += "\\b";
+    else if (c == 0x0c) out += "\\f";
+    else if (c == 0x0a) out += "\\n";
+    else if (c == 0x0d) out += "\\r";
+    else if (c == 0x09) out += "\\t";
+    else out += "\\u00" + hexDigit(c >> 4) + hexDigit(c & 0xf);
+    runStart = i + 1;
+  }
+  return out + s.substring(runStart) + "\"";
+}
+
+function formatJsonNumber(n: f64): string {
+  // Whole numbers print without a fraction, as JSON.stringify does (AssemblyScript prints "1.0").
+  if (Math.floor(n) == n && Math.abs(n) < 9007199254740992.0) return (<i64>n).toString();
+  return n.toString();
+}
+
+/** Compact JSON text for a value (object keys in document order). */
+export function stringifyJson(v: JsonValue): string {
+  switch (v.kind) {
+    case JsonKind.Null: return "null";
+    case JsonKind.Bool: return v.boolValue ? "true" : "false";
+    case JsonKind.Number: return formatJsonNumber(v.numberValue);
+    case JsonKind.String: return quoteJson(v.stringValue);
+    case JsonKind.Array: {
+      const parts = new Array<string>();
+      for (let i = 0; i < v.items.length; i++) parts.push(stringifyJson(v.items[i]));
+      return "[" + parts.join(",") + "]";
+    }
+    default: {
+      const parts = new Array<string>();
+      for (let i = 0; i < v.keys.length; i++) parts.push(quoteJson(v.keys[i]) + ":" + stringifyJson(v.values[i]));
+      return "{" + parts.join(",") + "}";
+    }
+  }
 }

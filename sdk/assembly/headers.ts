@@ -1,0 +1,112 @@
+// Header maps as plain `Array<string[]>` pairs (`[["x-a", "1"], ["x-b", "2"]]`), the ABI's
+// serialized pair format, and reading header maps from the host without trapping.
+//
+// Serialized form (Proxy-Wasm ABI 0.2.x, "Maps with HTTP fields"): u32 count, then a (u32 name
+// length, u32 value length) pair per entry, then every name and value followed by a NUL byte.
+// Integers are little-endian. An empty map is 0 bytes (we also accept a lone count of 0).
+import * as imports from "@solo-io/proxy-runtime/assembly/imports";
+import { HeaderMapTypeValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly/runtime";
+import { clearOut, outPtr, outSize, takeOutBuffer, utf8 } from "./internal";
+
+/** Serializes pairs; entries that are not `[name, value]` (fewer than 2 strings) are skipped. */
+export function serializePairs(pairs: Array<string[]>): ArrayBuffer {
+  const names = new Array<ArrayBuffer>();
+  const values = new Array<ArrayBuffer>();
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i];
+    if (p.length < 2) continue;
+    names.push(utf8(p[0]));
+    values.push(utf8(p[1]));
+  }
+  const n = names.length;
+  if (n == 0) return new ArrayBuffer(0);
+  let size = 4 + 8 * n;
+  for (let i = 0; i < n; i++) size += names[i].byteLength + 1 + values[i].byteLength + 1;
+  const out = new ArrayBuffer(size);
+  const base = changetype<usize>(out);
+  store<u32>(base, <u32>n);
+  let data = base + 4 + 8 * <usize>n;
+  for (let i = 0; i < n; i++) {
+    const name = names[i];
+    const value = values[i];
+    store<u32>(base + 4 + 8 * <usize>i, <u32>name.byteLength);
+    store<u32>(base + 8 + 8 * <usize>i, <u32>value.byteLength);
+    memory.copy(data, changetype<usize>(name), <usize>name.byteLength);
+    data += <usize>name.byteLength;
+    store<u8>(data, 0);
+    data += 1;
+    memory.copy(data, changetype<usize>(value), <usize>value.byteLength);
+    data += <usize>value.byteLength;
+    store<u8>(data, 0);
+    data += 1;
+  }
+  return out;
+}
+
+/** Parses serialized pairs; null when the data is malformed (sizes pointing past the end). */
+export function deserializePairs(buf: ArrayBuffer): Array<string[]> | null {
+  const out = new Array<string[]>();
+  const total = <u64>buf.byteLength;
+  if (total == 0) return out;
+  if (total < 4) return null;
+  const base = changetype<usize>(buf);
+  const n = <u64>load<u32>(base);
+  if (n == 0) return out;
+  const header = 4 + 8 * n;
+  if (header > total) return null;
+  let data = header;
+  for (let i: u64 = 0; i < n; i++) {
+    const nameLen = <u64>load<u32>(base + <usize>(4 + 8 * i));
+    const valueLen = <u64>load<u32>(base + <usize>(8 + 8 * i));
+    if (data + nameLen + 1 + valueLen + 1 > total) return null;
+    const name = String.UTF8.decodeUnsafe(base + <usize>data, <usize>nameLen);
+    data += nameLen + 1;
+    const value = String.UTF8.decodeUnsafe(base + <usize>data, <usize>valueLen);
+    data += valueLen + 1;
+    out.push([name, value]);
+  }
+  return out;
+}
+
+/** All entries of a host header map, in order; an empty list when the map is not available now. */
+export function getHeaderPairs(map: HeaderMapTypeValues): Array<string[]> {
+  clearOut();
+  const r = imports.proxy_get_header_map_pairs(map, outPtr, outSize);
+  if (r != WasmResultValues.Ok) return new Array<string[]>();
+  const pairs = deserializePairs(takeOutBuffer());
+  return pairs !== null ? pairs : new Array<string[]>();
+}
+
+/** One header's value from a host map (the host's choice for repeated names); null when absent. */
+export function getHeaderValue(map: HeaderMapTypeValues, name: string): string | null {
+  clearOut();
+  const key = utf8(name);
+  const r = imports.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, outPtr, outSize);
+  if (r != WasmResultValues.Ok) return null;
+  return String.UTF8.decode(takeOutBuffer());
+}
+
+export function requestHeaders(): Array<string[]> { return getHeaderPairs(HeaderMapTypeValues.RequestHeaders); }
+export function responseHeaders(): Array<string[]> { return getHeaderPairs(HeaderMapTypeValues.ResponseHeaders); }
+export function requestHeader(name: string): string | null { return getHeaderValue(HeaderMapTypeValues.RequestHeaders, name); }
+export function responseHeader(name: string): string | null { return getHeaderValue(HeaderMapTypeValues.ResponseHeaders, name); }
+
+/** Sets (replaces) a header in a host map; returns the host's status. */
+export function setHeader(map: HeaderMapTypeValues, name: string, value: string): WasmResultValues {
+  const k = utf8(name);
+  const v = utf8(value);
+  return imports.proxy_replace_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+/** Adds a header (keeping existing values) to a host map; returns the host's status. */
+export function addHeader(map: HeaderMapTypeValues, name: string, value: string): WasmResultValues {
+  const k = utf8(name);
+  const v = utf8(value);
+  return imports.proxy_add_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+/** Removes every value of a header from a host map; returns the host's status. */
+export function removeHeader(map: HeaderMapTypeValues, name: string): WasmResultValues {
+  const k = utf8(name);
+  return imports.proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength);
+}

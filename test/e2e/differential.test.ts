@@ -1,12 +1,9 @@
 // Fidelity of the Node host, shown against real Envoy: each scenario runs the same filter, config
 // and request in both and compares what a user observes (status, headers downstream and
 // upstream, bodies, local replies, log lines, metric values). Filters come from three sources:
-// our SDK (AssemblyScript), hand-written WAT (no SDK at all), and the Go proxy-wasm SDK.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+// our SDK (AssemblyScript) and hand-written WAT (no SDK at all).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DifferentialRun, fixtureWasm, type DiffRequest, type Expectations, type Setup } from '../support/differential.js';
-import { repoRoot } from '../support/cli.js';
 import { fixture } from '../unit/host/wat.js';
 
 interface Case {
@@ -130,14 +127,28 @@ describe('differential: Node host vs real Envoy', () => {
       { name: 'auth service says 401: local 403 "denied", upstream not reached', before: () => (authStatus = 401), request: { path: '/protected-2' }, expect: { upstreamHeaders: echoHeaders }, check: (o) => { expect(o.status).toBe(403); expect(o.body).toEqual({ raw: 'denied' }); } },
     ],
   );
-});
 
-// --- A filter built with the Go proxy-wasm SDK (not ours) ---
-// Built by `npm run build` from test/fixtures/go-filter whenever its sources are in the tree.
-const goWasm = fixtureWasm('go-filter');
-describe.runIf(existsSync(join(repoRoot, 'test', 'fixtures', 'go-filter', 'go.mod')))('differential: Go proxy-wasm SDK filter', () => {
-  scenarioGroup('go-filter (Go proxy-wasm SDK)', async () => ({ name: 'go-filter', wasm: goWasm, config: { header_name: 'x-go-filter', header_value: 'hello', deny_path: '/go-deny' } }), [
-    { name: 'response header set, request header added upstream', request: { path: '/go' }, expect: { responseHeaders: ['x-go-filter'], upstreamHeaders: ['x-go-seen'], logs: true, metrics: ['go_filter_requests_total'] }, check: (o) => expect(o.headers['x-go-filter']).toBe('hello') },
-    { name: 'deny path: local 403 from the Go filter', request: { path: '/go-deny/x' }, expect: { responseHeaders: ['x-go-denied'], logs: true, metrics: ['go_filter_requests_total'] }, check: (o) => expect(o.status).toBe(403) },
+  // --- The SDK's helpers, one probe filter, both hosts ---
+  const probe = (op: string, ...args: string[]): DiffRequest => ({
+    path: '/probe',
+    headers: Object.fromEntries([['x-probe', op], ...args.map((a, i) => [`x-arg-${i + 1}`, a])]),
+  });
+  const probeOut: Expectations = { responseHeaders: ['x-probe-op'] };
+  scenarioGroup('sdk-probe (SDK helpers)', async () => ({ name: 'sdk-probe', wasm: fixtureWasm('sdk-probe'), config: '{"log_level":"info"}' }), [
+    { name: 'base64url decode (strict)', request: probe('b64url-decode', 'aGVsbG8'), expect: probeOut, check: (o) => expect(o.body).toEqual({ raw: '68656c6c6f' }) },
+    { name: 'base64 decode refuses non-canonical trailing bits', request: probe('b64-decode', 'aGVsbG9='), expect: probeOut, check: (o) => expect(o.body).toEqual({ raw: 'null' }) },
+    { name: 'glob match, case-insensitive', request: probe('match', 'glob', '/API/*/users', '/api/v1/users', 'i'), expect: probeOut, check: (o) => expect(o.body).toEqual({ raw: 'true' }) },
+    { name: 'CIDR contains an IPv4-mapped IPv6 client', request: probe('cidr-contains', '10.0.0.0/8', '::ffff:10.1.2.3'), expect: probeOut, check: (o) => expect(o.body).toEqual({ raw: 'true' }) },
+    { name: 'property request.path', request: probe('prop', 'request.path'), expect: probeOut, check: (o) => expect(o.body).toEqual({ raw: '/probe' }) },
+    { name: 'property request.method', request: probe('prop', 'request.method'), expect: probeOut, check: (o) => expect(o.body).toEqual({ raw: 'GET' }) },
+    { name: 'a missing property is null, never a trap', request: probe('property', 'no.such.property', 'string'), expect: probeOut, check: (o) => expect(o.body).toEqual({ raw: 'null' }) },
+    { name: 'filter state set and read back', request: probe('filter-state-set', 'meshward_user', 'alice'), expect: probeOut },
+    { name: 'shared data CAS: second write with a stale CAS is refused', request: probe('shared-cas', 'diff-key', 'one', 'two'), expect: probeOut, check: (o) => expect(o.body).toEqual({ raw: 'first=Ok;second=CasMismatch;value=one' }) },
+    { name: 'counter metric increments and reads back', request: probe('metric', 'counter', 'probe_hits', 'inc', '3'), expect: { ...probeOut, metrics: ['probe_hits'] } },
+    { name: 'a log line below log_level is dropped', request: probe('log', 'debug', 'quiet please'), expect: { ...probeOut, logs: true }, check: (o) => expect(o.body).toEqual({ raw: 'disabled' }) },
+    { name: 'a log line at warn is written', request: probe('log', 'warn', 'heads up'), expect: { ...probeOut, logs: true }, check: (o) => expect(o.logs).toContain('warn: heads up') },
+    { name: 'local response with headers and details', request: probe('local-response', '429', 'slow down', 'retry-after=7;x-why=quota', 'probe_quota'), expect: { responseHeaders: ['retry-after', 'x-why'] }, check: (o) => { expect(o.status).toBe(429); expect(o.body).toEqual({ raw: 'slow down' }); } },
+    { name: 'request body replaced before the upstream', request: { ...probe('request-body-edit', 'replace', 'new body'), method: 'POST', body: 'old body' }, check: (o) => expect(o.body).toMatchObject({ echo: { body: 'new body' } }) },
+    { name: 'response body replaced on the way back', request: { ...probe('response-body-edit', 'replace', 'rewritten'), path: '/probe-resp' }, check: (o) => expect(o.body).toEqual({ raw: 'rewritten' }) },
   ]);
 });

@@ -2,7 +2,6 @@
  * The AssemblyScript trap-on-request fixture filter (build/trap-on-request.wasm) in the Node host:
  * the same fail-closed behaviour the real-Envoy tests check. Skipped until the file exists.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadFilter } from '../../../sdk/src/host/index.js';
@@ -10,7 +9,7 @@ import { repoRoot } from './wat.js';
 
 const wasmPath = join(repoRoot, 'build', 'trap-on-request.wasm');
 
-describe.skipIf(!existsSync(wasmPath))('build/trap-on-request.wasm', () => {
+describe('build/trap-on-request.wasm', () => {
   it('fails the request closed with a 503 and reports the abort message; the VM stays failed', async () => {
     const f = await loadFilter(wasmPath, { name: 'trap-on-request' });
     try {

@@ -1,7 +1,7 @@
 // add-header's plugin configuration:
 //   { "response_headers": { "<name>": "<value>", ... }, "log_level": "info" }
 import { ConfigContext, readConfigObject, parseLogLevel } from "@meshward/sdk/assembly";
-import { isValidHeaderName } from "./headers";
+import { isValidHeaderName, isValidHeaderValue } from "./headers";
 
 export class AddHeaderConfig {
   names: Array<string> = new Array<string>();
@@ -29,6 +29,10 @@ export function parseAddHeaderConfig(ctx: ConfigContext, text: string): AddHeade
         break;
       }
       const value = headers.requiredString(name);
+      if (!ctx.failed() && !isValidHeaderValue(value)) {
+        ctx.fail(headers.pathOf(name), "invalid header value (control characters are not allowed)");
+        break;
+      }
       config.names.push(name);
       config.values.push(value);
     }

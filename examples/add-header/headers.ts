@@ -12,3 +12,13 @@ export function isValidHeaderName(name: string): bool {
   }
   return true;
 }
+
+// A value must not carry control characters (CR/LF would smuggle extra header lines past an
+// HTTP/1 codec; NUL is invalid everywhere). HTAB is allowed, as in RFC 9110's field-value.
+export function isValidHeaderValue(value: string): bool {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 0x20 && c != 0x09) || c == 0x7f) return false;
+  }
+  return true;
+}

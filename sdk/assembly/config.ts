@@ -1,7 +1,8 @@
 // Reading plugin configuration with errors that name the path of the bad field, e.g.
-// `providers.main.issuer: expected string, got number`. The first error wins; after it every
-// getter returns its default, so a filter's config.ts reads straight through and checks
-// `ctx.failed()` once at the end. Unknown fields are errors (a typo must not be ignored).
+// `providers.main.issuer: expected string, got number`. The first error wins and later ones are
+// dropped; a getter that fails returns its fallback, so a filter's config.ts reads straight through
+// and checks `ctx.failed()` once at the end. Unknown fields are errors (a typo must not be ignored):
+// call `finish()` on every object after reading it. Nothing here traps, whatever the input.
 import { JsonKind, JsonValue, parseJson } from "./json";
 
 export class ConfigContext {
@@ -42,10 +43,10 @@ export class ConfigObject {
 
   constructor(public ctx: ConfigContext, public path: string, public value: JsonValue) {}
 
-  /** Keys in document order (for map-shaped fields such as header tables). */
+  /** Keys in document order (for map-shaped fields such as header tables); marks them all known. */
   keys(): Array<string> {
     for (let i = 0; i < this.value.keys.length; i++) this.markUsed(this.value.keys[i]);
-    return this.value.keys;
+    return this.value.keys.slice();
   }
 
   has(key: string): bool {
@@ -110,9 +111,11 @@ export class ConfigObject {
 
   /** One of `allowed`; anything else is an error that lists them. */
   oneOf(key: string, allowed: Array<string>, fallback: string, required: bool = false): string {
-    const s = this.string(key, fallback, required);
-    if (this.ctx.failed() || allowed.includes(s)) return s;
-    this.ctx.fail(this.pathOf(key), "expected one of " + allowed.join(", ") + ", got \"" + s + "\"");
+    const v = this.raw(key);
+    if (v === null) { if (required) this.missing(key); return fallback; }
+    if (v.kind != JsonKind.String) { this.ctx.fail(this.pathOf(key), expected("string", v)); return fallback; }
+    if (allowed.includes(v.stringValue)) return v.stringValue;
+    this.ctx.fail(this.pathOf(key), "expected one of " + allowed.join(", ") + ", got \"" + v.stringValue + "\"");
     return fallback;
   }
 
@@ -158,16 +161,29 @@ export class ConfigArray {
 
   get length(): i32 { return this.value.items.length; }
 
-  at(i: i32): JsonValue { return this.value.items[i]; }
+  /** Element `i`; out of range is reported as an error (and reads as null) rather than trapping. */
+  at(i: i32): JsonValue {
+    if (i < 0 || i >= this.value.items.length) {
+      this.ctx.fail(indexPath(this.path, i), "index out of range");
+      return JsonValue.null_();
+    }
+    return this.value.items[i];
+  }
 
-  string(i: i32): string {
-    const v = this.value.items[i];
-    if (v.kind != JsonKind.String) { this.ctx.fail(indexPath(this.path, i), expected("string", v)); return ""; }
+  string(i: i32, fallback: string = ""): string {
+    const v = this.at(i);
+    if (v.kind != JsonKind.String) { this.ctx.fail(indexPath(this.path, i), expected("string", v)); return fallback; }
     return v.stringValue;
   }
 
+  number(i: i32, fallback: f64 = 0): f64 {
+    const v = this.at(i);
+    if (v.kind != JsonKind.Number) { this.ctx.fail(indexPath(this.path, i), expected("number", v)); return fallback; }
+    return v.numberValue;
+  }
+
   object(i: i32): ConfigObject | null {
-    const v = this.value.items[i];
+    const v = this.at(i);
     if (v.kind != JsonKind.Object) { this.ctx.fail(indexPath(this.path, i), expected("object", v)); return null; }
     return new ConfigObject(this.ctx, indexPath(this.path, i), v);
   }

@@ -54,6 +54,10 @@ export class JsonResult {
   ok(): bool { return this.value !== null; }
 }
 
+// Objects with more keys than this check duplicates through a Set: a token payload is untrusted,
+// and a linear scan per key would make a payload with many keys cost quadratic time.
+const DUPLICATE_SCAN_LIMIT = 8;
+
 class JsonParser {
   pos: i32 = 0;
   error: string = "";
@@ -97,14 +101,25 @@ class JsonParser {
     this.pos++; // {
     this.skipWhitespace();
     if (this.pos < this.text.length && this.text.charCodeAt(this.pos) == 0x7d) { this.pos++; return obj; }
+    let seen: Set<string> | null = null;
     while (true) {
       this.skipWhitespace();
       if (this.pos >= this.text.length || this.text.charCodeAt(this.pos) != 0x22) return this.fail("expected a string key");
       const key = this.parseString();
       if (key === null) return null;
-      for (let i = 0; i < obj.keys.length; i++) {
-        if (obj.keys[i] == key) return this.fail("duplicate key \"" + key + "\"");
+      let duplicate = false;
+      if (seen !== null) {
+        duplicate = seen.has(key);
+      } else {
+        for (let i = 0; i < obj.keys.length && !duplicate; i++) duplicate = obj.keys[i] == key;
+        if (obj.keys.length >= DUPLICATE_SCAN_LIMIT) {
+          const set = new Set<string>();
+          for (let i = 0; i < obj.keys.length; i++) set.add(obj.keys[i]);
+          seen = set;
+        }
       }
+      if (duplicate) return this.fail("duplicate key \"" + key + "\"");
+      if (seen !== null) seen.add(key);
       this.skipWhitespace();
       if (this.pos >= this.text.length || this.text.charCodeAt(this.pos) != 0x3a) return this.fail("expected ':'");
       this.pos++;
@@ -157,55 +172,63 @@ class JsonParser {
     return v;
   }
 
+  /**
+   * Two passes: find the closing quote, then (only when there are escapes) decode into one flat
+   * buffer. Escapes only shrink text, so the raw span bounds the result; the work stays linear even
+   * for a string made of thousands of escapes (an untrusted token payload can be).
+   */
   parseString(): string | null {
     const t = this.text;
-    this.pos++; // opening quote
-    let out = "";
-    let runStart = this.pos;
+    const start = this.pos + 1; // after the opening quote
+    let end = start;
+    let escaped = false;
     while (true) {
-      if (this.pos >= t.length) { this.fail("unterminated string"); return null; }
-      const c = t.charCodeAt(this.pos);
-      if (c == 0x22) {
-        out += t.substring(runStart, this.pos);
-        this.pos++;
-        return out;
-      }
-      if (c < 0x20) { this.fail("control character in string"); return null; }
-      if (c != 0x5c) { this.pos++; continue; }
-      out += t.substring(runStart, this.pos);
-      if (this.pos + 1 >= t.length) { this.fail("unterminated escape"); return null; }
-      const e = t.charCodeAt(this.pos + 1);
-      this.pos += 2;
-      if (e == 0x22) out += "\"";
-      else if (e == 0x5c) out += "\\";
-      else if (e == 0x2f) out += "/";
-      else if (e == 0x62) out += "\b";
-      else if (e == 0x66) out += "\f";
-      else if (e == 0x6e) out += "\n";
-      else if (e == 0x72) out += "\r";
-      else if (e == 0x74) out += "\t";
+      if (end >= t.length) { this.pos = t.length; this.fail("unterminated string"); return null; }
+      const c = t.charCodeAt(end);
+      if (c == 0x22) break;
+      if (c < 0x20) { this.pos = end; this.fail("control character in string"); return null; }
+      if (c == 0x5c) { escaped = true; end += 2; } else end++;
+    }
+    if (!escaped) {
+      this.pos = end + 1;
+      return t.substring(start, end);
+    }
+    const out = new StaticArray<u16>(end - start);
+    let n = 0;
+    let p = start;
+    while (p < end) {
+      const c = t.charCodeAt(p);
+      if (c != 0x5c) { unchecked(out[n++] = <u16>c); p++; continue; }
+      const e = t.charCodeAt(p + 1);
+      p += 2;
+      let u = -1;
+      if (e == 0x22) u = 0x22;
+      else if (e == 0x5c) u = 0x5c;
+      else if (e == 0x2f) u = 0x2f;
+      else if (e == 0x62) u = 0x08;
+      else if (e == 0x66) u = 0x0c;
+      else if (e == 0x6e) u = 0x0a;
+      else if (e == 0x72) u = 0x0d;
+      else if (e == 0x74) u = 0x09;
       else if (e == 0x75) {
-        const u = this.hex4(this.pos);
-        if (u < 0) { this.fail("invalid \\u escape"); return null; }
-        this.pos += 4;
+        u = p + 4 <= end ? this.hex4(p) : -1;
+        if (u < 0) { this.pos = p; this.fail("invalid \\u escape"); return null; }
+        p += 4;
         if (u >= 0xd800 && u <= 0xdbff) {
           // A high surrogate must be followed by an escaped low surrogate.
-          if (this.pos + 6 > t.length || t.charCodeAt(this.pos) != 0x5c || t.charCodeAt(this.pos + 1) != 0x75) {
-            this.fail("unpaired surrogate in \\u escape"); return null;
-          }
-          const low = this.hex4(this.pos + 2);
-          if (low < 0xdc00 || low > 0xdfff) { this.fail("unpaired surrogate in \\u escape"); return null; }
-          this.pos += 6;
-          out += String.fromCharCodes([u, low]);
+          const low = p + 6 <= end && t.charCodeAt(p) == 0x5c && t.charCodeAt(p + 1) == 0x75 ? this.hex4(p + 2) : -1;
+          if (low < 0xdc00 || low > 0xdfff) { this.pos = p; this.fail("unpaired surrogate in \\u escape"); return null; }
+          unchecked(out[n++] = <u16>u);
+          u = low;
+          p += 6;
         } else if (u >= 0xdc00 && u <= 0xdfff) {
-          this.fail("unpaired surrogate in \\u escape"); return null;
-        } else {
-          out += String.fromCharCode(u);
+          this.pos = p; this.fail("unpaired surrogate in \\u escape"); return null;
         }
-      } else { this.pos -= 1; this.fail("invalid escape"); return null; }
-      runStart = this.pos;
+      } else { this.pos = p - 1; this.fail("invalid escape"); return null; }
+      unchecked(out[n++] = <u16>u);
     }
-    return null;
+    this.pos = end + 1;
+    return String.UTF16.decodeUnsafe(changetype<usize>(out), <usize>n << 1);
   }
 
   parseNumber(): JsonValue | null {
@@ -264,28 +287,61 @@ export function parseJson(text: string, maxDepth: i32 = 64): JsonResult {
   return r;
 }
 
-function hexDigit(n: i32): string {
-  return String.fromCharCode(n < 10 ? 0x30 + n : 0x61 + n - 10);
+/** A growable UTF-16 buffer: appends copy into one flat array, so building output stays linear. */
+class Utf16Builder {
+  buf: StaticArray<u16>;
+  len: i32 = 0;
+
+  constructor(capacity: i32 = 64) {
+    this.buf = new StaticArray<u16>(capacity);
+  }
+
+  private reserve(extra: i32): void {
+    const need = this.len + extra;
+    if (need <= this.buf.length) return;
+    let capacity = this.buf.length << 1;
+    if (capacity < need) capacity = need;
+    const next = new StaticArray<u16>(capacity);
+    memory.copy(changetype<usize>(next), changetype<usize>(this.buf), <usize>this.len << 1);
+    this.buf = next;
+  }
+
+  char(c: i32): void {
+    this.reserve(1);
+    unchecked(this.buf[this.len++] = <u16>c);
+  }
+
+  text(s: string): void {
+    const n = s.length;
+    this.reserve(n);
+    memory.copy(changetype<usize>(this.buf) + (<usize>this.len << 1), changetype<usize>(s), <usize>n << 1);
+    this.len += n;
+  }
+
+  toString(): string {
+    return String.UTF16.decodeUnsafe(changetype<usize>(this.buf), <usize>this.len << 1);
+  }
 }
 
-function quoteJson(s: string): string {
-  let out = "\"";
-  let runStart = 0;
+function hexDigit(n: i32): i32 {
+  return n < 10 ? 0x30 + n : 0x61 + n - 10;
+}
+
+function writeQuoted(out: Utf16Builder, s: string): void {
+  out.char(0x22);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x20 && c != 0x22 && c != 0x5c) continue;
-    out += s.substring(runStart, i);
-    if (c == 0x22) out += "\\\"";
-    else if (c == 0x5c) out += "\\\\";
-    else if (c == 0x08) out += "\\b";
-    else if (c == 0x0c) out += "\\f";
-    else if (c == 0x0a) out += "\\n";
-    else if (c == 0x0d) out += "\\r";
-    else if (c == 0x09) out += "\\t";
-    else out += "\\u00" + hexDigit(c >> 4) + hexDigit(c & 0xf);
-    runStart = i + 1;
+    if (c >= 0x20 && c != 0x22 && c != 0x5c) { out.char(c); continue; }
+    out.char(0x5c);
+    if (c == 0x22 || c == 0x5c) out.char(c);
+    else if (c == 0x08) out.char(0x62);
+    else if (c == 0x0c) out.char(0x66);
+    else if (c == 0x0a) out.char(0x6e);
+    else if (c == 0x0d) out.char(0x72);
+    else if (c == 0x09) out.char(0x74);
+    else { out.text("u00"); out.char(hexDigit(c >> 4)); out.char(hexDigit(c & 0xf)); }
   }
-  return out + s.substring(runStart) + "\"";
+  out.char(0x22);
 }
 
 function formatJsonNumber(n: f64): string {
@@ -294,22 +350,37 @@ function formatJsonNumber(n: f64): string {
   return n.toString();
 }
 
-/** Compact JSON text for a value (object keys in document order). */
-export function stringifyJson(v: JsonValue): string {
+function writeJson(out: Utf16Builder, v: JsonValue): void {
   switch (v.kind) {
-    case JsonKind.Null: return "null";
-    case JsonKind.Bool: return v.boolValue ? "true" : "false";
-    case JsonKind.Number: return formatJsonNumber(v.numberValue);
-    case JsonKind.String: return quoteJson(v.stringValue);
+    case JsonKind.Null: out.text("null"); break;
+    case JsonKind.Bool: out.text(v.boolValue ? "true" : "false"); break;
+    case JsonKind.Number: out.text(formatJsonNumber(v.numberValue)); break;
+    case JsonKind.String: writeQuoted(out, v.stringValue); break;
     case JsonKind.Array: {
-      const parts = new Array<string>();
-      for (let i = 0; i < v.items.length; i++) parts.push(stringifyJson(v.items[i]));
-      return "[" + parts.join(",") + "]";
+      out.char(0x5b);
+      for (let i = 0; i < v.items.length; i++) {
+        if (i > 0) out.char(0x2c);
+        writeJson(out, v.items[i]);
+      }
+      out.char(0x5d);
+      break;
     }
     default: {
-      const parts = new Array<string>();
-      for (let i = 0; i < v.keys.length; i++) parts.push(quoteJson(v.keys[i]) + ":" + stringifyJson(v.values[i]));
-      return "{" + parts.join(",") + "}";
+      out.char(0x7b);
+      for (let i = 0; i < v.keys.length; i++) {
+        if (i > 0) out.char(0x2c);
+        writeQuoted(out, v.keys[i]);
+        out.char(0x3a);
+        writeJson(out, v.values[i]);
+      }
+      out.char(0x7d);
     }
   }
+}
+
+/** Compact JSON text for a value (object keys in document order). */
+export function stringifyJson(v: JsonValue): string {
+  const out = new Utf16Builder();
+  writeJson(out, v);
+  return out.toString();
 }

@@ -4,8 +4,8 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { httpProxyBootstrap, startEchoUpstream, startEnvoy, envoyVersionLine, type EchoUpstream, type EnvoyInstance } from '@meshward/sdk/envoy';
-import { demoPlugins } from './plugins.js';
+import { httpProxyBootstrap, startEchoUpstream, startEnvoy, envoyVersionLine, type EchoUpstream, type EnvoyInstance, type Json } from '@meshward/sdk/envoy';
+import { authzPlugin, demoPlugins, type DemoPlugin } from './plugins.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -27,12 +27,14 @@ async function main(): Promise<void> {
 
   let upstream: EchoUpstream | undefined;
   let envoy: EnvoyInstance | undefined;
+  let plugins: DemoPlugin[] = [];
   let stopping = false;
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     console.log('\nmeshward demo: stopping');
     await envoy?.stop();
+    await Promise.all(plugins.map((p) => p.close?.()));
     await upstream?.close();
     process.exit(code);
   };
@@ -44,15 +46,30 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new Error(`the demo upstream cannot listen on 127.0.0.1:${upstreamPort} (${(e as Error).message}); set MESHWARD_UPSTREAM_PORT`);
   }
-  const plugins = demoPlugins(join(repoRoot, 'build'), listenUrl);
+  // ext_authz first (refuse early), then the wasm filters.
+  const authz = await authzPlugin(
+    join(repoRoot, 'examples', 'demo-gateway', 'authz', 'authz.yaml'),
+    listenUrl,
+    portFromEnv('MESHWARD_AUTHZ_GRPC_PORT', 0),
+    portFromEnv('MESHWARD_AUTHZ_ADMIN_PORT', 0),
+  );
+  plugins = [authz, ...demoPlugins(join(repoRoot, 'build'), listenUrl)];
+  const bootstrap = httpProxyBootstrap({
+    listenerPort: listenPort,
+    adminPort,
+    upstreamPort: upstream.port,
+    httpFilters: plugins.flatMap((p) => p.httpFilters),
+    clusters: plugins.flatMap((p) => p.clusters ?? []),
+    route: { typed_per_filter_config: Object.assign({}, ...plugins.map((p) => p.catchAllPerFilterConfig ?? {})) as { [key: string]: Json } },
+    accessLogFormat:
+      '[access] %START_TIME% "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%" %RESPONSE_CODE% %RESPONSE_FLAGS% %DURATION%ms decision=%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision_id)%',
+  });
+  // Plugin routes go before the catch-all route to the upstream.
+  const vhost = (bootstrap['static_resources'] as { listeners: Array<{ filter_chains: Array<{ filters: Array<{ typed_config: { route_config: { virtual_hosts: Array<{ routes: Json[] }> } } }> }> }> })
+    .listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!;
+  vhost.routes.unshift(...plugins.flatMap((p) => p.routes ?? []));
   envoy = await startEnvoy({
-    config: httpProxyBootstrap({
-      listenerPort: listenPort,
-      adminPort,
-      upstreamPort: upstream.port,
-      httpFilters: plugins.flatMap((p) => p.httpFilters),
-      accessLogFormat: '[access] %START_TIME% "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%" %RESPONSE_CODE% %RESPONSE_FLAGS% %DURATION%ms',
-    }),
+    config: bootstrap,
     fixedPorts: { listener: listenPort, admin: adminPort },
     logLevel: process.env['MESHWARD_ENVOY_LOG_LEVEL'] ?? 'warn',
     maxLifetimeMs: 0,
@@ -73,13 +90,16 @@ async function main(): Promise<void> {
     `  Envoy         ${listenUrl}  (admin http://127.0.0.1:${adminPort})  ${envoyVersionLine()}`,
     `  upstream      http://127.0.0.1:${upstream.port}  (echoes each request as JSON)`,
     `  filter chain  ${plugins.length ? plugins.map((p) => p.name).join(' -> ') + ' -> ' : ''}router`,
+    `  ext_authz     gRPC 127.0.0.1:${authz.server.ports.grpc}, metrics http://127.0.0.1:${authz.server.ports.admin}/metrics  (decides for ${listenUrl}/secure/*)`,
     '',
     'Try:',
     `  curl -i ${listenUrl}/anything          # the upstream's echo, through Envoy`,
+    ...plugins.flatMap((p) => p.setup ?? []),
     ...plugins.flatMap((p) => p.tryIt.map((t) => `  ${t.curl}    # ${t.what}`)),
     `  curl -s http://127.0.0.1:${adminPort}/stats | grep wasm   # Envoy's stats`,
     '',
-    'Ports: MESHWARD_LISTEN_PORT, MESHWARD_ADMIN_PORT, MESHWARD_UPSTREAM_PORT. Envoy log level: MESHWARD_ENVOY_LOG_LEVEL.',
+    'Ports: MESHWARD_LISTEN_PORT, MESHWARD_ADMIN_PORT, MESHWARD_UPSTREAM_PORT, MESHWARD_AUTHZ_GRPC_PORT, MESHWARD_AUTHZ_ADMIN_PORT (default: any free).',
+    'Envoy log level: MESHWARD_ENVOY_LOG_LEVEL. The ext_authz server logs one JSON line per decision.',
     'Press Ctrl-C to stop.',
     '',
   ];

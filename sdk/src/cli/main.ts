@@ -12,6 +12,7 @@ Usage:
   meshward doctor                                    show each tool's version and path
   meshward build <filter.ts> [-o out.wasm] [--debug] build an AssemblyScript filter with the SDK's settings
   meshward envoy [args...]                           run the managed Envoy
+  meshward authz --config <file.yaml> [--check]      run the ext_authz server (@meshward/ext-authz); --check validates the config
   meshward help
 
 Environment: ENVOY_BIN, OPA_BIN (use these binaries), MESHWARD_HOME (where managed tools live,
@@ -52,6 +53,19 @@ async function main(argv: string[]): Promise<number> {
       const child = spawn(tool.path, rest, { stdio: 'inherit' });
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
       return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 130 : 1))));
+    }
+    case 'authz': {
+      // Loaded only for this command, and only if @meshward/ext-authz is installed (the SDK does not depend on it).
+      const specifier = '@meshward/ext-authz';
+      let mod: { runAuthzCli(argv: string[]): Promise<number> };
+      try {
+        mod = (await import(specifier)) as typeof mod;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes(specifier)) throw e;
+        console.error('meshward authz: the ext_authz server is in the package @meshward/ext-authz; install it (npm install @meshward/ext-authz)');
+        return 2;
+      }
+      return mod.runAuthzCli(rest);
     }
     case undefined:
     case 'help':

@@ -1,0 +1,44 @@
+/** `meshward authz --config <file> [--check]`: validates the config and runs the server until SIGINT/SIGTERM. */
+import { ConfigError } from './config/reader.js';
+import { loadConfigFile } from './config/parse.js';
+import { startAuthzServer } from './server.js';
+
+export const AUTHZ_USAGE = `meshward authz --config <file.yaml> [--check]
+
+Runs the ext_authz server (gRPC envoy.service.auth.v3.Authorization, the HTTP check protocol and
+/healthz /readyz /metrics). --check validates the config and exits. See docs/ext-authz.md.`;
+
+export async function runAuthzCli(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(AUTHZ_USAGE);
+    return 0;
+  }
+  const i = argv.findIndex((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
+  const file = i < 0 ? undefined : argv[i]!.startsWith('--config=') ? argv[i]!.slice('--config='.length) : argv[i + 1];
+  if (!file) {
+    console.error(`meshward authz: give the config file: --config <file.yaml>\n\n${AUTHZ_USAGE}`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfigFile(file);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`meshward authz: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (argv.includes('--check')) {
+    console.log(`meshward authz: ${file} is valid (${config.policy.policies.length} native polic${config.policy.policies.length === 1 ? 'y' : 'ies'}, ${config.identity.jwt.issuers.length} JWT issuer(s)${config.policy.rego ? ', rego' : ''})`);
+    return 0;
+  }
+  const server = await startAuthzServer(config);
+  return await new Promise<number>((resolve) => {
+    const stop = () => {
+      void server.close().then(() => resolve(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

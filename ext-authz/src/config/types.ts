@@ -1,0 +1,108 @@
+import type { JSONWebKeySet } from 'jose';
+import type { Cidr } from '../cidr.js';
+import type { NativePolicy } from '../policy/native.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export interface ListenerConfig {
+  enabled: boolean;
+  host: string;
+  /** 0 picks a free port (the started server reports the one it got). */
+  port: number;
+}
+
+export interface HttpListenerConfig extends ListenerConfig {
+  /** Stripped from the front of every check request's path (Envoy's `http_service.path_prefix`). */
+  pathPrefix: string;
+  /** Header whose rightmost address is the client IP (e.g. `x-forwarded-for`); unset: unknown. */
+  clientIpHeader?: string;
+}
+
+export type JwksSource =
+  | { kind: 'remote'; uri: string; cacheMaxAgeMs: number; timeoutMs: number; cooldownMs: number }
+  | { kind: 'local'; jwks: JSONWebKeySet; origin: string };
+
+export interface JwtIssuerConfig {
+  issuer: string;
+  /** Accepted `aud` values (any one must be present); empty accepts any audience. */
+  audiences: string[];
+  algorithms: string[];
+  jwks: JwksSource;
+}
+
+export interface JwtConfig {
+  /** A request without a bearer token is refused with 401. */
+  required: boolean;
+  /** A request without a bearer token that no ALLOW policy matches gets 401 (a challenge) instead of 403. */
+  challengeAnonymous: boolean;
+  clockSkewSeconds: number;
+  requireExpiration: boolean;
+  issuers: JwtIssuerConfig[];
+}
+
+export interface WorkloadConfig {
+  /** Use `source.principal` of the CheckRequest (the mTLS peer's URI SAN). */
+  sourcePrincipal: boolean;
+  /** SPIFFE trust domains accepted; empty accepts any. */
+  trustDomains: string[];
+  /** `x-forwarded-client-cert` is read only when the source address is in one of these. */
+  xfccTrustedProxies: Cidr[];
+}
+
+export interface IpBlocklistConfig {
+  cidrs: Cidr[];
+  /** Where the blocks came from (file paths and/or `inline`). */
+  origins: string[];
+}
+
+export interface RegoConfig {
+  /** `.rego` files compiled with `opa build -t wasm` at start. */
+  files: string[];
+  /** A prebuilt bundle (`opa build -t wasm` output, .tar.gz) instead of `files`. */
+  bundle?: string;
+  /** The decision, e.g. `meshward/authz/allow`: true allows; `{ allow: true }` too. */
+  entrypoint: string;
+  /** JSON loaded as `data`. */
+  dataFile?: string;
+}
+
+export interface UpstreamHeaders {
+  principal?: string;
+  workload?: string;
+  decisionId?: string;
+  /** header name -> claim name */
+  claims: Record<string, string>;
+}
+
+export interface AuthzConfig {
+  logLevel: LogLevel;
+  server: {
+    grpc: ListenerConfig;
+    http: HttpListenerConfig;
+    admin: ListenerConfig;
+  };
+  identity: {
+    jwt: JwtConfig;
+    workload: WorkloadConfig;
+  };
+  signals: {
+    ipBlocklist?: IpBlocklistConfig;
+  };
+  policy: {
+    policies: NativePolicy[];
+    rego?: RegoConfig;
+  };
+  response: {
+    upstreamHeaders: UpstreamHeaders;
+    removeAuthorization: boolean;
+  };
+  /** Folder relative paths were resolved against. */
+  baseDir: string;
+}
+
+export const DEFAULT_PORTS = { grpc: 9191, http: 9192, admin: 9193 } as const;
+
+/** Asymmetric algorithms only: shared-secret (HS*) tokens and `none` are never accepted. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export const DEFAULT_JWT_ALGORITHMS: string[] = [...JWT_ALGORITHMS];

@@ -1,0 +1,118 @@
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { JwtConfig, JwtIssuerConfig } from '../config/types.js';
+import type { JwtIdentity } from './types.js';
+
+/** Tokens longer than this are refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 16 * 1024;
+
+export type JwtOutcome = { ok: true; jwt: JwtIdentity } | { ok: false; reason: string };
+
+/** The bearer token of an `authorization` header value; '' when the scheme is Bearer but no token follows. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  if (authorization === undefined) return undefined;
+  const m = /^\s*bearer(?:\s+(.*))?$/i.exec(authorization);
+  if (!m) return undefined;
+  return (m[1] ?? '').trim();
+}
+
+interface IssuerEntry {
+  config: JwtIssuerConfig;
+  keys: JWTVerifyGetKey;
+}
+
+/** jose error codes -> short reasons for the decision log (never the token). */
+function reasonOf(e: unknown): string {
+  const err = e as { code?: string; claim?: string; reason?: string; message?: string };
+  switch (err.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'jwt expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return `jwt claim "${err.claim ?? '?'}" invalid (${err.reason ?? 'check failed'})`;
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'jwt signature invalid';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'jwt algorithm not allowed';
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return 'no key in the issuer JWKS matches the jwt';
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return 'several keys in the issuer JWKS match the jwt';
+    case 'ERR_JWKS_TIMEOUT':
+      return 'issuer JWKS fetch timed out';
+    case 'ERR_JWKS_INVALID':
+      return 'issuer JWKS is invalid';
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+      return 'jwt malformed';
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return 'jwt uses an unsupported algorithm or key';
+    default:
+      // Fetch failures (connection refused, non-2xx) surface as plain errors.
+      return `jwt verification failed (${err.code ?? err.message?.slice(0, 120) ?? 'unknown error'})`;
+  }
+}
+
+function audiencesOf(payload: JWTPayload): string[] {
+  const aud = payload.aud;
+  if (aud === undefined) return [];
+  return Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [aud];
+}
+
+/** Verifies bearer JWTs against the configured issuers (several; remote or local JWKS). */
+export class JwtVerifier {
+  private readonly issuers = new Map<string, IssuerEntry>();
+
+  constructor(private readonly config: JwtConfig) {
+    for (const iss of config.issuers) {
+      const keys =
+        iss.jwks.kind === 'remote'
+          ? createRemoteJWKSet(new URL(iss.jwks.uri), {
+              cacheMaxAge: iss.jwks.cacheMaxAgeMs,
+              timeoutDuration: iss.jwks.timeoutMs,
+              cooldownDuration: iss.jwks.cooldownMs,
+            })
+          : createLocalJWKSet(iss.jwks.jwks);
+      this.issuers.set(iss.issuer, { config: iss, keys });
+    }
+  }
+
+  get enabled(): boolean {
+    return this.issuers.size > 0;
+  }
+
+  async verify(token: string): Promise<JwtOutcome> {
+    if (token === '') return { ok: false, reason: 'empty bearer token' };
+    if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: `jwt longer than ${MAX_TOKEN_LENGTH} characters` };
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(token);
+    } catch {
+      return { ok: false, reason: 'jwt malformed' };
+    }
+    const iss = unverified.iss;
+    if (typeof iss !== 'string' || iss === '') return { ok: false, reason: 'jwt has no "iss" claim' };
+    const entry = this.issuers.get(iss);
+    // The issuer name is attacker-chosen: keep it out of the reason beyond a bounded length.
+    if (!entry) return { ok: false, reason: `jwt issuer not configured (${iss.slice(0, 100)})` };
+    try {
+      const { payload } = await jwtVerify(token, entry.keys, {
+        issuer: iss,
+        algorithms: entry.config.algorithms,
+        clockTolerance: this.config.clockSkewSeconds,
+        ...(entry.config.audiences.length ? { audience: entry.config.audiences } : {}),
+        ...(this.config.requireExpiration ? { requiredClaims: ['exp'] } : {}),
+      });
+      const subject = typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : undefined;
+      const jwt: JwtIdentity = {
+        issuer: iss,
+        principal: `${iss}/${subject ?? ''}`,
+        audiences: audiencesOf(payload),
+        claims: payload,
+      };
+      if (subject) jwt.subject = subject;
+      if (typeof payload['azp'] === 'string') jwt.presenter = payload['azp'];
+      return { ok: true, jwt };
+    } catch (e) {
+      return { ok: false, reason: reasonOf(e) };
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import type { LogLevel } from './config/types.js';
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export type LogSink = (line: string) => void;
+
+/**
+ * JSON lines to stdout (or a sink): `{"time": ..., "level": ..., "msg": ..., ...fields}`. Fields
+ * are whatever the caller passes; the server never passes tokens or raw header values.
+ */
+export class Logger {
+  constructor(
+    readonly level: LogLevel,
+    private readonly sink: LogSink = (line) => process.stdout.write(`${line}\n`),
+  ) {}
+
+  enabled(level: LogLevel): boolean {
+    return ORDER[level] >= ORDER[this.level];
+  }
+
+  log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
+    if (!this.enabled(level)) return;
+    const entry: Record<string, unknown> = { time: new Date().toISOString(), level, msg };
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined) entry[k] = v;
+    this.sink(JSON.stringify(entry));
+  }
+
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.log('debug', msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.log('info', msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.log('warn', msg, fields);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.log('error', msg, fields);
+  }
+}

@@ -1,0 +1,51 @@
+import { pathOnly, sourceIp, type CheckAttributes } from '../attributes.js';
+import type { Identity } from '../identity/types.js';
+
+/**
+ * The request attributes the native policy matches on, computed once per request. Absent
+ * attributes are undefined: they match no value and every `not_` value.
+ */
+export interface Facts {
+  sourceIp?: string;
+  /** The peer identity without `spiffe://`, e.g. `cluster.local/ns/shop/sa/cart`. */
+  sourcePrincipal?: string;
+  sourceNamespace?: string;
+  /** `<iss>/<sub>` of the verified JWT. */
+  requestPrincipal?: string;
+  audiences: string[];
+  presenter?: string;
+  claims?: Record<string, unknown>;
+  destinationIp?: string;
+  destinationPort?: string;
+  host?: string;
+  method?: string;
+  /** Without the query string. */
+  path?: string;
+  headers: Record<string, string>;
+  sni?: string;
+}
+
+export function factsOf(attrs: CheckAttributes, identity: Identity): Facts {
+  const http = attrs.request.http;
+  const destPort = attrs.destination?.address?.socket_address?.port_value;
+  const facts: Facts = {
+    audiences: identity.jwt?.audiences ?? [],
+    headers: http.headers,
+  };
+  const set = <K extends keyof Facts>(k: K, v: Facts[K] | undefined | '') => {
+    if (v !== undefined && v !== '') facts[k] = v as Facts[K];
+  };
+  set('sourceIp', sourceIp(attrs));
+  set('sourcePrincipal', identity.workload?.principal);
+  set('sourceNamespace', identity.workload?.namespace);
+  set('requestPrincipal', identity.jwt?.principal);
+  set('presenter', identity.jwt?.presenter);
+  if (identity.jwt) facts.claims = identity.jwt.claims as Record<string, unknown>;
+  set('destinationIp', attrs.destination?.address?.socket_address?.address);
+  set('destinationPort', destPort ? String(destPort) : undefined);
+  set('host', http.host ?? http.headers[':authority'] ?? http.headers['host']);
+  set('method', http.method);
+  set('path', http.path === undefined ? undefined : pathOnly(http.path));
+  set('sni', attrs.tls_session?.sni);
+  return facts;
+}

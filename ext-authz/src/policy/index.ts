@@ -1,0 +1,63 @@
+/**
+ * Phase 3, authorization: the native policies (Istio AuthorizationPolicy semantics) and, when
+ * configured, a Rego policy. A request is allowed only when every configured engine allows it:
+ * native DENY rules first, then native ALLOW rules, then Rego.
+ */
+import type { AuthzConfig } from '../config/types.js';
+import type { Facts } from './facts.js';
+import type { PolicyInput } from './input.js';
+import { evaluateNative, type NativePolicy } from './native.js';
+import { RegoPolicy } from './rego.js';
+
+export interface PolicyDecision {
+  allowed: boolean;
+  /** The policy that decided (`<name>` or `rego:<entrypoint>`), if one did. */
+  policy?: string;
+  reason: string;
+  /** A DENY rule matched: authenticating would not help, so never answer 401 for it. */
+  explicitDeny: boolean;
+}
+
+export class PolicyEngine {
+  private constructor(
+    private readonly policies: readonly NativePolicy[],
+    private readonly rego: RegoPolicy | undefined,
+  ) {}
+
+  static async create(config: AuthzConfig['policy'], options: { opaPath?: () => Promise<string> } = {}): Promise<PolicyEngine> {
+    const rego = config.rego ? await RegoPolicy.load(config.rego, options.opaPath) : undefined;
+    return new PolicyEngine(config.policies, rego);
+  }
+
+  get summary(): { native: number; allow: number; deny: number; rego?: string } {
+    return {
+      native: this.policies.length,
+      allow: this.policies.filter((p) => p.action === 'ALLOW').length,
+      deny: this.policies.filter((p) => p.action === 'DENY').length,
+      ...(this.rego ? { rego: `${this.rego.origin} (${this.rego.entrypoint})` } : {}),
+    };
+  }
+
+  evaluate(facts: Facts, input: () => PolicyInput): PolicyDecision {
+    const native = evaluateNative(this.policies, facts);
+    if (native.effect === 'deny') {
+      return native.policy !== undefined
+        ? { allowed: false, policy: native.policy, reason: `DENY policy "${native.policy}" rule ${native.rule} matched`, explicitDeny: true }
+        : { allowed: false, reason: native.why, explicitDeny: false };
+    }
+    const nativeReason = native.policy !== undefined ? `ALLOW policy "${native.policy}" rule ${native.rule} matched` : native.why;
+    if (!this.rego) return { allowed: true, ...(native.policy !== undefined ? { policy: native.policy } : {}), reason: nativeReason, explicitDeny: false };
+    const rego = this.rego.evaluate(input());
+    return {
+      allowed: rego.allowed,
+      policy: `rego:${this.rego.entrypoint}`,
+      reason: this.policies.length > 0 ? `${nativeReason}; ${rego.reason}` : rego.reason,
+      explicitDeny: false,
+    };
+  }
+}
+
+export { evaluateNative, parseNativePolicies, type NativePolicy } from './native.js';
+export { factsOf, type Facts } from './facts.js';
+export { policyInput, type PolicyInput } from './input.js';
+export { RegoPolicy, untar, interpretRegoResult } from './rego.js';

@@ -1,0 +1,61 @@
+import { parsedPath, parsedQuery, type CheckAttributes } from '../attributes.js';
+import { principalOf, type Identity } from '../identity/types.js';
+
+/**
+ * The document a Rego policy sees as `input`: the CheckRequest's attributes as Envoy sent them
+ * (as OPA-Envoy's `input.attributes`), OPA-Envoy's `parsed_path` and `parsed_query`, plus what
+ * the identity and signal phases found.
+ */
+export interface PolicyInput {
+  attributes: CheckAttributes;
+  parsed_path: string[];
+  parsed_query: Record<string, string[]>;
+  identity: {
+    kind: Identity['kind'];
+    /** The JWT's `<iss>/<sub>`, else the workload principal; absent when anonymous. */
+    principal?: string;
+    jwt?: {
+      issuer: string;
+      subject?: string;
+      principal: string;
+      audiences: string[];
+      presenter?: string;
+      claims: Record<string, unknown>;
+    };
+    workload?: {
+      id: string;
+      principal: string;
+      trust_domain?: string;
+      namespace?: string;
+      service_account?: string;
+      from: 'peer' | 'xfcc';
+    };
+  };
+  signals: Record<string, Record<string, unknown>>;
+}
+
+export function policyInput(attrs: CheckAttributes, identity: Identity, signals: Record<string, Record<string, unknown>>): PolicyInput {
+  const id: PolicyInput['identity'] = { kind: identity.kind };
+  const principal = principalOf(identity);
+  if (principal !== undefined) id.principal = principal;
+  if (identity.jwt) {
+    const j = identity.jwt;
+    id.jwt = { issuer: j.issuer, principal: j.principal, audiences: j.audiences, claims: j.claims as Record<string, unknown> };
+    if (j.subject !== undefined) id.jwt.subject = j.subject;
+    if (j.presenter !== undefined) id.jwt.presenter = j.presenter;
+  }
+  if (identity.workload) {
+    const w = identity.workload;
+    id.workload = { id: w.id, principal: w.principal, from: w.from };
+    if (w.trustDomain) id.workload.trust_domain = w.trustDomain;
+    if (w.namespace) id.workload.namespace = w.namespace;
+    if (w.serviceAccount) id.workload.service_account = w.serviceAccount;
+  }
+  return {
+    attributes: attrs,
+    parsed_path: parsedPath(attrs.request.http.path),
+    parsed_query: parsedQuery(attrs.request.http.path),
+    identity: id,
+    signals,
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * Rego policies, compiled to WebAssembly with OPA (`opa build -t wasm -e <entrypoint>`) at start
+ * and evaluated in-process with `@open-policy-agent/opa-wasm`. The entrypoint's value decides:
+ * `true` allows; `false` or undefined denies; an object allows when its `allow` (or `allowed`)
+ * field is true, and its `reason` string, if any, goes to the decision log.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { RegoConfig } from '../config/types.js';
+
+/** Files of a (gzipped) tar archive by name, leading `/` and `./` dropped. Handles ustar and PAX names. */
+export function untar(archive: Buffer): Map<string, Buffer> {
+  const data = archive[0] === 0x1f && archive[1] === 0x8b ? gunzipSync(archive) : archive;
+  const files = new Map<string, Buffer>();
+  let offset = 0;
+  let paxName: string | undefined;
+  const text = (start: number, len: number) => {
+    const raw = data.subarray(start, start + len);
+    const nul = raw.indexOf(0);
+    return raw.subarray(0, nul >= 0 ? nul : raw.length).toString('utf8');
+  };
+  while (offset + 512 <= data.length) {
+    const header = data.subarray(offset, offset + 512);
+    if (header.every((b) => b === 0)) break;
+    const size = parseInt(text(offset + 124, 12).trim() || '0', 8);
+    const type = String.fromCharCode(header[156] ?? 0);
+    const prefix = text(offset + 345, 155);
+    let name = prefix ? `${prefix}/${text(offset, 100)}` : text(offset, 100);
+    const body = data.subarray(offset + 512, offset + 512 + size);
+    if (type === 'x') {
+      const m = /\d+ path=([^\n]*)\n/.exec(body.toString('utf8'));
+      paxName = m?.[1];
+    } else {
+      if (paxName) name = paxName;
+      paxName = undefined;
+      if (type === '0' || type === '\0') files.set(name.replace(/^(\.\/|\/)+/, ''), Buffer.from(body));
+    }
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  return files;
+}
+
+/** Compiles Rego files to a wasm bundle with `opa build`; returns policy.wasm's bytes. */
+export function compileRego(opaPath: string, files: string[], entrypoint: string): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'meshward-rego-'));
+  try {
+    const out = join(dir, 'bundle.tar.gz');
+    const r = spawnSync(opaPath, ['build', '-t', 'wasm', '-e', entrypoint, '-o', out, ...files], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) {
+      throw new Error(`opa build failed for ${files.map((f) => basename(f)).join(', ')}:\n${`${r.stdout}${r.stderr}`.trim() || r.error?.message}`);
+    }
+    return wasmFromBundle(readFileSync(out), out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function wasmFromBundle(archive: Buffer, origin: string): Buffer {
+  const wasm = untar(archive).get('policy.wasm');
+  if (!wasm) throw new Error(`${origin} has no policy.wasm (build it with opa build -t wasm -e <entrypoint>)`);
+  return wasm;
+}
+
+export interface RegoOutcome {
+  allowed: boolean;
+  reason: string;
+}
+
+/** Reads the entrypoint's value as a decision. */
+export function interpretRegoResult(resultSet: unknown, entrypoint: string): RegoOutcome {
+  const first = Array.isArray(resultSet) ? (resultSet[0] as { result?: unknown } | undefined) : undefined;
+  const value = first?.result;
+  if (value === undefined) return { allowed: false, reason: `rego ${entrypoint} is undefined` };
+  if (typeof value === 'boolean') return { allowed: value, reason: `rego ${entrypoint} = ${value}` };
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const o = value as Record<string, unknown>;
+    const allow = o['allow'] ?? o['allowed'];
+    const why = typeof o['reason'] === 'string' ? `: ${o['reason'].slice(0, 200)}` : '';
+    if (typeof allow === 'boolean') return { allowed: allow, reason: `rego ${entrypoint}.allow = ${allow}${why}` };
+  }
+  return { allowed: false, reason: `rego ${entrypoint} is not a boolean or {allow: boolean}` };
+}
+
+interface LoadedPolicyLike {
+  evaluate(input: unknown, entrypoint?: number | string): unknown;
+  setData(data: object): void;
+}
+
+export class RegoPolicy {
+  private constructor(
+    private readonly policy: LoadedPolicyLike,
+    readonly entrypoint: string,
+    /** Where it came from, for logs. */
+    readonly origin: string,
+  ) {}
+
+  /** Compiles (or loads the prebuilt bundle) and instantiates the policy. */
+  static async load(config: RegoConfig, opaPath?: () => Promise<string>): Promise<RegoPolicy> {
+    let wasm: Buffer;
+    let origin: string;
+    if (config.bundle) {
+      wasm = wasmFromBundle(readFileSync(config.bundle), config.bundle);
+      origin = config.bundle;
+    } else {
+      const opa = opaPath ? await opaPath() : await defaultOpaPath();
+      wasm = compileRego(opa, config.files, config.entrypoint);
+      origin = config.files.map((f) => basename(f)).join(',');
+    }
+    const { loadPolicy } = await import('@open-policy-agent/opa-wasm');
+    const policy = (await loadPolicy(wasm)) as unknown as LoadedPolicyLike;
+    if (config.dataFile) policy.setData(JSON.parse(readFileSync(config.dataFile, 'utf8')) as object);
+    return new RegoPolicy(policy, config.entrypoint, origin);
+  }
+
+  evaluate(input: unknown): RegoOutcome {
+    return interpretRegoResult(this.policy.evaluate(input), this.entrypoint);
+  }
+}
+
+async function defaultOpaPath(): Promise<string> {
+  const { requireTool } = await import('@meshward/sdk/tools');
+  return requireTool('opa').path;
+}

@@ -1,0 +1,119 @@
+/**
+ * Envoy's HTTP ext_authz protocol (`http_service`): Envoy sends the original request's method,
+ * path (after `path_prefix`) and allowed headers, with no body. 200 allows, and the headers
+ * listed in Envoy's `allowed_upstream_headers` are copied onto the upstream request;
+ * `x-envoy-auth-headers-to-remove` lists headers Envoy removes from it. Any other status denies,
+ * and Envoy passes that status, the headers and the body to the client.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CheckAttributes } from '../attributes.js';
+import type { Authorizer } from '../authorizer.js';
+import type { HttpListenerConfig } from '../config/types.js';
+import type { Decision } from '../response.js';
+
+export const HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove';
+
+/** The client address from `header`: its rightmost entry (the one the proxy next to us appended). */
+export function clientIpFrom(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const last = value.split(',').pop()?.trim();
+  return last || undefined;
+}
+
+/** CheckAttributes rebuilt from a forwarded HTTP check request. */
+export function attributesFromHttp(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, config: Pick<HttpListenerConfig, 'pathPrefix' | 'clientIpHeader'>): CheckAttributes {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue;
+    headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  }
+  let path = req.url ?? '/';
+  if (config.pathPrefix && path.startsWith(config.pathPrefix)) path = path.slice(config.pathPrefix.length) || '/';
+  const q = path.indexOf('?');
+  const attrs: CheckAttributes = { request: { http: { method: req.method ?? 'GET', path, headers } } };
+  const http = attrs.request.http;
+  const host = headers['host'] ?? headers[':authority'];
+  if (host) http.host = host;
+  if (q >= 0) http.query = path.slice(q + 1);
+  if (headers['x-request-id']) http.id = headers['x-request-id'];
+  if (headers['x-forwarded-proto']) http.scheme = headers['x-forwarded-proto'];
+  const ip = config.clientIpHeader ? clientIpFrom(headers[config.clientIpHeader]) : undefined;
+  if (ip) attrs.source = { address: { socket_address: { address: ip } } };
+  return attrs;
+}
+
+function reply(res: ServerResponse, d: Decision): void {
+  if (d.result === 'allow') {
+    const headers: Record<string, string> = { ...d.upstreamHeaders };
+    if (d.removeHeaders.length) headers[HEADERS_TO_REMOVE] = d.removeHeaders.join(', ');
+    res.writeHead(200, { ...headers, 'content-length': 0 });
+    res.end();
+    return;
+  }
+  const body = d.body ?? '';
+  res.writeHead(d.status, { ...d.responseHeaders, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export interface HttpHandle {
+  port: number;
+  server: Server;
+  close(graceMs?: number): Promise<void>;
+}
+
+export function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export function closeServer(server: Server, graceMs = 5_000): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+export async function startHttp(authorizer: Authorizer, config: HttpListenerConfig): Promise<HttpHandle> {
+  const server = createServer((req, res) => {
+    // No body is expected (Envoy sends one only with with_request_body); read and drop it.
+    req.resume();
+    if (config.pathPrefix && !(req.url ?? '').startsWith(config.pathPrefix)) {
+      // Not a check request from an Envoy configured with our path_prefix: refuse it (denies).
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: 'not_found' }));
+      return;
+    }
+    let attrs: CheckAttributes;
+    try {
+      attrs = attributesFromHttp(req, config);
+    } catch (e) {
+      authorizer.metrics.recordError('http');
+      authorizer.logger.error('check failed', { protocol: 'http', error: (e as Error).message });
+      res.writeHead(400).end();
+      return;
+    }
+    authorizer.check(attrs, 'http').then(
+      (d) => reply(res, d),
+      (e: unknown) => {
+        authorizer.metrics.recordError('http');
+        authorizer.logger.error('check failed', { protocol: 'http', error: e instanceof Error ? e.message : String(e) });
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ code: 'internal_error' }));
+      },
+    );
+  });
+  server.keepAliveTimeout = 65_000;
+  const port = await listen(server, config.host, config.port);
+  return { port, server, close: (graceMs) => closeServer(server, graceMs) };
+}

@@ -48,6 +48,18 @@ function proxyFunctions(vm: WasmVm): Record<string, HostFn> {
   const m = (): WasmMemory => mem(vm);
   const copyOut = (data: Uint8Array, ptrPtr: number, sizePtr: number): WasmResultCode =>
     m().copyOut(data, ptrPtr, sizePtr) ? Ok : BadMemory;
+  // proxy_add_header_map_value and proxy_replace_header_map_value differ only in add vs set.
+  const writeHeader = (op: 'add' | 'set', type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number) =>
+    safe(() => {
+      if (type >>> 0 > MAP_TYPE_MAX) return BadArgument;
+      const key = m().string(keyPtr, keySize);
+      const value = m().string(valuePtr, valueSize);
+      const map = vm.ctx().getMap(type);
+      if (!map) return BadArgument;
+      if (op === 'add') map.add(key, value);
+      else map.set(key, value);
+      return Ok;
+    });
 
   return {
     proxy_log: (level: number, ptr: number, size: number) =>
@@ -176,15 +188,7 @@ function proxyFunctions(vm: WasmVm): Record<string, HostFn> {
       safe(() => vm.services.queues.enqueue(token >>> 0, m().bytes(ptr, size))),
 
     proxy_add_header_map_value: (type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number) =>
-      safe(() => {
-        if (type >>> 0 > MAP_TYPE_MAX) return BadArgument;
-        const key = m().string(keyPtr, keySize);
-        const value = m().string(valuePtr, valueSize);
-        const map = vm.ctx().getMap(type);
-        if (!map) return BadArgument;
-        map.add(key, value);
-        return Ok;
-      }),
+      writeHeader('add', type, keyPtr, keySize, valuePtr, valueSize),
 
     proxy_get_header_map_value: (type: number, keyPtr: number, keySize: number, valuePtrPtr: number, valueSizePtr: number) =>
       safe(() => {
@@ -203,15 +207,7 @@ function proxyFunctions(vm: WasmVm): Record<string, HostFn> {
       }),
 
     proxy_replace_header_map_value: (type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number) =>
-      safe(() => {
-        if (type >>> 0 > MAP_TYPE_MAX) return BadArgument;
-        const key = m().string(keyPtr, keySize);
-        const value = m().string(valuePtr, valueSize);
-        const map = vm.ctx().getMap(type);
-        if (!map) return BadArgument;
-        map.set(key, value);
-        return Ok;
-      }),
+      writeHeader('set', type, keyPtr, keySize, valuePtr, valueSize),
 
     proxy_remove_header_map_value: (type: number, keyPtr: number, keySize: number) =>
       safe(() => {

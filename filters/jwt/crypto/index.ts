@@ -18,8 +18,8 @@ export { HashAlg, hashLength, Hasher, Sha256, Sha512, newHasher, hash, sha256, s
 export { HmacKey, hmac, verifyHmac, constantTimeEqual } from "./hmac";
 export { RsaPublicKey, MAX_EXPONENT_BITS } from "./rsa";
 export { MIN_MODULUS_BITS, MAX_MODULUS_BITS } from "./bigint";
-export { Curve, verifyEcdsa, warmUpEcdsa } from "./ecdsa";
-export { verifyEd25519, initEd25519 } from "./ed25519";
+export { Curve, verifyEcdsa, warmUpEcdsa, EcPublicKey, verifyEcdsaKey } from "./ecdsa";
+export { verifyEd25519, initEd25519, Ed25519PublicKey, verifyEd25519Key } from "./ed25519";
 export { inversionFallbacks } from "./field";
 
 import { HashAlg, hashLength } from "./sha2";

@@ -92,23 +92,23 @@ async function run(line) {
 
 /** Warms a case up (~100 ms, so V8 has tiered the hot code up as in a long-running proxy) and
  * picks K so that a `repeat K` request takes ~10 ms. */
-async function calibrate(line) {
-  if ((await run(`repeat 1 ${line}`)) !== '1') throw new Error(`the filter rejects its own benchmark input: ${line.slice(0, 40)}`);
+async function calibrate(line, runner = run) {
+  if ((await runner(`repeat 1 ${line}`)) !== '1') throw new Error(`the filter rejects its own benchmark input: ${line.slice(0, 40)}`);
   const warmEnd = performance.now() + 100;
-  while (performance.now() < warmEnd) await run(`repeat 16 ${line}`);
+  while (performance.now() < warmEnd) await runner(`repeat 16 ${line}`);
   let k = 8;
   for (;;) {
     const t0 = performance.now();
-    await run(`repeat ${k} ${line}`);
+    await runner(`repeat ${k} ${line}`);
     if (performance.now() - t0 > 10 || k >= 1 << 16) return k;
     k *= 2;
   }
 }
 
 /** Time (ms) of one request running the operation `k` times. */
-async function requestMs(line, k) {
+async function requestMs(line, k, runner = run) {
   const t0 = performance.now();
-  await run(`repeat ${k} ${line}`);
+  await runner(`repeat ${k} ${line}`);
   return performance.now() - t0;
 }
 
@@ -176,3 +176,87 @@ console.log(
     `(fresh key: RS256 ${rs.fresh.toFixed(1)} µs, ES256 ${es.fresh.toFixed(1)} µs)`,
 );
 filter.close();
+
+// --- In real Envoy: the in-wasm verifiers against Envoy's verify_signature foreign function -----
+// The same probe filter runs in Envoy 1.40 (V8); `f`-prefixed operations verify through the host
+// (filters/jwt/crypto/foreign.ts: DER key made once per key object, r || s converted to DER each
+// time, protobuf arguments, Envoy parses the key and runs BoringSSL). Cached keys on both sides.
+await envoySection();
+
+async function envoySection() {
+  let envoyApi;
+  try {
+    envoyApi = await import('../sdk/dist/envoy/index.js');
+  } catch (e) {
+    console.log(`\n(in-Envoy comparison skipped: the SDK is not built: ${e.message})`);
+    return;
+  }
+  const { startEnvoy, stopAllEnvoys, httpProxyBootstrap, wasmHttpFilter, startEchoUpstream } = envoyApi;
+  const upstream = await startEchoUpstream();
+  let envoy;
+  try {
+    envoy = await startEnvoy({
+      config: (p) =>
+        httpProxyBootstrap({
+          listenerPort: p['listener'],
+          adminPort: p['admin'],
+          upstreamPort: upstream.port,
+          httpFilters: [wasmHttpFilter({ name: 'crypto-probe', wasmPath: wasmPath })],
+        }),
+      logLevel: 'warn',
+    });
+  } catch (e) {
+    console.log(`\n(in-Envoy comparison skipped: Envoy did not start: ${e.message.split('\n')[0]})`);
+    await upstream.close();
+    return;
+  }
+  try {
+    const url = envoy.url('/');
+    const envoyRun = async (line) => {
+      const res = await fetch(url, { method: 'POST', body: line });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`Envoy answered ${res.status}: ${body.slice(0, 200)}`);
+      return body;
+    };
+    if ((await envoyRun('favailable')) !== '1') {
+      console.log('\n(in-Envoy comparison skipped: this Envoy has no verify_signature foreign function)');
+      return;
+    }
+    const byName = (prefix) => cases.find((c) => c.name.startsWith(prefix));
+    const hostOps = [
+      { c: byName('RS256 (RSA-2048)'), wasm: 'rs256k', host: 'frs256k' },
+      { c: byName('RS256 (RSA-4096)'), wasm: 'rs256k', host: 'frs256k' },
+      { c: byName('ES256'), wasm: 'es256k', host: 'fes256k' },
+      { c: byName('ES384'), wasm: 'es384k', host: 'fes384k' },
+    ];
+    const envoyVariants = hostOps.flatMap((h) => {
+      const fields = h.c.cached.slice(h.c.cached.indexOf(' ') + 1);
+      return [`${h.wasm} ${fields}`, `${h.host} ${fields}`];
+    });
+    const eks = [];
+    for (const line of envoyVariants) {
+      await envoyRun(line); // first use, then the key object's table
+      eks.push(await calibrate(line, envoyRun));
+    }
+    const et = envoyVariants.map(() => ({ many: Infinity, one: Infinity }));
+    const end = performance.now() + seconds * 1000 * envoyVariants.length;
+    for (let round = 0; round < 5 || performance.now() < end; round++) {
+      for (let i = 0; i < envoyVariants.length; i++) {
+        et[i].one = Math.min(et[i].one, await requestMs(envoyVariants[i], 1, envoyRun));
+        et[i].many = Math.min(et[i].many, await requestMs(envoyVariants[i], eks[i], envoyRun));
+      }
+    }
+    const eOp = et.map((t, i) => ((t.many - t.one) * 1000) / (eks[i] - 1));
+    console.log(`\nIn Envoy (${envoyApi.envoyVersionLine?.() ?? 'envoy'}, concurrency 1), cached key objects, µs per verification\n`);
+    console.log('| algorithm | in-wasm µs | verify_signature (host) µs | faster |');
+    console.log('| --- | ---: | ---: | --- |');
+    hostOps.forEach((h, i) => {
+      const w = eOp[2 * i], f = eOp[2 * i + 1];
+      console.log(`| ${h.c.name} | ${w.toFixed(1)} | ${f.toFixed(1)} | ${w <= f ? `in-wasm (${(f / w).toFixed(1)}x)` : `host (${(w / f).toFixed(1)}x)`} |`);
+    });
+    console.log('\nPS256 and EdDSA have no host path in Envoy 1.40 (see filters/jwt/crypto/foreign.ts); HS256 is cheaper in wasm than any call.');
+  } finally {
+    await stopAllEnvoys();
+    await upstream.close();
+  }
+}

@@ -532,7 +532,7 @@ let p384: WeierstrassCurve<FieldP384, FieldN384> | null = null;
 function curveP256(): WeierstrassCurve<FieldP256, FieldN256> {
   let c = p256;
   if (c === null) {
-    c = new WeierstrassCurve<FieldP256, FieldN256>(new FieldP256(), new FieldN256(), HashAlg.SHA256, 256, 6,
+    c = new WeierstrassCurve<FieldP256, FieldN256>(new FieldP256(), new FieldN256(), HashAlg.SHA256, 256, 7,
       hexBytes("5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b"),
       hexBytes("6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"),
       hexBytes("4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"));
@@ -544,7 +544,7 @@ function curveP256(): WeierstrassCurve<FieldP256, FieldN256> {
 function curveP384(): WeierstrassCurve<FieldP384, FieldN384> {
   let c = p384;
   if (c === null) {
-    c = new WeierstrassCurve<FieldP384, FieldN384>(new FieldP384(), new FieldN384(), HashAlg.SHA384, 384, 5,
+    c = new WeierstrassCurve<FieldP384, FieldN384>(new FieldP384(), new FieldN384(), HashAlg.SHA384, 384, 6,
       hexBytes("b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef"),
       hexBytes("aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7"),
       hexBytes("3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f"));
@@ -571,8 +571,8 @@ export function warmUpEcdsa(curve: Curve): void {
 }
 
 /** Comb window of a cached key's table (see EcPublicKey). */
-const KEY_COMB_P256: i32 = 5; // 52 windows x 16 points: 60 KB
-const KEY_COMB_P384: i32 = 4; // 97 windows x 8 points: 87 KB
+const KEY_COMB_P256: i32 = 6; // 43 windows x 32 points: 99 KB
+const KEY_COMB_P384: i32 = 5; // 78 windows x 16 points: 140 KB
 
 /**
  * An ECDSA public key parsed and validated once (coordinates below p, point on the curve), for

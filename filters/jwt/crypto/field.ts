@@ -180,11 +180,19 @@ export function feFromMont<F>(f: F, r: usize, a: usize): void {
   f.canon(r, r);
 }
 
-/** True when a is zero mod p. */
+/**
+ * True when a is zero mod p: a is in [0, 2p), so it is 0 or p. No canonicalization: the limb
+ * comparisons usually stop at the first limb (the point additions ask this on every call).
+ */
 export function feIsZero<F>(f: F, a: usize): bool {
-  const t = changetype<usize>(TMP_B);
-  f.canon(t, a);
-  for (let i = 0; i < f.limbs; i++) if (load<u64>(t + (<usize>i << 3)) != 0) return false;
+  const p = f.p;
+  let zero = true, isP = true;
+  for (let i = 0; i < f.limbs; i++) {
+    const v = load<u64>(a + (<usize>i << 3));
+    if (v != 0) zero = false;
+    if (v != load<u64>(p + (<usize>i << 3))) isP = false;
+    if (!zero && !isP) return false;
+  }
   return true;
 }
 

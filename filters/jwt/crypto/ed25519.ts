@@ -18,7 +18,9 @@
 // with the a = -1 formulas of Hisil, Wong, Carter and Dawson (2008); they are complete on this
 // curve, so no special cases are needed. [S]B uses a fixed-base comb (6-bit signed windows, a
 // 149 KB table of affine points built on first use); [k](-A) a width-5 NAF over -A, -3A, ...,
-// -15A. Decoding A takes one exponentiation (square root), encoding P one inversion.
+// -15A. Decoding A takes one exponentiation (square root), encoding P one inversion. A cached key
+// (Ed25519PublicKey) is decoded once and, from its second use, has a comb table of A (5-bit
+// windows, 86 KiB), so [k](-A) needs no doublings either.
 import { Field25519, FieldL25519, feCopy, feEqual, feFromBytes, feFromMont, feInv, feIsZero, feSetSmall } from "./field";
 import { compareLimbs, limbsFromBytes, limbsToBytes, LIMB_BITS } from "./bigint";
 import { HashAlg, sharedHasher } from "./sha2";
@@ -467,15 +469,15 @@ function nafNegMul(acc: usize, ax: usize, ay: usize): void {
   if (top < 0) setIdentity(acc);
 }
 
-/** Window of a cached key's comb table: 51 windows x 16 points, 88 KB. */
+/** Window of a cached key's comb table: 51 windows x 16 points, 86 KiB. */
 const KEY_COMB_BITS: i32 = 5;
 
 /**
  * An Ed25519 public key decoded once (strictly, as verifyEd25519 does), for reuse across
  * verifications (the JWT filter keeps one per JWKS key): it skips the square root of the
  * decoding, and from its second verification on (or after `precompute()`) it holds a comb table
- * of A (88 KB, built in a few milliseconds), so [k]A costs one addition per 5-bit window instead
- * of ~253 doublings.
+ * of A (86 KiB, built in a few milliseconds), so [k]A costs one addition per 5-bit window instead
+ * of ~253 doublings. Call `precompute()` where a pause does not matter (e.g. when a JWKS is loaded).
  */
 export class Ed25519PublicKey {
   /** The 32-byte encoding, then x and y (Montgomery limbs). */

@@ -153,13 +153,14 @@ class WeierstrassCurve<F, S> {
 
   /**
    * r = 2p for a = -3 (dbl-2001-b rearranged to save additions: Z3 = 2YZ, 4 beta = X (4 gamma),
-   * 8 gamma^2 = 2 (2 gamma)^2; 4M + 4S); r may alias p. The point at infinity (Z = 0) maps to
-   * itself.
+   * 8 gamma^2 = 2 (2 gamma)^2; 4M + 4S); r may alias p: p is read only before the first write
+   * to r, so the results go to r directly. The point at infinity (Z = 0) maps to itself.
    */
   private dbl(r: usize, p: usize): void {
     const f = this.f, eb = this.eb;
     const X1 = p, Y1 = p + eb, Z1 = p + 2 * eb;
-    const delta = this.t0, g2 = this.t1, beta4 = this.t2, alpha = this.t3, x = this.t4, z = this.t5, y = this.t6, t = this.t7;
+    const X3 = r, Y3 = r + eb, Z3 = r + 2 * eb;
+    const delta = this.t0, g2 = this.t1, beta4 = this.t2, alpha = this.t3, t = this.t7;
     f.sqr(delta, Z1);
     f.sqr(g2, Y1);
     f.add(g2, g2, g2); // 2 gamma
@@ -170,19 +171,16 @@ class WeierstrassCurve<F, S> {
     f.mul(alpha, alpha, t);
     f.add(t, alpha, alpha);
     f.add(alpha, t, alpha); // alpha = 3 (X - delta)(X + delta)
-    f.mul(z, Y1, Z1);
-    f.add(z, z, z); // Z3 = 2 Y Z
-    f.sqr(x, alpha);
-    f.sub(x, x, beta4);
-    f.sub(x, x, beta4); // X3 = alpha^2 - 8 beta
-    f.sub(y, beta4, x);
-    f.mul(y, y, alpha);
+    f.mul(t, Y1, Z1); // last read of p
+    f.add(Z3, t, t); // Z3 = 2 Y Z
+    f.sqr(X3, alpha);
+    f.sub(X3, X3, beta4);
+    f.sub(X3, X3, beta4); // X3 = alpha^2 - 8 beta
+    f.sub(t, beta4, X3);
+    f.mul(t, t, alpha);
     f.sqr(g2, g2);
     f.add(g2, g2, g2); // 8 gamma^2
-    f.sub(y, y, g2); // Y3 = alpha (4 beta - X3) - 8 gamma^2
-    feCopy<F>(f, r, x);
-    feCopy<F>(f, r + eb, y);
-    feCopy<F>(f, r + 2 * eb, z);
+    f.sub(Y3, t, g2); // Y3 = alpha (4 beta - X3) - 8 gamma^2
   }
 
   /** r = p + q for Jacobian points (add-2007-bl, 11M + 5S); r may alias p or q. */
@@ -234,7 +232,10 @@ class WeierstrassCurve<F, S> {
     feCopy<F>(f, r + 2 * eb, z);
   }
 
-  /** r = p + (x2, y2) with an affine second point (madd-2007-bl, 7M + 4S); r may alias p. */
+  /**
+   * r = p + (x2, y2) with an affine second point (madd-2007-bl, 7M + 4S); r may alias p (each
+   * coordinate of p is read before r's is written; x2, y2 must not be inside r).
+   */
   private madd(r: usize, p: usize, x2: usize, y2: usize): void {
     const f = this.f, eb = this.eb;
     if (this.isInf(p)) {
@@ -244,6 +245,7 @@ class WeierstrassCurve<F, S> {
       return;
     }
     const X1 = p, Y1 = p + eb, Z1 = p + 2 * eb;
+    const X3 = r, Y3 = r + eb, Z3 = r + 2 * eb;
     const z1z1 = this.t0, u2 = this.t1, s2 = this.t2;
     f.sqr(z1z1, Z1);
     f.mul(u2, x2, z1z1);
@@ -257,29 +259,26 @@ class WeierstrassCurve<F, S> {
       else this.setInf(r);
       return;
     }
-    const hh = this.t3, i = this.t4, j = this.t5, v = this.t6, x = this.t7, y = this.t8, z = this.t9;
+    const hh = this.t3, i = this.t4, j = this.t5, v = this.t6, t = this.t7, w = this.t8;
     f.sqr(hh, h);
     f.add(i, hh, hh);
     f.add(i, i, i); // I = 4 HH
     f.mul(j, h, i);
     f.add(rr, rr, rr);
-    f.mul(v, X1, i);
-    f.add(z, Z1, h);
-    f.sqr(z, z);
-    f.sub(z, z, z1z1);
-    f.sub(z, z, hh); // Z3 = (Z1 + H)^2 - Z1Z1 - HH
-    f.sqr(x, rr);
-    f.sub(x, x, j);
-    f.sub(x, x, v);
-    f.sub(x, x, v); // X3
-    f.sub(y, v, x);
-    f.mul(y, y, rr);
-    f.mul(j, j, Y1);
-    f.add(j, j, j);
-    f.sub(y, y, j); // Y3 = r (V - X3) - 2 Y1 J
-    feCopy<F>(f, r, x);
-    feCopy<F>(f, r + eb, y);
-    feCopy<F>(f, r + 2 * eb, z);
+    f.mul(v, X1, i); // last read of X1
+    f.mul(t, j, Y1); // Y1 J; last read of Y1
+    f.add(w, Z1, h); // last read of Z1
+    f.sqr(w, w);
+    f.sub(w, w, z1z1);
+    f.sub(Z3, w, hh); // Z3 = (Z1 + H)^2 - Z1Z1 - HH
+    f.sqr(X3, rr);
+    f.sub(X3, X3, j);
+    f.sub(X3, X3, v);
+    f.sub(X3, X3, v); // X3 = r^2 - J - 2V
+    f.sub(w, v, X3);
+    f.mul(w, w, rr);
+    f.add(t, t, t);
+    f.sub(Y3, w, t); // Y3 = r (V - X3) - 2 Y1 J
   }
 
   /** r = -p (Jacobian); r may alias p. */

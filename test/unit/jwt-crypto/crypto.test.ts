@@ -286,6 +286,49 @@ describe.skipIf(!wasmBuilt)('filters/jwt/crypto through build/crypto-probe.wasm'
     expect(await probe.run([`rs256 ${hex(n)} 010001 ${hex(msg)} ${hex(sig)}`, `es256 ${hex(x)} ${hex(y)} ${hex(msg)} ${hex(esig)}`])).toEqual(['1', '1']);
   });
 
+  it('P-256, P-384 and 2^255 - 19 field kernels (relaxed range [0, 2^(e+2))) against BigInt at the edges of the range', async () => {
+    for (const c of [
+      { bits: 256, limbs: 9, p: 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n },
+      { bits: 384, limbs: 14, p: 2n ** 384n - 2n ** 128n - 2n ** 96n + 2n ** 32n - 1n },
+      { bits: 255, limbs: 9, p: 2n ** 255n - 19n },
+    ]) {
+      const bound = 2n ** BigInt(c.bits + 2); // every kernel result stays below it
+      const R = 2n ** BigInt(29 * c.limbs);
+      const outBytes = Math.ceil((29 * c.limbs) / 8);
+      const be = (v: bigint) => v.toString(16).padStart(2 * outBytes, '0');
+      const mod = (v: bigint) => ((v % c.p) + c.p) % c.p;
+      const rInv = (() => {
+        // R^-1 mod p by Fermat (p prime).
+        let r = 1n, b = R % c.p, e = c.p - 2n;
+        while (e > 0n) { if (e & 1n) r = (r * b) % c.p; b = (b * b) % c.p; e >>= 1n; }
+        return r;
+      })();
+      const rand = (limit: bigint) => BigInt('0x' + randomBytes(outBytes).toString('hex')) % limit;
+      const edges = [0n, 1n, c.p - 1n, c.p, c.p + 1n, 2n * c.p - 1n, 2n * c.p, 3n * c.p, 4n * c.p - 1n, 4n * c.p, bound - 1n, bound - 2n ** BigInt(c.bits), 2n ** BigInt(c.bits), 2n ** BigInt(c.bits + 1) - 1n];
+      const values = [...edges, ...Array.from({ length: 24 }, () => rand(bound))];
+      const lines: string[] = [];
+      const checks: Array<(out: string) => string | null> = [];
+      for (const a of values) {
+        for (const b of [...edges, rand(bound), rand(bound)]) {
+          for (const [op, want] of [['add', mod(a + b)], ['sub', mod(a - b)], ['mul', mod(a * b * rInv)]] as const) {
+            lines.push(`fe${op}${c.bits} ${be(a)} ${be(b)}`);
+            checks.push((out) => {
+              const v = BigInt('0x' + out);
+              if (v >= bound) return `${op}(${a.toString(16)}, ${b.toString(16)}) = ${out} is out of range`;
+              return mod(v) === want ? null : `${op}(${a.toString(16)}, ${b.toString(16)}) = ${out}, want ${want.toString(16)} mod p`;
+            });
+          }
+        }
+        lines.push(`fecanon${c.bits} ${be(a)}`, `feiszero${c.bits} ${be(a)}`);
+        checks.push((out) => (BigInt('0x' + out) === mod(a) ? null : `canon(${a.toString(16)}) = ${out}`));
+        checks.push((out) => (out === (mod(a) === 0n ? '1' : '0') ? null : `isZero(${a.toString(16)}) = ${out}`));
+      }
+      const out = await probe.run(lines);
+      const failures = out.map((o, i) => checks[i]!(o)).filter((x): x is string => x !== null);
+      expect(failures.slice(0, 10)).toEqual([]);
+    }
+  }, 60_000);
+
   it('a host without verify_signature: the host path reports "unavailable" (the filter falls back to wasm)', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = publicKey.export({ format: 'jwk' });

@@ -300,8 +300,8 @@ class ProtoWriter {
 /**
  * Whether the host path is the faster default for this key type, from bench/jwt-crypto.mjs in
  * Envoy 1.40 (cached key objects on both sides, 2-core AMD EPYC VM): RS256 with RSA-2048, host
- * ≈ 27 µs vs in-wasm ≈ 80 µs (RSA-4096: 82 vs 340); ES256 host ≈ 68 µs vs in-wasm ≈ 62 µs (a tie:
- * stay in wasm, no DER conversion or host dependency); ES384 host ≈ 610 µs vs in-wasm ≈ 180 µs.
+ * ≈ 23-27 µs vs in-wasm ≈ 77-83 µs (RSA-4096: 77 vs 322); ES256 host ≈ 65 µs vs in-wasm ≈ 49 µs;
+ * ES384 host ≈ 560 µs vs in-wasm ≈ 157 µs.
  * So: RSA keys go to the host when it offers verify_signature; EC keys stay in wasm. PS256/384/512
  * and EdDSA have no host path at all, HMAC never needs one.
  */

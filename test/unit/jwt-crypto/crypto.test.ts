@@ -282,6 +282,19 @@ describe.skipIf(!wasmBuilt)('filters/jwt/crypto through build/crypto-probe.wasm'
     const out = await probe.run(lines);
     const nonZero = out.map((r, i) => (r === '0' ? '' : `${lines[i]!.slice(0, 80)}... -> ${r}`)).filter(Boolean);
     expect(nonZero).toEqual([]);
+    // The host path's encoders (DER keys and signatures, protobuf arguments) on the same junk: the
+    // Node host has no verify_signature, so a well-sized key reaches the call ("unavailable") and
+    // any other input is refused before it ("0"); nothing traps.
+    const hostLines: string[] = [];
+    for (const s of sizes) {
+      const v = randomBytes(s);
+      hostLines.push(`frs256 ${hex(v)} ${hex(v)} ${hex(msg)} ${hex(v)}`, `frs512k ${hex(n)} ${hex(v)} ${hex(msg)} ${hex(v)}`);
+      hostLines.push(`fes256 ${hex(v)} ${hex(v)} ${hex(msg)} ${hex(v)}`, `fes384k ${hex(v)} ${hex(y)} ${hex(msg)} ${hex(esig)}`);
+      hostLines.push(`fes256 ${hex(x)} ${hex(y)} ${hex(msg)} ${hex(v)}`, `fraw384 ${hex(v)} ${hex(v)} ${hex(v)}`);
+    }
+    const hostOut = await probe.run(hostLines);
+    const unexpected = hostOut.map((r, i) => (r === '0' || r === 'unavailable' ? '' : `${hostLines[i]!.slice(0, 60)}... -> ${r}`)).filter(Boolean);
+    expect(unexpected).toEqual([]);
     // And the valid ones still verify after all that.
     expect(await probe.run([`rs256 ${hex(n)} 010001 ${hex(msg)} ${hex(sig)}`, `es256 ${hex(x)} ${hex(y)} ${hex(msg)} ${hex(esig)}`])).toEqual(['1', '1']);
   });

@@ -100,7 +100,7 @@ describe.skipIf(!wasmBuilt)('Wycheproof vectors through build/crypto-probe.wasm'
 
   for (const [file, lineOf] of Object.entries(SIGNATURE_FILES)) {
     it(file, async () => {
-      const data = readVectors<VectorFile<Test>>(file.split(' ')[0]);
+      const data = readVectors<VectorFile<Test>>(file.split(' ')[0]!);
       let vectors = 0;
       let passed = 0;
       let acceptable = 0;

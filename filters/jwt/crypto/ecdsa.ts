@@ -591,7 +591,7 @@ export class EcPublicKey {
   private table: StaticArray<u32> | null = null;
   private uses: i32 = 0;
 
-  constructor(readonly curve: Curve, limbs: i32) {
+  private constructor(readonly curve: Curve, limbs: i32) {
     this.coords = new StaticArray<u64>(2 * limbs);
   }
 

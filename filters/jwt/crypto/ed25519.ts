@@ -486,6 +486,8 @@ export class Ed25519PublicKey {
   private table: StaticArray<u32> | null = null;
   private uses: i32 = 0;
 
+  private constructor() {}
+
   /** Decodes a 32-byte key; null when it is not a valid encoding of a curve point. */
   static fromBytes(pub: Uint8Array): Ed25519PublicKey | null {
     if (pub.length != 32) return null;

@@ -342,6 +342,25 @@ describe.skipIf(!wasmBuilt)('filters/jwt/crypto through build/crypto-probe.wasm'
     }
   }, 60_000);
 
+  it('key objects: the table is built on the second use or by precompute(), with the documented size', async () => {
+    const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const j = p256.publicKey.export({ format: 'jwk' });
+    const key = `${hex(b64u(j.x))} ${hex(b64u(j.y))}`;
+    const msg = randomBytes(50);
+    const sig = sign('sha256', msg, { key: p256.privateKey, dsaEncoding: 'ieee-p1363' });
+    const stats = async () => Number(/tableBytes=(\d+)/.exec((await probe.run(['keystats']))[0]!)![1]);
+    const start = await stats();
+    expect(await probe.run([`es256k ${key} ${hex(msg)} ${hex(sig)}`])).toEqual(['1']);
+    expect(await stats()).toBe(start); // first use: no table yet
+    expect(await probe.run([`es256k ${key} ${hex(msg)} ${hex(sig)}`])).toEqual(['1']);
+    expect(await stats()).toBe(start + 43 * 32 * 2 * 9 * 4); // 97 KiB: 43 windows x 32 points x (x, y)
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' });
+    const ed = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+    expect(
+      await probe.run([`ecpre256 ${key}`, `ecpre384 ${hex(b64u(p384.x))} ${hex(b64u(p384.y))}`, `edpre ${hex(b64u(ed.x))}`, `ecpre256 ${key.replace(/^../, '00')}`]),
+    ).toEqual([`0 ${43 * 32 * 2 * 9 * 4}`, `0 ${77 * 16 * 2 * 14 * 4}`, `0 ${51 * 16 * 3 * 9 * 4}`, 'invalid']);
+  });
+
   it('a host without verify_signature: the host path reports "unavailable" (the filter falls back to wasm)', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = publicKey.export({ format: 'jwk' });

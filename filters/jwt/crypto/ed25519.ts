@@ -18,7 +18,9 @@
 // with the a = -1 formulas of Hisil, Wong, Carter and Dawson (2008); they are complete on this
 // curve, so no special cases are needed. [S]B uses a fixed-base comb (6-bit signed windows, a
 // 149 KB table of affine points built on first use); [k](-A) a width-5 NAF over -A, -3A, ...,
-// -15A. Decoding A takes one exponentiation (square root), encoding P one inversion.
+// -15A. Decoding A takes one exponentiation (square root), encoding P one inversion. A cached key
+// (Ed25519PublicKey) is decoded once and, from its second use, has a comb table of A (5-bit
+// windows, 86 KiB), so [k](-A) needs no doublings either.
 import { Field25519, FieldL25519, feCopy, feEqual, feFromBytes, feFromMont, feInv, feIsZero, feSetSmall } from "./field";
 import { compareLimbs, limbsFromBytes, limbsToBytes, LIMB_BITS } from "./bigint";
 import { HashAlg, sharedHasher } from "./sha2";
@@ -253,8 +255,14 @@ function setIdentity(p: usize): void {
   feSetSmall<Field25519>(F, p + 2 * EB, 1);
 }
 
-/** The comb table: for window j and d = 1..32, d * 2^(6j) * B in affine niels form (u32 limbs). */
-function buildTable(): StaticArray<u32> {
+/**
+ * A comb table of the affine point (px, py) (Montgomery coordinates) with windows of `bits`: for
+ * window j and d = 1..2^(bits-1), d * 2^(bits j) * P in affine niels form (u32 limbs). Used for B
+ * and for a cached key's A (Ed25519PublicKey).
+ */
+function buildTable(px: usize, py: usize, bits: i32): StaticArray<u32> {
+  const COMB_HALF = 1 << (bits - 1);
+  const COMB_WINDOWS = (SCALAR_BITS + 1 + bits - 1) / bits;
   const tab = new StaticArray<u32>(COMB_WINDOWS * COMB_HALF * 3 * LIMBS);
   // Working space, held in a global while in use (only raw pointers into it are used below).
   const work = new StaticArray<u64>((COMB_HALF * 4 + COMB_HALF + 12) * LIMBS);
@@ -263,10 +271,10 @@ function buildTable(): StaticArray<u32> {
   const pr = pp + <usize>(COMB_HALF * 4) * EB, bp = pr + <usize>COMB_HALF * EB;
   const cp = bp + 4 * EB, tp = cp + 4 * EB;
   // base = B (extended: Z = 1, T = x y)
-  feCopy<Field25519>(F, bp, BX);
-  feCopy<Field25519>(F, bp + EB, BY);
+  feCopy<Field25519>(F, bp, px);
+  feCopy<Field25519>(F, bp + EB, py);
   feSetSmall<Field25519>(F, bp + 2 * EB, 1);
-  F.mul(bp + 3 * EB, BX, BY);
+  F.mul(bp + 3 * EB, px, py);
   let out = changetype<usize>(tab);
   for (let j = 0; j < COMB_WINDOWS; j++) {
     toCached(cp, bp);
@@ -303,7 +311,7 @@ function buildTable(): StaticArray<u32> {
       }
     }
     out += <usize>(COMB_HALF * 3 * LIMBS) * 4;
-    for (let k = 0; k < COMB_BITS; k++) dbl(bp, bp, k == COMB_BITS - 1);
+    for (let k = 0; k < bits; k++) dbl(bp, bp, k == bits - 1);
   }
   buildWork = null;
   return tab;
@@ -327,7 +335,7 @@ function scalarFromLE(dst: usize, src: usize): bool {
 
 export function initEd25519(): void {
   init();
-  if (table === null) table = buildTable();
+  if (table === null) table = buildTable(BX, BY, COMB_BITS);
 }
 
 /**
@@ -337,14 +345,47 @@ export function initEd25519(): void {
 export function verifyEd25519(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): bool {
   if (pub.length != 32 || sig.length != 64) return false;
   initEd25519();
-  // S < L
+  // S < L (checked before the work of decoding A)
   if (!scalarFromLE(SC_S, sig.dataStart + 32)) return false;
-  // A
   if (!decodePoint(AX, AY, pub.dataStart)) return false;
+  return verifyDecoded(pub.dataStart, AX, AY, null, msg, sig);
+}
+
+/** acc += [k]P (or [k](-P) when `negate`) over P's comb table with windows of `bits`. */
+function combAdd(acc: usize, tab: StaticArray<u32>, k: usize, bits: i32, negate: bool): void {
+  const half = 1 << (bits - 1);
+  const windows = (SCALAR_BITS + 1 + bits - 1) / bits;
+  const comb = changetype<usize>(COMB);
+  let carry = 0;
+  for (let j = 0; j < windows; j++) {
+    let v = bitsAt(k, j * bits, bits) + carry;
+    if (v > half) { v -= 1 << bits; carry = 1; } else { carry = 0; }
+    store<i8>(comb + <usize>j, <i8>v);
+  }
+  const tp = changetype<usize>(tab);
+  for (let j = 0; j < windows; j++) {
+    const d = <i32>load<i8>(comb + <usize>j);
+    if (d == 0) continue;
+    const e = tp + <usize>((j * half + (abs<i32>(d) - 1)) * 3 * LIMBS) * 4;
+    for (let i = 0; i < LIMBS; i++) {
+      store<u64>(TMP + (<usize>i << 3), <u64>load<u32>(e + (<usize>i << 2)));
+      store<u64>(TMP + EB + (<usize>i << 3), <u64>load<u32>(e + (<usize>(LIMBS + i) << 2)));
+      store<u64>(TMP + 2 * EB + (<usize>i << 3), <u64>load<u32>(e + (<usize>(2 * LIMBS + i) << 2)));
+    }
+    if ((d < 0) != negate) negateCached(TMP);
+    addCached(acc, acc, TMP, true, true);
+  }
+}
+
+/**
+ * Verification once S (in SC_S, checked < L) and A (decoded, at ax, ay; its 32-byte encoding at
+ * `pub`) are known. `atable`: A's comb table (KEY_COMB_BITS), or null for the width-5 NAF.
+ */
+function verifyDecoded(pub: usize, ax: usize, ay: usize, atable: StaticArray<u32> | null, msg: Uint8Array, sig: Uint8Array): bool {
   // k = SHA-512(R || A || M) mod L
   const h = sharedHasher(HashAlg.SHA512)!;
   h.updatePtr(sig.dataStart, 32);
-  h.updatePtr(pub.dataStart, 32);
+  h.updatePtr(pub, 32);
   h.updatePtr(msg.dataStart, msg.length);
   const digest = changetype<usize>(DIGEST);
   h.finishInto(digest);
@@ -359,12 +400,32 @@ export function verifyEd25519(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array)
   L.mul(SC_K, SC_T, L.r2); // k mod L (plain), in [0, 2L)
   L.canon(SC_K, SC_K);
 
+  const acc = ACC;
+  if (atable !== null) {
+    // acc = [k](-A) over A's comb table
+    setIdentity(acc);
+    combAdd(acc, atable, SC_K, KEY_COMB_BITS, true);
+  } else {
+    nafNegMul(acc, ax, ay);
+  }
+  // acc += [S]B (comb)
+  combAdd(acc, table!, SC_S, COMB_BITS, false);
+
+  // encode([S]B - [k]A) == R
+  const enc = changetype<usize>(ENC);
+  encodePoint(enc, acc);
+  for (let j = 0; j < 32; j++) if (load<u8>(enc + <usize>j) != load<u8>(sig.dataStart + <usize>j)) return false;
+  return true;
+}
+
+/** acc = [k](-A) (k in SC_K) by a width-5 NAF over -A, -3A, ..., -15A. */
+function nafNegMul(acc: usize, ax: usize, ay: usize): void {
   // Odd multiples of -A in cached form: ATAB[i] = (2i + 1)(-A)
   const pt = PT;
-  F.sub(pt, ZERO, AX);
-  feCopy<Field25519>(F, pt + EB, AY);
+  F.sub(pt, ZERO, ax);
+  feCopy<Field25519>(F, pt + EB, ay);
   feSetSmall<Field25519>(F, pt + 2 * EB, 1);
-  F.mul(pt + 3 * EB, pt, AY);
+  F.mul(pt + 3 * EB, pt, ay);
   toCached(ATAB, pt);
   const a2 = ACC; // temporarily: 2(-A) as cached in TMP
   dbl(a2, pt, true);
@@ -388,7 +449,6 @@ export function verifyEd25519(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array)
     store<i8>(naf + <usize>i, <i8>v);
     i += NAF_WIDTH;
   }
-  const acc = ACC;
   setIdentity(acc);
   let top = len - 1;
   while (top >= 0 && load<i8>(naf + <usize>top) == 0) top--;
@@ -407,33 +467,68 @@ export function verifyEd25519(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array)
     }
   }
   if (top < 0) setIdentity(acc);
+}
 
-  // acc += [S]B (comb)
-  const tab = table!;
-  const comb = changetype<usize>(COMB);
-  carry = 0;
-  for (let j = 0; j < COMB_WINDOWS; j++) {
-    let v = bitsAt(SC_S, j * COMB_BITS, COMB_BITS) + carry;
-    if (v > COMB_HALF) { v -= 1 << COMB_BITS; carry = 1; } else { carry = 0; }
-    store<i8>(comb + <usize>j, <i8>v);
-  }
-  const tp = changetype<usize>(tab);
-  for (let j = 0; j < COMB_WINDOWS; j++) {
-    const d = <i32>load<i8>(comb + <usize>j);
-    if (d == 0) continue;
-    const e = tp + <usize>((j * COMB_HALF + (abs<i32>(d) - 1)) * 3 * LIMBS) * 4;
-    for (let k = 0; k < LIMBS; k++) {
-      store<u64>(TMP + (<usize>k << 3), <u64>load<u32>(e + (<usize>k << 2)));
-      store<u64>(TMP + EB + (<usize>k << 3), <u64>load<u32>(e + (<usize>(LIMBS + k) << 2)));
-      store<u64>(TMP + 2 * EB + (<usize>k << 3), <u64>load<u32>(e + (<usize>(2 * LIMBS + k) << 2)));
-    }
-    if (d < 0) negateCached(TMP);
-    addCached(acc, acc, TMP, true, true);
+/** Window of a cached key's comb table: 51 windows x 16 points, 86 KiB. */
+const KEY_COMB_BITS: i32 = 5;
+
+/**
+ * An Ed25519 public key decoded once (strictly, as verifyEd25519 does), for reuse across
+ * verifications (the JWT filter keeps one per JWKS key): it skips the square root of the
+ * decoding, and from its second verification on (or after `precompute()`) it holds a comb table
+ * of A (86 KiB, built in a few milliseconds), so [k]A costs one addition per 5-bit window instead
+ * of ~253 doublings. Call `precompute()` where a pause does not matter (e.g. when a JWKS is loaded).
+ */
+export class Ed25519PublicKey {
+  /** The 32-byte encoding, then x and y (Montgomery limbs). */
+  private enc: StaticArray<u8> = new StaticArray<u8>(32);
+  private coords: StaticArray<u64> = new StaticArray<u64>(2 * LIMBS);
+  private table: StaticArray<u32> | null = null;
+  private uses: i32 = 0;
+
+  private constructor() {}
+
+  /** Decodes a 32-byte key; null when it is not a valid encoding of a curve point. */
+  static fromBytes(pub: Uint8Array): Ed25519PublicKey | null {
+    if (pub.length != 32) return null;
+    init();
+    const key = new Ed25519PublicKey();
+    memory.copy(changetype<usize>(key.enc), pub.dataStart, 32);
+    const c = changetype<usize>(key.coords);
+    return decodePoint(c, c + EB, pub.dataStart) ? key : null;
   }
 
-  // encode([S]B - [k]A) == R
-  const enc = changetype<usize>(ENC);
-  encodePoint(enc, acc);
-  for (let j = 0; j < 32; j++) if (load<u8>(enc + <usize>j) != load<u8>(sig.dataStart + <usize>j)) return false;
-  return true;
+  /** Builds the key's comb table now (otherwise built on its second verification). */
+  precompute(): void {
+    if (this.table !== null) return;
+    const c = changetype<usize>(this.coords);
+    this.table = buildTable(c, c + EB, KEY_COMB_BITS);
+  }
+
+  /** True once the comb table exists. */
+  get precomputed(): bool {
+    return this.table !== null;
+  }
+
+  /** Memory held by the key's table, in bytes (0 before it is built). */
+  get tableBytes(): i32 {
+    const t = this.table;
+    return t === null ? 0 : t.length << 2;
+  }
+
+  /** Ed25519 verification with this key (`sig` 64 bytes, R || S). */
+  verify(msg: Uint8Array, sig: Uint8Array): bool {
+    if (sig.length != 64) return false;
+    initEd25519();
+    if (!scalarFromLE(SC_S, sig.dataStart + 32)) return false;
+    if (this.table === null && this.uses >= 1) this.precompute();
+    this.uses++;
+    const c = changetype<usize>(this.coords);
+    return verifyDecoded(changetype<usize>(this.enc), c, c + EB, this.table, msg, sig);
+  }
+}
+
+/** verifyEd25519 with a decoded key (Ed25519PublicKey.fromBytes). */
+export function verifyEd25519Key(key: Ed25519PublicKey, msg: Uint8Array, sig: Uint8Array): bool {
+  return key.verify(msg, sig);
 }

@@ -2,15 +2,17 @@
 // for all of them (generic functions: AssemblyScript instantiates one copy per field class, with
 // direct, inlinable calls).
 //
-// An element is `limbs` 29-bit limbs in 8-byte slots at a pointer, in Montgomery form, kept in
-// [0, 2p). Use `canon` before comparing or encoding.
+// An element is `limbs` 29-bit limbs in 8-byte slots at a pointer, normalized, in Montgomery
+// form, kept in [0, 2p), or in [0, 2^(e+2)) for the "relaxed" P-256 and P-384 base fields
+// (p = 2^e - K; see gen/fields.mjs), whose addition and subtraction then need one carry chain
+// instead of two. Use `canon` before comparing or encoding, `isZero` for a zero test.
 import {
-  P256_LIMBS, P256_BYTES, P256_P, P256_R2, P256_ONE, P256_R3, P256_NPRIME, P256_P_BYTES, P256_PM2_BYTES, p256_mul, p256_sqr, p256_add, p256_sub, p256_canon,
-  N256_LIMBS, N256_BYTES, N256_P, N256_R2, N256_ONE, N256_R3, N256_NPRIME, N256_P_BYTES, N256_PM2_BYTES, n256_mul, n256_sqr, n256_add, n256_sub, n256_canon,
-  P384_LIMBS, P384_BYTES, P384_P, P384_R2, P384_ONE, P384_R3, P384_NPRIME, P384_P_BYTES, P384_PM2_BYTES, p384_mul, p384_sqr, p384_add, p384_sub, p384_canon,
-  N384_LIMBS, N384_BYTES, N384_P, N384_R2, N384_ONE, N384_R3, N384_NPRIME, N384_P_BYTES, N384_PM2_BYTES, n384_mul, n384_sqr, n384_add, n384_sub, n384_canon,
-  F25519_LIMBS, F25519_BYTES, F25519_P, F25519_R2, F25519_ONE, F25519_R3, F25519_NPRIME, F25519_P_BYTES, F25519_PM2_BYTES, f25519_mul, f25519_sqr, f25519_add, f25519_sub, f25519_canon,
-  L25519_LIMBS, L25519_BYTES, L25519_P, L25519_R2, L25519_ONE, L25519_R3, L25519_NPRIME, L25519_P_BYTES, L25519_PM2_BYTES, l25519_mul, l25519_sqr, l25519_add, l25519_sub, l25519_canon, l25519_redcWide,
+  P256_LIMBS, P256_BYTES, P256_P, P256_R2, P256_ONE, P256_R3, P256_NPRIME, P256_P_BYTES, P256_PM2_BYTES, p256_mul, p256_sqr, p256_add, p256_sub, p256_canon, p256_isZero,
+  N256_LIMBS, N256_BYTES, N256_P, N256_R2, N256_ONE, N256_R3, N256_NPRIME, N256_P_BYTES, N256_PM2_BYTES, n256_mul, n256_sqr, n256_add, n256_sub, n256_canon, n256_isZero,
+  P384_LIMBS, P384_BYTES, P384_P, P384_R2, P384_ONE, P384_R3, P384_NPRIME, P384_P_BYTES, P384_PM2_BYTES, p384_mul, p384_sqr, p384_add, p384_sub, p384_canon, p384_isZero,
+  N384_LIMBS, N384_BYTES, N384_P, N384_R2, N384_ONE, N384_R3, N384_NPRIME, N384_P_BYTES, N384_PM2_BYTES, n384_mul, n384_sqr, n384_add, n384_sub, n384_canon, n384_isZero,
+  F25519_LIMBS, F25519_BYTES, F25519_P, F25519_R2, F25519_ONE, F25519_R3, F25519_NPRIME, F25519_P_BYTES, F25519_PM2_BYTES, f25519_mul, f25519_sqr, f25519_add, f25519_sub, f25519_canon, f25519_isZero,
+  L25519_LIMBS, L25519_BYTES, L25519_P, L25519_R2, L25519_ONE, L25519_R3, L25519_NPRIME, L25519_P_BYTES, L25519_PM2_BYTES, l25519_mul, l25519_sqr, l25519_add, l25519_sub, l25519_canon, l25519_isZero, l25519_redcWide,
 } from "./fields.generated";
 import { compareLimbs, limbsFromBytes, limbsToBytes } from "./bigint";
 
@@ -35,6 +37,7 @@ export class FieldP256 {
   @inline add(r: usize, a: usize, b: usize): void { p256_add(r, a, b); }
   @inline sub(r: usize, a: usize, b: usize): void { p256_sub(r, a, b); }
   @inline canon(r: usize, a: usize): void { p256_canon(r, a); }
+  @inline isZero(a: usize): bool { return p256_isZero(a); }
 }
 
 export class FieldN256 {
@@ -52,6 +55,7 @@ export class FieldN256 {
   @inline add(r: usize, a: usize, b: usize): void { n256_add(r, a, b); }
   @inline sub(r: usize, a: usize, b: usize): void { n256_sub(r, a, b); }
   @inline canon(r: usize, a: usize): void { n256_canon(r, a); }
+  @inline isZero(a: usize): bool { return n256_isZero(a); }
 }
 
 export class FieldP384 {
@@ -69,6 +73,7 @@ export class FieldP384 {
   @inline add(r: usize, a: usize, b: usize): void { p384_add(r, a, b); }
   @inline sub(r: usize, a: usize, b: usize): void { p384_sub(r, a, b); }
   @inline canon(r: usize, a: usize): void { p384_canon(r, a); }
+  @inline isZero(a: usize): bool { return p384_isZero(a); }
 }
 
 export class FieldN384 {
@@ -86,6 +91,7 @@ export class FieldN384 {
   @inline add(r: usize, a: usize, b: usize): void { n384_add(r, a, b); }
   @inline sub(r: usize, a: usize, b: usize): void { n384_sub(r, a, b); }
   @inline canon(r: usize, a: usize): void { n384_canon(r, a); }
+  @inline isZero(a: usize): bool { return n384_isZero(a); }
 }
 
 export class Field25519 {
@@ -103,6 +109,7 @@ export class Field25519 {
   @inline add(r: usize, a: usize, b: usize): void { f25519_add(r, a, b); }
   @inline sub(r: usize, a: usize, b: usize): void { f25519_sub(r, a, b); }
   @inline canon(r: usize, a: usize): void { f25519_canon(r, a); }
+  @inline isZero(a: usize): bool { return f25519_isZero(a); }
 }
 
 export class FieldL25519 {
@@ -120,6 +127,7 @@ export class FieldL25519 {
   @inline add(r: usize, a: usize, b: usize): void { l25519_add(r, a, b); }
   @inline sub(r: usize, a: usize, b: usize): void { l25519_sub(r, a, b); }
   @inline canon(r: usize, a: usize): void { l25519_canon(r, a); }
+  @inline isZero(a: usize): bool { return l25519_isZero(a); }
   /** r = t/R mod L for a double-width t (18 limbs) below R*L. */
   @inline redcWide(r: usize, t: usize): void { l25519_redcWide(r, t); }
 }
@@ -180,12 +188,13 @@ export function feFromMont<F>(f: F, r: usize, a: usize): void {
   f.canon(r, r);
 }
 
-/** True when a is zero mod p. */
-export function feIsZero<F>(f: F, a: usize): bool {
-  const t = changetype<usize>(TMP_B);
-  f.canon(t, a);
-  for (let i = 0; i < f.limbs; i++) if (load<u64>(t + (<usize>i << 3)) != 0) return false;
-  return true;
+/**
+ * True when a is zero mod p, without canonicalization: the generated check compares with the few
+ * multiples of p the representation allows and usually decides on the first limb (the point
+ * additions ask this on every call).
+ */
+@inline export function feIsZero<F>(f: F, a: usize): bool {
+  return f.isZero(a);
 }
 
 /** True when a and b are equal mod p. */

@@ -177,111 +177,55 @@ export function p256_sqr(r: usize, a: usize): void {
   store<i64>(r, t & 0x1fffffff, 64);
 }
 
-/** r = a + b, reduced to [0, 2p); r may alias a or b. */
+/** r = a + b, in [0, 2^258) (relaxed); r may alias a or b. */
 export function p256_add(r: usize, a: usize, b: usize): void {
+  const H = (load<i64>(a, 64) + load<i64>(b, 64)) >> 24;
   let c: i64 = 0;
-  c += load<i64>(a, 0) + load<i64>(b, 0);
-  const s0 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 8) + load<i64>(b, 8);
-  const s1 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 16) + load<i64>(b, 16);
-  const s2 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 24) + load<i64>(b, 24);
-  const s3 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 32) + load<i64>(b, 32);
-  const s4 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 40) + load<i64>(b, 40);
-  const s5 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 48) + load<i64>(b, 48);
-  const s6 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 56) + load<i64>(b, 56);
-  const s7 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 64) + load<i64>(b, 64);
-  const s8 = c;
-  let bw: i64 = 0;
-  bw += s0 - 0x1ffffffe;
-  const d0 = bw & 0x1fffffff; bw >>= 29;
-  bw += s1 - 0x1fffffff;
-  const d1 = bw & 0x1fffffff; bw >>= 29;
-  bw += s2 - 0x1fffffff;
-  const d2 = bw & 0x1fffffff; bw >>= 29;
-  bw += s3 - 0x3ff;
-  const d3 = bw & 0x1fffffff; bw >>= 29;
-  bw += s4 - 0x0;
-  const d4 = bw & 0x1fffffff; bw >>= 29;
-  bw += s5 - 0x0;
-  const d5 = bw & 0x1fffffff; bw >>= 29;
-  bw += s6 - 0x80000;
-  const d6 = bw & 0x1fffffff; bw >>= 29;
-  bw += s7 - 0x1fc00000;
-  const d7 = bw & 0x1fffffff; bw >>= 29;
-  bw += s8 - 0x1ffffff;
-  const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
-  store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
-  store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
-  store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
-  store<i64>(r, (s3 & keep) | (d3 & ~keep), 24);
-  store<i64>(r, (s4 & keep) | (d4 & ~keep), 32);
-  store<i64>(r, (s5 & keep) | (d5 & ~keep), 40);
-  store<i64>(r, (s6 & keep) | (d6 & ~keep), 48);
-  store<i64>(r, (s7 & keep) | (d7 & ~keep), 56);
-  store<i64>(r, (s8 & keep) | (d8 & ~keep), 64);
+  c += load<i64>(a, 0) + load<i64>(b, 0) + 0x1ffffffe + H;
+  store<i64>(r, c & 0x1fffffff, 0); c >>= 29;
+  c += load<i64>(a, 8) + load<i64>(b, 8) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 8); c >>= 29;
+  c += load<i64>(a, 16) + load<i64>(b, 16) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 16); c >>= 29;
+  c += load<i64>(a, 24) + load<i64>(b, 24) + 0x3ff - ((H) << 9);
+  store<i64>(r, c & 0x1fffffff, 24); c >>= 29;
+  c += load<i64>(a, 32) + load<i64>(b, 32) + 0x0;
+  store<i64>(r, c & 0x1fffffff, 32); c >>= 29;
+  c += load<i64>(a, 40) + load<i64>(b, 40) + 0x0;
+  store<i64>(r, c & 0x1fffffff, 40); c >>= 29;
+  c += load<i64>(a, 48) + load<i64>(b, 48) + 0x80000 - ((H) << 18);
+  store<i64>(r, c & 0x1fffffff, 48); c >>= 29;
+  c += load<i64>(a, 56) + load<i64>(b, 56) + 0x1fc00000 + ((H) << 21);
+  store<i64>(r, c & 0x1fffffff, 56); c >>= 29;
+  c += load<i64>(a, 64) + load<i64>(b, 64) + 0x1ffffff - (H << 24);
+  store<i64>(r, c, 64);
 }
 
-/** r = a - b, reduced to [0, 2p); r may alias a or b. */
+/** r = a - b, in [0, 2^258) (relaxed); r may alias a or b. */
 export function p256_sub(r: usize, a: usize, b: usize): void {
+  const H = (load<i64>(a, 64) - load<i64>(b, 64) + 0x7ffffff) >> 24;
   let c: i64 = 0;
-  c += load<i64>(a, 0) - load<i64>(b, 0) + 0x1ffffffe;
-  const s0 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 8) - load<i64>(b, 8) + 0x1fffffff;
-  const s1 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 16) - load<i64>(b, 16) + 0x1fffffff;
-  const s2 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 24) - load<i64>(b, 24) + 0x3ff;
-  const s3 = c & 0x1fffffff; c >>= 29;
+  c += load<i64>(a, 0) - load<i64>(b, 0) + 0x3ffffff6 + H;
+  store<i64>(r, c & 0x1fffffff, 0); c >>= 29;
+  c += load<i64>(a, 8) - load<i64>(b, 8) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 8); c >>= 29;
+  c += load<i64>(a, 16) - load<i64>(b, 16) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 16); c >>= 29;
+  c += load<i64>(a, 24) - load<i64>(b, 24) + 0x13fe - ((H) << 9);
+  store<i64>(r, c & 0x1fffffff, 24); c >>= 29;
   c += load<i64>(a, 32) - load<i64>(b, 32) + 0x0;
-  const s4 = c & 0x1fffffff; c >>= 29;
+  store<i64>(r, c & 0x1fffffff, 32); c >>= 29;
   c += load<i64>(a, 40) - load<i64>(b, 40) + 0x0;
-  const s5 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 48) - load<i64>(b, 48) + 0x80000;
-  const s6 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 56) - load<i64>(b, 56) + 0x1fc00000;
-  const s7 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 64) - load<i64>(b, 64) + 0x1ffffff;
-  const s8 = c;
-  let bw: i64 = 0;
-  bw += s0 - 0x1ffffffe;
-  const d0 = bw & 0x1fffffff; bw >>= 29;
-  bw += s1 - 0x1fffffff;
-  const d1 = bw & 0x1fffffff; bw >>= 29;
-  bw += s2 - 0x1fffffff;
-  const d2 = bw & 0x1fffffff; bw >>= 29;
-  bw += s3 - 0x3ff;
-  const d3 = bw & 0x1fffffff; bw >>= 29;
-  bw += s4 - 0x0;
-  const d4 = bw & 0x1fffffff; bw >>= 29;
-  bw += s5 - 0x0;
-  const d5 = bw & 0x1fffffff; bw >>= 29;
-  bw += s6 - 0x80000;
-  const d6 = bw & 0x1fffffff; bw >>= 29;
-  bw += s7 - 0x1fc00000;
-  const d7 = bw & 0x1fffffff; bw >>= 29;
-  bw += s8 - 0x1ffffff;
-  const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
-  store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
-  store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
-  store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
-  store<i64>(r, (s3 & keep) | (d3 & ~keep), 24);
-  store<i64>(r, (s4 & keep) | (d4 & ~keep), 32);
-  store<i64>(r, (s5 & keep) | (d5 & ~keep), 40);
-  store<i64>(r, (s6 & keep) | (d6 & ~keep), 48);
-  store<i64>(r, (s7 & keep) | (d7 & ~keep), 56);
-  store<i64>(r, (s8 & keep) | (d8 & ~keep), 64);
+  store<i64>(r, c & 0x1fffffff, 40); c >>= 29;
+  c += load<i64>(a, 48) - load<i64>(b, 48) + 0x280000 - ((H) << 18);
+  store<i64>(r, c & 0x1fffffff, 48); c >>= 29;
+  c += load<i64>(a, 56) - load<i64>(b, 56) + 0x3ec00000 + ((H) << 21);
+  store<i64>(r, c & 0x1fffffff, 56); c >>= 29;
+  c += load<i64>(a, 64) - load<i64>(b, 64) + 0x9fffffe - (H << 24);
+  store<i64>(r, c, 64);
 }
 
-/** r = a mod p for a in [0, 2p): the canonical value; r may alias a. */
+/** r = a mod p for a in [0, 2^258): the canonical value; r may alias a. */
 export function p256_canon(r: usize, a: usize): void {
   const s0 = load<i64>(a, 0);
   const s1 = load<i64>(a, 8);
@@ -292,35 +236,105 @@ export function p256_canon(r: usize, a: usize): void {
   const s6 = load<i64>(a, 48);
   const s7 = load<i64>(a, 56);
   const s8 = load<i64>(a, 64);
-  let bw: i64 = 0;
-  bw += s0 - 0x1fffffff;
-  const d0 = bw & 0x1fffffff; bw >>= 29;
-  bw += s1 - 0x1fffffff;
-  const d1 = bw & 0x1fffffff; bw >>= 29;
-  bw += s2 - 0x1fffffff;
-  const d2 = bw & 0x1fffffff; bw >>= 29;
-  bw += s3 - 0x1ff;
-  const d3 = bw & 0x1fffffff; bw >>= 29;
-  bw += s4 - 0x0;
-  const d4 = bw & 0x1fffffff; bw >>= 29;
-  bw += s5 - 0x0;
-  const d5 = bw & 0x1fffffff; bw >>= 29;
-  bw += s6 - 0x40000;
-  const d6 = bw & 0x1fffffff; bw >>= 29;
-  bw += s7 - 0x1fe00000;
-  const d7 = bw & 0x1fffffff; bw >>= 29;
-  bw += s8 - 0xffffff;
-  const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
-  store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
-  store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
-  store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
-  store<i64>(r, (s3 & keep) | (d3 & ~keep), 24);
-  store<i64>(r, (s4 & keep) | (d4 & ~keep), 32);
-  store<i64>(r, (s5 & keep) | (d5 & ~keep), 40);
-  store<i64>(r, (s6 & keep) | (d6 & ~keep), 48);
-  store<i64>(r, (s7 & keep) | (d7 & ~keep), 56);
-  store<i64>(r, (s8 & keep) | (d8 & ~keep), 64);
+  let bwA: i64 = 0;
+  bwA += s0 - 0x1ffffffc;
+  const dA0 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s1 - 0x1fffffff;
+  const dA1 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s2 - 0x1fffffff;
+  const dA2 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s3 - 0x7ff;
+  const dA3 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s4 - 0x0;
+  const dA4 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s5 - 0x0;
+  const dA5 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s6 - 0x100000;
+  const dA6 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s7 - 0x1f800000;
+  const dA7 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s8 - 0x3ffffff;
+  const dA8 = bwA & 0x1fffffff;
+  const keepA = bwA >> 63; // all ones when the value < c: keep it
+  const u0 = (s0 & keepA) | (dA0 & ~keepA);
+  const u1 = (s1 & keepA) | (dA1 & ~keepA);
+  const u2 = (s2 & keepA) | (dA2 & ~keepA);
+  const u3 = (s3 & keepA) | (dA3 & ~keepA);
+  const u4 = (s4 & keepA) | (dA4 & ~keepA);
+  const u5 = (s5 & keepA) | (dA5 & ~keepA);
+  const u6 = (s6 & keepA) | (dA6 & ~keepA);
+  const u7 = (s7 & keepA) | (dA7 & ~keepA);
+  const u8 = (s8 & keepA) | (dA8 & ~keepA);
+  let bwB: i64 = 0;
+  bwB += u0 - 0x1ffffffe;
+  const dB0 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u1 - 0x1fffffff;
+  const dB1 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u2 - 0x1fffffff;
+  const dB2 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u3 - 0x3ff;
+  const dB3 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u4 - 0x0;
+  const dB4 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u5 - 0x0;
+  const dB5 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u6 - 0x80000;
+  const dB6 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u7 - 0x1fc00000;
+  const dB7 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u8 - 0x1ffffff;
+  const dB8 = bwB & 0x1fffffff;
+  const keepB = bwB >> 63; // all ones when the value < c: keep it
+  const v0 = (u0 & keepB) | (dB0 & ~keepB);
+  const v1 = (u1 & keepB) | (dB1 & ~keepB);
+  const v2 = (u2 & keepB) | (dB2 & ~keepB);
+  const v3 = (u3 & keepB) | (dB3 & ~keepB);
+  const v4 = (u4 & keepB) | (dB4 & ~keepB);
+  const v5 = (u5 & keepB) | (dB5 & ~keepB);
+  const v6 = (u6 & keepB) | (dB6 & ~keepB);
+  const v7 = (u7 & keepB) | (dB7 & ~keepB);
+  const v8 = (u8 & keepB) | (dB8 & ~keepB);
+  let bwC: i64 = 0;
+  bwC += v0 - 0x1fffffff;
+  const dC0 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v1 - 0x1fffffff;
+  const dC1 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v2 - 0x1fffffff;
+  const dC2 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v3 - 0x1ff;
+  const dC3 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v4 - 0x0;
+  const dC4 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v5 - 0x0;
+  const dC5 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v6 - 0x40000;
+  const dC6 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v7 - 0x1fe00000;
+  const dC7 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v8 - 0xffffff;
+  const dC8 = bwC & 0x1fffffff;
+  const keepC = bwC >> 63; // all ones when the value < c: keep it
+  store<i64>(r, (v0 & keepC) | (dC0 & ~keepC), 0);
+  store<i64>(r, (v1 & keepC) | (dC1 & ~keepC), 8);
+  store<i64>(r, (v2 & keepC) | (dC2 & ~keepC), 16);
+  store<i64>(r, (v3 & keepC) | (dC3 & ~keepC), 24);
+  store<i64>(r, (v4 & keepC) | (dC4 & ~keepC), 32);
+  store<i64>(r, (v5 & keepC) | (dC5 & ~keepC), 40);
+  store<i64>(r, (v6 & keepC) | (dC6 & ~keepC), 48);
+  store<i64>(r, (v7 & keepC) | (dC7 & ~keepC), 56);
+  store<i64>(r, (v8 & keepC) | (dC8 & ~keepC), 64);
+}
+
+/** True when a is zero mod p (a is one of 5 multiples of p). */
+export function p256_isZero(a: usize): bool {
+  const l0 = load<i64>(a, 0);
+  if (l0 != 0x0 && l0 != 0x1fffffff && l0 != 0x1ffffffe && l0 != 0x1ffffffd && l0 != 0x1ffffffc) return false;
+  if (load<i64>(a, 0) == 0x0 && load<i64>(a, 8) == 0x0 && load<i64>(a, 16) == 0x0 && load<i64>(a, 24) == 0x0 && load<i64>(a, 32) == 0x0 && load<i64>(a, 40) == 0x0 && load<i64>(a, 48) == 0x0 && load<i64>(a, 56) == 0x0 && load<i64>(a, 64) == 0x0) return true;
+  if (load<i64>(a, 0) == 0x1fffffff && load<i64>(a, 8) == 0x1fffffff && load<i64>(a, 16) == 0x1fffffff && load<i64>(a, 24) == 0x1ff && load<i64>(a, 32) == 0x0 && load<i64>(a, 40) == 0x0 && load<i64>(a, 48) == 0x40000 && load<i64>(a, 56) == 0x1fe00000 && load<i64>(a, 64) == 0xffffff) return true;
+  if (load<i64>(a, 0) == 0x1ffffffe && load<i64>(a, 8) == 0x1fffffff && load<i64>(a, 16) == 0x1fffffff && load<i64>(a, 24) == 0x3ff && load<i64>(a, 32) == 0x0 && load<i64>(a, 40) == 0x0 && load<i64>(a, 48) == 0x80000 && load<i64>(a, 56) == 0x1fc00000 && load<i64>(a, 64) == 0x1ffffff) return true;
+  if (load<i64>(a, 0) == 0x1ffffffd && load<i64>(a, 8) == 0x1fffffff && load<i64>(a, 16) == 0x1fffffff && load<i64>(a, 24) == 0x5ff && load<i64>(a, 32) == 0x0 && load<i64>(a, 40) == 0x0 && load<i64>(a, 48) == 0xc0000 && load<i64>(a, 56) == 0x1fa00000 && load<i64>(a, 64) == 0x2ffffff) return true;
+  if (load<i64>(a, 0) == 0x1ffffffc && load<i64>(a, 8) == 0x1fffffff && load<i64>(a, 16) == 0x1fffffff && load<i64>(a, 24) == 0x7ff && load<i64>(a, 32) == 0x0 && load<i64>(a, 40) == 0x0 && load<i64>(a, 48) == 0x100000 && load<i64>(a, 56) == 0x1f800000 && load<i64>(a, 64) == 0x3ffffff) return true;
+  return false;
 }
 
 // P-256 group order
@@ -555,7 +569,7 @@ export function n256_add(r: usize, a: usize, b: usize): void {
   const d7 = bw & 0x1fffffff; bw >>= 29;
   bw += s8 - 0x1ffffff;
   const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
+  const keep = bw >> 63; // all ones when the value < c: keep it
   store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
   store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
   store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
@@ -607,7 +621,7 @@ export function n256_sub(r: usize, a: usize, b: usize): void {
   const d7 = bw & 0x1fffffff; bw >>= 29;
   bw += s8 - 0x1ffffff;
   const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
+  const keep = bw >> 63; // all ones when the value < c: keep it
   store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
   store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
   store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
@@ -649,7 +663,7 @@ export function n256_canon(r: usize, a: usize): void {
   const d7 = bw & 0x1fffffff; bw >>= 29;
   bw += s8 - 0xffffff;
   const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
+  const keep = bw >> 63; // all ones when the value < c: keep it
   store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
   store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
   store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
@@ -659,6 +673,15 @@ export function n256_canon(r: usize, a: usize): void {
   store<i64>(r, (s6 & keep) | (d6 & ~keep), 48);
   store<i64>(r, (s7 & keep) | (d7 & ~keep), 56);
   store<i64>(r, (s8 & keep) | (d8 & ~keep), 64);
+}
+
+/** True when a is zero mod p (a is one of 2 multiples of p). */
+export function n256_isZero(a: usize): bool {
+  const l0 = load<i64>(a, 0);
+  if (l0 != 0x0 && l0 != 0x1c632551) return false;
+  if (load<i64>(a, 0) == 0x0 && load<i64>(a, 8) == 0x0 && load<i64>(a, 16) == 0x0 && load<i64>(a, 24) == 0x0 && load<i64>(a, 32) == 0x0 && load<i64>(a, 40) == 0x0 && load<i64>(a, 48) == 0x0 && load<i64>(a, 56) == 0x0 && load<i64>(a, 64) == 0x0) return true;
+  if (load<i64>(a, 0) == 0x1c632551 && load<i64>(a, 8) == 0x1dce5617 && load<i64>(a, 16) == 0x5e7a13c && load<i64>(a, 24) == 0xdf55b4e && load<i64>(a, 32) == 0x1ffffbce && load<i64>(a, 40) == 0x1fffffff && load<i64>(a, 48) == 0x3ffff && load<i64>(a, 56) == 0x1fe00000 && load<i64>(a, 64) == 0xffffff) return true;
+  return false;
 }
 
 /** r = t/R mod p, in [0, 2p), for t < R*p given as 18 normalized limbs at t. */
@@ -977,161 +1000,75 @@ export function p384_sqr(r: usize, a: usize): void {
   store<i64>(r, t & 0x1fffffff, 104);
 }
 
-/** r = a + b, reduced to [0, 2p); r may alias a or b. */
+/** r = a + b, in [0, 2^386) (relaxed); r may alias a or b. */
 export function p384_add(r: usize, a: usize, b: usize): void {
+  const H = (load<i64>(a, 104) + load<i64>(b, 104)) >> 7;
   let c: i64 = 0;
-  c += load<i64>(a, 0) + load<i64>(b, 0);
-  const s0 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 8) + load<i64>(b, 8);
-  const s1 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 16) + load<i64>(b, 16);
-  const s2 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 24) + load<i64>(b, 24);
-  const s3 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 32) + load<i64>(b, 32);
-  const s4 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 40) + load<i64>(b, 40);
-  const s5 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 48) + load<i64>(b, 48);
-  const s6 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 56) + load<i64>(b, 56);
-  const s7 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 64) + load<i64>(b, 64);
-  const s8 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 72) + load<i64>(b, 72);
-  const s9 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 80) + load<i64>(b, 80);
-  const s10 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 88) + load<i64>(b, 88);
-  const s11 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 96) + load<i64>(b, 96);
-  const s12 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 104) + load<i64>(b, 104);
-  const s13 = c;
-  let bw: i64 = 0;
-  bw += s0 - 0x1ffffffe;
-  const d0 = bw & 0x1fffffff; bw >>= 29;
-  bw += s1 - 0xf;
-  const d1 = bw & 0x1fffffff; bw >>= 29;
-  bw += s2 - 0x0;
-  const d2 = bw & 0x1fffffff; bw >>= 29;
-  bw += s3 - 0x1ffffc00;
-  const d3 = bw & 0x1fffffff; bw >>= 29;
-  bw += s4 - 0x1fffdfff;
-  const d4 = bw & 0x1fffffff; bw >>= 29;
-  bw += s5 - 0x1fffffff;
-  const d5 = bw & 0x1fffffff; bw >>= 29;
-  bw += s6 - 0x1fffffff;
-  const d6 = bw & 0x1fffffff; bw >>= 29;
-  bw += s7 - 0x1fffffff;
-  const d7 = bw & 0x1fffffff; bw >>= 29;
-  bw += s8 - 0x1fffffff;
-  const d8 = bw & 0x1fffffff; bw >>= 29;
-  bw += s9 - 0x1fffffff;
-  const d9 = bw & 0x1fffffff; bw >>= 29;
-  bw += s10 - 0x1fffffff;
-  const d10 = bw & 0x1fffffff; bw >>= 29;
-  bw += s11 - 0x1fffffff;
-  const d11 = bw & 0x1fffffff; bw >>= 29;
-  bw += s12 - 0x1fffffff;
-  const d12 = bw & 0x1fffffff; bw >>= 29;
-  bw += s13 - 0xff;
-  const d13 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
-  store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
-  store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
-  store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
-  store<i64>(r, (s3 & keep) | (d3 & ~keep), 24);
-  store<i64>(r, (s4 & keep) | (d4 & ~keep), 32);
-  store<i64>(r, (s5 & keep) | (d5 & ~keep), 40);
-  store<i64>(r, (s6 & keep) | (d6 & ~keep), 48);
-  store<i64>(r, (s7 & keep) | (d7 & ~keep), 56);
-  store<i64>(r, (s8 & keep) | (d8 & ~keep), 64);
-  store<i64>(r, (s9 & keep) | (d9 & ~keep), 72);
-  store<i64>(r, (s10 & keep) | (d10 & ~keep), 80);
-  store<i64>(r, (s11 & keep) | (d11 & ~keep), 88);
-  store<i64>(r, (s12 & keep) | (d12 & ~keep), 96);
-  store<i64>(r, (s13 & keep) | (d13 & ~keep), 104);
+  c += load<i64>(a, 0) + load<i64>(b, 0) + 0x1ffffffe + H;
+  store<i64>(r, c & 0x1fffffff, 0); c >>= 29;
+  c += load<i64>(a, 8) + load<i64>(b, 8) + 0xf - ((H) << 3);
+  store<i64>(r, c & 0x1fffffff, 8); c >>= 29;
+  c += load<i64>(a, 16) + load<i64>(b, 16) + 0x0;
+  store<i64>(r, c & 0x1fffffff, 16); c >>= 29;
+  c += load<i64>(a, 24) + load<i64>(b, 24) + 0x1ffffc00 + ((H) << 9);
+  store<i64>(r, c & 0x1fffffff, 24); c >>= 29;
+  c += load<i64>(a, 32) + load<i64>(b, 32) + 0x1fffdfff + ((H) << 12);
+  store<i64>(r, c & 0x1fffffff, 32); c >>= 29;
+  c += load<i64>(a, 40) + load<i64>(b, 40) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 40); c >>= 29;
+  c += load<i64>(a, 48) + load<i64>(b, 48) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 48); c >>= 29;
+  c += load<i64>(a, 56) + load<i64>(b, 56) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 56); c >>= 29;
+  c += load<i64>(a, 64) + load<i64>(b, 64) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 64); c >>= 29;
+  c += load<i64>(a, 72) + load<i64>(b, 72) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 72); c >>= 29;
+  c += load<i64>(a, 80) + load<i64>(b, 80) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 80); c >>= 29;
+  c += load<i64>(a, 88) + load<i64>(b, 88) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 88); c >>= 29;
+  c += load<i64>(a, 96) + load<i64>(b, 96) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 96); c >>= 29;
+  c += load<i64>(a, 104) + load<i64>(b, 104) + 0xff - (H << 7);
+  store<i64>(r, c, 104);
 }
 
-/** r = a - b, reduced to [0, 2p); r may alias a or b. */
+/** r = a - b, in [0, 2^386) (relaxed); r may alias a or b. */
 export function p384_sub(r: usize, a: usize, b: usize): void {
+  const H = (load<i64>(a, 104) - load<i64>(b, 104) + 0x3ff) >> 7;
   let c: i64 = 0;
-  c += load<i64>(a, 0) - load<i64>(b, 0) + 0x1ffffffe;
-  const s0 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 8) - load<i64>(b, 8) + 0xf;
-  const s1 = c & 0x1fffffff; c >>= 29;
+  c += load<i64>(a, 0) - load<i64>(b, 0) + 0x3ffffff6 + H;
+  store<i64>(r, c & 0x1fffffff, 0); c >>= 29;
+  c += load<i64>(a, 8) - load<i64>(b, 8) + 0x4e - ((H) << 3);
+  store<i64>(r, c & 0x1fffffff, 8); c >>= 29;
   c += load<i64>(a, 16) - load<i64>(b, 16) + 0x0;
-  const s2 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 24) - load<i64>(b, 24) + 0x1ffffc00;
-  const s3 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 32) - load<i64>(b, 32) + 0x1fffdfff;
-  const s4 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 40) - load<i64>(b, 40) + 0x1fffffff;
-  const s5 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 48) - load<i64>(b, 48) + 0x1fffffff;
-  const s6 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 56) - load<i64>(b, 56) + 0x1fffffff;
-  const s7 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 64) - load<i64>(b, 64) + 0x1fffffff;
-  const s8 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 72) - load<i64>(b, 72) + 0x1fffffff;
-  const s9 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 80) - load<i64>(b, 80) + 0x1fffffff;
-  const s10 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 88) - load<i64>(b, 88) + 0x1fffffff;
-  const s11 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 96) - load<i64>(b, 96) + 0x1fffffff;
-  const s12 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 104) - load<i64>(b, 104) + 0xff;
-  const s13 = c;
-  let bw: i64 = 0;
-  bw += s0 - 0x1ffffffe;
-  const d0 = bw & 0x1fffffff; bw >>= 29;
-  bw += s1 - 0xf;
-  const d1 = bw & 0x1fffffff; bw >>= 29;
-  bw += s2 - 0x0;
-  const d2 = bw & 0x1fffffff; bw >>= 29;
-  bw += s3 - 0x1ffffc00;
-  const d3 = bw & 0x1fffffff; bw >>= 29;
-  bw += s4 - 0x1fffdfff;
-  const d4 = bw & 0x1fffffff; bw >>= 29;
-  bw += s5 - 0x1fffffff;
-  const d5 = bw & 0x1fffffff; bw >>= 29;
-  bw += s6 - 0x1fffffff;
-  const d6 = bw & 0x1fffffff; bw >>= 29;
-  bw += s7 - 0x1fffffff;
-  const d7 = bw & 0x1fffffff; bw >>= 29;
-  bw += s8 - 0x1fffffff;
-  const d8 = bw & 0x1fffffff; bw >>= 29;
-  bw += s9 - 0x1fffffff;
-  const d9 = bw & 0x1fffffff; bw >>= 29;
-  bw += s10 - 0x1fffffff;
-  const d10 = bw & 0x1fffffff; bw >>= 29;
-  bw += s11 - 0x1fffffff;
-  const d11 = bw & 0x1fffffff; bw >>= 29;
-  bw += s12 - 0x1fffffff;
-  const d12 = bw & 0x1fffffff; bw >>= 29;
-  bw += s13 - 0xff;
-  const d13 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
-  store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
-  store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
-  store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
-  store<i64>(r, (s3 & keep) | (d3 & ~keep), 24);
-  store<i64>(r, (s4 & keep) | (d4 & ~keep), 32);
-  store<i64>(r, (s5 & keep) | (d5 & ~keep), 40);
-  store<i64>(r, (s6 & keep) | (d6 & ~keep), 48);
-  store<i64>(r, (s7 & keep) | (d7 & ~keep), 56);
-  store<i64>(r, (s8 & keep) | (d8 & ~keep), 64);
-  store<i64>(r, (s9 & keep) | (d9 & ~keep), 72);
-  store<i64>(r, (s10 & keep) | (d10 & ~keep), 80);
-  store<i64>(r, (s11 & keep) | (d11 & ~keep), 88);
-  store<i64>(r, (s12 & keep) | (d12 & ~keep), 96);
-  store<i64>(r, (s13 & keep) | (d13 & ~keep), 104);
+  store<i64>(r, c & 0x1fffffff, 16); c >>= 29;
+  c += load<i64>(a, 24) - load<i64>(b, 24) + 0x3fffec00 + ((H) << 9);
+  store<i64>(r, c & 0x1fffffff, 24); c >>= 29;
+  c += load<i64>(a, 32) - load<i64>(b, 32) + 0x3fff5ffe + ((H) << 12);
+  store<i64>(r, c & 0x1fffffff, 32); c >>= 29;
+  c += load<i64>(a, 40) - load<i64>(b, 40) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 40); c >>= 29;
+  c += load<i64>(a, 48) - load<i64>(b, 48) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 48); c >>= 29;
+  c += load<i64>(a, 56) - load<i64>(b, 56) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 56); c >>= 29;
+  c += load<i64>(a, 64) - load<i64>(b, 64) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 64); c >>= 29;
+  c += load<i64>(a, 72) - load<i64>(b, 72) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 72); c >>= 29;
+  c += load<i64>(a, 80) - load<i64>(b, 80) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 80); c >>= 29;
+  c += load<i64>(a, 88) - load<i64>(b, 88) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 88); c >>= 29;
+  c += load<i64>(a, 96) - load<i64>(b, 96) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 96); c >>= 29;
+  c += load<i64>(a, 104) - load<i64>(b, 104) + 0x4fe - (H << 7);
+  store<i64>(r, c, 104);
 }
 
-/** r = a mod p for a in [0, 2p): the canonical value; r may alias a. */
+/** r = a mod p for a in [0, 2^386): the canonical value; r may alias a. */
 export function p384_canon(r: usize, a: usize): void {
   const s0 = load<i64>(a, 0);
   const s1 = load<i64>(a, 8);
@@ -1147,50 +1084,150 @@ export function p384_canon(r: usize, a: usize): void {
   const s11 = load<i64>(a, 88);
   const s12 = load<i64>(a, 96);
   const s13 = load<i64>(a, 104);
-  let bw: i64 = 0;
-  bw += s0 - 0x1fffffff;
-  const d0 = bw & 0x1fffffff; bw >>= 29;
-  bw += s1 - 0x7;
-  const d1 = bw & 0x1fffffff; bw >>= 29;
-  bw += s2 - 0x0;
-  const d2 = bw & 0x1fffffff; bw >>= 29;
-  bw += s3 - 0x1ffffe00;
-  const d3 = bw & 0x1fffffff; bw >>= 29;
-  bw += s4 - 0x1fffefff;
-  const d4 = bw & 0x1fffffff; bw >>= 29;
-  bw += s5 - 0x1fffffff;
-  const d5 = bw & 0x1fffffff; bw >>= 29;
-  bw += s6 - 0x1fffffff;
-  const d6 = bw & 0x1fffffff; bw >>= 29;
-  bw += s7 - 0x1fffffff;
-  const d7 = bw & 0x1fffffff; bw >>= 29;
-  bw += s8 - 0x1fffffff;
-  const d8 = bw & 0x1fffffff; bw >>= 29;
-  bw += s9 - 0x1fffffff;
-  const d9 = bw & 0x1fffffff; bw >>= 29;
-  bw += s10 - 0x1fffffff;
-  const d10 = bw & 0x1fffffff; bw >>= 29;
-  bw += s11 - 0x1fffffff;
-  const d11 = bw & 0x1fffffff; bw >>= 29;
-  bw += s12 - 0x1fffffff;
-  const d12 = bw & 0x1fffffff; bw >>= 29;
-  bw += s13 - 0x7f;
-  const d13 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
-  store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
-  store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
-  store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
-  store<i64>(r, (s3 & keep) | (d3 & ~keep), 24);
-  store<i64>(r, (s4 & keep) | (d4 & ~keep), 32);
-  store<i64>(r, (s5 & keep) | (d5 & ~keep), 40);
-  store<i64>(r, (s6 & keep) | (d6 & ~keep), 48);
-  store<i64>(r, (s7 & keep) | (d7 & ~keep), 56);
-  store<i64>(r, (s8 & keep) | (d8 & ~keep), 64);
-  store<i64>(r, (s9 & keep) | (d9 & ~keep), 72);
-  store<i64>(r, (s10 & keep) | (d10 & ~keep), 80);
-  store<i64>(r, (s11 & keep) | (d11 & ~keep), 88);
-  store<i64>(r, (s12 & keep) | (d12 & ~keep), 96);
-  store<i64>(r, (s13 & keep) | (d13 & ~keep), 104);
+  let bwA: i64 = 0;
+  bwA += s0 - 0x1ffffffc;
+  const dA0 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s1 - 0x1f;
+  const dA1 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s2 - 0x0;
+  const dA2 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s3 - 0x1ffff800;
+  const dA3 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s4 - 0x1fffbfff;
+  const dA4 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s5 - 0x1fffffff;
+  const dA5 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s6 - 0x1fffffff;
+  const dA6 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s7 - 0x1fffffff;
+  const dA7 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s8 - 0x1fffffff;
+  const dA8 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s9 - 0x1fffffff;
+  const dA9 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s10 - 0x1fffffff;
+  const dA10 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s11 - 0x1fffffff;
+  const dA11 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s12 - 0x1fffffff;
+  const dA12 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s13 - 0x1ff;
+  const dA13 = bwA & 0x1fffffff;
+  const keepA = bwA >> 63; // all ones when the value < c: keep it
+  const u0 = (s0 & keepA) | (dA0 & ~keepA);
+  const u1 = (s1 & keepA) | (dA1 & ~keepA);
+  const u2 = (s2 & keepA) | (dA2 & ~keepA);
+  const u3 = (s3 & keepA) | (dA3 & ~keepA);
+  const u4 = (s4 & keepA) | (dA4 & ~keepA);
+  const u5 = (s5 & keepA) | (dA5 & ~keepA);
+  const u6 = (s6 & keepA) | (dA6 & ~keepA);
+  const u7 = (s7 & keepA) | (dA7 & ~keepA);
+  const u8 = (s8 & keepA) | (dA8 & ~keepA);
+  const u9 = (s9 & keepA) | (dA9 & ~keepA);
+  const u10 = (s10 & keepA) | (dA10 & ~keepA);
+  const u11 = (s11 & keepA) | (dA11 & ~keepA);
+  const u12 = (s12 & keepA) | (dA12 & ~keepA);
+  const u13 = (s13 & keepA) | (dA13 & ~keepA);
+  let bwB: i64 = 0;
+  bwB += u0 - 0x1ffffffe;
+  const dB0 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u1 - 0xf;
+  const dB1 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u2 - 0x0;
+  const dB2 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u3 - 0x1ffffc00;
+  const dB3 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u4 - 0x1fffdfff;
+  const dB4 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u5 - 0x1fffffff;
+  const dB5 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u6 - 0x1fffffff;
+  const dB6 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u7 - 0x1fffffff;
+  const dB7 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u8 - 0x1fffffff;
+  const dB8 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u9 - 0x1fffffff;
+  const dB9 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u10 - 0x1fffffff;
+  const dB10 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u11 - 0x1fffffff;
+  const dB11 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u12 - 0x1fffffff;
+  const dB12 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u13 - 0xff;
+  const dB13 = bwB & 0x1fffffff;
+  const keepB = bwB >> 63; // all ones when the value < c: keep it
+  const v0 = (u0 & keepB) | (dB0 & ~keepB);
+  const v1 = (u1 & keepB) | (dB1 & ~keepB);
+  const v2 = (u2 & keepB) | (dB2 & ~keepB);
+  const v3 = (u3 & keepB) | (dB3 & ~keepB);
+  const v4 = (u4 & keepB) | (dB4 & ~keepB);
+  const v5 = (u5 & keepB) | (dB5 & ~keepB);
+  const v6 = (u6 & keepB) | (dB6 & ~keepB);
+  const v7 = (u7 & keepB) | (dB7 & ~keepB);
+  const v8 = (u8 & keepB) | (dB8 & ~keepB);
+  const v9 = (u9 & keepB) | (dB9 & ~keepB);
+  const v10 = (u10 & keepB) | (dB10 & ~keepB);
+  const v11 = (u11 & keepB) | (dB11 & ~keepB);
+  const v12 = (u12 & keepB) | (dB12 & ~keepB);
+  const v13 = (u13 & keepB) | (dB13 & ~keepB);
+  let bwC: i64 = 0;
+  bwC += v0 - 0x1fffffff;
+  const dC0 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v1 - 0x7;
+  const dC1 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v2 - 0x0;
+  const dC2 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v3 - 0x1ffffe00;
+  const dC3 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v4 - 0x1fffefff;
+  const dC4 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v5 - 0x1fffffff;
+  const dC5 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v6 - 0x1fffffff;
+  const dC6 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v7 - 0x1fffffff;
+  const dC7 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v8 - 0x1fffffff;
+  const dC8 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v9 - 0x1fffffff;
+  const dC9 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v10 - 0x1fffffff;
+  const dC10 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v11 - 0x1fffffff;
+  const dC11 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v12 - 0x1fffffff;
+  const dC12 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v13 - 0x7f;
+  const dC13 = bwC & 0x1fffffff;
+  const keepC = bwC >> 63; // all ones when the value < c: keep it
+  store<i64>(r, (v0 & keepC) | (dC0 & ~keepC), 0);
+  store<i64>(r, (v1 & keepC) | (dC1 & ~keepC), 8);
+  store<i64>(r, (v2 & keepC) | (dC2 & ~keepC), 16);
+  store<i64>(r, (v3 & keepC) | (dC3 & ~keepC), 24);
+  store<i64>(r, (v4 & keepC) | (dC4 & ~keepC), 32);
+  store<i64>(r, (v5 & keepC) | (dC5 & ~keepC), 40);
+  store<i64>(r, (v6 & keepC) | (dC6 & ~keepC), 48);
+  store<i64>(r, (v7 & keepC) | (dC7 & ~keepC), 56);
+  store<i64>(r, (v8 & keepC) | (dC8 & ~keepC), 64);
+  store<i64>(r, (v9 & keepC) | (dC9 & ~keepC), 72);
+  store<i64>(r, (v10 & keepC) | (dC10 & ~keepC), 80);
+  store<i64>(r, (v11 & keepC) | (dC11 & ~keepC), 88);
+  store<i64>(r, (v12 & keepC) | (dC12 & ~keepC), 96);
+  store<i64>(r, (v13 & keepC) | (dC13 & ~keepC), 104);
+}
+
+/** True when a is zero mod p (a is one of 5 multiples of p). */
+export function p384_isZero(a: usize): bool {
+  const l0 = load<i64>(a, 0);
+  if (l0 != 0x0 && l0 != 0x1fffffff && l0 != 0x1ffffffe && l0 != 0x1ffffffd && l0 != 0x1ffffffc) return false;
+  if (load<i64>(a, 0) == 0x0 && load<i64>(a, 8) == 0x0 && load<i64>(a, 16) == 0x0 && load<i64>(a, 24) == 0x0 && load<i64>(a, 32) == 0x0 && load<i64>(a, 40) == 0x0 && load<i64>(a, 48) == 0x0 && load<i64>(a, 56) == 0x0 && load<i64>(a, 64) == 0x0 && load<i64>(a, 72) == 0x0 && load<i64>(a, 80) == 0x0 && load<i64>(a, 88) == 0x0 && load<i64>(a, 96) == 0x0 && load<i64>(a, 104) == 0x0) return true;
+  if (load<i64>(a, 0) == 0x1fffffff && load<i64>(a, 8) == 0x7 && load<i64>(a, 16) == 0x0 && load<i64>(a, 24) == 0x1ffffe00 && load<i64>(a, 32) == 0x1fffefff && load<i64>(a, 40) == 0x1fffffff && load<i64>(a, 48) == 0x1fffffff && load<i64>(a, 56) == 0x1fffffff && load<i64>(a, 64) == 0x1fffffff && load<i64>(a, 72) == 0x1fffffff && load<i64>(a, 80) == 0x1fffffff && load<i64>(a, 88) == 0x1fffffff && load<i64>(a, 96) == 0x1fffffff && load<i64>(a, 104) == 0x7f) return true;
+  if (load<i64>(a, 0) == 0x1ffffffe && load<i64>(a, 8) == 0xf && load<i64>(a, 16) == 0x0 && load<i64>(a, 24) == 0x1ffffc00 && load<i64>(a, 32) == 0x1fffdfff && load<i64>(a, 40) == 0x1fffffff && load<i64>(a, 48) == 0x1fffffff && load<i64>(a, 56) == 0x1fffffff && load<i64>(a, 64) == 0x1fffffff && load<i64>(a, 72) == 0x1fffffff && load<i64>(a, 80) == 0x1fffffff && load<i64>(a, 88) == 0x1fffffff && load<i64>(a, 96) == 0x1fffffff && load<i64>(a, 104) == 0xff) return true;
+  if (load<i64>(a, 0) == 0x1ffffffd && load<i64>(a, 8) == 0x17 && load<i64>(a, 16) == 0x0 && load<i64>(a, 24) == 0x1ffffa00 && load<i64>(a, 32) == 0x1fffcfff && load<i64>(a, 40) == 0x1fffffff && load<i64>(a, 48) == 0x1fffffff && load<i64>(a, 56) == 0x1fffffff && load<i64>(a, 64) == 0x1fffffff && load<i64>(a, 72) == 0x1fffffff && load<i64>(a, 80) == 0x1fffffff && load<i64>(a, 88) == 0x1fffffff && load<i64>(a, 96) == 0x1fffffff && load<i64>(a, 104) == 0x17f) return true;
+  if (load<i64>(a, 0) == 0x1ffffffc && load<i64>(a, 8) == 0x1f && load<i64>(a, 16) == 0x0 && load<i64>(a, 24) == 0x1ffff800 && load<i64>(a, 32) == 0x1fffbfff && load<i64>(a, 40) == 0x1fffffff && load<i64>(a, 48) == 0x1fffffff && load<i64>(a, 56) == 0x1fffffff && load<i64>(a, 64) == 0x1fffffff && load<i64>(a, 72) == 0x1fffffff && load<i64>(a, 80) == 0x1fffffff && load<i64>(a, 88) == 0x1fffffff && load<i64>(a, 96) == 0x1fffffff && load<i64>(a, 104) == 0x1ff) return true;
+  return false;
 }
 
 // P-384 group order
@@ -1530,7 +1567,7 @@ export function n384_add(r: usize, a: usize, b: usize): void {
   const d12 = bw & 0x1fffffff; bw >>= 29;
   bw += s13 - 0xff;
   const d13 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
+  const keep = bw >> 63; // all ones when the value < c: keep it
   store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
   store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
   store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
@@ -1607,7 +1644,7 @@ export function n384_sub(r: usize, a: usize, b: usize): void {
   const d12 = bw & 0x1fffffff; bw >>= 29;
   bw += s13 - 0xff;
   const d13 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
+  const keep = bw >> 63; // all ones when the value < c: keep it
   store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
   store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
   store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
@@ -1669,7 +1706,7 @@ export function n384_canon(r: usize, a: usize): void {
   const d12 = bw & 0x1fffffff; bw >>= 29;
   bw += s13 - 0x7f;
   const d13 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
+  const keep = bw >> 63; // all ones when the value < c: keep it
   store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
   store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
   store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
@@ -1684,6 +1721,15 @@ export function n384_canon(r: usize, a: usize): void {
   store<i64>(r, (s11 & keep) | (d11 & ~keep), 88);
   store<i64>(r, (s12 & keep) | (d12 & ~keep), 96);
   store<i64>(r, (s13 & keep) | (d13 & ~keep), 104);
+}
+
+/** True when a is zero mod p (a is one of 2 multiples of p). */
+export function n384_isZero(a: usize): bool {
+  const l0 = load<i64>(a, 0);
+  if (l0 != 0x0 && l0 != 0xcc52973) return false;
+  if (load<i64>(a, 0) == 0x0 && load<i64>(a, 8) == 0x0 && load<i64>(a, 16) == 0x0 && load<i64>(a, 24) == 0x0 && load<i64>(a, 32) == 0x0 && load<i64>(a, 40) == 0x0 && load<i64>(a, 48) == 0x0 && load<i64>(a, 56) == 0x0 && load<i64>(a, 64) == 0x0 && load<i64>(a, 72) == 0x0 && load<i64>(a, 80) == 0x0 && load<i64>(a, 88) == 0x0 && load<i64>(a, 96) == 0x0 && load<i64>(a, 104) == 0x0) return true;
+  if (load<i64>(a, 0) == 0xcc52973 && load<i64>(a, 8) == 0x760cb56 && load<i64>(a, 16) == 0xc29debb && load<i64>(a, 24) == 0x141b6491 && load<i64>(a, 32) == 0x12ddf581 && load<i64>(a, 40) == 0x6c0fa1b && load<i64>(a, 48) == 0x1fff1d8d && load<i64>(a, 56) == 0x1fffffff && load<i64>(a, 64) == 0x1fffffff && load<i64>(a, 72) == 0x1fffffff && load<i64>(a, 80) == 0x1fffffff && load<i64>(a, 88) == 0x1fffffff && load<i64>(a, 96) == 0x1fffffff && load<i64>(a, 104) == 0x7f) return true;
+  return false;
 }
 
 /** r = t/R mod p, in [0, 2p), for t < R*p given as 28 normalized limbs at t. */
@@ -1980,111 +2026,55 @@ export function f25519_sqr(r: usize, a: usize): void {
   store<i64>(r, t & 0x1fffffff, 64);
 }
 
-/** r = a + b, reduced to [0, 2p); r may alias a or b. */
+/** r = a + b, in [0, 2^257) (relaxed); r may alias a or b. */
 export function f25519_add(r: usize, a: usize, b: usize): void {
+  const H = (load<i64>(a, 64) + load<i64>(b, 64)) >> 23;
   let c: i64 = 0;
-  c += load<i64>(a, 0) + load<i64>(b, 0);
-  const s0 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 8) + load<i64>(b, 8);
-  const s1 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 16) + load<i64>(b, 16);
-  const s2 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 24) + load<i64>(b, 24);
-  const s3 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 32) + load<i64>(b, 32);
-  const s4 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 40) + load<i64>(b, 40);
-  const s5 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 48) + load<i64>(b, 48);
-  const s6 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 56) + load<i64>(b, 56);
-  const s7 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 64) + load<i64>(b, 64);
-  const s8 = c;
-  let bw: i64 = 0;
-  bw += s0 - 0x1fffffda;
-  const d0 = bw & 0x1fffffff; bw >>= 29;
-  bw += s1 - 0x1fffffff;
-  const d1 = bw & 0x1fffffff; bw >>= 29;
-  bw += s2 - 0x1fffffff;
-  const d2 = bw & 0x1fffffff; bw >>= 29;
-  bw += s3 - 0x1fffffff;
-  const d3 = bw & 0x1fffffff; bw >>= 29;
-  bw += s4 - 0x1fffffff;
-  const d4 = bw & 0x1fffffff; bw >>= 29;
-  bw += s5 - 0x1fffffff;
-  const d5 = bw & 0x1fffffff; bw >>= 29;
-  bw += s6 - 0x1fffffff;
-  const d6 = bw & 0x1fffffff; bw >>= 29;
-  bw += s7 - 0x1fffffff;
-  const d7 = bw & 0x1fffffff; bw >>= 29;
-  bw += s8 - 0xffffff;
-  const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
-  store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
-  store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
-  store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
-  store<i64>(r, (s3 & keep) | (d3 & ~keep), 24);
-  store<i64>(r, (s4 & keep) | (d4 & ~keep), 32);
-  store<i64>(r, (s5 & keep) | (d5 & ~keep), 40);
-  store<i64>(r, (s6 & keep) | (d6 & ~keep), 48);
-  store<i64>(r, (s7 & keep) | (d7 & ~keep), 56);
-  store<i64>(r, (s8 & keep) | (d8 & ~keep), 64);
+  c += load<i64>(a, 0) + load<i64>(b, 0) + 0x1fffffda + (H * 19);
+  store<i64>(r, c & 0x1fffffff, 0); c >>= 29;
+  c += load<i64>(a, 8) + load<i64>(b, 8) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 8); c >>= 29;
+  c += load<i64>(a, 16) + load<i64>(b, 16) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 16); c >>= 29;
+  c += load<i64>(a, 24) + load<i64>(b, 24) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 24); c >>= 29;
+  c += load<i64>(a, 32) + load<i64>(b, 32) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 32); c >>= 29;
+  c += load<i64>(a, 40) + load<i64>(b, 40) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 40); c >>= 29;
+  c += load<i64>(a, 48) + load<i64>(b, 48) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 48); c >>= 29;
+  c += load<i64>(a, 56) + load<i64>(b, 56) + 0x1fffffff;
+  store<i64>(r, c & 0x1fffffff, 56); c >>= 29;
+  c += load<i64>(a, 64) + load<i64>(b, 64) + 0xffffff - (H << 23);
+  store<i64>(r, c, 64);
 }
 
-/** r = a - b, reduced to [0, 2p); r may alias a or b. */
+/** r = a - b, in [0, 2^257) (relaxed); r may alias a or b. */
 export function f25519_sub(r: usize, a: usize, b: usize): void {
+  const H = (load<i64>(a, 64) - load<i64>(b, 64) + 0x3ffffff) >> 23;
   let c: i64 = 0;
-  c += load<i64>(a, 0) - load<i64>(b, 0) + 0x1fffffda;
-  const s0 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 8) - load<i64>(b, 8) + 0x1fffffff;
-  const s1 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 16) - load<i64>(b, 16) + 0x1fffffff;
-  const s2 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 24) - load<i64>(b, 24) + 0x1fffffff;
-  const s3 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 32) - load<i64>(b, 32) + 0x1fffffff;
-  const s4 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 40) - load<i64>(b, 40) + 0x1fffffff;
-  const s5 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 48) - load<i64>(b, 48) + 0x1fffffff;
-  const s6 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 56) - load<i64>(b, 56) + 0x1fffffff;
-  const s7 = c & 0x1fffffff; c >>= 29;
-  c += load<i64>(a, 64) - load<i64>(b, 64) + 0xffffff;
-  const s8 = c;
-  let bw: i64 = 0;
-  bw += s0 - 0x1fffffda;
-  const d0 = bw & 0x1fffffff; bw >>= 29;
-  bw += s1 - 0x1fffffff;
-  const d1 = bw & 0x1fffffff; bw >>= 29;
-  bw += s2 - 0x1fffffff;
-  const d2 = bw & 0x1fffffff; bw >>= 29;
-  bw += s3 - 0x1fffffff;
-  const d3 = bw & 0x1fffffff; bw >>= 29;
-  bw += s4 - 0x1fffffff;
-  const d4 = bw & 0x1fffffff; bw >>= 29;
-  bw += s5 - 0x1fffffff;
-  const d5 = bw & 0x1fffffff; bw >>= 29;
-  bw += s6 - 0x1fffffff;
-  const d6 = bw & 0x1fffffff; bw >>= 29;
-  bw += s7 - 0x1fffffff;
-  const d7 = bw & 0x1fffffff; bw >>= 29;
-  bw += s8 - 0xffffff;
-  const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
-  store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
-  store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
-  store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
-  store<i64>(r, (s3 & keep) | (d3 & ~keep), 24);
-  store<i64>(r, (s4 & keep) | (d4 & ~keep), 32);
-  store<i64>(r, (s5 & keep) | (d5 & ~keep), 40);
-  store<i64>(r, (s6 & keep) | (d6 & ~keep), 48);
-  store<i64>(r, (s7 & keep) | (d7 & ~keep), 56);
-  store<i64>(r, (s8 & keep) | (d8 & ~keep), 64);
+  c += load<i64>(a, 0) - load<i64>(b, 0) + 0x3fffff42 + (H * 19);
+  store<i64>(r, c & 0x1fffffff, 0); c >>= 29;
+  c += load<i64>(a, 8) - load<i64>(b, 8) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 8); c >>= 29;
+  c += load<i64>(a, 16) - load<i64>(b, 16) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 16); c >>= 29;
+  c += load<i64>(a, 24) - load<i64>(b, 24) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 24); c >>= 29;
+  c += load<i64>(a, 32) - load<i64>(b, 32) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 32); c >>= 29;
+  c += load<i64>(a, 40) - load<i64>(b, 40) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 40); c >>= 29;
+  c += load<i64>(a, 48) - load<i64>(b, 48) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 48); c >>= 29;
+  c += load<i64>(a, 56) - load<i64>(b, 56) + 0x3ffffffe;
+  store<i64>(r, c & 0x1fffffff, 56); c >>= 29;
+  c += load<i64>(a, 64) - load<i64>(b, 64) + 0x4fffffe - (H << 23);
+  store<i64>(r, c, 64);
 }
 
-/** r = a mod p for a in [0, 2p): the canonical value; r may alias a. */
+/** r = a mod p for a in [0, 2^257): the canonical value; r may alias a. */
 export function f25519_canon(r: usize, a: usize): void {
   const s0 = load<i64>(a, 0);
   const s1 = load<i64>(a, 8);
@@ -2095,35 +2085,105 @@ export function f25519_canon(r: usize, a: usize): void {
   const s6 = load<i64>(a, 48);
   const s7 = load<i64>(a, 56);
   const s8 = load<i64>(a, 64);
-  let bw: i64 = 0;
-  bw += s0 - 0x1fffffed;
-  const d0 = bw & 0x1fffffff; bw >>= 29;
-  bw += s1 - 0x1fffffff;
-  const d1 = bw & 0x1fffffff; bw >>= 29;
-  bw += s2 - 0x1fffffff;
-  const d2 = bw & 0x1fffffff; bw >>= 29;
-  bw += s3 - 0x1fffffff;
-  const d3 = bw & 0x1fffffff; bw >>= 29;
-  bw += s4 - 0x1fffffff;
-  const d4 = bw & 0x1fffffff; bw >>= 29;
-  bw += s5 - 0x1fffffff;
-  const d5 = bw & 0x1fffffff; bw >>= 29;
-  bw += s6 - 0x1fffffff;
-  const d6 = bw & 0x1fffffff; bw >>= 29;
-  bw += s7 - 0x1fffffff;
-  const d7 = bw & 0x1fffffff; bw >>= 29;
-  bw += s8 - 0x7fffff;
-  const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
-  store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
-  store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
-  store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
-  store<i64>(r, (s3 & keep) | (d3 & ~keep), 24);
-  store<i64>(r, (s4 & keep) | (d4 & ~keep), 32);
-  store<i64>(r, (s5 & keep) | (d5 & ~keep), 40);
-  store<i64>(r, (s6 & keep) | (d6 & ~keep), 48);
-  store<i64>(r, (s7 & keep) | (d7 & ~keep), 56);
-  store<i64>(r, (s8 & keep) | (d8 & ~keep), 64);
+  let bwA: i64 = 0;
+  bwA += s0 - 0x1fffffb4;
+  const dA0 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s1 - 0x1fffffff;
+  const dA1 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s2 - 0x1fffffff;
+  const dA2 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s3 - 0x1fffffff;
+  const dA3 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s4 - 0x1fffffff;
+  const dA4 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s5 - 0x1fffffff;
+  const dA5 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s6 - 0x1fffffff;
+  const dA6 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s7 - 0x1fffffff;
+  const dA7 = bwA & 0x1fffffff; bwA >>= 29;
+  bwA += s8 - 0x1ffffff;
+  const dA8 = bwA & 0x1fffffff;
+  const keepA = bwA >> 63; // all ones when the value < c: keep it
+  const u0 = (s0 & keepA) | (dA0 & ~keepA);
+  const u1 = (s1 & keepA) | (dA1 & ~keepA);
+  const u2 = (s2 & keepA) | (dA2 & ~keepA);
+  const u3 = (s3 & keepA) | (dA3 & ~keepA);
+  const u4 = (s4 & keepA) | (dA4 & ~keepA);
+  const u5 = (s5 & keepA) | (dA5 & ~keepA);
+  const u6 = (s6 & keepA) | (dA6 & ~keepA);
+  const u7 = (s7 & keepA) | (dA7 & ~keepA);
+  const u8 = (s8 & keepA) | (dA8 & ~keepA);
+  let bwB: i64 = 0;
+  bwB += u0 - 0x1fffffda;
+  const dB0 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u1 - 0x1fffffff;
+  const dB1 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u2 - 0x1fffffff;
+  const dB2 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u3 - 0x1fffffff;
+  const dB3 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u4 - 0x1fffffff;
+  const dB4 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u5 - 0x1fffffff;
+  const dB5 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u6 - 0x1fffffff;
+  const dB6 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u7 - 0x1fffffff;
+  const dB7 = bwB & 0x1fffffff; bwB >>= 29;
+  bwB += u8 - 0xffffff;
+  const dB8 = bwB & 0x1fffffff;
+  const keepB = bwB >> 63; // all ones when the value < c: keep it
+  const v0 = (u0 & keepB) | (dB0 & ~keepB);
+  const v1 = (u1 & keepB) | (dB1 & ~keepB);
+  const v2 = (u2 & keepB) | (dB2 & ~keepB);
+  const v3 = (u3 & keepB) | (dB3 & ~keepB);
+  const v4 = (u4 & keepB) | (dB4 & ~keepB);
+  const v5 = (u5 & keepB) | (dB5 & ~keepB);
+  const v6 = (u6 & keepB) | (dB6 & ~keepB);
+  const v7 = (u7 & keepB) | (dB7 & ~keepB);
+  const v8 = (u8 & keepB) | (dB8 & ~keepB);
+  let bwC: i64 = 0;
+  bwC += v0 - 0x1fffffed;
+  const dC0 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v1 - 0x1fffffff;
+  const dC1 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v2 - 0x1fffffff;
+  const dC2 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v3 - 0x1fffffff;
+  const dC3 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v4 - 0x1fffffff;
+  const dC4 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v5 - 0x1fffffff;
+  const dC5 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v6 - 0x1fffffff;
+  const dC6 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v7 - 0x1fffffff;
+  const dC7 = bwC & 0x1fffffff; bwC >>= 29;
+  bwC += v8 - 0x7fffff;
+  const dC8 = bwC & 0x1fffffff;
+  const keepC = bwC >> 63; // all ones when the value < c: keep it
+  store<i64>(r, (v0 & keepC) | (dC0 & ~keepC), 0);
+  store<i64>(r, (v1 & keepC) | (dC1 & ~keepC), 8);
+  store<i64>(r, (v2 & keepC) | (dC2 & ~keepC), 16);
+  store<i64>(r, (v3 & keepC) | (dC3 & ~keepC), 24);
+  store<i64>(r, (v4 & keepC) | (dC4 & ~keepC), 32);
+  store<i64>(r, (v5 & keepC) | (dC5 & ~keepC), 40);
+  store<i64>(r, (v6 & keepC) | (dC6 & ~keepC), 48);
+  store<i64>(r, (v7 & keepC) | (dC7 & ~keepC), 56);
+  store<i64>(r, (v8 & keepC) | (dC8 & ~keepC), 64);
+}
+
+/** True when a is zero mod p (a is one of 5 multiples of p). */
+export function f25519_isZero(a: usize): bool {
+  const l0 = load<i64>(a, 0);
+  if (l0 != 0x0 && l0 != 0x1fffffed && l0 != 0x1fffffda && l0 != 0x1fffffc7 && l0 != 0x1fffffb4) return false;
+  if (load<i64>(a, 0) == 0x0 && load<i64>(a, 8) == 0x0 && load<i64>(a, 16) == 0x0 && load<i64>(a, 24) == 0x0 && load<i64>(a, 32) == 0x0 && load<i64>(a, 40) == 0x0 && load<i64>(a, 48) == 0x0 && load<i64>(a, 56) == 0x0 && load<i64>(a, 64) == 0x0) return true;
+  if (load<i64>(a, 0) == 0x1fffffed && load<i64>(a, 8) == 0x1fffffff && load<i64>(a, 16) == 0x1fffffff && load<i64>(a, 24) == 0x1fffffff && load<i64>(a, 32) == 0x1fffffff && load<i64>(a, 40) == 0x1fffffff && load<i64>(a, 48) == 0x1fffffff && load<i64>(a, 56) == 0x1fffffff && load<i64>(a, 64) == 0x7fffff) return true;
+  if (load<i64>(a, 0) == 0x1fffffda && load<i64>(a, 8) == 0x1fffffff && load<i64>(a, 16) == 0x1fffffff && load<i64>(a, 24) == 0x1fffffff && load<i64>(a, 32) == 0x1fffffff && load<i64>(a, 40) == 0x1fffffff && load<i64>(a, 48) == 0x1fffffff && load<i64>(a, 56) == 0x1fffffff && load<i64>(a, 64) == 0xffffff) return true;
+  if (load<i64>(a, 0) == 0x1fffffc7 && load<i64>(a, 8) == 0x1fffffff && load<i64>(a, 16) == 0x1fffffff && load<i64>(a, 24) == 0x1fffffff && load<i64>(a, 32) == 0x1fffffff && load<i64>(a, 40) == 0x1fffffff && load<i64>(a, 48) == 0x1fffffff && load<i64>(a, 56) == 0x1fffffff && load<i64>(a, 64) == 0x17fffff) return true;
+  if (load<i64>(a, 0) == 0x1fffffb4 && load<i64>(a, 8) == 0x1fffffff && load<i64>(a, 16) == 0x1fffffff && load<i64>(a, 24) == 0x1fffffff && load<i64>(a, 32) == 0x1fffffff && load<i64>(a, 40) == 0x1fffffff && load<i64>(a, 48) == 0x1fffffff && load<i64>(a, 56) == 0x1fffffff && load<i64>(a, 64) == 0x1ffffff) return true;
+  return false;
 }
 
 // Ed25519 group order L (RFC 8032 section 5.1)
@@ -2358,7 +2418,7 @@ export function l25519_add(r: usize, a: usize, b: usize): void {
   const d7 = bw & 0x1fffffff; bw >>= 29;
   bw += s8 - 0x200000;
   const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
+  const keep = bw >> 63; // all ones when the value < c: keep it
   store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
   store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
   store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
@@ -2410,7 +2470,7 @@ export function l25519_sub(r: usize, a: usize, b: usize): void {
   const d7 = bw & 0x1fffffff; bw >>= 29;
   bw += s8 - 0x200000;
   const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
+  const keep = bw >> 63; // all ones when the value < c: keep it
   store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
   store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
   store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
@@ -2452,7 +2512,7 @@ export function l25519_canon(r: usize, a: usize): void {
   const d7 = bw & 0x1fffffff; bw >>= 29;
   bw += s8 - 0x100000;
   const d8 = bw & 0x1fffffff;
-  const keep = bw >> 63; // all ones when s < c: keep s
+  const keep = bw >> 63; // all ones when the value < c: keep it
   store<i64>(r, (s0 & keep) | (d0 & ~keep), 0);
   store<i64>(r, (s1 & keep) | (d1 & ~keep), 8);
   store<i64>(r, (s2 & keep) | (d2 & ~keep), 16);
@@ -2462,6 +2522,15 @@ export function l25519_canon(r: usize, a: usize): void {
   store<i64>(r, (s6 & keep) | (d6 & ~keep), 48);
   store<i64>(r, (s7 & keep) | (d7 & ~keep), 56);
   store<i64>(r, (s8 & keep) | (d8 & ~keep), 64);
+}
+
+/** True when a is zero mod p (a is one of 2 multiples of p). */
+export function l25519_isZero(a: usize): bool {
+  const l0 = load<i64>(a, 0);
+  if (l0 != 0x0 && l0 != 0x1cf5d3ed) return false;
+  if (load<i64>(a, 0) == 0x0 && load<i64>(a, 8) == 0x0 && load<i64>(a, 16) == 0x0 && load<i64>(a, 24) == 0x0 && load<i64>(a, 32) == 0x0 && load<i64>(a, 40) == 0x0 && load<i64>(a, 48) == 0x0 && load<i64>(a, 56) == 0x0 && load<i64>(a, 64) == 0x0) return true;
+  if (load<i64>(a, 0) == 0x1cf5d3ed && load<i64>(a, 8) == 0x9318d2 && load<i64>(a, 16) == 0x1de73596 && load<i64>(a, 24) == 0x1df3bd45 && load<i64>(a, 32) == 0x14d && load<i64>(a, 40) == 0x0 && load<i64>(a, 48) == 0x0 && load<i64>(a, 56) == 0x0 && load<i64>(a, 64) == 0x100000) return true;
+  return false;
 }
 
 /** r = t/R mod p, in [0, 2p), for t < R*p given as 18 normalized limbs at t. */

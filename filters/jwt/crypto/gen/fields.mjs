@@ -5,7 +5,8 @@
 // committed so the build needs no generation step.
 //
 // Representation: an element is N little-endian limbs of W = 29 bits, each stored in an i64
-// (8 bytes), normalized (0 <= limb < 2^29). Values are kept in [0, 2p) ("lazily reduced") and in
+// (8 bytes), normalized (0 <= limb < 2^29). Values are kept in [0, 2p) ("lazily reduced"; the
+// relaxed sparse fields P-256, P-384 and 2^255 - 19: in [0, 2^(e+2)), see add/sub below) and in
 // Montgomery form x*R mod p with R = 2^(29N).
 //
 // Multiplication is product scanning with the Montgomery reduction interleaved: column k sums
@@ -49,7 +50,7 @@ function modinv(a, m) {
 /**
  * One prime field. `terms`: p as a sum of c*2^e (sparse form) or null to use p's limbs (dense).
  */
-function field({ name, doc, p, terms }) {
+function field({ name, doc, p, terms, relaxed = false }) {
   const bits = p.toString(2).length;
   const N = Math.ceil((bits + 3) / W); // 4p < 2^(WN-1) keeps lazy results below 2p
   const R = 1n << (WB * BigInt(N));
@@ -162,19 +163,92 @@ function field({ name, doc, p, terms }) {
     lines.push('}');
     out.push(lines.join('\n'));
   }
-  // add/sub/canon: one carry chain normalizes the sum s, a second computes s - c (c = 2p or p)
-  // from the normalized limbs (it runs right behind the first), and the sign of s - c selects
-  // the result without a branch: s when s < c, else s - c.
-  const condSub = (lines, c) => {
-    lines.push('  let bw: i64 = 0;');
+  // Strict fields keep values in [0, 2p). add/sub/canon: one carry chain normalizes the sum s, a
+  // second computes s - c (c = 2p or p) from the normalized limbs (it runs right behind the
+  // first), and the sign of s - c selects the result without a branch: s when s < c, else s - c.
+  //
+  // Relaxed fields (sparse p = 2^e - K with the 2^e bit in the top limb, and R >= 32p) keep values
+  // in [0, 2^(e+2)) with normalized limbs instead, which the multiplication accepts (ab < 2^(2e+4)
+  // <= pR, result < ab/R + p < 2^(e+1)). add and sub then need a single carry chain: the multiple
+  // H of 2^e in the top limb of the inputs is folded back as H*K (2^e = K mod p; K has a few +-2^i
+  // terms, so H*K is a few shifts), and 2p is added so the negative terms of K cannot make the
+  // value negative:
+  //   add: a + b - H 2^e + H K + 2p, H = (a_top + b_top) >> (e mod W)
+  //   sub: a - b + 8p - H 2^e + H K + 2p, H = (a_top - b_top + (8p)_top) >> (e mod W)
+  // Both stay in (0, 2^e + 2^(e+1) + small) within [0, 2^(e+2)) (the bounds are checked below).
+  // canon subtracts 4p, 2p and p conditionally; isZero compares with 0, p, .., 4p.
+  const condSub = (lines, c, src = 's', dst = null, tag = '') => {
+    lines.push(`  let bw${tag}: i64 = 0;`);
     for (let i = 0; i < N; i++) {
-      lines.push(`  bw += s${i} - ${hex(c[i])};`);
-      lines.push(i < N - 1 ? `  const d${i} = bw & ${hex(MASK)}; bw >>= ${W};` : `  const d${i} = bw & ${hex(MASK)};`);
+      lines.push(`  bw${tag} += ${src}${i} - ${hex(c[i])};`);
+      lines.push(i < N - 1 ? `  const d${tag}${i} = bw${tag} & ${hex(MASK)}; bw${tag} >>= ${W};` : `  const d${tag}${i} = bw${tag} & ${hex(MASK)};`);
     }
-    lines.push('  const keep = bw >> 63; // all ones when s < c: keep s');
-    for (let i = 0; i < N; i++) lines.push(`  store<i64>(r, (s${i} & keep) | (d${i} & ~keep), ${8 * i});`);
+    lines.push(`  const keep${tag} = bw${tag} >> 63; // all ones when the value < c: keep it`);
+    for (let i = 0; i < N; i++) {
+      if (dst) lines.push(`  const ${dst}${i} = (${src}${i} & keep${tag}) | (d${tag}${i} & ~keep${tag});`);
+      else lines.push(`  store<i64>(r, (${src}${i} & keep${tag}) | (d${tag}${i} & ~keep${tag}), ${8 * i});`);
+    }
   };
-  {
+  let multiples = [0n, p];
+  if (relaxed) {
+    const [e, lead] = terms[0];
+    if (lead !== 1n || terms.slice(1).some(([x]) => x >= e)) throw new Error(`${name}: relaxed needs p = 2^e - K`);
+    const q = Math.floor(e / W), off = e % W;
+    if (q !== N - 1) throw new Error(`${name}: 2^e must fall in the top limb`);
+    const E = 1n << BigInt(e);
+    if (R < 32n * p) throw new Error(`${name}: relaxed needs R >= 32p`);
+    const B = E << 2n; // value bound
+    if (B * B > p * R) throw new Error(`${name}: mul bound`);
+    const K = terms.slice(1).map(([x, c]) => [x, -c]); // 2^e - p
+    const kNeg = K.filter(([, c]) => c < 0n).reduce((acc, [x, c]) => acc - c * (1n << BigInt(x)), 0n);
+    const kPos = K.filter(([, c]) => c > 0n).reduce((acc, [x, c]) => acc + c * (1n << BigInt(x)), 0n);
+    const P8 = limbs(8n * p, N);
+    const topUnit = 1n << BigInt(W * q);
+    const hMaxAdd = ((B >> BigInt(W * q)) * 2n) >> BigInt(off);
+    const hMaxSub = ((B >> BigInt(W * q)) + P8[q]) >> BigInt(off);
+    // Bounds: add: a + b - H 2^e in [0, 2^e + 2 topUnit); sub: a - b + 8p - H 2^e in [-topUnit, 2^e + 2 topUnit).
+    for (const [hMax, low] of [[hMaxAdd, 0n], [hMaxSub, -topUnit]]) {
+      if (low - hMax * kNeg + 2n * p <= 0n) throw new Error(`${name}: relaxed lower bound`);
+      if (E + 2n * topUnit + hMax * kPos + 2n * p >= B) throw new Error(`${name}: relaxed upper bound`);
+    }
+    if (8n * p <= B) throw new Error(`${name}: 8p must exceed the bound`);
+    const foldTerms = (i) => {
+      const out = [];
+      for (const [x, c] of K) {
+        if (Math.floor(x / W) !== i) continue;
+        const sh = x % W;
+        const mag = c < 0n ? -c : c;
+        const h = mag === 1n ? 'H' : `H * ${mag}`;
+        const t = sh ? `((${h}) << ${sh})` : mag === 1n ? 'H' : `(${h})`;
+        out.push(c < 0n ? ` - ${t}` : ` + ${t}`);
+      }
+      if (i === q) out.push(` - (H << ${off})`);
+      return out.join('');
+    };
+    const single = (lines, op) => {
+      if (op === '+') lines.push(`  const H = (load<i64>(a, ${8 * q}) + load<i64>(b, ${8 * q})) >> ${off};`);
+      else lines.push(`  const H = (load<i64>(a, ${8 * q}) - load<i64>(b, ${8 * q}) + ${hex(P8[q])}) >> ${off};`);
+      lines.push('  let c: i64 = 0;');
+      for (let i = 0; i < N; i++) {
+        const k = op === '+' ? P2[i] : P8[i] + P2[i];
+        lines.push(`  c += load<i64>(a, ${8 * i}) ${op} load<i64>(b, ${8 * i}) + ${hex(k)}${foldTerms(i)};`);
+        lines.push(i < N - 1 ? `  store<i64>(r, c & ${hex(MASK)}, ${8 * i}); c >>= ${W};` : `  store<i64>(r, c, ${8 * i});`);
+      }
+    };
+    // r may alias a or b: limb i of the inputs is read before limb i of r is written, and H first.
+    out.push([`/** r = a + b, in [0, 2^${e + 2}) (relaxed); r may alias a or b. */`, `export function ${name}_add(r: usize, a: usize, b: usize): void {`, ...(() => { const l = []; single(l, '+'); return l; })(), '}'].join('\n'));
+    out.push([`/** r = a - b, in [0, 2^${e + 2}) (relaxed); r may alias a or b. */`, `export function ${name}_sub(r: usize, a: usize, b: usize): void {`, ...(() => { const l = []; single(l, '-'); return l; })(), '}'].join('\n'));
+    {
+      const lines = [`/** r = a mod p for a in [0, 2^${e + 2}): the canonical value; r may alias a. */`, `export function ${name}_canon(r: usize, a: usize): void {`];
+      for (let i = 0; i < N; i++) lines.push(`  const s${i} = load<i64>(a, ${8 * i});`);
+      condSub(lines, limbs(4n * p, N), 's', 'u', 'A');
+      condSub(lines, P2, 'u', 'v', 'B');
+      condSub(lines, P, 'v', null, 'C');
+      lines.push('}');
+      out.push(lines.join('\n'));
+    }
+    multiples = [0n, p, 2n * p, 3n * p, 4n * p].filter((m) => m < B);
+  } else {
     const lines = [`/** r = a + b, reduced to [0, 2p); r may alias a or b. */`, `export function ${name}_add(r: usize, a: usize, b: usize): void {`, '  let c: i64 = 0;'];
     for (let i = 0; i < N; i++) {
       lines.push(`  c += load<i64>(a, ${8 * i}) + load<i64>(b, ${8 * i});`);
@@ -183,22 +257,30 @@ function field({ name, doc, p, terms }) {
     condSub(lines, P2);
     lines.push('}');
     out.push(lines.join('\n'));
-  }
-  {
     // a - b + 2p is in (0, 4p).
-    const lines = [`/** r = a - b, reduced to [0, 2p); r may alias a or b. */`, `export function ${name}_sub(r: usize, a: usize, b: usize): void {`, '  let c: i64 = 0;'];
+    const sl = [`/** r = a - b, reduced to [0, 2p); r may alias a or b. */`, `export function ${name}_sub(r: usize, a: usize, b: usize): void {`, '  let c: i64 = 0;'];
     for (let i = 0; i < N; i++) {
-      lines.push(`  c += load<i64>(a, ${8 * i}) - load<i64>(b, ${8 * i}) + ${hex(P2[i])};`);
-      lines.push(i < N - 1 ? `  const s${i} = c & ${hex(MASK)}; c >>= ${W};` : `  const s${i} = c;`);
+      sl.push(`  c += load<i64>(a, ${8 * i}) - load<i64>(b, ${8 * i}) + ${hex(P2[i])};`);
+      sl.push(i < N - 1 ? `  const s${i} = c & ${hex(MASK)}; c >>= ${W};` : `  const s${i} = c;`);
     }
-    condSub(lines, P2);
-    lines.push('}');
-    out.push(lines.join('\n'));
+    condSub(sl, P2);
+    sl.push('}');
+    out.push(sl.join('\n'));
+    const cl = [`/** r = a mod p for a in [0, 2p): the canonical value; r may alias a. */`, `export function ${name}_canon(r: usize, a: usize): void {`];
+    for (let i = 0; i < N; i++) cl.push(`  const s${i} = load<i64>(a, ${8 * i});`);
+    condSub(cl, P);
+    cl.push('}');
+    out.push(cl.join('\n'));
   }
   {
-    const lines = [`/** r = a mod p for a in [0, 2p): the canonical value; r may alias a. */`, `export function ${name}_canon(r: usize, a: usize): void {`];
-    for (let i = 0; i < N; i++) lines.push(`  const s${i} = load<i64>(a, ${8 * i});`);
-    condSub(lines, P);
+    // Zero mod p means one of the multiples of p the representation allows; the first limb
+    // rules out almost every nonzero value at once.
+    const ml = multiples.map((m) => limbs(m, N));
+    const lines = [`/** True when a is zero mod p (a is one of ${multiples.length} multiples of p). */`, `export function ${name}_isZero(a: usize): bool {`];
+    lines.push('  const l0 = load<i64>(a, 0);');
+    lines.push(`  if (${[...new Set(ml.map((l) => l[0]))].map((v) => `l0 != ${hex(v)}`).join(' && ')}) return false;`);
+    for (const l of ml) lines.push(`  if (${l.map((v, i) => `load<i64>(a, ${8 * i}) == ${hex(v)}`).join(' && ')}) return true;`);
+    lines.push('  return false;');
     lines.push('}');
     out.push(lines.join('\n'));
   }
@@ -220,11 +302,11 @@ const P25519 = (1n << 255n) - 19n;
 const L25519 = (1n << 252n) + 27742317777372353535851937790883648493n;
 
 const sections = [
-  field({ name: 'p256', doc: 'P-256 base field (FIPS 186-4 D.1.2.3)', p: P256, terms: [[256, 1n], [224, -1n], [192, 1n], [96, 1n], [0, -1n]] }),
+  field({ name: 'p256', doc: 'P-256 base field (FIPS 186-4 D.1.2.3)', p: P256, terms: [[256, 1n], [224, -1n], [192, 1n], [96, 1n], [0, -1n]], relaxed: true }),
   field({ name: 'n256', doc: 'P-256 group order', p: N256, terms: null }),
-  field({ name: 'p384', doc: 'P-384 base field (FIPS 186-4 D.1.2.4)', p: P384, terms: [[384, 1n], [128, -1n], [96, -1n], [32, 1n], [0, -1n]] }),
+  field({ name: 'p384', doc: 'P-384 base field (FIPS 186-4 D.1.2.4)', p: P384, terms: [[384, 1n], [128, -1n], [96, -1n], [32, 1n], [0, -1n]], relaxed: true }),
   field({ name: 'n384', doc: 'P-384 group order', p: N384, terms: null }),
-  field({ name: 'f25519', doc: 'Curve25519 base field, p = 2^255 - 19 (RFC 7748)', p: P25519, terms: [[255, 1n], [0, -19n]] }),
+  field({ name: 'f25519', doc: 'Curve25519 base field, p = 2^255 - 19 (RFC 7748)', p: P25519, terms: [[255, 1n], [0, -19n]], relaxed: true }),
   field({ name: 'l25519', doc: 'Ed25519 group order L (RFC 8032 section 5.1)', p: L25519, terms: null }),
 ];
 

@@ -1,0 +1,163 @@
+// The JWT filter: verifies bearer tokens as Envoy's jwt_authn does, inside a wasm VM, and hands
+// the verified identity to later filters, access logs and ext_authz. Glue only: the decisions
+// live in config.ts, rules.ts, authenticate.ts, verify.ts and token.ts.
+export * from "@meshward/sdk/assembly/abi";
+import {
+  RootContext, Context, registerRootContext, FilterHeadersStatusValues, HeaderMapTypeValues,
+  ConfigContext, getPluginConfiguration, logError, logInfo, logDebug, logEnabled, setLogLevel, LogLevelValues,
+  getHeaderPairs, removeHeader, setHeader, sendLocalResponse, setFilterState, currentTimeNanos,
+  lowercaseHeaderNames, headerFirst, headerAll, hexEncode, JsonValue, JsonKind, stringifyJson,
+} from "@meshward/sdk/assembly";
+import { sha256, warmUpEcdsa, initEd25519, Curve } from "./crypto/index";
+import { JwtConfig, Provider, parseJwtConfig } from "./config";
+import { findRule } from "./rules";
+import { authenticate, RequestView, TokenVerifier, VerifiedToken } from "./authenticate";
+import { parseQuery, parseCookies, urlPathOf } from "./request";
+import { Jwt, parseJwt } from "./token";
+import { JwtStatus, statusMessage, statusHttpCode } from "./status";
+import { checkClaims, checkSignature } from "./verify";
+
+/** Tokens whose signature verified, keyed by SHA-256 of provider and token; bounded. */
+class VerifiedTokenCache implements TokenVerifier {
+  private entries: Map<string, Jwt> = new Map<string, Jwt>();
+  nowSeconds: i64 = 0;
+  constructor(public capacity: i32, public maxTokenBytes: i32) {}
+
+  private keyOf(token: string, provider: Provider): string {
+    return hexEncode(sha256(Uint8Array.wrap(String.UTF8.encode(provider.name + "\n" + token))).buffer);
+  }
+
+  verify(token: string, provider: Provider): Jwt {
+    const key = this.capacity > 0 && token.length <= this.maxTokenBytes ? this.keyOf(token, provider) : "";
+    if (key.length > 0 && this.entries.has(key)) {
+      const cached = this.entries.get(key);
+      // The signature is settled; time (exp, nbf) is checked again on every use.
+      const jwt = parseJwt(token, this.maxTokenBytes);
+      if (jwt.status == JwtStatus.Ok) jwt.status = checkClaims(cached, provider, this.nowSeconds);
+      return jwt;
+    }
+    const jwt = parseJwt(token, this.maxTokenBytes);
+    if (jwt.status != JwtStatus.Ok) return jwt;
+    jwt.status = checkClaims(jwt, provider, this.nowSeconds);
+    if (jwt.status != JwtStatus.Ok) return jwt;
+    jwt.status = checkSignature(jwt, provider);
+    if (jwt.status == JwtStatus.Ok && key.length > 0) {
+      if (this.entries.size >= this.capacity) this.entries.clear();
+      this.entries.set(key, jwt);
+    }
+    return jwt;
+  }
+}
+
+class JwtRoot extends RootContext {
+  config: JwtConfig | null = null;
+  cache: VerifiedTokenCache = new VerifiedTokenCache(0, 0);
+
+  onConfigure(configuration_size: u32): bool {
+    const ctx = new ConfigContext();
+    const config = parseJwtConfig(ctx, getPluginConfiguration(configuration_size));
+    if (config === null) {
+      logError("jwt: invalid plugin configuration: " + ctx.error());
+      return false;
+    }
+    setLogLevel(<LogLevelValues>config.logLevel);
+    // Build the fixed-base tables now rather than on a client's first request.
+    warmUpEcdsa(Curve.P256);
+    warmUpEcdsa(Curve.P384);
+    initEd25519();
+    this.config = config;
+    this.cache = new VerifiedTokenCache(config.tokenCacheSize, config.maxTokenBytes);
+    let keys = 0;
+    for (let i = 0; i < config.providers.length; i++) keys += config.providers[i].keys.length;
+    logInfo("jwt: configured " + config.providers.length.toString() + " provider(s), " +
+      keys.toString() + " key(s), " + config.rules.length.toString() + " rule(s)");
+    return true;
+  }
+
+  createContext(context_id: u32): Context {
+    return new JwtStream(context_id, this);
+  }
+}
+
+function claimString(payload: JsonValue, dottedName: string): string | null {
+  let v: JsonValue | null = payload;
+  const parts = dottedName.split(".");
+  for (let i = 0; i < parts.length && v !== null; i++) v = v.get(parts[i]);
+  if (v === null) return null;
+  if (v.kind == JsonKind.String) return v.stringValue;
+  if (v.kind == JsonKind.Bool) return v.boolValue ? "true" : "false";
+  if (v.kind == JsonKind.Number) {
+    const n = v.numberValue;
+    return n == Math.floor(n) && Math.abs(n) < 9e15 ? (<i64>n).toString() : n.toString();
+  }
+  return null;
+}
+
+class JwtStream extends Context {
+  constructor(context_id: u32, readonly root: JwtRoot) {
+    super(context_id, root);
+  }
+
+  onRequestHeaders(headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
+    const config = this.root.config;
+    if (config === null) return FilterHeadersStatusValues.Continue;
+    // Headers this filter writes never come from the client.
+    for (let i = 0; i < config.outputHeaders.length; i++) removeHeader(HeaderMapTypeValues.RequestHeaders, config.outputHeaders[i]);
+
+    const pairs = lowercaseHeaderNames(getHeaderPairs(HeaderMapTypeValues.RequestHeaders));
+    const path = headerFirst(pairs, ":path");
+    const method = headerFirst(pairs, ":method");
+    const rule = findRule(config, urlPathOf(path === null ? "/" : path), method === null ? "" : method);
+    if (rule === null || rule.requires === null) return FilterHeadersStatusValues.Continue;
+
+    const req = new RequestView();
+    req.headers = pairs;
+    req.params = parseQuery(path === null ? "" : path);
+    req.cookies = parseCookies(headerAll(pairs, "cookie"));
+    const cache = this.root.cache;
+    cache.nowSeconds = <i64>(currentTimeNanos() / 1000000000);
+    const result = authenticate(req, config, rule.requires!, cache);
+    if (result.status != JwtStatus.Ok) {
+      this.reject(config, pairs, result.status);
+      return FilterHeadersStatusValues.StopIteration;
+    }
+    for (let i = 0; i < result.verified.length; i++) this.publish(result.verified[i], i == 0);
+    return FilterHeadersStatusValues.Continue;
+  }
+
+  /** Outputs of a verified token: headers upstream, filter state, and the token removed unless forwarded. */
+  private publish(v: VerifiedToken, first: bool): void {
+    const p = v.provider;
+    const jwt = v.jwt;
+    if (!p.forward && v.header.length > 0) removeHeader(HeaderMapTypeValues.RequestHeaders, v.header);
+    if (p.forwardPayloadHeader.length > 0) setHeader(HeaderMapTypeValues.RequestHeaders, p.forwardPayloadHeader, jwt.payloadB64);
+    for (let i = 0; i < p.claimToHeaders.length; i++) {
+      const value = claimString(jwt.payload, p.claimToHeaders[i].claim);
+      if (value !== null) setHeader(HeaderMapTypeValues.RequestHeaders, p.claimToHeaders[i].header, value);
+    }
+    if (first) {
+      // The first verified token is the request's identity (Istio's request.auth.principal).
+      setFilterState("meshward.jwt.principal", jwt.iss + "/" + jwt.sub);
+      setFilterState("meshward.jwt.claims", stringifyJson(jwt.payload));
+      setFilterState("meshward.jwt.provider", p.name);
+    }
+    if (logEnabled(LogLevelValues.debug)) logDebug("jwt: " + p.name + ": verified token of " + jwt.iss + "/" + jwt.sub);
+  }
+
+  private reject(config: JwtConfig, pairs: Array<string[]>, status: JwtStatus): void {
+    const message = statusMessage(status);
+    if (logEnabled(LogLevelValues.debug)) logDebug("jwt: request refused: " + message);
+    const proto = headerFirst(pairs, "x-forwarded-proto");
+    const scheme = proto !== null ? proto : headerFirst(pairs, ":scheme");
+    const host = headerFirst(pairs, ":authority");
+    const path = headerFirst(pairs, ":path");
+    let challenge = "Bearer realm=\"" + (scheme === null ? "http" : scheme!) + "://" +
+      (host === null ? "" : host!) + urlPathOf(path === null ? "" : path!) + "\"";
+    if (status != JwtStatus.Missing) challenge += ", error=\"invalid_token\"";
+    const details = "jwt_authn_access_denied{" + message.replaceAll(" ", "_") + "}";
+    sendLocalResponse(statusHttpCode(status), config.stripFailureResponse ? "" : message,
+      [["www-authenticate", challenge]], details);
+  }
+}
+
+registerRootContext((context_id: u32) => new JwtRoot(context_id), "jwt");

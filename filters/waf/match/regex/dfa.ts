@@ -1,0 +1,289 @@
+// Lazy DFA for the yes/no question (Regex.test, which is what @rx asks first): each DFA state is
+// the set of NFA threads alive at a position plus what the previous code unit was (start of text,
+// newline, word character), which is all the assertions need. States and transitions are built on
+// first use and cached, so matching costs one table lookup per code unit once warm; building a
+// state is one pass over the program, so even a cold or flushed cache stays linear in the input.
+//
+// Code units are mapped to equivalence classes first (units no instruction or assertion can tell
+// apart share a class), which keeps the transition tables small.
+//
+// The cache is bounded: when it would exceed its budget it is dropped and rebuilt from the
+// current state (as RE2 does), so memory stays flat however hostile the input.
+
+import { Program, Op } from "./program";
+import { assertHolds } from "./assert";
+import { isWordChar } from "./charclass";
+
+const UNKNOWN: i32 = -1;
+const MATCH: i32 = -2;
+const NOMATCH: i32 = -3;
+
+const PREV_BEGIN: i32 = 1;
+const PREV_NL: i32 = 2;
+const PREV_WORD: i32 = 4;
+
+/** Transition-table entries (i32) one regex may cache before its cache is dropped. */
+let cacheBudget: i32 = 32768;
+
+/** Sets the per-regex DFA cache budget in bytes (default 128 KiB; at least 4 KiB). */
+export function setDfaCacheBytes(bytes: i32): void {
+  cacheBudget = max(bytes, 4096) >> 2;
+}
+
+class DState {
+  constructor(public pcs: Int32Array, public flags: i32, public trans: Int32Array) {}
+}
+
+export class LazyDFA {
+  prog: Program;
+  /** Class of each code unit below 256. */
+  lowClass: Uint16Array = new Uint16Array(256);
+  /** Class boundaries at or above 256 (a unit's class is 256's class + boundaries <= it). */
+  highBounds: Int32Array = new Int32Array(0);
+  highBase: i32 = 0;
+  classCount: i32 = 0; // classes of code units; class classCount is the end of the text
+  states: Array<DState> = new Array<DState>();
+  index: Map<string, i32> = new Map<string, i32>();
+  cached: i32 = 0;
+  initId: i32 = -1;
+  /** How many times the cache was dropped (exposed for tests and metrics). */
+  flushes: i32 = 0;
+  // Scratch for closures.
+  mark: Int32Array;
+  gen: i32 = 0;
+  tmark: Int32Array;
+  tgen: i32 = 0;
+  stack: Int32Array;
+  targets: Int32Array;
+
+  constructor(prog: Program) {
+    this.prog = prog;
+    const n = prog.length;
+    this.mark = new Int32Array(n);
+    this.tmark = new Int32Array(n);
+    this.stack = new Int32Array(n + 1);
+    this.targets = new Int32Array(n + 1);
+    // Boundaries: every point where some instruction's answer may change.
+    const bounds = new Set<i32>();
+    bounds.add(0x0a);
+    bounds.add(0x0b);
+    bounds.add(0x30);
+    bounds.add(0x3a);
+    bounds.add(0x41);
+    bounds.add(0x5b);
+    bounds.add(0x5f);
+    bounds.add(0x60);
+    bounds.add(0x61);
+    bounds.add(0x7b);
+    bounds.add(256);
+    for (let pc = 0; pc < n; pc++) {
+      const op = prog.op[pc];
+      if (op == Op.Char) {
+        bounds.add(prog.a[pc]);
+        bounds.add(prog.a[pc] + 1);
+      } else if (op == Op.Class) {
+        const r = prog.classes[prog.a[pc]].ranges;
+        for (let i = 0; i < r.length; i += 2) {
+          bounds.add(r[i]);
+          bounds.add(r[i + 1] + 1);
+        }
+      }
+    }
+    const sorted = bounds.values();
+    sorted.sort((a: i32, b: i32): i32 => a - b);
+    let cls = 0, bi = 0;
+    for (let c = 0; c < 256; c++) {
+      while (bi < sorted.length && sorted[bi] <= c) {
+        if (sorted[bi] > 0) cls++;
+        bi++;
+      }
+      this.lowClass[c] = <u16>cls;
+    }
+    // Units >= 256: 256's class, then one more per boundary above 256.
+    this.highBase = cls;
+    const high = new Array<i32>();
+    for (let i = 0; i < sorted.length; i++) if (sorted[i] > 256 && sorted[i] <= 0xffff) high.push(sorted[i]);
+    this.highBounds = new Int32Array(high.length);
+    for (let i = 0; i < high.length; i++) this.highBounds[i] = high[i];
+    this.classCount = cls + high.length + 1;
+  }
+
+  @inline
+  classOf(c: i32): i32 {
+    if (c < 256) return <i32>unchecked(this.lowClass[c]);
+    // Binary search: how many high boundaries are <= c.
+    let lo = 0, hi = this.highBounds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (unchecked(this.highBounds[mid]) <= c) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.highBase + lo;
+  }
+
+  flush(): void {
+    this.initId = -1;
+    this.states = new Array<DState>();
+    this.index = new Map<string, i32>();
+    this.cached = 0;
+    this.flushes++;
+  }
+
+  /** The state for a sorted set of pcs and flags (created when new). */
+  stateFor(pcs: Int32Array, count: i32, flags: i32): i32 {
+    const key = stateKey(pcs, count, flags);
+    if (this.index.has(key)) return this.index.get(key);
+    const width = this.classCount + 1;
+    if (this.cached + width + count > cacheBudget && this.states.length > 0) this.flush();
+    const own = new Int32Array(count);
+    for (let i = 0; i < count; i++) unchecked((own[i] = pcs[i]));
+    const trans = new Int32Array(width);
+    trans.fill(UNKNOWN);
+    const id = this.states.length;
+    this.states.push(new DState(own, flags, trans));
+    this.index.set(key, id);
+    this.cached += width + count;
+    return id;
+  }
+
+  /**
+   * Follows state sid over code unit c (-1: the end of the text): MATCH when a match ends before
+   * c, else the next state (NOMATCH at the end). Caches the answer in the state's table.
+   */
+  step(sid: i32, cls: i32, c: i32): i32 {
+    const prog = this.prog;
+    const st = unchecked(this.states[sid]);
+    const prev = (st.flags & PREV_BEGIN) != 0 ? -1 : (st.flags & PREV_NL) != 0 ? 0x0a : (st.flags & PREV_WORD) != 0 ? 0x61 : 0x20;
+    this.gen++;
+    this.tgen++;
+    if (this.gen == 0x7fffffff) {
+      this.mark.fill(0);
+      this.gen = 1;
+    }
+    if (this.tgen == 0x7fffffff) {
+      this.tmark.fill(0);
+      this.tgen = 1;
+    }
+    let sp = 0;
+    for (let i = st.pcs.length - 1; i >= 0; i--) unchecked((this.stack[sp++] = st.pcs[i]));
+    let nt = 0;
+    let result = UNKNOWN;
+    while (sp > 0) {
+      let pc = unchecked(this.stack[--sp]);
+      while (true) {
+        if (unchecked(this.mark[pc]) == this.gen) break;
+        unchecked((this.mark[pc] = this.gen));
+        const op = unchecked(prog.op[pc]);
+        if (op == Op.Jmp) {
+          pc = unchecked(prog.a[pc]);
+          continue;
+        }
+        if (op == Op.Split) {
+          unchecked((this.stack[sp++] = prog.b[pc]));
+          pc = unchecked(prog.a[pc]);
+          continue;
+        }
+        if (op == Op.Save) {
+          pc++;
+          continue;
+        }
+        if (op == Op.Assert) {
+          if (!assertHolds(unchecked(prog.a[pc]), prev, c)) break;
+          pc++;
+          continue;
+        }
+        if (op == Op.Match) {
+          result = MATCH;
+          break;
+        }
+        let ok = false;
+        if (c < 0) ok = false;
+        else if (op == Op.Char) ok = c == unchecked(prog.a[pc]);
+        else if (op == Op.Class) ok = unchecked(prog.classes[unchecked(prog.a[pc])]).has(c);
+        else if (op == Op.AnyChar) ok = true;
+        else if (op == Op.AnyNotNL) ok = c != 0x0a;
+        if (ok) {
+          const t = pc + 1;
+          if (unchecked(this.tmark[t]) != this.tgen) {
+            unchecked((this.tmark[t] = this.tgen));
+            unchecked((this.targets[nt++] = t));
+          }
+        }
+        break;
+      }
+      if (result == MATCH) break;
+    }
+    if (result != MATCH) {
+      if (c < 0) {
+        result = NOMATCH;
+      } else {
+        // An unanchored search starts a new thread at every position.
+        if (!prog.anchoredStart && unchecked(this.tmark[prog.start]) != this.tgen) {
+          unchecked((this.tmark[prog.start] = this.tgen));
+          unchecked((this.targets[nt++] = prog.start));
+        }
+        sortPrefix(this.targets, nt);
+        const flags = c == 0x0a ? PREV_NL : isWordChar(c) ? PREV_WORD : 0;
+        const before = this.flushes;
+        result = this.stateFor(this.targets, nt, flags);
+        if (this.flushes != before) return result; // the source state is gone: do not cache
+      }
+    }
+    unchecked((st.trans[cls] = result));
+    return result;
+  }
+
+  /** Whether the program matches anywhere in input. */
+  test(input: string): bool {
+    let sid = this.initId;
+    if (sid < 0) {
+      const pcs = new Int32Array(1);
+      pcs[0] = this.prog.start;
+      sid = this.initId = this.stateFor(pcs, 1, PREV_BEGIN | PREV_NL);
+    }
+    const n = input.length;
+    const anchored = this.prog.anchoredStart;
+    for (let i = 0; i < n; i++) {
+      const c = <i32>input.charCodeAt(i);
+      const cls = this.classOf(c);
+      let t = unchecked(unchecked(this.states[sid]).trans[cls]);
+      if (t == UNKNOWN) t = this.step(sid, cls, c);
+      if (t == MATCH) return true;
+      sid = t;
+      if (anchored && unchecked(this.states[sid]).pcs.length == 0) return false;
+    }
+    let t = unchecked(unchecked(this.states[sid]).trans[this.classCount]);
+    if (t == UNKNOWN) t = this.step(sid, this.classCount, -1);
+    return t == MATCH;
+  }
+}
+
+/** The cache key of a state: its flags and pcs, two code units per pc. */
+function stateKey(pcs: Int32Array, count: i32, flags: i32): string {
+  const len = 1 + 2 * count;
+  const s = changetype<string>(__new(<usize>len << 1, idof<string>()));
+  const base = changetype<usize>(s);
+  store<u16>(base, <u16>flags);
+  for (let i = 0; i < count; i++) {
+    const pc = unchecked(pcs[i]);
+    store<u16>(base + ((<usize>(1 + 2 * i)) << 1), <u16>(pc & 0xffff));
+    store<u16>(base + ((<usize>(2 + 2 * i)) << 1), <u16>(pc >>> 16));
+  }
+  return s;
+}
+
+function sortPrefix(a: Int32Array, n: i32): void {
+  if (n > 24) {
+    a.subarray(0, n).sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const v = unchecked(a[i]);
+    let j = i - 1;
+    while (j >= 0 && unchecked(a[j]) > v) {
+      unchecked((a[j + 1] = a[j]));
+      j--;
+    }
+    unchecked((a[j + 1] = v));
+  }
+}

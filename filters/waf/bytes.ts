@@ -1,0 +1,131 @@
+// Byte strings: the WAF inspects bytes, as ModSecurity does, so every value it matches is a
+// string whose char codes are bytes (0..255). Request data arrives as UTF-8 text from the SDK;
+// `toByteString` turns it into its UTF-8 bytes, one char per byte. ASCII text is unchanged.
+
+/** One char per byte of `buf`. */
+export function byteStringOf(buf: ArrayBuffer): string {
+  const n = buf.byteLength;
+  if (n == 0) return "";
+  const out = new Uint16Array(n);
+  const src = Uint8Array.wrap(buf);
+  for (let i = 0; i < n; i++) out[i] = <u16>src[i];
+  return String.UTF16.decode(out.buffer);
+}
+
+/** The UTF-8 bytes of `s` as a byte string (ASCII-only strings are returned as they are). */
+export function toByteString(s: string): string {
+  let ascii = true;
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) >= 0x80) { ascii = false; break; }
+  }
+  if (ascii) return s;
+  return byteStringOf(String.UTF8.encode(s));
+}
+
+/** The bytes of a byte string (chars above 0xff keep their low byte). */
+export function bytesOf(s: string): ArrayBuffer {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = <u8>(s.charCodeAt(i) & 0xff);
+  return out.buffer;
+}
+
+/** A byte string read back as UTF-8 text (lenient), for logs and headers. */
+export function textOf(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) >= 0x80) return String.UTF8.decode(bytesOf(s));
+  }
+  return s;
+}
+
+/** Builds strings from char codes without quadratic concatenation. */
+export class ByteBuilder {
+  private buf: Uint16Array;
+  length: i32 = 0;
+  constructor(capacity: i32 = 16) {
+    this.buf = new Uint16Array(capacity < 4 ? 4 : capacity);
+  }
+  push(c: i32): void {
+    if (this.length == this.buf.length) {
+      const bigger = new Uint16Array(this.buf.length * 2);
+      bigger.set(this.buf);
+      this.buf = bigger;
+    }
+    this.buf[this.length++] = <u16>c;
+  }
+  pushString(s: string): void {
+    for (let i = 0; i < s.length; i++) this.push(s.charCodeAt(i));
+  }
+  last(): i32 { return this.length == 0 ? -1 : <i32>this.buf[this.length - 1]; }
+  pop(): void { if (this.length > 0) this.length--; }
+  toString(): string {
+    return String.UTF16.decode(this.buf.buffer.slice(0, this.length << 1));
+  }
+}
+
+export function hexValue(c: i32): i32 {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
+  return -1;
+}
+
+export function isSpace(c: i32): bool {
+  return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d || c == 0x0b || c == 0x0c;
+}
+
+export function isDigit(c: i32): bool { return c >= 0x30 && c <= 0x39; }
+
+/** ASCII lowercase of a byte string. */
+export function lowerBytes(s: string): string {
+  let i = 0;
+  for (; i < s.length; i++) { const c = s.charCodeAt(i); if (c >= 0x41 && c <= 0x5a) break; }
+  if (i == s.length) return s;
+  const b = new ByteBuilder(s.length);
+  for (let j = 0; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    b.push(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+  }
+  return b.toString();
+}
+
+export function upperBytes(s: string): string {
+  const b = new ByteBuilder(s.length);
+  for (let j = 0; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    b.push(c >= 0x61 && c <= 0x7a ? c - 0x20 : c);
+  }
+  return b.toString();
+}
+
+/** Parses a decimal integer (optional sign, surrounding spaces); `fallback` when it is not one. ModSecurity reads non-numbers as 0. */
+export function parseIntOr(s: string, fallback: i64): i64 {
+  let i = 0;
+  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+  let neg = false;
+  if (i < s.length && (s.charCodeAt(i) == 0x2d || s.charCodeAt(i) == 0x2b)) { neg = s.charCodeAt(i) == 0x2d; i++; }
+  const start = i;
+  let v: i64 = 0;
+  while (i < s.length && isDigit(s.charCodeAt(i))) {
+    if (v < 100000000000000000) v = v * 10 + (s.charCodeAt(i) - 0x30);
+    i++;
+  }
+  if (i == start) return fallback;
+  return neg ? -v : v;
+}
+
+/** JSON string escaping for audit lines. */
+export function jsonString(s: string): string {
+  const b = new ByteBuilder(s.length + 2);
+  b.push(0x22);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x22 || c == 0x5c) { b.push(0x5c); b.push(c); }
+    else if (c < 0x20 || (c >= 0x7f && c < 0xa0)) {
+      b.pushString("\\u00");
+      b.push("0123456789abcdef".charCodeAt(c >> 4));
+      b.push("0123456789abcdef".charCodeAt(c & 15));
+    } else b.push(c);
+  }
+  b.push(0x22);
+  return b.toString();
+}

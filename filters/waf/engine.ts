@@ -1,0 +1,411 @@
+// The rule engine: runs a RuleSet's rules for one transaction, phase by phase, with the TX
+// collection, chains, skipAfter/SecMarker, ctl, MATCHED_VAR(S), captures and disruptive actions.
+// Pure: the filter feeds it request/response data and reads its decision and events.
+import {
+  Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, Rule, RuleSet, SetVarOp, Target, Var, VAR_NAMES,
+} from "./seclang/model";
+import { hasTag } from "./seclang/parser";
+import { evalOperator } from "./operators";
+import { applyTransform, applyTransforms } from "./transforms";
+import { Pairs, RequestData } from "./request";
+import { parseIntOr } from "./bytes";
+import { familyOf } from "./family";
+
+/** One matched rule (chain), for the audit log, metrics and the matched-rules list. */
+export class MatchEvent {
+  ruleId: i32 = 0;
+  phase: i32 = 0;
+  family: string = "";
+  /** "deny", "pass", "allow" (what the rule asked for). */
+  action: string = "pass";
+  msg: string = "";
+  logdata: string = "";
+  severity: string = "";
+  tags: string[] = [];
+  matchedVarName: string = "";
+  matchedVar: string = "";
+  log: bool = true;
+}
+
+const MAX_CAPTURES = 10;
+const MAX_MACRO_VALUE = 1024;
+
+export class Transaction {
+  req: RequestData = new RequestData();
+  tx: Map<string, string> = new Map<string, string>();
+  mode: i32;
+  requestBodyAccess: bool;
+  events: MatchEvent[] = [];
+  interrupted: bool = false;
+  interruptStatus: i32 = 0;
+  interruptRuleId: i32 = 0;
+  /** A deny seen in DetectionOnly mode (what would have happened). */
+  wouldInterruptRuleId: i32 = 0;
+  allowed: bool = false;
+  matchedVar: string = "";
+  matchedVarName: string = "";
+  matchedVars: Pairs = new Pairs();
+  private removedIds: Ctl[] = [];
+  private removedTags: string[] = [];
+  private removedTargets: Ctl[] = [];
+  private current: Rule | null = null;
+
+  constructor(public rules: RuleSet, public defaultStatus: i32) {
+    this.mode = rules.engineMode;
+    this.requestBodyAccess = rules.requestBodyAccess;
+  }
+
+  /** The anomaly score the rules computed (TX:inbound_anomaly_score, else TX:anomaly_score). */
+  anomalyScore(): i32 {
+    if (this.tx.has("inbound_anomaly_score")) return <i32>parseIntOr(this.tx.get("inbound_anomaly_score"), 0);
+    if (this.tx.has("anomaly_score")) return <i32>parseIntOr(this.tx.get("anomaly_score"), 0);
+    return 0;
+  }
+
+  matchedRuleIds(): string {
+    let s = "";
+    for (let i = 0; i < this.events.length; i++) {
+      if (!this.events[i].log) continue;
+      if (s.length > 0) s += ",";
+      s += this.events[i].ruleId.toString();
+    }
+    return s;
+  }
+
+  /** Runs the rules of `phase` (1..5); true when the transaction is now interrupted. */
+  evaluatePhase(phase: i32): bool {
+    if (this.mode == EngineMode.Off || this.allowed || this.interrupted) return this.interrupted;
+    const rules = this.rules.rules;
+    let skipMarker = "";
+    let skipCount = 0;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i];
+      if (r.marker.length > 0) {
+        if (skipMarker == r.marker) skipMarker = "";
+        continue;
+      }
+      if (r.phase != phase) continue;
+      if (skipMarker.length > 0) continue;
+      if (skipCount > 0) { skipCount--; continue; }
+      if (this.isRemoved(r)) continue;
+      if (!this.runRule(r, phase)) continue;
+      if (this.interrupted || this.allowed || this.mode == EngineMode.Off) break;
+      if (r.skipAfter.length > 0) skipMarker = r.skipAfter;
+      if (r.skip > 0) skipCount = r.skip;
+    }
+    return this.interrupted;
+  }
+
+  private isRemoved(r: Rule): bool {
+    for (let i = 0; i < this.removedIds.length; i++) {
+      const c = this.removedIds[i];
+      if (r.id >= c.idFrom && r.id <= c.idTo) return true;
+    }
+    for (let i = 0; i < this.removedTags.length; i++) if (hasTag(r, this.removedTags[i])) return true;
+    return false;
+  }
+
+  /** Runs a rule and its chain; true when the whole chain matched. */
+  private runRule(head: Rule, phase: i32): bool {
+    this.current = head;
+    let link: Rule | null = head;
+    while (link !== null) {
+      if (!this.evalLink(head, link)) return false;
+      link = link.chained;
+    }
+    // Matched: the non-disruptive actions of every link, then the disruptive one of the head.
+    const ev = new MatchEvent();
+    ev.ruleId = head.id;
+    ev.phase = phase;
+    ev.family = familyOf(head.id);
+    ev.msg = this.expand(head.msg);
+    ev.logdata = this.expand(head.logdata);
+    ev.severity = head.severity;
+    ev.tags = head.tags;
+    ev.matchedVar = this.matchedVar;
+    ev.matchedVarName = this.matchedVarName;
+    ev.log = head.log;
+    link = head;
+    while (link !== null) {
+      for (let i = 0; i < link.setvars.length; i++) this.setvar(link, i);
+      for (let i = 0; i < link.ctls.length; i++) this.applyCtl(link.ctls[i]);
+      link = link.chained;
+    }
+    const d = head.disruptive;
+    if (d == Disruptive.Deny) {
+      ev.action = "deny";
+      if (phase <= 4) {
+        if (this.mode == EngineMode.On) {
+          this.interrupted = true;
+          this.interruptStatus = head.status > 0 ? head.status : this.defaultStatus;
+          this.interruptRuleId = head.id;
+        } else if (this.wouldInterruptRuleId == 0) {
+          this.wouldInterruptRuleId = head.id;
+        }
+      }
+    } else if (d == Disruptive.Allow) {
+      ev.action = "allow";
+      if (this.mode == EngineMode.On) this.allowed = true;
+    }
+    this.events.push(ev);
+    return true;
+  }
+
+  private evalLink(head: Rule, r: Rule): bool {
+    const op = r.op;
+    if (r.targets.length == 0) return true; // SecAction
+    const names = new Array<string>();
+    const values = new Array<string>();
+    this.collect(r, names, values);
+    if (names.length == 0) return false;
+    const param = r.op.param.constant() ? r.op.param.constantText() : this.expand(r.op.param);
+    const matches = new Pairs();
+    for (let i = 0; i < values.length; i++) {
+      let v = values[i];
+      let hit = false;
+      if (r.multiMatch) {
+        // The operator runs on the original value and after every transformation.
+        let res = evalOperator(op, v, param, r.capture);
+        hit = res.matched != op.negated;
+        if (hit && r.capture) this.capture(res.captures);
+        for (let t = 0; !hit && t < r.transforms.length; t++) {
+          v = applyTransform(r.transforms[t], v);
+          res = evalOperator(op, v, param, r.capture);
+          hit = res.matched != op.negated;
+          if (hit && r.capture) this.capture(res.captures);
+        }
+      } else {
+        v = applyTransforms(r.transforms, v);
+        const res = evalOperator(op, v, param, r.capture);
+        hit = res.matched != op.negated;
+        if (hit && r.capture) this.capture(res.captures);
+      }
+      if (hit) {
+        matches.add(names[i], v);
+        this.matchedVar = v;
+        this.matchedVarName = names[i];
+      }
+    }
+    if (matches.length == 0) return false;
+    this.matchedVars = matches;
+    return true;
+  }
+
+  private capture(captures: string[] | null): void {
+    if (captures === null) return;
+    const caps = captures;
+    for (let i = 0; i < MAX_CAPTURES; i++) {
+      const key = i.toString();
+      if (i < caps.length) this.tx.set(key, caps[i]);
+      else if (this.tx.has(key)) this.tx.delete(key);
+    }
+  }
+
+  /** The (name, value) pairs a rule inspects: its targets minus exclusions. */
+  private collect(r: Rule, names: string[], values: string[]): void {
+    for (let t = 0; t < r.targets.length; t++) {
+      const target = r.targets[t];
+      if (target.exclude) continue;
+      if (target.count) {
+        const n = new Array<string>();
+        const v = new Array<string>();
+        this.expandTarget(target, n, v);
+        this.filterExcluded(r, target.variable, n, v);
+        names.push((target.key.length > 0 ? VAR_NAMES[target.variable] + ":" + target.key : VAR_NAMES[target.variable]));
+        values.push(n.length.toString());
+        continue;
+      }
+      const start = names.length;
+      this.expandTarget(target, names, values);
+      if (isCollection(target.variable) && names.length > start) this.filterExcludedFrom(r, target.variable, names, values, start);
+    }
+  }
+
+  private filterExcluded(r: Rule, variable: i32, names: string[], values: string[]): void {
+    this.filterExcludedFrom(r, variable, names, values, 0);
+  }
+
+  /** Removes entries [start..) that an exclusion (`!ARGS:x` or a ctl) covers. */
+  private filterExcludedFrom(r: Rule, variable: i32, names: string[], values: string[], start: i32): void {
+    const prefix = VAR_NAMES[variable] + ":";
+    let w = start;
+    for (let i = start; i < names.length; i++) {
+      const key = names[i].startsWith(prefix) ? names[i].substring(prefix.length) : "";
+      let excluded = false;
+      for (let t = 0; t < r.targets.length && !excluded; t++) {
+        const x = r.targets[t];
+        if (x.exclude && x.variable == variable && keySelected(x, key)) excluded = true;
+      }
+      for (let c = 0; c < this.removedTargets.length && !excluded; c++) {
+        const ctl = this.removedTargets[c];
+        const head = this.current!;
+        const applies = ctl.kind == CtlKind.RuleRemoveTargetById ? head.id >= ctl.idFrom && head.id <= ctl.idTo : hasTag(head, ctl.tag);
+        if (applies && ctl.target!.variable == variable && keySelected(ctl.target!, key)) excluded = true;
+      }
+      if (!excluded) {
+        names[w] = names[i];
+        values[w] = values[i];
+        w++;
+      }
+    }
+    names.length = w;
+    values.length = w;
+  }
+
+  private expandTarget(t: Target, names: string[], values: string[]): void {
+    const req = this.req;
+    const vname = VAR_NAMES[t.variable];
+    switch (t.variable) {
+      case Var.ARGS: addPairs(t, vname, req.argsGet, false, names, values); addPairs(t, vname, req.argsPost, false, names, values); return;
+      case Var.ARGS_NAMES: addPairs(t, vname, req.argsGet, true, names, values); addPairs(t, vname, req.argsPost, true, names, values); return;
+      case Var.ARGS_GET: addPairs(t, vname, req.argsGet, false, names, values); return;
+      case Var.ARGS_GET_NAMES: addPairs(t, vname, req.argsGet, true, names, values); return;
+      case Var.ARGS_POST: addPairs(t, vname, req.argsPost, false, names, values); return;
+      case Var.ARGS_POST_NAMES: addPairs(t, vname, req.argsPost, true, names, values); return;
+      case Var.REQUEST_HEADERS: addPairs(t, vname, req.headers, false, names, values); return;
+      case Var.REQUEST_HEADERS_NAMES: addPairs(t, vname, req.headers, true, names, values); return;
+      case Var.REQUEST_COOKIES: addPairs(t, vname, req.cookies, false, names, values); return;
+      case Var.REQUEST_COOKIES_NAMES: addPairs(t, vname, req.cookies, true, names, values); return;
+      case Var.FILES: addPairs(t, vname, req.files, false, names, values); return;
+      case Var.FILES_NAMES: addPairs(t, vname, req.files, true, names, values); return;
+      case Var.RESPONSE_HEADERS: addPairs(t, vname, req.responseHeaders, false, names, values); return;
+      case Var.RESPONSE_HEADERS_NAMES: addPairs(t, vname, req.responseHeaders, true, names, values); return;
+      case Var.MATCHED_VARS: addPairs(t, vname, this.matchedVars, false, names, values); return;
+      case Var.MATCHED_VARS_NAMES: addPairs(t, vname, this.matchedVars, true, names, values); return;
+      case Var.TX: {
+        const keys = this.tx.keys();
+        for (let i = 0; i < keys.length; i++) {
+          if (!keySelected(t, keys[i])) continue;
+          names.push("TX:" + keys[i]);
+          values.push(this.tx.get(keys[i]));
+        }
+        return;
+      }
+    }
+    // Scalars: always one value (REQUEST_BODY only when there is a body).
+    if (t.variable == Var.REQUEST_BODY && req.bodyLength == 0 && req.body.length == 0) return;
+    if (t.variable == Var.RESPONSE_BODY && req.responseBody.length == 0) return;
+    if (t.variable == Var.MATCHED_VAR && this.matchedVarName.length == 0) return;
+    names.push(vname);
+    values.push(this.scalar(t.variable));
+  }
+
+  scalar(v: i32): string {
+    const req = this.req;
+    switch (v) {
+      case Var.ARGS_COMBINED_SIZE: {
+        let n = 0;
+        for (let i = 0; i < req.argsGet.length; i++) n += req.argsGet.names[i].length + req.argsGet.values[i].length;
+        for (let i = 0; i < req.argsPost.length; i++) n += req.argsPost.names[i].length + req.argsPost.values[i].length;
+        return n.toString();
+      }
+      case Var.REQUEST_URI: return req.uri;
+      case Var.REQUEST_URI_RAW: return req.uri;
+      case Var.REQUEST_FILENAME: return req.filename;
+      case Var.REQUEST_BASENAME: return req.basename;
+      case Var.REQUEST_LINE: return req.method + " " + req.uri + " " + req.protocol;
+      case Var.QUERY_STRING: return req.queryString;
+      case Var.REQUEST_METHOD: return req.method;
+      case Var.REQUEST_PROTOCOL: return req.protocol;
+      case Var.REQUEST_BODY: return req.body;
+      case Var.REQUEST_BODY_LENGTH: return req.bodyLength.toString();
+      case Var.REMOTE_ADDR: return req.remoteAddr;
+      case Var.MATCHED_VAR: return this.matchedVar;
+      case Var.MATCHED_VAR_NAME: return this.matchedVarName;
+      case Var.RESPONSE_STATUS: return req.responseStatus;
+      case Var.RESPONSE_BODY: return req.responseBody;
+      case Var.REQBODY_ERROR: return req.bodyError.length > 0 ? "1" : "0";
+      case Var.REQBODY_PROCESSOR: return req.bodyProcessor;
+    }
+    return "";
+  }
+
+  private setvar(r: Rule, i: i32): void {
+    const sv = r.setvars[i];
+    const key = this.expand(sv.name).toLowerCase();
+    if (sv.op == SetVarOp.Unset) { if (this.tx.has(key)) this.tx.delete(key); return; }
+    const value = this.expand(sv.value);
+    if (sv.op == SetVarOp.Set) { this.tx.set(key, value); return; }
+    const old = this.tx.has(key) ? parseIntOr(this.tx.get(key), 0) : 0;
+    const delta = parseIntOr(value, 0);
+    this.tx.set(key, (sv.op == SetVarOp.Add ? old + delta : old - delta).toString());
+  }
+
+  private applyCtl(c: Ctl): void {
+    switch (c.kind) {
+      case CtlKind.RuleEngine: this.mode = c.mode; break;
+      case CtlKind.RuleRemoveById: this.removedIds.push(c); break;
+      case CtlKind.RuleRemoveByTag: this.removedTags.push(c.tag); break;
+      case CtlKind.RuleRemoveTargetById:
+      case CtlKind.RuleRemoveTargetByTag: this.removedTargets.push(c); break;
+      case CtlKind.RequestBodyAccess: this.requestBodyAccess = c.mode == 1; break;
+      case CtlKind.RequestBodyProcessor: this.req.bodyProcessor = c.tag; break;
+    }
+  }
+
+  /** Expands `%{...}` references (each value capped, so a macro cannot blow up memory). */
+  expand(m: Macro): string {
+    if (m.refs.length == 1 && !m.refs[0]) return m.parts[0];
+    let out = "";
+    for (let i = 0; i < m.parts.length; i++) {
+      if (!m.refs[i]) { out += m.parts[i]; continue; }
+      let v = this.resolve(m.parts[i]);
+      if (v.length > MAX_MACRO_VALUE) v = v.substring(0, MAX_MACRO_VALUE);
+      out += v;
+    }
+    return out;
+  }
+
+  private resolve(ref: string): string {
+    const colon = ref.indexOf(":");
+    if (colon < 0) {
+      for (let v = 0; v < VAR_NAMES.length; v++) if (VAR_NAMES[v] == ref) return this.scalar(v);
+      return "";
+    }
+    const head = ref.substring(0, colon);
+    const key = ref.substring(colon + 1);
+    if (head == "TX") return this.tx.has(key) ? this.tx.get(key) : "";
+    if (head == "RULE") {
+      const r = this.current;
+      if (r === null) return "";
+      if (key == "id") return r.id.toString();
+      if (key == "severity") return r.severity;
+      if (key == "msg") return this.expandNoRule(r.msg);
+      if (key == "logdata") return this.expandNoRule(r.logdata);
+      return "";
+    }
+    const t = new Target();
+    for (let v = 0; v < VAR_NAMES.length; v++) if (VAR_NAMES[v] == head) t.variable = v;
+    t.key = key;
+    const names = new Array<string>();
+    const values = new Array<string>();
+    this.expandTarget(t, names, values);
+    return values.length > 0 ? values[0] : "";
+  }
+
+  /** Expansion without rule.* references (msg and logdata may not refer to themselves). */
+  private expandNoRule(m: Macro): string {
+    let out = "";
+    for (let i = 0; i < m.parts.length; i++) {
+      if (!m.refs[i]) out += m.parts[i];
+      else if (!m.parts[i].startsWith("RULE:")) out += this.resolve(m.parts[i]);
+    }
+    return out;
+  }
+}
+
+/** Whether a target's key selector (`:name` or `:/regex/`) selects `key`; no selector selects all. */
+function keySelected(t: Target, key: string): bool {
+  if (t.keyRegex !== null) return t.keyRegex!.test(key);
+  if (t.key.length == 0) return true;
+  return t.key == key.toLowerCase();
+}
+
+function addPairs(t: Target, vname: string, p: Pairs, namesOnly: bool, names: string[], values: string[]): void {
+  for (let i = 0; i < p.length; i++) {
+    const key = p.names[i];
+    if (!keySelected(t, key)) continue;
+    names.push(vname + ":" + key);
+    values.push(namesOnly ? key : p.values[i]);
+  }
+}

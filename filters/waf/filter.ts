@@ -1,0 +1,283 @@
+// The WAF filter: SecLang rules (the bundled core ruleset and/or your own) run on every request
+// in phases 1-2 and, when rules ask for it, on the response in phases 3-4. Glue only: parsing
+// lives in config.ts and seclang/, the decisions in engine.ts, request parsing in request.ts.
+export * from "@meshward/sdk/assembly/abi";
+import {
+  RootContext, Context, registerRootContext, FilterHeadersStatusValues, FilterDataStatusValues,
+  FilterTrailersStatusValues, HeaderMapTypeValues, ConfigContext, getPluginConfiguration, logError,
+  logInfo, logWarn, logDebug, logEnabled, setLogLevel, LogLevelValues, getHeaderPairs, removeHeader,
+  setHeader, sendLocalResponse, setFilterState, getRequestBody, getResponseBody, Request, Source, counter,
+} from "@meshward/sdk/assembly";
+import { WafConfig, parseWafConfig } from "./config";
+import { MatchEvent, Transaction } from "./engine";
+import { BodyLimitAction } from "./seclang/model";
+import { Pairs, contentTypeParam, flattenJson, mediaType, parseCookies, parseMultipart, parseUrlEncoded } from "./request";
+import { byteStringOf, jsonString, textOf, toByteString } from "./bytes";
+
+const SCORE_HEADER = "x-meshward-waf-score";
+
+class WafRoot extends RootContext {
+  config: WafConfig | null = null;
+
+  onConfigure(configuration_size: u32): bool {
+    const ctx = new ConfigContext();
+    const config = parseWafConfig(ctx, getPluginConfiguration(configuration_size));
+    if (config === null) {
+      logError("waf: invalid plugin configuration: " + ctx.error());
+      return false;
+    }
+    setLogLevel(<LogLevelValues>config.logLevel);
+    this.config = config;
+    let n = 0;
+    for (let i = 0; i < config.rules.rules.length; i++) if (config.rules.rules[i].marker.length == 0) n++;
+    logInfo("waf: configured " + n.toString() + " rule(s)" +
+      (config.paranoiaLevel > 0 ? ", bundled ruleset at paranoia level " + config.paranoiaLevel.toString() : "") +
+      (config.detectionOnly ? ", detection only" : ""));
+    return true;
+  }
+
+  createContext(context_id: u32): Context {
+    return new WafStream(context_id, this);
+  }
+}
+
+/** Strips the port from "ip:port" / "[v6]:port". */
+function hostOf(address: string): string {
+  if (address.startsWith("[")) {
+    const end = address.indexOf("]");
+    return end < 0 ? address : address.substring(1, end);
+  }
+  const colon = address.indexOf(":");
+  return colon >= 0 && address.indexOf(":", colon + 1) < 0 ? address.substring(0, colon) : address;
+}
+
+class WafStream extends Context {
+  tx: Transaction | null = null;
+  requestDone: bool = false;
+  responseInspected: bool = false;
+  blocked: bool = false;
+
+  constructor(context_id: u32, readonly root: WafRoot) {
+    super(context_id, root);
+  }
+
+  onRequestHeaders(headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
+    const config = this.root.config;
+    if (config === null) return FilterHeadersStatusValues.Continue;
+    // The score header is ours: a client must not be able to forge it.
+    removeHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER);
+    const tx = new Transaction(config.rules, config.blockStatus);
+    this.tx = tx;
+    const req = tx.req;
+    const pairs = getHeaderPairs(HeaderMapTypeValues.RequestHeaders);
+    let path = "/";
+    for (let i = 0; i < pairs.length; i++) {
+      const name = pairs[i][0];
+      const value = toByteString(pairs[i][1]);
+      if (name == ":path") path = value;
+      else if (name == ":method") req.method = value;
+      else if (name.startsWith(":")) continue;
+      else {
+        req.headers.add(name, value);
+        if (name == "cookie") parseCookies(value, req.cookies);
+      }
+    }
+    const authority = headerOf(pairs, ":authority");
+    if (authority.length > 0 && req.header("host").length == 0) req.headers.add("host", toByteString(authority));
+    req.setUri(path);
+    const protocol = Request.protocol();
+    if (protocol !== null) req.protocol = protocol;
+    const source = Source.address();
+    if (source !== null) req.remoteAddr = hostOf(source);
+
+    if (tx.evaluatePhase(1)) return this.block(tx);
+    if (end_of_stream || !tx.requestBodyAccess) return this.finishRequest(tx) ? FilterHeadersStatusValues.StopIteration : FilterHeadersStatusValues.Continue;
+    // Hold the headers until the body is inspected (phase 2 may still block, and the score header goes on them).
+    return FilterHeadersStatusValues.StopIteration;
+  }
+
+  onRequestBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
+    const tx = this.tx;
+    if (tx === null || this.requestDone || this.blocked) return FilterDataStatusValues.Continue;
+    const limit = tx.rules.requestBodyLimit;
+    if (<i64>body_buffer_length > <i64>limit) {
+      if (tx.rules.requestBodyLimitAction == BodyLimitAction.Reject) {
+        if (logEnabled(LogLevelValues.info)) logInfo("waf: request body over SecRequestBodyLimit (" + limit.toString() + " bytes): rejected");
+        this.blocked = true;
+        this.requestDone = true;
+        sendLocalResponse(413, "Request body too large.\n", [["content-type", "text/plain"]], "meshward_waf_body_limit");
+        return FilterDataStatusValues.StopIterationNoBuffer;
+      }
+      // ProcessPartial: inspect the first `limit` bytes, let the rest through.
+      this.inspectBody(tx, limit);
+      return this.finishRequest(tx) ? FilterDataStatusValues.StopIterationNoBuffer : FilterDataStatusValues.Continue;
+    }
+    if (!end_of_stream) return FilterDataStatusValues.StopIterationAndBuffer;
+    this.inspectBody(tx, limit);
+    return this.finishRequest(tx) ? FilterDataStatusValues.StopIterationNoBuffer : FilterDataStatusValues.Continue;
+  }
+
+  onRequestTrailers(a: u32): FilterTrailersStatusValues {
+    const tx = this.tx;
+    if (tx === null || this.requestDone || this.blocked) return FilterTrailersStatusValues.Continue;
+    this.inspectBody(tx, tx.rules.requestBodyLimit);
+    return this.finishRequest(tx) ? FilterTrailersStatusValues.StopIteration : FilterTrailersStatusValues.Continue;
+  }
+
+  /** Reads the buffered body (up to `limit` bytes) into the transaction and parses it by content type. */
+  private inspectBody(tx: Transaction, limit: i32): void {
+    const buf = getRequestBody();
+    if (buf === null) return;
+    const req = tx.req;
+    req.bodyLength = buf.byteLength;
+    const body = byteStringOf(buf.byteLength > limit ? buf.slice(0, limit) : buf);
+    req.body = body;
+    const ct = req.header("content-type");
+    const type = mediaType(ct);
+    let processor = req.bodyProcessor;
+    if (processor.length == 0) {
+      if (type == "application/x-www-form-urlencoded") processor = "URLENCODED";
+      else if (type == "multipart/form-data") processor = "MULTIPART";
+      else if (type == "application/json" || (type.startsWith("application/") && type.endsWith("+json"))) processor = "JSON";
+    }
+    req.bodyProcessor = processor;
+    if (processor == "URLENCODED") parseUrlEncoded(body, req.argsPost);
+    else if (processor == "JSON") req.bodyError = flattenJson(body, req.argsPost);
+    else if (processor == "MULTIPART") req.bodyError = parseMultipart(body, contentTypeParam(ct, "boundary"), req.argsPost, req.files);
+    if (req.bodyError.length > 0 && logEnabled(LogLevelValues.debug)) logDebug("waf: request body error: " + req.bodyError);
+  }
+
+  /** Phase 2 and the request's outputs; true when the request was blocked. */
+  private finishRequest(tx: Transaction): bool {
+    this.requestDone = true;
+    if (tx.evaluatePhase(2)) { this.block(tx); return true; }
+    this.publish(tx);
+    setHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER, tx.anomalyScore().toString());
+    this.count(tx.wouldInterruptRuleId != 0 ? "detected" : "allowed");
+    return false;
+  }
+
+  onResponseHeaders(headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
+    const config = this.root.config;
+    const tx = this.tx;
+    if (config === null || tx === null || this.blocked || !config.hasResponseRules) return FilterHeadersStatusValues.Continue;
+    const req = tx.req;
+    const pairs = getHeaderPairs(HeaderMapTypeValues.ResponseHeaders);
+    for (let i = 0; i < pairs.length; i++) {
+      if (pairs[i][0] == ":status") req.responseStatus = pairs[i][1];
+      else if (!pairs[i][0].startsWith(":")) req.responseHeaders.add(pairs[i][0], toByteString(pairs[i][1]));
+    }
+    if (tx.evaluatePhase(3)) { this.blockResponse(tx); return FilterHeadersStatusValues.StopIteration; }
+    if (end_of_stream || !this.inspectsResponseBody(tx)) {
+      this.responseInspected = true;
+      if (tx.evaluatePhase(4)) { this.blockResponse(tx); return FilterHeadersStatusValues.StopIteration; }
+      tx.evaluatePhase(5);
+      return FilterHeadersStatusValues.Continue;
+    }
+    return FilterHeadersStatusValues.StopIteration;
+  }
+
+  private inspectsResponseBody(tx: Transaction): bool {
+    if (!tx.rules.responseBodyAccess) return false;
+    const type = mediaType(headerValueOf(tx.req.responseHeaders, "content-type"));
+    const types = tx.rules.responseBodyMimeTypes;
+    for (let i = 0; i < types.length; i++) if (types[i] == type) return true;
+    return false;
+  }
+
+  onResponseBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
+    const tx = this.tx;
+    if (tx === null || this.blocked || this.responseInspected || !this.root.config!.hasResponseRules) return FilterDataStatusValues.Continue;
+    const limit = tx.rules.responseBodyLimit;
+    const over = <i64>body_buffer_length > <i64>limit;
+    if (!end_of_stream && !over) return FilterDataStatusValues.StopIterationAndBuffer;
+    this.responseInspected = true;
+    const buf = getResponseBody();
+    if (buf !== null) tx.req.responseBody = byteStringOf(buf.byteLength > limit ? buf.slice(0, limit) : buf);
+    if (tx.evaluatePhase(4)) { this.blockResponse(tx); return FilterDataStatusValues.StopIterationNoBuffer; }
+    tx.evaluatePhase(5);
+    return FilterDataStatusValues.Continue;
+  }
+
+  private block(tx: Transaction): FilterHeadersStatusValues {
+    this.blocked = true;
+    this.requestDone = true;
+    this.publish(tx);
+    this.count("blocked");
+    const config = this.root.config!;
+    sendLocalResponse(<u32>tx.interruptStatus, config.blockBody, [["content-type", "text/plain"]], "meshward_waf_blocked");
+    return FilterHeadersStatusValues.StopIteration;
+  }
+
+  private blockResponse(tx: Transaction): void {
+    this.blocked = true;
+    this.auditNew(tx);
+    this.count("blocked_response");
+    const config = this.root.config!;
+    sendLocalResponse(<u32>tx.interruptStatus, config.blockBody, [["content-type", "text/plain"]], "meshward_waf_blocked");
+  }
+
+  private audited: i32 = 0;
+
+  /** Filter state for later filters and ext_authz, audit lines, metrics per family. */
+  private publish(tx: Transaction): void {
+    setFilterState("meshward.waf.anomaly_score", tx.anomalyScore().toString());
+    setFilterState("meshward.waf.matched_rules", tx.matchedRuleIds());
+    this.auditNew(tx);
+  }
+
+  private auditNew(tx: Transaction): void {
+    const config = this.root.config!;
+    for (let i = this.audited; i < tx.events.length; i++) {
+      const ev = tx.events[i];
+      if (!ev.log) continue;
+      const c = counter("waf.rule." + ev.family + "." + ev.action);
+      if (c !== null) c.increment(1);
+      if (config.auditLog && logEnabled(LogLevelValues.warn)) logWarn(auditLine(tx, ev));
+    }
+    this.audited = tx.events.length;
+  }
+
+  private count(outcome: string): void {
+    const c = counter("waf.requests." + outcome);
+    if (c !== null) c.increment(1);
+  }
+}
+
+function headerOf(pairs: Array<string[]>, name: string): string {
+  for (let i = 0; i < pairs.length; i++) if (pairs[i][0] == name) return pairs[i][1];
+  return "";
+}
+
+function headerValueOf(p: Pairs, name: string): string {
+  for (let i = 0; i < p.length; i++) if (p.names[i].toLowerCase() == name) return p.values[i];
+  return "";
+}
+
+const AUDIT_VALUE_MAX = 256;
+
+function clip(s: string): string {
+  return s.length > AUDIT_VALUE_MAX ? s.substring(0, AUDIT_VALUE_MAX) + "..." : s;
+}
+
+/** One JSON audit line per matched rule (matched data clipped; never the full body). */
+function auditLine(tx: Transaction, ev: MatchEvent): string {
+  let tags = "[";
+  for (let i = 0; i < ev.tags.length; i++) tags += (i > 0 ? "," : "") + jsonString(textOf(ev.tags[i]));
+  tags += "]";
+  return "{\"waf\":\"match\",\"rule_id\":" + ev.ruleId.toString() +
+    ",\"phase\":" + ev.phase.toString() +
+    ",\"family\":" + jsonString(ev.family) +
+    ",\"action\":" + jsonString(ev.action) +
+    ",\"mode\":" + jsonString(tx.mode == 2 ? "block" : "detection_only") +
+    ",\"severity\":" + jsonString(ev.severity) +
+    ",\"msg\":" + jsonString(textOf(clip(ev.msg))) +
+    ",\"data\":" + jsonString(textOf(clip(ev.logdata))) +
+    ",\"matched_var\":" + jsonString(textOf(clip(ev.matchedVarName))) +
+    ",\"method\":" + jsonString(textOf(tx.req.method)) +
+    ",\"uri\":" + jsonString(textOf(clip(tx.req.uri))) +
+    ",\"client\":" + jsonString(tx.req.remoteAddr) +
+    ",\"tags\":" + tags + "}";
+}
+
+registerRootContext((context_id: u32) => new WafRoot(context_id), "waf");

@@ -1,0 +1,367 @@
+// What a transaction knows about its request and response, in byte strings, and the parsers that
+// fill it: query strings and urlencoded bodies, cookies, JSON (flattened into `json.a.b` names)
+// and multipart/form-data. Parsers never fail the request by themselves: they record a body
+// error (REQBODY_ERROR) that rules decide on.
+import { ByteBuilder, hexValue, isSpace } from "./bytes";
+import { urlDecode } from "./transforms";
+
+/** An ordered multimap (collections keep duplicates: parameter pollution stays visible). */
+export class Pairs {
+  names: string[] = [];
+  values: string[] = [];
+  add(name: string, value: string): void { this.names.push(name); this.values.push(value); }
+  get length(): i32 { return this.names.length; }
+}
+
+export class RequestData {
+  method: string = "";
+  /** Path with query, as received. */
+  uri: string = "";
+  protocol: string = "HTTP/1.1";
+  filename: string = "";
+  basename: string = "";
+  queryString: string = "";
+  remoteAddr: string = "";
+  argsGet: Pairs = new Pairs();
+  argsPost: Pairs = new Pairs();
+  headers: Pairs = new Pairs();
+  cookies: Pairs = new Pairs();
+  /** FILES: form field name → uploaded file name. */
+  files: Pairs = new Pairs();
+  body: string = "";
+  bodyLength: i32 = 0;
+  bodyError: string = "";
+  bodyProcessor: string = "";
+  responseStatus: string = "";
+  responseHeaders: Pairs = new Pairs();
+  responseBody: string = "";
+
+  setUri(uri: string): void {
+    this.uri = uri;
+    const q = uri.indexOf("?");
+    let path = q < 0 ? uri : uri.substring(0, q);
+    const hash = path.indexOf("#");
+    if (hash >= 0) path = path.substring(0, hash);
+    this.filename = path;
+    this.queryString = q < 0 ? "" : uri.substring(q + 1);
+    const slash = path.lastIndexOf("/");
+    this.basename = slash < 0 ? path : path.substring(slash + 1);
+    parseUrlEncoded(this.queryString, this.argsGet);
+  }
+
+  /** The first value of a request header (names compared case-insensitively). */
+  header(name: string): string {
+    for (let i = 0; i < this.headers.length; i++) if (this.headers.names[i].toLowerCase() == name) return this.headers.values[i];
+    return "";
+  }
+}
+
+/** `a=1&b=2` → pairs, names and values URL-decoded; a name without `=` gets an empty value. */
+export function parseUrlEncoded(s: string, out: Pairs): void {
+  if (s.length == 0) return;
+  let start = 0;
+  const n = s.length;
+  while (start <= n) {
+    let end = s.indexOf("&", start);
+    if (end < 0) end = n;
+    if (end > start) {
+      const eq = s.indexOf("=", start);
+      if (eq >= 0 && eq < end) out.add(urlDecode(s.substring(start, eq), false), urlDecode(s.substring(eq + 1, end), false));
+      else out.add(urlDecode(s.substring(start, end), false), "");
+    }
+    start = end + 1;
+  }
+}
+
+/** `Cookie: a=1; b=2` → pairs (values as sent; no decoding, as ModSecurity). */
+export function parseCookies(header: string, out: Pairs): void {
+  const parts = header.split(";");
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i].trim();
+    if (p.length == 0) continue;
+    const eq = p.indexOf("=");
+    if (eq < 0) out.add(p, "");
+    else out.add(p.substring(0, eq).trim(), p.substring(eq + 1).trim());
+  }
+}
+
+/** Media type of a content-type header, lowercase, without parameters. */
+export function mediaType(contentType: string): string {
+  const semi = contentType.indexOf(";");
+  return (semi < 0 ? contentType : contentType.substring(0, semi)).trim().toLowerCase();
+}
+
+/** A content-type parameter (`boundary`), unquoted; "" when absent. */
+export function contentTypeParam(contentType: string, name: string): string {
+  const parts = contentType.split(";");
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i].trim();
+    const eq = p.indexOf("=");
+    if (eq < 0) continue;
+    if (p.substring(0, eq).trim().toLowerCase() != name) continue;
+    let v = p.substring(eq + 1).trim();
+    if (v.length >= 2 && v.startsWith("\"") && v.endsWith("\"")) v = v.substring(1, v.length - 1);
+    return v;
+  }
+  return "";
+}
+
+const JSON_MAX_DEPTH = 256;
+const JSON_MAX_ARGS = 4096;
+
+/**
+ * JSON body → ARGS_POST: every scalar under its dotted path (`json.user.name`, arrays by index:
+ * `json.items.0`). Iterative (no recursion), tolerant of duplicate keys; returns an error
+ * message on malformed JSON ("" when fine).
+ */
+export function flattenJson(s: string, out: Pairs): string {
+  const p = new JsonFlattener(s, out);
+  return p.run();
+}
+
+class JsonFlattener {
+  pos: i32 = 0;
+  /** Path segments; kinds: 0 object, 1 array (with the next index). */
+  path: string[] = [];
+  kinds: i32[] = [];
+  indexes: i32[] = [];
+  constructor(public s: string, public out: Pairs) {}
+
+  ws(): void { while (this.pos < this.s.length && isSpace(this.s.charCodeAt(this.pos))) this.pos++; }
+
+  name(): string {
+    let r = "json";
+    for (let i = 0; i < this.path.length; i++) r += "." + this.path[i];
+    return r;
+  }
+
+  run(): string {
+    const s = this.s;
+    this.ws();
+    if (this.pos >= s.length) return "empty JSON body";
+    // A value is expected here; after each value, the container decides what comes next.
+    let expectValue = true;
+    while (true) {
+      this.ws();
+      if (expectValue) {
+        if (this.pos >= s.length) return "unexpected end of JSON";
+        const c = s.charCodeAt(this.pos);
+        if (c == 0x7b || c == 0x5b) {
+          if (this.kinds.length >= JSON_MAX_DEPTH) return "JSON nesting deeper than " + JSON_MAX_DEPTH.toString();
+          this.pos++;
+          this.ws();
+          if (c == 0x7b) {
+            this.kinds.push(0);
+            this.indexes.push(0);
+            if (this.pos < s.length && s.charCodeAt(this.pos) == 0x7d) { this.pos++; this.kinds.pop(); this.indexes.pop(); expectValue = false; continue; }
+            const err = this.key();
+            if (err.length > 0) return err;
+            continue;
+          }
+          this.kinds.push(1);
+          this.indexes.push(0);
+          if (this.pos < s.length && s.charCodeAt(this.pos) == 0x5d) { this.pos++; this.kinds.pop(); this.indexes.pop(); expectValue = false; continue; }
+          this.path.push("0");
+          continue;
+        }
+        let value = "";
+        if (c == 0x22) {
+          const str = this.string();
+          if (str === null) return "unterminated JSON string";
+          value = str;
+        } else {
+          const start = this.pos;
+          while (this.pos < s.length) {
+            const d = s.charCodeAt(this.pos);
+            if (d == 0x2c || d == 0x7d || d == 0x5d || isSpace(d)) break;
+            this.pos++;
+          }
+          value = s.substring(start, this.pos);
+          if (value.length == 0) return "unexpected character in JSON at " + this.pos.toString();
+          if (value != "true" && value != "false" && value != "null" && !looksNumeric(value)) return "invalid JSON literal at " + start.toString();
+        }
+        if (this.out.length >= JSON_MAX_ARGS) return "more than " + JSON_MAX_ARGS.toString() + " JSON values";
+        this.out.add(this.name(), value);
+        expectValue = false;
+        continue;
+      }
+      // After a value.
+      if (this.kinds.length == 0) {
+        if (this.pos < s.length) return "trailing data after JSON at " + this.pos.toString();
+        return "";
+      }
+      if (this.pos >= s.length) return "unexpected end of JSON";
+      const c = s.charCodeAt(this.pos);
+      const top = this.kinds.length - 1;
+      if (c == 0x2c) {
+        this.pos++;
+        this.ws();
+        if (this.kinds[top] == 0) {
+          this.path.pop();
+          const err = this.key();
+          if (err.length > 0) return err;
+        } else {
+          this.path.pop();
+          this.indexes[top]++;
+          this.path.push(this.indexes[top].toString());
+        }
+        expectValue = true;
+        continue;
+      }
+      if ((c == 0x7d && this.kinds[top] == 0) || (c == 0x5d && this.kinds[top] == 1)) {
+        this.pos++;
+        this.path.pop();
+        this.kinds.pop();
+        this.indexes.pop();
+        continue;
+      }
+      return "unexpected character in JSON at " + this.pos.toString();
+    }
+    return "";
+  }
+
+  /** Reads `"key":` and pushes the key; error message or "". */
+  key(): string {
+    this.ws();
+    if (this.pos >= this.s.length || this.s.charCodeAt(this.pos) != 0x22) return "expected a JSON object key at " + this.pos.toString();
+    const k = this.string();
+    if (k === null) return "unterminated JSON string";
+    this.ws();
+    if (this.pos >= this.s.length || this.s.charCodeAt(this.pos) != 0x3a) return "expected : in JSON at " + this.pos.toString();
+    this.pos++;
+    this.path.push(k);
+    return "";
+  }
+
+  /** A JSON string at pos (escapes decoded to bytes; \u to UTF-8); null when unterminated. */
+  string(): string | null {
+    const s = this.s;
+    this.pos++;
+    const b = new ByteBuilder(16);
+    while (this.pos < s.length) {
+      const c = s.charCodeAt(this.pos);
+      if (c == 0x22) { this.pos++; return b.toString(); }
+      if (c == 0x5c && this.pos + 1 < s.length) {
+        const e = s.charCodeAt(this.pos + 1);
+        this.pos += 2;
+        if (e == 0x6e) b.push(0x0a);
+        else if (e == 0x74) b.push(0x09);
+        else if (e == 0x72) b.push(0x0d);
+        else if (e == 0x62) b.push(0x08);
+        else if (e == 0x66) b.push(0x0c);
+        else if (e == 0x75 && this.pos + 4 <= s.length) {
+          let cp = 0;
+          for (let k = 0; k < 4; k++) {
+            const h = hexValue(s.charCodeAt(this.pos + k));
+            cp = h < 0 || cp < 0 ? -1 : (cp << 4) | h;
+          }
+          this.pos += 4;
+          pushUtf8(b, cp < 0 ? 0xfffd : cp);
+        } else b.push(e);
+        continue;
+      }
+      b.push(c);
+      this.pos++;
+    }
+    return null;
+  }
+}
+
+function looksNumeric(v: string): bool {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x2b || c == 0x2e || c == 0x65 || c == 0x45)) return false;
+  }
+  return true;
+}
+
+function pushUtf8(b: ByteBuilder, cp: i32): void {
+  if (cp < 0x80) b.push(cp);
+  else if (cp < 0x800) { b.push(0xc0 | (cp >> 6)); b.push(0x80 | (cp & 0x3f)); }
+  else { b.push(0xe0 | (cp >> 12)); b.push(0x80 | ((cp >> 6) & 0x3f)); b.push(0x80 | (cp & 0x3f)); }
+}
+
+/**
+ * multipart/form-data → ARGS_POST (fields) and FILES (field name → file name). Returns an error
+ * message ("" when fine): missing boundary, no closing boundary, a part without a name.
+ */
+export function parseMultipart(body: string, boundary: string, args: Pairs, files: Pairs): string {
+  if (boundary.length == 0) return "multipart body without a boundary parameter";
+  const delim = "--" + boundary;
+  let pos = body.indexOf(delim);
+  if (pos < 0) return "multipart boundary not found";
+  let closed = false;
+  let parts = 0;
+  while (pos >= 0) {
+    pos += delim.length;
+    if (body.startsWith("--", pos)) { closed = true; break; }
+    // Skip to the end of the boundary line.
+    const lineEnd = body.indexOf("\n", pos);
+    if (lineEnd < 0) break;
+    const headerEnd = findHeaderEnd(body, lineEnd + 1);
+    if (headerEnd < 0) return "multipart part without a header end";
+    const headers = body.substring(lineEnd + 1, headerEnd);
+    let contentStart = headerEnd;
+    while (contentStart < body.length && (body.charCodeAt(contentStart) == 0x0d || body.charCodeAt(contentStart) == 0x0a)) {
+      contentStart++;
+      if (contentStart - headerEnd >= 4) break;
+    }
+    const next = body.indexOf(delim, contentStart);
+    if (next < 0) return "multipart part not terminated by a boundary";
+    let contentEnd = next;
+    if (contentEnd > contentStart && body.charCodeAt(contentEnd - 1) == 0x0a) contentEnd--;
+    if (contentEnd > contentStart && body.charCodeAt(contentEnd - 1) == 0x0d) contentEnd--;
+    const disposition = headerValue(headers, "content-disposition");
+    const name = dispositionParam(disposition, "name");
+    const hasFilename = disposition.toLowerCase().indexOf("filename") >= 0;
+    if (name === null) return "multipart part without a name";
+    if (hasFilename) {
+      const filename = dispositionParam(disposition, "filename");
+      files.add(name, filename === null ? "" : filename);
+    } else {
+      args.add(name, body.substring(contentStart, contentEnd));
+    }
+    parts++;
+    pos = next;
+  }
+  if (!closed) return "multipart body without a closing boundary";
+  return "";
+}
+
+function findHeaderEnd(s: string, from: i32): i32 {
+  // An empty line ends the part headers (CRLF CRLF or LF LF).
+  let i = from;
+  while (i < s.length) {
+    const nl = s.indexOf("\n", i);
+    if (nl < 0) return -1;
+    const line = s.substring(i, nl);
+    if (line.length == 0 || line == "\r") return i;
+    i = nl + 1;
+  }
+  return -1;
+}
+
+function headerValue(headers: string, name: string): string {
+  const lines = headers.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    const colon = l.indexOf(":");
+    if (colon < 0) continue;
+    if (l.substring(0, colon).trim().toLowerCase() == name) return l.substring(colon + 1).trim();
+  }
+  return "";
+}
+
+function dispositionParam(disposition: string, name: string): string | null {
+  const parts = disposition.split(";");
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i].trim();
+    const eq = p.indexOf("=");
+    if (eq < 0) continue;
+    if (p.substring(0, eq).trim().toLowerCase() != name) continue;
+    let v = p.substring(eq + 1).trim();
+    if (v.length >= 2 && v.startsWith("\"") && v.endsWith("\"")) v = v.substring(1, v.length - 1);
+    return v;
+  }
+  return null;
+}

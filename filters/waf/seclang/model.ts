@@ -1,0 +1,170 @@
+// The compiled form of a SecLang rule set: what the parser produces and the engine runs.
+import { Regex } from "../match/regex";
+import { PhraseMatcher } from "../match/aho-corasick";
+import { CidrSet } from "@meshward/sdk/assembly";
+
+/** Variables (collections and scalars) a rule can inspect. */
+export enum Var {
+  ARGS, ARGS_NAMES, ARGS_GET, ARGS_GET_NAMES, ARGS_POST, ARGS_POST_NAMES, ARGS_COMBINED_SIZE,
+  REQUEST_URI, REQUEST_URI_RAW, REQUEST_FILENAME, REQUEST_BASENAME, REQUEST_LINE, QUERY_STRING,
+  REQUEST_METHOD, REQUEST_PROTOCOL, REQUEST_HEADERS, REQUEST_HEADERS_NAMES, REQUEST_COOKIES,
+  REQUEST_COOKIES_NAMES, REQUEST_BODY, REQUEST_BODY_LENGTH, FILES, FILES_NAMES, REMOTE_ADDR, TX,
+  MATCHED_VAR, MATCHED_VAR_NAME, MATCHED_VARS, MATCHED_VARS_NAMES, RESPONSE_STATUS,
+  RESPONSE_HEADERS, RESPONSE_HEADERS_NAMES, RESPONSE_BODY, REQBODY_ERROR, REQBODY_PROCESSOR,
+}
+
+export const VAR_NAMES: string[] = [
+  "ARGS", "ARGS_NAMES", "ARGS_GET", "ARGS_GET_NAMES", "ARGS_POST", "ARGS_POST_NAMES", "ARGS_COMBINED_SIZE",
+  "REQUEST_URI", "REQUEST_URI_RAW", "REQUEST_FILENAME", "REQUEST_BASENAME", "REQUEST_LINE", "QUERY_STRING",
+  "REQUEST_METHOD", "REQUEST_PROTOCOL", "REQUEST_HEADERS", "REQUEST_HEADERS_NAMES", "REQUEST_COOKIES",
+  "REQUEST_COOKIES_NAMES", "REQUEST_BODY", "REQUEST_BODY_LENGTH", "FILES", "FILES_NAMES", "REMOTE_ADDR", "TX",
+  "MATCHED_VAR", "MATCHED_VAR_NAME", "MATCHED_VARS", "MATCHED_VARS_NAMES", "RESPONSE_STATUS",
+  "RESPONSE_HEADERS", "RESPONSE_HEADERS_NAMES", "RESPONSE_BODY", "REQBODY_ERROR", "REQBODY_PROCESSOR",
+];
+
+export function varByName(name: string): i32 {
+  const upper = name.toUpperCase();
+  for (let i = 0; i < VAR_NAMES.length; i++) if (VAR_NAMES[i] == upper) return i;
+  return -1;
+}
+
+/** True for variables that hold many (name, value) pairs and take a `:key` selector. */
+export function isCollection(v: i32): bool {
+  return v == Var.ARGS || v == Var.ARGS_NAMES || v == Var.ARGS_GET || v == Var.ARGS_GET_NAMES ||
+    v == Var.ARGS_POST || v == Var.ARGS_POST_NAMES || v == Var.REQUEST_HEADERS || v == Var.REQUEST_HEADERS_NAMES ||
+    v == Var.REQUEST_COOKIES || v == Var.REQUEST_COOKIES_NAMES || v == Var.FILES || v == Var.FILES_NAMES ||
+    v == Var.TX || v == Var.MATCHED_VARS || v == Var.MATCHED_VARS_NAMES || v == Var.RESPONSE_HEADERS ||
+    v == Var.RESPONSE_HEADERS_NAMES;
+}
+
+/** One entry of a rule's variable list: `ARGS`, `ARGS:id`, `ARGS:/^id_/`, `&ARGS`, `!ARGS:id`. */
+export class Target {
+  variable: i32 = 0;
+  /** Lowercased key for `:name` selectors; "" selects everything. */
+  key: string = "";
+  keyRegex: Regex | null = null;
+  keyRegexSource: string = "";
+  count: bool = false;
+  exclude: bool = false;
+
+  describe(): string {
+    let s = (this.exclude ? "!" : "") + (this.count ? "&" : "") + VAR_NAMES[this.variable];
+    if (this.keyRegex !== null) s += ":/" + this.keyRegexSource + "/";
+    else if (this.key.length > 0) s += ":" + this.key;
+    return s;
+  }
+}
+
+/** A string with `%{...}` references, expanded per transaction. */
+export class Macro {
+  /** Literal text and references alternate: parts[i] is a reference when refs[i] is true. */
+  parts: string[] = [];
+  refs: bool[] = [];
+  constant(): bool { return this.refs.length == 0 || (this.refs.length == 1 && !this.refs[0]); }
+  constantText(): string { return this.parts.length == 0 ? "" : this.parts[0]; }
+}
+
+export enum Op {
+  Rx, Pm, Contains, ContainsWord, BeginsWith, EndsWith, Streq, Eq, Ge, Gt, Le, Lt, Within, IpMatch,
+  DetectSQLi, DetectXSS, ValidateByteRange, ValidateUrlEncoding, ValidateUtf8Encoding,
+  UnconditionalMatch, NoMatch,
+}
+
+export class Operator {
+  kind: i32 = Op.UnconditionalMatch;
+  negated: bool = false;
+  name: string = "unconditionalMatch";
+  param: Macro = new Macro();
+  regex: Regex | null = null;
+  phrases: PhraseMatcher | null = null;
+  cidrs: CidrSet | null = null;
+  /** validateByteRange: allowed[byte]. */
+  allowedBytes: StaticArray<bool> | null = null;
+}
+
+export enum Disruptive { None, Pass, Block, Deny, Allow }
+
+export enum SetVarOp { Set, Add, Subtract, Unset }
+
+export class SetVar {
+  /** The TX key (lowercase, after expansion). */
+  name: Macro = new Macro();
+  op: i32 = SetVarOp.Set;
+  value: Macro = new Macro();
+}
+
+export enum CtlKind { RuleEngine, RuleRemoveById, RuleRemoveByTag, RuleRemoveTargetById, RuleRemoveTargetByTag, RequestBodyAccess, RequestBodyProcessor }
+
+export class Ctl {
+  kind: i32 = 0;
+  /** RuleEngine: 0 Off, 1 DetectionOnly, 2 On; RequestBodyAccess: 0/1. */
+  mode: i32 = 0;
+  idFrom: i32 = 0;
+  idTo: i32 = 0;
+  tag: string = "";
+  target: Target | null = null;
+  text: string = "";
+}
+
+export enum EngineMode { Off, DetectionOnly, On }
+
+export class Rule {
+  id: i32 = 0;
+  phase: i32 = 2;
+  line: i32 = 0;
+  /** Non-empty for a SecMarker. */
+  marker: string = "";
+  targets: Target[] = [];
+  op: Operator = new Operator();
+  transforms: i32[] = [];
+  multiMatch: bool = false;
+  disruptive: i32 = Disruptive.None;
+  status: i32 = 0;
+  log: bool = true;
+  auditlog: bool = true;
+  msg: Macro = new Macro();
+  logdata: Macro = new Macro();
+  severity: string = "";
+  tags: string[] = [];
+  ver: string = "";
+  setvars: SetVar[] = [];
+  capture: bool = false;
+  ctls: Ctl[] = [];
+  skipAfter: string = "";
+  skip: i32 = 0;
+  /** The next link of a chain (its own id is 0). */
+  chained: Rule | null = null;
+  /** The head of this rule's chain (itself for a head). */
+  isChainLink: bool = false;
+  removed: bool = false;
+}
+
+/** Disruptive action, log flags and transformations a SecDefaultAction gives rules of a phase. */
+export class PhaseDefaults {
+  disruptive: i32 = Disruptive.Pass;
+  status: i32 = 0;
+  log: bool = true;
+  auditlog: bool = true;
+  transforms: i32[] = [];
+}
+
+export enum BodyLimitAction { Reject, ProcessPartial }
+
+export class RuleSet {
+  rules: Rule[] = [];
+  engineMode: i32 = EngineMode.On;
+  requestBodyAccess: bool = false;
+  requestBodyLimit: i32 = 131072;
+  requestBodyLimitAction: i32 = BodyLimitAction.Reject;
+  responseBodyAccess: bool = false;
+  responseBodyLimit: i32 = 524288;
+  responseBodyLimitAction: i32 = BodyLimitAction.ProcessPartial;
+  responseBodyMimeTypes: string[] = ["text/plain", "text/html"];
+  /** Defaults per phase (index 1..5). */
+  defaults: PhaseDefaults[] = [new PhaseDefaults(), new PhaseDefaults(), new PhaseDefaults(), new PhaseDefaults(), new PhaseDefaults(), new PhaseDefaults()];
+
+  findById(id: i32): Rule | null {
+    for (let i = 0; i < this.rules.length; i++) if (this.rules[i].id == id && this.rules[i].marker.length == 0) return this.rules[i];
+    return null;
+  }
+}

@@ -1,0 +1,415 @@
+// SecLang transformations (`t:name`) on byte strings. Each is a pure function; a rule's list is
+// applied in order to every value before its operator runs. Semantics follow ModSecurity's
+// reference manual; invalid encodings are left as they are (never dropped), so an evasion that
+// hides behind a broken escape still reaches the operator.
+import { ByteBuilder, hexValue, isSpace, lowerBytes, upperBytes } from "./bytes";
+
+export enum Transform {
+  Lowercase, Uppercase, UrlDecode, UrlDecodeUni, HtmlEntityDecode, JsDecode, CssDecode,
+  Base64Decode, HexDecode, RemoveNulls, ReplaceNulls, RemoveWhitespace, CompressWhitespace,
+  ReplaceComments, RemoveCommentsChar, RemoveComments, CmdLine, NormalizePath, NormalizePathWin,
+  Utf8ToUnicode, Trim, TrimLeft, TrimRight, Length,
+}
+
+const NAMES: string[] = [
+  "lowercase", "uppercase", "urlDecode", "urlDecodeUni", "htmlEntityDecode", "jsDecode", "cssDecode",
+  "base64Decode", "hexDecode", "removeNulls", "replaceNulls", "removeWhitespace", "compressWhitespace",
+  "replaceComments", "removeCommentsChar", "removeComments", "cmdLine", "normalizePath", "normalizePathWin",
+  "utf8toUnicode", "trim", "trimLeft", "trimRight", "length",
+];
+
+/** The transformation named `name` (case-insensitive), -1 when unsupported. `none` is handled by the parser. */
+export function transformByName(name: string): i32 {
+  const lower = name.toLowerCase();
+  for (let i = 0; i < NAMES.length; i++) if (NAMES[i].toLowerCase() == lower) return i;
+  // Aliases ModSecurity accepts.
+  if (lower == "normalisepath") return Transform.NormalizePath;
+  if (lower == "normalisepathwin") return Transform.NormalizePathWin;
+  return -1;
+}
+
+export function transformName(t: i32): string { return NAMES[t]; }
+
+export function applyTransform(t: i32, s: string): string {
+  switch (t) {
+    case Transform.Lowercase: return lowerBytes(s);
+    case Transform.Uppercase: return upperBytes(s);
+    case Transform.UrlDecode: return urlDecode(s, false);
+    case Transform.UrlDecodeUni: return urlDecode(s, true);
+    case Transform.HtmlEntityDecode: return htmlEntityDecode(s);
+    case Transform.JsDecode: return jsDecode(s);
+    case Transform.CssDecode: return cssDecode(s);
+    case Transform.Base64Decode: return base64Decode(s);
+    case Transform.HexDecode: return hexDecode(s);
+    case Transform.RemoveNulls: return removeChar(s, 0);
+    case Transform.ReplaceNulls: return s.indexOf("\0") < 0 ? s : s.replaceAll("\0", " ");
+    case Transform.RemoveWhitespace: return removeWhitespace(s);
+    case Transform.CompressWhitespace: return compressWhitespace(s);
+    case Transform.ReplaceComments: return replaceComments(s);
+    case Transform.RemoveCommentsChar: return removeCommentsChar(s);
+    case Transform.RemoveComments: return removeComments(s);
+    case Transform.CmdLine: return cmdLine(s);
+    case Transform.NormalizePath: return normalizePath(s, false);
+    case Transform.NormalizePathWin: return normalizePath(s, true);
+    case Transform.Utf8ToUnicode: return utf8ToUnicode(s);
+    case Transform.Trim: return trimBytes(s, true, true);
+    case Transform.TrimLeft: return trimBytes(s, true, false);
+    case Transform.TrimRight: return trimBytes(s, false, true);
+    case Transform.Length: return s.length.toString();
+  }
+  return s;
+}
+
+export function applyTransforms(list: i32[], s: string): string {
+  for (let i = 0; i < list.length; i++) s = applyTransform(list[i], s);
+  return s;
+}
+
+/** A %uFFxx full-width form maps to its ASCII counterpart; other code points keep their low byte (as ModSecurity). */
+function unicodeToByte(code: i32): i32 {
+  if (code >= 0xff01 && code <= 0xff5e) return (code & 0xff) + 0x20;
+  return code & 0xff;
+}
+
+export function urlDecode(s: string, unicode: bool): string {
+  if (s.indexOf("%") < 0 && s.indexOf("+") < 0) return s;
+  const b = new ByteBuilder(s.length);
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x2b) { b.push(0x20); continue; }
+    if (c == 0x25) {
+      if (unicode && i + 5 < n && (s.charCodeAt(i + 1) | 0x20) == 0x75) {
+        const h1 = hexValue(s.charCodeAt(i + 2)), h2 = hexValue(s.charCodeAt(i + 3));
+        const h3 = hexValue(s.charCodeAt(i + 4)), h4 = hexValue(s.charCodeAt(i + 5));
+        if (h1 >= 0 && h2 >= 0 && h3 >= 0 && h4 >= 0) {
+          b.push(unicodeToByte((h1 << 12) | (h2 << 8) | (h3 << 4) | h4));
+          i += 5;
+          continue;
+        }
+      }
+      if (i + 2 < n) {
+        const h = hexValue(s.charCodeAt(i + 1)), l = hexValue(s.charCodeAt(i + 2));
+        if (h >= 0 && l >= 0) { b.push((h << 4) | l); i += 2; continue; }
+      }
+    }
+    b.push(c);
+  }
+  return b.toString();
+}
+
+function entityByName(name: string): i32 {
+  const n = name.toLowerCase();
+  if (n == "quot") return 0x22;
+  if (n == "amp") return 0x26;
+  if (n == "lt") return 0x3c;
+  if (n == "gt") return 0x3e;
+  if (n == "nbsp") return 0xa0;
+  if (n == "apos") return 0x27;
+  if (n == "colon") return 0x3a;
+  if (n == "lpar") return 0x28;
+  if (n == "rpar") return 0x29;
+  if (n == "sol") return 0x2f;
+  if (n == "tab") return 0x09;
+  if (n == "newline") return 0x0a;
+  if (n == "grave") return 0x60;
+  return -1;
+}
+
+export function htmlEntityDecode(s: string): string {
+  if (s.indexOf("&") < 0) return s;
+  const b = new ByteBuilder(s.length);
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c != 0x26 || i + 1 >= n) { b.push(c); continue; }
+    let j = i + 1;
+    if (s.charCodeAt(j) == 0x23) {
+      j++;
+      const hex = j < n && (s.charCodeAt(j) | 0x20) == 0x78;
+      if (hex) j++;
+      const start = j;
+      let v = 0;
+      while (j < n && j - start < 8) {
+        const d = hex ? hexValue(s.charCodeAt(j)) : (s.charCodeAt(j) >= 0x30 && s.charCodeAt(j) <= 0x39 ? s.charCodeAt(j) - 0x30 : -1);
+        if (d < 0) break;
+        v = hex ? (v << 4) | d : v * 10 + d;
+        j++;
+      }
+      if (j == start) { b.push(c); continue; }
+      b.push(unicodeToByte(v));
+      if (j < n && s.charCodeAt(j) == 0x3b) j++;
+      i = j - 1;
+      continue;
+    }
+    const start = j;
+    while (j < n && j - start < 8) {
+      const d = s.charCodeAt(j) | 0x20;
+      if (d < 0x61 || d > 0x7a) break;
+      j++;
+    }
+    const v = j > start ? entityByName(s.substring(start, j)) : -1;
+    if (v < 0) { b.push(c); continue; }
+    b.push(v);
+    if (j < n && s.charCodeAt(j) == 0x3b) j++;
+    i = j - 1;
+  }
+  return b.toString();
+}
+
+export function jsDecode(s: string): string {
+  if (s.indexOf("\\") < 0) return s;
+  const b = new ByteBuilder(s.length);
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c != 0x5c || i + 1 >= n) { b.push(c); continue; }
+    const e = s.charCodeAt(i + 1);
+    if ((e == 0x75 || e == 0x55) && i + 5 < n) {
+      const h1 = hexValue(s.charCodeAt(i + 2)), h2 = hexValue(s.charCodeAt(i + 3));
+      const h3 = hexValue(s.charCodeAt(i + 4)), h4 = hexValue(s.charCodeAt(i + 5));
+      if (h1 >= 0 && h2 >= 0 && h3 >= 0 && h4 >= 0) {
+        b.push(unicodeToByte((h1 << 12) | (h2 << 8) | (h3 << 4) | h4));
+        i += 5;
+        continue;
+      }
+    }
+    if ((e == 0x78 || e == 0x58) && i + 3 < n) {
+      const h = hexValue(s.charCodeAt(i + 2)), l = hexValue(s.charCodeAt(i + 3));
+      if (h >= 0 && l >= 0) { b.push((h << 4) | l); i += 3; continue; }
+    }
+    if (e >= 0x30 && e <= 0x37) {
+      let v = 0, j = i + 1;
+      while (j < n && j < i + 4 && s.charCodeAt(j) >= 0x30 && s.charCodeAt(j) <= 0x37) {
+        v = v * 8 + (s.charCodeAt(j) - 0x30);
+        j++;
+      }
+      b.push(v & 0xff);
+      i = j - 1;
+      continue;
+    }
+    let out = e;
+    if (e == 0x6e) out = 0x0a; else if (e == 0x72) out = 0x0d; else if (e == 0x74) out = 0x09;
+    else if (e == 0x62) out = 0x08; else if (e == 0x66) out = 0x0c; else if (e == 0x76) out = 0x0b;
+    b.push(out);
+    i++;
+  }
+  return b.toString();
+}
+
+export function cssDecode(s: string): string {
+  if (s.indexOf("\\") < 0) return s;
+  const b = new ByteBuilder(s.length);
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c != 0x5c) { b.push(c); continue; }
+    if (i + 1 >= n) break; // a trailing backslash is dropped
+    let j = i + 1, v = 0;
+    while (j < n && j < i + 7 && hexValue(s.charCodeAt(j)) >= 0) { v = (v << 4) | hexValue(s.charCodeAt(j)); j++; }
+    if (j > i + 1) {
+      b.push(unicodeToByte(v));
+      if (j < n && isSpace(s.charCodeAt(j))) j++;
+      i = j - 1;
+      continue;
+    }
+    const e = s.charCodeAt(i + 1);
+    if (e != 0x0a) b.push(e); // an escaped newline is a line continuation
+    i++;
+  }
+  return b.toString();
+}
+
+function base64Value(c: i32): i32 {
+  if (c >= 0x41 && c <= 0x5a) return c - 0x41;
+  if (c >= 0x61 && c <= 0x7a) return c - 0x61 + 26;
+  if (c >= 0x30 && c <= 0x39) return c - 0x30 + 52;
+  if (c == 0x2b || c == 0x2d) return 62;
+  if (c == 0x2f || c == 0x5f) return 63;
+  return -1;
+}
+
+/** Decodes until the first character that is not Base64 (as ModSecurity's lenient decoder does). */
+export function base64Decode(s: string): string {
+  const b = new ByteBuilder((s.length * 3) / 4 + 1);
+  let acc = 0, bits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x3d) break;
+    if (isSpace(c)) continue;
+    const v = base64Value(c);
+    if (v < 0) break;
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) { bits -= 8; b.push((acc >> bits) & 0xff); }
+  }
+  return b.toString();
+}
+
+export function hexDecode(s: string): string {
+  const b = new ByteBuilder(s.length / 2 + 1);
+  for (let i = 0; i + 1 < s.length; i += 2) {
+    const h = hexValue(s.charCodeAt(i)), l = hexValue(s.charCodeAt(i + 1));
+    if (h < 0 || l < 0) return s; // not hex: unchanged
+    b.push((h << 4) | l);
+  }
+  return b.toString();
+}
+
+function removeChar(s: string, ch: i32): string {
+  if (s.indexOf(String.fromCharCode(ch)) < 0) return s;
+  const b = new ByteBuilder(s.length);
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) != ch) b.push(s.charCodeAt(i));
+  return b.toString();
+}
+
+function isWideSpace(c: i32): bool { return isSpace(c) || c == 0xa0; }
+
+function removeWhitespace(s: string): string {
+  const b = new ByteBuilder(s.length);
+  for (let i = 0; i < s.length; i++) if (!isWideSpace(s.charCodeAt(i))) b.push(s.charCodeAt(i));
+  return b.toString();
+}
+
+function compressWhitespace(s: string): string {
+  const b = new ByteBuilder(s.length);
+  let inSpace = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (isWideSpace(c)) {
+      if (!inSpace) b.push(0x20);
+      inSpace = true;
+    } else { b.push(c); inSpace = false; }
+  }
+  return b.toString();
+}
+
+/** C-style comments become one space; an unterminated one runs to the end. */
+function replaceComments(s: string): string {
+  if (s.indexOf("/*") < 0) return s;
+  const b = new ByteBuilder(s.length);
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) == 0x2f && i + 1 < s.length && s.charCodeAt(i + 1) == 0x2a) {
+      const end = s.indexOf("*/", i + 2);
+      b.push(0x20);
+      if (end < 0) break;
+      i = end + 1;
+      continue;
+    }
+    b.push(s.charCodeAt(i));
+  }
+  return b.toString();
+}
+
+// Removes C comments (slash-star ... star-slash), SQL (--) and shell (#) comments to the end of the line.
+function removeComments(s: string): string {
+  const b = new ByteBuilder(s.length);
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x2f && i + 1 < n && s.charCodeAt(i + 1) == 0x2a) {
+      const end = s.indexOf("*/", i + 2);
+      if (end < 0) break;
+      i = end + 1;
+      continue;
+    }
+    if ((c == 0x2d && i + 1 < n && s.charCodeAt(i + 1) == 0x2d) || c == 0x23) {
+      let j = i;
+      while (j < n && s.charCodeAt(j) != 0x0a && s.charCodeAt(j) != 0x0d) j++;
+      i = j - 1;
+      continue;
+    }
+    b.push(c);
+  }
+  return b.toString();
+}
+
+function removeCommentsChar(s: string): string {
+  const b = new ByteBuilder(s.length);
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    const next = i + 1 < n ? s.charCodeAt(i + 1) : -1;
+    if ((c == 0x2f && next == 0x2a) || (c == 0x2a && next == 0x2f) || (c == 0x2d && next == 0x2d)) { i++; continue; }
+    if (c == 0x23) continue;
+    b.push(c);
+  }
+  return b.toString();
+}
+
+/** ModSecurity's cmdLine: drop \ " ' ^, drop spaces before / and (, , and ; become spaces, compress spaces, lowercase. */
+function cmdLine(s: string): string {
+  const b = new ByteBuilder(s.length);
+  let space = false;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c == 0x5c || c == 0x22 || c == 0x27 || c == 0x5e) continue;
+    if (c == 0x2c || c == 0x3b || isSpace(c)) {
+      if (!space) { b.push(0x20); space = true; }
+      continue;
+    }
+    if ((c == 0x2f || c == 0x28) && space) b.pop();
+    space = false;
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    b.push(c);
+  }
+  return b.toString();
+}
+
+/** Removes `./` segments and `//`, resolves `../` (never above the start); Windows form turns `\` into `/` first. */
+export function normalizePath(s: string, windows: bool): string {
+  if (windows) s = s.replaceAll("\\", "/");
+  if (s.indexOf("/") < 0 && s.indexOf(".") < 0) return s;
+  const absolute = s.startsWith("/");
+  const trailing = s.endsWith("/") || s.endsWith("/.") || s.endsWith("/..");
+  const parts = s.split("/");
+  const out = new Array<string>();
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    if (p.length == 0 || p == ".") continue;
+    if (p == "..") {
+      if (out.length > 0 && out[out.length - 1] != "..") out.pop();
+      else if (!absolute) out.push("..");
+      continue;
+    }
+    out.push(p);
+  }
+  let r = (absolute ? "/" : "") + out.join("/");
+  if (trailing && out.length > 0) r += "/";
+  return r;
+}
+
+/** Multi-byte UTF-8 sequences become `%uXXXX` (the code point; low 16 bits). */
+function utf8ToUnicode(s: string): string {
+  let any = false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) { any = true; break; }
+  if (!any) return s;
+  const b = new ByteBuilder(s.length * 2);
+  const n = s.length;
+  const HEX = "0123456789abcdef";
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    let len = 0, cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+    let ok = len > 0 && i + len <= n;
+    for (let k = 1; ok && k < len; k++) {
+      const d = s.charCodeAt(i + k);
+      if ((d & 0xc0) != 0x80) ok = false; else cp = (cp << 6) | (d & 0x3f);
+    }
+    if (!ok) { b.push(c); continue; }
+    b.pushString("%u");
+    b.push(HEX.charCodeAt((cp >> 12) & 15)); b.push(HEX.charCodeAt((cp >> 8) & 15));
+    b.push(HEX.charCodeAt((cp >> 4) & 15)); b.push(HEX.charCodeAt(cp & 15));
+    i += len - 1;
+  }
+  return b.toString();
+}
+
+function trimBytes(s: string, left: bool, right: bool): string {
+  let a = 0, z = s.length;
+  if (left) while (a < z && isWideSpace(s.charCodeAt(a))) a++;
+  if (right) while (z > a && isWideSpace(s.charCodeAt(z - 1))) z--;
+  return a == 0 && z == s.length ? s : s.substring(a, z);
+}

@@ -88,6 +88,16 @@ export class Regex {
     return this.prog === null ? 0 : this.prog!.captures;
   }
 
+  /** DFA states cached now (0 before the first match). */
+  get dfaStates(): i32 {
+    return this.dfa === null ? 0 : this.dfa!.states.length;
+  }
+
+  /** Times the DFA cache was dropped for exceeding its budget. */
+  get dfaFlushes(): i32 {
+    return this.dfa === null ? 0 : this.dfa!.flushes;
+  }
+
   /** Whether the pattern matches anywhere in input. */
   test(input: string): bool {
     const prog = this.prog;

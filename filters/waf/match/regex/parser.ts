@@ -118,10 +118,16 @@ class Parser {
     while (this.pos < this.src.length) {
       const c = this.peek();
       if (c == 0x7c || c == 0x29 /* ) */) break;
-      const atom = this.parseAtom();
+      let atom = this.parseAtom();
       if (atom === null) {
         if (this.failed) return null;
         continue; // a flag group such as (?i) produces no node
+      }
+      if (atom.kind == NodeKind.Concat && atom.cap < 0) {
+        // \Q...\E: a following quantifier applies to the last literal only.
+        if (atom.subs.length == 0) continue;
+        for (let i = 0; i < atom.subs.length - 1; i++) cat.subs.push(atom.subs[i]);
+        atom = atom.subs[atom.subs.length - 1];
       }
       const rep = this.parseRepeat(atom);
       if (rep === null) return null;
@@ -444,6 +450,7 @@ class Parser {
       if (c == 0x51 /* Q */) {
         // \Q...\E: literal text.
         const cat = new Node(NodeKind.Concat);
+        cat.cap = -1; // marks quoted text for parseConcat
         while (this.pos < this.src.length) {
           if (this.src.charCodeAt(this.pos) == 0x5c && this.peekAt(1) == 0x45) {
             this.pos += 2;

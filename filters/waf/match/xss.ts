@@ -1,0 +1,286 @@
+// Cross-site scripting detection for @detectXSS, in the spirit of libinjection's HTML5 approach
+// (written for this project): the input is read the way a browser's HTML tokenizer would read it
+// in the places a reflected value lands, and flagged when it would create script:
+//
+//  - in text: a tag that runs or loads code (<script>, <iframe>, <object>, <svg>, <meta>, ...), or
+//    any tag with an event-handler attribute (on...=), or a URL attribute (href, src, action, ...)
+//    whose value is a javascript:/vbscript:/data:text/html URL (entities and the whitespace
+//    browsers ignore inside the scheme are removed first), or a style attribute with
+//    expression(), url(javascript:...), behavior or -moz-binding;
+//  - inside an attribute value (quoted with ", ' or `, or unquoted): the same attribute checks on
+//    what follows the attacker's closing quote, so `" onmouseover="alert(1)` is caught without a tag;
+//  - as a whole URL: a value that is a javascript:/vbscript: URL with code in it.
+//
+// Plain text with < and > (math, "<3", "a <b> tag") and ordinary markup (<b>, <a href="https://...">)
+// is not flagged.
+
+const DANGEROUS_TAGS = new Set<string>();
+
+function initTags(): void {
+  if (DANGEROUS_TAGS.size > 0) return;
+  const list =
+    "script iframe frame frameset object embed applet meta base style link svg math xml import isindex bgsound layer ilayer vmlframe xss set animate handler noscript template portal listener";
+  const parts = list.split(" ");
+  for (let i = 0; i < parts.length; i++) DANGEROUS_TAGS.add(parts[i]);
+}
+
+/** Attributes whose value is fetched or navigated to as a URL. */
+function isUrlAttribute(name: string): bool {
+  return (
+    name == "href" || name == "src" || name == "action" || name == "formaction" || name == "data" || name == "background" || name == "lowsrc" ||
+    name == "dynsrc" || name == "poster" || name == "codebase" || name == "xlink:href" || name == "srcdoc" || name == "to" || name == "from" ||
+    name == "values" || name == "code" || name == "archive" || name == "content" || name == "ping" || name == "icon" || name == "manifest" ||
+    name == "cite" || name == "longdesc" || name == "usemap" || name == "profile" || name == "classid"
+  );
+}
+
+/** Words starting with "on" that are not event handlers (so "online=1" in prose is not one). */
+function isEventHandlerName(name: string): bool {
+  if (name.length < 5 || !name.startsWith("on")) return false;
+  for (let i = 2; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x5f)) return false;
+  }
+  return !(
+    name == "online" || name == "onion" || name == "onions" || name == "onward" || name == "onwards" || name == "onset" || name == "onto" ||
+    name == "ongoing" || name == "onboard" || name == "onboarding" || name == "onsite" || name == "onshore" || name == "onstage" || name == "onlooker" ||
+    name == "onerous" || name == "onyx"
+  );
+}
+
+@inline
+function isSpace(c: i32): bool {
+  return c == 0x20 || (c >= 0x09 && c <= 0x0d) || c == 0;
+}
+
+@inline
+function isLetter(c: i32): bool {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+}
+
+@inline
+function lowerAscii(c: i32): i32 {
+  return c >= 0x41 && c <= 0x5a ? c + 32 : c;
+}
+
+/** Decodes the HTML character references browsers decode in attribute values (&#NN; &#xHH; and a few names). */
+function decodeEntities(s: string): string {
+  if (s.indexOf("&") < 0) return s;
+  let out = "";
+  let i = 0;
+  const n = s.length;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c != 0x26) {
+      out += String.fromCharCode(c);
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    if (j < n && s.charCodeAt(j) == 0x23) {
+      j++;
+      let hex = false;
+      if (j < n && (s.charCodeAt(j) | 0x20) == 0x78) {
+        hex = true;
+        j++;
+      }
+      let v = 0, digits = 0;
+      while (j < n) {
+        const d = s.charCodeAt(j);
+        let dv = -1;
+        if (d >= 0x30 && d <= 0x39) dv = d - 0x30;
+        else if (hex && (d | 0x20) >= 0x61 && (d | 0x20) <= 0x66) dv = (d | 0x20) - 0x57;
+        if (dv < 0) break;
+        if (v < 0x110000) v = v * (hex ? 16 : 10) + dv;
+        digits++;
+        j++;
+      }
+      if (digits > 0) {
+        if (j < n && s.charCodeAt(j) == 0x3b) j++;
+        out += v > 0 && v <= 0xffff ? String.fromCharCode(v) : "\uFFFD";
+        i = j;
+        continue;
+      }
+    } else {
+      while (j < n && isLetter(s.charCodeAt(j))) j++;
+      const name = s.substring(i + 1, j).toLowerCase();
+      let v = -1;
+      if (name == "tab") v = 9;
+      else if (name == "newline") v = 10;
+      else if (name == "colon") v = 0x3a;
+      else if (name == "lpar") v = 0x28;
+      else if (name == "rpar") v = 0x29;
+      else if (name == "lt") v = 0x3c;
+      else if (name == "gt") v = 0x3e;
+      else if (name == "quot") v = 0x22;
+      else if (name == "apos") v = 0x27;
+      else if (name == "amp") v = 0x26;
+      else if (name == "sol") v = 0x2f;
+      else if (name == "nbsp") v = 0xa0;
+      if (v >= 0) {
+        if (j < n && s.charCodeAt(j) == 0x3b) j++;
+        out += String.fromCharCode(v);
+        i = j;
+        continue;
+      }
+    }
+    out += "&";
+    i++;
+  }
+  return out;
+}
+
+/** The value as a browser resolves a URL's scheme: entities decoded, control and space removed, lowercased. */
+function schemeView(value: string): string {
+  const v = decodeEntities(value);
+  let out = "";
+  for (let i = 0; i < v.length && out.length < 24; i++) {
+    const c = v.charCodeAt(i);
+    if (c <= 0x20 || c == 0x7f || c == 0xa0) continue; // browsers skip these inside and before the scheme
+    out += String.fromCharCode(lowerAscii(c));
+  }
+  return out;
+}
+
+function isScriptUrl(value: string): bool {
+  const s = schemeView(value);
+  return s.startsWith("javascript:") || s.startsWith("vbscript:") || s.startsWith("livescript:") || s.startsWith("data:text/html") || s.startsWith("data:image/svg") || s.startsWith("data:application/x") || s.startsWith("data:,") || s.startsWith("data:text/javascript");
+}
+
+function isScriptStyle(value: string): bool {
+  const v = decodeEntities(value).toLowerCase();
+  let compact = "";
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c <= 0x20 || c == 0x5c) continue; // CSS escapes and comments hide words; whitespace too
+    compact += String.fromCharCode(c);
+  }
+  return compact.includes("expression(") || compact.includes("javascript:") || compact.includes("vbscript:") || compact.includes("behavior:") || compact.includes("-moz-binding") || compact.includes("@import");
+}
+
+/**
+ * Reads attributes from i (inside a tag, after its name) up to the closing ">" or the end; true
+ * when one would run script. stopAtLt: a "<" ends the tag (text context).
+ */
+function attributesRunScript(s: string, i: i32, inTag: bool): bool {
+  const n = s.length;
+  let attrs = 0;
+  while (i < n && attrs < 64) {
+    let c = s.charCodeAt(i);
+    // Separators between attributes: whitespace, "/", and (outside a real tag) quotes.
+    if (isSpace(c) || c == 0x2f || (!inTag && (c == 0x22 || c == 0x27 || c == 0x60))) {
+      i++;
+      continue;
+    }
+    if (c == 0x3e /* > */) return false;
+    if (c == 0x3c && inTag) return false;
+    // Attribute name: up to whitespace, /, >, =.
+    const start = i;
+    while (i < n) {
+      c = s.charCodeAt(i);
+      if (isSpace(c) || c == 0x2f || c == 0x3e || c == 0x3d || (i > start && (c == 0x22 || c == 0x27 || c == 0x3c))) break;
+      i++;
+    }
+    if (i == start) {
+      i++;
+      continue;
+    }
+    attrs++;
+    const name = s.substring(start, i).toLowerCase();
+    let j = i;
+    while (j < n && isSpace(s.charCodeAt(j))) j++;
+    if (j >= n || s.charCodeAt(j) != 0x3d) {
+      i = j;
+      continue;
+    }
+    // An event handler with a value (even an empty one: the attribute is still set).
+    if (isEventHandlerName(name)) return true;
+    j++;
+    while (j < n && isSpace(s.charCodeAt(j))) j++;
+    let value = "";
+    if (j < n && (s.charCodeAt(j) == 0x22 || s.charCodeAt(j) == 0x27 || s.charCodeAt(j) == 0x60)) {
+      const q = s.charCodeAt(j);
+      let end = s.indexOf(String.fromCharCode(q), j + 1);
+      if (end < 0) end = n;
+      value = s.substring(j + 1, end);
+      i = end + 1;
+    } else {
+      let end = j;
+      while (end < n && !isSpace(s.charCodeAt(end)) && s.charCodeAt(end) != 0x3e) end++;
+      value = s.substring(j, end);
+      i = end;
+    }
+    if (isUrlAttribute(name) && isScriptUrl(value)) return true;
+    if (name == "srcdoc" && value.indexOf("<") >= 0) return true;
+    if (name == "style" && isScriptStyle(value)) return true;
+    if (name == "http-equiv" && value.toLowerCase().includes("refresh")) return true;
+  }
+  return false;
+}
+
+/** Tags in text context. */
+function tagsRunScript(s: string): bool {
+  const n = s.length;
+  let i = s.indexOf("<");
+  while (i >= 0 && i < n) {
+    let j = i + 1;
+    if (j < n && s.charCodeAt(j) == 0x2f) j++;
+    if (j < n && s.charCodeAt(j) == 0x3f /* <? */) {
+      // <?import (IE) and <?xml-stylesheet (XSLT) load code.
+      const rest = s.substring(j + 1, j + 16).toLowerCase();
+      if (rest.startsWith("import") || rest.startsWith("xml-stylesheet")) return true;
+    } else if (j < n && isLetter(s.charCodeAt(j))) {
+      const start = j;
+      while (j < n) {
+        const c = s.charCodeAt(j);
+        if (!(isLetter(c) || (c >= 0x30 && c <= 0x39) || c == 0x3a || c == 0x2d || c == 0x5f)) break;
+        j++;
+      }
+      let name = s.substring(start, j).toLowerCase();
+      const colon = name.lastIndexOf(":");
+      if (colon >= 0) name = name.substring(colon + 1); // x:script, v:vmlframe
+      if (DANGEROUS_TAGS.has(name)) {
+        // "<style" or "<script" followed by the end, space, /, > or a control character.
+        if (j >= n) return true;
+        const c = s.charCodeAt(j);
+        if (isSpace(c) || c == 0x2f || c == 0x3e || c < 0x20) return true;
+      }
+      if (attributesRunScript(s, j, true)) return true;
+    }
+    i = s.indexOf("<", i + 1);
+  }
+  return false;
+}
+
+/** A value that is itself a script URL with code after the scheme (not "javascript: the good parts"). */
+function isScriptUrlValue(s: string): bool {
+  if (!isScriptUrl(s)) return false;
+  const v = decodeEntities(s);
+  const colon = v.indexOf(":");
+  const rest = v.substring(colon + 1);
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest.charCodeAt(i);
+    if (c == 0x28 || c == 0x60 || c == 0x3d || c == 0x5b || c == 0x2f || c == 0x7b || c == 0x3b || c == 0x2e || c == 0x5c || c == 0x22 || c == 0x27) return true;
+  }
+  return schemeView(s).startsWith("data:");
+}
+
+/** Whether input would run script when reflected into an HTML page (text, attribute or URL). */
+export function detectXSS(input: string): bool {
+  if (input.length == 0) return false;
+  initTags();
+  if (input.indexOf("<") >= 0 && tagsRunScript(input)) return true;
+  if (isScriptUrlValue(input)) return true;
+  // Inside an attribute value: what follows the first quote of each kind, and the unquoted case
+  // (the value ends at the first whitespace).
+  if (input.indexOf("=") < 0) return false;
+  const quotes = "\"'`";
+  for (let q = 0; q < 3; q++) {
+    const at = input.indexOf(quotes.charAt(q));
+    if (at >= 0 && attributesRunScript(input, at + 1, false)) return true;
+  }
+  for (let i = 0; i < input.length; i++) {
+    if (isSpace(input.charCodeAt(i))) return attributesRunScript(input, i + 1, false);
+  }
+  return false;
+}

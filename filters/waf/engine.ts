@@ -28,6 +28,12 @@ export class MatchEvent {
 }
 
 const MAX_CAPTURES = 10;
+const TRANSFORM_CACHE_MAX = 4096;
+
+class TransformCacheEntry {
+  chains: i32[] = [];
+  results: string[] = [];
+}
 const MAX_MACRO_VALUE = 1024;
 
 export class Transaction {
@@ -49,6 +55,8 @@ export class Transaction {
   private removedTags: string[] = [];
   private removedTargets: Ctl[] = [];
   private current: Rule | null = null;
+  private collecting: Rule | null = null;
+  private tcache: Map<string, TransformCacheEntry> = new Map<string, TransformCacheEntry>();
 
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
@@ -159,7 +167,7 @@ export class Transaction {
     this.collect(r, names, values);
     if (names.length == 0) return false;
     const param = r.op.param.constant() ? r.op.param.constantText() : this.expand(r.op.param);
-    const matches = new Pairs();
+    let matches: Pairs | null = null;
     for (let i = 0; i < values.length; i++) {
       let v = values[i];
       let hit = false;
@@ -175,20 +183,42 @@ export class Transaction {
           if (hit && r.capture) this.capture(res.captures);
         }
       } else {
-        v = applyTransforms(r.transforms, v);
+        v = this.transformed(r, v);
         const res = evalOperator(op, v, param, r.capture);
         hit = res.matched != op.negated;
         if (hit && r.capture) this.capture(res.captures);
       }
       if (hit) {
-        matches.add(names[i], v);
+        if (matches === null) matches = new Pairs();
+        matches!.add(names[i], v);
         this.matchedVar = v;
         this.matchedVarName = names[i];
       }
     }
-    if (matches.length == 0) return false;
-    this.matchedVars = matches;
+    if (matches === null) return false;
+    this.matchedVars = matches!;
     return true;
+  }
+
+  /**
+   * The value after the rule's transformations, cached per transaction: many rules share a
+   * transformation list, and each list runs once per distinct value.
+   */
+  private transformed(r: Rule, v: string): string {
+    if (r.transforms.length == 0) return v;
+    let entry: TransformCacheEntry;
+    if (this.tcache.has(v)) entry = this.tcache.get(v);
+    else {
+      if (this.tcache.size >= TRANSFORM_CACHE_MAX) this.tcache.clear();
+      entry = new TransformCacheEntry();
+      this.tcache.set(v, entry);
+    }
+    const chain = r.transformChain;
+    for (let i = 0; i < entry.chains.length; i++) if (unchecked(entry.chains[i]) == chain) return unchecked(entry.results[i]);
+    const out = applyTransforms(r.transforms, v);
+    entry.chains.push(chain);
+    entry.results.push(out);
+    return out;
   }
 
   private capture(captures: string[] | null): void {
@@ -203,6 +233,7 @@ export class Transaction {
 
   /** The (name, value) pairs a rule inspects: its targets minus exclusions. */
   private collect(r: Rule, names: string[], values: string[]): void {
+    this.collecting = r;
     for (let t = 0; t < r.targets.length; t++) {
       const target = r.targets[t];
       if (target.exclude) continue;
@@ -210,72 +241,83 @@ export class Transaction {
         const n = new Array<string>();
         const v = new Array<string>();
         this.expandTarget(target, n, v);
-        this.filterExcluded(r, target.variable, n, v);
         names.push((target.key.length > 0 ? VAR_NAMES[target.variable] + ":" + target.key : VAR_NAMES[target.variable]));
         values.push(n.length.toString());
         continue;
       }
-      const start = names.length;
       this.expandTarget(target, names, values);
-      if (isCollection(target.variable) && names.length > start) this.filterExcludedFrom(r, target.variable, names, values, start);
     }
+    this.collecting = null;
   }
 
-  private filterExcluded(r: Rule, variable: i32, names: string[], values: string[]): void {
-    this.filterExcludedFrom(r, variable, names, values, 0);
-  }
-
-  /** Removes entries [start..) that an exclusion (`!ARGS:x` or a ctl) covers. */
-  private filterExcludedFrom(r: Rule, variable: i32, names: string[], values: string[], start: i32): void {
-    const prefix = VAR_NAMES[variable] + ":";
-    let w = start;
-    for (let i = start; i < names.length; i++) {
-      const key = names[i].startsWith(prefix) ? names[i].substring(prefix.length) : "";
-      let excluded = false;
-      for (let t = 0; t < r.targets.length && !excluded; t++) {
-        const x = r.targets[t];
-        if (x.exclude && x.variable == variable && keySelected(x, key)) excluded = true;
-      }
-      for (let c = 0; c < this.removedTargets.length && !excluded; c++) {
-        const ctl = this.removedTargets[c];
-        const head = this.current!;
-        const applies = ctl.kind == CtlKind.RuleRemoveTargetById ? head.id >= ctl.idFrom && head.id <= ctl.idTo : hasTag(head, ctl.tag);
-        if (applies && ctl.target!.variable == variable && keySelected(ctl.target!, key)) excluded = true;
-      }
-      if (!excluded) {
-        names[w] = names[i];
-        values[w] = values[i];
-        w++;
+  /** Whether an exclusion of the rule being collected (`!ARGS:x`, or a ctl) removes this key. */
+  excluded(variable: i32, key: string, lowerKey: string): bool {
+    const r = this.collecting;
+    if (r === null) return false;
+    if (r.hasExclusions) {
+      for (let t = 0; t < r.targets.length; t++) {
+        const x = unchecked(r.targets[t]);
+        if (x.exclude && x.variable == variable && keySelectedLower(x, key, lowerKey)) return true;
       }
     }
-    names.length = w;
-    values.length = w;
+    for (let c = 0; c < this.removedTargets.length; c++) {
+      const ctl = this.removedTargets[c];
+      const head = this.current!;
+      const applies = ctl.kind == CtlKind.RuleRemoveTargetById ? head.id >= ctl.idFrom && head.id <= ctl.idTo : hasTag(head, ctl.tag);
+      if (applies && ctl.target!.variable == variable && keySelectedLower(ctl.target!, key, lowerKey)) return true;
+    }
+    return false;
+  }
+
+  private addPairs(t: Target, vname: string, p: Pairs, namesOnly: bool, names: string[], values: string[]): void {
+    if (p.length == 0) return;
+    const qualified = p.qualifiedNames(vname);
+    const needLower = t.key.length > 0 && t.keyRegex === null;
+    const r = this.collecting;
+    const checkExclusions = r !== null && (r.hasExclusions || this.removedTargets.length > 0);
+    const lower = needLower || checkExclusions ? p.lowerNames() : p.names;
+    for (let i = 0; i < p.length; i++) {
+      const key = unchecked(p.names[i]);
+      if (!keySelectedLower(t, key, unchecked(lower[i]))) continue;
+      if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
+      names.push(unchecked(qualified[i]));
+      values.push(namesOnly ? key : unchecked(p.values[i]));
+    }
   }
 
   private expandTarget(t: Target, names: string[], values: string[]): void {
     const req = this.req;
     const vname = VAR_NAMES[t.variable];
     switch (t.variable) {
-      case Var.ARGS: addPairs(t, vname, req.argsGet, false, names, values); addPairs(t, vname, req.argsPost, false, names, values); return;
-      case Var.ARGS_NAMES: addPairs(t, vname, req.argsGet, true, names, values); addPairs(t, vname, req.argsPost, true, names, values); return;
-      case Var.ARGS_GET: addPairs(t, vname, req.argsGet, false, names, values); return;
-      case Var.ARGS_GET_NAMES: addPairs(t, vname, req.argsGet, true, names, values); return;
-      case Var.ARGS_POST: addPairs(t, vname, req.argsPost, false, names, values); return;
-      case Var.ARGS_POST_NAMES: addPairs(t, vname, req.argsPost, true, names, values); return;
-      case Var.REQUEST_HEADERS: addPairs(t, vname, req.headers, false, names, values); return;
-      case Var.REQUEST_HEADERS_NAMES: addPairs(t, vname, req.headers, true, names, values); return;
-      case Var.REQUEST_COOKIES: addPairs(t, vname, req.cookies, false, names, values); return;
-      case Var.REQUEST_COOKIES_NAMES: addPairs(t, vname, req.cookies, true, names, values); return;
-      case Var.FILES: addPairs(t, vname, req.files, false, names, values); return;
-      case Var.FILES_NAMES: addPairs(t, vname, req.files, true, names, values); return;
-      case Var.RESPONSE_HEADERS: addPairs(t, vname, req.responseHeaders, false, names, values); return;
-      case Var.RESPONSE_HEADERS_NAMES: addPairs(t, vname, req.responseHeaders, true, names, values); return;
-      case Var.MATCHED_VARS: addPairs(t, vname, this.matchedVars, false, names, values); return;
-      case Var.MATCHED_VARS_NAMES: addPairs(t, vname, this.matchedVars, true, names, values); return;
+      case Var.ARGS: this.addPairs(t, vname, req.argsGet, false, names, values); this.addPairs(t, vname, req.argsPost, false, names, values); return;
+      case Var.ARGS_NAMES: this.addPairs(t, vname, req.argsGet, true, names, values); this.addPairs(t, vname, req.argsPost, true, names, values); return;
+      case Var.ARGS_GET: this.addPairs(t, vname, req.argsGet, false, names, values); return;
+      case Var.ARGS_GET_NAMES: this.addPairs(t, vname, req.argsGet, true, names, values); return;
+      case Var.ARGS_POST: this.addPairs(t, vname, req.argsPost, false, names, values); return;
+      case Var.ARGS_POST_NAMES: this.addPairs(t, vname, req.argsPost, true, names, values); return;
+      case Var.REQUEST_HEADERS: this.addPairs(t, vname, req.headers, false, names, values); return;
+      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, vname, req.headers, true, names, values); return;
+      case Var.REQUEST_COOKIES: this.addPairs(t, vname, req.cookies, false, names, values); return;
+      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, vname, req.cookies, true, names, values); return;
+      case Var.FILES: this.addPairs(t, vname, req.files, false, names, values); return;
+      case Var.FILES_NAMES: this.addPairs(t, vname, req.files, true, names, values); return;
+      case Var.RESPONSE_HEADERS: this.addPairs(t, vname, req.responseHeaders, false, names, values); return;
+      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, vname, req.responseHeaders, true, names, values); return;
+      case Var.MATCHED_VARS: this.addPairs(t, vname, this.matchedVars, false, names, values); return;
+      case Var.MATCHED_VARS_NAMES: this.addPairs(t, vname, this.matchedVars, true, names, values); return;
       case Var.TX: {
+        if (t.keyRegex === null && t.key.length > 0) {
+          // A plain key: one lookup (TX keys are stored lowercase).
+          if (this.tx.has(t.key) && !(this.collecting !== null && this.collecting!.hasExclusions && this.excluded(Var.TX, t.key, t.key))) {
+            names.push("TX:" + t.key);
+            values.push(this.tx.get(t.key));
+          }
+          return;
+        }
         const keys = this.tx.keys();
         for (let i = 0; i < keys.length; i++) {
           if (!keySelected(t, keys[i])) continue;
+          if ((this.collecting !== null && (this.collecting!.hasExclusions || this.removedTargets.length > 0)) && this.excluded(Var.TX, keys[i], keys[i])) continue;
           names.push("TX:" + keys[i]);
           values.push(this.tx.get(keys[i]));
         }
@@ -401,11 +443,8 @@ function keySelected(t: Target, key: string): bool {
   return t.key == key.toLowerCase();
 }
 
-function addPairs(t: Target, vname: string, p: Pairs, namesOnly: bool, names: string[], values: string[]): void {
-  for (let i = 0; i < p.length; i++) {
-    const key = p.names[i];
-    if (!keySelected(t, key)) continue;
-    names.push(vname + ":" + key);
-    values.push(namesOnly ? key : p.values[i]);
-  }
+function keySelectedLower(t: Target, key: string, lowerKey: string): bool {
+  if (t.keyRegex !== null) return t.keyRegex!.test(key);
+  if (t.key.length == 0) return true;
+  return t.key == lowerKey;
 }

@@ -56,6 +56,9 @@ class WafStream extends Context {
   requestDone: bool = false;
   responseInspected: bool = false;
   blocked: bool = false;
+  /** Set once a body callback ran: the request headers have gone upstream by then. */
+  sawBody: bool = false;
+  headersSent: bool = false;
 
   constructor(context_id: u32, readonly root: WafRoot) {
     super(context_id, root);
@@ -92,13 +95,19 @@ class WafStream extends Context {
 
     if (tx.evaluatePhase(1)) return this.block(tx);
     if (end_of_stream || !tx.requestBodyAccess) return this.finishRequest(tx) ? FilterHeadersStatusValues.StopIteration : FilterHeadersStatusValues.Continue;
-    // Hold the headers until the body is inspected (phase 2 may still block, and the score header goes on them).
-    return FilterHeadersStatusValues.StopIteration;
+    // A body follows. Proxy-wasm cannot hold the headers and still see the body (a paused filter
+    // gets no body callbacks), so the headers go upstream now with the phase-1 score; phase 2
+    // runs on the buffered body and can still block (Envoy then resets the upstream request);
+    // the final score goes to the filter state.
+    setHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER, tx.anomalyScore().toString());
+    setFilterState("meshward.waf.anomaly_score", tx.anomalyScore().toString());
+    return FilterHeadersStatusValues.Continue;
   }
 
   onRequestBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
     const tx = this.tx;
     if (tx === null || this.requestDone || this.blocked) return FilterDataStatusValues.Continue;
+    this.sawBody = true;
     const limit = tx.rules.requestBodyLimit;
     if (<i64>body_buffer_length > <i64>limit) {
       if (tx.rules.requestBodyLimitAction == BodyLimitAction.Reject) {
@@ -120,6 +129,7 @@ class WafStream extends Context {
   onRequestTrailers(a: u32): FilterTrailersStatusValues {
     const tx = this.tx;
     if (tx === null || this.requestDone || this.blocked) return FilterTrailersStatusValues.Continue;
+    this.sawBody = true;
     this.inspectBody(tx, tx.rules.requestBodyLimit);
     return this.finishRequest(tx) ? FilterTrailersStatusValues.StopIteration : FilterTrailersStatusValues.Continue;
   }
@@ -150,9 +160,10 @@ class WafStream extends Context {
   /** Phase 2 and the request's outputs; true when the request was blocked. */
   private finishRequest(tx: Transaction): bool {
     this.requestDone = true;
+    this.headersSent = this.sawBody;
     if (tx.evaluatePhase(2)) { this.block(tx); return true; }
     this.publish(tx);
-    setHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER, tx.anomalyScore().toString());
+    if (!this.headersSent) setHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER, tx.anomalyScore().toString());
     this.count(tx.wouldInterruptRuleId != 0 ? "detected" : "allowed");
     return false;
   }

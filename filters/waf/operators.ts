@@ -12,9 +12,13 @@ export class OpResult {
   captures: string[] | null = null;
 }
 
-/** Evaluates `op` (without its negation) on `value`; `param` is the expanded parameter. */
+const result = new OpResult();
+
+/** Evaluates `op` (without its negation) on `value`; `param` is the expanded parameter. The result object is reused: read it before the next call. */
 export function evalOperator(op: Operator, value: string, param: string, wantCaptures: bool): OpResult {
-  const r = new OpResult();
+  const r = result;
+  r.matched = false;
+  r.captures = null;
   switch (op.kind) {
     case Op.Rx: {
       const re = op.regex!;

@@ -117,6 +117,10 @@ export class Rule {
   targets: Target[] = [];
   op: Operator = new Operator();
   transforms: i32[] = [];
+  /** Identifies the transformation list (equal lists share an id): the engine's cache key. */
+  transformChain: i32 = 0;
+  /** Whether any target is an exclusion (`!ARGS:x`). */
+  hasExclusions: bool = false;
   multiMatch: bool = false;
   disruptive: i32 = Disruptive.None;
   status: i32 = 0;

@@ -58,6 +58,20 @@ export class SecLangParser {
       const d = this.deferred[i];
       if (!this.applyDeferred(d)) return null;
     }
+    // Chain ids for the transformation cache, and exclusion flags (targets may have been updated).
+    const chains = new Map<string, i32>();
+    for (let i = 0; i < this.ruleSet.rules.length; i++) {
+      let r: Rule | null = this.ruleSet.rules[i];
+      while (r !== null) {
+        let key = "";
+        for (let t = 0; t < r.transforms.length; t++) key += String.fromCharCode(65 + r.transforms[t]);
+        if (!chains.has(key)) chains.set(key, chains.size + 1);
+        r.transformChain = chains.get(key);
+        r.hasExclusions = false;
+        for (let t = 0; t < r.targets.length; t++) if (r.targets[t].exclude) r.hasExclusions = true;
+        r = r.chained;
+      }
+    }
     const kept = new Array<Rule>();
     for (let i = 0; i < this.ruleSet.rules.length; i++) if (!this.ruleSet.rules[i].removed) kept.push(this.ruleSet.rules[i]);
     this.ruleSet.rules = kept;

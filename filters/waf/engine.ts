@@ -430,7 +430,7 @@ export class Transaction {
     let out = "";
     for (let i = 0; i < m.parts.length; i++) {
       if (!m.refs[i]) out += m.parts[i];
-      else if (!m.parts[i].startsWith("RULE:")) out += this.resolve(m.parts[i]);
+      else if (m.parts[i] != "RULE:msg" && m.parts[i] != "RULE:logdata") out += this.resolve(m.parts[i]);
     }
     return out;
   }

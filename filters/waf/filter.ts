@@ -185,7 +185,10 @@ class WafStream extends Context {
       tx.evaluatePhase(5);
       return FilterHeadersStatusValues.Continue;
     }
-    return FilterHeadersStatusValues.StopIteration;
+    // The body follows. As for requests, paused headers would get no body callbacks, so the
+    // headers leave now; the body is held until phase 4 ran, and a deny there resets the
+    // stream (Envoy's local reply after response headers), so the body never reaches the client.
+    return FilterHeadersStatusValues.Continue;
   }
 
   private inspectsResponseBody(tx: Transaction): bool {

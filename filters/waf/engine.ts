@@ -119,6 +119,10 @@ export class Transaction {
     let link: Rule | null = head;
     while (link !== null) {
       if (!this.evalLink(head, link)) return false;
+      // As in ModSecurity, a link's non-disruptive actions run as soon as it matches, so a
+      // later link can test what an earlier one set (e.g. setvar in the chain starter).
+      for (let i = 0; i < link.setvars.length; i++) this.setvar(link, i);
+      for (let i = 0; i < link.ctls.length; i++) this.applyCtl(link.ctls[i]);
       link = link.chained;
     }
     // Matched: the non-disruptive actions of every link, then the disruptive one of the head.
@@ -133,12 +137,6 @@ export class Transaction {
     ev.matchedVar = this.matchedVar;
     ev.matchedVarName = this.matchedVarName;
     ev.log = head.log;
-    link = head;
-    while (link !== null) {
-      for (let i = 0; i < link.setvars.length; i++) this.setvar(link, i);
-      for (let i = 0; i < link.ctls.length; i++) this.applyCtl(link.ctls[i]);
-      link = link.chained;
-    }
     const d = head.disruptive;
     if (d == Disruptive.Deny) {
       ev.action = "deny";

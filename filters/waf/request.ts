@@ -100,7 +100,10 @@ export function parseUrlEncoded(s: string, out: Pairs): void {
   }
 }
 
-/** `Cookie: a=1; b=2` → pairs (values as sent; no decoding, as ModSecurity). */
+/**
+ * `Cookie: a=1; b=2` → pairs. Values are percent-decoded once, as frameworks hand them to the
+ * application (`+` stays `+`), so a rule's own decoding sees what it sees in arguments.
+ */
 export function parseCookies(header: string, out: Pairs): void {
   const parts = header.split(";");
   for (let i = 0; i < parts.length; i++) {
@@ -108,8 +111,23 @@ export function parseCookies(header: string, out: Pairs): void {
     if (p.length == 0) continue;
     const eq = p.indexOf("=");
     if (eq < 0) out.add(p, "");
-    else out.add(p.substring(0, eq).trim(), p.substring(eq + 1).trim());
+    else out.add(p.substring(0, eq).trim(), percentDecode(p.substring(eq + 1).trim()));
   }
+}
+
+/** %XX decoding only (no `+` to space); invalid escapes stay. */
+export function percentDecode(s: string): string {
+  if (s.indexOf("%") < 0) return s;
+  const b = new ByteBuilder(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x25 && i + 2 < s.length) {
+      const h = hexValue(s.charCodeAt(i + 1)), l = hexValue(s.charCodeAt(i + 2));
+      if (h >= 0 && l >= 0) { b.push((h << 4) | l); i += 2; continue; }
+    }
+    b.push(c);
+  }
+  return b.toString();
 }
 
 /** Media type of a content-type header, lowercase, without parameters. */

@@ -54,6 +54,8 @@ export function loadCrsVectors(): CrsLoad {
           for (const [k, v] of Object.entries(input.headers ?? {})) headers.push([k, String(v)]);
           let body: string | undefined;
           if (input.data !== undefined && input.data !== null) body = Array.isArray(input.data) ? input.data.join('\r\n') : String(input.data);
+          // As go-ftw completes headers: a body without a Content-Type is sent as a form.
+          if (body !== undefined && body.length > 0 && !headers.some(([k]) => k.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
           out.cases.push({
             id: `${file.replace('.yaml', '')}-${t.test_id}-${si}`,
             block,

@@ -121,7 +121,7 @@ export class Transaction {
       if (!this.evalLink(head, link)) return false;
       // As in ModSecurity, a link's non-disruptive actions run as soon as it matches, so a
       // later link can test what an earlier one set (e.g. setvar in the chain starter).
-      for (let i = 0; i < link.setvars.length; i++) this.setvar(link, i);
+      for (let i = 0; i < link.setvars.length; i++) if (!link.setvars[i].perMatch) this.setvar(link, i);
       for (let i = 0; i < link.ctls.length; i++) this.applyCtl(link.ctls[i]);
       link = link.chained;
     }
@@ -191,6 +191,8 @@ export class Transaction {
         matches!.add(names[i], v);
         this.matchedVar = v;
         this.matchedVarName = names[i];
+        // A setvar keyed by the match (tx.seen_%{MATCHED_VAR}) runs for every matched value.
+        for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
       }
     }
     if (matches === null) return false;

@@ -89,6 +89,8 @@ export enum SetVarOp { Set, Add, Subtract, Unset }
 export class SetVar {
   /** The TX key (lowercase, after expansion). */
   name: Macro = new Macro();
+  /** The key depends on the match (%{MATCHED_VAR...}): it runs once per matched value. */
+  perMatch: bool = false;
   op: i32 = SetVarOp.Set;
   value: Macro = new Macro();
 }

@@ -380,6 +380,9 @@ export class SecLangParser {
     if (v === null) return null;
     sv.name = key;
     sv.value = v;
+    for (let i = 0; i < key.parts.length; i++) {
+      if (key.refs[i] && (key.parts[i] == "MATCHED_VAR" || key.parts[i] == "MATCHED_VAR_NAME")) sv.perMatch = true;
+    }
     return sv;
   }
 

@@ -30,6 +30,10 @@ export class MatchEvent {
 const MAX_CAPTURES = 10;
 const TRANSFORM_CACHE_MAX = 4096;
 
+class CollectedTargets {
+  constructor(public names: string[], public values: string[]) {}
+}
+
 class TransformCacheEntry {
   chains: i32[] = [];
   results: string[] = [];
@@ -57,6 +61,8 @@ export class Transaction {
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private tcache: Map<string, TransformCacheEntry> = new Map<string, TransformCacheEntry>();
+  private targetCache: Map<string, CollectedTargets> = new Map<string, CollectedTargets>();
+  private stableCache: Map<u64, string> = new Map<u64, string>();
 
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
@@ -83,6 +89,9 @@ export class Transaction {
   /** Runs the rules of `phase` (1..5); true when the transaction is now interrupted. */
   evaluatePhase(phase: i32): bool {
     if (this.mode == EngineMode.Off || this.allowed || this.interrupted) return this.interrupted;
+    // Collections may have grown (the body is parsed before phase 2): collect afresh.
+    this.targetCache.clear();
+    this.stableCache.clear();
     const rules = this.rules.rules;
     let skipMarker = "";
     let skipCount = 0;
@@ -160,9 +169,21 @@ export class Transaction {
   private evalLink(head: Rule, r: Rule): bool {
     const op = r.op;
     if (r.targets.length == 0) return true; // SecAction
-    const names = new Array<string>();
-    const values = new Array<string>();
-    this.collect(r, names, values);
+    // Rules with the same target list share what was collected in this phase (and the
+    // transformation cache can key those values by identity: they stay alive meanwhile).
+    let names: string[];
+    let values: string[];
+    const shared = r.targetKey.length > 0 && this.removedTargets.length == 0;
+    if (shared && this.targetCache.has(r.targetKey)) {
+      const c = this.targetCache.get(r.targetKey);
+      names = c.names;
+      values = c.values;
+    } else {
+      names = new Array<string>();
+      values = new Array<string>();
+      this.collect(r, names, values);
+      if (shared) this.targetCache.set(r.targetKey, new CollectedTargets(names, values));
+    }
     if (names.length == 0) return false;
     const param = r.op.param.constant() ? r.op.param.constantText() : this.expand(r.op.param);
     let matches: Pairs | null = null;
@@ -181,7 +202,7 @@ export class Transaction {
           if (hit && r.capture) this.capture(res.captures);
         }
       } else {
-        v = this.transformed(r, v);
+        v = shared ? this.transformedStable(r, v) : this.transformed(r, v);
         const res = evalOperator(op, v, param, r.capture);
         hit = res.matched != op.negated;
         if (hit && r.capture) this.capture(res.captures);
@@ -218,6 +239,16 @@ export class Transaction {
     const out = applyTransforms(r.transforms, v);
     entry.chains.push(chain);
     entry.results.push(out);
+    return out;
+  }
+
+  /** As transformed(), for values kept alive by the target cache: keyed by identity, no hashing of the text. */
+  private transformedStable(r: Rule, v: string): string {
+    if (r.transforms.length == 0) return v;
+    const key = (<u64>changetype<usize>(v) << 16) | <u64>(r.transformChain & 0xffff);
+    if (this.stableCache.has(key)) return this.stableCache.get(key);
+    const out = applyTransforms(r.transforms, v);
+    this.stableCache.set(key, out);
     return out;
   }
 

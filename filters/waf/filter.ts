@@ -6,7 +6,7 @@ import {
   RootContext, Context, registerRootContext, FilterHeadersStatusValues, FilterDataStatusValues,
   FilterTrailersStatusValues, HeaderMapTypeValues, ConfigContext, getPluginConfiguration, logError,
   logInfo, logWarn, logDebug, logEnabled, setLogLevel, LogLevelValues, getHeaderPairs, removeHeader,
-  setHeader, sendLocalResponse, setFilterState, getRequestBody, getResponseBody, Request, Source, counter,
+  setHeader, sendLocalResponse, setFilterState, getRequestBody, getResponseBody, Request, Source, counter, gauge,
 } from "@meshward/sdk/assembly";
 import { WafConfig, parseWafConfig } from "./config";
 import { MatchEvent, Transaction } from "./engine";
@@ -15,6 +15,7 @@ import { Pairs, contentTypeParam, flattenJson, mediaType, parseCookies, parseMul
 import { byteStringOf, jsonString, textOf, toByteString } from "./bytes";
 
 const SCORE_HEADER = "x-meshward-waf-score";
+let requestsSeen: u32 = 0;
 
 class WafRoot extends RootContext {
   config: WafConfig | null = null;
@@ -255,6 +256,11 @@ class WafStream extends Context {
   private count(outcome: string): void {
     const c = counter("waf.requests." + outcome);
     if (c !== null) c.increment(1);
+    // The VM's linear memory, now and then (a gauge per worker VM; wasm memory never shrinks).
+    if ((++requestsSeen & 255) == 1) {
+      const g = gauge("waf.wasm_memory_bytes");
+      if (g !== null) g.set(<u64>memory.size() << 16);
+    }
   }
 }
 

@@ -152,7 +152,7 @@ export function contentTypeParam(contentType: string, name: string): string {
 }
 
 const JSON_MAX_DEPTH = 256;
-const JSON_MAX_ARGS = 4096;
+const JSON_MAX_ARGS = 16384;
 
 /**
  * JSON body → ARGS_POST: every scalar under its dotted path (`json.user.name`, arrays by index:

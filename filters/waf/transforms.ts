@@ -42,7 +42,7 @@ export function applyTransform(t: i32, s: string): string {
     case Transform.Base64Decode: return base64Decode(s);
     case Transform.HexDecode: return hexDecode(s);
     case Transform.RemoveNulls: return removeChar(s, 0);
-    case Transform.ReplaceNulls: return s.indexOf("\0") < 0 ? s : s.replaceAll("\0", " ");
+    case Transform.ReplaceNulls: return removeChar(s, 0) == s ? s : s.replaceAll("\0", " ");
     case Transform.RemoveWhitespace: return removeWhitespace(s);
     case Transform.CompressWhitespace: return compressWhitespace(s);
     case Transform.ReplaceComments: return replaceComments(s);
@@ -257,7 +257,9 @@ export function hexDecode(s: string): string {
 }
 
 function removeChar(s: string, ch: i32): string {
-  if (s.indexOf(String.fromCharCode(ch)) < 0) return s;
+  let found = false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) == ch) { found = true; break; }
+  if (!found) return s;
   const b = new ByteBuilder(s.length);
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) != ch) b.push(s.charCodeAt(i));
   return b.toString();
@@ -272,6 +274,13 @@ function removeWhitespace(s: string): string {
 }
 
 function compressWhitespace(s: string): string {
+  // Nothing to do unless there is a run of spaces or a space that is not 0x20.
+  let needed = false;
+  for (let i = 0; i < s.length && !needed; i++) {
+    const c = s.charCodeAt(i);
+    if (isWideSpace(c) && (c != 0x20 || (i + 1 < s.length && isWideSpace(s.charCodeAt(i + 1))))) needed = true;
+  }
+  if (!needed) return s;
   const b = new ByteBuilder(s.length);
   let inSpace = false;
   for (let i = 0; i < s.length; i++) {

@@ -123,6 +123,8 @@ export class Rule {
   transformChain: i32 = 0;
   /** Whether any target is an exclusion (`!ARGS:x`). */
   hasExclusions: bool = false;
+  /** The target list as text (rules with equal lists share their collected values within a phase); "" when not shareable (TX, MATCHED_*). */
+  targetKey: string = "";
   multiMatch: bool = false;
   disruptive: i32 = Disruptive.None;
   status: i32 = 0;

@@ -69,6 +69,13 @@ export class SecLangParser {
         r.transformChain = chains.get(key);
         r.hasExclusions = false;
         for (let t = 0; t < r.targets.length; t++) if (r.targets[t].exclude) r.hasExclusions = true;
+        let tk = "";
+        for (let t = 0; t < r.targets.length; t++) {
+          const v = r.targets[t].variable;
+          if (v == Var.TX || v == Var.MATCHED_VAR || v == Var.MATCHED_VAR_NAME || v == Var.MATCHED_VARS || v == Var.MATCHED_VARS_NAMES) { tk = ""; break; }
+          tk += r.targets[t].describe() + "|";
+        }
+        r.targetKey = tk;
         r = r.chained;
       }
     }

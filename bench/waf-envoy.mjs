@@ -1,0 +1,98 @@
+// The WAF filter with the bundled ruleset at paranoia level 1, through real Envoy, against the
+// same Envoy without the filter (one worker each, side by side in one run): added latency at p50
+// and p99 for a GET with 10 headers and 5 query arguments, a 64 KiB JSON body, and inputs built to
+// make a backtracking regex engine explode (time must grow linearly with their size); then the
+// wasm VM's memory after many requests (the filter's `waf.wasm_memory_bytes` gauge).
+// Goals (issue 6): GET < 150 µs added at p50, 64 KiB JSON < 2 ms, pathological linear, memory
+// flat under 32 MiB. BENCH_SECONDS (default 3) per case; BENCH_MEMORY_REQUESTS (default 20000).
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { httpProxyBootstrap, startEchoUpstream, startEnvoy, stopAllEnvoys, wasmHttpFilter } from '../sdk/dist/envoy/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const memoryRequests = Number(process.env.BENCH_MEMORY_REQUESTS ?? 10000);
+
+async function send(port, { method = 'GET', path, headers = {}, body }) {
+  const h = { ...headers };
+  delete h.host; // fetch sets it
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: h, body });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function latencies(port, request) {
+  for (let i = 0; i < 5; i++) await send(port, request);
+  const samples = [];
+  const deadline = performance.now() + seconds * 1000;
+  while (performance.now() < deadline || samples.length < 5) {
+    const t0 = performance.now();
+    const status = await send(port, request);
+    samples.push(performance.now() - t0);
+    if (status >= 500) throw new Error(`status ${status}`);
+  }
+  samples.sort((a, b) => a - b);
+  const q = (p) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] * 1000;
+  return { p50: q(0.5), p99: q(0.99), n: samples.length };
+}
+
+const get = {
+  path: '/products/search?q=running+shoes&size=42&color=blue&sort=price_asc&page=2',
+  headers: {
+    host: 'shop.example.com', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', accept: 'text/html,application/xhtml+xml',
+    'accept-language': 'en-US,en;q=0.9', 'accept-encoding': 'gzip, deflate, br', referer: 'https://shop.example.com/', cookie: 'session=abc123; theme=dark',
+    'x-request-id': '7f1c2a9e-5d1b-4c4e-9a3b-2d6f1e8b9c0a', 'cache-control': 'no-cache', 'sec-fetch-mode': 'navigate',
+  },
+};
+function jsonBody(bytes) {
+  const items = [];
+  let s = '';
+  for (let i = 0; s.length < bytes; i++) {
+    items.push({ id: i, sku: `SKU-${1000 + i}`, name: `Item number ${i}`, price: 9.99 + i, tags: ['a', 'b'], note: "customer's choice" });
+    s = JSON.stringify({ order: 42, items });
+  }
+  return s;
+}
+const json64 = { method: 'POST', path: '/api/orders', headers: { ...get.headers, 'content-type': 'application/json' }, body: jsonBody(65536) };
+// Inputs that blow up backtracking engines on patterns like (a+)+$ or (\w+\s?)*$ (and similar shapes in
+// rule sets): a long run that almost matches, then a breaking character.
+const pathological = (n) => ({ method: 'POST', path: '/submit', headers: { ...get.headers, 'content-type': 'application/x-www-form-urlencoded' },
+  body: 'q=' + encodeURIComponent('a'.repeat(n) + '!') + '&r=' + encodeURIComponent('<'.repeat(n / 4) + "'" + ' or '.repeat(n / 16)) });
+
+const upstream = await startEchoUpstream();
+const boot = (filters) => (p) => httpProxyBootstrap({ listenerPort: p.listener, adminPort: p.admin, upstreamPort: upstream.port, httpFilters: filters });
+const bare = await startEnvoy({ config: boot([]), logLevel: 'warn' });
+const waf = await startEnvoy({ config: boot([wasmHttpFilter({ name: 'waf', wasmPath: join(root, 'build', 'waf.wasm'), config: { ruleset: { paranoia_level: 1 }, audit_log: false, log_level: 'error' } })]), logLevel: 'warn' });
+const port = (e) => Number(new URL(e.url('/')).port);
+
+try {
+  const rows = [];
+  for (const [name, req] of [['GET, 10 headers, 5 args', get], ['POST 64 KiB JSON', json64], ['pathological 4 KiB', pathological(4096)], ['pathological 16 KiB', pathological(16384)], ['pathological 64 KiB', pathological(65536)]]) {
+    const a = await latencies(port(bare), req);
+    const b = await latencies(port(waf), req);
+    rows.push({ name, a, b });
+  }
+  console.log(`\nWAF filter (bundled ruleset, PL1) vs no filter, real Envoy, 1 worker, sequential keep-alive requests, ${seconds} s per case\n`);
+  console.log('| request | no filter p50 µs | WAF p50 µs | added p50 µs | no filter p99 µs | WAF p99 µs | ratio p50 |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const { name, a, b } of rows) {
+    console.log(`| ${name} | ${a.p50.toFixed(0)} | ${b.p50.toFixed(0)} | ${(b.p50 - a.p50).toFixed(0)} | ${a.p99.toFixed(0)} | ${b.p99.toFixed(0)} | ${(b.p50 / a.p50).toFixed(2)}x |`);
+  }
+  const added = (i) => rows[i].b.p50 - rows[i].a.p50;
+  console.log(`\npathological growth (added p50): 4→16 KiB ${(added(3) / Math.max(1, added(2))).toFixed(1)}x, 16→64 KiB ${(added(4) / Math.max(1, added(3))).toFixed(1)}x (linear ≈ 4x per 4x input)`);
+
+  const memory = async () => {
+    const text = await (await fetch(waf.adminUrl + '/stats?filter=waf.wasm_memory_bytes')).text();
+    const m = /waf\.wasm_memory_bytes: (\d+)/.exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  const before = await memory();
+  const mix = [get, json64, pathological(4096)];
+  for (let i = 0; i < memoryRequests; i++) await send(port(waf), mix[i % 200 === 0 ? 1 : i % 10 === 1 ? 2 : 0]);
+  const after = await memory();
+  console.log(`\nwasm VM memory (1 worker): ${(before / 1048576).toFixed(1)} MiB after warm-up, ${(after / 1048576).toFixed(1)} MiB after ${memoryRequests.toLocaleString('en-US')} more requests (GET, 10% pathological 4 KiB, 0.5% 64 KiB JSON)`);
+  console.log(`goals: GET added p50 < 150 µs: ${added(0) < 150 ? 'met' : 'NOT met'}; 64 KiB JSON added p50 < 2 ms: ${added(1) < 2000 ? 'met' : 'NOT met'}; memory < 32 MiB: ${after < 32 * 1048576 ? 'met' : 'NOT met'}`);
+} finally {
+  await stopAllEnvoys();
+  await upstream.close();
+}

@@ -11,7 +11,7 @@ import {
 import { WafConfig, parseWafConfig } from "./config";
 import { MatchEvent, Transaction } from "./engine";
 import { BodyLimitAction } from "./seclang/model";
-import { Pairs, contentTypeParam, flattenJson, mediaType, parseCookies, parseMultipart, parseUrlEncoded } from "./request";
+import { Pairs, contentTypeParam, flattenJson, flattenXml, mediaType, parseCookies, parseMultipart, parseUrlEncoded } from "./request";
 import { byteStringOf, jsonString, textOf, toByteString } from "./bytes";
 
 const SCORE_HEADER = "x-meshward-waf-score";
@@ -150,11 +150,18 @@ class WafStream extends Context {
       if (type == "application/x-www-form-urlencoded") processor = "URLENCODED";
       else if (type == "multipart/form-data") processor = "MULTIPART";
       else if (type == "application/json" || (type.startsWith("application/") && type.endsWith("+json"))) processor = "JSON";
+      else if (type == "text/xml" || type == "application/xml" || (type.startsWith("application/") && type.endsWith("+xml"))) processor = "XML";
     }
     req.bodyProcessor = processor;
     if (processor == "URLENCODED") parseUrlEncoded(body, req.argsPost);
     else if (processor == "JSON") req.bodyError = flattenJson(body, req.argsPost);
     else if (processor == "MULTIPART") req.bodyError = parseMultipart(body, contentTypeParam(ct, "boundary"), req.argsPost, req.files);
+    else if (processor == "XML") req.bodyError = flattenXml(body, req.argsPost);
+    else if (body.length > 0 && isTextual(type)) {
+      // Other text bodies (text/plain, no content type, ...) are one argument, so the
+      // argument rules inspect them too.
+      req.argsPost.add("body", body);
+    }
     if (req.bodyError.length > 0 && logEnabled(LogLevelValues.debug)) logDebug("waf: request body error: " + req.bodyError);
   }
 
@@ -262,6 +269,12 @@ class WafStream extends Context {
       if (g !== null) g.set(<u64>memory.size() << 16);
     }
   }
+}
+
+/** Content types whose body is text worth inspecting as one value (binary types are not). */
+function isTextual(type: string): bool {
+  return type.length == 0 || type.startsWith("text/") || type == "application/x-javascript" || type == "application/javascript" ||
+    type == "application/graphql" || type == "application/x-ndjson" || type == "application/csp-report";
 }
 
 function headerOf(pairs: Array<string[]>, name: string): string {

@@ -410,3 +410,94 @@ function dispositionParam(disposition: string, name: string): string | null {
   }
   return null;
 }
+
+const XML_MAX_VALUES = 16384;
+
+/**
+ * XML body → ARGS_POST, leniently (no DTD processing, never fails): element text under
+ * `xml.<path>` and attribute values under `xml.<path>@<name>`; CDATA is text, a DOCTYPE is kept
+ * as `xml.!doctype` (entity declarations stay visible to rules). Returns "" or an error for
+ * an unterminated construct.
+ */
+export function flattenXml(s: string, out: Pairs): string {
+  const stack = new Array<string>();
+  let i = 0;
+  const n = s.length;
+  while (i < n && out.length < XML_MAX_VALUES) {
+    const lt = s.indexOf("<", i);
+    const textEnd = lt < 0 ? n : lt;
+    if (textEnd > i) {
+      const text = s.substring(i, textEnd).trim();
+      if (text.length > 0) out.add(xmlPath(stack), text);
+    }
+    if (lt < 0) break;
+    if (s.startsWith("<!--", lt)) {
+      const end = s.indexOf("-->", lt + 4);
+      if (end < 0) return "unterminated XML comment";
+      i = end + 3;
+      continue;
+    }
+    if (s.startsWith("<![CDATA[", lt)) {
+      const end = s.indexOf("]]>", lt + 9);
+      if (end < 0) return "unterminated CDATA section";
+      out.add(xmlPath(stack), s.substring(lt + 9, end));
+      i = end + 3;
+      continue;
+    }
+    if (s.startsWith("<!", lt) || s.startsWith("<?", lt)) {
+      // DOCTYPE (with an internal subset in brackets) or a processing instruction.
+      let end = s.indexOf(">", lt);
+      const bracket = s.indexOf("[", lt);
+      if (bracket >= 0 && end >= 0 && bracket < end) end = s.indexOf("]>", bracket) >= 0 ? s.indexOf("]>", bracket) + 1 : -1;
+      if (end < 0) return "unterminated XML declaration";
+      if (s.startsWith("<!", lt)) out.add("xml.!doctype", s.substring(lt, end + 1));
+      i = end + 1;
+      continue;
+    }
+    const gt = s.indexOf(">", lt);
+    if (gt < 0) return "unterminated XML tag";
+    let tag = s.substring(lt + 1, gt);
+    if (tag.startsWith("/")) {
+      if (stack.length > 0) stack.pop();
+      i = gt + 1;
+      continue;
+    }
+    const selfClosing = tag.endsWith("/");
+    if (selfClosing) tag = tag.substring(0, tag.length - 1);
+    let k = 0;
+    while (k < tag.length && !isSpace(tag.charCodeAt(k))) k++;
+    const name = tag.substring(0, k);
+    stack.push(name);
+    // Attributes: name="value" or name='value'.
+    while (k < tag.length) {
+      while (k < tag.length && isSpace(tag.charCodeAt(k))) k++;
+      const ns = k;
+      while (k < tag.length && tag.charCodeAt(k) != 0x3d && !isSpace(tag.charCodeAt(k))) k++;
+      const an = tag.substring(ns, k);
+      while (k < tag.length && isSpace(tag.charCodeAt(k))) k++;
+      if (k >= tag.length || tag.charCodeAt(k) != 0x3d) { if (an.length == 0) break; continue; }
+      k++;
+      while (k < tag.length && isSpace(tag.charCodeAt(k))) k++;
+      const q = k < tag.length ? tag.charCodeAt(k) : 0;
+      let value = "";
+      if (q == 0x22 || q == 0x27) {
+        const close = tag.indexOf(String.fromCharCode(q), k + 1);
+        const e = close < 0 ? tag.length : close;
+        value = tag.substring(k + 1, e);
+        k = e + 1;
+      } else {
+        const vs = k;
+        while (k < tag.length && !isSpace(tag.charCodeAt(k))) k++;
+        value = tag.substring(vs, k);
+      }
+      if (an.length > 0) out.add(xmlPath(stack) + "@" + an, value);
+    }
+    if (selfClosing) stack.pop();
+    i = gt + 1;
+  }
+  return "";
+}
+
+function xmlPath(stack: string[]): string {
+  return stack.length > 0 ? "xml." + stack.join(".") : "xml";
+}

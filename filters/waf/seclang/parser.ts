@@ -419,7 +419,7 @@ export class SecLangParser {
     if (name == "requestbodyprocessor") {
       c.kind = CtlKind.RequestBodyProcessor;
       const v = value.toUpperCase();
-      if (v != "URLENCODED" && v != "JSON" && v != "MULTIPART") { this.fail(where + ": ctl:requestBodyProcessor must be URLENCODED, JSON or MULTIPART (XML is not supported)"); return null; }
+      if (v != "URLENCODED" && v != "JSON" && v != "MULTIPART" && v != "XML") { this.fail(where + ": ctl:requestBodyProcessor must be URLENCODED, JSON, MULTIPART or XML"); return null; }
       c.tag = v;
       return c;
     }

@@ -242,8 +242,9 @@ function tagsRunScript(s: string): bool {
       if (DANGEROUS_TAGS.has(name)) {
         // "<style" or "<script" followed by the end, space, /, > or a control character.
         if (j >= n) return true;
+        // "<script" followed by anything that ends a tag name for the reader (space, /, >, #, ...)
         const c = s.charCodeAt(j);
-        if (isSpace(c) || c == 0x2f || c == 0x3e || c < 0x20) return true;
+        if (!(isLetter(c) || (c >= 0x30 && c <= 0x39))) return true;
       }
       if (attributesRunScript(s, j, true)) return true;
     }
@@ -252,9 +253,66 @@ function tagsRunScript(s: string): bool {
   return false;
 }
 
+/** CSS that runs script (a value landing in a style attribute or sheet). */
+function cssRunsScript(s: string): bool {
+  let compact = "";
+  const v = decodeEntities(s);
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c <= 0x20 || c == 0x5c || c == 0x27 || c == 0x22) continue; // spaces, CSS escapes, quotes
+    compact += String.fromCharCode(lowerAscii(c));
+  }
+  return (
+    compact.includes("url(javascript") || compact.includes("url(vbscript") || compact.includes("-moz-binding:") ||
+    compact.includes("behavior:url(") || compact.includes(":expression(") || compact.includes("{expression(")
+  );
+}
+
+/** Names a value breaking out of a JS string calls to run code or reach the page. */
+function isJsSink(name: string): bool {
+  return (
+    name == "alert" || name == "prompt" || name == "confirm" || name == "eval" || name == "settimeout" || name == "setinterval" ||
+    name == "function" || name == "fetch" || name == "import" || name == "document" || name == "window" || name == "top" ||
+    name == "self" || name == "parent" || name == "location" || name == "constructor" || name == "atob" || name == "xmlhttprequest"
+  );
+}
+
+/**
+ * A value breaking out of a JavaScript string: a quote, then an operator or ";", then a call to a
+ * script sink: "';alert(1)//", "\"-alert(1)-\"", "'+eval(name)+'".
+ */
+function jsBreakout(s: string): bool {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const q = s.charCodeAt(i);
+    if (q != 0x27 && q != 0x22 && q != 0x60) continue;
+    let j = i + 1;
+    while (j < n && isSpace(s.charCodeAt(j))) j++;
+    if (j >= n) continue;
+    const op = s.charCodeAt(j);
+    if (!(op == 0x3b || op == 0x2b || op == 0x2d || op == 0x2a || op == 0x2f || op == 0x7c || op == 0x26 || op == 0x2c || op == 0x29 || op == 0x7d)) continue;
+    j++;
+    while (j < n && (isSpace(s.charCodeAt(j)) || s.charCodeAt(j) == 0x29 || s.charCodeAt(j) == 0x7d || s.charCodeAt(j) == 0x3b)) j++;
+    const start = j;
+    while (j < n && (isLetter(s.charCodeAt(j)) || s.charCodeAt(j) == 0x5f || s.charCodeAt(j) == 0x24)) j++;
+    if (j == start) continue;
+    const name = s.substring(start, j).toLowerCase();
+    if (!isJsSink(name)) continue;
+    while (j < n && isSpace(s.charCodeAt(j))) j++;
+    if (j < n) {
+      const c = s.charCodeAt(j);
+      if (c == 0x28 || c == 0x60 || c == 0x2e || c == 0x5b || c == 0x3d) return true;
+    }
+  }
+  return false;
+}
+
 /** A value that is itself a script URL with code after the scheme (not "javascript: the good parts"). */
 function isScriptUrlValue(s: string): bool {
   if (!isScriptUrl(s)) return false;
+  // Entities or control characters inside the scheme ("ja&tab;vascript:") are evasion, not prose.
+  const plain = s.trim().toLowerCase();
+  if (!(plain.startsWith("javascript:") || plain.startsWith("vbscript:") || plain.startsWith("livescript:") || plain.startsWith("data:"))) return true;
   const v = decodeEntities(s);
   const colon = v.indexOf(":");
   const rest = v.substring(colon + 1);
@@ -271,6 +329,11 @@ export function detectXSS(input: string): bool {
   initTags();
   if (input.indexOf("<") >= 0 && tagsRunScript(input)) return true;
   if (isScriptUrlValue(input)) return true;
+  if (cssRunsScript(input)) return true;
+  if (jsBreakout(input)) return true;
+  // UTF-7 "<": +ADw- (read as a tag by browsers that sniff UTF-7)
+  const lower = input.toLowerCase();
+  if (lower.includes("+adw-") && (lower.includes("script") || lower.includes("+ad4-"))) return true;
   // Inside an attribute value: what follows the first quote of each kind, and the unquoted case
   // (the value ends at the first whitespace).
   if (input.indexOf("=") < 0) return false;

@@ -558,7 +558,7 @@ function unionSelect(t: Array<Token>): bool {
     if (t[i].type != T_UNION) continue;
     let j = i + 1;
     // "(" and, in URL paths where "+" stands for a space, "+", "all", "distinct"
-    while (typeAt(t, j) == T_OPEN || (typeAt(t, j) == T_OP && t[j].text == "+") || (typeAt(t, j) == T_BARE && (t[j].text == "all" || t[j].text == "distinct"))) j++;
+    while (typeAt(t, j) == T_OPEN || (typeAt(t, j) == T_OP && t[j].text == "+") || ((typeAt(t, j) == T_BARE || typeAt(t, j) == T_KEYWORD) && (t[j].text == "all" || t[j].text == "distinct"))) j++;
     if (typeAt(t, j) == T_STATEMENT && t[j].text == "select" && statementAt(t, j)) return true;
   }
   return false;

@@ -48,6 +48,23 @@ function isEventHandlerName(name: string): bool {
   );
 }
 
+/** Builds a string from code units in linear time (repeated += copies the whole string each time). */
+class Units {
+  codes: Array<i32> = new Array<i32>();
+  push(c: i32): void {
+    this.codes.push(c);
+  }
+  pushString(s: string): void {
+    for (let i = 0; i < s.length; i++) this.codes.push(s.charCodeAt(i));
+  }
+  get length(): i32 {
+    return this.codes.length;
+  }
+  toString(): string {
+    return String.fromCharCodes(this.codes);
+  }
+}
+
 @inline
 function isSpace(c: i32): bool {
   return c == 0x20 || (c >= 0x09 && c <= 0x0d) || c == 0;
@@ -66,13 +83,13 @@ function lowerAscii(c: i32): i32 {
 /** Decodes the HTML character references browsers decode in attribute values (&#NN; &#xHH; and a few names). */
 function decodeEntities(s: string): string {
   if (s.indexOf("&") < 0) return s;
-  let out = "";
+  const out = new Units();
   let i = 0;
   const n = s.length;
   while (i < n) {
     const c = s.charCodeAt(i);
     if (c != 0x26) {
-      out += String.fromCharCode(c);
+      out.push(c);
       i++;
       continue;
     }
@@ -97,7 +114,7 @@ function decodeEntities(s: string): string {
       }
       if (digits > 0) {
         if (j < n && s.charCodeAt(j) == 0x3b) j++;
-        out += v > 0 && v <= 0xffff ? String.fromCharCode(v) : "\uFFFD";
+        out.push(v > 0 && v <= 0xffff ? v : 0xfffd);
         i = j;
         continue;
       }
@@ -119,27 +136,28 @@ function decodeEntities(s: string): string {
       else if (name == "nbsp") v = 0xa0;
       if (v >= 0) {
         if (j < n && s.charCodeAt(j) == 0x3b) j++;
-        out += String.fromCharCode(v);
+        out.push(v);
         i = j;
         continue;
       }
     }
-    out += "&";
+    out.push(0x26);
     i++;
   }
-  return out;
+  return out.toString();
 }
 
 /** The value as a browser resolves a URL's scheme: entities decoded, control and space removed, lowercased. */
 function schemeView(value: string): string {
-  const v = decodeEntities(value);
-  let out = "";
+  // The scheme is near the start: a bounded prefix is enough (entities are at most ~10 units each).
+  const v = decodeEntities(value.length > 512 ? value.substring(0, 512) : value);
+  const out = new Units();
   for (let i = 0; i < v.length && out.length < 24; i++) {
     const c = v.charCodeAt(i);
     if (c <= 0x20 || c == 0x7f || c == 0xa0) continue; // browsers skip these inside and before the scheme
-    out += String.fromCharCode(lowerAscii(c));
+    out.push(lowerAscii(c));
   }
-  return out;
+  return out.toString();
 }
 
 function isScriptUrl(value: string): bool {
@@ -149,20 +167,22 @@ function isScriptUrl(value: string): bool {
 
 function isScriptStyle(value: string): bool {
   const v = decodeEntities(value).toLowerCase();
-  let compact = "";
+  const units = new Units();
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c <= 0x20 || c == 0x5c) continue; // CSS escapes and comments hide words; whitespace too
-    compact += String.fromCharCode(c);
+    units.push(c);
   }
+  const compact = units.toString();
   return compact.includes("expression(") || compact.includes("javascript:") || compact.includes("vbscript:") || compact.includes("behavior:") || compact.includes("-moz-binding") || compact.includes("@import");
 }
 
 /**
- * Reads attributes from i (inside a tag, after its name) up to the closing ">" or the end; true
- * when one would run script. stopAtLt: a "<" ends the tag (text context).
+ * Reads attributes from i (inside a tag, after its name) up to the closing ">" or the end: -1 when
+ * one would run script, else where reading stopped (the caller resumes there, so text inside
+ * attribute values is read once: the scan stays linear). inTag: a "<" ends the tag.
  */
-function attributesRunScript(s: string, i: i32, inTag: bool): bool {
+function attributesRunScript(s: string, i: i32, inTag: bool): i32 {
   const n = s.length;
   let attrs = 0;
   while (i < n && attrs < 64) {
@@ -172,8 +192,8 @@ function attributesRunScript(s: string, i: i32, inTag: bool): bool {
       i++;
       continue;
     }
-    if (c == 0x3e /* > */) return false;
-    if (c == 0x3c && inTag) return false;
+    if (c == 0x3e /* > */) return i + 1;
+    if (c == 0x3c && inTag) return i;
     // Attribute name: up to whitespace, /, >, =.
     const start = i;
     while (i < n) {
@@ -194,13 +214,15 @@ function attributesRunScript(s: string, i: i32, inTag: bool): bool {
       continue;
     }
     // An event handler with a value (even an empty one: the attribute is still set).
-    if (isEventHandlerName(name)) return true;
+    if (isEventHandlerName(name)) return -1;
     j++;
     while (j < n && isSpace(s.charCodeAt(j))) j++;
     let value = "";
     if (j < n && (s.charCodeAt(j) == 0x22 || s.charCodeAt(j) == 0x27 || s.charCodeAt(j) == 0x60)) {
       const q = s.charCodeAt(j);
       let end = s.indexOf(String.fromCharCode(q), j + 1);
+      // Unterminated: read the value to the next ">" so later tags are still looked at.
+      if (end < 0) end = s.indexOf(">", j + 1);
       if (end < 0) end = n;
       value = s.substring(j + 1, end);
       i = end + 1;
@@ -210,12 +232,12 @@ function attributesRunScript(s: string, i: i32, inTag: bool): bool {
       value = s.substring(j, end);
       i = end;
     }
-    if (isUrlAttribute(name) && isScriptUrl(value)) return true;
-    if (name == "srcdoc" && value.indexOf("<") >= 0) return true;
-    if (name == "style" && isScriptStyle(value)) return true;
-    if (name == "http-equiv" && value.toLowerCase().includes("refresh")) return true;
+    if (isUrlAttribute(name) && isScriptUrl(value)) return -1;
+    if (name == "srcdoc" && value.indexOf("<") >= 0) return -1;
+    if (name == "style" && isScriptStyle(value)) return -1;
+    if (name == "http-equiv" && value.toLowerCase().includes("refresh")) return -1;
   }
-  return false;
+  return i;
 }
 
 /** Tags in text context. */
@@ -246,7 +268,12 @@ function tagsRunScript(s: string): bool {
         const c = s.charCodeAt(j);
         if (!(isLetter(c) || (c >= 0x30 && c <= 0x39))) return true;
       }
-      if (attributesRunScript(s, j, true)) return true;
+      const stop = attributesRunScript(s, j, true);
+      if (stop < 0) return true;
+      if (stop > j) {
+        i = s.indexOf("<", stop);
+        continue;
+      }
     }
     i = s.indexOf("<", i + 1);
   }
@@ -255,13 +282,14 @@ function tagsRunScript(s: string): bool {
 
 /** CSS that runs script (a value landing in a style attribute or sheet). */
 function cssRunsScript(s: string): bool {
-  let compact = "";
+  const units = new Units();
   const v = decodeEntities(s);
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c <= 0x20 || c == 0x5c || c == 0x27 || c == 0x22) continue; // spaces, CSS escapes, quotes
-    compact += String.fromCharCode(lowerAscii(c));
+    units.push(lowerAscii(c));
   }
+  const compact = units.toString();
   return (
     compact.includes("url(javascript") || compact.includes("url(vbscript") || compact.includes("-moz-binding:") ||
     compact.includes("behavior:url(") || compact.includes(":expression(") || compact.includes("{expression(")
@@ -340,10 +368,10 @@ export function detectXSS(input: string): bool {
   const quotes = "\"'`";
   for (let q = 0; q < 3; q++) {
     const at = input.indexOf(quotes.charAt(q));
-    if (at >= 0 && attributesRunScript(input, at + 1, false)) return true;
+    if (at >= 0 && attributesRunScript(input, at + 1, false) < 0) return true;
   }
   for (let i = 0; i < input.length; i++) {
-    if (isSpace(input.charCodeAt(i))) return attributesRunScript(input, i + 1, false);
+    if (isSpace(input.charCodeAt(i))) return attributesRunScript(input, i + 1, false) < 0;
   }
   return false;
 }

@@ -357,11 +357,17 @@ export function detectXSS(input: string): bool {
   initTags();
   if (input.indexOf("<") >= 0 && tagsRunScript(input)) return true;
   if (isScriptUrlValue(input)) return true;
-  if (cssRunsScript(input)) return true;
+  if (input.indexOf("(") >= 0 || input.indexOf(":") >= 0) {
+    const lower = input.toLowerCase();
+    // Only CSS that names one of its script hooks is worth normalizing.
+    if ((lower.includes("url") || lower.includes("&#") || lower.includes("expression") || lower.includes("binding") || lower.includes("behavior")) && cssRunsScript(input)) return true;
+  }
   if (jsBreakout(input)) return true;
   // UTF-7 "<": +ADw- (read as a tag by browsers that sniff UTF-7)
-  const lower = input.toLowerCase();
-  if (lower.includes("+adw-") && (lower.includes("script") || lower.includes("+ad4-"))) return true;
+  if (input.indexOf("+") >= 0) {
+    const lower = input.toLowerCase();
+    if (lower.includes("+adw-") && (lower.includes("script") || lower.includes("+ad4-"))) return true;
+  }
   // Inside an attribute value: what follows the first quote of each kind, and the unquoted case
   // (the value ends at the first whitespace).
   if (input.indexOf("=") < 0) return false;

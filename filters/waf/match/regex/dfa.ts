@@ -16,7 +16,7 @@ import { isWordChar } from "./charclass";
 
 const UNKNOWN: i32 = -1;
 const MATCH: i32 = -2;
-const NOMATCH: i32 = -3;
+const NOMATCH: i32 = -3; // at the end of the text: no match; mid-text: no thread left (anchored)
 
 const PREV_BEGIN: i32 = 1;
 const PREV_NL: i32 = 2;
@@ -31,7 +31,7 @@ export function setDfaCacheBytes(bytes: i32): void {
 }
 
 class DState {
-  constructor(public pcs: Int32Array, public flags: i32, public trans: Int32Array) {}
+  constructor(public pcs: Int32Array, public flags: i32) {}
 }
 
 export class LazyDFA {
@@ -43,6 +43,9 @@ export class LazyDFA {
   highBase: i32 = 0;
   classCount: i32 = 0; // classes of code units; class classCount is the end of the text
   states: Array<DState> = new Array<DState>();
+  /** Transitions, one row of `width` entries per state: next state, or UNKNOWN / MATCH / NOMATCH. */
+  table: Int32Array = new Int32Array(0);
+  width: i32 = 0;
   index: Map<string, i32> = new Map<string, i32>();
   cached: i32 = 0;
   initId: i32 = -1;
@@ -106,6 +109,7 @@ export class LazyDFA {
     this.highBounds = new Int32Array(high.length);
     for (let i = 0; i < high.length; i++) this.highBounds[i] = high[i];
     this.classCount = cls + high.length + 1;
+    this.width = this.classCount + 1;
   }
 
   @inline
@@ -124,6 +128,7 @@ export class LazyDFA {
   flush(): void {
     this.initId = -1;
     this.states = new Array<DState>();
+    this.table.fill(UNKNOWN);
     this.index = new Map<string, i32>();
     this.cached = 0;
     this.flushes++;
@@ -133,14 +138,18 @@ export class LazyDFA {
   stateFor(pcs: Int32Array, count: i32, flags: i32): i32 {
     const key = stateKey(pcs, count, flags);
     if (this.index.has(key)) return this.index.get(key);
-    const width = this.classCount + 1;
+    const width = this.width;
     if (this.cached + width + count > cacheBudget && this.states.length > 0) this.flush();
     const own = new Int32Array(count);
     for (let i = 0; i < count; i++) unchecked((own[i] = pcs[i]));
-    const trans = new Int32Array(width);
-    trans.fill(UNKNOWN);
     const id = this.states.length;
-    this.states.push(new DState(own, flags, trans));
+    if ((id + 1) * width > this.table.length) {
+      const grown = new Int32Array(max(16, 2 * (id + 1)) * width);
+      grown.fill(UNKNOWN);
+      memory.copy(grown.dataStart, this.table.dataStart, <usize>this.table.length << 2);
+      this.table = grown;
+    }
+    this.states.push(new DState(own, flags));
     this.index.set(key, id);
     this.cached += width + count;
     return id;
@@ -222,6 +231,11 @@ export class LazyDFA {
           unchecked((this.tmark[prog.start] = this.tgen));
           unchecked((this.targets[nt++] = prog.start));
         }
+        if (nt == 0) {
+          // No thread left (only when anchored at the start): nothing can match from here.
+          unchecked((this.table[sid * this.width + cls] = NOMATCH));
+          return NOMATCH;
+        }
         sortPrefix(this.targets, nt);
         const flags = c == 0x0a ? PREV_NL : isWordChar(c) ? PREV_WORD : 0;
         const before = this.flushes;
@@ -229,7 +243,7 @@ export class LazyDFA {
         if (this.flushes != before) return result; // the source state is gone: do not cache
       }
     }
-    unchecked((st.trans[cls] = result));
+    unchecked((this.table[sid * this.width + cls] = result));
     return result;
   }
 
@@ -242,17 +256,29 @@ export class LazyDFA {
       sid = this.initId = this.stateFor(pcs, 1, PREV_BEGIN | PREV_NL);
     }
     const n = input.length;
-    const anchored = this.prog.anchoredStart;
+    const width = this.width;
+    const base = changetype<usize>(input);
+    // Raw pointers into the tables: the hot loop is two loads per code unit, with no calls and
+    // nothing for the garbage collector's shadow stack (the tables stay reachable from this).
+    const lowPtr = this.lowClass.dataStart;
+    let table = this.table.dataStart;
+    let row = sid * width;
     for (let i = 0; i < n; i++) {
-      const c = <i32>input.charCodeAt(i);
-      const cls = this.classOf(c);
-      let t = unchecked(unchecked(this.states[sid]).trans[cls]);
-      if (t == UNKNOWN) t = this.step(sid, cls, c);
-      if (t == MATCH) return true;
-      sid = t;
-      if (anchored && unchecked(this.states[sid]).pcs.length == 0) return false;
+      const c = <i32>load<u16>(base + (<usize>i << 1));
+      const cls = c < 256 ? <i32>load<u16>(lowPtr + (<usize>c << 1)) : this.classOf(c);
+      let t = load<i32>(table + (<usize>(row + cls) << 2));
+      if (t < 0) {
+        if (t == UNKNOWN) {
+          t = this.step(row / width, cls, c);
+          table = this.table.dataStart; // may have grown or been flushed
+        }
+        if (t == MATCH) return true;
+        if (t == NOMATCH) return false;
+      }
+      row = t * width;
     }
-    let t = unchecked(unchecked(this.states[sid]).trans[this.classCount]);
+    sid = row / width;
+    let t = unchecked(this.table[row + this.classCount]);
     if (t == UNKNOWN) t = this.step(sid, this.classCount, -1);
     return t == MATCH;
   }

@@ -44,7 +44,7 @@ describe.skipIf(!wasmBuilt)('SQLi and XSS detectors through build/waf-match-prob
     const out = await probe.run(lines);
     const hit = cases.map(() => false);
     out.forEach((r, k) => {
-      if (kind === 'sqli' ? r !== 'null' : r === '1') hit[owner[k]] = true;
+      if (kind === 'sqli' ? r !== 'null' : r === '1') hit[owner[k]!] = true;
     });
     return hit;
   }

@@ -37,7 +37,7 @@ interface Gen {
 }
 
 function genPattern(rand: () => number, depth: number, inRepeat: boolean): Gen {
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const atoms = ['a', 'b', 'c', 'ab', '.', '[ab]', '[^a]', '[a-c]', '\\d', '\\w', '\\s', '\\W', '1', ' ', '_', '-', '\\.', '[\\d_]', '[^\\s]'];
   const r = rand();
   if (depth <= 0 || r < 0.35) return { src: pick(atoms), capInRepeat: false, nullable: false, emptyLoop: false };
@@ -116,7 +116,7 @@ describe.skipIf(!wasmBuilt)('regex (RE2 semantics) through build/waf-match-probe
     cases.forEach((c, i) => {
       const want = jsExec(c.pattern, c.input, c.flags);
       const gotTest = out[2 * i];
-      const gotExec = out[2 * i + 1];
+      const gotExec = out[2 * i + 1]!;
       if (want !== 'null') matched++;
       const wantTest = want === 'null' ? '0' : '1';
       const view = (r: string) => (r === 'null' ? 'null' : !c.text ? 'match' : c.groups ? r : r.split(',')[0]);
@@ -243,10 +243,10 @@ describe.skipIf(!wasmBuilt)('regex (RE2 semantics) through build/waf-match-probe
       rx.exec('(?:x(\\d+))+', 'x1x22'),
       rx.compile('(a)(?:b)(?P<n>c)'),
     ]);
-    expect(out[0].split(',').map(unhex)).toEqual(['b', '', 'b']);
-    expect(out[1].split(',').map(unhex)).toEqual(['abcdefghijk', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']);
+    expect(out[0]!.split(',').map(unhex)).toEqual(['b', '', 'b']);
+    expect(out[1]!.split(',').map(unhex)).toEqual(['abcdefghijk', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']);
     // RE2 keeps the last iteration's capture.
-    expect(out[2].split(',').map(unhex)).toEqual(['x1x22', '22']);
+    expect(out[2]!.split(',').map(unhex)).toEqual(['x1x22', '22']);
     expect(out[3]).toBe('ok 2');
   });
 
@@ -284,7 +284,7 @@ describe.skipIf(!wasmBuilt)('regex (RE2 semantics) through build/waf-match-probe
     ];
     const out = await probe.run(cases.map(([p]) => rx.compile(p)));
     cases.forEach(([p, pos, msg], i) => {
-      const m = /^error (-?\d+) (.*)$/.exec(out[i]);
+      const m = /^error (-?\d+) (.*)$/.exec(out[i]!);
       expect(m, `${p}: ${out[i]}`).not.toBeNull();
       expect(Number(m![1]), `${p}: ${out[i]}`).toBe(pos);
       expect(m![2], p).toMatch(msg);
@@ -307,7 +307,7 @@ describe.skipIf(!wasmBuilt)('regex (RE2 semantics) through build/waf-match-probe
     ]);
     expect(out.slice(0, 6)).toEqual(['0', 'null', '1', '0', '0', '0']);
     expect(out[6]).toBe('null');
-    expect(out[7].split(',').map(unhex)).toEqual(['a'.repeat(50_000) + 'b', 'a'.repeat(50_000)]);
+    expect(out[7]!.split(',').map(unhex)).toEqual(['a'.repeat(50_000) + 'b', 'a'.repeat(50_000)]);
   });
 
   it('keeps its DFA cache bounded on a pattern with exponentially many states, and stays correct', async () => {
@@ -323,7 +323,7 @@ describe.skipIf(!wasmBuilt)('regex (RE2 semantics) through build/waf-match-probe
     // engine takes seconds on these inputs, so the answer is computed directly).
     expect(out.slice(0, 20)).toEqual(inputs.map((s) => (s.endsWith('c') && s[s.length - 16] === 'a' ? '1' : '0')));
     expect(out.slice(0, 20)).toContain('1');
-    const stats = /^states=(\d+) flushes=(\d+)$/.exec(out[20])!;
+    const stats = /^states=(\d+) flushes=(\d+)$/.exec(out[20]!)!;
     expect(Number(stats[2])).toBeGreaterThan(0);
     expect(Number(stats[1])).toBeLessThan(2000);
   });

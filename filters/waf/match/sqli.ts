@@ -487,7 +487,9 @@ function afterBreak(t: Array<Token>, i: i32, quoted: bool): string | null {
     return null;
   }
   if (ty == T_LOGIC) {
-    const j = i + 1;
+    let j = i + 1;
+    // OR NOT 1=2 / AND !(...): judge what the negation applies to
+    if (typeAt(t, j) == T_OP && (t[j].text == "not" || t[j].text == "!") && typeAt(t, j + 1) != 0 && typeAt(t, j + 1) != T_OP) j++;
     const a = typeAt(t, j);
     if (a == T_FUNC) {
       // ' and sleep(5) / ' or json_valid(id) --
@@ -507,10 +509,6 @@ function afterBreak(t: Array<Token>, i: i32, quoted: bool): string | null {
       return null;
     }
     if (a == T_KEYWORD && t[j].text == "exists" && typeAt(t, j + 1) == T_OPEN) return "logic-subquery";
-    if (a == T_OP && (t[j].text == "not" || t[j].text == "!")) {
-      // ' and not ... / ' or !...
-      return quoted && typeAt(t, j + 1) != 0 ? "logic-not" : null;
-    }
     if (isOperand(a)) {
       const k = j + 1;
       const b = typeAt(t, k);
@@ -520,12 +518,13 @@ function afterBreak(t: Array<Token>, i: i32, quoted: bool): string | null {
         if (quoted && (c == T_COMMENT || c == T_SEMI)) return "tautology";
         return null;
       }
-      // ' or 1-- / 1 or true#
-      if (isLiteral(a) && (b == T_COMMENT || (quoted && (b == 0 || b == T_SEMI)))) return "logic-literal";
+      // ' or 1-- / 1 or true# / ' or 'x (the query's own quote closes 'x)
+      if (isLiteral(a) && (b == T_COMMENT || (quoted && (b == T_SEMI || (b == 0 && shortValue(t[j])))))) return "logic-literal";
       if (quoted && a == T_BARE && (b == T_COMMENT || b == T_SEMI)) return "logic-comment";
       // ' or ''-' / ' or '' ' / a'or'a: the attacker's quotes pair up with the query's
-      if (quoted && a == T_STRING && (b == T_STRING || (b == T_OP && typeAt(t, k + 1) == T_STRING))) return "logic-string";
+      if (quoted && a == T_STRING && (b == T_STRING || (b == T_OP && typeAt(t, k + 1) == T_STRING)) && shortValue(t[t.length - 1])) return "logic-string";
     }
+    if (quoted && j > i + 1) return "logic-not";
     // ' or <expression> --: a comparison somewhere before a trailing comment
     if (quoted && typeAt(t, t.length - 1) == T_COMMENT && t.length - i <= 12) {
       for (let k = j; k < t.length - 1; k++) {
@@ -559,9 +558,29 @@ function unionSelect(t: Array<Token>): bool {
     let j = i + 1;
     // "(" and, in URL paths where "+" stands for a space, "+", "all", "distinct"
     while (typeAt(t, j) == T_OPEN || (typeAt(t, j) == T_OP && t[j].text == "+") || ((typeAt(t, j) == T_BARE || typeAt(t, j) == T_KEYWORD) && (t[j].text == "all" || t[j].text == "distinct"))) j++;
-    if (typeAt(t, j) == T_STATEMENT && t[j].text == "select" && statementAt(t, j)) return true;
+    if (typeAt(t, j) == T_STATEMENT && t[j].text == "select" && selectList(t, j + 1)) return true;
   }
   return false;
+}
+
+/** What follows SELECT reads as a select list: a value, *, a call, or a name then , / FROM / the end. */
+function selectList(t: Array<Token>, i: i32): bool {
+  while (typeAt(t, i) == T_OP && t[i].text == "+") i++; // "+" for spaces in URL paths
+  const a = typeAt(t, i);
+  if (a == 0 || a == T_NUMBER || a == T_STRING || a == T_VALUE || a == T_VAR || a == T_FUNC || a == T_OPEN || (a == T_OP && t[i].text == "*")) return true;
+  if (a == T_BARE || (a == T_KEYWORD && t[i].text == "distinct")) {
+    const b = typeAt(t, i + 1);
+    return b == 0 || b == T_COMMA || b == T_COMMENT || b == T_SEMI || (b == T_KEYWORD && (t[i + 1].text == "from" || t[i + 1].text == "into")) || (b == T_OP && t[i + 1].text == "+");
+  }
+  return false;
+}
+
+/** A literal short and word-like enough to be an injected operand ('x, 1, a), not a phrase. */
+function shortValue(tok: Token): bool {
+  const s = tok.text;
+  if (s.length > 16) return false;
+  for (let i = 0; i < s.length; i++) if (isSpace(s.charCodeAt(i))) return false;
+  return true;
 }
 
 /** The arguments of the call whose "(" is at open look like SQL (no prose words: "sleep(8 hours)"). */
@@ -648,6 +667,8 @@ function checkTokens(t: Array<Token>, quoted: bool): string | null {
         const k = skipOperand(t, i + 1);
         if ((isOperand(typeAt(t, i + 1)) || typeAt(t, i + 1) == T_FUNC) && typeAt(t, k) == T_OP && isComparison(t[k])) return "having";
       }
+      // PROCEDURE ANALYSE (MySQL error-based extraction)
+      if (kw == "procedure" && (typeAt(t, i + 1) == T_KEYWORD || typeAt(t, i + 1) == T_BARE || typeAt(t, i + 1) == T_FUNC) && t[i + 1].text == "analyse") return "procedure-analyse";
       // FROM information_schema.tables, FROM mysql.user, ...
       if (kw == "from" && typeAt(t, i + 1) == T_BARE && isSystemTable(t[i + 1].text)) return "system-table";
     }

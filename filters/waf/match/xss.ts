@@ -173,7 +173,7 @@ function isScriptStyle(value: string): bool {
     if (c <= 0x20 || c == 0x5c) continue; // CSS escapes and comments hide words; whitespace too
     units.push(c);
   }
-  const compact = units.toString();
+  const compact = stripCssComments(units.toString());
   return compact.includes("expression(") || compact.includes("javascript:") || compact.includes("vbscript:") || compact.includes("behavior:") || compact.includes("-moz-binding") || compact.includes("@import");
 }
 
@@ -280,6 +280,24 @@ function tagsRunScript(s: string): bool {
   return false;
 }
 
+// Removes CSS comments: a comment inside "expression" hides the word from a plain search.
+function stripCssComments(s: string): string {
+  if (s.indexOf("/*") < 0) return s;
+  const out = new Units();
+  let i = 0;
+  while (i < s.length) {
+    if (s.charCodeAt(i) == 0x2f && i + 1 < s.length && s.charCodeAt(i + 1) == 0x2a) {
+      const end = s.indexOf("*/", i + 2);
+      if (end < 0) break;
+      i = end + 2;
+      continue;
+    }
+    out.push(s.charCodeAt(i));
+    i++;
+  }
+  return out.toString();
+}
+
 /** CSS that runs script (a value landing in a style attribute or sheet). */
 function cssRunsScript(s: string): bool {
   const units = new Units();
@@ -289,7 +307,7 @@ function cssRunsScript(s: string): bool {
     if (c <= 0x20 || c == 0x5c || c == 0x27 || c == 0x22) continue; // spaces, CSS escapes, quotes
     units.push(lowerAscii(c));
   }
-  const compact = units.toString();
+  const compact = stripCssComments(units.toString());
   return (
     compact.includes("url(javascript") || compact.includes("url(vbscript") || compact.includes("-moz-binding:") ||
     compact.includes("behavior:url(") || compact.includes(":expression(") || compact.includes("{expression(")

@@ -21,13 +21,13 @@ describe.skipIf(!wasmBuilt)('SQLi and XSS detectors through build/waf-match-prob
   });
   afterAll(() => {
     probe?.close();
-    if (rows.length) console.log(['detector  corpus                                   flagged', ...rows].join('\n'));
+    if (rows.length) console.log([`detector  ${'corpus'.padEnd(44)} flagged`, ...rows].join('\n'));
   });
 
   const sqli = async (vals: string[]) => (await probe.run(vals.map((v) => `sqli ${hex(v)}`))).map((r) => (r === 'null' ? null : unhex(r)));
   const xss = async (vals: string[]) => (await probe.run(vals.map((v) => `xss ${hex(v)}`))).map((r) => r === '1');
   const rate = (hit: number, total: number) => `${hit}/${total} (${((100 * hit) / total).toFixed(1)}%)`;
-  const row = (det: string, corpus: string, hit: number, total: number) => rows.push(`${det.padEnd(9)} ${corpus.padEnd(40)} ${rate(hit, total)}`);
+  const row = (det: string, corpus: string, hit: number, total: number) => rows.push(`${det.padEnd(9)} ${corpus.padEnd(44)} ${rate(hit, total)}`);
 
   /** Cases whose values the detector flags (any value of a case). */
   async function flaggedCases(cases: CrsCase[], kind: 'sqli' | 'xss'): Promise<boolean[]> {
@@ -49,33 +49,40 @@ describe.skipIf(!wasmBuilt)('SQLi and XSS detectors through build/waf-match-prob
     return hit;
   }
 
-  const benign = corpusLines('benign.txt');
+  // benign.txt and the attack lists were written alongside the detectors; the *-heldout lists
+  // afterwards, to measure text the rules were not tuned on (first results in docs/waf-matching.md).
+  const benign = [...corpusLines('benign.txt'), ...corpusLines('benign-heldout.txt')];
 
-  it('the benign corpus has at least 200 realistic values', () => {
-    expect(benign.length).toBeGreaterThanOrEqual(200);
+  it('the benign corpora have at least 200 realistic values', () => {
+    expect(corpusLines('benign.txt').length).toBeGreaterThanOrEqual(200);
+    expect(benign.length).toBeGreaterThanOrEqual(400);
   });
 
-  it('detectSQLi: every payload of the SQLi corpus, no benign value', async () => {
-    const attacks = corpusLines('sqli-attacks.txt');
-    const got = await sqli(attacks);
-    const missed = attacks.filter((_, i) => got[i] === null);
-    row('sqli', 'sqli-attacks.txt', attacks.length - missed.length, attacks.length);
+  it('detectSQLi: the SQLi payload corpora are flagged, benign values are not', async () => {
+    for (const [file, floor] of [['sqli-attacks.txt', 0.97], ['sqli-heldout.txt', 0.95]] as const) {
+      const attacks = corpusLines(file);
+      const got = await sqli(attacks);
+      const missed = attacks.filter((_, i) => got[i] === null);
+      row('sqli', file, attacks.length - missed.length, attacks.length);
+      expect(1 - missed.length / attacks.length, `${file} missed: ${missed.join(' | ')}`).toBeGreaterThanOrEqual(floor);
+    }
     const fp = await sqli(benign);
     const flagged = benign.map((b, i) => (fp[i] ? `${b} => ${fp[i]}` : '')).filter(Boolean);
-    row('sqli', 'benign.txt (false positives)', flagged.length, benign.length);
-    expect(missed.length / attacks.length, `missed: ${missed.join(' | ')}`).toBeLessThanOrEqual(0.03);
+    row('sqli', 'benign + benign-heldout (false positives)', flagged.length, benign.length);
     expect(flagged.length / benign.length, `flagged: ${flagged.join(' | ')}`).toBeLessThanOrEqual(0.01);
   });
 
-  it('detectXSS: every payload of the XSS corpus, no benign value', async () => {
-    const attacks = corpusLines('xss-attacks.txt');
-    const got = await xss(attacks);
-    const missed = attacks.filter((_, i) => !got[i]);
-    row('xss', 'xss-attacks.txt', attacks.length - missed.length, attacks.length);
+  it('detectXSS: the XSS payload corpora are flagged, benign values are not', async () => {
+    for (const [file, floor] of [['xss-attacks.txt', 0.97], ['xss-heldout.txt', 0.95]] as const) {
+      const attacks = corpusLines(file);
+      const got = await xss(attacks);
+      const missed = attacks.filter((_, i) => !got[i]);
+      row('xss', file, attacks.length - missed.length, attacks.length);
+      expect(1 - missed.length / attacks.length, `${file} missed: ${missed.join(' | ')}`).toBeGreaterThanOrEqual(floor);
+    }
     const fp = await xss(benign);
     const flagged = benign.filter((_, i) => fp[i]);
-    row('xss', 'benign.txt (false positives)', flagged.length, benign.length);
-    expect(missed.length / attacks.length, `missed: ${missed.join(' | ')}`).toBeLessThanOrEqual(0.03);
+    row('xss', 'benign + benign-heldout (false positives)', flagged.length, benign.length);
     expect(flagged.length / benign.length, `flagged: ${flagged.join(' | ')}`).toBeLessThanOrEqual(0.01);
   });
 

@@ -22,10 +22,14 @@ const PREV_BEGIN: i32 = 1;
 const PREV_NL: i32 = 2;
 const PREV_WORD: i32 = 4;
 
-/** Transition-table entries (i32) one regex may cache before its cache is dropped. */
-let cacheBudget: i32 = 32768;
+/**
+ * 32-bit words one regex's DFA cache may hold (transition rows, state sets, their keys) before it
+ * is dropped: 64 KiB by default, so a ruleset of a few hundred patterns stays within a few MiB
+ * even when hostile input pushes every cache to its limit.
+ */
+let cacheBudget: i32 = 16384;
 
-/** Sets the per-regex DFA cache budget in bytes (default 128 KiB; at least 4 KiB). */
+/** Sets the per-regex DFA cache budget in bytes (default 64 KiB; at least 4 KiB). */
 export function setDfaCacheBytes(bytes: i32): void {
   cacheBudget = max(bytes, 4096) >> 2;
 }
@@ -139,19 +143,23 @@ export class LazyDFA {
     const key = stateKey(pcs, count, flags);
     if (this.index.has(key)) return this.index.get(key);
     const width = this.width;
-    if (this.cached + width + count > cacheBudget && this.states.length > 0) this.flush();
+    // A state costs its transition row, its thread set and (about the same again) its key.
+    const cost = width + 2 * count + 8;
+    if (this.cached + cost > cacheBudget && this.states.length > 0) this.flush();
     const own = new Int32Array(count);
     for (let i = 0; i < count; i++) unchecked((own[i] = pcs[i]));
     const id = this.states.length;
     if ((id + 1) * width > this.table.length) {
-      const grown = new Int32Array(max(16, 2 * (id + 1)) * width);
+      // Double the rows, but never beyond what the budget allows (rows of at least width words).
+      const rows = min(max(16, 2 * (id + 1)), max(id + 1, cacheBudget / width + 1));
+      const grown = new Int32Array(rows * width);
       grown.fill(UNKNOWN);
       memory.copy(grown.dataStart, this.table.dataStart, <usize>this.table.length << 2);
       this.table = grown;
     }
     this.states.push(new DState(own, flags));
     this.index.set(key, id);
-    this.cached += width + count;
+    this.cached += cost;
     return id;
   }
 

@@ -15,6 +15,8 @@
 // keyword, U union, & and/or/xor/&&/||, o operator, f SQL function, @ variable, c comment,
 // ; ( ) , and x for other punctuation.
 
+import { asciiLower, contains, find } from "./text";
+
 const T_STRING: i32 = 0x73; // s
 const T_NUMBER: i32 = 0x31; // 1
 const T_VALUE: i32 = 0x76; // v
@@ -106,7 +108,7 @@ function tokenize(input: string, quote: i32): Array<Token> {
   if (quote > 0) {
     // The attacker's quote is the first one (ANSI SQL: a backslash does not escape it; "\'"
     // payloads target exactly the applications where it does not).
-    const end = input.indexOf(String.fromCharCode(quote));
+    const end = find(input, String.fromCharCode(quote));
     if (end < 0) return out; // the quote never closes: nothing runs as SQL
     out.push(new Token(T_STRING, input.substring(0, end)));
     i = end + 1;
@@ -125,7 +127,7 @@ function tokenize(input: string, quote: i32): Array<Token> {
         while (i < n && isDigit(input.charCodeAt(i))) i++;
         continue;
       }
-      const close = input.indexOf("*/", i + 2);
+      const close = find(input, "*/", i + 2);
       if (close < 0) {
         out.push(new Token(T_COMMENT, "/*"));
         break;
@@ -142,7 +144,7 @@ function tokenize(input: string, quote: i32): Array<Token> {
     if (c == 0x23 /* # */ || (c == 0x2d && i + 1 < n && input.charCodeAt(i + 1) == 0x2d && (i + 2 >= n || isSpace(input.charCodeAt(i + 2)) || input.charCodeAt(i + 2) == 0x2d))) {
       out.push(new Token(T_COMMENT, c == 0x23 ? "#" : "--"));
       // To the end of the line; a newline starts fresh SQL.
-      const nl = input.indexOf("\n", i);
+      const nl = find(input, "\n", i);
       if (nl < 0) break;
       i = nl + 1;
       continue;
@@ -158,7 +160,7 @@ function tokenize(input: string, quote: i32): Array<Token> {
       continue;
     }
     if (c == 0x60 /* ` */) {
-      const end = input.indexOf("`", i + 1);
+      const end = find(input, "`", i + 1);
       if (end < 0) {
         out.push(new Token(T_BARE, input.substring(i + 1)));
         break;
@@ -202,7 +204,7 @@ function tokenize(input: string, quote: i32): Array<Token> {
       const s = j;
       while (j < n && isWordPart(input.charCodeAt(j))) j++;
       if (j > s) {
-        out.push(new Token(T_VAR, input.substring(i, j).toLowerCase()));
+        out.push(new Token(T_VAR, asciiLower(input.substring(i, j))));
         i = j;
         continue;
       }
@@ -214,7 +216,7 @@ function tokenize(input: string, quote: i32): Array<Token> {
       let j = i + 1;
       while (j < n && isWordPart(input.charCodeAt(j))) j++;
       const word = input.substring(i, j);
-      const lower = word.toLowerCase();
+      const lower = asciiLower(word);
       i = j;
       pushWord(out, lower, input, i);
       continue;
@@ -295,7 +297,7 @@ function nextNonSpace(input: string, i: i32): i32 {
     if (!isSpace(c)) {
       // /**/ between a function name and its "(" is whitespace too.
       if (c == 0x2f && i + 1 < input.length && input.charCodeAt(i + 1) == 0x2a) {
-        const close = input.indexOf("*/", i + 2);
+        const close = find(input, "*/", i + 2);
         if (close < 0) return -1;
         i = close + 2;
         continue;
@@ -688,12 +690,12 @@ export function detectSQLi(input: string): string | null {
   let t = tokenize(input, 0);
   let r = checkTokens(t, false);
   if (r !== null) return r + " " + fingerprint(t, 0);
-  if (input.indexOf("'") >= 0) {
+  if (find(input, "'") >= 0) {
     t = tokenize(input, 0x27);
     r = checkTokens(t, true);
     if (r !== null) return r + " '" + fingerprint(t, 0);
   }
-  if (input.indexOf('"') >= 0) {
+  if (find(input, '"') >= 0) {
     t = tokenize(input, 0x22);
     r = checkTokens(t, true);
     if (r !== null) return r + ' "' + fingerprint(t, 0);

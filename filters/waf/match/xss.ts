@@ -14,6 +14,8 @@
 // Plain text with < and > (math, "<3", "a <b> tag") and ordinary markup (<b>, <a href="https://...">)
 // is not flagged.
 
+import { asciiLower, contains, find } from "./text";
+
 const DANGEROUS_TAGS = new Set<string>();
 
 function initTags(): void {
@@ -82,7 +84,7 @@ function lowerAscii(c: i32): i32 {
 
 /** Decodes the HTML character references browsers decode in attribute values (&#NN; &#xHH; and a few names). */
 function decodeEntities(s: string): string {
-  if (s.indexOf("&") < 0) return s;
+  if (find(s, "&") < 0) return s;
   const out = new Units();
   let i = 0;
   const n = s.length;
@@ -120,7 +122,7 @@ function decodeEntities(s: string): string {
       }
     } else {
       while (j < n && isLetter(s.charCodeAt(j))) j++;
-      const name = s.substring(i + 1, j).toLowerCase();
+      const name = asciiLower(s.substring(i + 1, j));
       let v = -1;
       if (name == "tab") v = 9;
       else if (name == "newline") v = 10;
@@ -166,7 +168,7 @@ function isScriptUrl(value: string): bool {
 }
 
 function isScriptStyle(value: string): bool {
-  const v = decodeEntities(value).toLowerCase();
+  const v = asciiLower(decodeEntities(value));
   const units = new Units();
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
@@ -174,7 +176,7 @@ function isScriptStyle(value: string): bool {
     units.push(c);
   }
   const compact = stripCssComments(units.toString());
-  return compact.includes("expression(") || compact.includes("javascript:") || compact.includes("vbscript:") || compact.includes("behavior:") || compact.includes("-moz-binding") || compact.includes("@import");
+  return contains(compact, "expression(") || contains(compact, "javascript:") || contains(compact, "vbscript:") || contains(compact, "behavior:") || contains(compact, "-moz-binding") || contains(compact, "@import");
 }
 
 /**
@@ -206,7 +208,7 @@ function attributesRunScript(s: string, i: i32, inTag: bool): i32 {
       continue;
     }
     attrs++;
-    const name = s.substring(start, i).toLowerCase();
+    const name = asciiLower(s.substring(start, i));
     let j = i;
     while (j < n && isSpace(s.charCodeAt(j))) j++;
     if (j >= n || s.charCodeAt(j) != 0x3d) {
@@ -220,9 +222,9 @@ function attributesRunScript(s: string, i: i32, inTag: bool): i32 {
     let value = "";
     if (j < n && (s.charCodeAt(j) == 0x22 || s.charCodeAt(j) == 0x27 || s.charCodeAt(j) == 0x60)) {
       const q = s.charCodeAt(j);
-      let end = s.indexOf(String.fromCharCode(q), j + 1);
+      let end = find(s, String.fromCharCode(q), j + 1);
       // Unterminated: read the value to the next ">" so later tags are still looked at.
-      if (end < 0) end = s.indexOf(">", j + 1);
+      if (end < 0) end = find(s, ">", j + 1);
       if (end < 0) end = n;
       value = s.substring(j + 1, end);
       i = end + 1;
@@ -233,9 +235,9 @@ function attributesRunScript(s: string, i: i32, inTag: bool): i32 {
       i = end;
     }
     if (isUrlAttribute(name) && isScriptUrl(value)) return -1;
-    if (name == "srcdoc" && value.indexOf("<") >= 0) return -1;
+    if (name == "srcdoc" && find(value, "<") >= 0) return -1;
     if (name == "style" && isScriptStyle(value)) return -1;
-    if (name == "http-equiv" && value.toLowerCase().includes("refresh")) return -1;
+    if (name == "http-equiv" && contains(asciiLower(value), "refresh")) return -1;
   }
   return i;
 }
@@ -243,13 +245,13 @@ function attributesRunScript(s: string, i: i32, inTag: bool): i32 {
 /** Tags in text context. */
 function tagsRunScript(s: string): bool {
   const n = s.length;
-  let i = s.indexOf("<");
+  let i = find(s, "<");
   while (i >= 0 && i < n) {
     let j = i + 1;
     if (j < n && s.charCodeAt(j) == 0x2f) j++;
     if (j < n && s.charCodeAt(j) == 0x3f /* <? */) {
       // <?import (IE) and <?xml-stylesheet (XSLT) load code.
-      const rest = s.substring(j + 1, j + 16).toLowerCase();
+      const rest = asciiLower(s.substring(j + 1, j + 16));
       if (rest.startsWith("import") || rest.startsWith("xml-stylesheet")) return true;
     } else if (j < n && isLetter(s.charCodeAt(j))) {
       const start = j;
@@ -258,7 +260,7 @@ function tagsRunScript(s: string): bool {
         if (!(isLetter(c) || (c >= 0x30 && c <= 0x39) || c == 0x3a || c == 0x2d || c == 0x5f)) break;
         j++;
       }
-      let name = s.substring(start, j).toLowerCase();
+      let name = asciiLower(s.substring(start, j));
       const colon = name.lastIndexOf(":");
       if (colon >= 0) name = name.substring(colon + 1); // x:script, v:vmlframe
       if (DANGEROUS_TAGS.has(name)) {
@@ -271,23 +273,23 @@ function tagsRunScript(s: string): bool {
       const stop = attributesRunScript(s, j, true);
       if (stop < 0) return true;
       if (stop > j) {
-        i = s.indexOf("<", stop);
+        i = find(s, "<", stop);
         continue;
       }
     }
-    i = s.indexOf("<", i + 1);
+    i = find(s, "<", i + 1);
   }
   return false;
 }
 
 // Removes CSS comments: a comment inside "expression" hides the word from a plain search.
 function stripCssComments(s: string): string {
-  if (s.indexOf("/*") < 0) return s;
+  if (find(s, "/*") < 0) return s;
   const out = new Units();
   let i = 0;
   while (i < s.length) {
     if (s.charCodeAt(i) == 0x2f && i + 1 < s.length && s.charCodeAt(i + 1) == 0x2a) {
-      const end = s.indexOf("*/", i + 2);
+      const end = find(s, "*/", i + 2);
       if (end < 0) break;
       i = end + 2;
       continue;
@@ -309,8 +311,8 @@ function cssRunsScript(s: string): bool {
   }
   const compact = stripCssComments(units.toString());
   return (
-    compact.includes("url(javascript") || compact.includes("url(vbscript") || compact.includes("-moz-binding:") ||
-    compact.includes("behavior:url(") || compact.includes(":expression(") || compact.includes("{expression(")
+    contains(compact, "url(javascript") || contains(compact, "url(vbscript") || contains(compact, "-moz-binding:") ||
+    contains(compact, "behavior:url(") || contains(compact, ":expression(") || contains(compact, "{expression(")
   );
 }
 
@@ -342,7 +344,7 @@ function jsBreakout(s: string): bool {
     const start = j;
     while (j < n && (isLetter(s.charCodeAt(j)) || s.charCodeAt(j) == 0x5f || s.charCodeAt(j) == 0x24)) j++;
     if (j == start) continue;
-    const name = s.substring(start, j).toLowerCase();
+    const name = asciiLower(s.substring(start, j));
     if (!isJsSink(name)) continue;
     while (j < n && isSpace(s.charCodeAt(j))) j++;
     if (j < n) {
@@ -357,10 +359,10 @@ function jsBreakout(s: string): bool {
 function isScriptUrlValue(s: string): bool {
   if (!isScriptUrl(s)) return false;
   // Entities or control characters inside the scheme ("ja&tab;vascript:") are evasion, not prose.
-  const plain = s.trim().toLowerCase();
+  const plain = asciiLower(s.trim());
   if (!(plain.startsWith("javascript:") || plain.startsWith("vbscript:") || plain.startsWith("livescript:") || plain.startsWith("data:"))) return true;
   const v = decodeEntities(s);
-  const colon = v.indexOf(":");
+  const colon = find(v, ":");
   const rest = v.substring(colon + 1);
   for (let i = 0; i < rest.length; i++) {
     const c = rest.charCodeAt(i);
@@ -373,25 +375,25 @@ function isScriptUrlValue(s: string): bool {
 export function detectXSS(input: string): bool {
   if (input.length == 0) return false;
   initTags();
-  if (input.indexOf("<") >= 0 && tagsRunScript(input)) return true;
+  if (find(input, "<") >= 0 && tagsRunScript(input)) return true;
   if (isScriptUrlValue(input)) return true;
-  if (input.indexOf("(") >= 0 || input.indexOf(":") >= 0) {
-    const lower = input.toLowerCase();
+  if (find(input, "(") >= 0 || find(input, ":") >= 0) {
+    const lower = asciiLower(input);
     // Only CSS that names one of its script hooks is worth normalizing.
-    if ((lower.includes("url") || lower.includes("&#") || lower.includes("expression") || lower.includes("binding") || lower.includes("behavior")) && cssRunsScript(input)) return true;
+    if ((contains(lower, "url") || contains(lower, "&#") || contains(lower, "expression") || contains(lower, "binding") || contains(lower, "behavior")) && cssRunsScript(input)) return true;
   }
   if (jsBreakout(input)) return true;
   // UTF-7 "<": +ADw- (read as a tag by browsers that sniff UTF-7)
-  if (input.indexOf("+") >= 0) {
-    const lower = input.toLowerCase();
-    if (lower.includes("+adw-") && (lower.includes("script") || lower.includes("+ad4-"))) return true;
+  if (find(input, "+") >= 0) {
+    const lower = asciiLower(input);
+    if (contains(lower, "+adw-") && (contains(lower, "script") || contains(lower, "+ad4-"))) return true;
   }
   // Inside an attribute value: what follows the first quote of each kind, and the unquoted case
   // (the value ends at the first whitespace).
-  if (input.indexOf("=") < 0) return false;
+  if (find(input, "=") < 0) return false;
   const quotes = "\"'`";
   for (let q = 0; q < 3; q++) {
-    const at = input.indexOf(quotes.charAt(q));
+    const at = find(input, quotes.charAt(q));
     if (at >= 0 && attributesRunScript(input, at + 1, false) < 0) return true;
   }
   for (let i = 0; i < input.length; i++) {

@@ -141,7 +141,8 @@ function tokenize(input: string, quote: i32): Array<Token> {
       i += 2; // the end of a /*! comment
       continue;
     }
-    if (c == 0x23 /* # */ || (c == 0x2d && i + 1 < n && input.charCodeAt(i + 1) == 0x2d && (i + 2 >= n || isSpace(input.charCodeAt(i + 2)) || input.charCodeAt(i + 2) == 0x2d))) {
+    // "--+": the "+" is a URL-encoded space left undecoded
+    if (c == 0x23 /* # */ || (c == 0x2d && i + 1 < n && input.charCodeAt(i + 1) == 0x2d && (i + 2 >= n || isSpace(input.charCodeAt(i + 2)) || input.charCodeAt(i + 2) == 0x2d || input.charCodeAt(i + 2) == 0x2b))) {
       out.push(new Token(T_COMMENT, c == 0x23 ? "#" : "--"));
       // To the end of the line; a newline starts fresh SQL.
       const nl = find(input, "\n", i);
@@ -188,8 +189,11 @@ function tokenize(input: string, quote: i32): Array<Token> {
           }
         }
       }
-      // 123abc is a word, not a number (hashes, ids, postcodes).
-      if (j < n && isWordStart(input.charCodeAt(j)) && input.charCodeAt(j) < 0x80) {
+      // 123abc is a word, not a number (hashes, ids, postcodes); but after a decimal point or an
+      // exponent MySQL ends the number there: "1e0union select", "1.union select".
+      const numeric = input.substring(i, j);
+      const ended = numeric.indexOf(".") >= 0 || (numeric.length > 1 && (numeric.charCodeAt(numeric.length - 1) | 0x20) != 0x65 && find(numeric, "e") > 0 && !numeric.startsWith("0x"));
+      if (!ended && j < n && isWordStart(input.charCodeAt(j)) && input.charCodeAt(j) < 0x80) {
         while (j < n && isWordPart(input.charCodeAt(j))) j++;
         out.push(new Token(T_BARE, input.substring(i, j)));
       } else {

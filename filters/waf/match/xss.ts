@@ -355,6 +355,23 @@ function jsBreakout(s: string): bool {
   return false;
 }
 
+/**
+ * Client-side template expressions that reach code ({{constructor.constructor('alert(1)')()}}):
+ * frameworks such as AngularJS evaluate {{...}} found in the page.
+ */
+function templateInjection(s: string): bool {
+  let i = find(s, "{{");
+  while (i >= 0) {
+    let end = find(s, "}}", i + 2);
+    if (end < 0) end = s.length;
+    const body = asciiLower(s.substring(i + 2, end));
+    if (contains(body, "constructor") || contains(body, "$eval") || contains(body, "$on.") || contains(body, "alert(") || contains(body, "prompt(") || contains(body, "confirm(") || contains(body, "fromcharcode")) return true;
+    if (end >= s.length) break;
+    i = find(s, "{{", end + 2);
+  }
+  return false;
+}
+
 /** A value that is itself a script URL with code after the scheme (not "javascript: the good parts"). */
 function isScriptUrlValue(s: string): bool {
   if (!isScriptUrl(s)) return false;
@@ -383,6 +400,7 @@ export function detectXSS(input: string): bool {
     if ((contains(lower, "url") || contains(lower, "&#") || contains(lower, "expression") || contains(lower, "binding") || contains(lower, "behavior")) && cssRunsScript(input)) return true;
   }
   if (jsBreakout(input)) return true;
+  if (templateInjection(input)) return true;
   // UTF-7 "<": +ADw- (read as a tag by browsers that sniff UTF-7)
   if (find(input, "+") >= 0) {
     const lower = asciiLower(input);

@@ -319,6 +319,36 @@ describe.skipIf(!wasmBuilt)('regex (RE2 semantics) through build/waf-match-probe
     expect(out[7]!.split(',').map(unhex)).toEqual(['a'.repeat(50_000) + 'b', 'a'.repeat(50_000)]);
   });
 
+  it('handles hostile patterns: deep nesting (refused past 100), the (a?){n}a{n} classic, big alternations', async () => {
+    // Nesting is limited (100) so the recursive parser and compiler stay well inside the stack.
+    const deep = '(?:('.repeat(45) + 'a' + ')?)'.repeat(45);
+    // Each + copies its operand once more: nested 40 deep that is 2^40 instructions, refused
+    // before any is emitted.
+    const doubling = '(?:'.repeat(40) + 'a' + ')+'.repeat(40);
+    const tooDeep = '('.repeat(150) + 'a' + ')'.repeat(150);
+    const classic = '(?:a?){500}a{500}';
+    const words = Array.from({ length: 2000 }, (_, i) => `w${i.toString(36)}x`);
+    const alternation = `\\b(?:${words.join('|')})\\b`;
+    const out = await probe.run([
+      rx.test(deep, 'xxa'),
+      rx.compile(tooDeep),
+      rx.test(classic, 'a'.repeat(500)),
+      rx.test(classic, 'a'.repeat(499)),
+      rx.exec(classic, 'a'.repeat(700)),
+      rx.test(alternation, 'text with w1bsx inside'),
+      rx.test(alternation, 'text with w1bsxy inside'),
+      rx.compile('a{1000}b{1000}c{1000}'),
+      rx.compile(doubling),
+    ]);
+    expect(out[0]).toBe('1');
+    expect(out[1]).toMatch(/^error \d+ groups nested too deeply/);
+    expect(out.slice(2, 4)).toEqual(['1', '0']);
+    expect(unhex(out[4]!.split(',')[0])).toBe('a'.repeat(700));
+    expect(out.slice(5, 7)).toEqual(['1', '0']);
+    expect(out[7]).toBe('ok 0');
+    expect(out[8]).toMatch(/^error 0 pattern too large/);
+  });
+
   it('keeps its DFA cache bounded on a pattern with exponentially many states, and stays correct', async () => {
     const rand = rng(7);
     const pattern = '(?:a|b)*a(?:a|b){14}c';

@@ -52,20 +52,22 @@ export function programSize(n: Node): i64 {
       return 0;
     case NodeKind.Concat: {
       let s: i64 = 0;
-      for (let i = 0; i < n.subs.length; i++) s += programSize(n.subs[i]);
+      for (let i = 0; i < n.subs.length; i++) s = min(s + programSize(n.subs[i]), <i64>(1 << 40));
       return s;
     }
     case NodeKind.Alt: {
       let s: i64 = 0;
-      for (let i = 0; i < n.subs.length; i++) s += programSize(n.subs[i]) + 2;
+      for (let i = 0; i < n.subs.length; i++) s = min(s + programSize(n.subs[i]) + 2, <i64>(1 << 40));
       return s;
     }
     case NodeKind.Capture:
       return programSize(n.subs[0]) + 2;
     case NodeKind.Repeat: {
+      // min copies, then a loop (one more copy, a split and a jump) or max - min optional
+      // copies (each with a split). Nested repetitions multiply, so cap the value early.
       const inner = programSize(n.subs[0]);
-      if (n.max < 0) return inner * <i64>(n.min > 0 ? n.min : 1) + 2;
-      return (inner + 1) * <i64>n.max;
+      const size = n.max < 0 ? inner * <i64>(n.min + 1) + 2 : inner * <i64>n.max + <i64>(n.max - n.min);
+      return size > <i64>(1 << 40) ? <i64>(1 << 40) : size;
     }
     default:
       return 1;

@@ -362,9 +362,11 @@ describe.skipIf(!wasmBuilt)('regex (RE2 semantics) through build/waf-match-probe
     // engine takes seconds on these inputs, so the answer is computed directly).
     expect(out.slice(0, 20)).toEqual(inputs.map((s) => (s.endsWith('c') && s[s.length - 16] === 'a' ? '1' : '0')));
     expect(out.slice(0, 20)).toContain('1');
-    const stats = /^states=(\d+) flushes=(\d+)$/.exec(out[20]!)!;
+    const stats = /^states=(\d+) flushes=(\d+) bytes=(\d+)$/.exec(out[20]!)!;
     expect(Number(stats[2])).toBeGreaterThan(0);
     expect(Number(stats[1])).toBeLessThan(2000);
+    // The default budget is 64 KiB of cache; the table may be up to one row over, plus scratch.
+    expect(Number(stats[3])).toBeLessThan(160 * 1024);
   });
 
   it('matches non-ASCII text as UTF-16 code units', async () => {

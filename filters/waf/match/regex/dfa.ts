@@ -129,6 +129,12 @@ export class LazyDFA {
     return this.highBase + lo;
   }
 
+  /** Bytes held now: tables, cached states and their keys, scratch. */
+  get memoryBytes(): i32 {
+    let bytes = (this.table.length << 2) + (this.cached << 2) + (this.mark.length << 4) + 512;
+    return bytes;
+  }
+
   flush(): void {
     this.initId = -1;
     this.states = new Array<DState>();

@@ -48,6 +48,11 @@ export class PikeVM {
     this.stackCaps = new Array<StaticArray<i32>>(n + 1);
   }
 
+  /** Bytes of scratch held (thread lists and stack; capture arrays are freed after each run). */
+  get memoryBytes(): i32 {
+    return this.prog.length * 40;
+  }
+
   /** Adds pc (and everything reachable by epsilon steps) to list at position pos. */
   addThread(list: ThreadList, pc0: i32, caps0: StaticArray<i32>, pos: i32, prev: i32, next: i32): void {
     const prog = this.prog;

@@ -34,6 +34,31 @@ export function setDfaCacheBytes(bytes: i32): void {
   cacheBudget = max(bytes, 4096) >> 2;
 }
 
+// Scratch for building states, shared by every regex (matching is single-threaded; one step
+// runs to completion before another starts), sized for the largest program.
+let scratchMark = new Int32Array(0); // scratchMark[pc] == scratchGen: pc visited in this step
+let scratchGen: i32 = 0;
+let scratchTmark = new Int32Array(0); // scratchTmark[pc] == scratchTgen: pc already a target
+let scratchTgen: i32 = 0;
+// The closure stack holds the state's threads plus at most one entry per split: 2n + 2.
+let scratchStack = new Int32Array(0);
+let scratchTargets = new Int32Array(0);
+
+function ensureScratch(n: i32): void {
+  if (scratchMark.length >= n) return;
+  scratchMark = new Int32Array(n);
+  scratchTmark = new Int32Array(n);
+  scratchStack = new Int32Array(2 * n + 2);
+  scratchTargets = new Int32Array(n + 1);
+  scratchGen = 0;
+  scratchTgen = 0;
+}
+
+/** Bytes of the scratch shared by all regexes' DFAs. */
+export function dfaScratchBytes(): i32 {
+  return (scratchMark.length << 2) * 2 + (scratchStack.length << 2) + (scratchTargets.length << 2);
+}
+
 class DState {
   constructor(public pcs: Int32Array, public flags: i32) {}
 }
@@ -56,20 +81,11 @@ export class LazyDFA {
   /** How many times the cache was dropped (exposed for tests and metrics). */
   flushes: i32 = 0;
   // Scratch for closures.
-  mark: Int32Array;
-  gen: i32 = 0;
-  tmark: Int32Array;
-  tgen: i32 = 0;
-  stack: Int32Array;
-  targets: Int32Array;
 
   constructor(prog: Program) {
     this.prog = prog;
     const n = prog.length;
-    this.mark = new Int32Array(n);
-    this.tmark = new Int32Array(n);
-    this.stack = new Int32Array(n + 1);
-    this.targets = new Int32Array(n + 1);
+    ensureScratch(n);
     // Boundaries: every point where some instruction's answer may change.
     const bounds = new Set<i32>();
     bounds.add(0x0a);
@@ -88,6 +104,11 @@ export class LazyDFA {
       if (op == Op.Char) {
         bounds.add(prog.a[pc]);
         bounds.add(prog.a[pc] + 1);
+      } else if (op == Op.Char2) {
+        bounds.add(prog.a[pc]);
+        bounds.add(prog.a[pc] + 1);
+        bounds.add(prog.b[pc]);
+        bounds.add(prog.b[pc] + 1);
       } else if (op == Op.Class) {
         const r = prog.classes[prog.a[pc]].ranges;
         for (let i = 0; i < r.length; i += 2) {
@@ -131,7 +152,7 @@ export class LazyDFA {
 
   /** Bytes held now: tables, cached states and their keys, scratch. */
   get memoryBytes(): i32 {
-    let bytes = (this.table.length << 2) + (this.cached << 2) + (this.mark.length << 4) + 512;
+    let bytes = (this.table.length << 2) + (this.cached << 2) + 512;
     return bytes;
   }
 
@@ -157,7 +178,7 @@ export class LazyDFA {
     const id = this.states.length;
     if ((id + 1) * width > this.table.length) {
       // Double the rows, but never beyond what the budget allows (rows of at least width words).
-      const rows = min(max(16, 2 * (id + 1)), max(id + 1, cacheBudget / width + 1));
+      const rows = min(max(4, 2 * (id + 1)), max(id + 1, cacheBudget / width + 1));
       const grown = new Int32Array(rows * width);
       grown.fill(UNKNOWN);
       memory.copy(grown.dataStart, this.table.dataStart, <usize>this.table.length << 2);
@@ -177,32 +198,32 @@ export class LazyDFA {
     const prog = this.prog;
     const st = unchecked(this.states[sid]);
     const prev = (st.flags & PREV_BEGIN) != 0 ? -1 : (st.flags & PREV_NL) != 0 ? 0x0a : (st.flags & PREV_WORD) != 0 ? 0x61 : 0x20;
-    this.gen++;
-    this.tgen++;
-    if (this.gen == 0x7fffffff) {
-      this.mark.fill(0);
-      this.gen = 1;
+    scratchGen++;
+    scratchTgen++;
+    if (scratchGen == 0x7fffffff) {
+      scratchMark.fill(0);
+      scratchGen = 1;
     }
-    if (this.tgen == 0x7fffffff) {
-      this.tmark.fill(0);
-      this.tgen = 1;
+    if (scratchTgen == 0x7fffffff) {
+      scratchTmark.fill(0);
+      scratchTgen = 1;
     }
     let sp = 0;
-    for (let i = st.pcs.length - 1; i >= 0; i--) unchecked((this.stack[sp++] = st.pcs[i]));
+    for (let i = st.pcs.length - 1; i >= 0; i--) unchecked((scratchStack[sp++] = st.pcs[i]));
     let nt = 0;
     let result = UNKNOWN;
     while (sp > 0) {
-      let pc = unchecked(this.stack[--sp]);
+      let pc = unchecked(scratchStack[--sp]);
       while (true) {
-        if (unchecked(this.mark[pc]) == this.gen) break;
-        unchecked((this.mark[pc] = this.gen));
+        if (unchecked(scratchMark[pc]) == scratchGen) break;
+        unchecked((scratchMark[pc] = scratchGen));
         const op = unchecked(prog.op[pc]);
         if (op == Op.Jmp) {
           pc = unchecked(prog.a[pc]);
           continue;
         }
         if (op == Op.Split) {
-          unchecked((this.stack[sp++] = prog.b[pc]));
+          unchecked((scratchStack[sp++] = prog.b[pc]));
           pc = unchecked(prog.a[pc]);
           continue;
         }
@@ -222,14 +243,15 @@ export class LazyDFA {
         let ok = false;
         if (c < 0) ok = false;
         else if (op == Op.Char) ok = c == unchecked(prog.a[pc]);
+        else if (op == Op.Char2) ok = c == unchecked(prog.a[pc]) || c == unchecked(prog.b[pc]);
         else if (op == Op.Class) ok = unchecked(prog.classes[unchecked(prog.a[pc])]).has(c);
         else if (op == Op.AnyChar) ok = true;
         else if (op == Op.AnyNotNL) ok = c != 0x0a;
         if (ok) {
           const t = pc + 1;
-          if (unchecked(this.tmark[t]) != this.tgen) {
-            unchecked((this.tmark[t] = this.tgen));
-            unchecked((this.targets[nt++] = t));
+          if (unchecked(scratchTmark[t]) != scratchTgen) {
+            unchecked((scratchTmark[t] = scratchTgen));
+            unchecked((scratchTargets[nt++] = t));
           }
         }
         break;
@@ -241,19 +263,19 @@ export class LazyDFA {
         result = NOMATCH;
       } else {
         // An unanchored search starts a new thread at every position.
-        if (!prog.anchoredStart && unchecked(this.tmark[prog.start]) != this.tgen) {
-          unchecked((this.tmark[prog.start] = this.tgen));
-          unchecked((this.targets[nt++] = prog.start));
+        if (!prog.anchoredStart && unchecked(scratchTmark[prog.start]) != scratchTgen) {
+          unchecked((scratchTmark[prog.start] = scratchTgen));
+          unchecked((scratchTargets[nt++] = prog.start));
         }
         if (nt == 0) {
           // No thread left (only when anchored at the start): nothing can match from here.
           unchecked((this.table[sid * this.width + cls] = NOMATCH));
           return NOMATCH;
         }
-        sortPrefix(this.targets, nt);
+        sortPrefix(scratchTargets, nt);
         const flags = c == 0x0a ? PREV_NL : isWordChar(c) ? PREV_WORD : 0;
         const before = this.flushes;
-        result = this.stateFor(this.targets, nt, flags);
+        result = this.stateFor(scratchTargets, nt, flags);
         if (this.flushes != before) return result; // the source state is gone: do not cache
       }
     }

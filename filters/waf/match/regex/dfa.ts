@@ -80,7 +80,17 @@ export class LazyDFA {
   initId: i32 = -1;
   /** How many times the cache was dropped (exposed for tests and metrics). */
   flushes: i32 = 0;
-  // Scratch for closures.
+  /**
+   * Prefilter: the code units that can begin a match (units >= 256: firstHigh). While the DFA is
+   * idle (no thread in progress, only the start one) it skips units that cannot begin one with a
+   * tight scan instead of a transition each. Off for patterns that can match empty or begin with
+   * many different units.
+   */
+  firstSet: StaticArray<u32> = new StaticArray<u32>(8);
+  firstHigh: bool = false;
+  prefilter: bool = false;
+  /** The idle state (threads = just the start) for each previous-unit flag combination, or -1. */
+  idleIds: StaticArray<i32> = new StaticArray<i32>(8);
 
   constructor(prog: Program) {
     this.prog = prog;
@@ -135,6 +145,62 @@ export class LazyDFA {
     for (let i = 0; i < high.length; i++) this.highBounds[i] = high[i];
     this.classCount = cls + high.length + 1;
     this.width = this.classCount + 1;
+    for (let f = 0; f < 8; f++) unchecked((this.idleIds[f] = -1));
+    this.computeFirstSet();
+  }
+
+  /** The units a match can begin with (assertions taken as passable: a superset). */
+  computeFirstSet(): void {
+    const prog = this.prog;
+    const n = prog.length;
+    const seen = new Uint8Array(n);
+    const stack = new Array<i32>();
+    stack.push(prog.start);
+    while (stack.length > 0) {
+      const pc = stack.pop();
+      if (seen[pc] != 0) continue;
+      seen[pc] = 1;
+      const op = prog.op[pc];
+      if (op == Op.Jmp) stack.push(prog.a[pc]);
+      else if (op == Op.Split) {
+        stack.push(prog.a[pc]);
+        stack.push(prog.b[pc]);
+      } else if (op == Op.Save || op == Op.Assert) stack.push(pc + 1);
+      else if (op == Op.Char) this.addFirst(prog.a[pc], prog.a[pc]);
+      else if (op == Op.Char2) {
+        this.addFirst(prog.a[pc], prog.a[pc]);
+        this.addFirst(prog.b[pc], prog.b[pc]);
+      } else if (op == Op.Class) {
+        const r = prog.classes[prog.a[pc]].ranges;
+        for (let i = 0; i < r.length; i += 2) this.addFirst(r[i], r[i + 1]);
+      } else {
+        return; // Match (the pattern can match empty) or any character: no prefilter
+      }
+    }
+    let count = 0;
+    for (let w = 0; w < 8; w++) count += <i32>popcnt(this.firstSet[w]);
+    this.prefilter = count <= 24;
+  }
+
+  addFirst(lo: i32, hi: i32): void {
+    if (hi >= 256) this.firstHigh = true;
+    const top = min(hi, 255);
+    for (let c = lo; c <= top; c++) this.firstSet[c >> 5] |= (<u32>1) << (<u32>(c & 31));
+  }
+
+  @inline
+  isIdle(sid: i32): bool {
+    const ids = this.idleIds;
+    return sid == unchecked(ids[0]) || sid == unchecked(ids[PREV_NL]) || sid == unchecked(ids[PREV_WORD]) || sid == unchecked(ids[PREV_BEGIN | PREV_NL]);
+  }
+
+  /** The idle state for these previous-unit flags (created when new). */
+  idleFor(flags: i32): i32 {
+    const id = unchecked(this.idleIds[flags]);
+    if (id >= 0) return id;
+    const pcs = new Int32Array(1);
+    pcs[0] = this.prog.start;
+    return this.stateFor(pcs, 1, flags);
   }
 
   @inline
@@ -158,6 +224,7 @@ export class LazyDFA {
 
   flush(): void {
     this.initId = -1;
+    for (let f = 0; f < 8; f++) unchecked((this.idleIds[f] = -1));
     this.states = new Array<DState>();
     this.table.fill(UNKNOWN);
     this.index = new Map<string, i32>();
@@ -186,6 +253,7 @@ export class LazyDFA {
     }
     this.states.push(new DState(own, flags));
     this.index.set(key, id);
+    if (count == 1 && own[0] == this.prog.start) unchecked((this.idleIds[flags & 7] = id));
     this.cached += cost;
     return id;
   }
@@ -299,19 +367,44 @@ export class LazyDFA {
     const lowPtr = this.lowClass.dataStart;
     let table = this.table.dataStart;
     let row = sid * width;
-    for (let i = 0; i < n; i++) {
+    const pre = this.prefilter;
+    const first = changetype<usize>(this.firstSet);
+    const firstHigh = this.firstHigh;
+    let i = 0;
+    while (i < n) {
+      if (pre && this.isIdle(sid)) {
+        // Skip the units that cannot begin a match.
+        let j = i;
+        while (j < n) {
+          const u = <i32>load<u16>(base + (<usize>j << 1));
+          if (u < 256 ? (load<u32>(first + (<usize>(u >> 5) << 2)) & ((<u32>1) << (<u32>(u & 31)))) != 0 : firstHigh) break;
+          j++;
+        }
+        if (j > i) {
+          // Nothing in progress and nothing can begin before the end: no match (the pattern
+          // cannot match empty, or the prefilter would be off).
+          if (j == n) return false;
+          const last = <i32>load<u16>(base + (<usize>(j - 1) << 1));
+          sid = this.idleFor(last == 0x0a ? PREV_NL : isWordChar(last) ? PREV_WORD : 0);
+          table = this.table.dataStart;
+          row = sid * width;
+          i = j;
+        }
+      }
       const c = <i32>load<u16>(base + (<usize>i << 1));
       const cls = c < 256 ? <i32>load<u16>(lowPtr + (<usize>c << 1)) : this.classOf(c);
       let t = load<i32>(table + (<usize>(row + cls) << 2));
       if (t < 0) {
         if (t == UNKNOWN) {
-          t = this.step(row / width, cls, c);
+          t = this.step(sid, cls, c);
           table = this.table.dataStart; // may have grown or been flushed
         }
         if (t == MATCH) return true;
         if (t == NOMATCH) return false;
       }
+      sid = t;
       row = t * width;
+      i++;
     }
     sid = row / width;
     let t = unchecked(this.table[row + this.classCount]);

@@ -240,6 +240,13 @@ describe.skipIf(!wasmBuilt)('regex (RE2 semantics) through build/waf-match-probe
       ['\\0101', '-', 'x\b1', '\b1'], // \010 then "1", as RE2 and JS read it
       ['[\\b]', '-', 'a\bb', '\b'],
       ['\\v\\f', '-', '\u000b\u000c', '\u000b\u000c'],
+      // The idle-state prefilter skips units that cannot begin a match; what it skips still
+      // sets the previous-unit flags the assertions need.
+      ['\\bcat', '-', 'concat and cat', 'cat'],
+      ['(?m)^x\\d', '-', 'ax1\nbx2\nx3', 'x3'],
+      ['\\Bx', '-', '- x yx', 'x'],
+      ['%2e%2e', 'i', 'a'.repeat(3000) + '%2E%2e', '%2E%2e'],
+      ['\u4e2d\u6587', '-', 'abc \u4e2d\u6587', '\u4e2d\u6587'],
     ];
     const out = await probe.run(cases.map(([p, f, s]) => rx.exec(p, s, f)));
     expect(out.map((o) => (o === 'null' ? 'null' : unhex(o.split(',')[0])))).toEqual(cases.map((c) => c[3]));

@@ -141,13 +141,23 @@ export class PhraseMatcher {
   findFirstIndex(input: string): i32 {
     if (this.phrases.length == 0) return -1;
     const k = this.classCount;
-    const delta = this.delta, output = this.output;
+    // Raw pointers: the loop is a few loads per code unit with no calls (the arrays stay
+    // reachable from this).
+    const delta = this.delta.dataStart, output = this.output.dataStart, ascii = this.asciiClass.dataStart;
+    const ci = this.caseInsensitive;
+    const base = changetype<usize>(input);
     let st = 0;
     for (let i = 0, n = input.length; i < n; i++) {
-      const c = <i32>input.charCodeAt(i);
-      const cls = this.classOf(c);
-      st = unchecked(delta[st * k + cls]);
-      const o = unchecked(output[st]);
+      let c = <i32>load<u16>(base + (<usize>i << 1));
+      let cls: i32;
+      if (c < 128) {
+        if (ci && c >= 0x41 && c <= 0x5a) c += 32;
+        cls = <i32>load<u8>(ascii + <usize>c);
+      } else {
+        cls = this.classOf(c);
+      }
+      st = load<i32>(delta + (<usize>(st * k + cls) << 2));
+      const o = load<i32>(output + (<usize>st << 2));
       if (o >= 0) return o;
     }
     return -1;

@@ -98,6 +98,20 @@ export class Regex {
     return this.dfa === null ? 0 : this.dfa!.flushes;
   }
 
+  /**
+   * Approximate bytes this regex holds: its program, and the DFA cache and capture scratch built
+   * by matching (bounded by setDfaCacheBytes; for memory metrics).
+   */
+  get memoryBytes(): i32 {
+    const prog = this.prog;
+    if (prog === null) return 0;
+    let bytes = prog.length * 12;
+    for (let i = 0; i < prog.classes.length; i++) bytes += 48 + (prog.classes[i].ranges.length << 2);
+    if (this.dfa !== null) bytes += this.dfa!.memoryBytes;
+    if (this.pike !== null) bytes += this.pike!.memoryBytes;
+    return bytes;
+  }
+
   /** Whether the pattern matches anywhere in input. */
   test(input: string): bool {
     const prog = this.prog;

@@ -15,6 +15,8 @@
 // keyword, U union, & and/or/xor/&&/||, o operator, f SQL function, @ variable, c comment,
 // ; ( ) , and x for other punctuation.
 
+import { asciiLower, contains, find } from "./text";
+
 const T_STRING: i32 = 0x73; // s
 const T_NUMBER: i32 = 0x31; // 1
 const T_VALUE: i32 = 0x76; // v
@@ -104,7 +106,9 @@ function tokenize(input: string, quote: i32): Array<Token> {
   const n = input.length;
   let i = 0;
   if (quote > 0) {
-    const end = findStringEnd(input, 0, quote);
+    // The attacker's quote is the first one (ANSI SQL: a backslash does not escape it; "\'"
+    // payloads target exactly the applications where it does not).
+    const end = find(input, String.fromCharCode(quote));
     if (end < 0) return out; // the quote never closes: nothing runs as SQL
     out.push(new Token(T_STRING, input.substring(0, end)));
     i = end + 1;
@@ -123,7 +127,7 @@ function tokenize(input: string, quote: i32): Array<Token> {
         while (i < n && isDigit(input.charCodeAt(i))) i++;
         continue;
       }
-      const close = input.indexOf("*/", i + 2);
+      const close = find(input, "*/", i + 2);
       if (close < 0) {
         out.push(new Token(T_COMMENT, "/*"));
         break;
@@ -137,10 +141,11 @@ function tokenize(input: string, quote: i32): Array<Token> {
       i += 2; // the end of a /*! comment
       continue;
     }
-    if (c == 0x23 /* # */ || (c == 0x2d && i + 1 < n && input.charCodeAt(i + 1) == 0x2d && (i + 2 >= n || isSpace(input.charCodeAt(i + 2)) || input.charCodeAt(i + 2) == 0x2d))) {
+    // "--+": the "+" is a URL-encoded space left undecoded
+    if (c == 0x23 /* # */ || (c == 0x2d && i + 1 < n && input.charCodeAt(i + 1) == 0x2d && (i + 2 >= n || isSpace(input.charCodeAt(i + 2)) || input.charCodeAt(i + 2) == 0x2d || input.charCodeAt(i + 2) == 0x2b))) {
       out.push(new Token(T_COMMENT, c == 0x23 ? "#" : "--"));
       // To the end of the line; a newline starts fresh SQL.
-      const nl = input.indexOf("\n", i);
+      const nl = find(input, "\n", i);
       if (nl < 0) break;
       i = nl + 1;
       continue;
@@ -156,7 +161,7 @@ function tokenize(input: string, quote: i32): Array<Token> {
       continue;
     }
     if (c == 0x60 /* ` */) {
-      const end = input.indexOf("`", i + 1);
+      const end = find(input, "`", i + 1);
       if (end < 0) {
         out.push(new Token(T_BARE, input.substring(i + 1)));
         break;
@@ -184,8 +189,11 @@ function tokenize(input: string, quote: i32): Array<Token> {
           }
         }
       }
-      // 123abc is a word, not a number (hashes, ids, postcodes).
-      if (j < n && isWordStart(input.charCodeAt(j)) && input.charCodeAt(j) < 0x80) {
+      // 123abc is a word, not a number (hashes, ids, postcodes); but after a decimal point or an
+      // exponent MySQL ends the number there: "1e0union select", "1.union select".
+      const numeric = input.substring(i, j);
+      const ended = numeric.indexOf(".") >= 0 || (numeric.length > 1 && (numeric.charCodeAt(numeric.length - 1) | 0x20) != 0x65 && find(numeric, "e") > 0 && !numeric.startsWith("0x"));
+      if (!ended && j < n && isWordStart(input.charCodeAt(j)) && input.charCodeAt(j) < 0x80) {
         while (j < n && isWordPart(input.charCodeAt(j))) j++;
         out.push(new Token(T_BARE, input.substring(i, j)));
       } else {
@@ -200,7 +208,7 @@ function tokenize(input: string, quote: i32): Array<Token> {
       const s = j;
       while (j < n && isWordPart(input.charCodeAt(j))) j++;
       if (j > s) {
-        out.push(new Token(T_VAR, input.substring(i, j).toLowerCase()));
+        out.push(new Token(T_VAR, asciiLower(input.substring(i, j))));
         i = j;
         continue;
       }
@@ -212,7 +220,7 @@ function tokenize(input: string, quote: i32): Array<Token> {
       let j = i + 1;
       while (j < n && isWordPart(input.charCodeAt(j))) j++;
       const word = input.substring(i, j);
-      const lower = word.toLowerCase();
+      const lower = asciiLower(word);
       i = j;
       pushWord(out, lower, input, i);
       continue;
@@ -293,7 +301,7 @@ function nextNonSpace(input: string, i: i32): i32 {
     if (!isSpace(c)) {
       // /**/ between a function name and its "(" is whitespace too.
       if (c == 0x2f && i + 1 < input.length && input.charCodeAt(i + 1) == 0x2a) {
-        const close = input.indexOf("*/", i + 2);
+        const close = find(input, "*/", i + 2);
         if (close < 0) return -1;
         i = close + 2;
         continue;
@@ -358,7 +366,7 @@ function isComparison(tok: Token): bool {
   return (
     s == "=" || s == "==" || s == "<" || s == ">" || s == "<=" || s == ">=" || s == "<>" || s == "!=" || s == "<=>" || s == "like" ||
     s == "rlike" || s == "regexp" || s == "glob" || s == "is" || s == "is not" || s == "in" || s == "between" || s == "sounds" ||
-    s == "ilike" || s == "similar" || s == "not" || s == "not not" || s == "notnull" || s == "isnull" || s == "match" || s == "!"
+    s == "ilike" || s == "similar" || s == "not" || s == "not not" || s == "notnull" || s == "isnull" || s == "match"
   );
 }
 
@@ -396,6 +404,15 @@ function statementAt(t: Array<Token>, i: i32): bool {
   return next == T_KEYWORD || next == T_BARE || next == T_VAR;
 }
 
+/** After a break-out: a statement keyword followed by SQL rather than prose ('"select" few'). */
+function strongStatementAt(t: Array<Token>, i: i32): bool {
+  if (!statementAt(t, i)) return false;
+  if (t[i].text != "select") return true;
+  const next = typeAt(t, i + 1);
+  if (next == T_NUMBER || next == T_VAR || next == T_FUNC || next == T_VALUE || next == T_OPEN || (next == T_OP && t[i + 1].text == "*")) return true;
+  return statementShape(t, i);
+}
+
 /** The full-statement shapes (with no break-out needed): SELECT ... FROM, INSERT INTO, ... */
 function statementShape(t: Array<Token>, i: i32): bool {
   const kw = t[i].text;
@@ -407,6 +424,7 @@ function statementShape(t: Array<Token>, i: i32): bool {
       const ty = t[j].type;
       if (ty == T_KEYWORD && t[j].text == "from") {
         const after = typeAt(t, j + 1);
+        if (after == 0 && sqlish) return true; // "in ( select * from" cut short
         if (after != T_BARE && after != T_OPEN && after != T_VAR) return false;
         if (sqlish || after == T_OPEN) return true;
         const k = after == T_OPEN ? skipOperand(t, j + 1) : j + 2;
@@ -417,14 +435,18 @@ function statementShape(t: Array<Token>, i: i32): bool {
       if (ty == T_FUNC || ty == T_VAR || ty == T_COMMA || ty == T_NUMBER || (ty == T_OP && t[j].text == "*") || ty == T_STRING) sqlish = true;
       if (ty == T_SEMI || ty == T_STATEMENT) return false;
     }
-    // SELECT with a function call and nothing prose-like: "select sleep(5)", "select @@version"
+    // SELECT with SQL right after it: "select sleep(5)", "SELECT CHAR(113)", "select @@version",
+    // "select 1,2,3", "SELECT (CASE", "select(user(", "select pg_sleep"
     const n1 = typeAt(t, i + 1);
-    if (n1 == T_FUNC && DANGEROUS.has(t[i + 1].text)) return true;
-    if (n1 == T_VAR && t[i + 1].text.startsWith("@@")) return true;
+    if (n1 == T_FUNC) return true;
+    if (n1 == T_VAR) return true;
+    if (n1 == T_OPEN && (typeAt(t, i + 2) == T_STATEMENT || typeAt(t, i + 2) == T_FUNC || (typeAt(t, i + 2) == T_KEYWORD && t[i + 2].text == "case"))) return true;
+    if (isLiteral(n1) && (typeAt(t, i + 2) == T_COMMA || (typeAt(t, i + 2) == T_LOGIC && t[i + 2].text == "||") || typeAt(t, i + 2) == T_COMMENT || typeAt(t, i + 2) == T_SEMI)) return true;
+    if (n1 == T_BARE && DANGEROUS.has(t[i + 1].text)) return true;
     return false;
   }
   const n1 = typeAt(t, i + 1), n2 = typeAt(t, i + 2), n3 = typeAt(t, i + 3);
-  if (kw == "insert" || kw == "replace") return n1 == T_KEYWORD && t[i + 1].text == "into" && (n2 == T_BARE || n2 == T_FUNC) && (n3 == T_OPEN || n3 == T_KEYWORD || n3 == T_STATEMENT);
+  if (kw == "insert" || kw == "replace") return n1 == T_KEYWORD && t[i + 1].text == "into" && (n2 == T_BARE || n2 == T_FUNC || n2 == T_KEYWORD) && (n3 == T_OPEN || n3 == T_KEYWORD || n3 == T_STATEMENT);
   if (kw == "update") return n1 == T_BARE && n2 == T_KEYWORD && t[i + 2].text == "set" && n3 == T_BARE && typeAt(t, i + 4) == T_OP;
   if (kw == "delete") return n1 == T_KEYWORD && t[i + 1].text == "from" && n2 == T_BARE && (n3 == T_SEMI || n3 == T_COMMENT || (n3 == T_KEYWORD && t[i + 3].text == "where"));
   if (kw == "drop" || kw == "create" || kw == "alter" || kw == "truncate") {
@@ -433,8 +455,12 @@ function statementShape(t: Array<Token>, i: i32): bool {
     const objectKw = what == "table" || what == "database" || what == "schema" || what == "function" || what == "procedure" || what == "view" || what == "index" || what == "trigger" || what == "user";
     return objectKw && (n2 == T_BARE || (n2 == T_KEYWORD && t[i + 2].text != "of"));
   }
-  if (kw == "exec" || kw == "execute") return n1 == T_BARE && (t[i + 1].text.startsWith("xp_") || t[i + 1].text.startsWith("sp_") || t[i + 1].text.startsWith("master."));
-  if (kw == "declare") return n1 == T_VAR && (n2 == T_KEYWORD || n2 == T_BARE);
+  if (kw == "exec" || kw == "execute") {
+    if (n1 == T_OPEN && (n2 == T_VAR || n2 == T_STRING)) return true; // exec(@q), exec('...')
+    if (n1 == T_FUNC && DANGEROUS.has(t[i + 1].text)) return true;
+    return n1 == T_BARE && (t[i + 1].text.startsWith("xp_") || t[i + 1].text.startsWith("sp_") || t[i + 1].text.startsWith("master."));
+  }
+  if (kw == "declare") return n1 == T_VAR && !t[i + 1].text.startsWith("@@");
   if (kw == "waitfor") return (n1 == T_KEYWORD || n1 == T_BARE) && (t[i + 1].text == "delay" || t[i + 1].text == "time") && n2 == T_STRING;
   if (kw == "shutdown") return (n1 == 0 && i > 0) || n1 == T_COMMENT || (n1 == T_BARE && t[i + 1].text == "with");
   return false;
@@ -456,17 +482,20 @@ function afterBreak(t: Array<Token>, i: i32, quoted: bool): string | null {
     return quoted && typeAt(t, i + 1) == T_COMMENT ? "comment" : null;
   }
   if (ty == T_UNION) return null; // unionSelect looks at every position
-  if (ty == T_STATEMENT && quoted && statementAt(t, i)) return "statement";
+  if (ty == T_STATEMENT && quoted && strongStatementAt(t, i)) return "statement";
   if (ty == T_FUNC && DANGEROUS.has(t[i].text) && typeAt(t, i + 1) == T_OPEN) return "function";
   if (ty == T_KEYWORD) {
     const kw = t[i].text;
     if ((kw == "order by" || kw == "group by") && typeAt(t, i + 1) == T_NUMBER) return "order-by";
+    if (quoted && (kw == "order by" || kw == "group by") && (typeAt(t, i + 1) == T_BARE || typeAt(t, i + 1) == T_FUNC)) return "order-by";
     if ((kw == "having" || kw == "procedure") && (typeAt(t, i + 1) == T_NUMBER || typeAt(t, i + 1) == T_BARE || typeAt(t, i + 1) == T_FUNC)) return quoted ? "keyword" : null;
     if (quoted && (kw == "into" || kw == "limit") && (typeAt(t, i + 1) == T_KEYWORD || typeAt(t, i + 1) == T_NUMBER)) return "keyword";
     return null;
   }
   if (ty == T_LOGIC) {
-    const j = i + 1;
+    let j = i + 1;
+    // OR NOT 1=2 / AND !(...): judge what the negation applies to
+    if (typeAt(t, j) == T_OP && (t[j].text == "not" || t[j].text == "!") && typeAt(t, j + 1) != 0 && typeAt(t, j + 1) != T_OP) j++;
     const a = typeAt(t, j);
     if (a == T_FUNC) {
       // ' and sleep(5) / ' or json_valid(id) --
@@ -478,15 +507,14 @@ function afterBreak(t: Array<Token>, i: i32, quoted: bool): string | null {
       return null;
     }
     if (a == T_OPEN) {
-      // ' and (select ...) / 1) or (1=1
-      if (typeAt(t, j + 1) == T_STATEMENT) return "logic-subquery";
-      if (isOperand(typeAt(t, j + 1)) && typeAt(t, j + 2) == T_OP && isComparison(t[j + 2])) return "logic-comparison";
+      // ' and (select ...) / 1) or (1=1 / 1)) or ((1=1
+      let k = j;
+      while (typeAt(t, k) == T_OPEN) k++;
+      if (typeAt(t, k) == T_STATEMENT) return "logic-subquery";
+      if (isOperand(typeAt(t, k)) && typeAt(t, k + 1) == T_OP && isComparison(t[k + 1])) return "logic-comparison";
       return null;
     }
-    if (a == T_OP && (t[j].text == "not" || t[j].text == "!")) {
-      // ' and not ... / ' or !...
-      return quoted && typeAt(t, j + 1) != 0 ? "logic-not" : null;
-    }
+    if (a == T_KEYWORD && t[j].text == "exists" && typeAt(t, j + 1) == T_OPEN) return "logic-subquery";
     if (isOperand(a)) {
       const k = j + 1;
       const b = typeAt(t, k);
@@ -496,10 +524,19 @@ function afterBreak(t: Array<Token>, i: i32, quoted: bool): string | null {
         if (quoted && (c == T_COMMENT || c == T_SEMI)) return "tautology";
         return null;
       }
-      // ' or 1-- / 1 or true#
-      if (isLiteral(a) && (b == T_COMMENT || (quoted && (b == 0 || b == T_SEMI)))) return "logic-literal";
+      // ' or 1-- / 1 or true# / ' or 'x (the query's own quote closes 'x)
+      if (isLiteral(a) && (b == T_COMMENT || (quoted && (b == T_SEMI || (b == 0 && shortValue(t[j])))))) return "logic-literal";
       if (quoted && a == T_BARE && (b == T_COMMENT || b == T_SEMI)) return "logic-comment";
-      return null;
+      // ' or ''-' / ' or '' ' / a'or'a: the attacker's quotes pair up with the query's
+      if (quoted && a == T_STRING && (b == T_STRING || (b == T_OP && typeAt(t, k + 1) == T_STRING)) && shortValue(t[t.length - 1])) return "logic-string";
+    }
+    if (quoted && j > i + 1) return "logic-not";
+    // ' or <expression> --: a comparison somewhere before a trailing comment
+    if (quoted && typeAt(t, t.length - 1) == T_COMMENT && t.length - i <= 12) {
+      for (let k = j; k < t.length - 1; k++) {
+        if (t[k].type == T_OP && isComparison(t[k])) return "logic-comment";
+        if (t[k].type == T_SEMI) break;
+      }
     }
     return null;
   }
@@ -525,10 +562,62 @@ function unionSelect(t: Array<Token>): bool {
   for (let i = 0; i + 1 < t.length; i++) {
     if (t[i].type != T_UNION) continue;
     let j = i + 1;
-    while (typeAt(t, j) == T_OPEN) j++;
-    if (typeAt(t, j) == T_STATEMENT && t[j].text == "select" && statementAt(t, j)) return true;
+    // "(" and, in URL paths where "+" stands for a space, "+", "all", "distinct"
+    while (typeAt(t, j) == T_OPEN || (typeAt(t, j) == T_OP && t[j].text == "+") || ((typeAt(t, j) == T_BARE || typeAt(t, j) == T_KEYWORD) && (t[j].text == "all" || t[j].text == "distinct"))) j++;
+    if (typeAt(t, j) == T_STATEMENT && t[j].text == "select" && selectList(t, j + 1)) return true;
   }
   return false;
+}
+
+/** What follows SELECT reads as a select list: a value, *, a call, or a name then , / FROM / the end. */
+function selectList(t: Array<Token>, i: i32): bool {
+  while (typeAt(t, i) == T_OP && t[i].text == "+") i++; // "+" for spaces in URL paths
+  const a = typeAt(t, i);
+  if (a == 0 || a == T_NUMBER || a == T_STRING || a == T_VALUE || a == T_VAR || a == T_FUNC || a == T_OPEN || (a == T_OP && t[i].text == "*")) return true;
+  if (a == T_BARE || (a == T_KEYWORD && t[i].text == "distinct")) {
+    const b = typeAt(t, i + 1);
+    return b == 0 || b == T_COMMA || b == T_COMMENT || b == T_SEMI || (b == T_KEYWORD && (t[i + 1].text == "from" || t[i + 1].text == "into")) || (b == T_OP && t[i + 1].text == "+");
+  }
+  return false;
+}
+
+/** A literal short and word-like enough to be an injected operand ('x, 1, a), not a phrase. */
+function shortValue(tok: Token): bool {
+  const s = tok.text;
+  if (s.length > 16) return false;
+  for (let i = 0; i < s.length; i++) if (isSpace(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** The arguments of the call whose "(" is at open look like SQL (no prose words: "sleep(8 hours)"). */
+function sqlArguments(t: Array<Token>, open: i32): bool {
+  let depth = 0;
+  let count = 0;
+  for (let j = open; j < t.length; j++) {
+    const ty = t[j].type;
+    if (ty == T_OPEN) depth++;
+    else if (ty == T_CLOSE) {
+      depth--;
+      if (depth == 0) return count > 0 || t[open - 1].text != "sleep";
+    } else if (ty == T_BARE) {
+      // A column or table name is fine next to SQL punctuation, not in a run of words.
+      if (typeAt(t, j + 1) == T_BARE || typeAt(t, j - 1) == T_BARE || typeAt(t, j - 1) == T_NUMBER) return false;
+      count++;
+    } else if (ty == T_COMMENT) {
+      return false;
+    } else {
+      count++;
+    }
+  }
+  return count > 0; // unclosed: load_file('/etc/passwd' ...
+}
+
+function isSystemTable(name: string): bool {
+  return (
+    name.startsWith("information_schema") || name.startsWith("mysql.") || name.startsWith("pg_catalog") || name.startsWith("sys.") ||
+    name == "sysobjects" || name == "syscolumns" || name == "msysobjects" || name == "all_tables" || name == "user_tables" ||
+    name == "sqlite_master" || name == "pg_shadow" || name == "pg_user" || name.startsWith("master..") || name == "dual"
+  );
 }
 
 /** A check of one token sequence; the reason or null. */
@@ -539,6 +628,8 @@ function checkTokens(t: Array<Token>, quoted: bool): string | null {
     // The first token is the attacker's string, closed by their quote.
     const r = afterBreak(t, 1, true);
     if (r !== null) return r;
+    // '=' / '-': an operator between the query's quotes
+    if (t.length == 3 && t[0].text.length == 0 && t[1].type == T_OP && t[2].type == T_STRING && t[2].text.length == 0) return "quote-operator";
   } else {
     // A value in a numeric context: 1 or 1=1, -1) union ..., 1;drop table t
     let i = 0;
@@ -550,11 +641,17 @@ function checkTokens(t: Array<Token>, quoted: bool): string | null {
   }
   for (let i = 0; i < t.length; i++) {
     const ty = t[i].type;
-    // A dangerous function called with arguments: sleep(5), benchmark(1e7,md5(1)), load_file('/x')
-    if (ty == T_FUNC && DANGEROUS.has(t[i].text) && typeAt(t, i + 1) == T_OPEN) {
-      const a = typeAt(t, i + 2);
-      if (a == T_NUMBER || a == T_STRING || a == T_OPEN || a == T_STATEMENT || a == T_VAR || a == T_FUNC || (a == T_CLOSE && t[i].text != "sleep")) return "function";
+    // A dangerous function called with SQL arguments: sleep(5), benchmark(1e7,md5(1)), load_file('/x')
+    if (ty == T_FUNC && DANGEROUS.has(t[i].text) && typeAt(t, i + 1) == T_OPEN && sqlArguments(t, i + 1)) return "function";
+    // WAITFOR DELAY '0:0:5' (also with "+" for spaces)
+    if (ty == T_STATEMENT && t[i].text == "waitfor") {
+      let j = i + 1;
+      while (typeAt(t, j) == T_OP && t[j].text == "+") j++;
+      if ((typeAt(t, j) == T_KEYWORD || typeAt(t, j) == T_BARE) && (t[j].text == "delay" || t[j].text == "time")) return "statement";
     }
+    // The rest reads tokens at top level: only meaningful in the bare context, where strings are
+    // where the input has them (a quote context shifts them and would expose quoted prose).
+    if (quoted) continue;
     if (ty == T_STATEMENT && statementShape(t, i)) return "statement";
     // ;<statement> anywhere: stacked queries
     if (ty == T_SEMI && statementAt(t, i + 1) && statementShape(t, i + 1)) return "stacked";
@@ -566,6 +663,20 @@ function checkTokens(t: Array<Token>, quoted: bool): string | null {
     // AND/OR literal = literal (1=1, 'a'='a', 526=527) anywhere
     if (ty == T_LOGIC && isLiteral(typeAt(t, i + 1)) && typeAt(t, i + 2) == T_OP && isComparison(t[i + 2]) && isLiteral(typeAt(t, i + 3))) {
       return "tautology";
+    }
+    if (ty == T_KEYWORD) {
+      const kw = t[i].text;
+      // INTO OUTFILE / DUMPFILE
+      if (kw == "into" && typeAt(t, i + 1) == T_KEYWORD && (t[i + 1].text == "outfile" || t[i + 1].text == "dumpfile")) return "into-outfile";
+      // HAVING count(x) > 5 / HAVING 1=1
+      if (kw == "having") {
+        const k = skipOperand(t, i + 1);
+        if ((isOperand(typeAt(t, i + 1)) || typeAt(t, i + 1) == T_FUNC) && typeAt(t, k) == T_OP && isComparison(t[k])) return "having";
+      }
+      // PROCEDURE ANALYSE (MySQL error-based extraction)
+      if (kw == "procedure" && (typeAt(t, i + 1) == T_KEYWORD || typeAt(t, i + 1) == T_BARE || typeAt(t, i + 1) == T_FUNC) && t[i + 1].text == "analyse") return "procedure-analyse";
+      // FROM information_schema.tables, FROM mysql.user, ...
+      if (kw == "from" && typeAt(t, i + 1) == T_BARE && isSystemTable(t[i + 1].text)) return "system-table";
     }
   }
   return null;
@@ -583,12 +694,12 @@ export function detectSQLi(input: string): string | null {
   let t = tokenize(input, 0);
   let r = checkTokens(t, false);
   if (r !== null) return r + " " + fingerprint(t, 0);
-  if (input.indexOf("'") >= 0) {
+  if (find(input, "'") >= 0) {
     t = tokenize(input, 0x27);
     r = checkTokens(t, true);
     if (r !== null) return r + " '" + fingerprint(t, 0);
   }
-  if (input.indexOf('"') >= 0) {
+  if (find(input, '"') >= 0) {
     t = tokenize(input, 0x22);
     r = checkTokens(t, true);
     if (r !== null) return r + ' "' + fingerprint(t, 0);

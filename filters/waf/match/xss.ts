@@ -14,6 +14,8 @@
 // Plain text with < and > (math, "<3", "a <b> tag") and ordinary markup (<b>, <a href="https://...">)
 // is not flagged.
 
+import { asciiLower, contains, find } from "./text";
+
 const DANGEROUS_TAGS = new Set<string>();
 
 function initTags(): void {
@@ -48,6 +50,23 @@ function isEventHandlerName(name: string): bool {
   );
 }
 
+/** Builds a string from code units in linear time (repeated += copies the whole string each time). */
+class Units {
+  codes: Array<i32> = new Array<i32>();
+  push(c: i32): void {
+    this.codes.push(c);
+  }
+  pushString(s: string): void {
+    for (let i = 0; i < s.length; i++) this.codes.push(s.charCodeAt(i));
+  }
+  get length(): i32 {
+    return this.codes.length;
+  }
+  toString(): string {
+    return String.fromCharCodes(this.codes);
+  }
+}
+
 @inline
 function isSpace(c: i32): bool {
   return c == 0x20 || (c >= 0x09 && c <= 0x0d) || c == 0;
@@ -65,14 +84,14 @@ function lowerAscii(c: i32): i32 {
 
 /** Decodes the HTML character references browsers decode in attribute values (&#NN; &#xHH; and a few names). */
 function decodeEntities(s: string): string {
-  if (s.indexOf("&") < 0) return s;
-  let out = "";
+  if (find(s, "&") < 0) return s;
+  const out = new Units();
   let i = 0;
   const n = s.length;
   while (i < n) {
     const c = s.charCodeAt(i);
     if (c != 0x26) {
-      out += String.fromCharCode(c);
+      out.push(c);
       i++;
       continue;
     }
@@ -97,13 +116,13 @@ function decodeEntities(s: string): string {
       }
       if (digits > 0) {
         if (j < n && s.charCodeAt(j) == 0x3b) j++;
-        out += v > 0 && v <= 0xffff ? String.fromCharCode(v) : "\uFFFD";
+        out.push(v > 0 && v <= 0xffff ? v : 0xfffd);
         i = j;
         continue;
       }
     } else {
       while (j < n && isLetter(s.charCodeAt(j))) j++;
-      const name = s.substring(i + 1, j).toLowerCase();
+      const name = asciiLower(s.substring(i + 1, j));
       let v = -1;
       if (name == "tab") v = 9;
       else if (name == "newline") v = 10;
@@ -119,27 +138,28 @@ function decodeEntities(s: string): string {
       else if (name == "nbsp") v = 0xa0;
       if (v >= 0) {
         if (j < n && s.charCodeAt(j) == 0x3b) j++;
-        out += String.fromCharCode(v);
+        out.push(v);
         i = j;
         continue;
       }
     }
-    out += "&";
+    out.push(0x26);
     i++;
   }
-  return out;
+  return out.toString();
 }
 
 /** The value as a browser resolves a URL's scheme: entities decoded, control and space removed, lowercased. */
 function schemeView(value: string): string {
-  const v = decodeEntities(value);
-  let out = "";
+  // The scheme is near the start: a bounded prefix is enough (entities are at most ~10 units each).
+  const v = decodeEntities(value.length > 512 ? value.substring(0, 512) : value);
+  const out = new Units();
   for (let i = 0; i < v.length && out.length < 24; i++) {
     const c = v.charCodeAt(i);
     if (c <= 0x20 || c == 0x7f || c == 0xa0) continue; // browsers skip these inside and before the scheme
-    out += String.fromCharCode(lowerAscii(c));
+    out.push(lowerAscii(c));
   }
-  return out;
+  return out.toString();
 }
 
 function isScriptUrl(value: string): bool {
@@ -148,21 +168,23 @@ function isScriptUrl(value: string): bool {
 }
 
 function isScriptStyle(value: string): bool {
-  const v = decodeEntities(value).toLowerCase();
-  let compact = "";
+  const v = asciiLower(decodeEntities(value));
+  const units = new Units();
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c <= 0x20 || c == 0x5c) continue; // CSS escapes and comments hide words; whitespace too
-    compact += String.fromCharCode(c);
+    units.push(c);
   }
-  return compact.includes("expression(") || compact.includes("javascript:") || compact.includes("vbscript:") || compact.includes("behavior:") || compact.includes("-moz-binding") || compact.includes("@import");
+  const compact = stripCssComments(units.toString());
+  return contains(compact, "expression(") || contains(compact, "javascript:") || contains(compact, "vbscript:") || contains(compact, "behavior:") || contains(compact, "-moz-binding") || contains(compact, "@import");
 }
 
 /**
- * Reads attributes from i (inside a tag, after its name) up to the closing ">" or the end; true
- * when one would run script. stopAtLt: a "<" ends the tag (text context).
+ * Reads attributes from i (inside a tag, after its name) up to the closing ">" or the end: -1 when
+ * one would run script, else where reading stopped (the caller resumes there, so text inside
+ * attribute values is read once: the scan stays linear). inTag: a "<" ends the tag.
  */
-function attributesRunScript(s: string, i: i32, inTag: bool): bool {
+function attributesRunScript(s: string, i: i32, inTag: bool): i32 {
   const n = s.length;
   let attrs = 0;
   while (i < n && attrs < 64) {
@@ -172,8 +194,8 @@ function attributesRunScript(s: string, i: i32, inTag: bool): bool {
       i++;
       continue;
     }
-    if (c == 0x3e /* > */) return false;
-    if (c == 0x3c && inTag) return false;
+    if (c == 0x3e /* > */) return i + 1;
+    if (c == 0x3c && inTag) return i;
     // Attribute name: up to whitespace, /, >, =.
     const start = i;
     while (i < n) {
@@ -186,7 +208,7 @@ function attributesRunScript(s: string, i: i32, inTag: bool): bool {
       continue;
     }
     attrs++;
-    const name = s.substring(start, i).toLowerCase();
+    const name = asciiLower(s.substring(start, i));
     let j = i;
     while (j < n && isSpace(s.charCodeAt(j))) j++;
     if (j >= n || s.charCodeAt(j) != 0x3d) {
@@ -194,13 +216,15 @@ function attributesRunScript(s: string, i: i32, inTag: bool): bool {
       continue;
     }
     // An event handler with a value (even an empty one: the attribute is still set).
-    if (isEventHandlerName(name)) return true;
+    if (isEventHandlerName(name)) return -1;
     j++;
     while (j < n && isSpace(s.charCodeAt(j))) j++;
     let value = "";
     if (j < n && (s.charCodeAt(j) == 0x22 || s.charCodeAt(j) == 0x27 || s.charCodeAt(j) == 0x60)) {
       const q = s.charCodeAt(j);
-      let end = s.indexOf(String.fromCharCode(q), j + 1);
+      let end = find(s, String.fromCharCode(q), j + 1);
+      // Unterminated: read the value to the next ">" so later tags are still looked at.
+      if (end < 0) end = find(s, ">", j + 1);
       if (end < 0) end = n;
       value = s.substring(j + 1, end);
       i = end + 1;
@@ -210,24 +234,24 @@ function attributesRunScript(s: string, i: i32, inTag: bool): bool {
       value = s.substring(j, end);
       i = end;
     }
-    if (isUrlAttribute(name) && isScriptUrl(value)) return true;
-    if (name == "srcdoc" && value.indexOf("<") >= 0) return true;
-    if (name == "style" && isScriptStyle(value)) return true;
-    if (name == "http-equiv" && value.toLowerCase().includes("refresh")) return true;
+    if (isUrlAttribute(name) && isScriptUrl(value)) return -1;
+    if (name == "srcdoc" && find(value, "<") >= 0) return -1;
+    if (name == "style" && isScriptStyle(value)) return -1;
+    if (name == "http-equiv" && contains(asciiLower(value), "refresh")) return -1;
   }
-  return false;
+  return i;
 }
 
 /** Tags in text context. */
 function tagsRunScript(s: string): bool {
   const n = s.length;
-  let i = s.indexOf("<");
+  let i = find(s, "<");
   while (i >= 0 && i < n) {
     let j = i + 1;
     if (j < n && s.charCodeAt(j) == 0x2f) j++;
     if (j < n && s.charCodeAt(j) == 0x3f /* <? */) {
       // <?import (IE) and <?xml-stylesheet (XSLT) load code.
-      const rest = s.substring(j + 1, j + 16).toLowerCase();
+      const rest = asciiLower(s.substring(j + 1, j + 16));
       if (rest.startsWith("import") || rest.startsWith("xml-stylesheet")) return true;
     } else if (j < n && isLetter(s.charCodeAt(j))) {
       const start = j;
@@ -236,18 +260,114 @@ function tagsRunScript(s: string): bool {
         if (!(isLetter(c) || (c >= 0x30 && c <= 0x39) || c == 0x3a || c == 0x2d || c == 0x5f)) break;
         j++;
       }
-      let name = s.substring(start, j).toLowerCase();
+      let name = asciiLower(s.substring(start, j));
       const colon = name.lastIndexOf(":");
       if (colon >= 0) name = name.substring(colon + 1); // x:script, v:vmlframe
       if (DANGEROUS_TAGS.has(name)) {
         // "<style" or "<script" followed by the end, space, /, > or a control character.
         if (j >= n) return true;
+        // "<script" followed by anything that ends a tag name for the reader (space, /, >, #, ...)
         const c = s.charCodeAt(j);
-        if (isSpace(c) || c == 0x2f || c == 0x3e || c < 0x20) return true;
+        if (!(isLetter(c) || (c >= 0x30 && c <= 0x39))) return true;
       }
-      if (attributesRunScript(s, j, true)) return true;
+      const stop = attributesRunScript(s, j, true);
+      if (stop < 0) return true;
+      if (stop > j) {
+        i = find(s, "<", stop);
+        continue;
+      }
     }
-    i = s.indexOf("<", i + 1);
+    i = find(s, "<", i + 1);
+  }
+  return false;
+}
+
+// Removes CSS comments: a comment inside "expression" hides the word from a plain search.
+function stripCssComments(s: string): string {
+  if (find(s, "/*") < 0) return s;
+  const out = new Units();
+  let i = 0;
+  while (i < s.length) {
+    if (s.charCodeAt(i) == 0x2f && i + 1 < s.length && s.charCodeAt(i + 1) == 0x2a) {
+      const end = find(s, "*/", i + 2);
+      if (end < 0) break;
+      i = end + 2;
+      continue;
+    }
+    out.push(s.charCodeAt(i));
+    i++;
+  }
+  return out.toString();
+}
+
+/** CSS that runs script (a value landing in a style attribute or sheet). */
+function cssRunsScript(s: string): bool {
+  const units = new Units();
+  const v = decodeEntities(s);
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c <= 0x20 || c == 0x5c || c == 0x27 || c == 0x22) continue; // spaces, CSS escapes, quotes
+    units.push(lowerAscii(c));
+  }
+  const compact = stripCssComments(units.toString());
+  return (
+    contains(compact, "url(javascript") || contains(compact, "url(vbscript") || contains(compact, "-moz-binding:") ||
+    contains(compact, "behavior:url(") || contains(compact, ":expression(") || contains(compact, "{expression(")
+  );
+}
+
+/** Names a value breaking out of a JS string calls to run code or reach the page. */
+function isJsSink(name: string): bool {
+  return (
+    name == "alert" || name == "prompt" || name == "confirm" || name == "eval" || name == "settimeout" || name == "setinterval" ||
+    name == "function" || name == "fetch" || name == "import" || name == "document" || name == "window" || name == "top" ||
+    name == "self" || name == "parent" || name == "location" || name == "constructor" || name == "atob" || name == "xmlhttprequest"
+  );
+}
+
+/**
+ * A value breaking out of a JavaScript string: a quote, then an operator or ";", then a call to a
+ * script sink: "';alert(1)//", "\"-alert(1)-\"", "'+eval(name)+'".
+ */
+function jsBreakout(s: string): bool {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const q = s.charCodeAt(i);
+    if (q != 0x27 && q != 0x22 && q != 0x60) continue;
+    let j = i + 1;
+    while (j < n && isSpace(s.charCodeAt(j))) j++;
+    if (j >= n) continue;
+    const op = s.charCodeAt(j);
+    if (!(op == 0x3b || op == 0x2b || op == 0x2d || op == 0x2a || op == 0x2f || op == 0x7c || op == 0x26 || op == 0x2c || op == 0x29 || op == 0x7d)) continue;
+    j++;
+    while (j < n && (isSpace(s.charCodeAt(j)) || s.charCodeAt(j) == 0x29 || s.charCodeAt(j) == 0x7d || s.charCodeAt(j) == 0x3b)) j++;
+    const start = j;
+    while (j < n && (isLetter(s.charCodeAt(j)) || s.charCodeAt(j) == 0x5f || s.charCodeAt(j) == 0x24)) j++;
+    if (j == start) continue;
+    const name = asciiLower(s.substring(start, j));
+    if (!isJsSink(name)) continue;
+    while (j < n && isSpace(s.charCodeAt(j))) j++;
+    if (j < n) {
+      const c = s.charCodeAt(j);
+      if (c == 0x28 || c == 0x60 || c == 0x2e || c == 0x5b || c == 0x3d) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Client-side template expressions that reach code ({{constructor.constructor('alert(1)')()}}):
+ * frameworks such as AngularJS evaluate {{...}} found in the page.
+ */
+function templateInjection(s: string): bool {
+  let i = find(s, "{{");
+  while (i >= 0) {
+    let end = find(s, "}}", i + 2);
+    if (end < 0) end = s.length;
+    const body = asciiLower(s.substring(i + 2, end));
+    if (contains(body, "constructor") || contains(body, "$eval") || contains(body, "$on.") || contains(body, "alert(") || contains(body, "prompt(") || contains(body, "confirm(") || contains(body, "fromcharcode")) return true;
+    if (end >= s.length) break;
+    i = find(s, "{{", end + 2);
   }
   return false;
 }
@@ -255,8 +375,11 @@ function tagsRunScript(s: string): bool {
 /** A value that is itself a script URL with code after the scheme (not "javascript: the good parts"). */
 function isScriptUrlValue(s: string): bool {
   if (!isScriptUrl(s)) return false;
+  // Entities or control characters inside the scheme ("ja&tab;vascript:") are evasion, not prose.
+  const plain = asciiLower(s.trim());
+  if (!(plain.startsWith("javascript:") || plain.startsWith("vbscript:") || plain.startsWith("livescript:") || plain.startsWith("data:"))) return true;
   const v = decodeEntities(s);
-  const colon = v.indexOf(":");
+  const colon = find(v, ":");
   const rest = v.substring(colon + 1);
   for (let i = 0; i < rest.length; i++) {
     const c = rest.charCodeAt(i);
@@ -269,18 +392,30 @@ function isScriptUrlValue(s: string): bool {
 export function detectXSS(input: string): bool {
   if (input.length == 0) return false;
   initTags();
-  if (input.indexOf("<") >= 0 && tagsRunScript(input)) return true;
+  if (find(input, "<") >= 0 && tagsRunScript(input)) return true;
   if (isScriptUrlValue(input)) return true;
+  if (find(input, "(") >= 0 || find(input, ":") >= 0) {
+    const lower = asciiLower(input);
+    // Only CSS that names one of its script hooks is worth normalizing.
+    if ((contains(lower, "url") || contains(lower, "&#") || contains(lower, "expression") || contains(lower, "binding") || contains(lower, "behavior")) && cssRunsScript(input)) return true;
+  }
+  if (jsBreakout(input)) return true;
+  if (templateInjection(input)) return true;
+  // UTF-7 "<": +ADw- (read as a tag by browsers that sniff UTF-7)
+  if (find(input, "+") >= 0) {
+    const lower = asciiLower(input);
+    if (contains(lower, "+adw-") && (contains(lower, "script") || contains(lower, "+ad4-"))) return true;
+  }
   // Inside an attribute value: what follows the first quote of each kind, and the unquoted case
   // (the value ends at the first whitespace).
-  if (input.indexOf("=") < 0) return false;
+  if (find(input, "=") < 0) return false;
   const quotes = "\"'`";
   for (let q = 0; q < 3; q++) {
-    const at = input.indexOf(quotes.charAt(q));
-    if (at >= 0 && attributesRunScript(input, at + 1, false)) return true;
+    const at = find(input, quotes.charAt(q));
+    if (at >= 0 && attributesRunScript(input, at + 1, false) < 0) return true;
   }
   for (let i = 0; i < input.length; i++) {
-    if (isSpace(input.charCodeAt(i))) return attributesRunScript(input, i + 1, false);
+    if (isSpace(input.charCodeAt(i))) return attributesRunScript(input, i + 1, false) < 0;
   }
   return false;
 }

@@ -33,7 +33,7 @@ export function urlDecode(s: string): string {
     } else if (c === 0x2b) {
       bytes.push(0x20);
     } else {
-      for (const b of Buffer.from(s[i], 'utf8')) bytes.push(b);
+      for (const b of Buffer.from(s.charAt(i), 'utf8')) bytes.push(b);
     }
   }
   return Buffer.from(bytes).toString('utf8');

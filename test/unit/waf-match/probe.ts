@@ -19,8 +19,9 @@ export function hex(s: string): string {
   return s === '' ? '-' : Buffer.from(s, 'utf8').toString('hex');
 }
 
-/** Decodes a probe text result. */
-export function unhex(s: string): string {
+/** Decodes a probe text result (throws on a missing one, so a short reply fails loudly). */
+export function unhex(s: string | undefined): string {
+  if (s === undefined) throw new Error('unhex: no probe result');
   return s === '-' ? '' : Buffer.from(s, 'hex').toString('utf8');
 }
 

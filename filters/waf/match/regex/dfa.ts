@@ -16,22 +16,51 @@ import { isWordChar } from "./charclass";
 
 const UNKNOWN: i32 = -1;
 const MATCH: i32 = -2;
-const NOMATCH: i32 = -3;
+const NOMATCH: i32 = -3; // at the end of the text: no match; mid-text: no thread left (anchored)
 
 const PREV_BEGIN: i32 = 1;
 const PREV_NL: i32 = 2;
 const PREV_WORD: i32 = 4;
 
-/** Transition-table entries (i32) one regex may cache before its cache is dropped. */
-let cacheBudget: i32 = 32768;
+/**
+ * 32-bit words one regex's DFA cache may hold (transition rows, state sets, their keys) before it
+ * is dropped: 64 KiB by default, so a ruleset of a few hundred patterns stays within a few MiB
+ * even when hostile input pushes every cache to its limit.
+ */
+let cacheBudget: i32 = 16384;
 
-/** Sets the per-regex DFA cache budget in bytes (default 128 KiB; at least 4 KiB). */
+/** Sets the per-regex DFA cache budget in bytes (default 64 KiB; at least 4 KiB). */
 export function setDfaCacheBytes(bytes: i32): void {
   cacheBudget = max(bytes, 4096) >> 2;
 }
 
+// Scratch for building states, shared by every regex (matching is single-threaded; one step
+// runs to completion before another starts), sized for the largest program.
+let scratchMark = new Int32Array(0); // scratchMark[pc] == scratchGen: pc visited in this step
+let scratchGen: i32 = 0;
+let scratchTmark = new Int32Array(0); // scratchTmark[pc] == scratchTgen: pc already a target
+let scratchTgen: i32 = 0;
+// The closure stack holds the state's threads plus at most one entry per split: 2n + 2.
+let scratchStack = new Int32Array(0);
+let scratchTargets = new Int32Array(0);
+
+function ensureScratch(n: i32): void {
+  if (scratchMark.length >= n) return;
+  scratchMark = new Int32Array(n);
+  scratchTmark = new Int32Array(n);
+  scratchStack = new Int32Array(2 * n + 2);
+  scratchTargets = new Int32Array(n + 1);
+  scratchGen = 0;
+  scratchTgen = 0;
+}
+
+/** Bytes of the scratch shared by all regexes' DFAs. */
+export function dfaScratchBytes(): i32 {
+  return (scratchMark.length << 2) * 2 + (scratchStack.length << 2) + (scratchTargets.length << 2);
+}
+
 class DState {
-  constructor(public pcs: Int32Array, public flags: i32, public trans: Int32Array) {}
+  constructor(public pcs: Int32Array, public flags: i32) {}
 }
 
 export class LazyDFA {
@@ -43,26 +72,30 @@ export class LazyDFA {
   highBase: i32 = 0;
   classCount: i32 = 0; // classes of code units; class classCount is the end of the text
   states: Array<DState> = new Array<DState>();
+  /** Transitions, one row of `width` entries per state: next state, or UNKNOWN / MATCH / NOMATCH. */
+  table: Int32Array = new Int32Array(0);
+  width: i32 = 0;
   index: Map<string, i32> = new Map<string, i32>();
   cached: i32 = 0;
   initId: i32 = -1;
   /** How many times the cache was dropped (exposed for tests and metrics). */
   flushes: i32 = 0;
-  // Scratch for closures.
-  mark: Int32Array;
-  gen: i32 = 0;
-  tmark: Int32Array;
-  tgen: i32 = 0;
-  stack: Int32Array;
-  targets: Int32Array;
+  /**
+   * Prefilter: the code units that can begin a match (units >= 256: firstHigh). While the DFA is
+   * idle (no thread in progress, only the start one) it skips units that cannot begin one with a
+   * tight scan instead of a transition each. Off for patterns that can match empty or begin with
+   * many different units.
+   */
+  firstSet: StaticArray<u32> = new StaticArray<u32>(8);
+  firstHigh: bool = false;
+  prefilter: bool = false;
+  /** The idle state (threads = just the start) for each previous-unit flag combination, or -1. */
+  idleIds: StaticArray<i32> = new StaticArray<i32>(8);
 
   constructor(prog: Program) {
     this.prog = prog;
     const n = prog.length;
-    this.mark = new Int32Array(n);
-    this.tmark = new Int32Array(n);
-    this.stack = new Int32Array(n + 1);
-    this.targets = new Int32Array(n + 1);
+    ensureScratch(n);
     // Boundaries: every point where some instruction's answer may change.
     const bounds = new Set<i32>();
     bounds.add(0x0a);
@@ -81,6 +114,11 @@ export class LazyDFA {
       if (op == Op.Char) {
         bounds.add(prog.a[pc]);
         bounds.add(prog.a[pc] + 1);
+      } else if (op == Op.Char2) {
+        bounds.add(prog.a[pc]);
+        bounds.add(prog.a[pc] + 1);
+        bounds.add(prog.b[pc]);
+        bounds.add(prog.b[pc] + 1);
       } else if (op == Op.Class) {
         const r = prog.classes[prog.a[pc]].ranges;
         for (let i = 0; i < r.length; i += 2) {
@@ -106,6 +144,63 @@ export class LazyDFA {
     this.highBounds = new Int32Array(high.length);
     for (let i = 0; i < high.length; i++) this.highBounds[i] = high[i];
     this.classCount = cls + high.length + 1;
+    this.width = this.classCount + 1;
+    for (let f = 0; f < 8; f++) unchecked((this.idleIds[f] = -1));
+    this.computeFirstSet();
+  }
+
+  /** The units a match can begin with (assertions taken as passable: a superset). */
+  computeFirstSet(): void {
+    const prog = this.prog;
+    const n = prog.length;
+    const seen = new Uint8Array(n);
+    const stack = new Array<i32>();
+    stack.push(prog.start);
+    while (stack.length > 0) {
+      const pc = stack.pop();
+      if (seen[pc] != 0) continue;
+      seen[pc] = 1;
+      const op = prog.op[pc];
+      if (op == Op.Jmp) stack.push(prog.a[pc]);
+      else if (op == Op.Split) {
+        stack.push(prog.a[pc]);
+        stack.push(prog.b[pc]);
+      } else if (op == Op.Save || op == Op.Assert) stack.push(pc + 1);
+      else if (op == Op.Char) this.addFirst(prog.a[pc], prog.a[pc]);
+      else if (op == Op.Char2) {
+        this.addFirst(prog.a[pc], prog.a[pc]);
+        this.addFirst(prog.b[pc], prog.b[pc]);
+      } else if (op == Op.Class) {
+        const r = prog.classes[prog.a[pc]].ranges;
+        for (let i = 0; i < r.length; i += 2) this.addFirst(r[i], r[i + 1]);
+      } else {
+        return; // Match (the pattern can match empty) or any character: no prefilter
+      }
+    }
+    let count = 0;
+    for (let w = 0; w < 8; w++) count += <i32>popcnt(this.firstSet[w]);
+    this.prefilter = count <= 24;
+  }
+
+  addFirst(lo: i32, hi: i32): void {
+    if (hi >= 256) this.firstHigh = true;
+    const top = min(hi, 255);
+    for (let c = lo; c <= top; c++) this.firstSet[c >> 5] |= (<u32>1) << (<u32>(c & 31));
+  }
+
+  @inline
+  isIdle(sid: i32): bool {
+    const ids = this.idleIds;
+    return sid == unchecked(ids[0]) || sid == unchecked(ids[PREV_NL]) || sid == unchecked(ids[PREV_WORD]) || sid == unchecked(ids[PREV_BEGIN | PREV_NL]);
+  }
+
+  /** The idle state for these previous-unit flags (created when new). */
+  idleFor(flags: i32): i32 {
+    const id = unchecked(this.idleIds[flags]);
+    if (id >= 0) return id;
+    const pcs = new Int32Array(1);
+    pcs[0] = this.prog.start;
+    return this.stateFor(pcs, 1, flags);
   }
 
   @inline
@@ -121,9 +216,17 @@ export class LazyDFA {
     return this.highBase + lo;
   }
 
+  /** Bytes held now: tables, cached states and their keys, scratch. */
+  get memoryBytes(): i32 {
+    let bytes = (this.table.length << 2) + (this.cached << 2) + 512;
+    return bytes;
+  }
+
   flush(): void {
     this.initId = -1;
+    for (let f = 0; f < 8; f++) unchecked((this.idleIds[f] = -1));
     this.states = new Array<DState>();
+    this.table.fill(UNKNOWN);
     this.index = new Map<string, i32>();
     this.cached = 0;
     this.flushes++;
@@ -133,16 +236,25 @@ export class LazyDFA {
   stateFor(pcs: Int32Array, count: i32, flags: i32): i32 {
     const key = stateKey(pcs, count, flags);
     if (this.index.has(key)) return this.index.get(key);
-    const width = this.classCount + 1;
-    if (this.cached + width + count > cacheBudget && this.states.length > 0) this.flush();
+    const width = this.width;
+    // A state costs its transition row, its thread set and (about the same again) its key.
+    const cost = width + 2 * count + 8;
+    if (this.cached + cost > cacheBudget && this.states.length > 0) this.flush();
     const own = new Int32Array(count);
     for (let i = 0; i < count; i++) unchecked((own[i] = pcs[i]));
-    const trans = new Int32Array(width);
-    trans.fill(UNKNOWN);
     const id = this.states.length;
-    this.states.push(new DState(own, flags, trans));
+    if ((id + 1) * width > this.table.length) {
+      // Double the rows, but never beyond what the budget allows (rows of at least width words).
+      const rows = min(max(4, 2 * (id + 1)), max(id + 1, cacheBudget / width + 1));
+      const grown = new Int32Array(rows * width);
+      grown.fill(UNKNOWN);
+      memory.copy(grown.dataStart, this.table.dataStart, <usize>this.table.length << 2);
+      this.table = grown;
+    }
+    this.states.push(new DState(own, flags));
     this.index.set(key, id);
-    this.cached += width + count;
+    if (count == 1 && own[0] == this.prog.start) unchecked((this.idleIds[flags & 7] = id));
+    this.cached += cost;
     return id;
   }
 
@@ -154,32 +266,32 @@ export class LazyDFA {
     const prog = this.prog;
     const st = unchecked(this.states[sid]);
     const prev = (st.flags & PREV_BEGIN) != 0 ? -1 : (st.flags & PREV_NL) != 0 ? 0x0a : (st.flags & PREV_WORD) != 0 ? 0x61 : 0x20;
-    this.gen++;
-    this.tgen++;
-    if (this.gen == 0x7fffffff) {
-      this.mark.fill(0);
-      this.gen = 1;
+    scratchGen++;
+    scratchTgen++;
+    if (scratchGen == 0x7fffffff) {
+      scratchMark.fill(0);
+      scratchGen = 1;
     }
-    if (this.tgen == 0x7fffffff) {
-      this.tmark.fill(0);
-      this.tgen = 1;
+    if (scratchTgen == 0x7fffffff) {
+      scratchTmark.fill(0);
+      scratchTgen = 1;
     }
     let sp = 0;
-    for (let i = st.pcs.length - 1; i >= 0; i--) unchecked((this.stack[sp++] = st.pcs[i]));
+    for (let i = st.pcs.length - 1; i >= 0; i--) unchecked((scratchStack[sp++] = st.pcs[i]));
     let nt = 0;
     let result = UNKNOWN;
     while (sp > 0) {
-      let pc = unchecked(this.stack[--sp]);
+      let pc = unchecked(scratchStack[--sp]);
       while (true) {
-        if (unchecked(this.mark[pc]) == this.gen) break;
-        unchecked((this.mark[pc] = this.gen));
+        if (unchecked(scratchMark[pc]) == scratchGen) break;
+        unchecked((scratchMark[pc] = scratchGen));
         const op = unchecked(prog.op[pc]);
         if (op == Op.Jmp) {
           pc = unchecked(prog.a[pc]);
           continue;
         }
         if (op == Op.Split) {
-          unchecked((this.stack[sp++] = prog.b[pc]));
+          unchecked((scratchStack[sp++] = prog.b[pc]));
           pc = unchecked(prog.a[pc]);
           continue;
         }
@@ -199,14 +311,15 @@ export class LazyDFA {
         let ok = false;
         if (c < 0) ok = false;
         else if (op == Op.Char) ok = c == unchecked(prog.a[pc]);
+        else if (op == Op.Char2) ok = c == unchecked(prog.a[pc]) || c == unchecked(prog.b[pc]);
         else if (op == Op.Class) ok = unchecked(prog.classes[unchecked(prog.a[pc])]).has(c);
         else if (op == Op.AnyChar) ok = true;
         else if (op == Op.AnyNotNL) ok = c != 0x0a;
         if (ok) {
           const t = pc + 1;
-          if (unchecked(this.tmark[t]) != this.tgen) {
-            unchecked((this.tmark[t] = this.tgen));
-            unchecked((this.targets[nt++] = t));
+          if (unchecked(scratchTmark[t]) != scratchTgen) {
+            unchecked((scratchTmark[t] = scratchTgen));
+            unchecked((scratchTargets[nt++] = t));
           }
         }
         break;
@@ -218,18 +331,23 @@ export class LazyDFA {
         result = NOMATCH;
       } else {
         // An unanchored search starts a new thread at every position.
-        if (!prog.anchoredStart && unchecked(this.tmark[prog.start]) != this.tgen) {
-          unchecked((this.tmark[prog.start] = this.tgen));
-          unchecked((this.targets[nt++] = prog.start));
+        if (!prog.anchoredStart && unchecked(scratchTmark[prog.start]) != scratchTgen) {
+          unchecked((scratchTmark[prog.start] = scratchTgen));
+          unchecked((scratchTargets[nt++] = prog.start));
         }
-        sortPrefix(this.targets, nt);
+        if (nt == 0) {
+          // No thread left (only when anchored at the start): nothing can match from here.
+          unchecked((this.table[sid * this.width + cls] = NOMATCH));
+          return NOMATCH;
+        }
+        sortPrefix(scratchTargets, nt);
         const flags = c == 0x0a ? PREV_NL : isWordChar(c) ? PREV_WORD : 0;
         const before = this.flushes;
-        result = this.stateFor(this.targets, nt, flags);
+        result = this.stateFor(scratchTargets, nt, flags);
         if (this.flushes != before) return result; // the source state is gone: do not cache
       }
     }
-    unchecked((st.trans[cls] = result));
+    unchecked((this.table[sid * this.width + cls] = result));
     return result;
   }
 
@@ -242,17 +360,54 @@ export class LazyDFA {
       sid = this.initId = this.stateFor(pcs, 1, PREV_BEGIN | PREV_NL);
     }
     const n = input.length;
-    const anchored = this.prog.anchoredStart;
-    for (let i = 0; i < n; i++) {
-      const c = <i32>input.charCodeAt(i);
-      const cls = this.classOf(c);
-      let t = unchecked(unchecked(this.states[sid]).trans[cls]);
-      if (t == UNKNOWN) t = this.step(sid, cls, c);
-      if (t == MATCH) return true;
+    const width = this.width;
+    const base = changetype<usize>(input);
+    // Raw pointers into the tables: the hot loop is two loads per code unit, with no calls and
+    // nothing for the garbage collector's shadow stack (the tables stay reachable from this).
+    const lowPtr = this.lowClass.dataStart;
+    let table = this.table.dataStart;
+    let row = sid * width;
+    const pre = this.prefilter;
+    const first = changetype<usize>(this.firstSet);
+    const firstHigh = this.firstHigh;
+    let i = 0;
+    while (i < n) {
+      if (pre && this.isIdle(sid)) {
+        // Skip the units that cannot begin a match.
+        let j = i;
+        while (j < n) {
+          const u = <i32>load<u16>(base + (<usize>j << 1));
+          if (u < 256 ? (load<u32>(first + (<usize>(u >> 5) << 2)) & ((<u32>1) << (<u32>(u & 31)))) != 0 : firstHigh) break;
+          j++;
+        }
+        if (j > i) {
+          // Nothing in progress and nothing can begin before the end: no match (the pattern
+          // cannot match empty, or the prefilter would be off).
+          if (j == n) return false;
+          const last = <i32>load<u16>(base + (<usize>(j - 1) << 1));
+          sid = this.idleFor(last == 0x0a ? PREV_NL : isWordChar(last) ? PREV_WORD : 0);
+          table = this.table.dataStart;
+          row = sid * width;
+          i = j;
+        }
+      }
+      const c = <i32>load<u16>(base + (<usize>i << 1));
+      const cls = c < 256 ? <i32>load<u16>(lowPtr + (<usize>c << 1)) : this.classOf(c);
+      let t = load<i32>(table + (<usize>(row + cls) << 2));
+      if (t < 0) {
+        if (t == UNKNOWN) {
+          t = this.step(sid, cls, c);
+          table = this.table.dataStart; // may have grown or been flushed
+        }
+        if (t == MATCH) return true;
+        if (t == NOMATCH) return false;
+      }
       sid = t;
-      if (anchored && unchecked(this.states[sid]).pcs.length == 0) return false;
+      row = t * width;
+      i++;
     }
-    let t = unchecked(unchecked(this.states[sid]).trans[this.classCount]);
+    sid = row / width;
+    let t = unchecked(this.table[row + this.classCount]);
     if (t == UNKNOWN) t = this.step(sid, this.classCount, -1);
     return t == MATCH;
   }

@@ -47,7 +47,7 @@ export class Node {
 /** The largest count allowed in {n}, {n,} and {n,m}. */
 export const MAX_REPEAT: i32 = 1000;
 /** The deepest nesting of groups allowed (keeps the recursive compiler's stack bounded). */
-export const MAX_NESTING: i32 = 500;
+export const MAX_NESTING: i32 = 100;
 
 const FLAG_I: i32 = 1;
 const FLAG_M: i32 = 2;

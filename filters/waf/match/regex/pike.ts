@@ -29,36 +29,52 @@ class ThreadList {
   }
 }
 
+// Thread lists and the closure stack, shared by every regex (matching is single-threaded and a
+// run completes before another starts), sized for the largest program.
+let sharedA = new ThreadList(0);
+let sharedB = new ThreadList(0);
+let sharedStackPc = new Int32Array(0);
+let sharedStackCaps = new Array<StaticArray<i32>>(0);
+
+function ensureShared(n: i32): void {
+  if (sharedStackPc.length >= n + 1) return;
+  sharedA = new ThreadList(n);
+  sharedB = new ThreadList(n);
+  sharedStackPc = new Int32Array(n + 1); // one entry per split at most, plus the first
+  sharedStackCaps = new Array<StaticArray<i32>>(n + 1);
+}
+
+/** Bytes of the scratch shared by all regexes' capture runs. */
+export function pikeScratchBytes(): i32 {
+  return sharedStackPc.length * 36;
+}
+
 export class PikeVM {
   prog: Program;
-  clist: ThreadList;
-  nlist: ThreadList;
   slots: i32;
-  // Explicit stack for the epsilon closure (deep alternations would overflow a recursive one).
-  stackPc: Int32Array;
-  stackCaps: Array<StaticArray<i32>>;
 
   constructor(prog: Program) {
     this.prog = prog;
-    const n = prog.length;
-    this.clist = new ThreadList(n);
-    this.nlist = new ThreadList(n);
+    ensureShared(prog.length);
     this.slots = 2 * (prog.captures + 1);
-    this.stackPc = new Int32Array(n + 1);
-    this.stackCaps = new Array<StaticArray<i32>>(n + 1);
+  }
+
+  /** Bytes this VM holds of its own (the scratch is shared; capture arrays are freed after each run). */
+  get memoryBytes(): i32 {
+    return 32;
   }
 
   /** Adds pc (and everything reachable by epsilon steps) to list at position pos. */
   addThread(list: ThreadList, pc0: i32, caps0: StaticArray<i32>, pos: i32, prev: i32, next: i32): void {
     const prog = this.prog;
     let sp = 0;
-    this.stackPc[sp] = pc0;
-    unchecked((this.stackCaps[sp] = caps0));
+    sharedStackPc[sp] = pc0;
+    unchecked((sharedStackCaps[sp] = caps0));
     sp++;
     while (sp > 0) {
       sp--;
-      let pc = this.stackPc[sp];
-      let caps = unchecked(this.stackCaps[sp]);
+      let pc = sharedStackPc[sp];
+      let caps = unchecked(sharedStackCaps[sp]);
       while (true) {
         if (unchecked(list.mark[pc]) == list.gen) break;
         unchecked((list.mark[pc] = list.gen));
@@ -66,8 +82,8 @@ export class PikeVM {
         if (op == Op.Jmp) {
           pc = unchecked(prog.a[pc]);
         } else if (op == Op.Split) {
-          this.stackPc[sp] = unchecked(prog.b[pc]);
-          unchecked((this.stackCaps[sp] = caps));
+          sharedStackPc[sp] = unchecked(prog.b[pc]);
+          unchecked((sharedStackCaps[sp] = caps));
           sp++;
           pc = unchecked(prog.a[pc]);
         } else if (op == Op.Save) {
@@ -93,8 +109,9 @@ export class PikeVM {
   /** Capture positions [start0, end0, start1, end1, ...] of the leftmost-first match, -1 unset; null when none. */
   run(input: string): StaticArray<i32> | null {
     const prog = this.prog;
+    ensureShared(prog.length);
     const n = input.length;
-    let clist = this.clist, nlist = this.nlist;
+    let clist = sharedA, nlist = sharedB;
     clist.clear();
     let matched: StaticArray<i32> | null = null;
     const empty = new StaticArray<i32>(this.slots);
@@ -123,6 +140,8 @@ export class PikeVM {
           ok = false;
         } else if (op == Op.Char) {
           ok = c == unchecked(prog.a[pc]);
+        } else if (op == Op.Char2) {
+          ok = c == unchecked(prog.a[pc]) || c == unchecked(prog.b[pc]);
         } else if (op == Op.Class) {
           ok = unchecked(prog.classes[unchecked(prog.a[pc])]).has(c);
         } else if (op == Op.AnyChar) {
@@ -138,8 +157,8 @@ export class PikeVM {
       prev = c;
     }
     // Drop references so captured arrays can be collected.
-    for (let i = 0; i < this.clist.count; i++) unchecked((this.clist.caps[i] = empty));
-    for (let i = 0; i < this.nlist.count; i++) unchecked((this.nlist.caps[i] = empty));
+    for (let i = 0; i < sharedA.count; i++) unchecked((sharedA.caps[i] = empty));
+    for (let i = 0; i < sharedB.count; i++) unchecked((sharedB.caps[i] = empty));
     return matched;
   }
 }

@@ -16,6 +16,7 @@ export const enum Op {
   Save, // a = capture slot (2*group, 2*group+1)
   Assert, // a = AssertKind
   Match,
+  Char2, // a or b: a letter under (?i)
 }
 
 /** The largest program (instructions) a pattern may compile to. */
@@ -26,6 +27,8 @@ export class Program {
   a: Array<i32> = new Array<i32>();
   b: Array<i32> = new Array<i32>();
   classes: Array<CharClass> = new Array<CharClass>();
+  /** Class index by its ranges, so repeated classes are stored once. */
+  classIndex: Map<string, i32> = new Map<string, i32>();
   /** Capture groups, not counting group 0. */
   captures: i32 = 0;
   /** The first instruction of the unanchored program body. */
@@ -52,20 +55,22 @@ export function programSize(n: Node): i64 {
       return 0;
     case NodeKind.Concat: {
       let s: i64 = 0;
-      for (let i = 0; i < n.subs.length; i++) s += programSize(n.subs[i]);
+      for (let i = 0; i < n.subs.length; i++) s = min(s + programSize(n.subs[i]), <i64>(1 << 40));
       return s;
     }
     case NodeKind.Alt: {
       let s: i64 = 0;
-      for (let i = 0; i < n.subs.length; i++) s += programSize(n.subs[i]) + 2;
+      for (let i = 0; i < n.subs.length; i++) s = min(s + programSize(n.subs[i]) + 2, <i64>(1 << 40));
       return s;
     }
     case NodeKind.Capture:
       return programSize(n.subs[0]) + 2;
     case NodeKind.Repeat: {
+      // min copies, then a loop (one more copy, a split and a jump) or max - min optional
+      // copies (each with a split). Nested repetitions multiply, so cap the value early.
       const inner = programSize(n.subs[0]);
-      if (n.max < 0) return inner * <i64>(n.min > 0 ? n.min : 1) + 2;
-      return (inner + 1) * <i64>n.max;
+      const size = n.max < 0 ? inner * <i64>(n.min + 1) + 2 : inner * <i64>n.max + <i64>(n.max - n.min);
+      return size > <i64>(1 << 40) ? <i64>(1 << 40) : size;
     }
     default:
       return 1;
@@ -83,10 +88,23 @@ class Compiler {
       case NodeKind.Char:
         p.emit(Op.Char, n.c);
         return;
-      case NodeKind.Class:
-        p.classes.push(n.cls!);
-        p.emit(Op.Class, p.classes.length - 1);
+      case NodeKind.Class: {
+        const cls = n.cls!;
+        const r = cls.ranges;
+        // Two single units (a letter and its other case under (?i)): no class object needed.
+        if (r.length == 4 && r[0] == r[1] && r[2] == r[3]) {
+          p.emit(Op.Char2, r[0], r[2]);
+          return;
+        }
+        let key = "";
+        for (let i = 0; i < r.length; i++) key += String.fromCharCode(r[i] & 0xffff) + String.fromCharCode(r[i] >>> 16);
+        if (!p.classIndex.has(key)) {
+          p.classes.push(cls);
+          p.classIndex.set(key, p.classes.length - 1);
+        }
+        p.emit(Op.Class, p.classIndex.get(key));
         return;
+      }
       case NodeKind.AnyChar:
         p.emit(Op.AnyChar);
         return;
@@ -193,5 +211,16 @@ export function compileProgram(root: Node, captures: i32): Program {
   prog.emit(Op.Save, 1);
   prog.emit(Op.Match);
   prog.anchoredStart = startsAnchored(root);
+  prog.classIndex = new Map<string, i32>(); // only needed while compiling
+  // Exact-size copies: the growing arrays keep up to twice the room they use.
+  prog.op = exactCopy(prog.op);
+  prog.a = exactCopy(prog.a);
+  prog.b = exactCopy(prog.b);
   return prog;
+}
+
+function exactCopy(src: Array<i32>): Array<i32> {
+  const out = new Array<i32>(src.length);
+  for (let i = 0; i < src.length; i++) unchecked((out[i] = src[i]));
+  return out;
 }

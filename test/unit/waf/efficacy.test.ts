@@ -107,10 +107,33 @@ describe('WAF efficacy (bundled ruleset, Node host)', () => {
     }
   });
 
+  const rate = (o: Outcome[]) => o.filter((x) => x.blocked).length / o.length;
+
   it('PL1 meets the goals on the corpus: at least 95% detection overall, at most 1% false positives', () => {
     const r = results.get(1)!;
-    const all = [...r.corpus.values()].flat();
-    expect(all.filter((o) => o.blocked).length / all.length).toBeGreaterThanOrEqual(0.95);
-    expect(r.benign.filter((o) => o.blocked).length / r.benign.length).toBeLessThanOrEqual(0.01);
+    expect(rate([...r.corpus.values()].flat())).toBeGreaterThanOrEqual(0.95);
+    expect(rate(r.benign)).toBeLessThanOrEqual(0.01);
+  });
+
+  it('holds the floors measured when the ruleset was written (corpus)', () => {
+    const r1 = results.get(1)!;
+    expect(rate([...r1.corpus.values()].flat())).toBeGreaterThanOrEqual(0.99); // measured 99.7%
+    for (const [family, o] of r1.corpus) expect([family, rate(o)]).toEqual([family, expect.toSatisfy((x: number) => x >= 0.94)]); // lowest: protocol 94.3%
+    // Higher levels detect at least as much.
+    for (const pl of [2, 3, 4]) expect(rate([...results.get(pl)!.corpus.values()].flat())).toBeGreaterThanOrEqual(rate([...results.get(pl - 1)!.corpus.values()].flat()));
+  });
+
+  it('holds the floors measured when the ruleset was written (CRS regression tests)', () => {
+    if (crs.cases.length === 0) throw new Error(`no CRS vectors under ../shared/vectors/crs-regression`);
+    const fired = (pl: number, block?: number) => {
+      const idx = crs.cases.map((c, i) => [c, i] as const).filter(([c]) => c.attack && (block === undefined || c.block === block));
+      return idx.filter(([c, i]) => results.get(pl)!.crs[i].rules.some((id) => Math.floor(id / 1000) === c.block)).length / idx.length;
+    };
+    expect(fired(1)).toBeGreaterThanOrEqual(0.47); // measured 47.6%
+    expect(fired(2)).toBeGreaterThanOrEqual(0.62); // 62.8%
+    expect(fired(4)).toBeGreaterThanOrEqual(0.70); // 71.2%
+    expect(fired(1, 941)).toBeGreaterThanOrEqual(0.70); // 70.5%
+    expect(fired(4, 942)).toBeGreaterThanOrEqual(0.91); // 91.5%
+    expect(fired(1, 930)).toBeGreaterThanOrEqual(0.68); // 68.2%
   });
 });

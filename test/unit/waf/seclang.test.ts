@@ -192,6 +192,13 @@ describe('variables', () => {
     expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: '{"user":{"name":"x","roles":["u","admin"]}}' })).toEqual([1, 2]);
     w.close();
   });
+  it('XML bodies: element text as xml.<path>, attributes as xml.<path>@name; other text bodies as ARGS_POST:body', async () => {
+    const w = await withRules(`SecRequestBodyAccess On\nSecRule ARGS_POST:xml.order.item "@streq book" "id:1,phase:2,pass,log"\nSecRule ARGS_POST:xml.order.item@sku "@streq B-7" "id:2,phase:2,pass,log"\nSecRule ARGS_POST:body "@contains plain words" "id:3,phase:2,pass,log"\nSecRule REQBODY_PROCESSOR "@streq XML" "id:4,phase:2,pass,log"`);
+    expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'application/xml' }, body: '<?xml version="1.0"?><order><item sku="B-7">book</item><!-- c --></order>' })).toEqual([1, 2, 4]);
+    expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'text/plain' }, body: 'some plain words here' })).toEqual([3]);
+    expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'application/octet-stream' }, body: 'some plain words here' })).toEqual([]);
+    w.close();
+  });
   it('multipart fields are ARGS_POST, file names are FILES', async () => {
     const w = await withRules(`SecRequestBodyAccess On\nSecRule ARGS_POST:comment "@streq hello" "id:1,phase:2,pass,log"\nSecRule FILES:doc "@streq report.pdf" "id:2,phase:2,pass,log"`);
     const body = '--b1\r\nContent-Disposition: form-data; name="comment"\r\n\r\nhello\r\n--b1\r\nContent-Disposition: form-data; name="doc"; filename="report.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF\r\n--b1--\r\n';
@@ -291,6 +298,12 @@ describe('actions and directives', () => {
       `SecRule TX:ok "@eq 1" "id:6,phase:2,pass,log"`,
     ].join('\n'));
     expect(await w.matches({ path: '/?d=12-34' })).toEqual([2, 3, 4, 6]);
+    w.close();
+  });
+  it('a setvar keyed by %{MATCHED_VAR} runs once per matched value (counting repeated parameters)', async () => {
+    const w = await withRules(`SecRule ARGS_NAMES "@rx ." "id:1,phase:2,pass,nolog,setvar:tx.seen_%{MATCHED_VAR}=+1"\nSecRule TX:/^seen_/ "@gt 1" "id:2,phase:2,pass,log"`);
+    expect(await w.matches({ path: '/?a=1&b=2&a=3' })).toEqual([2]);
+    expect(await w.matches({ path: '/?a=1&b=2' })).toEqual([]);
     w.close();
   });
   it('chain: all links must match; only the first carries id and disruptive action', async () => {

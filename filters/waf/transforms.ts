@@ -348,6 +348,14 @@ function removeCommentsChar(s: string): string {
 
 /** ModSecurity's cmdLine: drop \ " ' ^, drop spaces before / and (, , and ; become spaces, compress spaces, lowercase. */
 function cmdLine(s: string): string {
+  // Unchanged when there is nothing to delete, fold or lowercase (most values).
+  let plain = true;
+  for (let i = 0; i < s.length && plain; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x5c || c == 0x22 || c == 0x27 || c == 0x5e || c == 0x2c || c == 0x3b || (c >= 0x41 && c <= 0x5a)) plain = false;
+    else if (isSpace(c) && (c != 0x20 || i + 1 >= s.length || isSpace(s.charCodeAt(i + 1)) || s.charCodeAt(i + 1) == 0x2f || s.charCodeAt(i + 1) == 0x28)) plain = false;
+  }
+  if (plain) return s;
   const b = new ByteBuilder(s.length);
   let space = false;
   for (let i = 0; i < s.length; i++) {

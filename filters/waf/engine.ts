@@ -182,7 +182,12 @@ export class Transaction {
       names = new Array<string>();
       values = new Array<string>();
       this.collect(r, names, values);
-      if (shared) this.targetCache.set(r.targetKey, new CollectedTargets(names, values));
+      if (shared) {
+        // A value seen twice gives the same verdict twice: inspect it once (the first
+        // variable holding it is the one reported). Counts (&VAR) are kept as they are.
+        if (values.length > 8) dedupValues(names, values);
+        this.targetCache.set(r.targetKey, new CollectedTargets(names, values));
+      }
     }
     if (names.length == 0) return false;
     const param = r.op.param.constant() ? r.op.param.constantText() : this.expand(r.op.param);
@@ -478,4 +483,19 @@ function keySelectedLower(t: Target, key: string, lowerKey: string): bool {
   if (t.keyRegex !== null) return t.keyRegex!.test(key);
   if (t.key.length == 0) return true;
   return t.key == lowerKey;
+}
+
+function dedupValues(names: string[], values: string[]): void {
+  const seen = new Set<string>();
+  let w = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = unchecked(values[i]);
+    if (seen.has(v)) continue;
+    seen.add(v);
+    names[w] = unchecked(names[i]);
+    values[w] = v;
+    w++;
+  }
+  names.length = w;
+  values.length = w;
 }

@@ -155,8 +155,8 @@ const JSON_MAX_DEPTH = 256;
 const JSON_MAX_ARGS = 16384;
 
 /**
- * JSON body → ARGS_POST: every scalar under its dotted path (`json.user.name`, arrays by index:
- * `json.items.0`). Iterative (no recursion), tolerant of duplicate keys; returns an error
+ * JSON body → ARGS_POST: every scalar under its dotted path (`json.user.name`; array elements
+ * share the array's name: `json.items.sku` for every item, so exclusions name them once). Iterative (no recursion), tolerant of duplicate keys; returns an error
  * message on malformed JSON ("" when fine).
  */
 export function flattenJson(s: string, out: Pairs): string {
@@ -174,9 +174,10 @@ class JsonFlattener {
 
   ws(): void { while (this.pos < this.s.length && isSpace(this.s.charCodeAt(this.pos))) this.pos++; }
 
+  /** json.<keys>; array elements share their array's name (json.items.sku for every item). */
   name(): string {
     let r = "json";
-    for (let i = 0; i < this.path.length; i++) r += "." + this.path[i];
+    for (let i = 0; i < this.path.length; i++) if (this.path[i].length > 0) r += "." + this.path[i];
     return r;
   }
 
@@ -206,7 +207,7 @@ class JsonFlattener {
           this.kinds.push(1);
           this.indexes.push(0);
           if (this.pos < s.length && s.charCodeAt(this.pos) == 0x5d) { this.pos++; this.kinds.pop(); this.indexes.pop(); expectValue = false; continue; }
-          this.path.push("0");
+          this.path.push("");
           continue;
         }
         let value = "";
@@ -248,7 +249,7 @@ class JsonFlattener {
         } else {
           this.path.pop();
           this.indexes[top]++;
-          this.path.push(this.indexes[top].toString());
+          this.path.push("");
         }
         expectValue = true;
         continue;

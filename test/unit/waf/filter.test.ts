@@ -53,7 +53,7 @@ describe('WAF filter with the bundled ruleset', () => {
     expect(form.status).toBe(403);
     const json = await waf.http({ method: 'POST', path: '/api', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ a: { b: ['ok', '<script>alert(1)</script>'] } }) });
     expect(json.status).toBe(403);
-    expect(auditLines(json).some((l) => l.matched_var === 'ARGS:json.a.b.1')).toBe(true);
+    expect(auditLines(json).some((l) => l.matched_var === 'ARGS:json.a.b')).toBe(true);
     const b = 'XyZ';
     const upload = await waf.http({ method: 'POST', path: '/upload', headers: { ...browser, 'content-type': `multipart/form-data; boundary=${b}` }, body: `--${b}\r\nContent-Disposition: form-data; name="f"; filename="shell.php"\r\n\r\n<?php system($_GET[1]); ?>\r\n--${b}--\r\n` });
     expect(upload.status).toBe(403);

@@ -187,9 +187,9 @@ describe('variables', () => {
     expect((await w.matches(req as never)).includes(1)).toBe(expected);
     w.close();
   });
-  it('JSON bodies are flattened into ARGS as json.a.b (arrays by index)', async () => {
-    const w = await withRules(`SecRequestBodyAccess On\nSecRule ARGS:json.user.roles.1 "@streq admin" "id:1,phase:2,pass,log"\nSecRule ARGS_NAMES "@streq json.user.name" "id:2,phase:2,pass,log"`);
-    expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: '{"user":{"name":"x","roles":["u","admin"]}}' })).toEqual([1, 2]);
+  it('JSON bodies are flattened into ARGS as json.a.b (array elements share the array name)', async () => {
+    const w = await withRules(`SecRequestBodyAccess On\nSecRule ARGS:json.user.roles "@streq admin" "id:1,phase:2,pass,log"\nSecRule ARGS_NAMES "@streq json.user.name" "id:2,phase:2,pass,log"\nSecRule &ARGS:json.items.sku "@eq 2" "id:3,phase:2,pass,log"`);
+    expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: '{"user":{"name":"x","roles":["u","admin"]},"items":[{"sku":"a"},{"sku":"b"}]}' })).toEqual([1, 2, 3]);
     w.close();
   });
   it('XML bodies: element text as xml.<path>, attributes as xml.<path>@name; other text bodies as ARGS_POST:body', async () => {

@@ -58,7 +58,10 @@ export class ByteBuilder {
   last(): i32 { return this.length == 0 ? -1 : <i32>this.buf[this.length - 1]; }
   pop(): void { if (this.length > 0) this.length--; }
   toString(): string {
-    return String.UTF16.decode(this.buf.buffer.slice(0, this.length << 1));
+    const bytes = <usize>this.length << 1;
+    const out = changetype<string>(__new(bytes, idof<string>()));
+    memory.copy(changetype<usize>(out), this.buf.dataStart, bytes);
+    return out;
   }
 }
 
@@ -80,12 +83,15 @@ export function lowerBytes(s: string): string {
   let i = 0;
   for (; i < s.length; i++) { const c = s.charCodeAt(i); if (c >= 0x41 && c <= 0x5a) break; }
   if (i == s.length) return s;
-  const b = new ByteBuilder(s.length);
-  for (let j = 0; j < s.length; j++) {
-    const c = s.charCodeAt(j);
-    b.push(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+  // One allocation, written in place (ASCII only, as ModSecurity's lowercase).
+  const n = s.length;
+  const out = changetype<string>(__new(<usize>n << 1, idof<string>()));
+  const src = changetype<usize>(s), dst = changetype<usize>(out);
+  for (let j = 0; j < n; j++) {
+    const c = load<u16>(src + (<usize>j << 1));
+    store<u16>(dst + (<usize>j << 1), c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
   }
-  return b.toString();
+  return out;
 }
 
 export function upperBytes(s: string): string {

@@ -8,7 +8,8 @@ import { httpProxyBootstrap, startEchoUpstream, startEnvoy, stopAllEnvoys, wasmH
 import { buildDir } from '../support/cli.js';
 
 let upstream: EchoUpstream;
-const envoys: Record<string, Awaited<ReturnType<typeof startEnvoy>>> = {};
+type Envoy = Awaited<ReturnType<typeof startEnvoy>>;
+const envoys = {} as { block: Envoy; detect: Envoy };
 
 function bootstrap(config: unknown) {
   return (p: Record<string, number>) =>
@@ -69,7 +70,8 @@ describe('WAF filter in real Envoy', () => {
     await new Promise((r) => setTimeout(r, 200));
     const audit = envoys.detect.log().split('\n').filter((l) => l.includes('{"waf":"match"'));
     expect(audit.length).toBeGreaterThan(0);
-    const line = JSON.parse(audit[0].slice(audit[0].indexOf('{"waf"')));
+    const first = audit[0]!;
+    const line = JSON.parse(first.slice(first.indexOf('{"waf"')));
     expect(line).toMatchObject({ waf: 'match', mode: 'detection_only', method: 'GET' });
   });
 });

@@ -12,13 +12,13 @@ export const wafWasm = join(repoRoot, 'build', 'waf.wasm');
 
 let compiled: Promise<CompiledFilter> | undefined;
 
-export async function loadWaf(config: unknown, options: { workers?: number } = {}): Promise<ProxyWasmHost> {
+export async function loadWaf(config: string | object, options: { workers?: number } = {}): Promise<ProxyWasmHost> {
   compiled ??= compileFilter(readFileSync(wafWasm));
   return loadFilter(await compiled, { name: 'waf', config, ...options });
 }
 
 /** The configuration error message, or throws when the config was accepted. */
-export async function wafRejection(config: unknown): Promise<string> {
+export async function wafRejection(config: string | object): Promise<string> {
   try {
     (await loadWaf(config)).close();
   } catch (e) {

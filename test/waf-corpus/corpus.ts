@@ -29,9 +29,9 @@ const BROWSER_UA = [
 function browserHeaders(i: number, extra: Record<string, string> = {}): Record<string, string> {
   return {
     host: 'shop.example.com',
-    'user-agent': BROWSER_UA[i % BROWSER_UA.length],
+    'user-agent': BROWSER_UA[i % BROWSER_UA.length]!,
     accept: i % 3 === 0 ? 'application/json' : 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
-    'accept-language': ['en-US,en;q=0.9', 'de-DE,de;q=0.8,en;q=0.5', 'fr-FR,fr;q=0.9'][i % 3],
+    'accept-language': ['en-US,en;q=0.9', 'de-DE,de;q=0.8,en;q=0.5', 'fr-FR,fr;q=0.9'][i % 3]!,
     'accept-encoding': 'gzip, deflate, br',
     ...extra,
   };
@@ -115,10 +115,10 @@ export function attackCases(): CorpusCase[] {
   const out: CorpusCase[] = [];
   let n = 0;
   for (const [family, payloads] of Object.entries(PAYLOADS) as Array<[Family, string[]]>) {
-    const evasions = EVASIONS[family];
+    const evasions = EVASIONS[family]!;
     payloads.forEach((payload, pi) => {
       evasions.forEach((ev, ei) => {
-        let placement = PLACEMENTS[(pi + ei) % PLACEMENTS.length];
+        let placement = PLACEMENTS[(pi + ei) % PLACEMENTS.length]!;
         // Raw (decoded) placements cannot carry an already percent-encoded evasion.
         if (ev.encoded && placement !== 'query' && placement !== 'form' && placement !== 'cookie') placement = 'query';
         if (ev === E.pollution) placement = pi % 2 ? 'form' : 'query';

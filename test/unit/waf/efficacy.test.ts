@@ -76,12 +76,12 @@ describe('WAF efficacy (bundled ruleset, Node host)', () => {
       const idx = crs.cases.map((c, i) => [c, i] as const).filter(([c]) => c.block === b);
       const att = idx.filter(([c]) => c.attack);
       const neg = idx.filter(([c]) => !c.attack);
-      const fired = (l: number, i: number) => results.get(l)!.crs[i].rules.some((r) => Math.floor(r / 1000) === b);
+      const fired = (l: number, i: number) => results.get(l)!.crs[i]!.rules.some((r) => Math.floor(r / 1000) === b);
       lines.push([b, att.length, ...LEVELS.map((l) => pct(att.filter(([, i]) => fired(l, i)).length, att.length)), neg.length, ...LEVELS.map((l) => pct(neg.filter(([, i]) => fired(l, i)).length, neg.length))].join('\t'));
     }
     const allAtt = crs.cases.map((c, i) => [c, i] as const).filter(([c]) => c.attack);
-    lines.push(['ALL', allAtt.length, ...LEVELS.map((l) => pct(allAtt.filter(([c, i]) => results.get(l)!.crs[i].rules.some((r) => Math.floor(r / 1000) === c.block)).length, allAtt.length))].join('\t'));
-    lines.push(['ALL (blocked)', allAtt.length, ...LEVELS.map((l) => pct(allAtt.filter(([, i]) => results.get(l)!.crs[i].blocked).length, allAtt.length))].join('\t'));
+    lines.push(['ALL', allAtt.length, ...LEVELS.map((l) => pct(allAtt.filter(([c, i]) => results.get(l)!.crs[i]!.rules.some((r) => Math.floor(r / 1000) === c.block)).length, allAtt.length))].join('\t'));
+    lines.push(['ALL (blocked)', allAtt.length, ...LEVELS.map((l) => pct(allAtt.filter(([, i]) => results.get(l)!.crs[i]!.blocked).length, allAtt.length))].join('\t'));
     console.log(lines.join('\n'));
     if (process.env.WAF_EFFICACY_MISSES) {
       const l = Number(process.env.WAF_EFFICACY_MISSES);
@@ -127,7 +127,7 @@ describe('WAF efficacy (bundled ruleset, Node host)', () => {
     if (crs.cases.length === 0) throw new Error(`no CRS vectors under ../shared/vectors/crs-regression`);
     const fired = (pl: number, block?: number) => {
       const idx = crs.cases.map((c, i) => [c, i] as const).filter(([c]) => c.attack && (block === undefined || c.block === block));
-      return idx.filter(([c, i]) => results.get(pl)!.crs[i].rules.some((id) => Math.floor(id / 1000) === c.block)).length / idx.length;
+      return idx.filter(([c, i]) => results.get(pl)!.crs[i]!.rules.some((id) => Math.floor(id / 1000) === c.block)).length / idx.length;
     };
     expect(fired(1)).toBeGreaterThanOrEqual(0.47); // measured 47.6%
     expect(fired(2)).toBeGreaterThanOrEqual(0.62); // 62.8%

@@ -97,7 +97,7 @@ describe('WAF filter configuration', () => {
     expect(res.status).toBe(200);
     expect(Number(res.upstreamRequest!.headers['x-meshward-waf-score'])).toBeGreaterThanOrEqual(5);
     expect(matchedRules(res)).toContain(949110);
-    expect(auditLines(res)[0].mode).toBe('detection_only');
+    expect(auditLines(res)[0]!.mode).toBe('detection_only');
     expect(waf.metrics.get('waf.requests.detected')).toBe(1);
     waf.close();
   });
@@ -147,7 +147,7 @@ describe('WAF filter configuration', () => {
     waf.close();
   });
 
-  const cases: Array<[string, unknown, RegExp]> = [
+  const cases: Array<[string, object, RegExp]> = [
     ['neither rules nor ruleset', {}, /rules: expected `rules` \(SecLang text\), `ruleset`/],
     ['bad mode', { ruleset: {}, mode: 'audit' }, /mode: expected one of block, detection_only/],
     ['bad paranoia level', { ruleset: { paranoia_level: 5 } }, /ruleset\.paranoia_level: expected an integer from 1 to 4/],

@@ -182,7 +182,7 @@ describe('variables', () => {
     ['REQBODY_PROCESSOR', '@streq JSON', { path: '/p', ...post('{"a":1}', 'application/json') }, true],
   ];
   it.each(cases)('%s', async (name, op, req, expected) => {
-    const variable = name.split(' ')[0];
+    const variable = name.split(' ')[0]!;
     const w = await withRules(`SecRequestBodyAccess On\n${ONE(variable, op)}`);
     expect((await w.matches(req as never)).includes(1)).toBe(expected);
     w.close();
@@ -280,7 +280,7 @@ describe('actions and directives', () => {
     ].join('\n'));
     const res = await w.send({ path: '/?a=abbc', headers: { host: 'example.test' } });
     expect(matchedRules(res)).toEqual([7]);
-    const [line] = auditLines(res);
+    const line = auditLines(res)[0]!;
     expect(line).toMatchObject({ rule_id: 7, phase: 2, action: 'pass', severity: 'CRITICAL', tags: ['attack-demo', 'x'], matched_var: 'ARGS:a', method: 'GET', uri: '/?a=abbc' });
     expect(line.msg).toBe('found bb in ARGS:a by 7');
     expect(line.data).toBe('abbc/found bb in ARGS:a by 7/example.test');
@@ -353,7 +353,7 @@ describe('actions and directives', () => {
     let w = await withRules(`SecRuleEngine DetectionOnly\nSecRule ARGS "@contains evil" "id:1,phase:1,deny"`);
     let res = await w.send({ path: '/?q=evil' });
     expect([res.status, matchedRules(res)]).toEqual([200, [1]]);
-    expect(auditLines(res)[0].mode).toBe('detection_only');
+    expect(auditLines(res)[0]!.mode).toBe('detection_only');
     w.close();
     w = await withRules(`SecRuleEngine Off\nSecRule ARGS "@contains evil" "id:1,phase:1,deny"`);
     res = await w.send({ path: '/?q=evil' });

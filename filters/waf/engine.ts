@@ -63,6 +63,7 @@ export class Transaction {
   private tcache: Map<string, TransformCacheEntry> = new Map<string, TransformCacheEntry>();
   private targetCache: Map<string, CollectedTargets> = new Map<string, CollectedTargets>();
   private stableCache: Map<u64, string> = new Map<u64, string>();
+  private prefilterCache: Map<u64, bool> = new Map<u64, bool>();
 
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
@@ -92,6 +93,7 @@ export class Transaction {
     // Collections may have grown (the body is parsed before phase 2): collect afresh.
     this.targetCache.clear();
     this.stableCache.clear();
+    this.prefilterCache.clear();
     const rules = this.rules.rules;
     let skipMarker = "";
     let skipCount = 0;
@@ -208,6 +210,7 @@ export class Transaction {
         }
       } else {
         v = shared ? this.transformedStable(r, v) : this.transformed(r, v);
+        if (shared && r.prefilter !== null && !this.groupMayMatch(r, v)) continue;
         const res = evalOperator(op, v, param, r.capture);
         hit = res.matched != op.negated;
         if (hit && r.capture) this.capture(res.captures);
@@ -245,6 +248,15 @@ export class Transaction {
     entry.chains.push(chain);
     entry.results.push(out);
     return out;
+  }
+
+  /** Whether the rule's group alternation matches `v` (kept alive by the transformation cache), cached per phase. */
+  private groupMayMatch(r: Rule, v: string): bool {
+    const key = (<u64>changetype<usize>(v) << 16) | <u64>(r.prefilterId & 0xffff);
+    if (this.prefilterCache.has(key)) return this.prefilterCache.get(key);
+    const m = r.prefilter!.test(v);
+    this.prefilterCache.set(key, m);
+    return m;
   }
 
   /** As transformed(), for values kept alive by the target cache: keyed by identity, no hashing of the text. */

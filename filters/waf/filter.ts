@@ -33,7 +33,8 @@ class WafRoot extends RootContext {
     for (let i = 0; i < config.rules.rules.length; i++) if (config.rules.rules[i].marker.length == 0) n++;
     logInfo("waf: configured " + n.toString() + " rule(s)" +
       (config.paranoiaLevel > 0 ? ", bundled ruleset at paranoia level " + config.paranoiaLevel.toString() : "") +
-      (config.detectionOnly ? ", detection only" : ""));
+      (config.detectionOnly ? ", detection only" : "") +
+      "; " + config.rules.prefilteredRules.toString() + " @rx rule(s) in " + config.rules.prefilterGroups.toString() + " shared-pass group(s)");
     return true;
   }
 

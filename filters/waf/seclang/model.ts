@@ -123,6 +123,13 @@ export class Rule {
   transformChain: i32 = 0;
   /** Whether any target is an exclusion (`!ARGS:x`). */
   hasExclusions: bool = false;
+  /**
+   * For @rx rules that share their targets and transformations with others: one regex that
+   * is the alternation of the whole group. When it does not match a value, no rule of the
+   * group can, so benign values cost one pass per group instead of one per rule.
+   */
+  prefilter: Regex | null = null;
+  prefilterId: i32 = 0;
   /** The target list as text (rules with equal lists share their collected values within a phase); "" when not shareable (TX, MATCHED_*). */
   targetKey: string = "";
   multiMatch: bool = false;
@@ -160,6 +167,9 @@ export enum BodyLimitAction { Reject, ProcessPartial }
 
 export class RuleSet {
   rules: Rule[] = [];
+  /** @rx groups compiled into one alternation each, and the rules they cover (for the load log). */
+  prefilterGroups: i32 = 0;
+  prefilteredRules: i32 = 0;
   engineMode: i32 = EngineMode.On;
   requestBodyAccess: bool = false;
   requestBodyLimit: i32 = 131072;

@@ -31,6 +31,7 @@ export class SecLangParser {
   private deferred: Deferred[] = [];
   private ids: Set<i32> = new Set<i32>();
   private pendingChain: Rule | null = null;
+  prefilterFailures: i32 = 0;
   private pendingChainTail: Rule | null = null;
 
   constructor(dataFiles: Map<string, string> = new Map<string, string>()) {
@@ -79,10 +80,41 @@ export class SecLangParser {
         r = r.chained;
       }
     }
+    this.buildPrefilters();
     const kept = new Array<Rule>();
     for (let i = 0; i < this.ruleSet.rules.length; i++) if (!this.ruleSet.rules[i].removed) kept.push(this.ruleSet.rules[i]);
     this.ruleSet.rules = kept;
     return this.ruleSet;
+  }
+
+  /** Groups @rx rules by (targets, transformations) and compiles each group's alternation. */
+  private buildPrefilters(): void {
+    const groups = new Map<string, Rule[]>();
+    const order = new Array<string>();
+    for (let i = 0; i < this.ruleSet.rules.length; i++) {
+      let r: Rule | null = this.ruleSet.rules[i];
+      while (r !== null) {
+        if (!r.removed && r.op.kind == Op.Rx && !r.op.negated && !r.multiMatch && r.targetKey.length > 0 && r.targets.length > 0) {
+          const key = r.targetKey + "\u0001" + r.transformChain.toString();
+          if (!groups.has(key)) { groups.set(key, new Array<Rule>()); order.push(key); }
+          groups.get(key).push(r);
+        }
+        r = r.chained;
+      }
+    }
+    let id = 0;
+    for (let g = 0; g < order.length; g++) {
+      const members = groups.get(order[g]);
+      if (members.length < 3) continue;
+      let pattern = "";
+      for (let m = 0; m < members.length; m++) pattern += (m > 0 ? "|" : "") + "(?:" + members[m].op.param.constantText() + ")";
+      const re = compileRegex(pattern, false);
+      if (re === null) { this.prefilterFailures++; continue; } // too large: the rules run one by one
+      id++;
+      this.ruleSet.prefilterGroups = id;
+      this.ruleSet.prefilteredRules += members.length;
+      for (let m = 0; m < members.length; m++) { members[m].prefilter = re; members[m].prefilterId = id; }
+    }
   }
 
   private fail(message: string): bool {

@@ -65,6 +65,7 @@ export function parseWafConfig(ctx: ConfigContext, text: string): WafConfig | nu
     ruleset.finish();
     if (ctx.failed()) return null;
     config.paranoiaLevel = <i32>pl;
+    parser.paranoiaHint = <i32>pl;
     if (!parser.parse(rulesetSetup(pl, inbound, outbound), "ruleset")) { ctx.fail("ruleset", parser.error); return null; }
     if (exclusions.length > 0 && !parser.parse(exclusions, "exclusions")) { ctx.fail(ruleset.pathOf("exclusions"), parser.error); return null; }
     if (!parser.parse(BUNDLED_RULES, "bundled ruleset")) { ctx.fail("ruleset", parser.error); return null; }

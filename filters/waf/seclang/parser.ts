@@ -32,6 +32,8 @@ export class SecLangParser {
   private ids: Set<i32> = new Set<i32>();
   private pendingChain: Rule | null = null;
   prefilterFailures: i32 = 0;
+  /** The bundled ruleset's paranoia level (0: unknown); only used to size prefilter groups. */
+  paranoiaHint: i32 = 0;
   private pendingChainTail: Rule | null = null;
 
   constructor(dataFiles: Map<string, string> = new Map<string, string>()) {
@@ -94,7 +96,8 @@ export class SecLangParser {
     for (let i = 0; i < this.ruleSet.rules.length; i++) {
       let r: Rule | null = this.ruleSet.rules[i];
       while (r !== null) {
-        if (!r.removed && r.op.kind == Op.Rx && !r.op.negated && !r.multiMatch && r.targetKey.length > 0 && r.targets.length > 0) {
+        if (!r.removed && r.op.kind == Op.Rx && !r.op.negated && !r.multiMatch && r.targetKey.length > 0 && r.targets.length > 0 &&
+            !this.aboveParanoia(r)) {
           const key = r.targetKey + "\u0001" + r.transformChain.toString();
           if (!groups.has(key)) { groups.set(key, new Array<Rule>()); order.push(key); }
           groups.get(key).push(r);
@@ -115,6 +118,23 @@ export class SecLangParser {
       this.ruleSet.prefilteredRules += members.length;
       for (let m = 0; m < members.length; m++) { members[m].prefilter = re; members[m].prefilterId = id; }
     }
+  }
+
+  /**
+   * Whether the rule's chain starter is tagged for a paranoia level above `paranoiaHint` (then
+   * it is normally skipped, and is left out of group alternations so they stay small; it keeps
+   * no prefilter, so it is still correct if a rule raises the level at run time).
+   */
+  private aboveParanoia(r: Rule): bool {
+    if (this.paranoiaHint <= 0) return false;
+    const tags = r.tags;
+    for (let i = 0; i < tags.length; i++) {
+      if (tags[i].startsWith("paranoia-level/")) {
+        const pl = parseIntOr(tags[i].substring(15), 0);
+        return pl > this.paranoiaHint;
+      }
+    }
+    return false;
   }
 
   private fail(message: string): bool {

@@ -30,8 +30,31 @@ export class MatchEvent {
 const MAX_CAPTURES = 10;
 const TRANSFORM_CACHE_MAX = 4096;
 
+/** One phase's values for a shared target list, with per-value results by transformation list and prefilter group. */
 class CollectedTargets {
+  transformed: Array<StaticArray<string | null> | null> = [];
+  prefiltered: Array<Uint8Array | null> = [];
   constructor(public names: string[], public values: string[]) {}
+
+  transformedFor(chain: i32): StaticArray<string | null> {
+    while (this.transformed.length <= chain) this.transformed.push(null);
+    let t = unchecked(this.transformed[chain]);
+    if (t === null) {
+      t = new StaticArray<string | null>(this.values.length);
+      this.transformed[chain] = t;
+    }
+    return t!;
+  }
+
+  prefilterFor(group: i32): Uint8Array {
+    while (this.prefiltered.length <= group) this.prefiltered.push(null);
+    let p = unchecked(this.prefiltered[group]);
+    if (p === null) {
+      p = new Uint8Array(this.values.length);
+      this.prefiltered[group] = p;
+    }
+    return p!;
+  }
 }
 
 class TransformCacheEntry {
@@ -61,7 +84,7 @@ export class Transaction {
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private tcache: Map<string, TransformCacheEntry> = new Map<string, TransformCacheEntry>();
-  private targetCache: Map<string, CollectedTargets> = new Map<string, CollectedTargets>();
+  private targetCache: Array<CollectedTargets | null> = [];
   private stableCache: Map<u64, string> = new Map<u64, string>();
   private prefilterCache: Map<u64, bool> = new Map<u64, bool>();
 
@@ -91,7 +114,7 @@ export class Transaction {
   evaluatePhase(phase: i32): bool {
     if (this.mode == EngineMode.Off || this.allowed || this.interrupted) return this.interrupted;
     // Collections may have grown (the body is parsed before phase 2): collect afresh.
-    this.targetCache.clear();
+    for (let i = 0; i < this.targetCache.length; i++) this.targetCache[i] = null;
     this.stableCache.clear();
     this.prefilterCache.clear();
     const rules = this.rules.rules;
@@ -175,11 +198,12 @@ export class Transaction {
     // transformation cache can key those values by identity: they stay alive meanwhile).
     let names: string[];
     let values: string[];
-    const shared = r.targetKey.length > 0 && this.removedTargets.length == 0;
-    if (shared && this.targetCache.has(r.targetKey)) {
-      const c = this.targetCache.get(r.targetKey);
-      names = c.names;
-      values = c.values;
+    const shared = r.targetId > 0 && this.removedTargets.length == 0;
+    while (this.targetCache.length <= r.targetId) this.targetCache.push(null);
+    let list: CollectedTargets | null = shared ? unchecked(this.targetCache[r.targetId]) : null;
+    if (list !== null) {
+      names = list.names;
+      values = list.values;
     } else {
       names = new Array<string>();
       values = new Array<string>();
@@ -188,12 +212,15 @@ export class Transaction {
         // A value seen twice gives the same verdict twice: inspect it once (the first
         // variable holding it is the one reported). Counts (&VAR) are kept as they are.
         if (values.length > 8) dedupValues(names, values);
-        this.targetCache.set(r.targetKey, new CollectedTargets(names, values));
+        list = new CollectedTargets(names, values);
+        this.targetCache[r.targetId] = list;
       }
     }
     if (names.length == 0) return false;
     const param = r.op.param.constant() ? r.op.param.constantText() : this.expand(r.op.param);
     let matches: Pairs | null = null;
+    const cached: StaticArray<string | null> | null = list !== null && r.transforms.length > 0 ? list.transformedFor(r.transformChain) : null;
+    const screened: Uint8Array | null = list !== null && r.prefilter !== null ? list.prefilterFor(r.prefilterId) : null;
     for (let i = 0; i < values.length; i++) {
       let v = values[i];
       let hit = false;
@@ -209,8 +236,16 @@ export class Transaction {
           if (hit && r.capture) this.capture(res.captures);
         }
       } else {
-        v = shared ? this.transformedStable(r, v) : this.transformed(r, v);
-        if (shared && r.prefilter !== null && !this.groupMayMatch(r, v)) continue;
+        if (cached !== null) {
+          const t = unchecked(cached[i]);
+          if (t !== null) v = t;
+          else { v = this.transformedStable(r, v); unchecked(cached[i] = v); }
+        } else if (r.transforms.length > 0) v = shared ? this.transformedStable(r, v) : this.transformed(r, v);
+        if (screened !== null) {
+          let state = unchecked(screened[i]);
+          if (state == 0) { state = this.groupMayMatch(r, v) ? 2 : 1; unchecked(screened[i] = state); }
+          if (state == 1) continue;
+        }
         const res = evalOperator(op, v, param, r.capture);
         hit = res.matched != op.negated;
         if (hit && r.capture) this.capture(res.captures);

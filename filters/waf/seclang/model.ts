@@ -132,6 +132,8 @@ export class Rule {
   prefilterId: i32 = 0;
   /** The target list as text (rules with equal lists share their collected values within a phase); "" when not shareable (TX, MATCHED_*). */
   targetKey: string = "";
+  /** Small id of targetKey (0: not shared), indexing the engine's per-phase collections. */
+  targetId: i32 = 0;
   multiMatch: bool = false;
   disruptive: i32 = Disruptive.None;
   status: i32 = 0;
@@ -169,6 +171,10 @@ export class RuleSet {
   rules: Rule[] = [];
   /** @rx groups compiled into one alternation each, and the rules they cover (for the load log). */
   prefilterGroups: i32 = 0;
+  /** Distinct shared target lists (Rule.targetId runs 1..targetLists). */
+  targetLists: i32 = 0;
+  /** Distinct transformation lists (Rule.transformChain runs 1..transformChains). */
+  transformChains: i32 = 0;
   prefilteredRules: i32 = 0;
   engineMode: i32 = EngineMode.On;
   requestBodyAccess: bool = false;

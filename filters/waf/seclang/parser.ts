@@ -63,6 +63,7 @@ export class SecLangParser {
     }
     // Chain ids for the transformation cache, and exclusion flags (targets may have been updated).
     const chains = new Map<string, i32>();
+    const targetIds = new Map<string, i32>();
     for (let i = 0; i < this.ruleSet.rules.length; i++) {
       let r: Rule | null = this.ruleSet.rules[i];
       while (r !== null) {
@@ -79,9 +80,15 @@ export class SecLangParser {
           tk += r.targets[t].describe() + "|";
         }
         r.targetKey = tk;
+        if (tk.length > 0) {
+          if (!targetIds.has(tk)) targetIds.set(tk, targetIds.size + 1);
+          r.targetId = targetIds.get(tk);
+        }
         r = r.chained;
       }
     }
+    this.ruleSet.targetLists = targetIds.size;
+    this.ruleSet.transformChains = chains.size;
     this.buildPrefilters();
     const kept = new Array<Rule>();
     for (let i = 0; i < this.ruleSet.rules.length; i++) if (!this.ruleSet.rules[i].removed) kept.push(this.ruleSet.rules[i]);

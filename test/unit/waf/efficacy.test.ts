@@ -129,13 +129,15 @@ describe('WAF efficacy (bundled ruleset, Node host)', () => {
       const idx = crs.cases.map((c, i) => [c, i] as const).filter(([c]) => c.attack && (block === undefined || c.block === block));
       return idx.filter(([c, i]) => results.get(pl)!.crs[i]!.rules.some((id) => Math.floor(id / 1000) === c.block)).length / idx.length;
     };
-    expect(fired(1)).toBeGreaterThanOrEqual(0.49); // measured 49.3%
-    expect(fired(2)).toBeGreaterThanOrEqual(0.65); // 65.5%
-    expect(fired(4)).toBeGreaterThanOrEqual(0.74); // 74.5%
+    expect(fired(1)).toBeGreaterThanOrEqual(0.51); // measured 51.2%
+    expect(fired(2)).toBeGreaterThanOrEqual(0.67); // 67.6%
+    expect(fired(4)).toBeGreaterThanOrEqual(0.76); // 76.6%
     expect(fired(1, 921)).toBeGreaterThanOrEqual(0.81); // 81.3%
     expect(fired(1, 930)).toBeGreaterThanOrEqual(0.68); // 68.2%
     expect(fired(1, 931)).toBeGreaterThanOrEqual(0.61); // 61.1%
+    expect(fired(1, 934)).toBeGreaterThanOrEqual(0.65); // 65.1%
     expect(fired(1, 941)).toBeGreaterThanOrEqual(0.70); // 70.5%
+    expect(fired(1, 943)).toBeGreaterThanOrEqual(0.99); // 100%
     expect(fired(4, 942)).toBeGreaterThanOrEqual(0.91); // 91.5%
   });
 });

@@ -285,7 +285,6 @@ export class SecLangParser {
       r.phase = head.phase;
       this.pendingChainTail!.chained = r;
       this.pendingChainTail = r;
-      if (!r.capture) r.capture = false;
       if (!this.chainFlag) { this.pendingChain = null; this.pendingChainTail = null; }
       return true;
     }
@@ -295,10 +294,10 @@ export class SecLangParser {
     // Rules inherit the default action of their phase.
     const def = this.ruleSet.defaults[r.phase];
     if (!this.hasOwnT) r.transforms = def.transforms.concat(r.transforms);
+    // No disruptive action, or `block`: the phase's default (pass unless SecDefaultAction says otherwise).
     if (r.disruptive == Disruptive.None || r.disruptive == Disruptive.Block) {
-      if (r.disruptive == Disruptive.Block || r.disruptive == Disruptive.None) {
-        if (r.disruptive == Disruptive.Block) { r.disruptive = def.disruptive; if (r.status == 0) r.status = def.status; }
-      }
+      r.disruptive = def.disruptive;
+      if (r.status == 0) r.status = def.status;
     }
     if (!this.hasLogFlag) { r.log = def.log; }
     if (!this.hasAuditFlag) { r.auditlog = def.auditlog; }

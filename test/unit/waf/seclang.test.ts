@@ -262,10 +262,12 @@ describe('actions and directives', () => {
     expect(res.status).toBe(406);
     w.close();
   });
-  it('pass only scores; block takes SecDefaultAction of its phase', async () => {
-    const w = await withRules(`SecDefaultAction "phase:1,log,auditlog,deny,status:409"\nSecRule ARGS:a "@streq x" "id:1,phase:1,pass"\nSecRule ARGS:a "@streq y" "id:2,phase:1,block"`);
+  it('pass only scores; block (or no disruptive action) takes SecDefaultAction of its phase', async () => {
+    const w = await withRules(`SecDefaultAction "phase:1,log,auditlog,deny,status:409"\nSecRule ARGS:a "@streq x" "id:1,phase:1,pass"\nSecRule ARGS:a "@streq y" "id:2,phase:1,block"\nSecRule ARGS:a "@streq z" "id:3,phase:1"\nSecRule ARGS:a "@streq w" "id:4,phase:2"`);
     expect((await w.send({ path: '/?a=x' })).status).toBe(200);
     expect((await w.send({ path: '/?a=y' })).status).toBe(409);
+    expect((await w.send({ path: '/?a=z' })).status).toBe(409); // no disruptive action: the phase default
+    expect((await w.send({ path: '/?a=w' })).status).toBe(200); // phase 2 keeps the built-in default, pass
     w.close();
   });
   it('allow stops rule processing for the request', async () => {

@@ -129,8 +129,8 @@ describe('WAF efficacy (bundled ruleset, Node host)', () => {
       const idx = crs.cases.map((c, i) => [c, i] as const).filter(([c]) => c.attack && (block === undefined || c.block === block));
       return idx.filter(([c, i]) => results.get(pl)!.crs[i]!.rules.some((id) => Math.floor(id / 1000) === c.block)).length / idx.length;
     };
-    expect(fired(1)).toBeGreaterThanOrEqual(0.51); // measured 51.2%
-    expect(fired(2)).toBeGreaterThanOrEqual(0.75); // 75.4%
+    expect(fired(1)).toBeGreaterThanOrEqual(0.52); // measured 52.4%
+    expect(fired(2)).toBeGreaterThanOrEqual(0.76); // 76.2%
     expect(fired(4)).toBeGreaterThanOrEqual(0.84); // 84.4%
     expect(fired(2, 944)).toBeGreaterThanOrEqual(0.98); // 98.2%
     expect(fired(1, 921)).toBeGreaterThanOrEqual(0.81); // 81.3%
@@ -139,6 +139,7 @@ describe('WAF efficacy (bundled ruleset, Node host)', () => {
     expect(fired(1, 934)).toBeGreaterThanOrEqual(0.65); // 65.1%
     expect(fired(1, 941)).toBeGreaterThanOrEqual(0.70); // 70.5%
     expect(fired(1, 943)).toBeGreaterThanOrEqual(0.99); // 100%
+    expect(fired(1, 942)).toBeGreaterThanOrEqual(0.50); // 50.6%
     expect(fired(4, 942)).toBeGreaterThanOrEqual(0.91); // 91.5%
   });
 });

@@ -129,9 +129,10 @@ describe('WAF efficacy (bundled ruleset, Node host)', () => {
       const idx = crs.cases.map((c, i) => [c, i] as const).filter(([c]) => c.attack && (block === undefined || c.block === block));
       return idx.filter(([c, i]) => results.get(pl)!.crs[i]!.rules.some((id) => Math.floor(id / 1000) === c.block)).length / idx.length;
     };
-    expect(fired(1)).toBeGreaterThanOrEqual(0.52); // measured 52.4%
-    expect(fired(2)).toBeGreaterThanOrEqual(0.76); // 76.2%
-    expect(fired(4)).toBeGreaterThanOrEqual(0.84); // 84.4%
+    expect(fired(1)).toBeGreaterThanOrEqual(0.54); // measured 54.1%
+    expect(fired(2)).toBeGreaterThanOrEqual(0.78); // 78.0%
+    expect(fired(4)).toBeGreaterThanOrEqual(0.85); // 85.5%
+    expect(fired(1, 932)).toBeGreaterThanOrEqual(0.51); // 51.7%
     expect(fired(2, 944)).toBeGreaterThanOrEqual(0.98); // 98.2%
     expect(fired(1, 921)).toBeGreaterThanOrEqual(0.81); // 81.3%
     expect(fired(1, 930)).toBeGreaterThanOrEqual(0.68); // 68.2%

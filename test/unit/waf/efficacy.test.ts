@@ -93,7 +93,10 @@ describe('WAF efficacy (bundled ruleset, Node host)', () => {
   it('the corpus is big enough: at least 500 attacks (every family, with evasions) and 500 benign requests', () => {
     expect(attacks.length).toBeGreaterThanOrEqual(500);
     expect(benign.length).toBeGreaterThanOrEqual(500);
-    expect(new Set(attacks.map((a) => a.evasion))).toEqual(expect.objectContaining({ size: expect.any(Number) }));
+    // Every family is represented with a meaningful number of cases.
+    for (const f of ['sqli', 'xss', 'lfi', 'rfi', 'rce', 'php', 'nodejs', 'java', 'session_fixation', 'scanner', 'protocol']) {
+      expect([f, attacks.filter((a) => a.family === f).length >= 10]).toEqual([f, true]);
+    }
     for (const ev of ['double-url-encoding', 'full-width-unicode', 'mixed-case', 'sql-comments', 'null-byte', 'parameter-pollution', 'path-trick']) {
       expect(attacks.some((a) => a.evasion === ev)).toBe(true);
     }

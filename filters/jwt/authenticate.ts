@@ -55,7 +55,7 @@ function tokenFromHeader(value: string, loc: HeaderLocation): string | null {
   return end > start ? value.substring(start, end) : null;
 }
 
-class FoundToken {
+export class FoundToken {
   constructor(public token: string, public header: string) {}
 }
 

@@ -32,6 +32,7 @@ export enum JwtStatus {
   AudienceNotAllowed,
   NoMatchingKey,
   VerificationFailed,
+  JwksFetchFailed,
 }
 
 export function statusMessage(s: JwtStatus): string {
@@ -66,6 +67,7 @@ export function statusMessage(s: JwtStatus): string {
     case JwtStatus.LifetimeTooLong: return "Jwt lifetime is too long";
     case JwtStatus.AudienceNotAllowed: return "Audiences in Jwt are not allowed";
     case JwtStatus.NoMatchingKey: return "Jwks doesn't have key to match kid or alg from Jwt";
+    case JwtStatus.JwksFetchFailed: return "Jwks remote fetch is failed";
     default: return "Jwt verification fails";
   }
 }

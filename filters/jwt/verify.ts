@@ -57,6 +57,8 @@ export function checkClaims(jwt: Jwt, provider: Provider, nowSeconds: i64): JwtS
 
 /** The signature check over the keys that may have made it (kid and alg must both fit). */
 export function checkSignature(jwt: Jwt, provider: Provider): JwtStatus {
+  // A remote provider whose keys could never be fetched.
+  if (provider.keys.length == 0) return JwtStatus.JwksFetchFailed;
   let candidates = 0;
   for (let i = 0; i < provider.keys.length; i++) {
     const key = provider.keys[i];

@@ -72,6 +72,11 @@ export class JwksFetcher {
     const i = this.indexOf(p);
     if (i < 0) return false;
     const state = this.states[i];
+    // A fetch already under way (e.g. the cache_duration refresh) may bring the key: wait for it.
+    if (state.inFlight) {
+      this.waiters[i].push(waiter);
+      return true;
+    }
     if (!state.mayRefetchForUnknownKid(this.nowSeconds)) return false;
     state.lastUnknownKidFetch = this.nowSeconds;
     if (!this.start(state, "a token names an unknown kid")) return false;

@@ -6,6 +6,7 @@ import {
   childPath, indexPath, lowercaseHeaderName,
 } from "@meshward/sdk/assembly";
 import { Jwk, parseJwks } from "./jwks";
+import { ClaimCondition, parseConditionKey } from "./claims";
 
 export class HeaderLocation {
   constructor(public name: string, public prefix: string) {}
@@ -61,6 +62,8 @@ export class Rule {
   methods: Array<string> = new Array<string>();
   /** Null: the route needs no token. */
   requires: Requirement | null = null;
+  /** Claim requirements (Istio-style `when`); all must hold for the request's verified token. */
+  when: Array<ClaimCondition> = new Array<ClaimCondition>();
 }
 
 export class JwtConfig {
@@ -284,6 +287,24 @@ function parseRule(config: JwtConfig, r: ConfigObject): Rule {
   }
   const requires = r.raw("requires");
   if (requires !== null && !ctx.failed()) rule.requires = parseRequirement(config, ctx, r.pathOf("requires"), requires);
+  const when = r.array("when");
+  if (when !== null && !ctx.failed()) {
+    if (rule.requires === null) ctx.fail(r.pathOf("when"), "claim conditions need a token: add requires");
+    for (let i = 0; i < when.length && !ctx.failed(); i++) {
+      const w = when.object(i);
+      if (w === null) break;
+      const c = new ClaimCondition();
+      const key = w.requiredString("key");
+      c.values = w.stringArray("values");
+      c.notValues = w.stringArray("not_values");
+      w.finish();
+      if (ctx.failed()) break;
+      const problem = parseConditionKey(key, c);
+      if (problem.length > 0) ctx.fail(w.pathOf("key"), problem);
+      else if (c.values.length == 0 && c.notValues.length == 0) ctx.fail(w.path, "expected values or not_values");
+      rule.when.push(c);
+    }
+  }
   r.finish();
   return rule;
 }

@@ -17,6 +17,7 @@ import { JwtStatus, statusMessage, statusHttpCode } from "./status";
 import { JwksFetcher, JwksWaiter } from "./jwks-fetcher";
 import { remoteProvidersOf } from "./remote-jwks";
 import { VerifiedTokenCache } from "./token-cache";
+import { claimsSatisfied } from "./claims";
 
 class JwtRoot extends CalloutRootContext {
   config: JwtConfig | null = null;
@@ -132,6 +133,11 @@ class JwtStream extends Context implements JwksWaiter {
         return FilterHeadersStatusValues.StopIteration;
       }
     }
+    if (result.status == JwtStatus.Ok && rule.when.length > 0) {
+      // Claim requirements judge the request's identity: its first verified token.
+      if (result.verified.length == 0) result.status = JwtStatus.Missing;
+      else if (!claimsSatisfied(rule.when, result.verified[0].jwt)) result.status = JwtStatus.ClaimsNotAllowed;
+    }
     if (result.status != JwtStatus.Ok) {
       this.reject(config, pairs, result.status);
       return FilterHeadersStatusValues.StopIteration;
@@ -168,7 +174,9 @@ class JwtStream extends Context implements JwksWaiter {
     const path = headerFirst(pairs, ":path");
     let challenge = "Bearer realm=\"" + (scheme === null ? "http" : scheme!) + "://" +
       (host === null ? "" : host!) + urlPathOf(path === null ? "" : path!) + "\"";
-    if (status != JwtStatus.Missing) challenge += ", error=\"invalid_token\"";
+    // RFC 6750: a valid token lacking what the resource needs is insufficient_scope, not invalid.
+    if (status == JwtStatus.ClaimsNotAllowed) challenge += ", error=\"insufficient_scope\"";
+    else if (status != JwtStatus.Missing) challenge += ", error=\"invalid_token\"";
     const details = "jwt_authn_access_denied{" + message.replaceAll(" ", "_") + "}";
     sendLocalResponse(statusHttpCode(status), config.stripFailureResponse ? "" : message,
       [["www-authenticate", challenge]], details);

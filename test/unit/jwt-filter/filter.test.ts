@@ -366,3 +366,76 @@ describe('JWT filter remote JWKS in the Node host (http_call, shared data, rate 
     }
   });
 });
+
+describe('JWT filter claim requirements (Istio-style `when` on request.auth.*)', () => {
+  const withWhen = (when: unknown[], requires: unknown = { provider_name: 'main' }) => ({
+    ...config(),
+    rules: [
+      { match: { prefix: '/admin' }, requires, when },
+      { match: { prefix: '/' }, requires: { provider_name: 'main' } },
+    ],
+  });
+
+  it.each([
+    ['a key outside request.auth', [{ key: 'source.ip', values: ['1.2.3.4'] }], /rules\[0\]\.when\[0\]\.key: expected request\.auth\.claims\[name\]/],
+    ['an unclosed bracket', [{ key: 'request.auth.claims[groups', values: ['a'] }], /rules\[0\]\.when\[0\]\.key: unclosed '\[' at position 19/],
+    ['an empty claim name', [{ key: 'request.auth.claims[]', values: ['a'] }], /when\[0\]\.key: empty claim name/],
+    ['no values at all', [{ key: 'request.auth.claims[groups]' }], /rules\[0\]\.when\[0\]: expected values or not_values/],
+    ['values not a list', [{ key: 'request.auth.claims[groups]', values: 'admin' }], /rules\[0\]\.when\[0\]\.values: expected array, got string/],
+    ['an unknown field', [{ key: 'request.auth.principal', values: ['x'], value: 'x' }], /rules\[0\]\.when\[0\]: unknown field "value"/],
+  ])('rejects %s, naming the field', async (_n, when, message) => {
+    expect(await rejection(withWhen(when as unknown[]))).toMatch(message);
+  });
+
+  it('rejects conditions on a rule that needs no token', async () => {
+    expect(await rejection({ ...config(), rules: [{ match: { prefix: '/' }, when: [{ key: 'request.auth.principal', values: ['x'] }] }] }))
+      .toMatch(/rules\[0\]\.when: claim conditions need a token/);
+  });
+
+  it('nested claims, list-valued claims (any element), scope words, principal, prefix/suffix patterns and not_values', async () => {
+    const f = await load(withWhen([
+      { key: 'request.auth.claims[realm_access][roles]', values: ['admin', 'ops-*'] },
+      { key: 'request.auth.claims[scope]', values: ['orders:write'] },
+      { key: 'request.auth.principal', values: [`${ISS}/*`], not_values: [`${ISS}/mallory`] },
+      { key: 'request.auth.claims[email]', values: ['*@example.com'] },
+    ]));
+    try {
+      const base = { realm_access: { roles: ['viewer', 'ops-oncall'] }, scope: 'orders:read orders:write', email: 'alice@example.com' };
+      const ask = async (extra: Record<string, unknown>, path = '/admin/users') =>
+        f.http({ path, headers: bearer(mint('ES256', keys.ec256, claims({ ...base, ...extra }))) });
+      const ok = await ask({});
+      expect(ok.status).toBe(200);
+      expect(ok.filterState['wasm.meshward.jwt.principal']).toBe(`${ISS}/alice`);
+      const denials: Array<Record<string, unknown>> = [
+        { realm_access: { roles: ['viewer'] } }, // no matching role
+        { realm_access: { roles: 'ops-oncall-but-string' } }, // a string is one value: prefix matches
+        { scope: 'orders:read' },
+        { sub: 'mallory' }, // not_values
+        { email: 'alice@example.com.evil.test' },
+        { realm_access: ['admin'] }, // the nested path is absent
+      ];
+      const statuses = [];
+      for (const d of denials) statuses.push((await ask(d)).status);
+      expect(statuses).toEqual([403, 200, 403, 403, 403, 403]);
+      const denied = await ask({ scope: 'orders:read' });
+      expect(denied.body).toBe('Jwt claims are not allowed');
+      expect(denied.headers['www-authenticate']).toMatch(/^Bearer realm="http:\/\/localhost\/admin\/users", error="insufficient_scope"$/);
+      // Other rules do not carry the conditions.
+      expect((await ask({ scope: 'nothing' }, '/orders')).status).toBe(200);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('with allow_missing and no token, a rule with conditions asks for one (401), it does not let the request through', async () => {
+    const f = await load(withWhen([{ key: 'request.auth.claims[groups]', values: ['staff'] }], { allow_missing: {} }));
+    try {
+      const res = await f.http({ path: '/admin' });
+      expect(res.status).toBe(401);
+      expect(res.body).toBe('Jwt is missing');
+      expect((await f.http({ path: '/admin', headers: bearer(mint('ES256', keys.ec256, claims({ groups: ['staff'] }))) })).status).toBe(200);
+    } finally {
+      f.close();
+    }
+  });
+});

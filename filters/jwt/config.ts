@@ -72,6 +72,8 @@ export class JwtConfig {
   maxTokenBytes: i32 = 8192;
   stripFailureResponse: bool = false;
   tokenCacheSize: i32 = 1000;
+  /** RS256/384/512 by Envoy's verify_signature when offered (faster); false: always in wasm. */
+  hostVerification: bool = true;
   logLevel: i32 = 2; // info
   /** Every header a provider writes; removed from each incoming request so none can be forged. */
   outputHeaders: Array<string> = new Array<string>();
@@ -335,6 +337,9 @@ export function parseJwtConfig(ctx: ConfigContext, text: string): JwtConfig | nu
   config.maxTokenBytes = <i32>root.integer("max_token_bytes", 8192, 256, 1 << 20);
   config.stripFailureResponse = root.bool("strip_failure_response");
   config.tokenCacheSize = <i32>root.integer("token_cache_size", 1000, 0, 100000);
+  const hv = root.string("host_verification", "auto");
+  if (hv != "auto" && hv != "off" && !ctx.failed()) ctx.fail(root.pathOf("host_verification"), "expected \"auto\" or \"off\"");
+  config.hostVerification = hv == "auto";
   const level = root.string("log_level", "info");
   config.logLevel = parseLogLevel(level);
   if (config.logLevel < 0 && !ctx.failed()) ctx.fail(root.pathOf("log_level"), "expected one of trace, debug, info, warn, error, critical");

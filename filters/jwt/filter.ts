@@ -18,6 +18,8 @@ import { JwksFetcher, JwksWaiter } from "./jwks-fetcher";
 import { remoteProvidersOf } from "./remote-jwks";
 import { VerifiedTokenCache } from "./token-cache";
 import { claimsSatisfied } from "./claims";
+import { HostRsaVerifier } from "./host-verify";
+import { offloadRsaPkcs1 } from "./verify";
 
 class JwtRoot extends CalloutRootContext {
   config: JwtConfig | null = null;
@@ -36,6 +38,8 @@ class JwtRoot extends CalloutRootContext {
     warmUpEcdsa(Curve.P256);
     warmUpEcdsa(Curve.P384);
     initEd25519();
+    const host = config.hostVerification ? HostRsaVerifier.ifAvailable() : null;
+    offloadRsaPkcs1(host);
     this.config = config;
     this.cache = new VerifiedTokenCache(config.tokenCacheSize, config.maxTokenBytes);
     this.fetcher = new JwksFetcher(config, this, this.cache);
@@ -46,7 +50,8 @@ class JwtRoot extends CalloutRootContext {
       if (config.providers[i].remote) remote++;
     }
     logInfo("jwt: configured " + config.providers.length.toString() + " provider(s) (" + remote.toString() + " with remote JWKS), " +
-      keys.toString() + " local key(s), " + config.rules.length.toString() + " rule(s)");
+      keys.toString() + " local key(s), " + config.rules.length.toString() + " rule(s); RSA verified " +
+      (host !== null ? "by the host (verify_signature)" : "in wasm"));
     return true;
   }
 

@@ -183,6 +183,10 @@ describe('JWT filter vs Envoy jwt_authn, side by side in Envoy 1.40', () => {
     expect(cases.length).toBeGreaterThanOrEqual(40);
   });
 
+  it('ours verifies RSA through Envoy\'s verify_signature (the faster path) by default', () => {
+    expect(ours.log()).toMatch(/RSA verified by the host \(verify_signature\)/);
+  });
+
   it.each(cases)('$name', async (c) => {
     const path = c.path ?? '/api/orders';
     const [a, b] = await Promise.all([observe(ours, path, c.headers), observe(native, path, c.headers)]);

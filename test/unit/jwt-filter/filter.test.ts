@@ -1,7 +1,7 @@
 // The JWT filter (build/jwt.wasm) in the Node host: configuration errors named by field, time
 // handling with a manual clock (the verified-token cache honours exp), outputs for later
 // filters, and hostile tokens that must be refused without a trap.
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, verify as cryptoVerify } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigRejectedError, loadFilter } from '../../../sdk/src/host/index.js';
@@ -437,5 +437,72 @@ describe('JWT filter claim requirements (Istio-style `when` on request.auth.*)',
     } finally {
       f.close();
     }
+  });
+});
+
+describe('JWT filter RSA through the host\'s verify_signature (Envoy\'s foreign function)', () => {
+  /** Envoy's verify_signature: VerifySignatureArguments in, VerifySignatureResult out (protobuf). */
+  function verifySignature(calls: { n: number }, answer?: 'refuse') {
+    return (args: Uint8Array) => {
+      calls.n++;
+      if (answer === 'refuse' || args.length === 0) return { result: 2 as never }; // BadArgument
+      const fields: Record<number, Buffer> = {};
+      let i = 0;
+      const varint = () => { let v = 0, shift = 0, c; do { c = args[i++]!; v += (c & 0x7f) * 2 ** shift; shift += 7; } while (c & 0x80); return v; };
+      while (i < args.length) {
+        const tag = varint();
+        const len = varint();
+        fields[tag >> 3] = Buffer.from(args.subarray(i, i + len));
+        i += len;
+      }
+      const key = createPublicKey({ key: fields[2]!, format: 'der', type: 'spki' });
+      const ok = cryptoVerify(fields[1]!.toString(), fields[4]!, key, fields[3]!);
+      return Uint8Array.from([0x08, ok ? 1 : 0]);
+    };
+  }
+  const loadWith = (calls: { n: number }, top: Record<string, unknown> = {}, answer?: 'refuse') =>
+    loadFilter(wasmPath, { name: 'jwt', config: config({}, top), clock: { start: START }, foreignFunctions: { verify_signature: verifySignature(calls, answer) } });
+
+  it('RS256 goes to the host, ES256 stays in wasm; a bad RSA signature is refused by the host', async () => {
+    const calls = { n: 0 };
+    const f = await loadWith(calls, { token_cache_size: 0 });
+    try {
+      expect(f.logs.some((l) => /RSA verified by the host/.test(l.message))).toBe(true);
+      const probe = calls.n; // the availability probe at configure time
+      expect((await f.http({ path: '/', headers: bearer(mint('RS256', keys.rsa, claims())) })).status).toBe(200);
+      expect(calls.n).toBe(probe + 1);
+      expect((await f.http({ path: '/', headers: bearer(mint('ES256', keys.ec256, claims())) })).status).toBe(200);
+      expect(calls.n).toBe(probe + 1);
+      const forged = await f.http({ path: '/', headers: bearer(mint('RS256', keys.rsaOther, claims())) });
+      expect(forged.status).toBe(401);
+      expect(forged.body).toBe('Jwt verification fails');
+      expect(calls.n).toBe(probe + 2);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('a host that refuses the call falls back to the in-wasm code (never to "valid")', async () => {
+    const calls = { n: 0 };
+    const f = await loadWith(calls, { token_cache_size: 0 }, 'refuse');
+    try {
+      expect((await f.http({ path: '/', headers: bearer(mint('RS256', keys.rsa, claims())) })).status).toBe(200);
+      expect((await f.http({ path: '/', headers: bearer(mint('RS256', keys.rsaOther, claims())) })).status).toBe(401);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('host_verification: "off" keeps RSA in wasm; a bad value is rejected by name', async () => {
+    const calls = { n: 0 };
+    const f = await loadWith(calls, { host_verification: 'off' });
+    try {
+      expect(f.logs.some((l) => /RSA verified in wasm/.test(l.message))).toBe(true);
+      expect((await f.http({ path: '/', headers: bearer(mint('RS256', keys.rsa, claims())) })).status).toBe(200);
+      expect(calls.n).toBe(0);
+    } finally {
+      f.close();
+    }
+    expect(await rejection(config({}, { host_verification: 'always' }))).toMatch(/host_verification: expected "auto" or "off"/);
   });
 });

@@ -4,6 +4,7 @@
 // that never answered) the status, challenge and body are compared; where ours goes further
 // (a key server that goes down after keys were cached: ours keeps serving the cached keys) the
 // test says so.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import {
   type EchoUpstream,
   type EnvoyInstance,
 } from '../../sdk/src/envoy/index.js';
-import { buildDir } from '../support/cli.js';
+import { buildDir, repoRoot } from '../support/cli.js';
 import { makeKeys, mint, nowSeconds } from '../support/jwt-tokens.js';
 
 const ISS = 'https://idp.test';
@@ -181,5 +182,23 @@ describe('remote JWKS: our filter and jwt_authn, same key server, same answers',
     // And keeps doing so on later requests (the failed refresh is retried, rate-limited).
     expect((await observe(ours, '/api', token)).status).toBe(200);
     keyServer.status = 200;
+  });
+});
+
+describe('the documented bootstrap (envoy-configs/jwt.yaml)', () => {
+  it('runs as is: remote keys through the idp cluster, 401 without a token, 200 with one', async () => {
+    const template = readFileSync(join(repoRoot, 'envoy-configs', 'jwt.yaml'), 'utf8');
+    const plugin = {
+      providers: { idp: { issuer: ISS, audiences: ['api'], remote_jwks: { http_uri: { uri: `http://127.0.0.1:${jwksPort}/jwks.json`, cluster: 'idp' } } } },
+      rules: [{ match: { prefix: '/' }, requires: { provider_name: 'idp' } }],
+    };
+    const envoy = await startEnvoy({
+      config: template,
+      vars: { upstream_port: upstream.port, wasm_dir: buildDir, idp_port: jwksPort, plugin_config: JSON.stringify(plugin) },
+    });
+    expect((await fetch(envoy.url('/x'))).status).toBe(401);
+    const res = await fetch(envoy.url('/x'), { headers: { authorization: `Bearer ${mint('ES256', keys.ec256, claims())}` } });
+    expect(res.status).toBe(200);
+    expect(envoy.log()).toMatch(/jwt: provider idp: fetched \d+ key\(s\)/);
   });
 });

@@ -2,7 +2,9 @@
 // handling with a manual clock (the verified-token cache honours exp), outputs for later
 // filters, and hostile tokens that must be refused without a trap.
 import { createPublicKey, generateKeyPairSync, verify as cryptoVerify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ConfigRejectedError, loadFilter } from '../../../sdk/src/host/index.js';
 import { repoRoot } from '../host/wat.js';
@@ -504,5 +506,23 @@ describe('JWT filter RSA through the host\'s verify_signature (Envoy\'s foreign 
       f.close();
     }
     expect(await rejection(config({}, { host_verification: 'always' }))).toMatch(/host_verification: expected "auto" or "off"/);
+  });
+});
+
+describe('the documented Istio WasmPlugin (envoy-configs/istio/jwt-wasmplugin.yaml)', () => {
+  it('its pluginConfig is a configuration the filter accepts, with the rules it shows', async () => {
+    const docs = parseAllDocuments(readFileSync(join(repoRoot, 'envoy-configs', 'istio', 'jwt-wasmplugin.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, any>);
+    expect(docs.map((d) => d['kind'])).toEqual(['ServiceEntry', 'DestinationRule', 'WasmPlugin']);
+    const plugin = docs[2]!['spec'];
+    expect(plugin.phase).toBe('AUTHN');
+    const cluster = plugin.pluginConfig.providers.corp.remote_jwks.http_uri.cluster as string;
+    expect(cluster).toBe(`outbound|443||${docs[0]!['spec'].hosts[0]}`);
+    const f = await loadFilter(wasmPath, { name: 'jwt', config: plugin.pluginConfig, clock: { start: START } });
+    try {
+      expect((await f.http({ path: '/healthz' })).status).toBe(200);
+      expect((await f.http({ path: '/orders' })).status).toBe(401);
+    } finally {
+      f.close();
+    }
   });
 });

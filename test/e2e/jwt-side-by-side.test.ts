@@ -115,7 +115,7 @@ const keyFor: Record<Alg, TestKey> = {
 };
 const flipLastByte = (sig: Buffer) => {
   const s = Buffer.from(sig);
-  s[s.length - 1] ^= 1;
+  s[s.length - 1]! ^= 1;
   return s;
 };
 const rsaPem = createPublicKey({ key: keys.rsa.jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;

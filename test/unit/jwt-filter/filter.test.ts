@@ -32,13 +32,13 @@ function remoteConfig(remote: Record<string, unknown>) {
   };
 }
 
-const load = (cfg: unknown) => loadFilter(wasmPath, { name: 'jwt', config: cfg, clock: { start: START } });
+const load = (cfg: object) => loadFilter(wasmPath, { name: 'jwt', config: cfg, clock: { start: START } });
 const claims = (extra: Record<string, unknown> = {}) => ({ iss: ISS, sub: 'alice', aud: 'api', iat: T0, exp: T0 + 600, ...extra });
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 async function rejection(cfg: unknown): Promise<string> {
   try {
-    (await load(cfg)).close();
+    (await load(cfg as object)).close();
   } catch (e) {
     expect(e).toBeInstanceOf(ConfigRejectedError);
     return (e as Error).message;
@@ -129,7 +129,7 @@ describe('JWT filter behaviour in the Node host', () => {
       expect((await f.http({ path: '/', headers: bearer(token) })).status).toBe(200);
       const parts = token.split('.');
       const sig = Buffer.from(parts[2]!, 'base64url');
-      sig[0] ^= 0x80;
+      sig[0]! ^= 0x80;
       const res = await f.http({ path: '/', headers: bearer(`${parts[0]}.${parts[1]}.${b64url(sig)}`) });
       expect(res.status).toBe(401);
       expect(res.body).toBe('Jwt verification fails');

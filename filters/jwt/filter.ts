@@ -6,13 +6,13 @@ import {
   CalloutRootContext, Context, registerRootContext, FilterHeadersStatusValues, HeaderMapTypeValues,
   ConfigContext, getPluginConfiguration, logError, logInfo, logDebug, logEnabled, setLogLevel, LogLevelValues,
   getHeaderPairs, removeHeader, setHeader, sendLocalResponse, setFilterState, currentTimeNanos,
-  lowercaseHeaderNames, headerFirst, headerAll, JsonValue, JsonKind, stringifyJson,
+  lowercaseHeaderNames, headerFirst, JsonValue, JsonKind,
 } from "@meshward/sdk/assembly";
 import { warmUpEcdsa, initEd25519, Curve } from "./crypto/index";
 import { JwtConfig, Provider, parseJwtConfig } from "./config";
 import { findRule } from "./rules";
 import { authenticate, findToken, RequestView, VerifiedToken } from "./authenticate";
-import { parseQuery, parseCookies, urlPathOf } from "./request";
+import { urlPathOf } from "./request";
 import { JwtStatus, statusMessage, statusHttpCode } from "./status";
 import { JwksFetcher, JwksWaiter } from "./jwks-fetcher";
 import { remoteProvidersOf } from "./remote-jwks";
@@ -106,8 +106,7 @@ class JwtStream extends Context implements JwksWaiter {
 
     const req = new RequestView();
     req.headers = pairs;
-    req.params = parseQuery(path === null ? "" : path);
-    req.cookies = parseCookies(headerAll(pairs, "cookie"));
+    req.path = path === null ? "" : path;
     const now = <i64>(currentTimeNanos() / 1000000000);
     const cache = this.root.cache;
     cache.nowSeconds = now;
@@ -164,7 +163,7 @@ class JwtStream extends Context implements JwksWaiter {
     if (first) {
       // The first verified token is the request's identity (Istio's request.auth.principal).
       setFilterState("meshward.jwt.principal", jwt.iss + "/" + jwt.sub);
-      setFilterState("meshward.jwt.claims", stringifyJson(jwt.payload));
+      setFilterState("meshward.jwt.claims", jwt.payloadJson);
       setFilterState("meshward.jwt.provider", p.name);
     }
     if (logEnabled(LogLevelValues.debug)) logDebug("jwt: " + p.name + ": verified token of " + jwt.iss + "/" + jwt.sub);

@@ -25,11 +25,11 @@ export class VerifiedTokenCache implements TokenVerifier {
   verify(token: string, provider: Provider): Jwt {
     const key = this.capacity > 0 && token.length <= this.maxTokenBytes ? this.keyOf(token, provider) : "";
     if (key.length > 0 && this.entries.has(key)) {
+      // Same bytes (the key is their hash), so the parse and signature are settled; time (exp,
+      // nbf) is checked again on every use.
       const cached = this.entries.get(key);
-      // The signature is settled; time (exp, nbf) is checked again on every use.
-      const jwt = parseJwt(token, this.maxTokenBytes);
-      if (jwt.status == JwtStatus.Ok) jwt.status = checkClaims(cached, provider, this.nowSeconds);
-      return jwt;
+      cached.status = checkClaims(cached, provider, this.nowSeconds);
+      return cached;
     }
     const jwt = parseJwt(token, this.maxTokenBytes);
     if (jwt.status != JwtStatus.Ok) return jwt;

@@ -14,7 +14,7 @@ import {
 import { PathTemplate, parseTemplate } from "./generators/operation";
 import { SPIFFE_PARTS } from "./generators/spiffe";
 
-export const MAX_ATTRIBUTES = 64;
+export const MAX_ATTRIBUTES = 256;
 export const MAX_RULES = 256;
 
 export class AttributesConfig {

@@ -149,6 +149,7 @@ export class Checker {
     if (this.error !== null) return null;
     switch (n.kind) {
       case NodeKind.Literal: {
+        if (n.name.length > 0) return this.fail(n.pos, "integer out of range");
         const k = n.value!.kind;
         n.type = k == Kind.Bool ? Type.Bool : k == Kind.Int ? Type.Int : k == Kind.Double ? Type.Double :
           k == Kind.String ? Type.String : Type.Null;

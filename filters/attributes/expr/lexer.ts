@@ -2,6 +2,9 @@
 // expression, reported in errors as "at <pos>". The lexer never traps: bad input becomes an
 // Error token carrying what was expected.
 
+/** Marks the integer literal 2^63 (valid only negated). */
+export const TWO_TO_63 = "2^63";
+
 export enum Tok {
   End, Error, Ident, Int, Double, String,
   True, False, Null, In,
@@ -172,13 +175,15 @@ export class Lexer {
       return new Token(Tok.Double, start, "", 0, d);
     }
     // Decimal integers up to 2^63-1 (19 digits checked digit by digit).
+    // 2^63 itself is allowed here so that "-9223372036854775808" can be written; the parser
+    // refuses it unless negated.
     let v: u64 = 0;
     for (let i = 0; i < text.length; i++) {
       const digit = <u64>(text.charCodeAt(i) - 0x30);
-      if (v > (<u64>0x7fffffffffffffff - digit) / 10) return this.err(start, "integer out of range");
+      if (v > (<u64>0x8000000000000000 - digit) / 10) return this.err(start, "integer out of range");
       v = v * 10 + digit;
     }
-    return new Token(Tok.Int, start, "", <i64>v);
+    return new Token(Tok.Int, start, v == <u64>0x8000000000000000 ? TWO_TO_63 : "", <i64>v);
   }
 
   private string(start: i32, raw: bool): Token {

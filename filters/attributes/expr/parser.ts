@@ -12,7 +12,7 @@
 //
 // Bounded: nesting depth and node count are limited so a hostile expression cannot exhaust the
 // stack or memory; every failure is an error naming the position and what was expected.
-import { Lexer, Tok, Token, tokenName } from "./lexer";
+import { Lexer, Tok, Token, tokenName, TWO_TO_63 } from "./lexer";
 import { Node, NodeKind, Op } from "./ast";
 import { Kind, Value } from "./value";
 
@@ -191,7 +191,8 @@ class Parser {
       // Fold "-<number literal>" so the smallest int64 can be written.
       if (n.op == Op.Neg && operand.kind == NodeKind.Literal && operand.value !== null && operand.value!.isNumber() && operand.args.length == 0) {
         const v = operand.value!;
-        operand.value = v.kind == Kind.Int ? Value.int_(-v.i) : Value.double_(-v.d);
+        operand.value = v.kind == Kind.Int ? Value.int_(operand.name == TWO_TO_63 ? v.i : -v.i) : Value.double_(-v.d);
+        operand.name = "";
         operand.pos = n.pos;
         return operand;
       }
@@ -265,7 +266,11 @@ class Parser {
   primary(): Node | null {
     const t = this.tok;
     switch (t.kind) {
-      case Tok.Int: return this.literal(Value.int_(t.intValue));
+      case Tok.Int: {
+        const n = this.literal(Value.int_(t.intValue));
+        n.name = t.text; // TWO_TO_63 until negated
+        return n;
+      }
       case Tok.Double: return this.literal(Value.double_(t.doubleValue));
       case Tok.String: return this.literal(Value.string_(t.text));
       case Tok.True: return this.literal(Value.bool_(true));

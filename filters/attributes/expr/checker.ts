@@ -74,6 +74,16 @@ function fieldNames(defs: Array<FieldDef>): string {
   return names.join(", ");
 }
 
+/** Where an (unchecked) expression starts: a member chain starts at its leftmost part. */
+function startPos(n: Node): i32 {
+  let cur = n;
+  while ((cur.kind == NodeKind.Select || cur.kind == NodeKind.Index || (cur.kind == NodeKind.Call && cur.receiverStyle) ||
+    cur.kind == NodeKind.Binary || cur.kind == NodeKind.And || cur.kind == NodeKind.Or || cur.kind == NodeKind.Ternary) && cur.args.length > 0) {
+    cur = cur.args[0];
+  }
+  return cur.pos;
+}
+
 /** Is a value of static type `t` acceptable where `want` is expected? */
 function fits(t: Type, want: Type): bool { return t == want || t == Type.Dyn; }
 function isNumeric(t: Type): bool { return t == Type.Int || t == Type.Double; }
@@ -235,16 +245,19 @@ export class Checker {
     const keyText = keyIn !== null ? this.literalKey(keyIn) : field;
     // Name roots: request.path, filter_state['k'], attr.x, metadata.filter_metadata, ...
     if (targetIn.kind == NodeKind.Ident && isRoot(targetIn.name)) {
-      if (keyText === null) return this.fail(keyIn!.pos, "expected a string literal key after " + targetIn.name);
-      return this.resolveRootField(targetIn, keyText, n.pos);
+      if (keyText === null) return this.fail(startPos(keyIn!), "expected a string literal key after " + targetIn.name);
+      // Errors point at the field; the resolved node starts where the expression does.
+      const resolved = this.resolveRootField(targetIn, keyText, n.pos);
+      if (resolved !== null) resolved.pos = targetIn.pos;
+      return resolved;
     }
     const target = this.check(targetIn);
     if (target === null) return null;
-    if (keyText !== null && this.isMetadataAttr(target)) return this.extendMetadata(target, keyText, n.pos);
+    if (keyText !== null && this.isMetadataAttr(target)) return this.extendMetadata(target, keyText, target.pos);
     if (keyText !== null && this.isHeaderMap(target)) {
       // One header, read through the header map API (names are case-insensitive).
       const name = lowercaseAscii(keyText);
-      return this.attr(n.pos, Source.Header, [name], Type.String, "request.headers['" + name + "']");
+      return this.attr(target.pos, Source.Header, [name], Type.String, "request.headers['" + name + "']");
     }
     n.args[0] = target;
     if (keyIn !== null) {

@@ -6,7 +6,7 @@ import { repoRoot } from '../host/wat.js';
 
 export const wasmPath = join(repoRoot, 'build', 'attributes.wasm');
 
-export const loadAttributes = (config: unknown) => loadFilter(wasmPath, { name: 'attributes', config });
+export const loadAttributes = (config: unknown) => loadFilter(wasmPath, { name: 'attributes', config, logLevel: 'trace' });
 
 /** The rejection message of a configuration (fails the test when it loads). */
 export async function rejection(config: unknown): Promise<string> {

@@ -1,9 +1,9 @@
 // A configured attribute and how it is computed for one request: rules (first match wins) or a
 // generator, then the default. Pure: host reads go through the Activation.
 import { Activation, AttrRegistry, AttrSpec, Source, Type, Node, Value, Kind, evaluate, ABSENT } from "./expr/index";
-import { PathTemplate } from "./generators/operation";
+import { PathSegments, PathTemplate } from "./generators/operation";
 import { parseSpiffeId, spiffePart } from "./generators/spiffe";
-import { ClientSignals, classifyClient } from "./generators/client-class";
+import { ClientSignals, ClientTokens, classifyClient } from "./generators/client-class";
 import { versionFromAccept, versionFromHeader, versionFromPath } from "./generators/api-version";
 
 export class Rule {
@@ -31,10 +31,11 @@ function stringOf(act: Activation, slot: i32): string | null {
 export class OperationGenerator extends Generator {
   methodSlot: i32;
   pathSlot: i32;
+  private segments: PathSegments = new PathSegments();
   constructor(reg: AttrRegistry, public templates: Array<PathTemplate>) {
     super();
-    this.methodSlot = slotOf(reg, Source.Property, ["request", "method"], Type.String, "request.method");
-    this.pathSlot = slotOf(reg, Source.Property, ["request", "url_path"], Type.String, "request.url_path");
+    this.methodSlot = headerSlot(reg, ":method");
+    this.pathSlot = slotOf(reg, Source.UrlPath, [":path"], Type.String, "request.url_path");
   }
 
   compute(act: Activation): Value {
@@ -42,9 +43,11 @@ export class OperationGenerator extends Generator {
     if (path === null) return ABSENT;
     const m = stringOf(act, this.methodSlot);
     const method = m === null ? "" : m;
+    const segs = this.segments;
+    segs.set(path);
     for (let i = 0; i < this.templates.length; i++) {
       const t = this.templates[i];
-      if (t.matches(method, path)) return Value.string_(t.value);
+      if (t.matches(method, segs)) return t.result;
     }
     return ABSENT;
   }
@@ -74,8 +77,10 @@ export class SpiffeGenerator extends Generator {
 
 export class ClientClassGenerator extends Generator {
   ua: i32; lang: i32; fetchMode: i32; chUa: i32; requestedWith: i32;
-  constructor(reg: AttrRegistry, public bots: Array<string>, public cli: Array<string>, public mobile: Array<string>) {
+  tokens: ClientTokens;
+  constructor(reg: AttrRegistry, bots: Array<string>, cli: Array<string>, mobile: Array<string>) {
     super();
+    this.tokens = new ClientTokens(bots, cli, mobile);
     this.ua = headerSlot(reg, "user-agent");
     this.lang = headerSlot(reg, "accept-language");
     this.fetchMode = headerSlot(reg, "sec-fetch-mode");
@@ -94,7 +99,7 @@ export class ClientClassGenerator extends Generator {
       sig.secFetch = act.get(this.fetchMode).kind == Kind.String;
       sig.secChUa = act.get(this.chUa).kind == Kind.String;
     }
-    return Value.string_(classifyClient(sig, this.bots, this.cli, this.mobile));
+    return Value.string_(classifyClient(sig, this.tokens));
   }
 }
 
@@ -105,7 +110,7 @@ export class ApiVersionGenerator extends Generator {
   constructor(reg: AttrRegistry, headerName: string, fromPath: bool, fromAccept: bool) {
     super();
     if (headerName.length > 0) this.header = headerSlot(reg, headerName);
-    if (fromPath) this.path = slotOf(reg, Source.Property, ["request", "url_path"], Type.String, "request.url_path");
+    if (fromPath) this.path = slotOf(reg, Source.UrlPath, [":path"], Type.String, "request.url_path");
     if (fromAccept) this.accept = headerSlot(reg, "accept");
   }
 
@@ -134,6 +139,9 @@ export class Attribute {
   /** Request header to the upstream ("" = none). */
   header: string = "";
   filterState: bool = true;
+  /** `meshward.attr.<name>` as UTF-8 (Envoy stores it as filter state `wasm.meshward.attr.<name>`). */
+  filterStateKey: ArrayBuffer = new ArrayBuffer(0);
+  headerBytes: ArrayBuffer = new ArrayBuffer(0);
   responseHeader: string = "";
   /** Slot of attr.<name> when a later expression reads it; -1 otherwise. */
   computedSlot: i32 = -1;

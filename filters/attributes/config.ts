@@ -24,6 +24,8 @@ export class AttributesConfig {
   /** Every request header an attribute writes; removed from each incoming request (anti-forgery). */
   requestHeaders: Array<string> = new Array<string>();
   responseHeaders: Array<string> = new Array<string>();
+  /** `requestHeaders` as UTF-8, encoded once. */
+  requestHeaderBytes: Array<ArrayBuffer> = new Array<ArrayBuffer>();
 }
 
 // Headers an attribute may not take over: framing, routing and credentials.
@@ -83,6 +85,7 @@ class Parser {
     if (ctx.failed()) return null;
     if (!isAttributeName(a.name)) { ctx.fail(obj.pathOf("name"), "invalid attribute name \"" + a.name + "\" (1-64 letters, digits, '_', '-', '.')"); return null; }
     if (earlier.includes(a.name)) { ctx.fail(obj.pathOf("name"), "duplicate attribute name \"" + a.name + "\""); return null; }
+    a.filterStateKey = String.UTF8.encode("meshward.attr." + a.name);
 
     let kinds = 0;
     for (let i = 0; i < GENERATORS.length; i++) if (obj.has(GENERATORS[i])) kinds++;
@@ -167,6 +170,10 @@ class Parser {
       a.header = this.header(outputs, "header", this.config.requestHeaders);
       a.filterState = outputs.bool("filter_state", true);
       a.responseHeader = this.header(outputs, "response_header", this.config.responseHeaders);
+      if (a.header.length > 0) {
+        a.headerBytes = String.UTF8.encode(a.header);
+        this.config.requestHeaderBytes.push(a.headerBytes);
+      }
       outputs.finish();
     }
     obj.finish();

@@ -6,7 +6,7 @@ export * from "@meshward/sdk/assembly/abi";
 import {
   RootContext, Context, registerRootContext, FilterHeadersStatusValues, HeaderMapTypeValues,
   ConfigContext, getPluginConfiguration, logError, logInfo, logDebug, logEnabled, setLogLevel, LogLevelValues,
-  removeHeader, setHeader, setFilterState,
+  removeHeader, setHeader, removeHeaderBytes, setHeaderBytes, setPropertyBytes,
 } from "@meshward/sdk/assembly";
 import { render } from "./expr/index";
 import { AttributesConfig, parseAttributesConfig } from "./config";
@@ -58,9 +58,19 @@ class AttributesStream extends Context {
     const config = this.root.config;
     const act = this.root.activation;
     if (config === null || act === null) return FilterHeadersStatusValues.Continue;
-    // Anti-forgery: the client cannot supply an attribute header.
-    for (let i = 0; i < config.requestHeaders.length; i++) removeHeader(HeaderMapTypeValues.RequestHeaders, config.requestHeaders[i]);
     act.reset();
+    // Anti-forgery: the client cannot supply an attribute header. Only headers actually present
+    // are removed (one header-map read instead of a removal call per output).
+    const outputs = config.requestHeaderBytes;
+    if (outputs.length > 0) {
+      const block = act.headers();
+      for (let i = 0; i < outputs.length; i++) {
+        const name = unchecked(outputs[i]);
+        if (!block.has(name)) continue;
+        removeHeaderBytes(HeaderMapTypeValues.RequestHeaders, name);
+        block.remove(name);
+      }
+    }
     const attrs = config.attributes;
     const debug = logEnabled(LogLevelValues.debug);
     for (let i = 0; i < attrs.length; i++) {
@@ -74,9 +84,10 @@ class AttributesStream extends Context {
         this.responseValues![i] = text !== null && isHeaderValue(text) ? text : null;
       }
       if (text === null) continue;
-      if (a.filterState) setFilterState("meshward.attr." + a.name, text);
+      const bytes = String.UTF8.encode(text);
+      if (a.filterState) setPropertyBytes(a.filterStateKey, bytes);
       if (a.header.length > 0) {
-        if (isHeaderValue(text)) setHeader(HeaderMapTypeValues.RequestHeaders, a.header, text);
+        if (isHeaderValue(text)) setHeaderBytes(HeaderMapTypeValues.RequestHeaders, a.headerBytes, bytes);
         else if (debug) logDebug("attributes: " + a.name + ": value has control characters; header " + a.header + " not set");
       }
     }

@@ -16,13 +16,21 @@ export enum Source {
   JsonProperty,
   /** Filter state holding a decimal integer (the WAF's anomaly score). */
   IntProperty,
+  /** `request.url_path`: `:path` without the query and fragment. */
+  UrlPath,
+  /** `request.query`: `:path` after "?" (without the fragment), "" when there is none. */
+  Query,
   /** An attribute this filter computed earlier for the same request (`attr.<name>`). */
   Computed,
 }
 
 export class AttrSpec {
   slot: i32 = -1;
-  constructor(public source: Source, public path: Array<string>, public type: Type, public display: string) {}
+  /** For Header: the name as UTF-8, encoded once. */
+  nameBytes: ArrayBuffer = new ArrayBuffer(0);
+  constructor(public source: Source, public path: Array<string>, public type: Type, public display: string) {
+    if (source == Source.Header) this.nameBytes = String.UTF8.encode(path[0]);
+  }
 
   key(): string { return (<i32>this.source).toString() + ":" + (<i32>this.type).toString() + ":" + this.path.join("\0"); }
 }

@@ -2,7 +2,8 @@
 // resolves function calls, precompiles literal regular expressions and CIDR ranges, and gives
 // every node a static type. Anything wrong is an error with the position and what was expected,
 // so a configuration never loads an expression that cannot make sense.
-import { Cidr, CidrSet, lowercaseAscii } from "@meshward/sdk/assembly";
+import { Cidr, CidrSet } from "@meshward/sdk/assembly";
+import { lowerAscii } from "./text";
 import { Fn, Node, NodeKind, Op, Type, opText, typeName } from "./ast";
 import { AttrRegistry, AttrSpec, Source } from "./activation";
 import { compileRegex } from "./regex";
@@ -20,14 +21,20 @@ function prop(root: string, name: string, type: Type): FieldDef {
   return new FieldDef(name, type, Source.Property, [root, name]);
 }
 
+function header(field: string, name: string): FieldDef {
+  return new FieldDef(field, Type.String, Source.Header, [name]);
+}
+
 /** Roots with a fixed set of fields. */
 function fieldsOf(root: string): Array<FieldDef> | null {
   if (root == "request") {
+    // Request attributes are read from the header map (pseudo-headers), as Envoy derives them:
+    // a header read costs far less than a property read through Envoy's CEL layer.
     return [
-      prop("request", "path", Type.String), prop("request", "url_path", Type.String), prop("request", "host", Type.String),
-      prop("request", "method", Type.String), prop("request", "scheme", Type.String), prop("request", "protocol", Type.String),
-      prop("request", "id", Type.String), prop("request", "query", Type.String), prop("request", "referer", Type.String),
-      prop("request", "useragent", Type.String),
+      header("path", ":path"), new FieldDef("url_path", Type.String, Source.UrlPath, [":path"]), header("host", ":authority"),
+      header("method", ":method"), header("scheme", ":scheme"), prop("request", "protocol", Type.String),
+      header("id", "x-request-id"), new FieldDef("query", Type.String, Source.Query, [":path"]), header("referer", "referer"),
+      header("useragent", "user-agent"),
       new FieldDef("headers", Type.Map, Source.HeaderMap, []),
     ];
   }
@@ -256,7 +263,7 @@ export class Checker {
     if (keyText !== null && this.isMetadataAttr(target)) return this.extendMetadata(target, keyText, target.pos);
     if (keyText !== null && this.isHeaderMap(target)) {
       // One header, read through the header map API (names are case-insensitive).
-      const name = lowercaseAscii(keyText);
+      const name = lowerAscii(keyText);
       return this.attr(target.pos, Source.Header, [name], Type.String, "request.headers['" + name + "']");
     }
     n.args[0] = target;

@@ -3,7 +3,8 @@
 // such as JWT claims), an out-of-range index or a division by zero yield ABSENT, which
 // propagates; `&&` and `||` absorb it when the other side decides (CEL's commutative logic),
 // and `has()` tests for it. Nothing here traps.
-import { lowercaseAscii, parseAddressWithPort } from "@meshward/sdk/assembly";
+import { parseAddressWithPort } from "@meshward/sdk/assembly";
+import { lowerAscii, upperAscii } from "./text";
 import { Fn, Node, NodeKind, Op } from "./ast";
 import { Activation } from "./activation";
 import { ABSENT, FALSE, Kind, TRUE, Value, formatDouble } from "./value";
@@ -195,18 +196,6 @@ function arithmetic(op: Op, a: Value, b: Value): Value {
   return ABSENT; // '%' is for integers
 }
 
-function upperAscii(s: string): string {
-  let needs = false;
-  for (let i = 0; i < s.length && !needs; i++) { const c = s.charCodeAt(i); needs = c >= 0x61 && c <= 0x7a; }
-  if (!needs) return s;
-  const out = new Array<string>(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    out[i] = String.fromCharCode(c >= 0x61 && c <= 0x7a ? c - 0x20 : c);
-  }
-  return out.join("");
-}
-
 function trimSpace(s: string): string {
   let a = 0, b = s.length;
   while (a < b && isSpace(s.charCodeAt(a))) a++;
@@ -256,7 +245,7 @@ function call(n: Node, act: Activation): Value {
       if (a.kind == Kind.Map) return Value.int_(a.keys!.length);
       return ABSENT;
     }
-    case Fn.Lower: return a.kind == Kind.String ? Value.string_(lowercaseAscii(a.s)) : ABSENT;
+    case Fn.Lower: return a.kind == Kind.String ? Value.string_(lowerAscii(a.s)) : ABSENT;
     case Fn.Upper: return a.kind == Kind.String ? Value.string_(upperAscii(a.s)) : ABSENT;
     case Fn.Trim: return a.kind == Kind.String ? Value.string_(trimSpace(a.s)) : ABSENT;
     case Fn.Matches: return a.kind == Kind.String ? Value.bool_(n.regex!.test(a.s)) : ABSENT;

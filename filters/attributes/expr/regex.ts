@@ -370,14 +370,29 @@ export class Regex {
   }
 
   /** True when the pattern matches somewhere in `text`. */
+  // Work lists, made once per pattern and reused (a VM runs one request at a time).
+  private listA: Int32Array = new Int32Array(0);
+  private listB: Int32Array = new Int32Array(0);
+  private onList: Int32Array = new Int32Array(0); // generation mark per pc
+  private stack: Int32Array = new Int32Array(0);
+  private generation: i32 = 0;
+
   test(text: string): bool {
     const n = this.op.length;
-    let clist = new Int32Array(n);
-    let nlist = new Int32Array(n);
-    const onList = new Int32Array(n); // generation mark per pc
-    const stack = new Int32Array(2 * n + 2); // each visited pc pushes at most two
+    if (this.listA.length != n) {
+      this.listA = new Int32Array(n);
+      this.listB = new Int32Array(n);
+      this.onList = new Int32Array(n);
+      this.stack = new Int32Array(2 * n + 2); // each visited pc pushes at most two
+    }
+    // Generations only grow; restart the marks before they could wrap.
+    if (this.generation > 0x3fffffff - text.length - 2) { this.onList.fill(0); this.generation = 0; }
+    let clist = this.listA;
+    let nlist = this.listB;
+    const onList = this.onList;
+    const stack = this.stack;
     let ccount = 0;
-    let generation = 1;
+    let generation = ++this.generation;
     // Add pc 0 at position 0.
     ccount = this.addThread(clist, ccount, onList, generation, stack, 0, 0, text.length);
     for (let pos = 0; ; pos++) {
@@ -388,7 +403,7 @@ export class Regex {
       for (let t = 0; t < ccount; t++) {
         const pc = unchecked(clist[t]);
         const op = unchecked(this.op[pc]);
-        if (op == OP_MATCH) return true;
+        if (op == OP_MATCH) { this.generation = generation; return true; }
         if (c < 0) continue;
         let ok = false;
         if (op == OP_CHAR) ok = c == unchecked(this.x[pc]);
@@ -402,6 +417,7 @@ export class Regex {
       const tmp = clist; clist = nlist; nlist = tmp;
       ccount = ncount;
     }
+    this.generation = generation;
     return false;
   }
 

@@ -7,7 +7,7 @@
 //               Android WebView (X-Requested-With carries the app id)
 //   browser     a "Mozilla/..." UA with browser headers (Accept-Language, Sec-Fetch-*, Sec-CH-UA)
 //   other       anything else
-import { lowercaseAscii } from "@meshward/sdk/assembly";
+import { SubstringSet, lowerAscii } from "../expr/text";
 
 export const BOT_TOKENS: Array<string> = [
   "bot", "crawl", "spider", "slurp", "scan", "sqlmap", "nikto", "nmap", "masscan", "zgrab", "nuclei", "dirbuster",
@@ -32,21 +32,27 @@ export class ClientSignals {
   requestedWith: string | null = null;
 }
 
-function containsAny(s: string, tokens: Array<string>): bool {
-  for (let i = 0; i < tokens.length; i++) if (s.includes(unchecked(tokens[i]))) return true;
-  return false;
+/** The token sets a configuration classifies with: the built-in lists plus its extra tokens. */
+export class ClientTokens {
+  bots: SubstringSet;
+  cli: SubstringSet;
+  mobile: SubstringSet;
+  constructor(extraBots: Array<string>, extraCli: Array<string>, extraMobile: Array<string>) {
+    this.bots = new SubstringSet(BOT_TOKENS.concat(extraBots));
+    this.cli = new SubstringSet(CLI_TOKENS.concat(extraCli));
+    this.mobile = new SubstringSet(MOBILE_TOKENS.concat(extraMobile));
+  }
 }
 
-/** Classifies; `extra*` are additional lowercase substrings from the configuration. */
-export function classifyClient(sig: ClientSignals, extraBots: Array<string>, extraCli: Array<string>, extraMobile: Array<string>): string {
+export function classifyClient(sig: ClientSignals, tokens: ClientTokens): string {
   const raw = sig.userAgent;
   if (raw === null || raw.length == 0) return "bot";
-  const ua = lowercaseAscii(raw);
-  if (containsAny(ua, BOT_TOKENS) || containsAny(ua, extraBots)) return "bot";
-  if (containsAny(ua, MOBILE_TOKENS) || containsAny(ua, extraMobile)) return "mobile_app";
+  const ua = lowerAscii(raw);
+  if (tokens.bots.foundIn(ua)) return "bot";
+  if (tokens.mobile.foundIn(ua)) return "mobile_app";
   const rw = sig.requestedWith;
   if (rw !== null && rw.indexOf(".") > 0 && rw != "XMLHttpRequest") return "mobile_app";
-  if (containsAny(ua, CLI_TOKENS) || containsAny(ua, extraCli)) return "cli";
+  if (tokens.cli.foundIn(ua)) return "cli";
   if (ua.startsWith("mozilla/")) {
     return sig.acceptLanguage || sig.secFetch || sig.secChUa ? "browser" : "bot";
   }

@@ -4,17 +4,23 @@
 // none). Matching is on the path without the query, segment by segment, in O(segments × pattern)
 // with no recursion; a trailing slash is ignored ("/users/" matches "/users").
 
+import { Value } from "../expr/value";
+
 export enum SegmentKind { Literal, One, Any }
 
 export class PathTemplate {
   methods: Array<string> = new Array<string>(); // empty: any method
   kinds: Array<SegmentKind> = new Array<SegmentKind>();
   texts: Array<string> = new Array<string>();
-  constructor(public source: string, public value: string) {}
+  /** The value as the language's string, made once. */
+  result: Value;
+  constructor(public source: string, public value: string) {
+    this.result = Value.string_(value);
+  }
 
-  matches(method: string, urlPath: string): bool {
+  matches(method: string, path: PathSegments): bool {
     if (this.methods.length > 0 && !this.methods.includes(method)) return false;
-    return matchSegments(this, splitPath(urlPath));
+    return matchSegments(this, path);
   }
 }
 
@@ -85,15 +91,54 @@ export function parseTemplate(text: string, value: string): TemplateResult {
   return r;
 }
 
-function matchSegments(t: PathTemplate, segs: Array<string>): bool {
+/**
+ * A request path split into segments in place (offsets, no substrings): reused across requests.
+ * Same rules as splitPath: query cut, one leading and one trailing "/" ignored.
+ */
+export class PathSegments {
+  text: string = "";
+  starts: Int32Array = new Int32Array(16);
+  ends: Int32Array = new Int32Array(16);
+  count: i32 = 0;
+
+  set(path: string): void {
+    this.text = path;
+    let end = path.indexOf("?");
+    if (end < 0) end = path.length;
+    let start = path.length > 0 && path.charCodeAt(0) == 0x2f ? 1 : 0;
+    if (end > start && path.charCodeAt(end - 1) == 0x2f) end--;
+    this.count = 0;
+    if (end <= start) return;
+    let segStart = start;
+    for (let i = start; i <= end; i++) {
+      if (i < end && path.charCodeAt(i) != 0x2f) continue;
+      if (this.count == this.starts.length) {
+        const s2 = new Int32Array(this.count * 2); s2.set(this.starts); this.starts = s2;
+        const e2 = new Int32Array(this.count * 2); e2.set(this.ends); this.ends = e2;
+      }
+      unchecked(this.starts[this.count] = segStart);
+      unchecked(this.ends[this.count] = i);
+      this.count++;
+      segStart = i + 1;
+    }
+  }
+
+  length(i: i32): i32 { return unchecked(this.ends[i]) - unchecked(this.starts[i]); }
+
+  equals(i: i32, literal: string): bool {
+    return this.length(i) == literal.length && this.text.startsWith(literal, unchecked(this.starts[i]));
+  }
+}
+
+function matchSegments(t: PathTemplate, segs: PathSegments): bool {
   const kinds = t.kinds;
+  const n = segs.count;
   let pi = 0, si = 0, starP = -1, starS = 0;
-  while (si < segs.length) {
+  while (si < n) {
     if (pi < kinds.length) {
       const k = unchecked(kinds[pi]);
       if (k == SegmentKind.Any) { starP = pi; starS = si; pi++; continue; }
-      const seg = unchecked(segs[si]);
-      if ((k == SegmentKind.One && seg.length > 0) || (k == SegmentKind.Literal && seg == unchecked(t.texts[pi]))) { pi++; si++; continue; }
+      if ((k == SegmentKind.One && segs.length(si) > 0) || (k == SegmentKind.Literal && segs.equals(si, unchecked(t.texts[pi])))) { pi++; si++; continue; }
     }
     if (starP < 0) return false;
     pi = starP + 1;

@@ -279,6 +279,12 @@ class RegexParser {
   }
 }
 
+/** The index of code unit `c` in `s` at or after `from`, or -1. */
+function nextChar(s: string, c: i32, from: i32): i32 {
+  for (let i = from; i < s.length; i++) if (<i32>s.charCodeAt(i) == c) return i;
+  return -1;
+}
+
 function hexDigit(c: i32): i32 {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
@@ -376,6 +382,8 @@ export class Regex {
   private onList: Int32Array = new Int32Array(0); // generation mark per pc
   private stack: Int32Array = new Int32Array(0);
   private generation: i32 = 0;
+  /** The literal every match starts with (the program's first instruction), or -1. */
+  firstChar: i32 = -1;
 
   test(text: string): bool {
     const n = this.op.length;
@@ -391,13 +399,15 @@ export class Regex {
     let nlist = this.listB;
     const onList = this.onList;
     const stack = this.stack;
-    let ccount = 0;
+    const len = text.length;
+    const first = this.firstChar;
     let generation = ++this.generation;
-    // Add pc 0 at position 0.
-    ccount = this.addThread(clist, ccount, onList, generation, stack, 0, 0, text.length);
-    for (let pos = 0; ; pos++) {
-      if (ccount == 0 && pos > text.length) break;
-      const c = pos < text.length ? text.charCodeAt(pos) : -1;
+    // With no live thread, a match can only start where the pattern's first literal is.
+    let pos = first >= 0 ? nextChar(text, first, 0) : 0;
+    if (pos < 0) return false;
+    let ccount = this.addThread(clist, 0, onList, generation, stack, 0, pos, len);
+    while (true) {
+      const c = pos < len ? <i32>text.charCodeAt(pos) : -1;
       generation++;
       let ncount = 0;
       for (let t = 0; t < ccount; t++) {
@@ -409,11 +419,16 @@ export class Regex {
         if (op == OP_CHAR) ok = c == unchecked(this.x[pc]);
         else if (op == OP_ANY) ok = c != 0x0a;
         else if (op == OP_CLASS) ok = unchecked(this.classes[unchecked(this.x[pc])]).has(c);
-        if (ok) ncount = this.addThread(nlist, ncount, onList, generation, stack, pc + 1, pos + 1, text.length);
+        if (ok) ncount = this.addThread(nlist, ncount, onList, generation, stack, pc + 1, pos + 1, len);
       }
-      if (pos >= text.length) break;
+      if (pos >= len) break;
+      pos++;
+      if (ncount == 0 && first >= 0) {
+        pos = nextChar(text, first, pos);
+        if (pos < 0) break;
+      }
       // Unanchored search: a new thread starts at every position.
-      ncount = this.addThread(nlist, ncount, onList, generation, stack, 0, pos + 1, text.length);
+      ncount = this.addThread(nlist, ncount, onList, generation, stack, 0, pos, len);
       const tmp = clist; clist = nlist; nlist = tmp;
       ccount = ncount;
     }
@@ -466,6 +481,7 @@ export function compileRegex(pattern: string): RegexResult {
   const re = new Regex();
   re.compile(tree);
   re.emit(OP_MATCH);
+  if (re.op[0] == OP_CHAR) re.firstChar = re.x[0];
   if (re.tooBig) { r.error = "pattern too large (program above " + MAX_PROGRAM.toString() + " instructions)"; return r; }
   r.regex = re;
   return r;

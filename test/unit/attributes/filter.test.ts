@@ -159,6 +159,29 @@ describe('anti-forgery', () => {
   });
 });
 
+describe('compiled state is reused across requests', () => {
+  it('a regular expression and path templates give each request its own answer', async () => {
+    const f = await loadAttributes({
+      attributes: [
+        { name: 'num', rules: [{ value: "request.url_path.matches('/users/[0-9]+$')" }] },
+        { name: 'op', operation: { 'GET /users/{id}': 'GetUser', 'GET /users/{id}/x/**': 'GetX' } },
+      ],
+    });
+    try {
+      const seen: Array<[string | undefined, string | undefined]> = [];
+      for (const path of ['/users/12', '/users/ab', '/users/7', '/users/7/x/a/b', '/nope', '/users/99999']) {
+        const res = await f.http({ path });
+        seen.push([res.filterState['wasm.meshward.attr.num'], res.filterState['wasm.meshward.attr.op']]);
+      }
+      expect(seen).toEqual([
+        ['true', 'GetUser'], ['false', 'GetUser'], ['true', 'GetUser'], ['false', 'GetX'], ['false', undefined], ['true', 'GetUser'],
+      ]);
+    } finally {
+      f.close();
+    }
+  });
+});
+
 describe('lazy reads', () => {
   it('reads only the properties the evaluated expressions need, once per request', async () => {
     const f = await loadAttributes({

@@ -206,6 +206,37 @@ describe('attributes in the chain jwt → attributes → ext_authz → router (r
   });
 });
 
+describe('routing on an attribute (real Envoy)', () => {
+  it('a route matching an attribute header is chosen after the filter wrote it; a forged header does not select it', async () => {
+    const envoy = await startEnvoy({
+      config: (p) => {
+        const cfg = httpProxyBootstrap({
+          listenerPort: p['listener']!,
+          adminPort: p['admin']!,
+          upstreamPort: upstream.port,
+          httpFilters: [wasmHttpFilter({ name: 'attributes', wasmPath: join(buildDir, 'attributes.wasm'), config: attributesConfig })],
+        }) as Record<string, any>;
+        const hcm = cfg['static_resources'].listeners[0].filter_chains[0].filters[0].typed_config;
+        const routes = hcm.route_config.virtual_hosts[0].routes as Json[];
+        routes.unshift(
+          { match: { prefix: '/', headers: [{ name: 'x-attr-client', string_match: { exact: 'bot' } }] }, direct_response: { status: 429, body: { inline_string: 'slow down' } } },
+          { match: { prefix: '/', headers: [{ name: 'x-attr-version', string_match: { exact: 'v2' } }] }, direct_response: { status: 200, body: { inline_string: 'api v2' } } },
+        );
+        return cfg as Json;
+      },
+    });
+    const bot = await fetch(envoy.url('/users/1'), { headers: { 'user-agent': 'masscan/1.3' } });
+    expect(bot.status).toBe(429);
+    expect(await bot.text()).toBe('slow down');
+    const v2 = await fetch(envoy.url('/api/v2/users'), { headers: BROWSER });
+    expect(await v2.text()).toBe('api v2');
+    // The client sends the routing headers itself: removed before routing, so the default route serves it.
+    const forged = await fetch(envoy.url('/users/1'), { headers: { ...BROWSER, 'x-attr-client': 'bot', 'x-attr-version': 'v2' } });
+    expect(forged.status).toBe(200);
+    expect(echoed(await forged.text())['x-attr-client']).toBe('browser');
+  });
+});
+
 describe("attributes feed the project's ext_authz server (Istio-style policy on attribute headers)", () => {
   let server: AuthzServer;
   beforeAll(async () => {

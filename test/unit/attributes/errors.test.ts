@@ -73,7 +73,7 @@ describe('expression errors name the attribute, the position and what was expect
 });
 
 describe('configuration errors name the field', () => {
-  const cases: Array<[string, unknown, RegExp]> = [
+  const cases: Array<[string, object | string, RegExp]> = [
     ['no attributes', {}, /attributes: required field missing/],
     ['empty attributes', { attributes: [] }, /attributes: expected at least one attribute/],
     ['no name', { attributes: [{ rules: [{ value: '1' }] }] }, /attributes\[0\]\.name: required field missing/],

@@ -6,10 +6,10 @@ import { repoRoot } from '../host/wat.js';
 
 export const wasmPath = join(repoRoot, 'build', 'attributes.wasm');
 
-export const loadAttributes = (config: unknown) => loadFilter(wasmPath, { name: 'attributes', config, logLevel: 'trace' });
+export const loadAttributes = (config: object | string) => loadFilter(wasmPath, { name: 'attributes', config, logLevel: 'trace' });
 
 /** The rejection message of a configuration (fails the test when it loads). */
-export async function rejection(config: unknown): Promise<string> {
+export async function rejection(config: object | string): Promise<string> {
   try {
     (await loadAttributes(config)).close();
   } catch (e) {

@@ -63,11 +63,12 @@ export class SpiffeGenerator extends Generator {
   }
 
   compute(act: Activation): Value {
-    // Only a validated client certificate counts (connection.mtls).
-    const mtls = act.get(this.mtlsSlot);
-    if (mtls.kind != Kind.Bool || !mtls.b) return ABSENT;
+    // The SAN first: on a plaintext connection it is NotFound, the cheapest host answer (no data
+    // to copy in). Then only a validated client certificate counts (connection.mtls).
     const san = stringOf(act, this.sanSlot);
     if (san === null) return ABSENT;
+    const mtls = act.get(this.mtlsSlot);
+    if (mtls.kind != Kind.Bool || !mtls.b) return ABSENT;
     const id = parseSpiffeId(san);
     if (id === null) return ABSENT;
     const v = spiffePart(id, san, this.part);

@@ -237,6 +237,42 @@ describe('routing on an attribute (real Envoy)', () => {
   });
 });
 
+describe('dynamic metadata from an earlier filter (real Envoy)', () => {
+  it('reads metadata.filter_metadata values set by header_to_metadata', async () => {
+    const envoy = await startEnvoy({
+      config: (p) =>
+        httpProxyBootstrap({
+          listenerPort: p['listener']!,
+          adminPort: p['admin']!,
+          upstreamPort: upstream.port,
+          httpFilters: [
+            {
+              name: 'envoy.filters.http.header_to_metadata',
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.filters.http.header_to_metadata.v3.Config',
+                request_rules: [{ header: 'x-canary', on_header_present: { metadata_namespace: 'envoy.lb', key: 'canary', type: 'STRING' }, remove: true }],
+              },
+            },
+            wasmHttpFilter({
+              name: 'attributes',
+              wasmPath: join(buildDir, 'attributes.wasm'),
+              config: {
+                attributes: [
+                  { name: 'canary', rules: [{ value: "metadata.filter_metadata['envoy.lb'].canary" }], default: "'absent'", outputs: { header: 'x-attr-canary' } },
+                ],
+              },
+            }),
+          ],
+        }) as Json,
+    });
+    const on = echoed(await (await fetch(envoy.url('/m'), { headers: { 'x-canary': 'blue' } })).text());
+    expect(on['x-attr-canary']).toBe('blue');
+    expect(on['x-canary']).toBeUndefined();
+    const off = echoed(await (await fetch(envoy.url('/m'))).text());
+    expect(off['x-attr-canary']).toBe('absent');
+  });
+});
+
 describe("attributes feed the project's ext_authz server (Istio-style policy on attribute headers)", () => {
   let server: AuthzServer;
   beforeAll(async () => {

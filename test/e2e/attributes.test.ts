@@ -46,6 +46,7 @@ const attributesConfig = {
     { name: 'role', rules: [{ value: 'jwt.claims.role' }], outputs: { header: 'x-attr-role' } },
     { name: 'user', rules: [{ when: 'has(jwt.principal)', value: 'jwt.principal' }], default: "'anonymous'", outputs: { header: 'x-attr-user' } },
     { name: 'internal', rules: [{ value: "ip_in_cidr(source.address, '127.0.0.0/8')" }], outputs: { header: 'x-attr-internal' } },
+    { name: 'fs_principal', rules: [{ value: "filter_state['wasm.meshward.jwt.principal']" }], outputs: { header: 'x-attr-fs-principal' } },
     { name: 'version', api_version: { header: 'x-api-version' }, outputs: { header: 'x-attr-version' } },
     {
       name: 'risk',
@@ -58,7 +59,7 @@ const attributesConfig = {
     },
   ],
 };
-const OUTPUT_HEADERS = ['x-attr-op', 'x-attr-client', 'x-attr-tenant', 'x-attr-role', 'x-attr-user', 'x-attr-internal', 'x-attr-version', 'x-attr-risk'];
+const OUTPUT_HEADERS = ['x-attr-op', 'x-attr-client', 'x-attr-tenant', 'x-attr-role', 'x-attr-user', 'x-attr-internal', 'x-attr-fs-principal', 'x-attr-version', 'x-attr-risk'];
 const ACCESS = 'ATTR path=%REQ(:PATH)% code=%RESPONSE_CODE% op=%FILTER_STATE(wasm.meshward.attr.op:PLAIN)% ' +
   'client=%FILTER_STATE(wasm.meshward.attr.client:PLAIN)% tenant=%FILTER_STATE(wasm.meshward.attr.tenant:PLAIN)% ' +
   'risk=%FILTER_STATE(wasm.meshward.attr.risk:PLAIN)% principal=%FILTER_STATE(wasm.meshward.jwt.principal:PLAIN)%';
@@ -137,14 +138,14 @@ describe('attributes in the chain jwt → attributes → ext_authz → router (r
 
   it('a signed-in browser: attributes in the CheckRequest, upstream request, response and access log', async () => {
     envoy = await chain(recorder.port);
-    expect(envoy.log()).toContain('attributes: configured 8 attribute(s)');
+    expect(envoy.log()).toContain('attributes: configured 9 attribute(s)');
     const jwt = token({ org: { tenant: 'acme' }, role: 'admin' });
     const res = await fetch(envoy.url('/users/42'), { headers: { ...BROWSER, authorization: `Bearer ${jwt}`, 'x-api-version': '2' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-attr-op')).toBe('GetUser');
     const want = {
       'x-attr-op': 'GetUser', 'x-attr-client': 'browser', 'x-attr-tenant': 'acme', 'x-attr-role': 'admin',
-      'x-attr-user': `${ISS}/alice`, 'x-attr-internal': 'true', 'x-attr-version': 'v2', 'x-attr-risk': 'low',
+      'x-attr-user': `${ISS}/alice`, 'x-attr-internal': 'true', 'x-attr-fs-principal': `${ISS}/alice`, 'x-attr-version': 'v2', 'x-attr-risk': 'low',
     };
     const check = recorder.checks.at(-1)!;
     expect(check[':path']).toBe('/users/42');

@@ -2,12 +2,9 @@
 // Envoy's attributes, or ready generators) and hands them to later filters, ext_authz, routing
 // and access logs as request headers, filter state and response headers. Glue only: the
 // language lives in expr/, the generators in generators/, the rules in attribute.ts.
-// Only the callbacks this filter uses are exported: Envoy skips a callback a module does not
-// export, which saves a VM crossing per body chunk and per log/done event on every request.
-export {
-  proxy_abi_version_0_2_0, malloc, free, proxy_on_vm_start, proxy_validate_configuration, proxy_on_configure,
-  proxy_on_context_create, proxy_on_request_headers, proxy_on_response_headers, proxy_on_delete,
-} from "@meshward/sdk/assembly/abi";
+// The lean headers-only ABI entry: no per-request bookkeeping logs, and Envoy skips the callbacks
+// this filter has no use for (body chunks, log, done).
+export * from "@meshward/sdk/assembly/abi-headers";
 import {
   RootContext, Context, registerRootContext, FilterHeadersStatusValues, HeaderMapTypeValues,
   ConfigContext, getPluginConfiguration, logError, logInfo, logDebug, logEnabled, setLogLevel, LogLevelValues,

@@ -115,4 +115,7 @@ class AttributesStream extends Context {
   }
 }
 
+// Root id "attributes" (the plugin name Meshward's configs use), and "" for a configuration that
+// sets none (Envoy's default root_id; an Istio WasmPlugin without pluginName).
 registerRootContext((context_id: u32) => new AttributesRoot(context_id), "attributes");
+registerRootContext((context_id: u32) => new AttributesRoot(context_id), "");

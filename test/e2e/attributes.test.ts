@@ -2,6 +2,7 @@
 //   jwt (build/jwt.wasm) → attributes (build/attributes.wasm) → ext_authz → router → echo upstream.
 // The attributes must reach the ext_authz CheckRequest, the upstream request and an access-log
 // line (%FILTER_STATE(wasm.meshward.attr.<name>:PLAIN)%); a client cannot forge them.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,7 @@ import {
 } from '../../sdk/src/envoy/index.js';
 import { extAuthzHttpFilter, startAuthzServer, type AuthzServer } from '../../ext-authz/src/index.js';
 import { serviceDefinitions } from '../../ext-authz/src/protocol/proto.js';
-import { buildDir } from '../support/cli.js';
+import { buildDir, repoRoot } from '../support/cli.js';
 import { makeKeys, mint, nowSeconds } from '../support/jwt-tokens.js';
 
 const ISS = 'https://issuer.test';
@@ -235,6 +236,29 @@ describe('routing on an attribute (real Envoy)', () => {
     const forged = await fetch(envoy.url('/users/1'), { headers: { ...BROWSER, 'x-attr-client': 'bot', 'x-attr-version': 'v2' } });
     expect(forged.status).toBe(200);
     expect(echoed(await forged.text())['x-attr-client']).toBe('browser');
+  });
+});
+
+describe('the documented bootstrap (envoy-configs/attributes.yaml)', () => {
+  it('runs as is: attributes upstream, in the access log, and a route chosen by one', async () => {
+    const envoy = await startEnvoy({
+      config: readFileSync(join(repoRoot, 'envoy-configs', 'attributes.yaml'), 'utf8'),
+      vars: {
+        upstream_port: upstream.port,
+        wasm_dir: buildDir,
+        plugin_config: JSON.stringify({
+          attributes: [
+            { name: 'op', operation: { 'GET /orders/{id}': 'GetOrder' }, outputs: { header: 'x-attr-op' } },
+            { name: 'client', client_class: {}, outputs: { header: 'x-attr-client' } },
+          ],
+        }),
+      },
+    });
+    const ok = await fetch(envoy.url('/orders/1'), { headers: BROWSER });
+    expect(echoed(await ok.text())).toMatchObject({ 'x-attr-op': 'GetOrder', 'x-attr-client': 'browser' });
+    expect(await envoy.waitForLog(/GET \/orders\/1 200 [^\n]*/)).toBe('GET /orders/1 200 op=GetOrder client=browser');
+    const bot = await fetch(envoy.url('/orders/2'), { headers: { 'user-agent': 'zgrab/0.x' } });
+    expect(bot.status).toBe(429);
   });
 });
 

@@ -2,6 +2,7 @@
 // Envoy's attributes, or ready generators) and hands them to later filters, ext_authz, routing
 // and access logs as request headers, filter state and response headers. Glue only: the
 // language lives in expr/, the generators in generators/, the rules in attribute.ts.
+
 // The lean headers-only ABI entry: no per-request bookkeeping logs, and Envoy skips the callbacks
 // this filter has no use for (body chunks, log, done).
 export * from "@meshward/sdk/assembly/abi-headers";
@@ -93,7 +94,7 @@ class AttributesStream extends Context {
         else if (debug) logDebug("attributes: " + a.name + ": value has control characters; header " + a.header + " not set");
       }
     }
-    if (debug) logDebug("attributes: " + act.fetches.toString() + " host read(s)");
+    if (debug) logDebug("attributes: " + act.fetches.toString() + " distinct attribute read(s)");
     return FilterHeadersStatusValues.Continue;
   }
 

@@ -59,7 +59,7 @@ export class AttrRegistry {
 /** Reads attributes for one request. Subclasses implement `fetch`; `reset` starts a new request. */
 export abstract class Activation {
   private cache: Array<Value | null> = new Array<Value | null>();
-  /** Host reads done since `reset` (for tests and debug logs). */
+  /** Distinct attributes read since `reset` (for tests and debug logs). */
   fetches: i32 = 0;
 
   constructor(public registry: AttrRegistry) {}

@@ -183,7 +183,7 @@ describe('compiled state is reused across requests', () => {
 });
 
 describe('lazy reads', () => {
-  it('reads only the properties the evaluated expressions need, once per request', async () => {
+  it('reads only the attributes the evaluated expressions need, once per request', async () => {
     const f = await loadAttributes({
       log_level: 'debug',
       attributes: [
@@ -198,10 +198,16 @@ describe('lazy reads', () => {
       ],
     });
     try {
-      const get = await f.http({ method: 'GET', path: '/' });
-      expect(get.logs.map((l) => l.message)).toContain('attributes: 1 host read(s)');
-      const post = await f.http({ method: 'POST', path: '/', headers: { 'x-b': '1' } });
-      expect(post.logs.map((l) => l.message)).toContain('attributes: 3 host read(s)');
+      // The host computes this property on each lookup: count how often the filter asks for it.
+      let sanLookups = 0;
+      const properties = { connection: { uri_san_peer_certificate: () => { sanLookups++; return 'spiffe://td/ns/a/sa/b'; } } };
+      const get = await f.http({ method: 'GET', path: '/', properties });
+      expect(get.logs.map((l) => l.message)).toContain('attributes: 1 distinct attribute read(s)');
+      expect(sanLookups).toBe(0);
+      const post = await f.http({ method: 'POST', path: '/', headers: { 'x-b': '1' }, properties });
+      expect(post.logs.map((l) => l.message)).toContain('attributes: 3 distinct attribute read(s)');
+      expect(sanLookups).toBe(1);
+      expect(post.filterState['wasm.meshward.attr.a']).toBe('spiffe://td/ns/a/sa/b');
     } finally {
       f.close();
     }

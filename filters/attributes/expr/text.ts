@@ -51,9 +51,13 @@ export class SubstringSet {
       if (c >= 128) continue;
       const list = unchecked(this.byFirst[c]);
       if (list === null) continue;
+      const next = i + 1 < n ? <i32>s.charCodeAt(i + 1) : -1;
       for (let k = 0; k < list.length; k++) {
         const t = unchecked(list[k]);
-        if (i + t.length <= n && s.startsWith(t, i)) return true;
+        const tl = t.length;
+        // The second character rules out most candidates before a full comparison.
+        if (i + tl > n || (tl > 1 && <i32>t.charCodeAt(1) != next)) continue;
+        if (tl == 1 || s.startsWith(t, i)) return true;
       }
     }
     for (let k = 0; k < this.other.length; k++) if (s.includes(this.other[k])) return true;

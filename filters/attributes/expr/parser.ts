@@ -331,7 +331,7 @@ class Parser {
         }
       }
       default:
-        return this.expected("a value (name, literal, '(' , '[' or '{')");
+        return this.expected("a value (name, literal, '(', '[' or '{')");
     }
   }
 }

@@ -100,7 +100,16 @@ export class ClientClassGenerator extends Generator {
       sig.secFetch = act.get(this.fetchMode).kind == Kind.String;
       sig.secChUa = act.get(this.chUa).kind == Kind.String;
     }
-    return Value.string_(classifyClient(sig, this.tokens));
+    return this.valueOf(classifyClient(sig, this.tokens));
+  }
+
+  // One Value per class name, reused by every request (its UTF-8 form is then encoded once).
+  private classValues: Map<string, Value> = new Map<string, Value>();
+  private valueOf(name: string): Value {
+    if (this.classValues.has(name)) return this.classValues.get(name);
+    const v = Value.string_(name);
+    this.classValues.set(name, v);
+    return v;
   }
 }
 

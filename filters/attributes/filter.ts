@@ -87,7 +87,7 @@ class AttributesStream extends Context {
         this.responseValues![i] = text !== null && isHeaderValue(text) ? text : null;
       }
       if (text === null) continue;
-      const bytes = String.UTF8.encode(text);
+      const bytes = v.utf8(text);
       if (a.filterState) setPropertyBytes(a.filterStateKey, bytes);
       if (a.header.length > 0) {
         if (isHeaderValue(text)) setHeaderBytes(HeaderMapTypeValues.RequestHeaders, a.headerBytes, bytes);

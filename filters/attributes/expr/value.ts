@@ -16,6 +16,9 @@ export class Value {
   keys: Array<string> | null = null;
   vals: Array<Value> | null = null;
 
+  /** The rendered text as UTF-8, kept after the first use: constants are encoded once, not per request. */
+  private encoded: ArrayBuffer | null = null;
+
   static bool_(b: bool): Value { return b ? TRUE : FALSE; }
   static int_(i: i64): Value { const v = new Value(); v.kind = Kind.Int; v.i = i; return v; }
   static double_(d: f64): Value { const v = new Value(); v.kind = Kind.Double; v.d = d; return v; }
@@ -30,6 +33,13 @@ export class Value {
   isAbsent(): bool { return this.kind == Kind.Absent; }
   isNumber(): bool { return this.kind == Kind.Int || this.kind == Kind.Double; }
   asDouble(): f64 { return this.kind == Kind.Int ? <f64>this.i : this.d; }
+
+  /** `render(this)` as UTF-8 (call only when present). */
+  utf8(text: string): ArrayBuffer {
+    let e = this.encoded;
+    if (e === null) { e = String.UTF8.encode(text); this.encoded = e; }
+    return e;
+  }
 
   /** A map entry or ABSENT. */
   get(key: string): Value {

@@ -279,12 +279,6 @@ class RegexParser {
   }
 }
 
-/** The index of code unit `c` in `s` at or after `from`, or -1. */
-function nextChar(s: string, c: i32, from: i32): i32 {
-  for (let i = from; i < s.length; i++) if (<i32>s.charCodeAt(i) == c) return i;
-  return -1;
-}
-
 function hexDigit(c: i32): i32 {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
@@ -382,8 +376,8 @@ export class Regex {
   private onList: Int32Array = new Int32Array(0); // generation mark per pc
   private stack: Int32Array = new Int32Array(0);
   private generation: i32 = 0;
-  /** The literal every match starts with (the program's first instruction), or -1. */
-  firstChar: i32 = -1;
+  /** The literal text every match starts with (the program's leading characters), or "". */
+  prefix: string = "";
 
   test(text: string): bool {
     const n = this.op.length;
@@ -400,10 +394,11 @@ export class Regex {
     const onList = this.onList;
     const stack = this.stack;
     const len = text.length;
-    const first = this.firstChar;
+    const prefix = this.prefix;
+    const skip = prefix.length > 0;
     let generation = ++this.generation;
-    // With no live thread, a match can only start where the pattern's first literal is.
-    let pos = first >= 0 ? nextChar(text, first, 0) : 0;
+    // With no live thread, a match can only start where the pattern's literal prefix occurs.
+    let pos = skip ? text.indexOf(prefix, 0) : 0;
     if (pos < 0) return false;
     let ccount = this.addThread(clist, 0, onList, generation, stack, 0, pos, len);
     while (true) {
@@ -423,8 +418,8 @@ export class Regex {
       }
       if (pos >= len) break;
       pos++;
-      if (ncount == 0 && first >= 0) {
-        pos = nextChar(text, first, pos);
+      if (ncount == 0 && skip) {
+        pos = text.indexOf(prefix, pos);
         if (pos < 0) break;
       }
       // Unanchored search: a new thread starts at every position.
@@ -481,7 +476,14 @@ export function compileRegex(pattern: string): RegexResult {
   const re = new Regex();
   re.compile(tree);
   re.emit(OP_MATCH);
-  if (re.op[0] == OP_CHAR) re.firstChar = re.x[0];
+  // The leading literal characters (no split or class before them): a search can jump to them.
+  let k = 0;
+  while (k < re.op.length && re.op[k] == OP_CHAR && k < 64) k++;
+  if (k > 0) {
+    const units = new Array<string>(k);
+    for (let i = 0; i < k; i++) units[i] = String.fromCharCode(re.x[i]);
+    re.prefix = units.join("");
+  }
   if (re.tooBig) { r.error = "pattern too large (program above " + MAX_PROGRAM.toString() + " instructions)"; return r; }
   r.regex = re;
   return r;

@@ -24,27 +24,35 @@ export function lowerAscii(s: string): string { return mapAscii(s, 0x41, 0x5a, 0
 export function upperAscii(s: string): string { return mapAscii(s, 0x61, 0x7a, -0x20); }
 
 /**
- * A set of substrings to look for in a text, indexed by first character so a search checks only
- * the tokens that can start at each position (not every token at every position).
+ * Substrings to look for in a text, each with a rank, indexed by first character so a search
+ * checks only the tokens that can start at each position (not every token at every position).
+ * `bestIn` makes one pass and reports the lowest rank found.
  */
 export class SubstringSet {
-  private byFirst: StaticArray<Array<string> | null> = new StaticArray<Array<string> | null>(128);
-  private other: Array<string> = new Array<string>();
+  private byFirst: StaticArray<Array<i32> | null> = new StaticArray<Array<i32> | null>(128);
+  private tokens: Array<string> = new Array<string>();
+  private ranks: Array<i32> = new Array<i32>();
+  private other: Array<i32> = new Array<i32>();
 
-  constructor(tokens: Array<string>) {
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i];
-      if (t.length == 0) continue;
-      const c = t.charCodeAt(0);
-      if (c >= 128) { this.other.push(t); continue; }
-      let list = this.byFirst[c];
-      if (list === null) { list = new Array<string>(); this.byFirst[c] = list; }
-      list.push(t);
-    }
+  add(token: string, rank: i32): void {
+    if (token.length == 0) return;
+    const id = this.tokens.length;
+    this.tokens.push(token);
+    this.ranks.push(rank);
+    const c = token.charCodeAt(0);
+    if (c >= 128) { this.other.push(id); return; }
+    let list = this.byFirst[c];
+    if (list === null) { list = new Array<i32>(); this.byFirst[c] = list; }
+    list.push(id);
   }
 
-  /** True when any token occurs in `s`. */
-  foundIn(s: string): bool {
+  addAll(tokens: Array<string>, rank: i32): void {
+    for (let i = 0; i < tokens.length; i++) this.add(tokens[i], rank);
+  }
+
+  /** The lowest rank of a token occurring in `s` (stopping early at rank 0); -1 when none does. */
+  bestIn(s: string): i32 {
+    let best = -1;
     const n = s.length;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
@@ -53,14 +61,24 @@ export class SubstringSet {
       if (list === null) continue;
       const next = i + 1 < n ? <i32>s.charCodeAt(i + 1) : -1;
       for (let k = 0; k < list.length; k++) {
-        const t = unchecked(list[k]);
+        const id = unchecked(list[k]);
+        const rank = unchecked(this.ranks[id]);
+        if (best >= 0 && rank >= best) continue;
+        const t = unchecked(this.tokens[id]);
         const tl = t.length;
         // The second character rules out most candidates before a full comparison.
         if (i + tl > n || (tl > 1 && <i32>t.charCodeAt(1) != next)) continue;
-        if (tl == 1 || s.startsWith(t, i)) return true;
+        if (tl == 1 || s.startsWith(t, i)) {
+          best = rank;
+          if (best == 0) return 0;
+        }
       }
     }
-    for (let k = 0; k < this.other.length; k++) if (s.includes(this.other[k])) return true;
-    return false;
+    for (let k = 0; k < this.other.length; k++) {
+      const id = this.other[k];
+      const rank = this.ranks[id];
+      if ((best < 0 || rank < best) && s.includes(this.tokens[id])) best = rank;
+    }
+    return best;
   }
 }

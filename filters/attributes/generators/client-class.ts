@@ -32,15 +32,20 @@ export class ClientSignals {
   requestedWith: string | null = null;
 }
 
-/** The token sets a configuration classifies with: the built-in lists plus its extra tokens. */
+const RANK_BOT = 0;
+const RANK_MOBILE = 1;
+const RANK_CLI = 2;
+
+/** The tokens a configuration classifies with: the built-in lists plus its extra tokens, ranked bot < mobile < cli. */
 export class ClientTokens {
-  bots: SubstringSet;
-  cli: SubstringSet;
-  mobile: SubstringSet;
+  set: SubstringSet = new SubstringSet();
   constructor(extraBots: Array<string>, extraCli: Array<string>, extraMobile: Array<string>) {
-    this.bots = new SubstringSet(BOT_TOKENS.concat(extraBots));
-    this.cli = new SubstringSet(CLI_TOKENS.concat(extraCli));
-    this.mobile = new SubstringSet(MOBILE_TOKENS.concat(extraMobile));
+    this.set.addAll(BOT_TOKENS, RANK_BOT);
+    this.set.addAll(extraBots, RANK_BOT);
+    this.set.addAll(MOBILE_TOKENS, RANK_MOBILE);
+    this.set.addAll(extraMobile, RANK_MOBILE);
+    this.set.addAll(CLI_TOKENS, RANK_CLI);
+    this.set.addAll(extraCli, RANK_CLI);
   }
 }
 
@@ -48,11 +53,13 @@ export function classifyClient(sig: ClientSignals, tokens: ClientTokens): string
   const raw = sig.userAgent;
   if (raw === null || raw.length == 0) return "bot";
   const ua = lowerAscii(raw);
-  if (tokens.bots.foundIn(ua)) return "bot";
-  if (tokens.mobile.foundIn(ua)) return "mobile_app";
+  // One pass over the User-Agent finds the strongest kind of token in it.
+  const rank = tokens.set.bestIn(ua);
+  if (rank == RANK_BOT) return "bot";
+  if (rank == RANK_MOBILE) return "mobile_app";
   const rw = sig.requestedWith;
   if (rw !== null && rw.indexOf(".") > 0 && rw != "XMLHttpRequest") return "mobile_app";
-  if (tokens.cli.foundIn(ua)) return "cli";
+  if (rank == RANK_CLI) return "cli";
   if (ua.startsWith("mozilla/")) {
     return sig.acceptLanguage || sig.secFetch || sig.secChUa ? "browser" : "bot";
   }

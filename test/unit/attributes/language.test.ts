@@ -96,6 +96,8 @@ const cases: Array<[string, string | undefined]> = [
   ["'abab'.matches('^(?:ab)+$')", 'true'], ["'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!'.matches('^(a+)+$')", 'false'],
   ["request.headers['x-missing'].matches('a')", undefined], ["'xxabc'.matches('abc')", 'true'], ["'aXbab'.matches('ab$')", 'true'],
   ["'abxab'.matches('ab$')", 'true'], ["'abxa'.matches('ab$')", 'false'], ["'zzz'.matches('a|z')", 'true'], ["'q'.matches('a*')", 'true'],
+  ["'/users/x/users/1'.matches('/users/[0-9]+$')", 'true'], ["'ab'.matches('abc')", 'false'], ["'xxabcabd'.matches('abd')", 'true'],
+  ["'abab'.matches('^(ab){2}$')", 'true'], ["'aab'.matches('ab')", 'true'],
   // ip_in_cidr
   ["ip_in_cidr(source.address, '10.0.0.0/8')", 'true'], ["ip_in_cidr(source.address, '192.168.0.0/16')", 'false'],
   ["ip_in_cidr(source.address, ['172.16.0.0/12', '10.1.0.0/16'])", 'true'], ["ip_in_cidr('::ffff:10.9.9.9', '10.0.0.0/8')", 'true'],

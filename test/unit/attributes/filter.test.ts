@@ -258,10 +258,9 @@ describe('hostile input', () => {
       ],
     });
     try {
+      // A backtracking engine needs ~2^60000 steps on r1; this one answers (the test's timeout is the bound).
       const input = 'a'.repeat(60000) + '!';
-      const started = Date.now();
       const res = await f.http({ path: '/', headers: { 'x-a': input } });
-      const elapsed = Date.now() - started;
       expect(res.trap).toBeUndefined();
       expect(res.status).toBe(200);
       expect(res.filterState['wasm.meshward.attr.r1']).toBe('false');
@@ -269,8 +268,6 @@ describe('hostile input', () => {
       expect(res.filterState['wasm.meshward.attr.r3']).toBe('false');
       expect(res.filterState['wasm.meshward.attr.r4']).toBe('1000'); // split is capped at 1000 parts
       expect(res.filterState['wasm.meshward.attr.r5']).toBe('false');
-      // A backtracking engine needs ~2^60000 steps on r1; this one finishes (loosely bounded).
-      expect(elapsed).toBeLessThan(20000);
     } finally {
       f.close();
     }

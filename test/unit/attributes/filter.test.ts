@@ -3,7 +3,8 @@
 // (deep nesting, huge expressions, pathological regular expressions) that is refused or
 // evaluated without a trap.
 import { describe, expect, it } from 'vitest';
-import { loadAttributes, rejection } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { loadAttributes, rejection, wasmPath } from './helpers.js';
 
 const tierConfig = (extra: Record<string, unknown> = {}) => ({
   attributes: [
@@ -176,6 +177,31 @@ describe('compiled state is reused across requests', () => {
       expect(seen).toEqual([
         ['true', 'GetUser'], ['false', 'GetUser'], ['true', 'GetUser'], ['false', 'GetX'], ['false', undefined], ['true', 'GetUser'],
       ]);
+    } finally {
+      f.close();
+    }
+  });
+});
+
+describe('lean ABI entry (@meshward/sdk/assembly/abi-headers)', () => {
+  it('exports only the callbacks a headers-only filter needs', () => {
+    const exports = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(wasmPath))).map((e) => e.name);
+    for (const needed of ['proxy_on_context_create', 'proxy_on_request_headers', 'proxy_on_response_headers', 'proxy_on_delete', 'proxy_on_configure', 'malloc']) {
+      expect(exports).toContain(needed);
+    }
+    for (const skipped of ['proxy_on_request_body', 'proxy_on_response_body', 'proxy_on_log', 'proxy_on_done', 'proxy_on_request_trailers']) {
+      expect(exports).not.toContain(skipped);
+    }
+  });
+
+  it('writes no per-request bookkeeping lines, even at trace level, and serves many streams', async () => {
+    const f = await loadAttributes({ log_level: 'trace', attributes: [{ name: 'a', rules: [{ value: "'v'" }], outputs: { response_header: 'x-a' } }] });
+    try {
+      for (let i = 0; i < 50; i++) {
+        const res = await f.http({ path: `/${i}`, body: 'x'.repeat(10) });
+        expect(res.headers['x-a']).toBe('v');
+        expect(res.logs.filter((l) => !l.message.startsWith('attributes:'))).toEqual([]);
+      }
     } finally {
       f.close();
     }

@@ -1,7 +1,8 @@
 // The JWT filter: verifies bearer tokens as Envoy's jwt_authn does, inside a wasm VM, and hands
 // the verified identity to later filters, access logs and ext_authz. Glue only: the decisions
 // live in config.ts, rules.ts, authenticate.ts, verify.ts and token.ts.
-export * from "@meshward/sdk/assembly/abi";
+// The lean headers-only entry: no per-request bookkeeping logs, no body/log callbacks into the VM.
+export * from "@meshward/sdk/assembly/abi-headers";
 import {
   CalloutRootContext, Context, registerRootContext, FilterHeadersStatusValues, HeaderMapTypeValues,
   ConfigContext, getPluginConfiguration, logError, logInfo, logDebug, logEnabled, setLogLevel, LogLevelValues,
@@ -180,3 +181,5 @@ class JwtStream extends Context implements JwksWaiter {
 }
 
 registerRootContext((context_id: u32) => new JwtRoot(context_id), "jwt");
+// Istio's WasmPlugin without `pluginName` gives the plugin an empty root id.
+registerRootContext((context_id: u32) => new JwtRoot(context_id), "");

@@ -46,6 +46,46 @@ export function demoPlugins(buildDir: string, listenUrl: string): DemoPlugin[] {
   return plugins;
 }
 
+/**
+ * The attributes filter after the JWT filter: an operation name from path templates, the client
+ * class, and a tier from the verified JWT's claims, as headers the upstream (and ext_authz) see and
+ * as filter state the access log prints.
+ */
+export function attributesPlugin(buildDir: string, listenUrl: string): DemoPlugin | null {
+  const wasmPath = join(buildDir, 'attributes.wasm');
+  if (!existsSync(wasmPath)) return null;
+  const config = {
+    attributes: [
+      {
+        name: 'op',
+        operation: { 'GET /api/orders': 'ListOrders', 'GET /api/orders/{id}': 'GetOrder', 'POST /api/orders': 'CreateOrder', '* /api/admin/**': 'Admin' },
+        default: "'Other'",
+        outputs: { header: 'x-meshward-op' },
+      },
+      { name: 'client', client_class: {}, outputs: { header: 'x-meshward-client' } },
+      {
+        name: 'tier',
+        rules: [
+          { when: "jwt.claims.role == 'admin'", value: "'staff'" },
+          { when: 'has(jwt.principal)', value: "'member'" },
+        ],
+        default: "'anonymous'",
+        outputs: { header: 'x-meshward-tier', response_header: 'x-meshward-tier' },
+      },
+    ],
+  };
+  return {
+    name: 'attributes',
+    tryIt: [
+      {
+        what: 'the upstream sees x-meshward-op: GetOrder, x-meshward-client: cli, x-meshward-tier: member (a forged one is replaced)',
+        curl: `curl -s -H "x-meshward-tier: staff" -H "authorization: Bearer $(npx meshward token)" ${listenUrl}/api/orders/42`,
+      },
+    ],
+    httpFilters: [wasmHttpFilter({ name: 'attributes', wasmPath, config })],
+  };
+}
+
 export const SECURE_PREFIX = '/secure/';
 export const API_PREFIX = '/api/';
 

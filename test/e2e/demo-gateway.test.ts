@@ -60,7 +60,7 @@ describe('demo gateway (what `npm start` runs)', () => {
     expect((await fetch(`http://127.0.0.1:${ports.upstream}/direct`)).status).toBe(200);
 
     // /api/* is guarded by the JWT filter; `meshward token` mints what it trusts (as the banner shows).
-    expect(banner).toContain('jwt (/api/* only)');
+    expect(banner).toContain('jwt (/api/* only) -> attributes -> ext_authz');
     expect(banner).toContain('npx meshward token');
     const token = (args: string[]) => {
       const r = runCli(['token', ...args]);
@@ -78,6 +78,14 @@ describe('demo gateway (what `npm start` runs)', () => {
     const seen = (await ok.json()) as { headers: Record<string, string> };
     expect(seen.headers['x-jwt-sub']).toBe('carol');
     expect(seen.headers['authorization']).toBeUndefined();
+    // The attributes filter runs after the JWT filter: operation, client class, tier from the claims.
+    const attrs = await fetch(`http://127.0.0.1:${ports.listen}/api/orders/42`, {
+      headers: { authorization: `Bearer ${token(['--claims', '{"role":"admin"}'])}`, 'x-meshward-tier': 'forged', 'user-agent': 'curl/8.5.0' },
+    });
+    expect(attrs.status).toBe(200);
+    expect(attrs.headers.get('x-meshward-tier')).toBe('staff');
+    const attrSeen = ((await attrs.json()) as { headers: Record<string, string> }).headers;
+    expect([attrSeen['x-meshward-op'], attrSeen['x-meshward-client'], attrSeen['x-meshward-tier']]).toEqual(['GetOrder', 'cli', 'staff']);
     const expired = await api('orders', token(['--exp', '-5m']));
     expect([expired.status, await expired.text()]).toEqual([401, 'Jwt is expired']);
     const viewer = await api('admin/users', token(['--claims', '{"role":"viewer"}']));

@@ -118,7 +118,7 @@ export const impossibleTravel = defineSignal<TravelConfig>({
     async evaluate(ctx): Promise<SignalOutcome> {
       const here = locate(c, ctx);
       if (!ctx.principal || !here) return { score: 0, data: { located: !!here } };
-      const lastText = await ctx.state.get(key(ctx.principal));
+      const lastText = await ctx.state.get(key(ctx.principal), ctx.nowMs);
       const last = lastText ? (JSON.parse(lastText) as LatLon & { t: number }) : undefined;
       if (!last) return { score: 0, data: { located: true, first: true } };
       const km = distanceKm(last, here);
@@ -130,7 +130,7 @@ export const impossibleTravel = defineSignal<TravelConfig>({
     },
     async learn(ctx) {
       const here = locate(c, ctx);
-      if (ctx.principal && here) await ctx.state.set(key(ctx.principal), JSON.stringify({ ...here, t: ctx.nowMs }), c.rememberMs);
+      if (ctx.principal && here) await ctx.state.set(key(ctx.principal), JSON.stringify({ ...here, t: ctx.nowMs }), c.rememberMs, ctx.nowMs);
     },
   }),
 });

@@ -48,13 +48,13 @@ export const newDevice = defineSignal<NewDeviceConfig>({
     async evaluate(ctx): Promise<SignalOutcome> {
       if (!ctx.principal) return { score: 0, data: {} };
       const fp = deviceFingerprint(ctx, c.headers);
-      const { known, size } = await ctx.state.isMember(key(ctx.principal), fp);
+      const { known, size } = await ctx.state.isMember(key(ctx.principal), fp, ctx.nowMs);
       if (known) return { score: 0, data: { fingerprint: fp, known: true, devices: size } };
       if (size === 0) return { score: c.firstDeviceScore, reasons: c.firstDeviceScore ? ['first_device'] : [], data: { fingerprint: fp, known: false, devices: 0 } };
       return { score: c.score, reasons: ['unknown_device'], data: { fingerprint: fp, known: false, devices: size } };
     },
     async learn(ctx) {
-      if (ctx.principal) await ctx.state.addMember(key(ctx.principal), deviceFingerprint(ctx, c.headers), c.rememberMs);
+      if (ctx.principal) await ctx.state.addMember(key(ctx.principal), deviceFingerprint(ctx, c.headers), c.rememberMs, ctx.nowMs);
     },
   }),
 });

@@ -13,7 +13,7 @@ const MAX_EVENTS_PER_KEY = 10_000;
 /**
  * Risk history in this process. Bounded: at most `maxKeys` keys (the least recently written go
  * first) and `MAX_EVENTS_PER_KEY` events per window; expired keys are dropped when touched and by
- * a periodic sweep.
+ * a periodic sweep (on `clock`, the wall clock by default).
  */
 export class MemoryState implements RiskState {
   readonly backend = 'memory';
@@ -32,9 +32,9 @@ export class MemoryState implements RiskState {
     return this.entries.size;
   }
 
-  private live(key: string): Entry | undefined {
+  private live(key: string, nowMs: number): Entry | undefined {
     const e = this.entries.get(key);
-    if (e && e.expiresMs <= this.clock()) {
+    if (e && e.expiresMs <= nowMs) {
       this.entries.delete(key);
       return undefined;
     }
@@ -49,7 +49,7 @@ export class MemoryState implements RiskState {
   }
 
   private window(key: string, windowMs: number, nowMs: number, add: boolean): WindowCount {
-    const e = this.live(key);
+    const e = this.live(key, nowMs);
     const since = nowMs - windowMs;
     const events = (e?.events ?? []).filter((t) => t > since);
     if (add) {
@@ -70,24 +70,24 @@ export class MemoryState implements RiskState {
     return Promise.resolve(this.window(key, windowMs, nowMs, false));
   }
 
-  get(key: string): Promise<string | undefined> {
-    return Promise.resolve(this.live(key)?.value);
+  get(key: string, nowMs: number): Promise<string | undefined> {
+    return Promise.resolve(this.live(key, nowMs)?.value);
   }
 
-  set(key: string, value: string, ttlMs: number): Promise<void> {
-    this.put(key, { value, expiresMs: this.clock() + ttlMs });
+  set(key: string, value: string, ttlMs: number, nowMs: number): Promise<void> {
+    this.put(key, { value, expiresMs: nowMs + ttlMs });
     return Promise.resolve();
   }
 
-  isMember(key: string, member: string): Promise<MemberCheck> {
-    const m = this.live(key)?.members;
+  isMember(key: string, member: string, nowMs: number): Promise<MemberCheck> {
+    const m = this.live(key, nowMs)?.members;
     return Promise.resolve({ known: m?.has(member) ?? false, size: m?.size ?? 0 });
   }
 
-  addMember(key: string, member: string, ttlMs: number): Promise<void> {
-    const members = this.live(key)?.members ?? new Set<string>();
+  addMember(key: string, member: string, ttlMs: number, nowMs: number): Promise<void> {
+    const members = this.live(key, nowMs)?.members ?? new Set<string>();
     members.add(member);
-    this.put(key, { members, expiresMs: this.clock() + ttlMs });
+    this.put(key, { members, expiresMs: nowMs + ttlMs });
     return Promise.resolve();
   }
 

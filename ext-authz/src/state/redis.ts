@@ -98,31 +98,31 @@ export class RedisState implements RiskState {
     return this.shared(local, async () => windowFrom(await this.client.command(['EVAL', WINDOW_SCRIPT, 1, this.key(key), nowMs, windowMs, '', '0'])));
   }
 
-  async get(key: string): Promise<string | undefined> {
-    const local = await this.local.get(key);
+  async get(key: string, nowMs: number): Promise<string | undefined> {
+    const local = await this.local.get(key, nowMs);
     return this.shared(local, async () => {
       const v = await this.client.command(['GET', this.key(key)]);
       return typeof v === 'string' ? v : undefined;
     });
   }
 
-  async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.local.set(key, value, ttlMs);
+  async set(key: string, value: string, ttlMs: number, nowMs: number): Promise<void> {
+    await this.local.set(key, value, ttlMs, nowMs);
     await this.shared(undefined, async () => {
       await this.client.command(['SET', this.key(key), value, 'PX', Math.max(1, Math.round(ttlMs))]);
     });
   }
 
-  async isMember(key: string, member: string): Promise<MemberCheck> {
-    const local = await this.local.isMember(key, member);
+  async isMember(key: string, member: string, nowMs: number): Promise<MemberCheck> {
+    const local = await this.local.isMember(key, member, nowMs);
     return this.shared(local, async () => {
       const [known, size] = await Promise.all([this.client.command(['SISMEMBER', this.key(key), member]), this.client.command(['SCARD', this.key(key)])]);
       return { known: known === 1, size: Number(size ?? 0) };
     });
   }
 
-  async addMember(key: string, member: string, ttlMs: number): Promise<void> {
-    await this.local.addMember(key, member, ttlMs);
+  async addMember(key: string, member: string, ttlMs: number, nowMs: number): Promise<void> {
+    await this.local.addMember(key, member, ttlMs, nowMs);
     await this.shared(undefined, async () => {
       await Promise.all([this.client.command(['SADD', this.key(key), member]), this.client.command(['PEXPIRE', this.key(key), Math.max(1, Math.round(ttlMs))])]);
     });

@@ -1,4 +1,6 @@
 /**
+ * Times are the decision's time (`nowMs`), so expiry follows the same clock as the signals.
+ *
  * Risk history: what signals remember between requests (velocity windows, a principal's last
  * location, known devices, failed authentications). One interface, two backends: in memory
  * (one replica) and Redis (shared by every replica, with the memory store as fallback).
@@ -25,11 +27,11 @@ export interface RiskState {
   hit(key: string, windowMs: number, nowMs: number): Promise<WindowCount>;
   /** Counts the sliding window `key` without adding to it. */
   count(key: string, windowMs: number, nowMs: number): Promise<WindowCount>;
-  get(key: string): Promise<string | undefined>;
-  set(key: string, value: string, ttlMs: number): Promise<void>;
+  get(key: string, nowMs: number): Promise<string | undefined>;
+  set(key: string, value: string, ttlMs: number, nowMs: number): Promise<void>;
   /** Whether `member` is in the set `key`, and the set's size. */
-  isMember(key: string, member: string): Promise<MemberCheck>;
+  isMember(key: string, member: string, nowMs: number): Promise<MemberCheck>;
   /** Adds `member` to the set `key` (which expires `ttlMs` after its last change). */
-  addMember(key: string, member: string, ttlMs: number): Promise<void>;
+  addMember(key: string, member: string, ttlMs: number, nowMs: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -41,6 +41,12 @@ export class MemoryState implements RiskState {
     return e;
   }
 
+  /** Marks a key as recently written (moves it to the end of the eviction order). */
+  private touch(key: string, e: Entry): void {
+    this.entries.delete(key);
+    this.entries.set(key, e);
+  }
+
   private put(key: string, e: Entry): void {
     // Re-inserting moves the key to the end: Map order is then least recently written first.
     this.entries.delete(key);
@@ -51,13 +57,24 @@ export class MemoryState implements RiskState {
   private window(key: string, windowMs: number, nowMs: number, add: boolean): WindowCount {
     const e = this.live(key, nowMs);
     const since = nowMs - windowMs;
-    const events = (e?.events ?? []).filter((t) => t > since);
+    const events = e?.events ?? [];
+    // Events are kept in time order, so the expired ones are a prefix: drop it (amortized O(1)).
+    let expired = 0;
+    while (expired < events.length && events[expired]! <= since) expired++;
+    if (expired) events.splice(0, expired);
     if (add) {
-      events.push(nowMs);
+      // Keep the order even if a clock steps back a little.
+      let at = events.length;
+      while (at > 0 && events[at - 1]! > nowMs) at--;
+      events.splice(at, 0, nowMs);
       if (events.length > MAX_EVENTS_PER_KEY) events.splice(0, events.length - MAX_EVENTS_PER_KEY);
-      this.put(key, { events, expiresMs: nowMs + windowMs });
-    } else if (e) {
-      e.events = events;
+      if (e) {
+        e.events = events;
+        e.expiresMs = nowMs + windowMs;
+        this.touch(key, e);
+      } else {
+        this.put(key, { events, expiresMs: nowMs + windowMs });
+      }
     }
     return events.length ? { count: events.length, oldestMs: events[0]! } : { count: 0 };
   }

@@ -81,6 +81,7 @@ export class Authorizer {
     this.logger = logger;
     this.metrics = metrics;
     this.clock = options.clock ?? Date.now;
+    metrics.jwtCacheStats = () => identity.jwt.cacheStats;
   }
 
   static async create(config: AuthzConfig, options: AuthorizerOptions = {}): Promise<Authorizer> {
@@ -159,7 +160,7 @@ export class Authorizer {
     const skew = config.identity.jwt.clockSkewSeconds;
 
     // 1. identity
-    const { outcome, notes } = await this.identity.resolve(attrs);
+    const { outcome, notes } = await this.identity.resolve(attrs, nowMs);
     for (const note of notes) this.logger.debug('identity', { decision_id: id, note });
     if (!outcome.ok) {
       const anonymous: Identity = { kind: 'anonymous' };

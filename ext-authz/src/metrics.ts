@@ -33,6 +33,8 @@ export class Metrics {
   private reloadTime = Date.now() / 1000;
   private readonly stateUp = new Map<string, number>();
   private readonly stateDisconnects = new Map<string, number>();
+  /** Where the verified-JWT cache's counters are read from at render time. */
+  jwtCacheStats: (() => { hits: number; misses: number }) | undefined;
 
   /** A signal scored above 0 or asked for an action. */
   recordSignalHit(signal: string): void {
@@ -142,6 +144,13 @@ export class Metrics {
     out.push('# HELP meshward_authz_state_disconnects_total Times the shared risk state backend went away.');
     out.push('# TYPE meshward_authz_state_disconnects_total counter');
     for (const [k, v] of this.stateDisconnects) out.push(`meshward_authz_state_disconnects_total${labels({ backend: k })} ${v}`);
+    const jwt = this.jwtCacheStats?.();
+    if (jwt) {
+      out.push('# HELP meshward_authz_jwt_cache_total Bearer tokens served from the verified-token cache (hit) or verified (miss).');
+      out.push('# TYPE meshward_authz_jwt_cache_total counter');
+      out.push(`meshward_authz_jwt_cache_total{result="hit"} ${jwt.hits}`);
+      out.push(`meshward_authz_jwt_cache_total{result="miss"} ${jwt.misses}`);
+    }
     out.push('# HELP meshward_authz_uptime_seconds Seconds since the server started.');
     out.push('# TYPE meshward_authz_uptime_seconds gauge');
     out.push(`meshward_authz_uptime_seconds ${(Date.now() - this.started) / 1000}`);

@@ -394,7 +394,7 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
   }
 
   const identity = r.mapping(root['identity'], 'identity', ['jwt', 'workload']);
-  const jwtM = r.mapping(identity?.['jwt'], 'identity.jwt', ['required', 'challenge_anonymous', 'clock_skew_seconds', 'require_expiration', 'issuers']);
+  const jwtM = r.mapping(identity?.['jwt'], 'identity.jwt', ['required', 'challenge_anonymous', 'clock_skew_seconds', 'require_expiration', 'verified_cache_size', 'verified_cache_seconds', 'issuers']);
   const issuersRaw = r.list(jwtM?.['issuers'], 'identity.jwt.issuers');
   const issuers = (issuersRaw ?? [])
     .map((x, i) => parseIssuer(r, x, join('identity.jwt.issuers', i)))
@@ -459,6 +459,8 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
         challengeAnonymous: r.boolean(jwtM?.['challenge_anonymous'], 'identity.jwt.challenge_anonymous', true),
         clockSkewSeconds: r.integer(jwtM?.['clock_skew_seconds'], 'identity.jwt.clock_skew_seconds', 60, { min: 0, max: 3600 }),
         requireExpiration: r.boolean(jwtM?.['require_expiration'], 'identity.jwt.require_expiration', false),
+        verifiedCacheSize: r.integer(jwtM?.['verified_cache_size'], 'identity.jwt.verified_cache_size', 10_000, { min: 0, max: 10_000_000 }),
+        verifiedCacheMs: r.integer(jwtM?.['verified_cache_seconds'], 'identity.jwt.verified_cache_seconds', 60, { min: 1, max: 86_400 }) * 1000,
         issuers,
       },
       workload: {

@@ -40,6 +40,10 @@ export interface JwtConfig {
   challengeAnonymous: boolean;
   clockSkewSeconds: number;
   requireExpiration: boolean;
+  /** Verified tokens kept (by hash) so a repeated token skips the signature check; 0 turns it off. */
+  verifiedCacheSize: number;
+  /** How long a verified token is served from the cache at most (never past its exp). */
+  verifiedCacheMs: number;
   issuers: JwtIssuerConfig[];
 }
 

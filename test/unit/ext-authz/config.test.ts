@@ -81,7 +81,7 @@ describe('config defaults', () => {
     expect(c.server.grpc).toEqual({ enabled: true, host: '0.0.0.0', port: 9191 });
     expect(c.server.http).toEqual({ enabled: true, host: '0.0.0.0', port: 9192, pathPrefix: '' });
     expect(c.server.admin).toEqual({ enabled: true, host: '0.0.0.0', port: 9193 });
-    expect(c.identity.jwt).toEqual({ required: false, challengeAnonymous: true, clockSkewSeconds: 60, requireExpiration: false, issuers: [] });
+    expect(c.identity.jwt).toEqual({ required: false, challengeAnonymous: true, clockSkewSeconds: 60, requireExpiration: false, verifiedCacheSize: 10_000, verifiedCacheMs: 60_000, issuers: [] });
     expect(c.identity.workload).toEqual({ sourcePrincipal: true, trustDomains: [], xfccTrustedProxies: [] });
     expect(c.policy).toEqual({ policies: [] });
     expect(c.response).toEqual({

@@ -5,7 +5,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpProxyBootstrap, startEchoUpstream, startEnvoy, envoyVersionLine, type EchoUpstream, type EnvoyInstance, type Json } from '@meshward/sdk/envoy';
-import { authzPlugin, demoPlugins, type DemoPlugin } from './plugins.js';
+import { demoIssuer } from '@meshward/sdk/tools';
+import { authzPlugin, demoPlugins, jwtPlugin, type DemoPlugin } from './plugins.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -46,14 +47,18 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new Error(`the demo upstream cannot listen on 127.0.0.1:${upstreamPort} (${(e as Error).message}); set MESHWARD_UPSTREAM_PORT`);
   }
+  // One demo identity provider for the JWT filter and ext_authz (`npx meshward token` signs for it).
+  const issuer = demoIssuer();
   // ext_authz first (refuse early), then the wasm filters.
   const authz = await authzPlugin(
     join(repoRoot, 'examples', 'demo-gateway', 'authz', 'authz.yaml'),
     listenUrl,
+    issuer,
     portFromEnv('MESHWARD_AUTHZ_GRPC_PORT', 0),
     portFromEnv('MESHWARD_AUTHZ_ADMIN_PORT', 0),
   );
-  plugins = [authz, ...demoPlugins(join(repoRoot, 'build'), listenUrl)];
+  const jwt = await jwtPlugin(join(repoRoot, 'build'), listenUrl, issuer);
+  plugins = [authz, ...(jwt ? [jwt] : []), ...demoPlugins(join(repoRoot, 'build'), listenUrl)];
   const bootstrap = httpProxyBootstrap({
     listenerPort: listenPort,
     adminPort,

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePorts } from '../../sdk/src/envoy/index.js';
-import { repoRoot } from '../support/cli.js';
+import { repoRoot, runCli } from '../support/cli.js';
 
 const demoMain = join(repoRoot, 'examples', 'demo-gateway', 'dist', 'main.js');
 let child: ChildProcess | undefined;
@@ -58,6 +58,36 @@ describe('demo gateway (what `npm start` runs)', () => {
     expect(echoed.headers['x-envoy-expected-rq-timeout-ms']).toBeDefined();
     // The upstream answers directly too: it is the demo upstream on its own port.
     expect((await fetch(`http://127.0.0.1:${ports.upstream}/direct`)).status).toBe(200);
+
+    // /api/* is guarded by the JWT filter; `meshward token` mints what it trusts (as the banner shows).
+    expect(banner).toContain('jwt (/api/* only)');
+    expect(banner).toContain('npx meshward token');
+    const token = (args: string[]) => {
+      const r = runCli(['token', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    const api = (path: string, t?: string) =>
+      fetch(`http://127.0.0.1:${ports.listen}/api/${path}`, { headers: t ? { authorization: `Bearer ${t}` } : {} });
+    const missing = await api('orders');
+    expect(missing.status).toBe(401);
+    expect(await missing.text()).toBe('Jwt is missing');
+    expect(missing.headers.get('www-authenticate')).toBe(`Bearer realm="http://127.0.0.1:${ports.listen}/api/orders"`);
+    const ok = await api('orders', token(['--sub', 'carol']));
+    expect(ok.status).toBe(200);
+    const seen = (await ok.json()) as { headers: Record<string, string> };
+    expect(seen.headers['x-jwt-sub']).toBe('carol');
+    expect(seen.headers['authorization']).toBeUndefined();
+    const expired = await api('orders', token(['--exp', '-5m']));
+    expect([expired.status, await expired.text()]).toEqual([401, 'Jwt is expired']);
+    const viewer = await api('admin/users', token(['--claims', '{"role":"viewer"}']));
+    expect([viewer.status, await viewer.text()]).toEqual([403, 'Jwt claims are not allowed']);
+    for (const alg of ['RS256', 'PS256', 'ES384', 'EdDSA', 'HS256']) {
+      expect((await api('admin/users', token(['--alg', alg, '--claims', '{"role":"admin"}']))).status, alg).toBe(200);
+    }
+    // ext_authz on /secure/ trusts the same issuer.
+    const secure = await fetch(`http://127.0.0.1:${ports.listen}/secure/hello`, { headers: { authorization: `Bearer ${token(['--sub', 'dave'])}` } });
+    expect(secure.status).toBe(200);
 
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     child.kill('SIGINT');

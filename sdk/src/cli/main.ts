@@ -13,6 +13,8 @@ Usage:
   meshward build <filter.ts> [-o out.wasm] [--debug] build an AssemblyScript filter with the SDK's settings
   meshward envoy [args...]                           run the managed Envoy
   meshward authz --config <file.yaml> [--check]      run the ext_authz server (@meshward/ext-authz); --check validates the config
+  meshward token [--sub S] [--claims JSON] [--alg A] [--exp 1h] [--aud A] [--jwks]
+                                                     mint a token from the demo issuer (the demo gateway trusts it)
   meshward help
 
 Environment: ENVOY_BIN, OPA_BIN, REDIS_BIN (use these binaries), MESHWARD_HOME (where managed tools live,
@@ -66,6 +68,10 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return mod.runAuthzCli(rest);
+    }
+    case 'token': {
+      const { runTokenCli } = await import('./token.js');
+      return runTokenCli(rest);
     }
     case undefined:
     case 'help':

@@ -1,5 +1,6 @@
 // ext_authz Check throughput and latency on this machine, side by side in one run:
 //   no-op       a bare grpc-js Authorization server answering OK (the floor: gRPC + proto cost)
+//   empty       @meshward/ext-authz with an empty config (its request/response mapping, decision log)
 //   full        @meshward/ext-authz: JWT (ES256, cached keys) + 7 risk signals + YAML policies
 //   full+rego   the same plus a Rego policy (opa-wasm)
 // Each server runs in its own child process (one core); the load generator is a grpc-js client
@@ -29,6 +30,9 @@ async function serve(variant, setupJson) {
     const server = new grpc.Server();
     server.addService(ext.serviceDefinitions().authorization, { Check: (_call, cb) => cb(null, { status: { code: 0 }, ok_response: {} }) });
     port = await new Promise((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  } else if (variant === 'empty') {
+    const server = await ext.startAuthzServer({ server: { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } }, reload: { enabled: false } }, { logSink: () => {} });
+    port = server.ports.grpc;
   } else {
     const config = {
       log_level: 'info',
@@ -137,7 +141,7 @@ async function main() {
   }
   const setup = { jwk, rego };
   const rows = [];
-  for (const variant of ['no-op', 'full', 'full+rego']) {
+  for (const variant of ['no-op', 'empty', 'full', 'full+rego']) {
     const { child, port } = await startServer(variant, setup);
     try {
       rows.push({ variant, ...(await load(port, requests)) });
@@ -154,6 +158,6 @@ async function main() {
     const answers = [...r.statuses].map(([c, n]) => `${c === 0 ? 'OK' : `code ${c}`}: ${n}`).join(', ');
     console.log(`| ${r.variant} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${us.toFixed(0)} | ${(floor.perSecond / r.perSecond).toFixed(2)}x | ${answers} |`);
   }
-  const full = rows[1];
+  const full = rows[2];
   console.log(`\ngoals (full pipeline): >= 5,000 Checks/s: ${full.perSecond >= 5000 ? 'met' : 'NOT met'}; p99 < 5 ms: ${full.p99 < 5 ? 'met' : 'NOT met'}; within 2x of the floor's cost: ${floor.perSecond / full.perSecond <= 2 ? 'met' : 'NOT met'}`);
 }

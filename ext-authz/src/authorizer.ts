@@ -18,7 +18,7 @@ import { factsOf } from './policy/facts.js';
 import { policyInput } from './policy/input.js';
 import { SAFE_METHODS, type PolicyDecisionSpec } from './policy/native.js';
 import { ResponseBuilder, type Decision, type RiskSummary, type StepUpChallenge } from './response.js';
-import type { SignalPlugin } from './signals/api.js';
+import type { SignalContext, SignalPlugin } from './signals/api.js';
 import { RiskEngine, type RiskAssessment } from './signals/engine.js';
 import { MemoryState } from './state/memory.js';
 import type { RiskState } from './state/types.js';
@@ -46,7 +46,6 @@ interface Active {
   response: ResponseBuilder;
 }
 
-type Base = { attrs: CheckAttributes; identity: Identity; facts: ReturnType<typeof factsOf>; nowMs: number; principal?: string };
 
 /** RFC 9470: does the token already carry the authentication the challenge asks for? */
 export function stepUpSatisfied(challenge: StepUpChallenge, identity: Identity, nowMs: number, skewSeconds: number): boolean {
@@ -164,13 +163,13 @@ export class Authorizer {
     for (const note of notes) this.logger.debug('identity', { decision_id: id, note });
     if (!outcome.ok) {
       const anonymous: Identity = { kind: 'anonymous' };
-      if (outcome.failure.problem === 'invalid') await active.risk.authFailure({ attrs, identity: anonymous, facts: factsOf(attrs, anonymous), nowMs });
+      if (outcome.failure.problem === 'invalid') await active.risk.authFailure({ attrs, identity: anonymous, facts: factsOf(attrs, anonymous), nowMs, state: this.state });
       return response.unauthenticated(id, anonymous, outcome.failure.problem, outcome.failure.reason);
     }
     const identity = outcome.identity;
     const facts = factsOf(attrs, identity);
     const principal = principalOf(identity);
-    const base: Base = { attrs, identity, facts, nowMs, ...(principal !== undefined ? { principal } : {}) };
+    const base: SignalContext = { attrs, identity, facts, nowMs, state: this.state, ...(principal !== undefined ? { principal } : {}) };
 
     // 2. signals -> risk
     const assessment = await active.risk.assess(base);

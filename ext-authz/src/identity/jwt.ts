@@ -60,7 +60,7 @@ function audiencesOf(payload: JWTPayload): string[] {
 
 /**
  * Verifies bearer JWTs against the configured issuers (several; remote or local JWKS). Verified
- * tokens are cached by their SHA-256 (bounded count, and never past `exp` or the cache age), so a
+ * tokens are cached (bounded count, and never past `exp` or the cache age), so a
  * client sending the same token again costs a hash instead of a signature check.
  */
 export class JwtVerifier {
@@ -91,7 +91,8 @@ export class JwtVerifier {
     if (token === '') return { ok: false, reason: 'empty bearer token' };
     if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: `jwt longer than ${MAX_TOKEN_LENGTH} characters` };
     const cacheOn = this.config.verifiedCacheSize > 0;
-    const cacheKey = cacheOn ? createHash('sha256').update(token).digest('base64') : '';
+    // Short tokens are their own key; long ones are hashed so the cache's memory stays bounded.
+    const cacheKey = !cacheOn ? '' : token.length <= 2048 ? token : createHash('sha256').update(token).digest('base64');
     if (cacheOn) {
       const hit = this.verified.get(cacheKey);
       if (hit && hit.untilMs > nowMs) {

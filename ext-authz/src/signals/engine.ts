@@ -11,7 +11,7 @@
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { RiskState } from '../state/types.js';
-import type { ConfiguredSignal, RiskSignal, SignalAction, SignalContext } from './api.js';
+import type { ConfiguredSignal, RiskSignal, SignalAction, SignalContext, SignalOutcome } from './api.js';
 import { clampScore } from './helpers.js';
 
 export interface SignalReport {
@@ -35,6 +35,9 @@ export interface RiskAssessment {
   action?: SignalAction & { signal: string; reason: string };
 }
 
+/** A signal context; `state` may be left out (the engine's is used). */
+export type RiskInput = Omit<SignalContext, 'state'> & { state?: RiskState };
+
 interface Active {
   signal: RiskSignal;
   weight: number;
@@ -42,6 +45,8 @@ interface Active {
 
 export class RiskEngine {
   private readonly active: Active[];
+  private readonly learners: RiskSignal[];
+  private readonly failureWatchers: RiskSignal[];
 
   constructor(
     configured: readonly ConfiguredSignal[],
@@ -50,56 +55,78 @@ export class RiskEngine {
     private readonly metrics?: Metrics,
   ) {
     this.active = configured.map((c) => ({ signal: c.plugin.create(c.config), weight: c.weight }));
+    this.learners = this.active.map((a) => a.signal).filter((s) => s.learn);
+    this.failureWatchers = this.active.map((a) => a.signal).filter((s) => s.onAuthFailure);
   }
 
   get names(): string[] {
     return this.active.map((a) => a.signal.name);
   }
 
-  async assess(ctx: Omit<SignalContext, 'state'>): Promise<RiskAssessment> {
-    const full: SignalContext = { ...ctx, state: this.state };
-    const outcomes = await Promise.all(
-      this.active.map(async ({ signal, weight }) => {
-        try {
-          return { signal, weight, outcome: await signal.evaluate(full) };
-        } catch (e) {
-          this.logger?.error('signal failed', { signal: signal.name, error: (e as Error).message });
-          this.metrics?.recordSignalError(signal.name);
-          return { signal, weight, outcome: { score: 100, reasons: ['error'], data: { error: true } } };
+  private failed(signal: RiskSignal, e: unknown): SignalOutcome {
+    this.logger?.error('signal failed', { signal: signal.name, error: (e as Error)?.message ?? String(e) });
+    this.metrics?.recordSignalError(signal.name);
+    return { score: 100, reasons: ['error'], data: { error: true } };
+  }
+
+  /** `ctx.state` defaults to this engine's state. */
+  private withState(ctx: RiskInput): SignalContext {
+    return ctx.state ? (ctx as SignalContext) : { ...ctx, state: this.state };
+  }
+
+  async assess(input: RiskInput): Promise<RiskAssessment> {
+    const ctx = this.withState(input);
+    // Most signals answer synchronously; only those reading history return promises (run together).
+    const results: Array<SignalOutcome | Promise<SignalOutcome>> = [];
+    let pending = false;
+    for (const { signal } of this.active) {
+      try {
+        const r = signal.evaluate(ctx);
+        if (r instanceof Promise) {
+          pending = true;
+          results.push(r.catch((e: unknown) => this.failed(signal, e)));
+        } else {
+          results.push(r);
         }
-      }),
-    );
+      } catch (e) {
+        results.push(this.failed(signal, e));
+      }
+    }
+    const outcomes = (pending ? await Promise.all(results) : results) as SignalOutcome[];
     const reports: SignalReport[] = [];
     const data: Record<string, Record<string, unknown>> = {};
     let action: RiskAssessment['action'];
     let total = 0;
-    for (const { signal, weight, outcome } of outcomes) {
+    for (let i = 0; i < outcomes.length; i++) {
+      const { signal, weight } = this.active[i]!;
+      const outcome = outcomes[i]!;
       const score = clampScore(outcome.score);
       const contribution = Math.round((score * weight) / 100);
       const reasons = outcome.reasons ?? [];
       reports.push({ name: signal.name, score, weight, contribution, reasons });
-      data[signal.name] = { score, ...(outcome.data ?? {}) };
+      data[signal.name] = outcome.data ? { score, ...outcome.data } : { score };
       total += contribution;
       if (outcome.action && !action) action = { ...outcome.action, signal: signal.name, reason: reasons.join(',') || outcome.action.kind };
       if (score > 0 || outcome.action) this.metrics?.recordSignalHit(signal.name);
     }
-    const contributing = reports.filter((r) => r.contribution > 0 || (action && r.name === action.signal)).sort((a, b) => b.contribution - a.contribution);
-    return {
-      score: Math.min(100, total),
-      reasons: contributing.flatMap((r) => (r.reasons.length ? r.reasons : ['risk']).map((code) => `${r.name}:${code}`)),
-      signals: reports,
-      data,
-      ...(action ? { action } : {}),
-    };
+    const reasons: string[] = [];
+    const contributing = reports.filter((r) => r.contribution > 0 || (action && r.name === action.signal));
+    if (contributing.length > 1) contributing.sort((a, b) => b.contribution - a.contribution);
+    for (const r of contributing) {
+      if (r.reasons.length === 0) reasons.push(`${r.name}:risk`);
+      for (const code of r.reasons) reasons.push(`${r.name}:${code}`);
+    }
+    return { score: Math.min(100, total), reasons, signals: reports, data, ...(action ? { action } : {}) };
   }
 
   /** After an allow: every signal with a `learn` hook remembers what it needs. */
-  async learn(ctx: Omit<SignalContext, 'state'>): Promise<void> {
-    const full: SignalContext = { ...ctx, state: this.state };
+  async learn(input: RiskInput): Promise<void> {
+    if (this.learners.length === 0) return;
+    const ctx = this.withState(input);
     await Promise.all(
-      this.active.map(async ({ signal }) => {
+      this.learners.map(async (signal) => {
         try {
-          await signal.learn?.(full);
+          await signal.learn!(ctx);
         } catch (e) {
           this.logger?.warn('signal learn failed', { signal: signal.name, error: (e as Error).message });
         }
@@ -107,12 +134,13 @@ export class RiskEngine {
     );
   }
 
-  async authFailure(ctx: Omit<SignalContext, 'state'>): Promise<void> {
-    const full: SignalContext = { ...ctx, state: this.state };
+  async authFailure(input: RiskInput): Promise<void> {
+    if (this.failureWatchers.length === 0) return;
+    const ctx = this.withState(input);
     await Promise.all(
-      this.active.map(async ({ signal }) => {
+      this.failureWatchers.map(async (signal) => {
         try {
-          await signal.onAuthFailure?.(full);
+          await signal.onAuthFailure!(ctx);
         } catch (e) {
           this.logger?.warn('signal onAuthFailure failed', { signal: signal.name, error: (e as Error).message });
         }

@@ -279,6 +279,7 @@ function parseRego(r: Reader, raw: unknown, path: string): RegoConfig | undefine
     r.strings(m['files'], join(path, 'files'), undefined, { nonEmpty: true }).forEach((f) => files.push(isAbsolute(f) ? f : resolve(r.baseDir, f)));
   }
   const bundle = filePath(r, m['bundle'], join(path, 'bundle'));
+  if (bundle) r.files.add(bundle); // read when the policy is built; watched for hot reload
   if (files.length === 0 && !bundle) r.fail(path, 'set file, files or bundle');
   if (files.length > 0 && bundle) r.fail(path, 'set either rego files or a prebuilt bundle, not both');
   for (const [i, f] of files.entries()) {

@@ -43,18 +43,30 @@ export const newDevice = defineSignal<NewDeviceConfig>({
       rememberMs: positive(ctx, m, 'remember_days', 90) * 86_400_000,
     };
   },
-  create: (c) => ({
-    name: 'new_device',
-    async evaluate(ctx): Promise<SignalOutcome> {
-      if (!ctx.principal) return { score: 0, data: {} };
-      const fp = deviceFingerprint(ctx, c.headers);
-      const { known, size } = await ctx.state.isMember(key(ctx.principal), fp, ctx.nowMs);
-      if (known) return { score: 0, data: { fingerprint: fp, known: true, devices: size } };
-      if (size === 0) return { score: c.firstDeviceScore, reasons: c.firstDeviceScore ? ['first_device'] : [], data: { fingerprint: fp, known: false, devices: 0 } };
-      return { score: c.score, reasons: ['unknown_device'], data: { fingerprint: fp, known: false, devices: size } };
-    },
-    async learn(ctx) {
-      if (ctx.principal) await ctx.state.addMember(key(ctx.principal), deviceFingerprint(ctx, c.headers), c.rememberMs, ctx.nowMs);
-    },
-  }),
+  create: (c) => {
+    // evaluate and learn see the same request: hash it once.
+    const fingerprints = new WeakMap<object, string>();
+    const fingerprintOf = (ctx: SignalContext): string => {
+      let fp = fingerprints.get(ctx.attrs);
+      if (fp === undefined) {
+        fp = deviceFingerprint(ctx, c.headers);
+        fingerprints.set(ctx.attrs, fp);
+      }
+      return fp;
+    };
+    return {
+      name: 'new_device',
+      async evaluate(ctx): Promise<SignalOutcome> {
+        if (!ctx.principal) return { score: 0, data: {} };
+        const fp = fingerprintOf(ctx);
+        const { known, size } = await ctx.state.isMember(key(ctx.principal), fp, ctx.nowMs);
+        if (known) return { score: 0, data: { fingerprint: fp, known: true, devices: size } };
+        if (size === 0) return { score: c.firstDeviceScore, reasons: c.firstDeviceScore ? ['first_device'] : [], data: { fingerprint: fp, known: false, devices: 0 } };
+        return { score: c.score, reasons: ['unknown_device'], data: { fingerprint: fp, known: false, devices: size } };
+      },
+      async learn(ctx) {
+        if (ctx.principal) await ctx.state.addMember(key(ctx.principal), fingerprintOf(ctx), c.rememberMs, ctx.nowMs);
+      },
+    };
+  },
 });

@@ -3,6 +3,9 @@
 // client sees it; identity and risk headers upstream; route sensitivity from Envoy's route
 // config; and two server replicas behind one Envoy cluster sharing risk history through one
 // real redis-server (and carrying on from local history while it is down).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +18,7 @@ import {
   type EnvoyInstance,
   type Json,
 } from '../../sdk/src/envoy/index.js';
-import { extAuthzHttpFilter, startAuthzServer, type AuthzServer, type ExtAuthzFilterOptions } from '../../ext-authz/src/index.js';
+import { extAuthzHttpFilter, loadConfigFile, startAuthzServer, type AuthzServer, type ExtAuthzFilterOptions } from '../../ext-authz/src/index.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 
 const ISSUER = 'https://issuer.risk.e2e.meshward.test';
@@ -80,7 +83,7 @@ function riskConfig(extra: Record<string, unknown> = {}): Record<string, unknown
   };
 }
 
-async function startServer(config: Record<string, unknown>, lines: string[] = []): Promise<AuthzServer> {
+async function startServer(config: Parameters<typeof startAuthzServer>[0], lines: string[] = []): Promise<AuthzServer> {
   const server = await startAuthzServer(config, { logSink: (l) => lines.push(l), shutdownGraceMs: 200 });
   servers.push(server);
   return server;
@@ -287,5 +290,54 @@ describe('two server replicas share risk history through one redis-server', () =
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(logs[0]!.some((l) => l.includes('redis connected'))).toBe(true);
+  });
+});
+
+describe('hot reload seen through Envoy', () => {
+  it('a policy file and a block list change while Envoy keeps running; a broken list is rejected and the old one keeps deciding', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshward-e2e-reload-'));
+    writeFileSync(join(dir, 'policies.yaml'), 'policies:\n  - name: public\n    action: ALLOW\n    rules: [{ to: [{ operation: { paths: ["/public/*"] } }] }]\n');
+    writeFileSync(join(dir, 'blocked.txt'), '192.0.2.0/24\n');
+    writeFileSync(
+      join(dir, 'authz.yaml'),
+      'server: { grpc: { host: 127.0.0.1, port: 0 }, http: { enabled: false }, admin: { host: 127.0.0.1, port: 0 } }\nreload: { interval_ms: 100 }\nsignals:\n  ip_blocklist: { file: blocked.txt }\npolicy:\n  files: [policies.yaml]\n',
+    );
+    const lines: string[] = [];
+    const server = await startServer(loadConfigFile(join(dir, 'authz.yaml')), lines);
+    const envoy = await gateway('grpc', [server.ports.grpc!]);
+    const status = async (path: string) => (await fetch(envoy.url(path))).status;
+    const eventually = async (path: string, want: number) => {
+      const end = Date.now() + 10_000;
+      for (;;) {
+        const got = await status(path);
+        if (got === want) return;
+        if (Date.now() > end) throw new Error(`${path}: still ${got}, wanted ${want}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    expect(await status('/public/a')).toBe(200);
+    expect(await status('/docs/a')).toBe(403);
+
+    writeFileSync(join(dir, 'policies.yaml'), 'policies:\n  - name: docs\n    action: ALLOW\n    rules: [{ to: [{ operation: { paths: ["/docs/*", "/public/*"] } }] }]\n');
+    await eventually('/docs/a', 200);
+
+    // Envoy talks to the server from 127.0.0.1: block it.
+    writeFileSync(join(dir, 'blocked.txt'), '127.0.0.0/8\n');
+    await eventually('/docs/a', 403);
+
+    // A broken list: rejected, the previous one (which blocks us) keeps deciding.
+    writeFileSync(join(dir, 'blocked.txt'), '127.0.0.0/8\nnot-an-address\n');
+    const end = Date.now() + 10_000;
+    while (!lines.some((l) => l.includes('reload rejected'))) {
+      if (Date.now() > end) throw new Error('no reload rejection logged');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await status('/docs/a')).toBe(403);
+    const metrics = await (await fetch(`http://127.0.0.1:${server.ports.admin}/metrics`)).text();
+    expect(metrics).toContain('meshward_authz_reloads_total{result="failure"} 1');
+    expect(metrics).toContain('meshward_authz_reload_last_success 0');
+
+    writeFileSync(join(dir, 'blocked.txt'), '192.0.2.0/24\n');
+    await eventually('/docs/a', 200);
   });
 });

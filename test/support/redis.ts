@@ -33,12 +33,13 @@ async function waitForPort(port: number, deadlineMs: number): Promise<void> {
   }
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
   const bin = requireTool('redis').path;
   const port = await freePort();
   let child: ChildProcess | undefined;
   const launch = async () => {
-    child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+    const auth = options.password ? ['--requirepass', options.password] : [];
+    child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...auth], { stdio: 'ignore' });
     await waitForPort(port, 10_000);
   };
   const stop = async () => {

@@ -146,3 +146,31 @@ describe('RedisState: two replicas, one redis-server', () => {
     await s.close();
   });
 });
+
+describe('Redis URL credentials and database', () => {
+  it('authenticates with the URL password and selects the database; a wrong password falls back to local state', async () => {
+    const locked = await startRedis({ password: 's3cret' });
+    try {
+      const ok = await RedisState.open({ url: `redis://:s3cret@127.0.0.1:${locked.port}/2`, keyPrefix: 'auth:', timeoutMs: 500, maxLocalKeys: 100 });
+      expect(ok.backend).toBe('redis');
+      await ok.set('k', 'v', 60_000, T0);
+      const c = new RespClient(`redis://:s3cret@127.0.0.1:${locked.port}/2`);
+      await c.connect();
+      expect(await c.command(['GET', 'auth:k'])).toBe('v');
+      await c.command(['SELECT', '0']);
+      expect(await c.command(['GET', 'auth:k'])).toBeNull();
+      await c.close();
+      await ok.close();
+
+      const events: string[] = [];
+      const wrong = await RedisState.open({ url: `redis://:nope@127.0.0.1:${locked.port}`, keyPrefix: 'auth:', timeoutMs: 500, maxLocalKeys: 100, onState: (up) => events.push(up ? 'up' : 'down') });
+      expect(wrong.backend).toBe('memory');
+      expect(events[0]).toBe('down');
+      // Still answers, from local history.
+      expect(await wrong.hit('w', 1000, T0)).toEqual({ count: 1, oldestMs: T0 });
+      await wrong.close();
+    } finally {
+      await locked.stop();
+    }
+  });
+});

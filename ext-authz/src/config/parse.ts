@@ -181,6 +181,16 @@ function parseSignals(r: Reader, raw: unknown, plugins: ReadonlyArray<SignalPlug
         const text = readText(r, file, at);
         return text === undefined ? undefined : { file, text };
       },
+      readBytes: (value, at) => {
+        const file = filePath(r, value, at, true);
+        if (file === undefined) return undefined;
+        r.files.add(file);
+        try {
+          return { file, bytes: readFileSync(file) };
+        } catch (e) {
+          return r.fail(at, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+      },
     };
     const before = r.issues.length;
     const config = plugin.parse(own, ctx);

@@ -64,6 +64,8 @@ export interface SignalConfigContext {
    * it changes the whole config is parsed again and, if valid, swapped in (hot reload).
    */
   readFile(value: unknown, path: string): { file: string; text: string } | undefined;
+  /** The same for a binary file (a database). */
+  readBytes(value: unknown, path: string): { file: string; bytes: Buffer } | undefined;
 }
 
 export interface SignalPlugin<C = unknown> {

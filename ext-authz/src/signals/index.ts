@@ -49,3 +49,4 @@ export { timeOfDay, localTime, inWindow } from './time-of-day.js';
 export { routeSensitivity } from './route-sensitivity.js';
 export { workloadPosture } from './workload-posture.js';
 export { parseCidrText } from './helpers.js';
+export { MmdbReader, MmdbError, countryOf, decodeMmdbValue, type MmdbMetadata } from './mmdb.js';

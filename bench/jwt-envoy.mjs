@@ -2,7 +2,8 @@
 // upstream: (a) no JWT filter, (b) Envoy's native jwt_authn, (c) ours with a repeat (cached)
 // token, (d) ours verifying RS256 on every request (token cache off; RSA by Envoy's
 // verify_signature, the default), (d') the same with RSA in wasm (host_verification: off),
-// (e) ours verifying ES256 on every request. One Envoy per variant (concurrency 1), requests
+// (e) ours verifying ES256 on every request; and (w) the floor of any wasm filter: the example
+// add-header filter (one response header write), which shows what the wasm VM itself costs. One Envoy per variant (concurrency 1), requests
 // sent one at a time over a kept-alive connection, the variants interleaved in small rounds so
 // drift on this shared machine hits all alike. "Added" is the variant's latency minus (a)'s at
 // the same percentile; the verification cost inside the filter is (d) or (e) minus (c).
@@ -52,6 +53,7 @@ const native = {
 
 const variants = [
   { key: 'a', label: '(a) no JWT filter', filters: [], token: rs256 },
+  { key: 'w', label: '(w) a wasm filter doing one header write', filters: [wasmHttpFilter({ name: 'add-header', wasmPath: join(root, 'build', 'add-header.wasm'), config: { response_headers: { 'x-bench': '1' } } })], token: rs256 },
   { key: 'b', label: '(b) Envoy jwt_authn, RS256 (its token cache on)', filters: [native], token: rs256 },
   { key: 'c', label: '(c) ours, RS256, cached token', filters: [ours()], token: rs256 },
   { key: 'd', label: '(d) ours, RS256 every request (host RSA)', filters: [ours({ token_cache_size: 0 })], token: rs256 },

@@ -27,6 +27,8 @@ export class Provider {
   forward: bool = false;
   forwardPayloadHeader: string = "";
   claimToHeaders: Array<ClaimToHeader> = new Array<ClaimToHeader>();
+  /** Re-pick the route after writing headers (routes may match on claim headers). */
+  clearRouteCache: bool = false;
   clockSkewSeconds: i64 = 60;
   requireExpiration: bool = false;
   /** Seconds; 0 = no limit. */
@@ -228,6 +230,7 @@ function parseProvider(config: JwtConfig, p: ConfigObject, name: string): Provid
       config.outputHeaders.push(header);
     }
   }
+  provider.clearRouteCache = p.bool("clear_route_cache");
   provider.clockSkewSeconds = p.integer("clock_skew_seconds", 60, 0, 86400);
   provider.requireExpiration = p.bool("require_expiration");
   provider.maxLifetimeSeconds = readSeconds(p, "max_lifetime", 0);

@@ -5,7 +5,7 @@ export * from "@meshward/sdk/assembly/abi";
 import {
   CalloutRootContext, Context, registerRootContext, FilterHeadersStatusValues, HeaderMapTypeValues,
   ConfigContext, getPluginConfiguration, logError, logInfo, logDebug, logEnabled, setLogLevel, LogLevelValues,
-  getHeaderPairs, removeHeader, setHeader, sendLocalResponse, setFilterState, currentTimeNanos,
+  getHeaderPairs, removeHeader, clearRouteCache, setHeader, sendLocalResponse, setFilterState, currentTimeNanos,
   lowercaseHeaderNames, headerFirst, JsonValue, JsonKind,
 } from "@meshward/sdk/assembly";
 import { warmUpEcdsa, initEd25519, Curve } from "./crypto/index";
@@ -146,7 +146,13 @@ class JwtStream extends Context implements JwksWaiter {
       this.reject(config, pairs, result.status);
       return FilterHeadersStatusValues.StopIteration;
     }
-    for (let i = 0; i < result.verified.length; i++) this.publish(result.verified[i], i == 0);
+    let reroute = false;
+    for (let i = 0; i < result.verified.length; i++) {
+      this.publish(result.verified[i], i == 0);
+      if (result.verified[i].provider.clearRouteCache) reroute = true;
+    }
+    // As jwt_authn's clear_route_cache: routes matching on the headers just written see them.
+    if (reroute) clearRouteCache();
     return FilterHeadersStatusValues.Continue;
   }
 

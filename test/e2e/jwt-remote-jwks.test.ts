@@ -202,3 +202,24 @@ describe('the documented bootstrap (envoy-configs/jwt.yaml)', () => {
     expect(envoy.log()).toMatch(/jwt: provider idp: fetched \d+ key\(s\)/);
   });
 });
+
+describe('the verified identity for access logs', () => {
+  it('an access log line prints the principal and provider from filter state', async () => {
+    const envoy = await startEnvoy({
+      config: (p) =>
+        httpProxyBootstrap({
+          listenerPort: p['listener']!,
+          adminPort: p['admin']!,
+          upstreamPort: upstream.port,
+          httpFilters: [wasmHttpFilter({ name: 'jwt', wasmPath: join(buildDir, 'jwt.wasm'), config: authnConfig() }) as never],
+          clusters: [staticCluster('idp', jwksPort), staticCluster('gone', deadPort)],
+          accessLogFormat: '[access] %RESPONSE_CODE% principal=%FILTER_STATE(wasm.meshward.jwt.principal:PLAIN)% provider=%FILTER_STATE(wasm.meshward.jwt.provider:PLAIN)%',
+        }),
+    });
+    const res = await fetch(envoy.url('/api'), { headers: { authorization: `Bearer ${mint('ES256', keys.ec256, claims())}` } });
+    expect(res.status).toBe(200);
+    await fetch(envoy.url('/api'));
+    await expect.poll(() => envoy.log(), { timeout: 5000 }).toMatch(/\[access\] 200 principal=https:\/\/idp\.test\/alice provider=idp/);
+    await expect.poll(() => envoy.log(), { timeout: 5000 }).toMatch(/\[access\] 401 principal=- provider=-/);
+  });
+});

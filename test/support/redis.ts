@@ -39,7 +39,9 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
   let child: ChildProcess | undefined;
   const launch = async () => {
     const auth = options.password ? ['--requirepass', options.password] : [];
-    child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...auth], { stdio: 'ignore' });
+    // DEBUG SLEEP lets tests make the server slow (Redis 7 disables DEBUG by default).
+    const debug = ['--enable-debug-command', 'yes'];
+    child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...debug, ...auth], { stdio: 'ignore' });
     await waitForPort(port, 10_000);
   };
   const stop = async () => {

@@ -133,6 +133,25 @@ describe('RedisState: two replicas, one redis-server', () => {
     await b.close();
   });
 
+  it('a Redis slower than timeout_ms: the answer comes from local state in time, and the connection is renewed', async () => {
+    const events: string[] = [];
+    const s = await RedisState.open({ url: redis.url, keyPrefix: `slow:${T0}:`, timeoutMs: 100, maxLocalKeys: 100, onState: (up) => events.push(up ? 'up' : 'down') });
+    await s.hit('k', 60_000, T0);
+    const blocker = new RespClient(redis.url, { commandTimeoutMs: 5000 });
+    await blocker.connect();
+    const sleeping = blocker.command(['DEBUG', 'SLEEP', '0.6']);
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    expect(await s.hit('k', 60_000, T0 + 1)).toEqual({ count: 2, oldestMs: T0 });
+    expect(Date.now() - started).toBeLessThan(400);
+    expect(events).toEqual(['up', 'down']);
+    await sleeping;
+    await until(() => s.connected, 8000);
+    expect(events).toEqual(['up', 'down', 'up']);
+    await blocker.close();
+    await s.close();
+  });
+
   it('starts on local memory when Redis is not reachable at start, and connects later', async () => {
     const port = redis.port;
     await redis.stop();

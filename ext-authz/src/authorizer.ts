@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { header, pathOnly, sourceIp, type CheckAttributes } from './attributes.js';
-import type { AuthzConfig, RiskThreshold } from './config/types.js';
+import type { AuthzConfig } from './config/types.js';
 import { IdentityResolver } from './identity/index.js';
 import { principalOf, type Identity } from './identity/types.js';
 import { Logger } from './log.js';
@@ -16,8 +16,8 @@ import { Metrics } from './metrics.js';
 import { PolicyEngine } from './policy/index.js';
 import { factsOf } from './policy/facts.js';
 import { policyInput } from './policy/input.js';
-import { SAFE_METHODS, type PolicyDecisionSpec } from './policy/native.js';
-import { ResponseBuilder, type Decision, type RiskSummary, type StepUpChallenge } from './response.js';
+import { challengeOf, resolveDenial, stepUpSatisfied, thresholdFor, type DenialContext, type StepUpChallenge } from './policy/decisions.js';
+import { ResponseBuilder, type Decision, type RiskSummary } from './response.js';
 import type { SignalContext, SignalPlugin } from './signals/api.js';
 import { RiskEngine, type RiskAssessment } from './signals/engine.js';
 import { MemoryState } from './state/memory.js';
@@ -46,21 +46,6 @@ interface Active {
   response: ResponseBuilder;
 }
 
-
-/** RFC 9470: does the token already carry the authentication the challenge asks for? */
-export function stepUpSatisfied(challenge: StepUpChallenge, identity: Identity, nowMs: number, skewSeconds: number): boolean {
-  const claims = identity.jwt?.claims;
-  if (!claims) return false;
-  if (challenge.acrValues) {
-    const acr = claims['acr'];
-    if (typeof acr !== 'string' || !challenge.acrValues.split(' ').includes(acr)) return false;
-  }
-  if (challenge.maxAge !== undefined) {
-    const authTime = claims['auth_time'];
-    if (typeof authTime !== 'number' || nowMs / 1000 - authTime > challenge.maxAge + skewSeconds) return false;
-  }
-  return true;
-}
 
 export class Authorizer {
   readonly logger: Logger;
@@ -183,12 +168,13 @@ export class Authorizer {
     }
 
     // 3. authorization
-    const satisfied = (c: StepUpChallenge) => stepUpSatisfied(this.challenge(config, c), identity, nowMs, skew);
+    const denialCtx: DenialContext = { method: facts.method, identity, nowMs, skewSeconds: skew, risk: config.risk };
+    const satisfied = (c: StepUpChallenge) => stepUpSatisfied(challengeOf(c, config.risk), identity, nowMs, skew);
     const p = active.policy.evaluate(facts, () => policyInput(attrs, identity, assessment.data, risk ? riskInput(assessment) : undefined), { stepUpSatisfied: satisfied });
     if (!p.allowed) {
       if (p.decision) {
-        const denial = this.denial(active, p.decision, { id, identity, reason: p.reason, policy: p.policy, risk, method: facts.method, nowMs });
-        if (denial) return denial;
+        const denial = resolveDenial(p.decision, denialCtx);
+        if (denial) return response.refuse(denial, id, identity, p.reason, p.policy, risk);
       } else {
         const canChallenge = !p.explicitDeny && !identity.jwt && config.identity.jwt.issuers.length > 0 && config.identity.jwt.challengeAnonymous;
         if (canChallenge) return response.unauthenticated(id, identity, 'missing', `${p.reason}; no bearer token`, p.policy);
@@ -197,55 +183,17 @@ export class Authorizer {
     }
 
     // 4. risk thresholds: a policy allow can still be stepped up, throttled, made read-only or refused.
-    const threshold = risk && config.risk.thresholds.find((t) => risk.score >= t.score);
+    const threshold = risk && thresholdFor(risk.score, config.risk.thresholds);
     let reason = p.reason;
     if (risk && threshold) {
-      const why = `risk ${risk.score} >= ${threshold.score}: ${threshold.decision}`;
-      const denial = this.denial(active, specOf(threshold), { id, identity, reason: `${why} (${risk.reasons.join(', ')})`, policy: p.policy, risk, method: facts.method, nowMs });
-      if (denial) return denial;
+      const why = `risk ${risk.score} >= ${threshold.score}: ${threshold.kind}`;
+      const denial = resolveDenial(threshold, denialCtx);
+      if (denial) return response.refuse(denial, id, identity, `${why} (${risk.reasons.join(', ')})`, p.policy, risk);
       reason = `${p.reason}; ${why} satisfied`;
     }
     await active.risk.learn(base);
     return response.allow(id, identity, reason, p.policy, risk);
   }
-
-  private challenge(config: AuthzConfig, c: StepUpChallenge): StepUpChallenge {
-    const acrValues = c.acrValues ?? config.risk.stepUp.acrValues;
-    const maxAge = c.maxAge ?? config.risk.stepUp.maxAge;
-    return { ...(acrValues ? { acrValues } : {}), ...(maxAge !== undefined ? { maxAge } : {}) };
-  }
-
-  /** The answer for a denial form, or undefined when it does not apply (a safe method under read-only, a satisfied step-up). */
-  private denial(
-    active: Active,
-    spec: PolicyDecisionSpec,
-    d: { id: string; identity: Identity; reason: string; policy: string | undefined; risk: RiskSummary | undefined; method: string | undefined; nowMs: number },
-  ): Decision | undefined {
-    const { response, config } = active;
-    switch (spec.kind) {
-      case 'deny':
-        return response.deny(d.id, d.identity, d.reason, d.policy, d.risk);
-      case 'throttle':
-        return response.throttle(d.id, d.identity, d.reason, d.policy, spec.retryAfterSeconds ?? config.risk.retryAfterSeconds, d.risk);
-      case 'read_only':
-        if (d.method !== undefined && SAFE_METHODS.has(d.method.toUpperCase())) return undefined;
-        return response.readOnly(d.id, d.identity, d.reason, d.policy, d.risk);
-      case 'step_up': {
-        const challenge = this.challenge(config, spec);
-        if (stepUpSatisfied(challenge, d.identity, d.nowMs, config.identity.jwt.clockSkewSeconds)) return undefined;
-        return response.stepUp(d.id, d.identity, d.reason, d.policy, challenge, d.risk);
-      }
-    }
-  }
-}
-
-function specOf(t: RiskThreshold): PolicyDecisionSpec {
-  return {
-    kind: t.decision,
-    ...(t.acrValues ? { acrValues: t.acrValues } : {}),
-    ...(t.maxAge !== undefined ? { maxAge: t.maxAge } : {}),
-    ...(t.retryAfterSeconds !== undefined ? { retryAfterSeconds: t.retryAfterSeconds } : {}),
-  };
 }
 
 function riskInput(a: RiskAssessment) {

@@ -14,7 +14,7 @@ export * from './identity/index.js';
 export * from './signals/index.js';
 export * from './state/index.js';
 export { Reloader, reparseConfig, type ReloaderOptions } from './reload.js';
-export { stepUpSatisfied } from './authorizer.js';
+export { stepUpSatisfied, challengeOf, resolveDenial, thresholdFor, type Denial, type DenialContext } from './policy/decisions.js';
 export * from './policy/index.js';
 export { CONDITION_KEYS, parseConditionKey, ruleMatches, conditionValues, type NativeResult, type Rule, type SourceMatch, type OperationMatch, type Condition, type PolicyAction } from './policy/native.js';
 export { Logger, type LogSink } from './log.js';

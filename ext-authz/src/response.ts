@@ -19,6 +19,7 @@
  */
 import type { AuthzConfig } from './config/types.js';
 import { principalOf, type Identity } from './identity/types.js';
+import type { Denial, StepUpChallenge } from './policy/decisions.js';
 
 export type DecisionResult = 'allow' | 'deny' | 'unauthenticated' | 'step_up' | 'throttle' | 'read_only';
 
@@ -27,10 +28,7 @@ export interface RiskSummary {
   reasons: string[];
 }
 
-export interface StepUpChallenge {
-  acrValues?: string;
-  maxAge?: number;
-}
+export type { StepUpChallenge };
 
 export interface Decision {
   id: string;
@@ -110,6 +108,20 @@ export class ResponseBuilder {
 
   deny(id: string, identity: Identity, reason: string, policy: string | undefined, risk?: RiskSummary): Decision {
     return this.refusal('deny', 403, 'forbidden', id, identity, reason, policy, risk, {});
+  }
+
+  /** The answer for a refusal that applies (see policy/decisions.ts). */
+  refuse(denial: Denial, id: string, identity: Identity, reason: string, policy: string | undefined, risk?: RiskSummary): Decision {
+    switch (denial.kind) {
+      case 'deny':
+        return this.deny(id, identity, reason, policy, risk);
+      case 'read_only':
+        return this.readOnly(id, identity, reason, policy, risk);
+      case 'throttle':
+        return this.throttle(id, identity, reason, policy, denial.retryAfterSeconds, risk);
+      case 'step_up':
+        return this.stepUp(id, identity, reason, policy, denial.challenge, risk);
+    }
   }
 
   /** A non-safe method refused because the request may only read. */

@@ -7,7 +7,7 @@
  * Applied on reload: signals (and their lists), risk thresholds, policies, Rego, response
  * headers. Listeners, identity and state need a restart (a warning says so when they change).
  */
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Authorizer } from './authorizer.js';
 import { loadConfigFile, parseConfig } from './config/parse.js';
 import type { AuthzConfig } from './config/types.js';
@@ -26,25 +26,50 @@ export function reparseConfig(config: AuthzConfig, signals?: ReadonlyArray<Signa
   return parseConfig(config.origin.raw, { ...opts, baseDir: config.baseDir });
 }
 
+/** What identifies a file's version: a change of any of these is a change of the file. */
+function signature(file: string): string {
+  try {
+    const s = statSync(file);
+    return `${s.mtimeMs}:${s.size}:${s.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
+
 export class Reloader {
-  private watched = new Set<string>();
+  /** Watched file -> its signature when last seen. */
+  private watched = new Map<string, string>();
+  private poller: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<boolean> | undefined;
   private again = false;
   private stopped = false;
-  private readonly listener = (curr: Stats, prev: Stats) => {
-    if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size && curr.ino === prev.ino) return;
-    this.schedule();
-  };
 
   constructor(
     private readonly authorizer: Authorizer,
     private readonly options: ReloaderOptions = {},
   ) {}
 
-  /** Starts watching the current config's files. */
+  /**
+   * Starts watching the current config's files: their state is taken now (synchronously), then
+   * polled every `reload.interval_ms`, so a change made right after start is not missed.
+   */
   start(): void {
     this.watch(this.filesOf(this.authorizer.config));
+    this.poller = setInterval(() => this.poll(), this.authorizer.config.reload.intervalMs);
+    this.poller.unref();
+  }
+
+  private poll(): void {
+    let changed = false;
+    for (const [file, seen] of this.watched) {
+      const now = signature(file);
+      if (now !== seen) {
+        this.watched.set(file, now);
+        changed = true;
+      }
+    }
+    if (changed) this.schedule();
   }
 
   private filesOf(c: AuthzConfig): string[] {
@@ -52,9 +77,8 @@ export class Reloader {
   }
 
   private watch(files: string[]): void {
-    const next = new Set(files);
-    for (const f of this.watched) if (!next.has(f)) unwatchFile(f, this.listener);
-    for (const f of next) if (!this.watched.has(f)) watchFile(f, { interval: this.authorizer.config.reload.intervalMs, persistent: false }, this.listener);
+    const next = new Map<string, string>();
+    for (const f of files) next.set(f, this.watched.get(f) ?? signature(f));
     this.watched = next;
   }
 
@@ -94,7 +118,7 @@ export class Reloader {
     } catch (e) {
       metrics.recordReload(false);
       logger.error('reload rejected; the previous config stays active', { error: (e as Error).message });
-      // Files named only by the rejected config are watched too, so fixing them triggers a reload.
+      // The same files stay watched: fixing the broken one (or the config file) triggers a reload.
       return false;
     }
     metrics.recordReload(true);
@@ -108,7 +132,7 @@ export class Reloader {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const f of this.watched) unwatchFile(f, this.listener);
+    if (this.poller) clearInterval(this.poller);
     this.watched.clear();
   }
 }

@@ -96,6 +96,33 @@ describe('hot reload', () => {
     expect((await a.check(attrs('/public/x', '203.0.113.9'), 'grpc')).result).toBe('deny');
   });
 
+  it('changes to the config file itself apply; listener and identity changes are named as needing a restart', async () => {
+    const dir = setup();
+    const lines: string[] = [];
+    const s = await start(dir, lines);
+    const port = s.ports.grpc;
+    writeFileSync(
+      join(dir, 'authz.yaml'),
+      [
+        'server: { grpc: { host: 127.0.0.1, port: 0 }, http: { enabled: false }, admin: { host: 127.0.0.1, port: 1 } }',
+        'reload: { interval_ms: 50 }',
+        'identity: { jwt: { required: false, clock_skew_seconds: 5 } }',
+        'signals:',
+        '  ip_blocklist: { file: blocked.txt }',
+        '  waf: { weight: 100, max_anomaly: 10 }',
+        'risk: { thresholds: [{ score: 50, decision: deny }] }',
+        'policy:',
+        '  files: [policies.yaml]',
+      ].join('\n'),
+    );
+    await until(() => lines.some((l) => l.includes('"msg":"reloaded"')));
+    const warn = JSON.parse(lines.find((l) => l.includes('apply only after a restart'))!) as { sections: string[] };
+    expect(warn.sections).toEqual(['server', 'identity']);
+    // The new signal and threshold decide; the listener did not move.
+    expect((await s.authorizer.check({ ...attrs('/public/x'), request: { http: { method: 'GET', path: '/public/x', headers: { 'x-meshward-waf-score': '6' } } } }, 'grpc')).result).toBe('deny');
+    expect(s.ports.grpc).toBe(port);
+  });
+
   it('reload() re-reads on demand; a Rego file that does not compile is rejected', async () => {
     const dir = setup();
     writeFileSync(join(dir, 'authz.rego'), 'package meshward.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if input.parsed_path[0] == "public"\n');

@@ -4,9 +4,9 @@
  * unreachable the server keeps deciding from what this replica saw (reported through
  * `onState`, which the server turns into a log line and a metric) while the client reconnects.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { MemoryState } from './memory.js';
-import { RespClient, type RespValue } from './resp.js';
+import { RespClient, RespError, type RespValue } from './resp.js';
 import type { MemberCheck, RiskState, WindowCount } from './types.js';
 
 // Sliding window as a sorted set scored by time: drop what fell out, maybe add, count, oldest.
@@ -26,6 +26,9 @@ end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {n, oldest[2] or ''}
 `;
+
+/** Redis names a script by the SHA-1 of its text; EVALSHA sends that instead of the script. */
+const WINDOW_SHA = createHash('sha1').update(WINDOW_SCRIPT).digest('hex');
 
 export interface RedisStateOptions {
   url: string;
@@ -87,15 +90,25 @@ export class RedisState implements RiskState {
     }
   }
 
+  /** Runs the window script by its hash; the first time (or after a Redis restart) Redis answers NOSCRIPT and gets the text. */
+  private async window(args: Array<string | number>): Promise<WindowCount> {
+    try {
+      return windowFrom(await this.client.command(['EVALSHA', WINDOW_SHA, 1, ...args]));
+    } catch (e) {
+      if (!(e instanceof RespError) || !e.message.startsWith('NOSCRIPT')) throw e;
+      return windowFrom(await this.client.command(['EVAL', WINDOW_SCRIPT, 1, ...args]));
+    }
+  }
+
   async hit(key: string, windowMs: number, nowMs: number): Promise<WindowCount> {
     const local = await this.local.hit(key, windowMs, nowMs);
     const member = `${nowMs}-${this.instance}-${(this.seq = (this.seq + 1) % 1e9)}`;
-    return this.shared(local, async () => windowFrom(await this.client.command(['EVAL', WINDOW_SCRIPT, 1, this.key(key), nowMs, windowMs, member, '1'])));
+    return this.shared(local, () => this.window([this.key(key), nowMs, windowMs, member, '1']));
   }
 
   async count(key: string, windowMs: number, nowMs: number): Promise<WindowCount> {
     const local = await this.local.count(key, windowMs, nowMs);
-    return this.shared(local, async () => windowFrom(await this.client.command(['EVAL', WINDOW_SCRIPT, 1, this.key(key), nowMs, windowMs, '', '0'])));
+    return this.shared(local, () => this.window([this.key(key), nowMs, windowMs, '', '0']));
   }
 
   async get(key: string, nowMs: number): Promise<string | undefined> {

@@ -104,6 +104,10 @@ describe('RedisState: two replicas, one redis-server', () => {
     await c.connect();
     expect(await c.command(['EXISTS', `test:${T0}:devices:alice`])).toBe(1);
     expect(Number(await c.command(['PTTL', `test:${T0}:devices:alice`]))).toBeGreaterThan(50_000);
+    // The window script was loaded once (EVAL after NOSCRIPT) and is run by its SHA-1 since.
+    const scripts = (await c.command(['INFO', 'commandstats'])) as string;
+    expect(scripts).toMatch(/cmdstat_evalsha:calls=\d+/);
+    expect(Number(/cmdstat_eval:calls=(\d+)/.exec(scripts)?.[1])).toBe(1);
     await c.close();
     await a.close();
     await b.close();

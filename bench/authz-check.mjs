@@ -3,11 +3,12 @@
 //   empty       @meshward/ext-authz with an empty config (its request/response mapping, decision log)
 //   full        @meshward/ext-authz: JWT (ES256, cached keys) + 7 risk signals + YAML policies
 //   full+rego   the same plus a Rego policy (opa-wasm)
+//   full+redis  the full pipeline with its risk history in a local redis-server (state: redis://)
 // Each server runs in its own child process (one core); the load generator is a grpc-js client
 // in this process (the other core) with a fixed number of calls in flight. Latency is measured
 // by the client per call, so it includes the client's own cost.
 // BENCH_SECONDS (default 6) per variant, BENCH_CONCURRENCY (default 32).
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,7 @@ async function serve(variant, setupJson) {
         ],
         ...(variant === 'full+rego' ? { rego: { file: setup.rego, entrypoint: 'bench/authz/allow' } } : {}),
       },
+      ...(variant === 'full+redis' ? { state: { url: setup.redisUrl, key_prefix: `bench:${Date.now()}:`, timeout_ms: 200 } } : {}),
     };
     // Decision lines are built (JSON) as in production, then dropped instead of written.
     const server = await ext.startAuthzServer(config, { logSink: () => {} });
@@ -158,16 +160,26 @@ async function main() {
       },
     });
   }
-  const setup = { jwk, rego };
+  // A throwaway redis-server for the full+redis variant (nothing persisted).
+  const { requireTool } = await import('../sdk/dist/tools/index.js');
+  const { freePort } = await import('../sdk/dist/envoy/index.js');
+  const redisPort = await freePort();
+  const redis = spawn(requireTool('redis').path, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 300));
+  const setup = { jwk, rego, redisUrl: `redis://127.0.0.1:${redisPort}` };
   const rows = [];
-  for (const variant of ['no-op', 'empty', 'full', 'full+rego']) {
-    const { child, port } = await startServer(variant, setup);
-    try {
-      rows.push({ variant, ...(await load(port, requests, child)) });
-    } finally {
-      // SIGINT lets a --cpu-prof child write its profile.
-      child.kill(process.env.BENCH_CPU_PROF ? 'SIGINT' : 'SIGTERM');
+  try {
+    for (const variant of ['no-op', 'empty', 'full', 'full+rego', 'full+redis']) {
+      const { child, port } = await startServer(variant, setup);
+      try {
+        rows.push({ variant, ...(await load(port, requests, child)) });
+      } finally {
+        // SIGINT lets a --cpu-prof child write its profile.
+        child.kill(process.env.BENCH_CPU_PROF ? 'SIGINT' : 'SIGTERM');
+      }
     }
+  } finally {
+    redis.kill();
   }
   const floor = rows[0];
   console.log(`\next_authz Check over gRPC (server: one child process; client: grpc-js, ${concurrency} in flight; ${seconds} s per variant; Node ${process.version})\n`);

@@ -82,7 +82,10 @@ export function parseReply(buf: Buffer, offset = 0): { value: RespValue | RespEr
 
 export class RespClient {
   private socket: Socket | undefined;
+  /** The socket is open (the handshake may still be running). */
   private connected = false;
+  /** The handshake (AUTH, SELECT) is done: commands may be sent. */
+  private ready = false;
   private closed = false;
   private buffer: Buffer = Buffer.alloc(0);
   private readonly pending: Pending[] = [];
@@ -101,7 +104,7 @@ export class RespClient {
   }
 
   get isConnected(): boolean {
-    return this.connected;
+    return this.ready;
   }
 
   /** Connects (resolves once the connection is usable, rejects on the first failure; retries go on in the background). */
@@ -121,6 +124,7 @@ export class RespClient {
         this.handshake().then(
           () => {
             this.retryMs = 100;
+            this.ready = true;
             settled = true;
             this.options.onState?.(true);
             resolve();
@@ -134,8 +138,9 @@ export class RespClient {
       });
       socket.once('close', () => {
         clearTimeout(timer);
-        const wasUp = this.connected && settled;
+        const wasUp = this.ready;
         this.connected = false;
+        this.ready = false;
         this.failAll(new RespError('redis connection closed'));
         if (!settled) {
           settled = true;
@@ -151,9 +156,9 @@ export class RespClient {
   private async handshake(): Promise<void> {
     const password = decodeURIComponent(this.url.password);
     const user = decodeURIComponent(this.url.username);
-    if (password) await this.send(user ? ['AUTH', user, password] : ['AUTH', password]);
+    if (password) await this.send(user ? ['AUTH', user, password] : ['AUTH', password], true);
     const db = this.url.pathname.replace(/^\//, '');
-    if (db && db !== '0') await this.send(['SELECT', db]);
+    if (db && db !== '0') await this.send(['SELECT', db], true);
   }
 
   private scheduleReconnect(): void {
@@ -197,9 +202,9 @@ export class RespClient {
     }
   }
 
-  private send(args: ReadonlyArray<string | number>): Promise<RespValue> {
+  private send(args: ReadonlyArray<string | number>, handshake = false): Promise<RespValue> {
     const socket = this.socket;
-    if (!socket || !this.connected) return Promise.reject(new RespError('redis not connected'));
+    if (!socket || !this.connected || (!handshake && !this.ready)) return Promise.reject(new RespError('redis not connected'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         // Replies are matched by order: after a timeout the stream cannot be trusted; reset it.

@@ -154,7 +154,7 @@ export async function setup(options: SetupOptions = {}): Promise<SetupResult[]> 
         results.push({ tool, ok: true, message });
         continue;
       }
-      log(`meshward setup: installing ${tool} into ${home}`);
+      log(tool === 'redis' ? 'meshward setup: installing redis-server with the system package manager' : `meshward setup: installing ${tool} into ${home}`);
       const r = tool === 'envoy' ? installEnvoy(home, env, log) : tool === 'opa' ? installOpa(home, env, log) : installRedis(env, log);
       log(`meshward setup: ${r.ok ? '' : 'FAILED: '}${r.message}`);
       results.push(r);

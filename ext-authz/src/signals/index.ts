@@ -35,7 +35,7 @@ export const BUILTIN_SIGNALS: ReadonlyArray<SignalPlugin<unknown>> = [
 ] as ReadonlyArray<SignalPlugin<unknown>>;
 
 export * from './api.js';
-export { RiskEngine, type RiskAssessment, type SignalReport } from './engine.js';
+export { RiskEngine, type RiskAssessment, type RiskInput, type SignalReport } from './engine.js';
 export { IpBlocklistSignal, ipBlocklist } from './ip-blocklist.js';
 export { ipReputation } from './ip-reputation.js';
 export { geo } from './geo.js';

@@ -50,7 +50,8 @@ export function valueMatches(pattern: string, value: string): bool {
   return value == pattern;
 }
 
-function scalarText(v: JsonValue): string | null {
+/** A string, number or boolean claim as text (integers without a decimal point); null otherwise. */
+export function scalarText(v: JsonValue): string | null {
   if (v.kind == JsonKind.String) return v.stringValue;
   if (v.kind == JsonKind.Bool) return v.boolValue ? "true" : "false";
   if (v.kind == JsonKind.Number) {
@@ -58,6 +59,14 @@ function scalarText(v: JsonValue): string | null {
     return n == Math.floor(n) && Math.abs(n) < 9e15 ? (<i64>n).toString() : n.toString();
   }
   return null;
+}
+
+/** The claim at a dotted name (`org.tenant`) as text, for claim_to_headers; null when absent or not a scalar. */
+export function claimText(payload: JsonValue, dottedName: string): string | null {
+  let v: JsonValue | null = payload;
+  const parts = dottedName.split(".");
+  for (let i = 0; i < parts.length && v !== null; i++) v = v.get(parts[i]);
+  return v === null ? null : scalarText(v);
 }
 
 /** The strings a condition compares: a list-valued claim gives each element; OAuth `scope`/`scp` strings give each word. */

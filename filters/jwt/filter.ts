@@ -1,12 +1,13 @@
 // The JWT filter: verifies bearer tokens as Envoy's jwt_authn does, inside a wasm VM, and hands
 // the verified identity to later filters, access logs and ext_authz. Glue only: the decisions
 // live in config.ts, rules.ts, authenticate.ts, verify.ts and token.ts.
-export * from "@meshward/sdk/assembly/abi";
+// The lean headers-only entry: no per-request bookkeeping logs, no body/log callbacks into the VM.
+export * from "@meshward/sdk/assembly/abi-headers";
 import {
   CalloutRootContext, Context, registerRootContext, FilterHeadersStatusValues, HeaderMapTypeValues,
   ConfigContext, getPluginConfiguration, logError, logInfo, logDebug, logEnabled, setLogLevel, LogLevelValues,
   getHeaderPairs, removeHeader, clearRouteCache, setHeader, sendLocalResponse, setFilterState, currentTimeNanos,
-  lowercaseHeaderNames, headerFirst, JsonValue, JsonKind,
+  lowercaseHeaderNames, headerFirst,
 } from "@meshward/sdk/assembly";
 import { warmUpEcdsa, initEd25519, Curve } from "./crypto/index";
 import { JwtConfig, Provider, parseJwtConfig } from "./config";
@@ -17,7 +18,7 @@ import { JwtStatus, statusMessage, statusHttpCode } from "./status";
 import { JwksFetcher, JwksWaiter } from "./jwks-fetcher";
 import { remoteProvidersOf } from "./remote-jwks";
 import { VerifiedTokenCache } from "./token-cache";
-import { claimsSatisfied } from "./claims";
+import { claimsSatisfied, claimText } from "./claims";
 import { HostRsaVerifier } from "./host-verify";
 import { offloadRsaPkcs1 } from "./verify";
 
@@ -58,20 +59,6 @@ class JwtRoot extends CalloutRootContext {
   createContext(context_id: u32): Context {
     return new JwtStream(context_id, this);
   }
-}
-
-function claimString(payload: JsonValue, dottedName: string): string | null {
-  let v: JsonValue | null = payload;
-  const parts = dottedName.split(".");
-  for (let i = 0; i < parts.length && v !== null; i++) v = v.get(parts[i]);
-  if (v === null) return null;
-  if (v.kind == JsonKind.String) return v.stringValue;
-  if (v.kind == JsonKind.Bool) return v.boolValue ? "true" : "false";
-  if (v.kind == JsonKind.Number) {
-    const n = v.numberValue;
-    return n == Math.floor(n) && Math.abs(n) < 9e15 ? (<i64>n).toString() : n.toString();
-  }
-  return null;
 }
 
 class JwtStream extends Context implements JwksWaiter {
@@ -163,7 +150,7 @@ class JwtStream extends Context implements JwksWaiter {
     if (!p.forward && v.header.length > 0) removeHeader(HeaderMapTypeValues.RequestHeaders, v.header);
     if (p.forwardPayloadHeader.length > 0) setHeader(HeaderMapTypeValues.RequestHeaders, p.forwardPayloadHeader, jwt.payloadB64);
     for (let i = 0; i < p.claimToHeaders.length; i++) {
-      const value = claimString(jwt.payload, p.claimToHeaders[i].claim);
+      const value = claimText(jwt.payload, p.claimToHeaders[i].claim);
       if (value !== null) setHeader(HeaderMapTypeValues.RequestHeaders, p.claimToHeaders[i].header, value);
     }
     if (first) {
@@ -194,3 +181,5 @@ class JwtStream extends Context implements JwksWaiter {
 }
 
 registerRootContext((context_id: u32) => new JwtRoot(context_id), "jwt");
+// Istio's WasmPlugin without `pluginName` gives the plugin an empty root id.
+registerRootContext((context_id: u32) => new JwtRoot(context_id), "");

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  freePorts,
   httpProxyBootstrap,
   startEchoUpstream,
   startEnvoy,
@@ -68,14 +69,6 @@ function gateway(filter: unknown) {
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 beforeAll(async () => {
   jwksServer = createServer((req, res) => {
     keyServer.requests++;
@@ -87,7 +80,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
   jwksPort = (jwksServer.address() as AddressInfo).port;
-  deadPort = await freePort(); // nothing listens there
+  deadPort = (await freePorts(['dead'])).dead; // nothing listens there
   upstream = await startEchoUpstream();
   const config = authnConfig();
   // Ours adds one field jwt_authn does not have: re-fetch (at most once a second here) when a token names an unknown kid.

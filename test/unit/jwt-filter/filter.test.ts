@@ -515,6 +515,7 @@ describe('the documented Istio WasmPlugin (envoy-configs/istio/jwt-wasmplugin.ya
     expect(docs.map((d) => d['kind'])).toEqual(['ServiceEntry', 'DestinationRule', 'WasmPlugin']);
     const plugin = docs[2]!['spec'];
     expect(plugin.phase).toBe('AUTHN');
+    expect(plugin.pluginName).toBe('jwt');
     const cluster = plugin.pluginConfig.providers.corp.remote_jwks.http_uri.cluster as string;
     expect(cluster).toBe(`outbound|443||${docs[0]!['spec'].hosts[0]}`);
     const f = await loadFilter(wasmPath, { name: 'jwt', config: plugin.pluginConfig, clock: { start: START } });
@@ -523,6 +524,13 @@ describe('the documented Istio WasmPlugin (envoy-configs/istio/jwt-wasmplugin.ya
       expect((await f.http({ path: '/orders' })).status).toBe(401);
     } finally {
       f.close();
+    }
+    // Without pluginName Istio gives an empty root id: the filter starts all the same.
+    const unnamed = await loadFilter(wasmPath, { name: 'jwt', rootId: '', config: plugin.pluginConfig, clock: { start: START } });
+    try {
+      expect((await unnamed.http({ path: '/orders' })).status).toBe(401);
+    } finally {
+      unnamed.close();
     }
   });
 });

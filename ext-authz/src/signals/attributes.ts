@@ -5,6 +5,8 @@ import { headerField, metadataValue } from './helpers.js';
 
 export interface AttributeRule {
   attribute: string;
+  /** The request header the attributes filter writes it to (its `outputs.header`); default `<header_prefix><attribute>`. */
+  header?: string;
   values: string[];
   score: number;
 }
@@ -15,15 +17,17 @@ export interface AttributesConfig {
   rules: AttributeRule[];
 }
 
-function attributeValue(c: AttributesConfig, ctx: SignalContext, name: string): string | undefined {
-  const meta = metadataValue(ctx.attrs.metadata_context, c.metadataNamespace, name);
+function attributeValue(c: AttributesConfig, ctx: SignalContext, rule: AttributeRule): string | undefined {
+  const meta = metadataValue(ctx.attrs.metadata_context, c.metadataNamespace, rule.attribute);
   if (meta !== undefined && meta !== null) return typeof meta === 'string' ? meta : JSON.stringify(meta);
-  return c.headerPrefix ? ctx.attrs.request.http.headers[`${c.headerPrefix}${name}`] : undefined;
+  const name = rule.header ?? (c.headerPrefix ? `${c.headerPrefix}${rule.attribute}` : undefined);
+  return name ? ctx.attrs.request.http.headers[name] : undefined;
 }
 
 /**
  * Custom attributes from Meshward's attributes filter (`meshward.attr.<name>`), read from
- * dynamic metadata namespace `meshward.attr` or the request headers `x-meshward-attr-<name>`.
+ * dynamic metadata namespace `meshward.attr`, or the request header the filter writes (a rule's
+ * `header`, which is the filter's `outputs.header`; default `x-meshward-attr-<name>`).
  * Each rule scores when the attribute matches one of its values (`*` patterns as in policies);
  * the signal's score is the highest matching rule's.
  */
@@ -36,14 +40,16 @@ export const attributes = defineSignal<AttributesConfig>({
     const rules: AttributeRule[] = [];
     (r.list(m['rules'], join(ctx.path, 'rules'), { required: true, nonEmpty: true }) ?? []).forEach((raw, i) => {
       const p = join(join(ctx.path, 'rules'), i);
-      const rule = r.mapping(raw, p, ['attribute', 'values', 'score'], true);
+      const rule = r.mapping(raw, p, ['attribute', 'header', 'values', 'score'], true);
       if (!rule) return;
       const attribute = r.string(rule['attribute'], join(p, 'attribute'), { required: true });
       if (attribute !== undefined && !/^[a-z0-9_.-]+$/.test(attribute)) r.fail(join(p, 'attribute'), `"${attribute}": lowercase letters, digits, "_", "-", "."`);
       const values = r.strings(rule['values'], join(p, 'values'), patternProblem, { nonEmpty: true });
       if (rule['values'] === undefined) r.fail(join(p, 'values'), 'required field missing');
       const score = r.integer(rule['score'], join(p, 'score'), 100, { min: 0, max: 100 });
-      if (attribute !== undefined) rules.push({ attribute, values, score });
+      const header = r.string(rule['header'], join(p, 'header'));
+      if (header !== undefined && !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(header)) r.fail(join(p, 'header'), `"${header}" is not a lowercase HTTP header name`);
+      if (attribute !== undefined) rules.push({ attribute, values, score, ...(header ? { header } : {}) });
     });
     const prefix = m['header_prefix'] === '' ? undefined : headerField(ctx, m, 'header_prefix', 'x-meshward-attr-');
     return { ...(prefix ? { headerPrefix: prefix } : {}), metadataNamespace: r.string(m['metadata_namespace'], join(ctx.path, 'metadata_namespace')) ?? 'meshward.attr', rules };
@@ -55,7 +61,7 @@ export const attributes = defineSignal<AttributesConfig>({
       const reasons: string[] = [];
       let score = 0;
       for (const rule of c.rules) {
-        const v = attributeValue(c, ctx, rule.attribute);
+        const v = attributeValue(c, ctx, rule);
         if (v === undefined) continue;
         seen[rule.attribute] = v.slice(0, 200);
         if (rule.values.some((p) => matchPattern(p, v))) {

@@ -227,6 +227,10 @@ describe('waf and attributes from Meshward filters', () => {
     const hosting = await e.assess(request({ metadata: { 'meshward.attr': { asn_type: 'hosting-provider' } } }));
     expect(hosting).toMatchObject({ score: 20, reasons: ['attributes:asn_type=hosting-provider'] });
     expect(hosting.data['attributes']).toEqual({ score: 40, values: { asn_type: 'hosting-provider' } });
+    // The header the attributes filter writes (its outputs.header), named on the rule.
+    const tier = engine({ attributes: { weight: 100, rules: [{ attribute: 'client_class', header: 'x-meshward-client', values: ['bot'], score: 70 }] } });
+    expect(await tier.assess(request({ headers: { 'x-meshward-client': 'bot' } }))).toMatchObject({ score: 70, reasons: ['attributes:client_class=bot'] });
+    expect((await tier.assess(request({ headers: { 'x-meshward-attr-client_class': 'bot' } }))).score).toBe(0);
     expect(problems({ attributes: { rules: [{ attribute: 'Bot!', values: ['a*b*'] }] } })).toEqual([
       'signals.attributes.rules[0].attribute: "Bot!": lowercase letters, digits, "_", "-", "."',
       'signals.attributes.rules[0].values[0]: "a*b*": "*" may appear once, at the start or the end',

@@ -135,10 +135,15 @@ export class ResponseBuilder {
 
   /** RFC 9470: the token is valid but its authentication is not strong or recent enough. */
   stepUp(id: string, identity: Identity, reason: string, policy: string | undefined, challenge: StepUpChallenge, risk?: RiskSummary): Decision {
-    const params = ['realm="meshward"', 'error="insufficient_user_authentication"', 'error_description="A different authentication level is required"'];
+    // Without a token there is no authentication to find insufficient (RFC 6750: no error code
+    // then); the challenge still says what the token must carry.
+    const withToken = identity.jwt !== undefined;
+    const params = ['realm="meshward"'];
+    if (withToken) params.push('error="insufficient_user_authentication"', 'error_description="A different authentication level is required"');
     if (challenge.acrValues) params.push(`acr_values="${challenge.acrValues}"`);
     if (challenge.maxAge !== undefined) params.push(`max_age=${challenge.maxAge}`);
-    return this.refusal('step_up', 401, 'insufficient_user_authentication', id, identity, reason, policy, risk, { 'www-authenticate': `Bearer ${params.join(', ')}` });
+    const code = withToken ? 'insufficient_user_authentication' : 'unauthenticated';
+    return this.refusal('step_up', 401, code, id, identity, reason, policy, risk, { 'www-authenticate': `Bearer ${params.join(', ')}` });
   }
 
   private refusal(

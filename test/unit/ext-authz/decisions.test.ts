@@ -120,6 +120,11 @@ describe('risk thresholds map the score to a decision', () => {
     const strong = await a.check(attrs({ headers: await bearer({ acr: 'urn:meshward:mfa', auth_time: authTime }, waf(75)) }), 'grpc');
     expect(strong.result).toBe('allow');
     expect(strong.reason).toMatch(/risk 75 >= 70: step_up satisfied$/);
+    // Without a token: the same challenge, without an error code (RFC 6750).
+    const anonymous = await a.check(attrs({ headers: waf(75) }), 'grpc');
+    expect(anonymous).toMatchObject({ result: 'step_up', status: 401 });
+    expect(anonymous.responseHeaders['www-authenticate']).toBe('Bearer realm="meshward", acr_values="urn:meshward:mfa", max_age=600');
+    expect(JSON.parse(anonymous.body!)).toMatchObject({ code: 'unauthenticated' });
     // The same token, 20 minutes later, is too old for max_age 600.
     now += 20 * 60_000;
     const stale = await a.check(attrs({ headers: await bearer({ acr: 'urn:meshward:mfa', auth_time: authTime }, waf(75)) }), 'grpc');

@@ -30,7 +30,14 @@ export async function runAuthzCli(argv: string[]): Promise<number> {
     throw e;
   }
   if (argv.includes('--check')) {
-    console.log(`meshward authz: ${file} is valid (${config.policy.policies.length} native polic${config.policy.policies.length === 1 ? 'y' : 'ies'}, ${config.identity.jwt.issuers.length} JWT issuer(s)${config.policy.rego ? ', rego' : ''})`);
+    const signals = config.signals.list.map((x) => x.plugin.name);
+    const extra = [
+      config.policy.rego ? 'rego' : '',
+      signals.length ? `signals: ${signals.join(', ')}` : '',
+      config.risk.thresholds.length ? `risk thresholds: ${config.risk.thresholds.map((t) => `${t.score} ${t.decision}`).join(', ')}` : '',
+      config.state.kind === 'redis' ? 'state: redis' : '',
+    ].filter(Boolean);
+    console.log(`meshward authz: ${file} is valid (${config.policy.policies.length} native polic${config.policy.policies.length === 1 ? 'y' : 'ies'}, ${config.identity.jwt.issuers.length} JWT issuer(s)${extra.map((e) => `, ${e}`).join('')})`);
     return 0;
   }
   const server = await startAuthzServer(config);

@@ -4,7 +4,11 @@ import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseCidr, type Cidr } from '../cidr.js';
 import { parseNativePolicies, type NativePolicy } from '../policy/native.js';
-import { ConfigError, join, Reader, type Mapping } from './reader.js';
+import { ConfigError, describe, join, Reader, type Mapping } from './reader.js';
+import { BUILTIN_SIGNALS } from '../signals/index.js';
+import type { ConfiguredSignal, SignalConfigContext, SignalPlugin } from '../signals/api.js';
+import { parseCidrText } from '../signals/helpers.js';
+import type { StateConfig } from '../state/index.js';
 import {
   DEFAULT_JWT_ALGORITHMS,
   DEFAULT_PORTS,
@@ -17,6 +21,8 @@ import {
   type JwtIssuerConfig,
   type ListenerConfig,
   type RegoConfig,
+  type RiskConfig,
+  type RiskThreshold,
   type UpstreamHeaders,
 } from './types.js';
 
@@ -28,6 +34,7 @@ function headerNameProblem(name: string): string | undefined {
 }
 
 function readText(r: Reader, file: string, path: string): string | undefined {
+  r.files.add(file);
   try {
     return readFileSync(resolve(r.baseDir, file), 'utf8');
   } catch (e) {
@@ -145,41 +152,129 @@ function parseCidrs(r: Reader, value: unknown, path: string): Cidr[] {
 
 /** One CIDR or address per line; `#` starts a comment. */
 export function parseCidrFile(text: string, file: string): { cidrs: Cidr[]; problems: string[] } {
-  const cidrs: Cidr[] = [];
-  const problems: string[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    const t = line.replace(/#.*$/, '').trim();
-    if (!t) return;
-    try {
-      cidrs.push(parseCidr(t));
-    } catch (e) {
-      problems.push(`${file}:${i + 1}: ${(e as Error).message}`);
-    }
-  });
-  return { cidrs, problems };
+  return parseCidrText(text, file);
 }
 
-function parseIpBlocklist(r: Reader, raw: unknown, path: string): IpBlocklistConfig | undefined {
-  const m = r.mapping(raw, path, ['file', 'cidrs']);
-  if (!m) return undefined;
-  const cidrs: Cidr[] = [];
-  const origins: string[] = [];
-  const file = filePath(r, m['file'], join(path, 'file'));
-  if (file !== undefined) {
-    const text = readText(r, file, join(path, 'file'));
-    if (text !== undefined) {
-      const parsed = parseCidrFile(text, file);
-      for (const p of parsed.problems) r.fail(join(path, 'file'), p);
-      cidrs.push(...parsed.cidrs);
-      origins.push(file);
+function parseSignals(r: Reader, raw: unknown, plugins: ReadonlyArray<SignalPlugin<unknown>>): AuthzConfig['signals'] {
+  const byName = new Map(plugins.map((p) => [p.name, p]));
+  const m = r.mapping(raw, 'signals', [...byName.keys()]);
+  const list: ConfiguredSignal[] = [];
+  let ipBlocklist: IpBlocklistConfig | undefined;
+  for (const [name, section] of Object.entries(m ?? {})) {
+    const plugin = byName.get(name);
+    if (!plugin) continue; // reported by mapping()
+    const path = join('signals', name);
+    if (section === null || typeof section !== 'object' || Array.isArray(section)) {
+      r.fail(path, `expected a mapping, got ${describe(section)}`);
+      continue;
+    }
+    const { weight: w, enabled: e, ...own } = section as Record<string, unknown>;
+    const weight = r.integer(w, join(path, 'weight'), plugin.defaultWeight, { min: 0, max: 100 });
+    const enabled = r.boolean(e, join(path, 'enabled'), true);
+    const ctx: SignalConfigContext = {
+      reader: r,
+      path,
+      baseDir: r.baseDir,
+      readFile: (value, at) => {
+        const file = filePath(r, value, at, true);
+        if (file === undefined) return undefined;
+        const text = readText(r, file, at);
+        return text === undefined ? undefined : { file, text };
+      },
+      readBytes: (value, at) => {
+        const file = filePath(r, value, at, true);
+        if (file === undefined) return undefined;
+        r.files.add(file);
+        try {
+          return { file, bytes: readFileSync(file) };
+        } catch (e) {
+          return r.fail(at, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+      },
+    };
+    const before = r.issues.length;
+    const config = plugin.parse(own, ctx);
+    if (r.issues.length > before || config === undefined || !enabled) continue;
+    list.push({ plugin, config, weight });
+    if (name === 'ip_blocklist') {
+      const origins: string[] = [];
+      if (own['file'] !== undefined) origins.push(resolve(r.baseDir, String(own['file'])));
+      if (own['cidrs'] !== undefined) origins.push('inline');
+      ipBlocklist = { cidrs: (config as { cidrs: Cidr[] }).cidrs, origins };
     }
   }
-  if (m['cidrs'] !== undefined) {
-    cidrs.push(...parseCidrs(r, m['cidrs'], join(path, 'cidrs')));
-    origins.push('inline');
+  return { ...(ipBlocklist ? { ipBlocklist } : {}), list };
+}
+
+const DENIALS = ['deny', 'step_up', 'throttle', 'read_only'] as const;
+const ACR_VALUES = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+
+function parseRisk(r: Reader, raw: unknown): RiskConfig {
+  const m = r.mapping(raw, 'risk', ['thresholds', 'step_up', 'retry_after_seconds']);
+  const stepM = r.mapping(m?.['step_up'], 'risk.step_up', ['acr_values', 'max_age']);
+  const acr = (v: unknown, path: string): string | undefined => {
+    const s = r.string(v, path);
+    if (s !== undefined && !ACR_VALUES.test(s)) return r.fail(path, 'space-separated ACR values without quotes or backslashes');
+    return s;
+  };
+  const stepUp: RiskConfig['stepUp'] = {};
+  const defAcr = acr(stepM?.['acr_values'], 'risk.step_up.acr_values');
+  if (defAcr) stepUp.acrValues = defAcr;
+  if (stepM?.['max_age'] !== undefined) stepUp.maxAge = r.integer(stepM['max_age'], 'risk.step_up.max_age', 0, { min: 0 });
+  const thresholds: RiskThreshold[] = [];
+  (r.list(m?.['thresholds'], 'risk.thresholds') ?? []).forEach((item, i) => {
+    const p = join('risk.thresholds', i);
+    const t = r.mapping(item, p, ['score', 'decision', 'acr_values', 'max_age', 'retry_after_seconds'], true);
+    if (!t) return;
+    if (t['score'] === undefined) r.fail(join(p, 'score'), 'required field missing');
+    if (t['decision'] === undefined) r.fail(join(p, 'decision'), `required field missing (${DENIALS.join(', ')})`);
+    const threshold: RiskThreshold = {
+      score: r.integer(t['score'], join(p, 'score'), 100, { min: 1, max: 100 }),
+      decision: r.oneOf(t['decision'], join(p, 'decision'), DENIALS, 'deny'),
+    };
+    const a = acr(t['acr_values'], join(p, 'acr_values'));
+    if (a !== undefined) threshold.acrValues = a;
+    if (t['max_age'] !== undefined) threshold.maxAge = r.integer(t['max_age'], join(p, 'max_age'), 0, { min: 0 });
+    if (t['retry_after_seconds'] !== undefined) threshold.retryAfterSeconds = r.integer(t['retry_after_seconds'], join(p, 'retry_after_seconds'), 60, { min: 1, max: 86400 });
+    for (const [k, only] of [['acr_values', 'step_up'], ['max_age', 'step_up'], ['retry_after_seconds', 'throttle']] as const) {
+      if (t[k] !== undefined && threshold.decision !== only) r.fail(join(p, k), `only with decision: ${only}`);
+    }
+    thresholds.push(threshold);
+  });
+  const seen = new Set<number>();
+  thresholds.forEach((t, i) => {
+    if (seen.has(t.score)) r.fail(join(join('risk.thresholds', i), 'score'), `two thresholds at score ${t.score}`);
+    seen.add(t.score);
+  });
+  thresholds.sort((a, b) => b.score - a.score);
+  return { thresholds, stepUp, retryAfterSeconds: r.integer(m?.['retry_after_seconds'], 'risk.retry_after_seconds', 60, { min: 1, max: 86400 }) };
+}
+
+function parseState(r: Reader, raw: unknown): StateConfig {
+  const fallback: StateConfig = { kind: 'memory', maxKeys: 100_000 };
+  if (raw === undefined || raw === null || raw === 'memory') return fallback;
+  const m: Record<string, unknown> | undefined = typeof raw === 'string' ? { url: raw } : r.mapping(raw, 'state', ['url', 'key_prefix', 'timeout_ms', 'max_keys']);
+  if (!m) return fallback;
+  const url = r.string(m['url'], typeof raw === 'string' ? 'state' : 'state.url', { required: true });
+  const maxKeys = r.integer(m['max_keys'], 'state.max_keys', 100_000, { min: 100 });
+  if (url === undefined || url === 'memory') return { kind: 'memory', maxKeys };
+  let ok = false;
+  try {
+    ok = new URL(url).protocol === 'redis:';
+  } catch {
+    ok = false;
   }
-  if (m['file'] === undefined && m['cidrs'] === undefined) r.fail(path, 'set file and/or cidrs');
-  return { cidrs, origins };
+  if (!ok) {
+    r.fail(typeof raw === 'string' ? 'state' : 'state.url', `expected memory or a redis://host:port URL, got ${describe(url)}`);
+    return fallback;
+  }
+  return {
+    kind: 'redis',
+    url,
+    keyPrefix: r.string(m['key_prefix'], 'state.key_prefix') ?? 'meshward:risk:',
+    timeoutMs: r.integer(m['timeout_ms'], 'state.timeout_ms', 100, { min: 1, max: 10_000 }),
+    maxKeys,
+  };
 }
 
 const ENTRYPOINT = /^[A-Za-z_][A-Za-z0-9_]*([/.][A-Za-z_][A-Za-z0-9_]*)*$/;
@@ -194,6 +289,7 @@ function parseRego(r: Reader, raw: unknown, path: string): RegoConfig | undefine
     r.strings(m['files'], join(path, 'files'), undefined, { nonEmpty: true }).forEach((f) => files.push(isAbsolute(f) ? f : resolve(r.baseDir, f)));
   }
   const bundle = filePath(r, m['bundle'], join(path, 'bundle'));
+  if (bundle) r.files.add(bundle); // read when the policy is built; watched for hot reload
   if (files.length === 0 && !bundle) r.fail(path, 'set file, files or bundle');
   if (files.length > 0 && bundle) r.fail(path, 'set either rego files or a prebuilt bundle, not both');
   for (const [i, f] of files.entries()) {
@@ -235,7 +331,7 @@ function parsePolicyFile(r: Reader, file: string, path: string): NativePolicy[] 
 }
 
 function parseUpstreamHeaders(r: Reader, raw: unknown, path: string): UpstreamHeaders {
-  const m = r.mapping(raw, path, ['principal', 'workload', 'decision_id', 'claims']);
+  const m = r.mapping(raw, path, ['principal', 'workload', 'decision_id', 'risk_score', 'risk_reasons', 'claims']);
   const header = (k: string, fallback: string): string | undefined => {
     const v = m?.[k] === undefined ? fallback : r.string(m[k], join(path, k));
     if (v === undefined || v === '') return undefined;
@@ -247,9 +343,11 @@ function parseUpstreamHeaders(r: Reader, raw: unknown, path: string): UpstreamHe
     principal: header('principal', 'x-meshward-principal'),
     workload: header('workload', 'x-meshward-workload'),
     decisionId: header('decision_id', 'x-meshward-decision-id'),
+    riskScore: header('risk_score', 'x-meshward-risk-score'),
+    riskReasons: header('risk_reasons', 'x-meshward-risk-reasons'),
     claims: {},
   };
-  for (const k of ['principal', 'workload', 'decisionId'] as const) if (out[k] === undefined) delete out[k];
+  for (const k of ['principal', 'workload', 'decisionId', 'riskScore', 'riskReasons'] as const) if (out[k] === undefined) delete out[k];
   const claims = r.mapping(m?.['claims'], join(path, 'claims'), Object.keys((m?.['claims'] as object) ?? {}));
   for (const [h, claim] of Object.entries(claims ?? {})) {
     const p = join(join(path, 'claims'), h);
@@ -266,13 +364,17 @@ export interface ParseOptions {
   baseDir?: string;
   /** Named in the error message, e.g. the config file's path. */
   source?: string;
+  /** The config file (set by loadConfigFile): watched and re-read on reload. */
+  file?: string;
+  /** Signal plug-ins besides the built-in ones; each adds a section under `signals:`. */
+  signals?: ReadonlyArray<SignalPlugin<unknown>>;
 }
 
 /** Validates a configuration tree (as parsed from YAML) and returns it with every default filled in. Throws ConfigError. */
 export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConfig {
   const baseDir = resolve(options.baseDir ?? process.cwd());
   const r = new Reader(baseDir);
-  const root = r.mapping(raw ?? {}, '', ['log_level', 'server', 'identity', 'signals', 'policy', 'response']) ?? {};
+  const root = r.mapping(raw ?? {}, '', ['log_level', 'server', 'identity', 'signals', 'risk', 'state', 'reload', 'policy', 'response']) ?? {};
 
   const logLevel = r.oneOf(root['log_level'], 'log_level', LOG_LEVELS, 'info');
 
@@ -303,7 +405,7 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
   }
 
   const identity = r.mapping(root['identity'], 'identity', ['jwt', 'workload']);
-  const jwtM = r.mapping(identity?.['jwt'], 'identity.jwt', ['required', 'challenge_anonymous', 'clock_skew_seconds', 'require_expiration', 'issuers']);
+  const jwtM = r.mapping(identity?.['jwt'], 'identity.jwt', ['required', 'challenge_anonymous', 'clock_skew_seconds', 'require_expiration', 'verified_cache_size', 'verified_cache_seconds', 'issuers']);
   const issuersRaw = r.list(jwtM?.['issuers'], 'identity.jwt.issuers');
   const issuers = (issuersRaw ?? [])
     .map((x, i) => parseIssuer(r, x, join('identity.jwt.issuers', i)))
@@ -318,8 +420,17 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
   const workloadM = r.mapping(identity?.['workload'], 'identity.workload', ['source_principal', 'trust_domains', 'xfcc']);
   const xfccM = r.mapping(workloadM?.['xfcc'], 'identity.workload.xfcc', ['trusted_proxies']);
 
-  const signalsM = r.mapping(root['signals'], 'signals', ['ip_blocklist']);
-  const ipBlocklist = signalsM?.['ip_blocklist'] !== undefined ? parseIpBlocklist(r, signalsM['ip_blocklist'], 'signals.ip_blocklist') : undefined;
+  const plugins = [...BUILTIN_SIGNALS, ...(options.signals ?? [])];
+  const dupPlugin = plugins.find((p, i) => plugins.findIndex((q) => q.name === p.name) !== i);
+  if (dupPlugin) throw new Error(`signal plug-in "${dupPlugin.name}" is registered twice (a built-in signal has that name?)`);
+  const signals = parseSignals(r, root['signals'], plugins);
+  const risk = parseRisk(r, root['risk']);
+  const state = parseState(r, root['state']);
+  const reloadM = r.mapping(root['reload'], 'reload', ['enabled', 'interval_ms']);
+  const reload = {
+    enabled: r.boolean(reloadM?.['enabled'], 'reload.enabled', true),
+    intervalMs: r.integer(reloadM?.['interval_ms'], 'reload.interval_ms', 1000, { min: 50, max: 3_600_000 }),
+  };
 
   const policyM = r.mapping(root['policy'], 'policy', ['policies', 'files', 'rego']);
   const policies: NativePolicy[] = [];
@@ -335,6 +446,19 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
   }
   const rego = policyM?.['rego'] !== undefined ? parseRego(r, policyM['rego'], 'policy.rego') : undefined;
 
+  // A step-up must say what would satisfy it; otherwise no token could ever pass it.
+  const hasDefault = risk.stepUp.acrValues !== undefined || risk.stepUp.maxAge !== undefined;
+  risk.thresholds.forEach((t) => {
+    if (t.decision === 'step_up' && !hasDefault && t.acrValues === undefined && t.maxAge === undefined) {
+      r.fail(`risk.thresholds (score ${t.score})`, 'a step_up decision needs acr_values and/or max_age (here or in risk.step_up)');
+    }
+  });
+  for (const p of policies) {
+    if (p.decision?.kind === 'step_up' && !hasDefault && p.decision.acrValues === undefined && p.decision.maxAge === undefined) {
+      r.fail(`policy "${p.name}"`, 'a step_up decision needs acr_values and/or max_age (on the policy or in risk.step_up)');
+    }
+  }
+
   const responseM = r.mapping(root['response'], 'response', ['upstream_headers', 'remove_authorization']);
 
   const config: AuthzConfig = {
@@ -346,6 +470,8 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
         challengeAnonymous: r.boolean(jwtM?.['challenge_anonymous'], 'identity.jwt.challenge_anonymous', true),
         clockSkewSeconds: r.integer(jwtM?.['clock_skew_seconds'], 'identity.jwt.clock_skew_seconds', 60, { min: 0, max: 3600 }),
         requireExpiration: r.boolean(jwtM?.['require_expiration'], 'identity.jwt.require_expiration', false),
+        verifiedCacheSize: r.integer(jwtM?.['verified_cache_size'], 'identity.jwt.verified_cache_size', 10_000, { min: 0, max: 10_000_000 }),
+        verifiedCacheMs: r.integer(jwtM?.['verified_cache_seconds'], 'identity.jwt.verified_cache_seconds', 60, { min: 1, max: 86_400 }) * 1000,
         issuers,
       },
       workload: {
@@ -356,13 +482,18 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
         xfccTrustedProxies: parseCidrs(r, xfccM?.['trusted_proxies'], 'identity.workload.xfcc.trusted_proxies'),
       },
     },
-    signals: ipBlocklist ? { ipBlocklist } : {},
+    signals,
+    risk,
+    state,
+    reload,
     policy: { policies, ...(rego ? { rego } : {}) },
     response: {
       upstreamHeaders: parseUpstreamHeaders(r, responseM?.['upstream_headers'], 'response.upstream_headers'),
       removeAuthorization: r.boolean(responseM?.['remove_authorization'], 'response.remove_authorization', true),
     },
     baseDir,
+    files: [...r.files],
+    origin: { raw, ...(options.file ? { file: options.file } : {}) },
   };
   if (r.issues.length > 0) throw new ConfigError(r.issues, options.source);
   return config;
@@ -380,7 +511,7 @@ export function parseConfigText(text: string, options: ParseOptions = {}): Authz
 }
 
 /** Reads and validates a YAML config file; relative paths in it are resolved against its folder. */
-export function loadConfigFile(file: string): AuthzConfig {
+export function loadConfigFile(file: string, options: Pick<ParseOptions, 'signals'> = {}): AuthzConfig {
   const abs = resolve(file);
   let text: string;
   try {
@@ -388,5 +519,5 @@ export function loadConfigFile(file: string): AuthzConfig {
   } catch (e) {
     throw new ConfigError([{ path: '', message: `cannot read the config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` }], abs);
   }
-  return parseConfigText(text, { baseDir: resolve(abs, '..'), source: abs });
+  return parseConfigText(text, { ...options, baseDir: resolve(abs, '..'), source: abs, file: abs });
 }

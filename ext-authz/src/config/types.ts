@@ -1,6 +1,8 @@
 import type { JSONWebKeySet } from 'jose';
 import type { Cidr } from '../cidr.js';
 import type { NativePolicy } from '../policy/native.js';
+import type { ConfiguredSignal } from '../signals/api.js';
+import type { StateConfig } from '../state/index.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -38,6 +40,10 @@ export interface JwtConfig {
   challengeAnonymous: boolean;
   clockSkewSeconds: number;
   requireExpiration: boolean;
+  /** Verified tokens kept (by hash) so a repeated token skips the signature check; 0 turns it off. */
+  verifiedCacheSize: number;
+  /** How long a verified token is served from the cache at most (never past its exp). */
+  verifiedCacheMs: number;
   issuers: JwtIssuerConfig[];
 }
 
@@ -71,6 +77,10 @@ export interface UpstreamHeaders {
   principal?: string;
   workload?: string;
   decisionId?: string;
+  /** The risk score (0-100) on allow. */
+  riskScore?: string;
+  /** The risk reasons, comma-separated, on allow. */
+  riskReasons?: string;
   /** header name -> claim name */
   claims: Record<string, string>;
 }
@@ -88,7 +98,12 @@ export interface AuthzConfig {
   };
   signals: {
     ipBlocklist?: IpBlocklistConfig;
+    /** Every configured signal (ip_blocklist included), in config order. */
+    list: ConfiguredSignal[];
   };
+  risk: RiskConfig;
+  state: StateConfig;
+  reload: ReloadConfig;
   policy: {
     policies: NativePolicy[];
     rego?: RegoConfig;
@@ -99,6 +114,36 @@ export interface AuthzConfig {
   };
   /** Folder relative paths were resolved against. */
   baseDir: string;
+  /** Every file the config read (policy files, lists, Rego): watched for hot reload. */
+  files: string[];
+  /** What the config was parsed from, so a reload can parse it again. */
+  origin: { raw: unknown; file?: string };
+}
+
+export type DenialKind = 'deny' | 'step_up' | 'throttle' | 'read_only';
+
+/** From `risk.thresholds`: at `score` or above, answer `decision` (the highest matching threshold wins). */
+export interface RiskThreshold {
+  score: number;
+  decision: DenialKind;
+  acrValues?: string;
+  maxAge?: number;
+  retryAfterSeconds?: number;
+}
+
+export interface RiskConfig {
+  /** Sorted by score, highest first. */
+  thresholds: RiskThreshold[];
+  /** Defaults for step-up decisions (RFC 9470 acr_values / max_age). */
+  stepUp: { acrValues?: string; maxAge?: number };
+  /** Default Retry-After for throttle decisions that do not come from a velocity window. */
+  retryAfterSeconds: number;
+}
+
+export interface ReloadConfig {
+  /** Watch the config file and every file it names; re-parse and swap on change. */
+  enabled: boolean;
+  intervalMs: number;
 }
 
 export const DEFAULT_PORTS = { grpc: 9191, http: 9192, admin: 9193 } as const;

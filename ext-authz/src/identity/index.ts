@@ -21,7 +21,7 @@ export interface IdentityResult {
 }
 
 export class IdentityResolver {
-  private readonly jwt: JwtVerifier;
+  readonly jwt: JwtVerifier;
 
   constructor(private readonly config: AuthzConfig['identity']) {
     this.jwt = new JwtVerifier(config.jwt);
@@ -41,7 +41,7 @@ export class IdentityResolver {
     return undefined;
   }
 
-  async resolve(attrs: CheckAttributes): Promise<IdentityResult> {
+  async resolve(attrs: CheckAttributes, nowMs: number = Date.now()): Promise<IdentityResult> {
     const notes: string[] = [];
     const identity: Identity = { kind: 'anonymous' };
     const workload = this.workload(attrs, notes);
@@ -55,7 +55,7 @@ export class IdentityResolver {
       if (this.config.jwt.required) return { outcome: { ok: false, failure: { problem: 'missing', reason: 'bearer token required' } }, notes };
       return { outcome: { ok: true, identity }, notes };
     }
-    const verified = await this.jwt.verify(token);
+    const verified = await this.jwt.verify(token, nowMs);
     if (!verified.ok) return { outcome: { ok: false, failure: { problem: 'invalid', reason: verified.reason } }, notes };
     identity.kind = 'jwt';
     identity.jwt = verified.jwt;

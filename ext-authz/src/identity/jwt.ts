@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { JwtConfig, JwtIssuerConfig } from '../config/types.js';
 import type { JwtIdentity } from './types.js';
@@ -57,9 +58,16 @@ function audiencesOf(payload: JWTPayload): string[] {
   return Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [aud];
 }
 
-/** Verifies bearer JWTs against the configured issuers (several; remote or local JWKS). */
+/**
+ * Verifies bearer JWTs against the configured issuers (several; remote or local JWKS). Verified
+ * tokens are cached (bounded count, and never past `exp` or the cache age), so a
+ * client sending the same token again costs a hash instead of a signature check.
+ */
 export class JwtVerifier {
   private readonly issuers = new Map<string, IssuerEntry>();
+  private readonly verified = new Map<string, { jwt: JwtIdentity; untilMs: number }>();
+  /** Verified-token cache hits and misses (misses: tokens that had to be verified). */
+  readonly cacheStats = { hits: 0, misses: 0 };
 
   constructor(private readonly config: JwtConfig) {
     for (const iss of config.issuers) {
@@ -79,9 +87,21 @@ export class JwtVerifier {
     return this.issuers.size > 0;
   }
 
-  async verify(token: string): Promise<JwtOutcome> {
+  async verify(token: string, nowMs: number = Date.now()): Promise<JwtOutcome> {
     if (token === '') return { ok: false, reason: 'empty bearer token' };
     if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: `jwt longer than ${MAX_TOKEN_LENGTH} characters` };
+    const cacheOn = this.config.verifiedCacheSize > 0;
+    // Short tokens are their own key; long ones are hashed so the cache's memory stays bounded.
+    const cacheKey = !cacheOn ? '' : token.length <= 2048 ? token : createHash('sha256').update(token).digest('base64');
+    if (cacheOn) {
+      const hit = this.verified.get(cacheKey);
+      if (hit && hit.untilMs > nowMs) {
+        this.cacheStats.hits++;
+        return { ok: true, jwt: hit.jwt };
+      }
+      if (hit) this.verified.delete(cacheKey);
+      this.cacheStats.misses++;
+    }
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(token);
@@ -110,6 +130,13 @@ export class JwtVerifier {
       };
       if (subject) jwt.subject = subject;
       if (typeof payload['azp'] === 'string') jwt.presenter = payload['azp'];
+      if (cacheOn) {
+        // Until the cache age, and never past exp (with the same skew jwtVerify allowed).
+        const exp = typeof payload.exp === 'number' ? payload.exp * 1000 + this.config.clockSkewSeconds * 1000 : Infinity;
+        const untilMs = Math.min(nowMs + this.config.verifiedCacheMs, exp);
+        if (this.verified.size >= this.config.verifiedCacheSize) this.verified.delete(this.verified.keys().next().value as string);
+        this.verified.set(cacheKey, { jwt, untilMs });
+      }
       return { ok: true, jwt };
     } catch (e) {
       return { ok: false, reason: reasonOf(e) };

@@ -23,6 +23,8 @@ export interface Facts {
   path?: string;
   headers: Record<string, string>;
   sni?: string;
+  /** The risk phase's result (set before the policy runs). */
+  risk?: { score: number; reasons: string[] };
 }
 
 export function factsOf(attrs: CheckAttributes, identity: Identity): Facts {

@@ -6,7 +6,7 @@
 import type { AuthzConfig } from '../config/types.js';
 import type { Facts } from './facts.js';
 import type { PolicyInput } from './input.js';
-import { evaluateNative, type NativePolicy } from './native.js';
+import { evaluateNative, type NativeOptions, type NativePolicy, type PolicyDecisionSpec } from './native.js';
 import { RegoPolicy } from './rego.js';
 
 export interface PolicyDecision {
@@ -16,6 +16,8 @@ export interface PolicyDecision {
   reason: string;
   /** A DENY rule matched: authenticating would not help, so never answer 401 for it. */
   explicitDeny: boolean;
+  /** The form of the denial the deciding policy asked for (step_up, throttle, read_only). */
+  decision?: PolicyDecisionSpec;
 }
 
 export class PolicyEngine {
@@ -38,11 +40,12 @@ export class PolicyEngine {
     };
   }
 
-  evaluate(facts: Facts, input: () => PolicyInput): PolicyDecision {
-    const native = evaluateNative(this.policies, facts);
+  evaluate(facts: Facts, input: () => PolicyInput, options: NativeOptions = {}): PolicyDecision {
+    const native = evaluateNative(this.policies, facts, options);
     if (native.effect === 'deny') {
+      const decision = native.policy !== undefined ? this.policies.find((p) => p.name === native.policy)?.decision : undefined;
       return native.policy !== undefined
-        ? { allowed: false, policy: native.policy, reason: `DENY policy "${native.policy}" rule ${native.rule} matched`, explicitDeny: true }
+        ? { allowed: false, policy: native.policy, reason: `DENY policy "${native.policy}" rule ${native.rule} matched`, explicitDeny: true, ...(decision ? { decision } : {}) }
         : { allowed: false, reason: native.why, explicitDeny: false };
     }
     const nativeReason = native.policy !== undefined ? `ALLOW policy "${native.policy}" rule ${native.rule} matched` : native.why;
@@ -52,12 +55,13 @@ export class PolicyEngine {
       allowed: rego.allowed,
       policy: `rego:${this.rego.entrypoint}`,
       reason: this.policies.length > 0 ? `${nativeReason}; ${rego.reason}` : rego.reason,
-      explicitDeny: false,
+      explicitDeny: !rego.allowed && rego.decision !== undefined,
+      ...(rego.decision ? { decision: rego.decision } : {}),
     };
   }
 }
 
-export { evaluateNative, parseNativePolicies, type NativePolicy } from './native.js';
+export { evaluateNative, parseNativePolicies, parseScoreRange, SAFE_METHODS, type NativePolicy, type PolicyDecisionSpec, type ScoreRange } from './native.js';
 export { factsOf, type Facts } from './facts.js';
 export { policyInput, type PolicyInput } from './input.js';
 export { RegoPolicy, untar, interpretRegoResult } from './rego.js';

@@ -32,9 +32,15 @@ export interface PolicyInput {
     };
   };
   signals: Record<string, Record<string, unknown>>;
+  /** The risk score (0-100), its reasons, and each signal's share. */
+  risk?: {
+    score: number;
+    reasons: string[];
+    signals: Array<{ name: string; score: number; weight: number; contribution: number; reasons: string[] }>;
+  };
 }
 
-export function policyInput(attrs: CheckAttributes, identity: Identity, signals: Record<string, Record<string, unknown>>): PolicyInput {
+export function policyInput(attrs: CheckAttributes, identity: Identity, signals: Record<string, Record<string, unknown>>, risk?: PolicyInput['risk']): PolicyInput {
   const id: PolicyInput['identity'] = { kind: identity.kind };
   const principal = principalOf(identity);
   if (principal !== undefined) id.principal = principal;
@@ -57,5 +63,6 @@ export function policyInput(attrs: CheckAttributes, identity: Identity, signals:
     parsed_query: parsedQuery(attrs.request.http.path),
     identity: id,
     signals,
+    ...(risk ? { risk } : {}),
   };
 }

@@ -145,19 +145,30 @@ export async function authzPlugin(configFile: string, listenUrl: string, issuer:
   raw.server.grpc.port = grpcPort;
   raw.server.admin.port = adminPort;
   const server = await startAuthzServer(parseConfig(raw, { baseDir: dirname(configFile), source: configFile }));
-  const mint = (sub: string, role: string) => issuer.mint({ sub, claims: { role }, alg: 'ES256', expiresIn: 12 * 3600 });
+  const mint = (sub: string, role: string, extra: Record<string, unknown> = {}) => issuer.mint({ sub, claims: { role, ...extra }, alg: 'ES256', expiresIn: 12 * 3600 });
   const [alice, bob] = [mint('alice', 'admin'), mint('bob', 'viewer')];
+  // Bob after multi-factor sign-in: satisfies the step-up (acr and a recent auth_time, RFC 9470).
+  const bobMfa = mint('bob', 'viewer', { acr: 'urn:meshward:mfa', auth_time: Math.floor(Date.now() / 1000) });
   const url = (p: string) => `${listenUrl}${SECURE_PREFIX}${p}`;
   return {
     name: `ext_authz (gRPC, ${SECURE_PREFIX} only)`,
     server,
-    setup: [`  export ALICE=${alice}   # role admin`, `  export BOB=${bob}   # role viewer`],
+    setup: [
+      `  export ALICE=${alice}   # role admin`,
+      `  export BOB=${bob}   # role viewer`,
+      `  export BOB_MFA=${bobMfa}   # bob after MFA (acr, auth_time)`,
+    ],
     tryIt: [
       { what: '401 + WWW-Authenticate: no token', curl: `curl -i ${url('hello')}` },
-      { what: '200: the upstream sees x-meshward-principal, not the token', curl: `curl -s -H "authorization: Bearer $BOB" ${url('hello')}` },
-      { what: '403 + {"code","decision_id"}: admin area, viewer role', curl: `curl -i -H "authorization: Bearer $BOB" ${url('admin/users')}` },
+      { what: '200: the upstream sees x-meshward-principal and x-meshward-risk-score, not the token', curl: `curl -s -H "authorization: Bearer $BOB" ${url('hello')}` },
+      { what: '403 + {"code","decision_id"}: admin area, viewer role (policy)', curl: `curl -i -H "authorization: Bearer $BOB" ${url('admin/users')}` },
       { what: '200: admin area, admin role', curl: `curl -i -H "authorization: Bearer $ALICE" ${url('admin/users')}` },
-      { what: "the authz server's Prometheus metrics", curl: `curl -s http://127.0.0.1:${server.ports.admin}/metrics | grep decisions` },
+      { what: 'read-only (risk 55, a scraper): GET passes, POST is 403 read_only', curl: `curl -si -A scrapy/2.11 -X POST -H "authorization: Bearer $BOB" ${url('hello')} | head -1` },
+      { what: 'step-up (risk 75, a new device): 401 insufficient_user_authentication, acr_values', curl: `curl -i -H "accept-language: fr-FR" -H "authorization: Bearer $BOB" ${url('hello')}` },
+      { what: '200: the same new device after MFA', curl: `curl -s -H "accept-language: fr-FR" -H "authorization: Bearer $BOB_MFA" ${url('hello')}` },
+      { what: 'deny (risk 100: scraper on a new device)', curl: `curl -i -A scrapy/2.11 -H "accept-language: ja" -H "authorization: Bearer $BOB" ${url('hello')}` },
+      { what: 'throttle: 429 + Retry-After past 20 requests a minute', curl: `for i in $(seq 25); do curl -s -o /dev/null -w "%{http_code} " -H "authorization: Bearer $ALICE" ${url('hello')}; done; echo` },
+      { what: "the authz server's Prometheus metrics", curl: `curl -s http://127.0.0.1:${server.ports.admin}/metrics | grep -E 'decisions|risk'` },
     ],
     httpFilters: [extAuthzHttpFilter({ mode: 'grpc', cluster: 'meshward_ext_authz', timeout: '0.5s' })],
     clusters: [staticCluster('meshward_ext_authz', server.ports.grpc!, { http2: true })],

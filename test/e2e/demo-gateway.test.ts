@@ -97,6 +97,40 @@ describe('demo gateway (what `npm start` runs)', () => {
     const secure = await fetch(`http://127.0.0.1:${ports.listen}/secure/hello`, { headers: { authorization: `Bearer ${token(['--sub', 'dave'])}` } });
     expect(secure.status).toBe(200);
 
+    // The decisions of the demo's risk policy (examples/demo-gateway/authz/authz.yaml), as the banner shows them.
+    const check = (t: string, init: { method?: string; headers?: Record<string, string> } = {}) =>
+      fetch(`http://127.0.0.1:${ports.listen}/secure/hello`, { method: init.method ?? 'GET', headers: { authorization: `Bearer ${t}`, ...init.headers } });
+    const erin = token(['--sub', 'erin', '--claims', '{"role":"viewer"}']);
+    const first = await check(erin);
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as { headers: Record<string, string> }).headers['x-meshward-risk-score']).toBe('0');
+    const scraper = { 'user-agent': 'scrapy/2.11' };
+    expect((await check(erin, { headers: scraper })).status).toBe(200); // read-only: GET passes
+    const post = await check(erin, { method: 'POST', headers: scraper });
+    expect(post.status).toBe(403);
+    expect(((await post.json()) as { code: string }).code).toBe('read_only');
+    const newDevice = { 'accept-language': 'fr-FR' };
+    const stepUp = await check(erin, { headers: newDevice });
+    expect(stepUp.status).toBe(401);
+    expect(stepUp.headers.get('www-authenticate')).toMatch(/error="insufficient_user_authentication".*acr_values="urn:meshward:mfa"/);
+    const mfa = token(['--sub', 'erin', '--claims', JSON.stringify({ role: 'viewer', acr: 'urn:meshward:mfa', auth_time: Math.floor(Date.now() / 1000) })]);
+    expect((await check(mfa, { headers: newDevice })).status).toBe(200);
+    const denied = await check(erin, { headers: { ...scraper, 'accept-language': 'ja' } });
+    expect(denied.status).toBe(403);
+    expect(((await denied.json()) as { code: string }).code).toBe('forbidden');
+    const frank = token(['--sub', 'frank']);
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 22; i++) {
+      const r = await check(frank);
+      statuses.push(r.status);
+      if (r.status === 429) retryAfter = r.headers.get('retry-after');
+      await r.arrayBuffer();
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 200)).toBe(true);
+    expect(statuses.slice(20)).toEqual([429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     child.kill('SIGINT');
     expect(await exited).toBe(0);

@@ -463,7 +463,7 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
   });
   const required = r.boolean(jwtM?.['required'], 'identity.jwt.required', false);
   if (required && jwtM?.['issuers'] === undefined && identity?.['verified_upstream'] === undefined) {
-    r.fail('identity.jwt.issuers', 'identity.jwt.required is true but no issuer (nor identity.verified_upstream) is configured');
+    r.fail('identity.jwt.issuers', 'identity.jwt.required is true but no issuer is configured (and no identity.verified_upstream)');
   }
   const workloadM = r.mapping(identity?.['workload'], 'identity.workload', ['source_principal', 'trust_domains', 'xfcc']);
   const xfccM = r.mapping(workloadM?.['xfcc'], 'identity.workload.xfcc', ['trusted_proxies']);

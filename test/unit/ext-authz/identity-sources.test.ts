@@ -19,6 +19,7 @@ import {
   discoveryUriOf,
   loadConfigFile,
   parseConfig,
+  policyInput,
   type CheckAttributes,
 } from '../../../ext-authz/src/index.js';
 import { runCli } from '../../support/cli.js';
@@ -307,6 +308,14 @@ describe('API keys', () => {
       'identity.api_keys: keys "c" and "c" have the same sha256',
     ]);
     expect(got.join('\n')).not.toContain('super-secret-plaintext');
+  });
+
+  it('Rego sees the key\'s id, principal and labels (never the key) under input.identity.api_key', async () => {
+    const a = await authorizer(base);
+    const d = await a.check(attrs({ 'x-api-key': KEY_A }), 'grpc');
+    const input = policyInput(attrs({ 'x-api-key': KEY_A }), d.identity, {});
+    expect(input.identity).toMatchObject({ kind: 'api_key', principal: 'api-key/billing', api_key: { id: 'billing', principal: 'api-key/billing', labels: { tier: 'gold' } } });
+    expect(JSON.stringify(input.identity)).not.toContain(KEY_A);
   });
 
   it('meshward authz hash-key prints the SHA-256 of the key (argument or stdin)', () => {

@@ -60,6 +60,9 @@ export async function runAuthzCli(argv: string[]): Promise<number> {
       signals.length ? `signals: ${signals.join(', ')}` : '',
       config.risk.thresholds.length ? `risk thresholds: ${config.risk.thresholds.map((t) => `${t.score} ${t.decision}`).join(', ')}` : '',
       config.state.kind === 'redis' ? 'state: redis' : '',
+      config.identity.apiKeys ? `${config.identity.apiKeys.keys.length} API key(s)` : '',
+      config.identity.verifiedUpstream ? 'verified upstream identity' : '',
+      config.policy.intentions ? `${config.policy.intentions.rules.length} intention(s)` : '',
     ].filter(Boolean);
     console.log(`meshward authz: ${file} is valid (${config.policy.policies.length} native polic${config.policy.policies.length === 1 ? 'y' : 'ies'}, ${config.identity.jwt.issuers.length} JWT issuer(s)${extra.map((e) => `, ${e}`).join('')})`);
     return 0;

@@ -76,7 +76,10 @@ export class DiscoveredJwks {
     } catch (e) {
       const code = (e as { code?: string }).code;
       // The JWKS could not be fetched or read: the discovery document may be outdated (keys moved).
-      if (code !== 'ERR_JWKS_NO_MATCHING_KEY' && code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' && code !== 'ERR_JOSE_NOT_SUPPORTED') this.fetchedAtMs = 0;
+      // Fetch it again within a second, but not once per failing request.
+      if (code !== 'ERR_JWKS_NO_MATCHING_KEY' && code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' && code !== 'ERR_JOSE_NOT_SUPPORTED') {
+        this.fetchedAtMs = Math.min(this.fetchedAtMs, this.now() - this.settings.discoveryCacheMs + FIRST_BACKOFF_MS);
+      }
       throw e;
     }
   };

@@ -193,6 +193,23 @@ describe('OIDC discovery', () => {
     expect(d.fetches).toBe(5);
   });
 
+  it('keys that cannot be fetched send discovery again, at most once a second (the keys may have moved)', async () => {
+    let now = 5_000_000;
+    let jwksPath = '/gone';
+    idp.doc = () => ({ issuer: idp.url, jwks_uri: `${idp.url}${jwksPath}` });
+    const settings = { discoveryUri: discoveryUriOf(idp.url), discoveryCacheMs: 3_600_000, maxBackoffMs: 60_000, timeoutMs: 2000, cacheMaxAgeMs: 600_000, cooldownMs: 0 };
+    const d = new DiscoveredJwks(idp.url, settings, () => {}, () => now);
+    const header = { alg: 'ES256', kid: 'k1' };
+    const token = { payload: '', signature: '', protected: '' };
+    await expect(d.getKey(header, token)).rejects.toThrow();
+    await expect(d.getKey(header, token)).rejects.toThrow();
+    expect(d.fetches).toBe(1);
+    jwksPath = '/keys';
+    now += 1000;
+    await expect(d.getKey(header, token)).resolves.toBeDefined();
+    expect(d.fetches).toBe(2);
+  });
+
   it('a trailing slash on the issuer is not doubled; config rejects discovery with a JWKS source or a non-URL issuer', () => {
     expect(discoveryUriOf('https://idp.example/')).toBe('https://idp.example/.well-known/openid-configuration');
     expect(issues({ identity: { jwt: { issuers: [{ issuer: 'https://idp', discovery: true, jwks_uri: 'https://idp/k' }] } } })).toEqual([

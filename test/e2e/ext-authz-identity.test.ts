@@ -346,4 +346,36 @@ describe('Consul-style intentions for an mTLS peer', () => {
       ['spiffe://cluster.local/ns/shop/sa/cart', 'deny', 'intention * -> orders'],
     ]);
   });
+
+  it('XFCC from a trusted proxy: the header names the source; Envoy\'s default (SANITIZE) removes a client\'s copy', async () => {
+    const server = await startServer({
+      identity: { workload: { trust_domains: ['cluster.local'], xfcc: { trusted_proxies: ['127.0.0.1/32'] } } },
+      policy: {
+        intentions: {
+          rules: [
+            { source: 'web', destination: 'orders', action: 'allow' },
+            { source: '*', destination: '*', action: 'deny' },
+          ],
+          destination_hosts: { '127.0.0.1': 'orders' },
+        },
+      },
+    });
+    const xfcc = (sa: string) => `By=spiffe://cluster.local/ns/shop/sa/orders;Hash=00;URI=spiffe://cluster.local/ns/shop/sa/${sa}`;
+    // This Envoy plays the hop behind a trusted proxy: it passes the proxy's XFCC on as is (ALWAYS_FORWARD_ONLY: FORWARD_ONLY would need mTLS).
+    const forwarding = await startGateway('grpc', server, {
+      patch: (cfg) => (cfg.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.forward_client_cert_details = 'ALWAYS_FORWARD_ONLY'),
+    });
+    expect((await fetch(forwarding.url('/xfcc/web'), { headers: { 'x-forwarded-client-cert': xfcc('web') } })).status).toBe(200);
+    expect(lastEcho('/xfcc/web').headers['x-meshward-workload']).toBe('spiffe://cluster.local/ns/shop/sa/web');
+    expect((await fetch(forwarding.url('/xfcc/cart'), { headers: { 'x-forwarded-client-cert': xfcc('cart') } })).status).toBe(403);
+    await forwarding.stop();
+    // An edge Envoy with the default forward_client_cert_details drops a client's XFCC: no source service.
+    const edge = await startGateway('grpc', server);
+    expect((await fetch(edge.url('/xfcc/edge'), { headers: { 'x-forwarded-client-cert': xfcc('web') } })).status).toBe(403);
+    expect(decisions().map((d) => [d['workload'] ?? null, d['policy'], d['reason']])).toEqual([
+      ['spiffe://cluster.local/ns/shop/sa/web', 'intention web -> orders', 'intention web -> orders (allow) matched web -> orders; no ALLOW policy'],
+      ['spiffe://cluster.local/ns/shop/sa/cart', 'intention * -> *', 'intention * -> * (deny) matched cart -> orders'],
+      [null, 'intentions default', 'no intention matched (unknown) -> orders; default deny'],
+    ]);
+  });
 });

@@ -73,7 +73,9 @@ export class Authorizer {
     const metrics = options.metrics ?? new Metrics();
     const state = options.state ?? new MemoryState(config.state.maxKeys);
     const active = await Authorizer.build(config, state, options, logger, metrics);
-    return new Authorizer(new IdentityResolver(config.identity), state, active, options, logger, metrics);
+    const identity = new IdentityResolver(config.identity, (level, msg, fields) => logger[level](msg, fields));
+    identity.jwt.prefetchDiscovery();
+    return new Authorizer(identity, state, active, options, logger, metrics);
   }
 
   private static async build(config: AuthzConfig, state: RiskState, options: AuthorizerOptions, logger: Logger, metrics: Metrics): Promise<Active> {
@@ -103,6 +105,7 @@ export class Authorizer {
    */
   async apply(config: AuthzConfig): Promise<void> {
     this.active = await Authorizer.build(config, this.state, this.options, this.logger, this.metrics);
+    this.identity.setApiKeys(config.identity.apiKeys);
   }
 
   /** Decides one request; logs the decision and counts it. Throws only on a server fault. */
@@ -149,7 +152,7 @@ export class Authorizer {
     if (!outcome.ok) {
       const anonymous: Identity = { kind: 'anonymous' };
       if (outcome.failure.problem === 'invalid') await active.risk.authFailure({ attrs, identity: anonymous, facts: factsOf(attrs, anonymous), nowMs, state: this.state });
-      return response.unauthenticated(id, anonymous, outcome.failure.problem, outcome.failure.reason);
+      return response.unauthenticated(id, anonymous, outcome.failure.problem, outcome.failure.reason, undefined, outcome.failure.scheme);
     }
     const identity = outcome.identity;
     const facts = factsOf(attrs, identity);
@@ -176,7 +179,7 @@ export class Authorizer {
         const denial = resolveDenial(p.decision, denialCtx);
         if (denial) return response.refuse(denial, id, identity, p.reason, p.policy, risk);
       } else {
-        const canChallenge = !p.explicitDeny && !identity.jwt && config.identity.jwt.issuers.length > 0 && config.identity.jwt.challengeAnonymous;
+        const canChallenge = !p.explicitDeny && !identity.jwt && !identity.apiKey && config.identity.jwt.issuers.length > 0 && config.identity.jwt.challengeAnonymous;
         if (canChallenge) return response.unauthenticated(id, identity, 'missing', `${p.reason}; no bearer token`, p.policy);
         return response.deny(id, identity, p.reason, p.policy, risk);
       }

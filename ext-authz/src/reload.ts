@@ -123,7 +123,9 @@ export class Reloader {
     }
     metrics.recordReload(true);
     this.watch(this.filesOf(next));
-    const restartOnly = (['server', 'identity', 'state'] as const).filter((k) => JSON.stringify(old[k]) !== JSON.stringify(next[k]));
+    // API keys are applied on reload (key rotation without a restart); the rest of identity is not.
+    const sectionOf = (c: AuthzConfig, k: 'server' | 'identity' | 'state') => (k === 'identity' ? { ...c.identity, apiKeys: undefined } : c[k]);
+    const restartOnly = (['server', 'identity', 'state'] as const).filter((k) => JSON.stringify(sectionOf(old, k)) !== JSON.stringify(sectionOf(next, k)));
     if (restartOnly.length) logger.warn('reload: changes to these sections apply only after a restart', { sections: restartOnly });
     logger.info('reloaded', { policies: this.authorizer.policy.summary, signals: this.authorizer.signalNames, files: this.watched.size });
     return true;

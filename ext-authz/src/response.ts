@@ -92,6 +92,7 @@ export class ResponseBuilder {
     put(h.riskScore, risk?.score);
     put(h.riskReasons, risk?.reasons.length ? risk.reasons.join(',') : undefined);
     if (this.config.removeAuthorization && identity.jwt) remove.push('authorization');
+    if (this.config.removeAuthorization && identity.apiKey) remove.push(identity.apiKey.header);
     return {
       id,
       result: 'allow',
@@ -172,8 +173,11 @@ export class ResponseBuilder {
     };
   }
 
-  unauthenticated(id: string, identity: Identity, problem: 'missing' | 'invalid', reason: string, policy?: string): Decision {
-    const challenge = problem === 'invalid' ? 'Bearer realm="meshward", error="invalid_token"' : 'Bearer realm="meshward"';
+  unauthenticated(id: string, identity: Identity, problem: 'missing' | 'invalid', reason: string, policy?: string, scheme: 'Bearer' | 'ApiKey' = 'Bearer'): Decision {
+    // An unknown API key: a scheme of its own (there is no registered one; RFC 9110 §11.6.1 allows any token).
+    const challenge =
+      scheme === 'ApiKey' ? 'ApiKey realm="meshward"' : problem === 'invalid' ? 'Bearer realm="meshward", error="invalid_token"' : 'Bearer realm="meshward"';
+    const code = scheme === 'ApiKey' ? 'invalid_api_key' : problem === 'invalid' ? 'invalid_token' : 'unauthenticated';
     return {
       id,
       result: 'unauthenticated',
@@ -184,7 +188,7 @@ export class ResponseBuilder {
       upstreamHeaders: {},
       removeHeaders: [],
       responseHeaders: { ...this.denyHeaders(id), 'www-authenticate': challenge },
-      body: JSON.stringify({ code: problem === 'invalid' ? 'invalid_token' : 'unauthenticated', decision_id: id }),
+      body: JSON.stringify({ code, decision_id: id }),
     };
   }
 

@@ -96,7 +96,9 @@ export async function startAuthzServer(config: AuthzConfig | Record<string, unkn
     risk_thresholds: cfg.risk.thresholds.map((t) => `${t.score}:${t.decision}`),
     state: cfg.state.kind,
   });
-  if (summary.allow === 0 && !summary.rego) {
+  // Intentions with a default deny are an allow list of their own.
+  const intentionsDeny = cfg.policy.intentions?.defaultAction === 'deny';
+  if (summary.allow === 0 && !summary.rego && !intentionsDeny) {
     logger.warn('no ALLOW policy and no Rego policy: every request that passes identity, signals and DENY policies is allowed');
   }
   let closing: Promise<void> | undefined;

@@ -5,12 +5,17 @@ import { parse as parseYaml } from 'yaml';
 import { parseCidr, type Cidr } from '../cidr.js';
 import { parseNativePolicies, type NativePolicy } from '../policy/native.js';
 import { ConfigError, describe, join, Reader, type Mapping } from './reader.js';
+import { discoveryUriOf } from '../identity/discovery.js';
+import { normalizeTyp } from '../identity/jwt.js';
+import { parseApiKeys, parseVerifiedUpstream } from './identity.js';
+import { parseIntentions } from '../policy/intentions.js';
 import { BUILTIN_SIGNALS } from '../signals/index.js';
 import type { ConfiguredSignal, SignalConfigContext, SignalPlugin } from '../signals/api.js';
 import { parseCidrText } from '../signals/helpers.js';
 import type { StateConfig } from '../state/index.js';
 import {
   DEFAULT_JWT_ALGORITHMS,
+  DEFAULT_JWT_TYPES,
   DEFAULT_PORTS,
   JWT_ALGORITHMS,
   LOG_LEVELS,
@@ -60,9 +65,32 @@ function listener(r: Reader, raw: unknown, path: string, defaultPort: number, ex
   };
 }
 
-function parseJwks(r: Reader, m: Mapping, path: string): JwksSource | undefined {
+function parseJwks(r: Reader, m: Mapping, path: string, issuer: string | undefined): JwksSource | undefined {
+  const discovery = r.boolean(m['discovery'], join(path, 'discovery'), false);
   const given = ['jwks_uri', 'jwks_file', 'jwks'].filter((k) => m[k] !== undefined);
-  if (given.length === 0) return r.fail(path, 'set one of jwks_uri, jwks_file, jwks');
+  if (discovery) {
+    if (given.length > 0) return r.fail(path, `discovery: true finds the keys itself; remove ${given.join(', ')}`);
+    if (issuer !== undefined && r.url(issuer, join(path, 'issuer')) === undefined) return undefined;
+    const cache = r.integer(m['jwks_cache_seconds'], join(path, 'jwks_cache_seconds'), 600, { min: 1 });
+    const timeout = r.integer(m['jwks_timeout_ms'], join(path, 'jwks_timeout_ms'), 5000, { min: 1, max: 60_000 });
+    const cooldown = r.integer(m['jwks_cooldown_seconds'], join(path, 'jwks_cooldown_seconds'), 30, { min: 0 });
+    const docCache = r.integer(m['discovery_cache_seconds'], join(path, 'discovery_cache_seconds'), 3600, { min: 1 });
+    const backoff = r.integer(m['discovery_max_backoff_seconds'], join(path, 'discovery_max_backoff_seconds'), 60, { min: 1, max: 3600 });
+    if (issuer === undefined) return undefined;
+    return {
+      kind: 'discovery',
+      discoveryUri: discoveryUriOf(issuer),
+      cacheMaxAgeMs: cache * 1000,
+      timeoutMs: timeout,
+      cooldownMs: cooldown * 1000,
+      discoveryCacheMs: docCache * 1000,
+      maxBackoffMs: backoff * 1000,
+    };
+  }
+  for (const k of ['discovery_cache_seconds', 'discovery_max_backoff_seconds']) {
+    if (m[k] !== undefined) r.fail(join(path, k), 'only applies with discovery: true');
+  }
+  if (given.length === 0) return r.fail(path, 'set one of jwks_uri, jwks_file, jwks, or discovery: true');
   if (given.length > 1) return r.fail(path, `set only one of jwks_uri, jwks_file, jwks (got ${given.join(', ')})`);
   if (m['jwks_uri'] !== undefined) {
     const uri = r.url(m['jwks_uri'], join(path, 'jwks_uri'), { required: true });
@@ -112,7 +140,12 @@ function parseJwks(r: Reader, m: Mapping, path: string): JwksSource | undefined 
 }
 
 function parseIssuer(r: Reader, raw: unknown, path: string): JwtIssuerConfig | undefined {
-  const m = r.mapping(raw, path, ['issuer', 'audiences', 'algorithms', 'jwks_uri', 'jwks_file', 'jwks', 'jwks_cache_seconds', 'jwks_timeout_ms', 'jwks_cooldown_seconds'], true);
+  const m = r.mapping(
+    raw,
+    path,
+    ['issuer', 'audiences', 'algorithms', 'typ', 'require_typ', 'discovery', 'discovery_cache_seconds', 'discovery_max_backoff_seconds', 'jwks_uri', 'jwks_file', 'jwks', 'jwks_cache_seconds', 'jwks_timeout_ms', 'jwks_cooldown_seconds'],
+    true,
+  );
   if (!m) return undefined;
   const issuer = r.string(m['issuer'], join(path, 'issuer'), { required: true });
   const audiences = r.strings(m['audiences'], join(path, 'audiences'), (s) => (s === '' ? 'empty audience' : undefined));
@@ -132,9 +165,14 @@ function parseIssuer(r: Reader, raw: unknown, path: string): JwtIssuerConfig | u
                 : `unsupported algorithm "${a}"; expected one of ${JWT_ALGORITHMS.join(', ')}`,
           { nonEmpty: true },
         );
-  const jwks = parseJwks(r, m, path);
+  const typ =
+    m['typ'] === undefined
+      ? [...DEFAULT_JWT_TYPES]
+      : r.strings(m['typ'], join(path, 'typ'), (t) => (/^[A-Za-z0-9!#$&^_.+\/-]+$/.test(t) ? undefined : `"${t}" is not a media type`), { nonEmpty: true }).map(normalizeTyp);
+  const requireTyp = r.boolean(m['require_typ'], join(path, 'require_typ'), false);
+  const jwks = parseJwks(r, m, path, issuer);
   if (issuer === undefined || jwks === undefined) return undefined;
-  return { issuer, audiences, algorithms, jwks };
+  return { issuer, audiences, algorithms, jwks, typ, requireTyp };
 }
 
 function parseCidrs(r: Reader, value: unknown, path: string): Cidr[] {
@@ -404,7 +442,15 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
     else seenPorts.set(l.port, p);
   }
 
-  const identity = r.mapping(root['identity'], 'identity', ['jwt', 'workload']);
+  const identity = r.mapping(root['identity'], 'identity', ['jwt', 'workload', 'api_keys', 'verified_upstream']);
+  const readIdentityFile = (value: unknown, at: string) => {
+    const file = filePath(r, value, at, true);
+    if (file === undefined) return undefined;
+    const text = readText(r, file, at);
+    return text === undefined ? undefined : { file, text };
+  };
+  const apiKeys = parseApiKeys(r, identity?.['api_keys'], 'identity.api_keys', readIdentityFile);
+  const verifiedUpstream = parseVerifiedUpstream(r, identity?.['verified_upstream'], 'identity.verified_upstream');
   const jwtM = r.mapping(identity?.['jwt'], 'identity.jwt', ['required', 'challenge_anonymous', 'clock_skew_seconds', 'require_expiration', 'verified_cache_size', 'verified_cache_seconds', 'issuers']);
   const issuersRaw = r.list(jwtM?.['issuers'], 'identity.jwt.issuers');
   const issuers = (issuersRaw ?? [])
@@ -416,7 +462,9 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
     seenIss.add(iss.issuer);
   });
   const required = r.boolean(jwtM?.['required'], 'identity.jwt.required', false);
-  if (required && jwtM?.['issuers'] === undefined) r.fail('identity.jwt.issuers', 'identity.jwt.required is true but no issuer is configured');
+  if (required && jwtM?.['issuers'] === undefined && identity?.['verified_upstream'] === undefined) {
+    r.fail('identity.jwt.issuers', 'identity.jwt.required is true but no issuer is configured (and no identity.verified_upstream)');
+  }
   const workloadM = r.mapping(identity?.['workload'], 'identity.workload', ['source_principal', 'trust_domains', 'xfcc']);
   const xfccM = r.mapping(workloadM?.['xfcc'], 'identity.workload.xfcc', ['trusted_proxies']);
 
@@ -432,7 +480,8 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
     intervalMs: r.integer(reloadM?.['interval_ms'], 'reload.interval_ms', 1000, { min: 50, max: 3_600_000 }),
   };
 
-  const policyM = r.mapping(root['policy'], 'policy', ['policies', 'files', 'rego']);
+  const policyM = r.mapping(root['policy'], 'policy', ['policies', 'intentions', 'files', 'rego']);
+  const intentions = policyM?.['intentions'] !== undefined ? parseIntentions(r, policyM['intentions'], 'policy.intentions') : undefined;
   const policies: NativePolicy[] = [];
   if (policyM?.['policies'] !== undefined) policies.push(...parseNativePolicies(r, policyM['policies'], 'policy.policies', 'config'));
   r.strings(policyM?.['files'], 'policy.files').forEach((f, i) => {
@@ -481,12 +530,14 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
         ),
         xfccTrustedProxies: parseCidrs(r, xfccM?.['trusted_proxies'], 'identity.workload.xfcc.trusted_proxies'),
       },
+      ...(apiKeys ? { apiKeys } : {}),
+      ...(verifiedUpstream ? { verifiedUpstream } : {}),
     },
     signals,
     risk,
     state,
     reload,
-    policy: { policies, ...(rego ? { rego } : {}) },
+    policy: { policies, ...(intentions ? { intentions } : {}), ...(rego ? { rego } : {}) },
     response: {
       upstreamHeaders: parseUpstreamHeaders(r, responseM?.['upstream_headers'], 'response.upstream_headers'),
       removeAuthorization: r.boolean(responseM?.['remove_authorization'], 'response.remove_authorization', true),

@@ -1,5 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
 import type { Cidr } from '../cidr.js';
+import type { IntentionsConfig } from '../policy/intentions.js';
 import type { NativePolicy } from '../policy/native.js';
 import type { ConfiguredSignal } from '../signals/api.js';
 import type { StateConfig } from '../state/index.js';
@@ -23,7 +24,9 @@ export interface HttpListenerConfig extends ListenerConfig {
 
 export type JwksSource =
   | { kind: 'remote'; uri: string; cacheMaxAgeMs: number; timeoutMs: number; cooldownMs: number }
-  | { kind: 'local'; jwks: JSONWebKeySet; origin: string };
+  | { kind: 'local'; jwks: JSONWebKeySet; origin: string }
+  /** OIDC discovery: `<issuer>/.well-known/openid-configuration` names the `jwks_uri`. */
+  | { kind: 'discovery'; discoveryUri: string; cacheMaxAgeMs: number; timeoutMs: number; cooldownMs: number; discoveryCacheMs: number; maxBackoffMs: number };
 
 export interface JwtIssuerConfig {
   issuer: string;
@@ -31,6 +34,10 @@ export interface JwtIssuerConfig {
   audiences: string[];
   algorithms: string[];
   jwks: JwksSource;
+  /** Accepted JOSE `typ` header values (lowercase, without `application/`). */
+  typ: string[];
+  /** A token without a `typ` header is refused. */
+  requireTyp: boolean;
 }
 
 export interface JwtConfig {
@@ -54,6 +61,34 @@ export interface WorkloadConfig {
   trustDomains: string[];
   /** `x-forwarded-client-cert` is read only when the source address is in one of these. */
   xfccTrustedProxies: Cidr[];
+}
+
+/** One API key: only the SHA-256 of the key is ever stored. */
+export interface ApiKeyEntry {
+  id: string;
+  /** SHA-256 of the key, 32 bytes. */
+  sha256: Buffer;
+  principal: string;
+  labels: Record<string, string>;
+  /** `inline` or the file it came from. */
+  origin: string;
+}
+
+export interface ApiKeysConfig {
+  /** The request header carrying the key. */
+  header: string;
+  keys: ApiKeyEntry[];
+}
+
+/** Identity that a filter in front of ext_authz already verified (Envoy jwt_authn, Meshward's JWT filter). */
+export interface VerifiedUpstreamConfig {
+  /** jwt_authn's `payload_in_metadata` key, read from metadata_context namespace `jwtAuthnNamespace`. */
+  jwtAuthnMetadataKey?: string;
+  jwtAuthnNamespace: string;
+  /** The JWT filter's `forward_payload_header` (base64url JSON); trusted only with the operator's promise. */
+  payloadHeader?: string;
+  /** `iss` values accepted from these sources. */
+  issuers: string[];
 }
 
 export interface IpBlocklistConfig {
@@ -95,6 +130,8 @@ export interface AuthzConfig {
   identity: {
     jwt: JwtConfig;
     workload: WorkloadConfig;
+    apiKeys?: ApiKeysConfig;
+    verifiedUpstream?: VerifiedUpstreamConfig;
   };
   signals: {
     ipBlocklist?: IpBlocklistConfig;
@@ -106,6 +143,7 @@ export interface AuthzConfig {
   reload: ReloadConfig;
   policy: {
     policies: NativePolicy[];
+    intentions?: IntentionsConfig;
     rego?: RegoConfig;
   };
   response: {
@@ -151,3 +189,6 @@ export const DEFAULT_PORTS = { grpc: 9191, http: 9192, admin: 9193 } as const;
 /** Asymmetric algorithms only: shared-secret (HS*) tokens and `none` are never accepted. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 export const DEFAULT_JWT_ALGORITHMS: string[] = [...JWT_ALGORITHMS];
+
+/** RFC 7519 `JWT` and RFC 9068 access tokens `at+jwt`; compared lowercase without `application/`. */
+export const DEFAULT_JWT_TYPES: string[] = ['jwt', 'at+jwt'];

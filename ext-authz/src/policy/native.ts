@@ -43,6 +43,8 @@ export interface OperationMatch {
 export type ConditionKey =
   | { kind: 'header'; name: string }
   | { kind: 'claim'; path: string[] }
+  | { kind: 'api_key_label'; name: string }
+  | { kind: 'request.auth.api_key.id' }
   | { kind: 'source.ip' | 'destination.ip' }
   | { kind: 'risk.score' | 'risk.reasons' }
   | { kind: 'source.namespace' | 'source.principal' | 'request.auth.principal' | 'request.auth.audiences' | 'request.auth.presenter' | 'destination.port' | 'connection.sni' };
@@ -161,6 +163,10 @@ export function conditionValues(key: ConditionKey, f: Facts): string[] {
       // Space-delimited scope strings are not split (as in Istio): match the whole value or use a list claim.
       return one(scalar(v));
     }
+    case 'api_key_label':
+      return one(f.apiKeyLabels?.[key.name]);
+    case 'request.auth.api_key.id':
+      return one(f.apiKeyId);
     case 'source.ip':
       return one(f.sourceIp);
     case 'destination.ip':
@@ -367,6 +373,8 @@ export const CONDITION_KEYS = [
   'request.auth.principal',
   'request.auth.audiences',
   'request.auth.presenter',
+  'request.auth.api_key.id',
+  'request.auth.api_key.labels[<name>]',
   'source.ip',
   'source.namespace',
   'source.principal',
@@ -386,7 +394,11 @@ export function parseConditionKey(key: string): ConditionKey | string {
     if (!parts || `request.auth.claims${rebuilt}` !== key) return `malformed claim key "${key}"; write request.auth.claims[name] or request.auth.claims[outer][inner]`;
     return { kind: 'claim', path: parts.map((p) => p.slice(1, -1)) };
   }
+  const label = /^request\.auth\.api_key\.labels\[([^\][]+)\]$/.exec(key);
+  if (label) return { kind: 'api_key_label', name: label[1]! };
   switch (key) {
+    case 'request.auth.api_key.id':
+      return { kind: key };
     case 'source.ip':
     case 'destination.ip':
       return { kind: key };

@@ -97,6 +97,8 @@ describe('config defaults', () => {
       audiences: [],
       algorithms: DEFAULT_JWT_ALGORITHMS,
       jwks: { kind: 'remote', uri: 'https://idp/jwks', cacheMaxAgeMs: 600_000, timeoutMs: 5000, cooldownMs: 30_000 },
+      typ: ['jwt', 'at+jwt'],
+      requireTyp: false,
     });
     expect(DEFAULT_JWT_ALGORITHMS.some((a) => a.startsWith('HS') || a === 'none')).toBe(false);
   });

@@ -8,7 +8,7 @@ import { isResolved, resolveTool, toolVersion, type ToolName } from '../sdk/src/
 export default function setup(): void {
   const ci = process.env['CI'] === 'true' || process.env['CI'] === '1';
   const problems: string[] = [];
-  for (const name of ['envoy', 'opa'] as ToolName[]) {
+  for (const name of ['envoy', 'opa', 'redis'] as ToolName[]) {
     const tool = resolveTool(name);
     if (!isResolved(tool)) {
       problems.push(`${name}: ${tool.reason}`);
@@ -20,7 +20,7 @@ export default function setup(): void {
       continue;
     }
     console.log(`[meshward tests] ${name}: ${tool.path} (${tool.source})`);
-    console.log(`[meshward tests] ${name === 'envoy' ? '`envoy --version`' : '`opa version`'}: ${v.line}`);
+    console.log(`[meshward tests] ${name === 'opa' ? '`opa version`' : `\`${name === 'redis' ? 'redis-server' : name} --version\``}: ${v.line}`);
   }
   if (problems.length > 0) {
     const msg = `missing tools for end-to-end tests:\n  ${problems.join('\n  ')}\nrun \`npx meshward setup\` or see \`npx meshward doctor\``;

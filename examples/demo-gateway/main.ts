@@ -5,7 +5,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpProxyBootstrap, startEchoUpstream, startEnvoy, envoyVersionLine, type EchoUpstream, type EnvoyInstance, type Json } from '@meshward/sdk/envoy';
-import { authzPlugin, demoPlugins, type DemoPlugin } from './plugins.js';
+import { demoIssuer } from '@meshward/sdk/tools';
+import { attributesPlugin, authzPlugin, demoPlugins, jwtPlugin, type DemoPlugin } from './plugins.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -46,14 +47,19 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new Error(`the demo upstream cannot listen on 127.0.0.1:${upstreamPort} (${(e as Error).message}); set MESHWARD_UPSTREAM_PORT`);
   }
-  // ext_authz first (refuse early), then the wasm filters.
+  // One demo identity provider for the JWT filter and ext_authz (`npx meshward token` signs for it).
+  const issuer = demoIssuer();
+  // Chain: JWT (who) → attributes (what, derived once) → ext_authz (decides, seeing both) → the rest.
   const authz = await authzPlugin(
     join(repoRoot, 'examples', 'demo-gateway', 'authz', 'authz.yaml'),
     listenUrl,
+    issuer,
     portFromEnv('MESHWARD_AUTHZ_GRPC_PORT', 0),
     portFromEnv('MESHWARD_AUTHZ_ADMIN_PORT', 0),
   );
-  plugins = [authz, ...demoPlugins(join(repoRoot, 'build'), listenUrl)];
+  const jwt = await jwtPlugin(join(repoRoot, 'build'), listenUrl, issuer);
+  const attributes = attributesPlugin(join(repoRoot, 'build'), listenUrl);
+  plugins = [...(jwt ? [jwt] : []), ...(attributes ? [attributes] : []), authz, ...demoPlugins(join(repoRoot, 'build'), listenUrl)];
   const bootstrap = httpProxyBootstrap({
     listenerPort: listenPort,
     adminPort,
@@ -62,7 +68,9 @@ async function main(): Promise<void> {
     clusters: plugins.flatMap((p) => p.clusters ?? []),
     route: { typed_per_filter_config: Object.assign({}, ...plugins.map((p) => p.catchAllPerFilterConfig ?? {})) as { [key: string]: Json } },
     accessLogFormat:
-      '[access] %START_TIME% "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%" %RESPONSE_CODE% %RESPONSE_FLAGS% %DURATION%ms decision=%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision_id)%',
+      '[access] %START_TIME% "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%" %RESPONSE_CODE% %RESPONSE_FLAGS% %DURATION%ms ' +
+      'principal=%FILTER_STATE(wasm.meshward.jwt.principal:PLAIN)% op=%FILTER_STATE(wasm.meshward.attr.op:PLAIN)% ' +
+      'decision=%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision_id)%',
   });
   // Plugin routes go before the catch-all route to the upstream.
   const vhost = (bootstrap['static_resources'] as { listeners: Array<{ filter_chains: Array<{ filters: Array<{ typed_config: { route_config: { virtual_hosts: Array<{ routes: Json[] }> } } }> }> }> })

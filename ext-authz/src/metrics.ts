@@ -1,5 +1,8 @@
 /** The few Prometheus metrics the server exports, rendered in the text exposition format. */
 
+/** Risk score buckets (the score is 0-100). */
+export const RISK_BUCKETS = [0, 10, 25, 50, 75, 90, 100];
+
 export const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 interface Histogram {
@@ -22,8 +25,55 @@ export class Metrics {
   private readonly latency = new Map<string, Histogram>();
   private readonly errors = new Map<string, number>();
   private readonly started = Date.now();
+  private readonly signalHits = new Map<string, number>();
+  private readonly signalErrors = new Map<string, number>();
+  private readonly risk: Histogram = { counts: RISK_BUCKETS.map(() => 0), sum: 0, count: 0 };
+  private readonly reloads = new Map<string, number>();
+  private reloadOk = 1;
+  private reloadTime = Date.now() / 1000;
+  private readonly stateUp = new Map<string, number>();
+  private readonly stateDisconnects = new Map<string, number>();
+  /** Where the verified-JWT cache's counters are read from at render time. */
+  jwtCacheStats: (() => { hits: number; misses: number }) | undefined;
 
-  /** One decision: result `allow` | `deny` | `unauthenticated`, protocol `grpc` | `http`. */
+  /** A signal scored above 0 or asked for an action. */
+  recordSignalHit(signal: string): void {
+    this.signalHits.set(signal, (this.signalHits.get(signal) ?? 0) + 1);
+  }
+
+  /** A signal threw (counted at its full weight). */
+  recordSignalError(signal: string): void {
+    this.signalErrors.set(signal, (this.signalErrors.get(signal) ?? 0) + 1);
+  }
+
+  recordRiskScore(score: number): void {
+    RISK_BUCKETS.forEach((b, i) => {
+      if (score <= b) this.risk.counts[i]!++;
+    });
+    this.risk.sum += score;
+    this.risk.count++;
+  }
+
+  /** A hot reload: applied (`success`) or rejected (`failure`, the old config stays active). */
+  recordReload(ok: boolean): void {
+    const k = ok ? 'success' : 'failure';
+    this.reloads.set(k, (this.reloads.get(k) ?? 0) + 1);
+    this.reloadOk = ok ? 1 : 0;
+    this.reloadTime = Date.now() / 1000;
+  }
+
+  /** The shared state backend came up or went away. */
+  setStateUp(backend: string, up: boolean): void {
+    const was = this.stateUp.get(backend);
+    this.stateUp.set(backend, up ? 1 : 0);
+    if (!up && was !== 0) this.stateDisconnects.set(backend, (this.stateDisconnects.get(backend) ?? 0) + 1);
+  }
+
+  signalHitCount(signal: string): number {
+    return this.signalHits.get(signal) ?? 0;
+  }
+
+  /** One decision: result `allow` | `deny` | `unauthenticated` | `step_up` | `throttle` | `read_only`, protocol `grpc` | `http`. */
   recordDecision(result: string, protocol: string, seconds: number): void {
     const key = JSON.stringify({ decision: result, protocol });
     this.decisions.set(key, (this.decisions.get(key) ?? 0) + 1);
@@ -66,6 +116,40 @@ export class Metrics {
       out.push(`meshward_authz_check_duration_seconds_bucket${labels({ ...l, le: '+Inf' })} ${h.count}`);
       out.push(`meshward_authz_check_duration_seconds_sum${labels(l)} ${h.sum}`);
       out.push(`meshward_authz_check_duration_seconds_count${labels(l)} ${h.count}`);
+    }
+    out.push('# HELP meshward_authz_signal_hits_total Checks in which a signal scored above 0 or asked for an action.');
+    out.push('# TYPE meshward_authz_signal_hits_total counter');
+    for (const [k, v] of this.signalHits) out.push(`meshward_authz_signal_hits_total${labels({ signal: k })} ${v}`);
+    out.push('# HELP meshward_authz_signal_errors_total Signals that failed (scored at their full weight).');
+    out.push('# TYPE meshward_authz_signal_errors_total counter');
+    for (const [k, v] of this.signalErrors) out.push(`meshward_authz_signal_errors_total${labels({ signal: k })} ${v}`);
+    out.push('# HELP meshward_authz_risk_score Risk scores of checks that reached the risk phase.');
+    out.push('# TYPE meshward_authz_risk_score histogram');
+    RISK_BUCKETS.forEach((b, i) => out.push(`meshward_authz_risk_score_bucket${labels({ le: num(b) })} ${this.risk.counts[i]}`));
+    out.push(`meshward_authz_risk_score_bucket{le="+Inf"} ${this.risk.count}`);
+    out.push(`meshward_authz_risk_score_sum ${this.risk.sum}`);
+    out.push(`meshward_authz_risk_score_count ${this.risk.count}`);
+    out.push('# HELP meshward_authz_reloads_total Hot reloads of policies and lists by result.');
+    out.push('# TYPE meshward_authz_reloads_total counter');
+    for (const [k, v] of this.reloads) out.push(`meshward_authz_reloads_total${labels({ result: k })} ${v}`);
+    out.push('# HELP meshward_authz_reload_last_success 1 when the last reload (or the start) applied its config, 0 when it was rejected.');
+    out.push('# TYPE meshward_authz_reload_last_success gauge');
+    out.push(`meshward_authz_reload_last_success ${this.reloadOk}`);
+    out.push('# HELP meshward_authz_reload_last_timestamp_seconds When the last reload was attempted (or the server started).');
+    out.push('# TYPE meshward_authz_reload_last_timestamp_seconds gauge');
+    out.push(`meshward_authz_reload_last_timestamp_seconds ${this.reloadTime}`);
+    out.push('# HELP meshward_authz_state_backend_up 1 while the shared risk state backend answers; 0 while deciding from local state.');
+    out.push('# TYPE meshward_authz_state_backend_up gauge');
+    for (const [k, v] of this.stateUp) out.push(`meshward_authz_state_backend_up${labels({ backend: k })} ${v}`);
+    out.push('# HELP meshward_authz_state_disconnects_total Times the shared risk state backend went away.');
+    out.push('# TYPE meshward_authz_state_disconnects_total counter');
+    for (const [k, v] of this.stateDisconnects) out.push(`meshward_authz_state_disconnects_total${labels({ backend: k })} ${v}`);
+    const jwt = this.jwtCacheStats?.();
+    if (jwt) {
+      out.push('# HELP meshward_authz_jwt_cache_total Bearer tokens served from the verified-token cache (hit) or verified (miss).');
+      out.push('# TYPE meshward_authz_jwt_cache_total counter');
+      out.push(`meshward_authz_jwt_cache_total{result="hit"} ${jwt.hits}`);
+      out.push(`meshward_authz_jwt_cache_total{result="miss"} ${jwt.misses}`);
     }
     out.push('# HELP meshward_authz_uptime_seconds Seconds since the server started.');
     out.push('# TYPE meshward_authz_uptime_seconds gauge');

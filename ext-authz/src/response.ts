@@ -9,17 +9,34 @@
  *   `error="invalid_token"` when a token was present) and a JSON body.
  * - deny: 403 with a JSON body. Bodies are `{"code": "...", "decision_id": "..."}`: the reason
  *   stays in the decision log, correlated by the id.
+ * - step_up: 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"` and
+ *   the `acr_values` / `max_age` the client must come back with (RFC 9470).
+ * - throttle: 429 with `Retry-After`.
+ * - read_only: 403 (code `read_only`) for a non-safe method when the risk allows reading only.
+ *
+ * Allows carry the risk score and reasons upstream (headers) and every answer carries them in
+ * gRPC dynamic metadata, for access logs.
  */
 import type { AuthzConfig } from './config/types.js';
 import { principalOf, type Identity } from './identity/types.js';
+import type { Denial, StepUpChallenge } from './policy/decisions.js';
 
-export type DecisionResult = 'allow' | 'deny' | 'unauthenticated';
+export type DecisionResult = 'allow' | 'deny' | 'unauthenticated' | 'step_up' | 'throttle' | 'read_only';
+
+export interface RiskSummary {
+  score: number;
+  reasons: string[];
+}
+
+export type { StepUpChallenge };
 
 export interface Decision {
   id: string;
   result: DecisionResult;
-  /** 200, 401 or 403. */
+  /** 200, 401, 403 or 429. */
   status: number;
+  /** The risk phase's result, when it ran. */
+  risk?: RiskSummary;
   /** For the decision log. */
   reason: string;
   policy?: string;
@@ -55,10 +72,10 @@ export class ResponseBuilder {
   /** Every header name this server may set upstream (for Envoy's allowed_upstream_headers and for docs). */
   get identityHeaderNames(): string[] {
     const h = this.config.upstreamHeaders;
-    return [h.principal, h.workload, h.decisionId, ...Object.keys(h.claims)].filter((x): x is string => x !== undefined);
+    return [h.principal, h.workload, h.decisionId, h.riskScore, h.riskReasons, ...Object.keys(h.claims)].filter((x): x is string => x !== undefined);
   }
 
-  allow(id: string, identity: Identity, reason: string, policy: string | undefined): Decision {
+  allow(id: string, identity: Identity, reason: string, policy: string | undefined, risk?: RiskSummary): Decision {
     const h = this.config.upstreamHeaders;
     const set: Record<string, string> = {};
     const remove: string[] = [];
@@ -72,13 +89,17 @@ export class ResponseBuilder {
     put(h.workload, identity.workload?.id);
     put(h.decisionId, id);
     for (const [name, claim] of Object.entries(h.claims)) put(name, identity.jwt?.claims[claim]);
+    put(h.riskScore, risk?.score);
+    put(h.riskReasons, risk?.reasons.length ? risk.reasons.join(',') : undefined);
     if (this.config.removeAuthorization && identity.jwt) remove.push('authorization');
+    if (this.config.removeAuthorization && identity.apiKey) remove.push(identity.apiKey.header);
     return {
       id,
       result: 'allow',
       status: 200,
       reason,
       ...(policy !== undefined ? { policy } : {}),
+      ...(risk ? { risk } : {}),
       identity,
       upstreamHeaders: set,
       removeHeaders: remove,
@@ -86,23 +107,77 @@ export class ResponseBuilder {
     };
   }
 
-  deny(id: string, identity: Identity, reason: string, policy: string | undefined): Decision {
+  deny(id: string, identity: Identity, reason: string, policy: string | undefined, risk?: RiskSummary): Decision {
+    return this.refusal('deny', 403, 'forbidden', id, identity, reason, policy, risk, {});
+  }
+
+  /** The answer for a refusal that applies (see policy/decisions.ts). */
+  refuse(denial: Denial, id: string, identity: Identity, reason: string, policy: string | undefined, risk?: RiskSummary): Decision {
+    switch (denial.kind) {
+      case 'deny':
+        return this.deny(id, identity, reason, policy, risk);
+      case 'read_only':
+        return this.readOnly(id, identity, reason, policy, risk);
+      case 'throttle':
+        return this.throttle(id, identity, reason, policy, denial.retryAfterSeconds, risk);
+      case 'step_up':
+        return this.stepUp(id, identity, reason, policy, denial.challenge, risk);
+    }
+  }
+
+  /** A non-safe method refused because the request may only read. */
+  readOnly(id: string, identity: Identity, reason: string, policy: string | undefined, risk?: RiskSummary): Decision {
+    return this.refusal('read_only', 403, 'read_only', id, identity, reason, policy, risk, {});
+  }
+
+  throttle(id: string, identity: Identity, reason: string, policy: string | undefined, retryAfterSeconds: number, risk?: RiskSummary): Decision {
+    return this.refusal('throttle', 429, 'throttled', id, identity, reason, policy, risk, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  }
+
+  /** RFC 9470: the token is valid but its authentication is not strong or recent enough. */
+  stepUp(id: string, identity: Identity, reason: string, policy: string | undefined, challenge: StepUpChallenge, risk?: RiskSummary): Decision {
+    // Without a token there is no authentication to find insufficient (RFC 6750: no error code
+    // then); the challenge still says what the token must carry.
+    const withToken = identity.jwt !== undefined;
+    const params = ['realm="meshward"'];
+    if (withToken) params.push('error="insufficient_user_authentication"', 'error_description="A different authentication level is required"');
+    if (challenge.acrValues) params.push(`acr_values="${challenge.acrValues}"`);
+    if (challenge.maxAge !== undefined) params.push(`max_age=${challenge.maxAge}`);
+    const code = withToken ? 'insufficient_user_authentication' : 'unauthenticated';
+    return this.refusal('step_up', 401, code, id, identity, reason, policy, risk, { 'www-authenticate': `Bearer ${params.join(', ')}` });
+  }
+
+  private refusal(
+    result: DecisionResult,
+    status: number,
+    code: string,
+    id: string,
+    identity: Identity,
+    reason: string,
+    policy: string | undefined,
+    risk: RiskSummary | undefined,
+    extra: Record<string, string>,
+  ): Decision {
     return {
       id,
-      result: 'deny',
-      status: 403,
+      result,
+      status,
       reason,
       ...(policy !== undefined ? { policy } : {}),
+      ...(risk ? { risk } : {}),
       identity,
       upstreamHeaders: {},
       removeHeaders: [],
-      responseHeaders: this.denyHeaders(id),
-      body: JSON.stringify({ code: 'forbidden', decision_id: id }),
+      responseHeaders: { ...this.denyHeaders(id), ...extra },
+      body: JSON.stringify({ code, decision_id: id }),
     };
   }
 
-  unauthenticated(id: string, identity: Identity, problem: 'missing' | 'invalid', reason: string, policy?: string): Decision {
-    const challenge = problem === 'invalid' ? 'Bearer realm="meshward", error="invalid_token"' : 'Bearer realm="meshward"';
+  unauthenticated(id: string, identity: Identity, problem: 'missing' | 'invalid', reason: string, policy?: string, scheme: 'Bearer' | 'ApiKey' = 'Bearer'): Decision {
+    // An unknown API key: a scheme of its own (there is no registered one; RFC 9110 §11.6.1 allows any token).
+    const challenge =
+      scheme === 'ApiKey' ? 'ApiKey realm="meshward"' : problem === 'invalid' ? 'Bearer realm="meshward", error="invalid_token"' : 'Bearer realm="meshward"';
+    const code = scheme === 'ApiKey' ? 'invalid_api_key' : problem === 'invalid' ? 'invalid_token' : 'unauthenticated';
     return {
       id,
       result: 'unauthenticated',
@@ -113,7 +188,7 @@ export class ResponseBuilder {
       upstreamHeaders: {},
       removeHeaders: [],
       responseHeaders: { ...this.denyHeaders(id), 'www-authenticate': challenge },
-      body: JSON.stringify({ code: problem === 'invalid' ? 'invalid_token' : 'unauthenticated', decision_id: id }),
+      body: JSON.stringify({ code, decision_id: id }),
     };
   }
 

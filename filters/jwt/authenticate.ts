@@ -1,7 +1,8 @@
 // One request against a rule's requirement: find each provider's token, verify it, and combine
 // the outcomes as jwt_authn does (provider_name, requires_any, requires_all, allow_missing,
 // allow_missing_or_failed). Pure: the request arrives as plain data.
-import { headerFirst } from "@meshward/sdk/assembly";
+import { headerAll, headerFirst } from "@meshward/sdk/assembly";
+import { parseCookies, parseQuery } from "./request";
 import { HeaderLocation, JwtConfig, Provider, Requirement, RequirementKind } from "./config";
 import { Jwt, parseJwt } from "./token";
 import { JwtStatus } from "./status";
@@ -10,9 +11,21 @@ import { verifyToken } from "./verify";
 export class RequestView {
   /** Header pairs with lowercase names. */
   headers: Array<string[]> = new Array<string[]>();
-  /** Query parameters, decoded, in order. */
-  params: Array<string[]> = new Array<string[]>();
-  cookies: Array<string[]> = new Array<string[]>();
+  /** `:path` with its query. */
+  path: string = "";
+  private parsedParams: Array<string[]> | null = null;
+  private parsedCookies: Array<string[]> | null = null;
+
+  /** Query parameters, decoded, in order (parsed on first use: most tokens come in a header). */
+  params(): Array<string[]> {
+    if (this.parsedParams === null) this.parsedParams = parseQuery(this.path);
+    return this.parsedParams!;
+  }
+
+  cookies(): Array<string[]> {
+    if (this.parsedCookies === null) this.parsedCookies = parseCookies(headerAll(this.headers, "cookie"));
+    return this.parsedCookies!;
+  }
 }
 
 /** A token that verified, where it came from (so it can be removed), and its claims. */
@@ -55,7 +68,7 @@ function tokenFromHeader(value: string, loc: HeaderLocation): string | null {
   return end > start ? value.substring(start, end) : null;
 }
 
-class FoundToken {
+export class FoundToken {
   constructor(public token: string, public header: string) {}
 }
 
@@ -68,13 +81,15 @@ export function findToken(req: RequestView, provider: Provider): FoundToken | nu
     if (t !== null) return new FoundToken(t, loc.name);
   }
   for (let i = 0; i < provider.fromParams.length; i++) {
-    for (let j = 0; j < req.params.length; j++) {
-      if (req.params[j][0] == provider.fromParams[i] && req.params[j][1].length > 0) return new FoundToken(req.params[j][1], "");
+    const params = req.params();
+    for (let j = 0; j < params.length; j++) {
+      if (params[j][0] == provider.fromParams[i] && params[j][1].length > 0) return new FoundToken(params[j][1], "");
     }
   }
   for (let i = 0; i < provider.fromCookies.length; i++) {
-    for (let j = 0; j < req.cookies.length; j++) {
-      if (req.cookies[j][0] == provider.fromCookies[i] && req.cookies[j][1].length > 0) return new FoundToken(req.cookies[j][1], "");
+    const cookies = req.cookies();
+    for (let j = 0; j < cookies.length; j++) {
+      if (cookies[j][0] == provider.fromCookies[i] && cookies[j][1].length > 0) return new FoundToken(cookies[j][1], "");
     }
   }
   return null;

@@ -6,6 +6,7 @@ import {
   childPath, indexPath, lowercaseHeaderName,
 } from "@meshward/sdk/assembly";
 import { Jwk, parseJwks } from "./jwks";
+import { ClaimCondition, parseConditionKey } from "./claims";
 
 export class HeaderLocation {
   constructor(public name: string, public prefix: string) {}
@@ -26,10 +27,24 @@ export class Provider {
   forward: bool = false;
   forwardPayloadHeader: string = "";
   claimToHeaders: Array<ClaimToHeader> = new Array<ClaimToHeader>();
+  /** Re-pick the route after writing headers (routes may match on claim headers). */
+  clearRouteCache: bool = false;
   clockSkewSeconds: i64 = 60;
   requireExpiration: bool = false;
   /** Seconds; 0 = no limit. */
   maxLifetimeSeconds: i64 = 0;
+  /** remote_jwks: fetched with http_call through `remoteCluster`; `keys` holds the last good set. */
+  remote: bool = false;
+  remoteUri: string = "";
+  remoteCluster: string = "";
+  remotePath: string = "/";
+  remoteAuthority: string = "";
+  remoteTimeoutMs: u32 = 1000;
+  cacheDurationSeconds: i64 = 600;
+  /** After a failed fetch, no new attempt for this long (jwt_authn's failed_refetch_duration). */
+  failedRefetchSeconds: i64 = 1;
+  /** A token with an unknown kid re-fetches the set at most this often; 0 = never. */
+  unknownKidRefetchSeconds: i64 = 30;
 }
 
 export enum RequirementKind { Provider, Any, All, AllowMissing, AllowMissingOrFailed }
@@ -49,6 +64,8 @@ export class Rule {
   methods: Array<string> = new Array<string>();
   /** Null: the route needs no token. */
   requires: Requirement | null = null;
+  /** Claim requirements (Istio-style `when`); all must hold for the request's verified token. */
+  when: Array<ClaimCondition> = new Array<ClaimCondition>();
 }
 
 export class JwtConfig {
@@ -57,6 +74,8 @@ export class JwtConfig {
   maxTokenBytes: i32 = 8192;
   stripFailureResponse: bool = false;
   tokenCacheSize: i32 = 1000;
+  /** RS256/384/512 by Envoy's verify_signature when offered (faster); false: always in wasm. */
+  hostVerification: bool = true;
   logLevel: i32 = 2; // info
   /** Every header a provider writes; removed from each incoming request so none can be forged. */
   outputHeaders: Array<string> = new Array<string>();
@@ -80,8 +99,8 @@ function isHeaderName(s: string): bool {
   return true;
 }
 
-/** A protobuf Duration in JSON ("300s", "1.5s") or a number of seconds. */
-function readSeconds(obj: ConfigObject, key: string, fallback: i64): i64 {
+/** A protobuf Duration in JSON ("300s", "1.5s") or a number of seconds; `fallback` when absent. */
+function readDuration(obj: ConfigObject, key: string, fallback: f64): f64 {
   const v = obj.raw(key);
   if (v === null) return fallback;
   let n: f64 = -1;
@@ -95,7 +114,12 @@ function readSeconds(obj: ConfigObject, key: string, fallback: i64): i64 {
     obj.ctx.fail(obj.pathOf(key), "expected a duration such as \"300s\" (or a number of seconds)");
     return fallback;
   }
-  return <i64>Math.ceil(n);
+  return n;
+}
+
+/** A duration rounded up to whole seconds. */
+function readSeconds(obj: ConfigObject, key: string, fallback: i64): i64 {
+  return <i64>Math.ceil(readDuration(obj, key, <f64>fallback));
 }
 
 function readHeaderName(ctx: ConfigContext, path: string, name: string): string {
@@ -106,31 +130,69 @@ function readHeaderName(ctx: ConfigContext, path: string, name: string): string 
   return lowercaseHeaderName(name);
 }
 
+function parseRemoteJwks(provider: Provider, remote: ConfigObject): void {
+  const ctx = remote.ctx;
+  provider.remote = true;
+  const httpUri = remote.object("http_uri", true);
+  if (httpUri !== null) {
+    const uri = httpUri.requiredString("uri");
+    provider.remoteCluster = httpUri.requiredString("cluster");
+    const timeout = readDuration(httpUri, "timeout", 1);
+    httpUri.finish();
+    if (ctx.failed()) return;
+    if (timeout <= 0 || timeout > 600) {
+      ctx.fail(httpUri.pathOf("timeout"), "expected a timeout between 1ms and 600s");
+      return;
+    }
+    provider.remoteTimeoutMs = <u32>Math.max(1, Math.round(timeout * 1000));
+    const scheme = uri.indexOf("://");
+    if (scheme <= 0 || !(uri.startsWith("http://") || uri.startsWith("https://"))) {
+      ctx.fail(httpUri.pathOf("uri"), "expected an http:// or https:// URI");
+      return;
+    }
+    const rest = uri.substring(scheme + 3);
+    const slash = rest.indexOf("/");
+    provider.remoteAuthority = slash < 0 ? rest : rest.substring(0, slash);
+    provider.remotePath = slash < 0 ? "/" : rest.substring(slash);
+    if (provider.remoteAuthority.length == 0) ctx.fail(httpUri.pathOf("uri"), "the URI has no host");
+    provider.remoteUri = uri;
+  }
+  provider.cacheDurationSeconds = readSeconds(remote, "cache_duration", 600);
+  if (provider.cacheDurationSeconds < 1 && !ctx.failed()) ctx.fail(remote.pathOf("cache_duration"), "must be at least 1s");
+  provider.failedRefetchSeconds = readSeconds(remote, "failed_refetch_duration", 1);
+  provider.unknownKidRefetchSeconds = readSeconds(remote, "unknown_kid_refetch_interval", 30);
+  remote.finish();
+}
+
 function parseProvider(config: JwtConfig, p: ConfigObject, name: string): Provider {
   const ctx = p.ctx;
   const provider = new Provider();
   provider.name = name;
   provider.issuer = p.string("issuer");
   provider.audiences = p.stringArray("audiences");
-  const local = p.object("local_jwks");
-  if (p.has("remote_jwks")) {
+  if (p.has("local_jwks") == p.has("remote_jwks")) {
+    p.raw("local_jwks");
     p.raw("remote_jwks");
-    ctx.fail(p.pathOf("remote_jwks"), "remote JWKS fetching is not available in this version; use local_jwks");
+    ctx.fail(p.path, "expected exactly one of local_jwks, remote_jwks");
     return provider;
   }
-  if (local === null) {
-    if (!ctx.failed()) ctx.fail(p.pathOf("local_jwks"), "required field missing (a provider needs its keys)");
-    return provider;
+  const remote = p.object("remote_jwks");
+  if (remote !== null) {
+    parseRemoteJwks(provider, remote);
+  } else {
+    const local = p.object("local_jwks");
+    if (local === null) return provider;
+    const inline = local.string("inline_string", "", true);
+    local.finish();
+    if (ctx.failed()) return provider;
+    const jwks = parseJwks(inline);
+    if (jwks.error.length > 0) {
+      ctx.fail(local.pathOf("inline_string"), jwks.error);
+      return provider;
+    }
+    provider.keys = jwks.keys;
   }
-  const inline = local.string("inline_string", "", true);
-  local.finish();
   if (ctx.failed()) return provider;
-  const jwks = parseJwks(inline);
-  if (jwks.error.length > 0) {
-    ctx.fail(local.pathOf("inline_string"), jwks.error);
-    return provider;
-  }
-  provider.keys = jwks.keys;
 
   const headers = p.array("from_headers");
   if (headers !== null) {
@@ -168,6 +230,7 @@ function parseProvider(config: JwtConfig, p: ConfigObject, name: string): Provid
       config.outputHeaders.push(header);
     }
   }
+  provider.clearRouteCache = p.bool("clear_route_cache");
   provider.clockSkewSeconds = p.integer("clock_skew_seconds", 60, 0, 86400);
   provider.requireExpiration = p.bool("require_expiration");
   provider.maxLifetimeSeconds = readSeconds(p, "max_lifetime", 0);
@@ -229,6 +292,24 @@ function parseRule(config: JwtConfig, r: ConfigObject): Rule {
   }
   const requires = r.raw("requires");
   if (requires !== null && !ctx.failed()) rule.requires = parseRequirement(config, ctx, r.pathOf("requires"), requires);
+  const when = r.array("when");
+  if (when !== null && !ctx.failed()) {
+    if (rule.requires === null) ctx.fail(r.pathOf("when"), "claim conditions need a token: add requires");
+    for (let i = 0; i < when.length && !ctx.failed(); i++) {
+      const w = when.object(i);
+      if (w === null) break;
+      const c = new ClaimCondition();
+      const key = w.requiredString("key");
+      c.values = w.stringArray("values");
+      c.notValues = w.stringArray("not_values");
+      w.finish();
+      if (ctx.failed()) break;
+      const problem = parseConditionKey(key, c);
+      if (problem.length > 0) ctx.fail(w.pathOf("key"), problem);
+      else if (c.values.length == 0 && c.notValues.length == 0) ctx.fail(w.path, "expected values or not_values");
+      rule.when.push(c);
+    }
+  }
   r.finish();
   return rule;
 }
@@ -259,6 +340,9 @@ export function parseJwtConfig(ctx: ConfigContext, text: string): JwtConfig | nu
   config.maxTokenBytes = <i32>root.integer("max_token_bytes", 8192, 256, 1 << 20);
   config.stripFailureResponse = root.bool("strip_failure_response");
   config.tokenCacheSize = <i32>root.integer("token_cache_size", 1000, 0, 100000);
+  const hv = root.string("host_verification", "auto");
+  if (hv != "auto" && hv != "off" && !ctx.failed()) ctx.fail(root.pathOf("host_verification"), "expected \"auto\" or \"off\"");
+  config.hostVerification = hv == "auto";
   const level = root.string("log_level", "info");
   config.logLevel = parseLogLevel(level);
   if (config.logLevel < 0 && !ctx.failed()) ctx.fail(root.pathOf("log_level"), "expected one of trace, debug, info, warn, error, critical");

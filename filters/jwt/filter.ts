@@ -1,57 +1,31 @@
 // The JWT filter: verifies bearer tokens as Envoy's jwt_authn does, inside a wasm VM, and hands
 // the verified identity to later filters, access logs and ext_authz. Glue only: the decisions
 // live in config.ts, rules.ts, authenticate.ts, verify.ts and token.ts.
-export * from "@meshward/sdk/assembly/abi";
+// The lean headers-only entry: no per-request bookkeeping logs, no body/log callbacks into the VM.
+export * from "@meshward/sdk/assembly/abi-headers";
 import {
-  RootContext, Context, registerRootContext, FilterHeadersStatusValues, HeaderMapTypeValues,
+  CalloutRootContext, Context, registerRootContext, FilterHeadersStatusValues, HeaderMapTypeValues,
   ConfigContext, getPluginConfiguration, logError, logInfo, logDebug, logEnabled, setLogLevel, LogLevelValues,
-  getHeaderPairs, removeHeader, setHeader, sendLocalResponse, setFilterState, currentTimeNanos,
-  lowercaseHeaderNames, headerFirst, headerAll, hexEncode, JsonValue, JsonKind, stringifyJson,
+  getHeaderPairs, removeHeader, clearRouteCache, setHeader, sendLocalResponse, setFilterState, currentTimeNanos,
+  lowercaseHeaderNames, headerFirst,
 } from "@meshward/sdk/assembly";
-import { sha256, warmUpEcdsa, initEd25519, Curve } from "./crypto/index";
+import { warmUpEcdsa, initEd25519, Curve } from "./crypto/index";
 import { JwtConfig, Provider, parseJwtConfig } from "./config";
 import { findRule } from "./rules";
-import { authenticate, RequestView, TokenVerifier, VerifiedToken } from "./authenticate";
-import { parseQuery, parseCookies, urlPathOf } from "./request";
-import { Jwt, parseJwt } from "./token";
+import { authenticate, findToken, RequestView, VerifiedToken } from "./authenticate";
+import { urlPathOf } from "./request";
 import { JwtStatus, statusMessage, statusHttpCode } from "./status";
-import { checkClaims, checkSignature } from "./verify";
+import { JwksFetcher, JwksWaiter } from "./jwks-fetcher";
+import { remoteProvidersOf } from "./remote-jwks";
+import { VerifiedTokenCache } from "./token-cache";
+import { claimsSatisfied, claimText } from "./claims";
+import { HostRsaVerifier } from "./host-verify";
+import { offloadRsaPkcs1 } from "./verify";
 
-/** Tokens whose signature verified, keyed by SHA-256 of provider and token; bounded. */
-class VerifiedTokenCache implements TokenVerifier {
-  private entries: Map<string, Jwt> = new Map<string, Jwt>();
-  nowSeconds: i64 = 0;
-  constructor(public capacity: i32, public maxTokenBytes: i32) {}
-
-  private keyOf(token: string, provider: Provider): string {
-    return hexEncode(sha256(Uint8Array.wrap(String.UTF8.encode(provider.name + "\n" + token))).buffer);
-  }
-
-  verify(token: string, provider: Provider): Jwt {
-    const key = this.capacity > 0 && token.length <= this.maxTokenBytes ? this.keyOf(token, provider) : "";
-    if (key.length > 0 && this.entries.has(key)) {
-      const cached = this.entries.get(key);
-      // The signature is settled; time (exp, nbf) is checked again on every use.
-      const jwt = parseJwt(token, this.maxTokenBytes);
-      if (jwt.status == JwtStatus.Ok) jwt.status = checkClaims(cached, provider, this.nowSeconds);
-      return jwt;
-    }
-    const jwt = parseJwt(token, this.maxTokenBytes);
-    if (jwt.status != JwtStatus.Ok) return jwt;
-    jwt.status = checkClaims(jwt, provider, this.nowSeconds);
-    if (jwt.status != JwtStatus.Ok) return jwt;
-    jwt.status = checkSignature(jwt, provider);
-    if (jwt.status == JwtStatus.Ok && key.length > 0) {
-      if (this.entries.size >= this.capacity) this.entries.clear();
-      this.entries.set(key, jwt);
-    }
-    return jwt;
-  }
-}
-
-class JwtRoot extends RootContext {
+class JwtRoot extends CalloutRootContext {
   config: JwtConfig | null = null;
   cache: VerifiedTokenCache = new VerifiedTokenCache(0, 0);
+  fetcher: JwksFetcher | null = null;
 
   onConfigure(configuration_size: u32): bool {
     const ctx = new ConfigContext();
@@ -65,12 +39,20 @@ class JwtRoot extends RootContext {
     warmUpEcdsa(Curve.P256);
     warmUpEcdsa(Curve.P384);
     initEd25519();
+    const host = config.hostVerification ? HostRsaVerifier.ifAvailable() : null;
+    offloadRsaPkcs1(host);
     this.config = config;
     this.cache = new VerifiedTokenCache(config.tokenCacheSize, config.maxTokenBytes);
+    this.fetcher = new JwksFetcher(config, this, this.cache);
     let keys = 0;
-    for (let i = 0; i < config.providers.length; i++) keys += config.providers[i].keys.length;
-    logInfo("jwt: configured " + config.providers.length.toString() + " provider(s), " +
-      keys.toString() + " key(s), " + config.rules.length.toString() + " rule(s)");
+    let remote = 0;
+    for (let i = 0; i < config.providers.length; i++) {
+      keys += config.providers[i].keys.length;
+      if (config.providers[i].remote) remote++;
+    }
+    logInfo("jwt: configured " + config.providers.length.toString() + " provider(s) (" + remote.toString() + " with remote JWKS), " +
+      keys.toString() + " local key(s), " + config.rules.length.toString() + " rule(s); RSA verified " +
+      (host !== null ? "by the host (verify_signature)" : "in wasm"));
     return true;
   }
 
@@ -79,26 +61,25 @@ class JwtRoot extends RootContext {
   }
 }
 
-function claimString(payload: JsonValue, dottedName: string): string | null {
-  let v: JsonValue | null = payload;
-  const parts = dottedName.split(".");
-  for (let i = 0; i < parts.length && v !== null; i++) v = v.get(parts[i]);
-  if (v === null) return null;
-  if (v.kind == JsonKind.String) return v.stringValue;
-  if (v.kind == JsonKind.Bool) return v.boolValue ? "true" : "false";
-  if (v.kind == JsonKind.Number) {
-    const n = v.numberValue;
-    return n == Math.floor(n) && Math.abs(n) < 9e15 ? (<i64>n).toString() : n.toString();
-  }
-  return null;
-}
+class JwtStream extends Context implements JwksWaiter {
+  /** A stream waits for a key fetch at most once; after that it is decided with what there is. */
+  private waited: bool = false;
 
-class JwtStream extends Context {
   constructor(context_id: u32, readonly root: JwtRoot) {
     super(context_id, root);
   }
 
   onRequestHeaders(headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
+    return this.decide();
+  }
+
+  waiterId(): u32 { return this.context_id; }
+
+  resumeAfterJwks(): void {
+    if (this.decide() == FilterHeadersStatusValues.Continue) this.continueRequest();
+  }
+
+  private decide(): FilterHeadersStatusValues {
     const config = this.root.config;
     if (config === null) return FilterHeadersStatusValues.Continue;
     // Headers this filter writes never come from the client.
@@ -112,16 +93,53 @@ class JwtStream extends Context {
 
     const req = new RequestView();
     req.headers = pairs;
-    req.params = parseQuery(path === null ? "" : path);
-    req.cookies = parseCookies(headerAll(pairs, "cookie"));
+    req.path = path === null ? "" : path;
+    const now = <i64>(currentTimeNanos() / 1000000000);
     const cache = this.root.cache;
-    cache.nowSeconds = <i64>(currentTimeNanos() / 1000000000);
+    cache.nowSeconds = now;
+    const fetcher = this.root.fetcher!;
+    fetcher.nowSeconds = now;
+    const remote = new Array<Provider>();
+    remoteProvidersOf(config, rule.requires!, remote);
+    if (!this.waited) {
+      let parked = false;
+      for (let i = 0; i < remote.length; i++) {
+        if (fetcher.prepare(remote[i], findToken(req, remote[i]) !== null, this)) parked = true;
+      }
+      if (parked) {
+        this.waited = true;
+        return FilterHeadersStatusValues.StopIteration;
+      }
+    }
+
     const result = authenticate(req, config, rule.requires!, cache);
+    if (result.status == JwtStatus.NoMatchingKey && !this.waited) {
+      // The issuer may have rotated its keys: look again (rate-limited) before refusing.
+      let parked = false;
+      for (let i = 0; i < remote.length; i++) {
+        if (findToken(req, remote[i]) !== null && fetcher.refetchForUnknownKid(remote[i], this)) parked = true;
+      }
+      if (parked) {
+        this.waited = true;
+        return FilterHeadersStatusValues.StopIteration;
+      }
+    }
+    if (result.status == JwtStatus.Ok && rule.when.length > 0) {
+      // Claim requirements judge the request's identity: its first verified token.
+      if (result.verified.length == 0) result.status = JwtStatus.Missing;
+      else if (!claimsSatisfied(rule.when, result.verified[0].jwt)) result.status = JwtStatus.ClaimsNotAllowed;
+    }
     if (result.status != JwtStatus.Ok) {
       this.reject(config, pairs, result.status);
       return FilterHeadersStatusValues.StopIteration;
     }
-    for (let i = 0; i < result.verified.length; i++) this.publish(result.verified[i], i == 0);
+    let reroute = false;
+    for (let i = 0; i < result.verified.length; i++) {
+      this.publish(result.verified[i], i == 0);
+      if (result.verified[i].provider.clearRouteCache) reroute = true;
+    }
+    // As jwt_authn's clear_route_cache: routes matching on the headers just written see them.
+    if (reroute) clearRouteCache();
     return FilterHeadersStatusValues.Continue;
   }
 
@@ -132,13 +150,13 @@ class JwtStream extends Context {
     if (!p.forward && v.header.length > 0) removeHeader(HeaderMapTypeValues.RequestHeaders, v.header);
     if (p.forwardPayloadHeader.length > 0) setHeader(HeaderMapTypeValues.RequestHeaders, p.forwardPayloadHeader, jwt.payloadB64);
     for (let i = 0; i < p.claimToHeaders.length; i++) {
-      const value = claimString(jwt.payload, p.claimToHeaders[i].claim);
+      const value = claimText(jwt.payload, p.claimToHeaders[i].claim);
       if (value !== null) setHeader(HeaderMapTypeValues.RequestHeaders, p.claimToHeaders[i].header, value);
     }
     if (first) {
       // The first verified token is the request's identity (Istio's request.auth.principal).
       setFilterState("meshward.jwt.principal", jwt.iss + "/" + jwt.sub);
-      setFilterState("meshward.jwt.claims", stringifyJson(jwt.payload));
+      setFilterState("meshward.jwt.claims", jwt.payloadJson);
       setFilterState("meshward.jwt.provider", p.name);
     }
     if (logEnabled(LogLevelValues.debug)) logDebug("jwt: " + p.name + ": verified token of " + jwt.iss + "/" + jwt.sub);
@@ -153,7 +171,9 @@ class JwtStream extends Context {
     const path = headerFirst(pairs, ":path");
     let challenge = "Bearer realm=\"" + (scheme === null ? "http" : scheme!) + "://" +
       (host === null ? "" : host!) + urlPathOf(path === null ? "" : path!) + "\"";
-    if (status != JwtStatus.Missing) challenge += ", error=\"invalid_token\"";
+    // RFC 6750: a valid token lacking what the resource needs is insufficient_scope, not invalid.
+    if (status == JwtStatus.ClaimsNotAllowed) challenge += ", error=\"insufficient_scope\"";
+    else if (status != JwtStatus.Missing) challenge += ", error=\"invalid_token\"";
     const details = "jwt_authn_access_denied{" + message.replaceAll(" ", "_") + "}";
     sendLocalResponse(statusHttpCode(status), config.stripFailureResponse ? "" : message,
       [["www-authenticate", challenge]], details);
@@ -161,3 +181,5 @@ class JwtStream extends Context {
 }
 
 registerRootContext((context_id: u32) => new JwtRoot(context_id), "jwt");
+// Istio's WasmPlugin without `pluginName` gives the plugin an empty root id.
+registerRootContext((context_id: u32) => new JwtRoot(context_id), "");

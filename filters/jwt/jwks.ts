@@ -17,6 +17,9 @@ export class Jwk {
   type: KeyType = KeyType.RSA;
   curve: Curve = Curve.P256;
   rsa: RsaPublicKey | null = null;
+  /** The RSA modulus and exponent as given (for verification by the host). */
+  rsaN: Uint8Array = new Uint8Array(0);
+  rsaE: Uint8Array = new Uint8Array(0);
   ec: EcPublicKey | null = null;
   ed25519: Ed25519PublicKey | null = null;
   /** The raw HMAC secret; HmacKey objects are made per hash on first use. */
@@ -91,6 +94,8 @@ function parseKey(key: JsonValue, out: JwksResult, index: i32): void {
     if (bits < 2048) { out.skipped.push(where + ": RSA modulus under 2048 bits"); return; }
     jwk.rsa = RsaPublicKey.fromBytes(n, e);
     if (jwk.rsa === null) { out.skipped.push(where + ": invalid RSA key"); return; }
+    jwk.rsaN = n;
+    jwk.rsaE = e;
   } else if (kty == "EC") {
     jwk.type = KeyType.EC;
     const crv = str(key, "crv");

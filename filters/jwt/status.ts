@@ -32,6 +32,9 @@ export enum JwtStatus {
   AudienceNotAllowed,
   NoMatchingKey,
   VerificationFailed,
+  JwksFetchFailed,
+  /** Ours: the token verified but a rule's claim requirement (`when`) does not hold. */
+  ClaimsNotAllowed,
 }
 
 export function statusMessage(s: JwtStatus): string {
@@ -66,11 +69,13 @@ export function statusMessage(s: JwtStatus): string {
     case JwtStatus.LifetimeTooLong: return "Jwt lifetime is too long";
     case JwtStatus.AudienceNotAllowed: return "Audiences in Jwt are not allowed";
     case JwtStatus.NoMatchingKey: return "Jwks doesn't have key to match kid or alg from Jwt";
+    case JwtStatus.JwksFetchFailed: return "Jwks remote fetch is failed";
+    case JwtStatus.ClaimsNotAllowed: return "Jwt claims are not allowed";
     default: return "Jwt verification fails";
   }
 }
 
 /** jwt_authn answers 403 for an audience mismatch and 401 for everything else. */
 export function statusHttpCode(s: JwtStatus): u32 {
-  return s == JwtStatus.AudienceNotAllowed ? 403 : 401;
+  return s == JwtStatus.AudienceNotAllowed || s == JwtStatus.ClaimsNotAllowed ? 403 : 401;
 }

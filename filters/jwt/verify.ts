@@ -15,12 +15,31 @@ function hashOf(alg: JwsAlg): HashAlg {
   }
 }
 
+/** An outside verifier for RSASSA-PKCS1-v1_5 (the host's, which is faster for RSA). */
+export interface RsaPkcs1Offload {
+  /** 1 valid, 0 invalid, -1 not done (the in-wasm code then decides). */
+  verify(hash: HashAlg, key: Jwk, msg: Uint8Array, sig: Uint8Array): i32;
+}
+
+let rsaOffload: RsaPkcs1Offload | null = null;
+
+/** Routes RS256/RS384/RS512 through `offload` (null: always in wasm). */
+export function offloadRsaPkcs1(offload: RsaPkcs1Offload | null): void {
+  rsaOffload = offload;
+}
+
 export function verifyWithKey(jwt: Jwt, key: Jwk): bool {
   const msg = jwt.signingInput;
   const sig = jwt.signature;
   switch (jwt.alg) {
-    case JwsAlg.RS256: case JwsAlg.RS384: case JwsAlg.RS512:
+    case JwsAlg.RS256: case JwsAlg.RS384: case JwsAlg.RS512: {
+      const offload = rsaOffload;
+      if (offload !== null) {
+        const r = offload.verify(hashOf(jwt.alg), key, msg, sig);
+        if (r >= 0) return r == 1;
+      }
       return verifyRsaPkcs1Key(hashOf(jwt.alg), key.rsa!, msg, sig);
+    }
     case JwsAlg.PS256: case JwsAlg.PS384: case JwsAlg.PS512:
       return verifyRsaPssKey(hashOf(jwt.alg), key.rsa!, msg, sig);
     case JwsAlg.ES256: case JwsAlg.ES384:
@@ -57,6 +76,8 @@ export function checkClaims(jwt: Jwt, provider: Provider, nowSeconds: i64): JwtS
 
 /** The signature check over the keys that may have made it (kid and alg must both fit). */
 export function checkSignature(jwt: Jwt, provider: Provider): JwtStatus {
+  // A remote provider whose keys could never be fetched.
+  if (provider.keys.length == 0) return JwtStatus.JwksFetchFailed;
   let candidates = 0;
   for (let i = 0; i < provider.keys.length; i++) {
     const key = provider.keys[i];

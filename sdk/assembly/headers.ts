@@ -86,6 +86,17 @@ export function getHeaderValue(map: HeaderMapTypeValues, name: string): string |
   return String.UTF8.decode(takeOutBuffer());
 }
 
+/**
+ * A host header map in its serialized form (see the top of this file), for callers that index it
+ * in place instead of decoding every entry; null when the map is not available now.
+ */
+export function getHeaderPairsBytes(map: HeaderMapTypeValues): ArrayBuffer | null {
+  clearOut();
+  const r = imports.proxy_get_header_map_pairs(map, outPtr, outSize);
+  if (r != WasmResultValues.Ok) return null;
+  return takeOutBuffer();
+}
+
 export function requestHeaders(): Array<string[]> { return getHeaderPairs(HeaderMapTypeValues.RequestHeaders); }
 export function responseHeaders(): Array<string[]> { return getHeaderPairs(HeaderMapTypeValues.ResponseHeaders); }
 export function requestHeader(name: string): string | null { return getHeaderValue(HeaderMapTypeValues.RequestHeaders, name); }
@@ -109,4 +120,16 @@ export function addHeader(map: HeaderMapTypeValues, name: string, value: string)
 export function removeHeader(map: HeaderMapTypeValues, name: string): WasmResultValues {
   const k = utf8(name);
   return imports.proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength);
+}
+
+// Variants taking names already encoded as UTF-8 (encode once at configure time, not per request).
+
+/** `setHeader` with a pre-encoded name and value. */
+export function setHeaderBytes(map: HeaderMapTypeValues, name: ArrayBuffer, value: ArrayBuffer): WasmResultValues {
+  return imports.proxy_replace_header_map_value(map, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength);
+}
+
+/** `removeHeader` with a pre-encoded name. */
+export function removeHeaderBytes(map: HeaderMapTypeValues, name: ArrayBuffer): WasmResultValues {
+  return imports.proxy_remove_header_map_value(map, changetype<usize>(name), name.byteLength);
 }

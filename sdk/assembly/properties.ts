@@ -78,6 +78,11 @@ export function setProperty(path: string, value: ArrayBuffer): WasmResultValues 
   return imports.proxy_set_property(changetype<usize>(p), p.byteLength, changetype<usize>(value), value.byteLength);
 }
 
+/** `setProperty` with a pre-encoded path (UTF-8 bytes), for keys written on every request. */
+export function setPropertyBytes(path: ArrayBuffer, value: ArrayBuffer): WasmResultValues {
+  return imports.proxy_set_property(changetype<usize>(path), path.byteLength, changetype<usize>(value), value.byteLength);
+}
+
 /**
  * Sets filter state `wasm.<key>` for later filters, ext_authz and access logs
  * (`%FILTER_STATE(wasm.<key>:PLAIN)%`). Returns Ok, or NotFound outside a stream.

@@ -42,6 +42,8 @@ export function join(path: string, key: string | number): string {
 
 export class Reader {
   readonly issues: ConfigIssue[] = [];
+  /** Files read while parsing (watched for hot reload). */
+  readonly files = new Set<string>();
 
   constructor(readonly baseDir: string) {}
 

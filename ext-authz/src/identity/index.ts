@@ -6,12 +6,18 @@
  */
 import { header, sourceIp, type CheckAttributes } from '../attributes.js';
 import type { AuthzConfig } from '../config/types.js';
+import { ApiKeyStore } from './api-keys.js';
+import type { DiscoveryLog } from './discovery.js';
 import { bearerToken, JwtVerifier } from './jwt.js';
+import { verifiedUpstreamJwt } from './upstream.js';
 import type { Identity, IdentityOutcome, WorkloadIdentity } from './types.js';
 import { workloadFrom, workloadFromXfcc } from './workload.js';
 
 export * from './types.js';
-export { bearerToken, JwtVerifier } from './jwt.js';
+export { bearerToken, JwtVerifier, normalizeTyp, typProblem } from './jwt.js';
+export { ApiKeyStore, hashApiKey } from './api-keys.js';
+export { DiscoveredJwks, checkDiscoveryDocument, discoveryUriOf } from './discovery.js';
+export { jwtFromPayload, verifiedUpstreamJwt } from './upstream.js';
 export { parseSpiffeId, parseXfcc, workloadFrom, workloadFromXfcc } from './workload.js';
 
 export interface IdentityResult {
@@ -21,10 +27,20 @@ export interface IdentityResult {
 }
 
 export class IdentityResolver {
-  private readonly jwt: JwtVerifier;
+  readonly jwt: JwtVerifier;
+  private apiKeys: ApiKeyStore | undefined;
 
-  constructor(private readonly config: AuthzConfig['identity']) {
-    this.jwt = new JwtVerifier(config.jwt);
+  constructor(
+    private readonly config: AuthzConfig['identity'],
+    log?: DiscoveryLog,
+  ) {
+    this.jwt = new JwtVerifier(config.jwt, log);
+    this.apiKeys = config.apiKeys ? new ApiKeyStore(config.apiKeys) : undefined;
+  }
+
+  /** Swaps the API keys (hot reload of the config or its key file); the rest of identity needs a restart. */
+  setApiKeys(config: AuthzConfig['identity']['apiKeys']): void {
+    this.apiKeys = config ? new ApiKeyStore(config) : undefined;
   }
 
   private workload(attrs: CheckAttributes, notes: string[]): WorkloadIdentity | undefined {
@@ -41,24 +57,47 @@ export class IdentityResolver {
     return undefined;
   }
 
-  async resolve(attrs: CheckAttributes): Promise<IdentityResult> {
+  async resolve(attrs: CheckAttributes, nowMs: number = Date.now()): Promise<IdentityResult> {
     const notes: string[] = [];
     const identity: Identity = { kind: 'anonymous' };
+    const fail = (problem: 'missing' | 'invalid', reason: string, scheme?: 'ApiKey'): IdentityResult => ({
+      outcome: { ok: false, failure: { problem, reason, ...(scheme ? { scheme } : {}) } },
+      notes,
+    });
     const workload = this.workload(attrs, notes);
     if (workload) {
       identity.kind = 'workload';
       identity.workload = workload;
     }
-    if (!this.jwt.enabled) return { outcome: { ok: true, identity }, notes };
-    const token = bearerToken(header(attrs, 'authorization'));
-    if (token === undefined) {
-      if (this.config.jwt.required) return { outcome: { ok: false, failure: { problem: 'missing', reason: 'bearer token required' } }, notes };
+    const keys = this.apiKeys;
+    if (keys) {
+      const presented = header(attrs, keys.header);
+      if (presented !== undefined) {
+        const entry = keys.match(presented.trim());
+        // Never the key in the reason: it goes to the log.
+        if (!entry) return fail('invalid', 'api key not recognized', 'ApiKey');
+        identity.kind = 'api_key';
+        identity.apiKey = { id: entry.id, principal: entry.principal, labels: entry.labels, header: keys.header };
+      }
+    }
+    const skew = this.config.jwt.clockSkewSeconds;
+    const upstream = this.config.verifiedUpstream ? verifiedUpstreamJwt(attrs, this.config.verifiedUpstream, nowMs, skew) : undefined;
+    if (upstream) {
+      if (!upstream.ok) return fail('invalid', upstream.reason);
+      identity.kind = 'jwt';
+      identity.jwt = upstream.jwt;
       return { outcome: { ok: true, identity }, notes };
     }
-    const verified = await this.jwt.verify(token);
-    if (!verified.ok) return { outcome: { ok: false, failure: { problem: 'invalid', reason: verified.reason } }, notes };
+    const token = this.jwt.enabled ? bearerToken(header(attrs, 'authorization')) : undefined;
+    if (token === undefined) {
+      // `required` asks for an authenticated caller: a verified API key is one.
+      if (this.config.jwt.required && !identity.apiKey) return fail('missing', 'bearer token required');
+      return { outcome: { ok: true, identity }, notes };
+    }
+    const verified = await this.jwt.verify(token, nowMs);
+    if (!verified.ok) return fail('invalid', verified.reason);
     identity.kind = 'jwt';
-    identity.jwt = verified.jwt;
+    identity.jwt = { ...verified.jwt, from: 'bearer' };
     return { outcome: { ok: true, identity }, notes };
   }
 }

@@ -1,5 +1,7 @@
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createHash } from 'node:crypto';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { JwtConfig, JwtIssuerConfig } from '../config/types.js';
+import { DiscoveredJwks, type DiscoveryLog } from './discovery.js';
 import type { JwtIdentity } from './types.js';
 
 /** Tokens longer than this are refused before any parsing. */
@@ -18,6 +20,24 @@ export function bearerToken(authorization: string | undefined): string | undefin
 interface IssuerEntry {
   config: JwtIssuerConfig;
   keys: JWTVerifyGetKey;
+  discovery?: DiscoveredJwks;
+}
+
+/** `typ` as compared: lowercase, without `application/` (RFC 7515 §4.1.9). */
+export function normalizeTyp(typ: string): string {
+  const t = typ.toLowerCase();
+  return t.startsWith('application/') ? t.slice('application/'.length) : t;
+}
+
+/**
+ * RFC 8725 §3.11: a token of another kind (an ID token's `typ`, a logout token `logout+jwt`...)
+ * must not be accepted as an access token. Returns why the header's `typ` is refused, if it is.
+ */
+export function typProblem(typ: unknown, config: Pick<JwtIssuerConfig, 'typ' | 'requireTyp'>): string | undefined {
+  if (typ === undefined) return config.requireTyp ? 'jwt has no "typ" header' : undefined;
+  if (typeof typ !== 'string') return 'jwt "typ" header is not a string';
+  if (!config.typ.includes(normalizeTyp(typ))) return `jwt type "${typ.slice(0, 40)}" not accepted`;
+  return undefined;
 }
 
 /** jose error codes -> short reasons for the decision log (never the token). */
@@ -45,6 +65,8 @@ function reasonOf(e: unknown): string {
       return 'jwt malformed';
     case 'ERR_JOSE_NOT_SUPPORTED':
       return 'jwt uses an unsupported algorithm or key';
+    case 'ERR_OIDC_DISCOVERY':
+      return `issuer discovery failed: ${err.message ?? ''}`;
     default:
       // Fetch failures (connection refused, non-2xx) surface as plain errors.
       return `jwt verification failed (${err.code ?? err.message?.slice(0, 120) ?? 'unknown error'})`;
@@ -57,31 +79,69 @@ function audiencesOf(payload: JWTPayload): string[] {
   return Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [aud];
 }
 
-/** Verifies bearer JWTs against the configured issuers (several; remote or local JWKS). */
+/**
+ * Verifies bearer JWTs against the configured issuers (several; remote or local JWKS). Verified
+ * tokens are cached (bounded count, and never past `exp` or the cache age), so a
+ * client sending the same token again costs a hash instead of a signature check.
+ */
 export class JwtVerifier {
   private readonly issuers = new Map<string, IssuerEntry>();
+  private readonly verified = new Map<string, { jwt: JwtIdentity; untilMs: number }>();
+  /** Verified-token cache hits and misses (misses: tokens that had to be verified). */
+  readonly cacheStats = { hits: 0, misses: 0 };
 
-  constructor(private readonly config: JwtConfig) {
+  constructor(
+    private readonly config: JwtConfig,
+    log?: DiscoveryLog,
+  ) {
     for (const iss of config.issuers) {
+      const src = iss.jwks;
+      if (src.kind === 'discovery') {
+        const discovery = new DiscoveredJwks(iss.issuer, src, log);
+        this.issuers.set(iss.issuer, { config: iss, keys: discovery.getKey, discovery });
+        continue;
+      }
       const keys =
-        iss.jwks.kind === 'remote'
-          ? createRemoteJWKSet(new URL(iss.jwks.uri), {
-              cacheMaxAge: iss.jwks.cacheMaxAgeMs,
-              timeoutDuration: iss.jwks.timeoutMs,
-              cooldownDuration: iss.jwks.cooldownMs,
+        src.kind === 'remote'
+          ? createRemoteJWKSet(new URL(src.uri), {
+              cacheMaxAge: src.cacheMaxAgeMs,
+              timeoutDuration: src.timeoutMs,
+              cooldownDuration: src.cooldownMs,
             })
-          : createLocalJWKSet(iss.jwks.jwks);
+          : createLocalJWKSet(src.jwks);
       this.issuers.set(iss.issuer, { config: iss, keys });
     }
+  }
+
+  /** Fetches every discovery document now (in the background), so problems are logged at start. */
+  prefetchDiscovery(): void {
+    for (const e of this.issuers.values()) e.discovery?.prefetch();
+  }
+
+  /** The discovery state of an issuer configured with `discovery: true` (tests). */
+  discoveryOf(issuer: string): DiscoveredJwks | undefined {
+    return this.issuers.get(issuer)?.discovery;
   }
 
   get enabled(): boolean {
     return this.issuers.size > 0;
   }
 
-  async verify(token: string): Promise<JwtOutcome> {
+  async verify(token: string, nowMs: number = Date.now()): Promise<JwtOutcome> {
     if (token === '') return { ok: false, reason: 'empty bearer token' };
     if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: `jwt longer than ${MAX_TOKEN_LENGTH} characters` };
+    const cacheOn = this.config.verifiedCacheSize > 0;
+    // Short tokens are their own key; long ones are hashed so the cache's memory stays bounded.
+    const cacheKey = !cacheOn ? '' : token.length <= 2048 ? token : createHash('sha256').update(token).digest('base64');
+    if (cacheOn) {
+      const hit = this.verified.get(cacheKey);
+      if (hit && hit.untilMs > nowMs) {
+        this.cacheStats.hits++;
+        return { ok: true, jwt: hit.jwt };
+      }
+      if (hit) this.verified.delete(cacheKey);
+      this.cacheStats.misses++;
+    }
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(token);
@@ -93,6 +153,14 @@ export class JwtVerifier {
     const entry = this.issuers.get(iss);
     // The issuer name is attacker-chosen: keep it out of the reason beyond a bounded length.
     if (!entry) return { ok: false, reason: `jwt issuer not configured (${iss.slice(0, 100)})` };
+    let typ: unknown;
+    try {
+      typ = decodeProtectedHeader(token).typ;
+    } catch {
+      return { ok: false, reason: 'jwt malformed' };
+    }
+    const badTyp = typProblem(typ, entry.config);
+    if (badTyp) return { ok: false, reason: badTyp };
     try {
       const { payload } = await jwtVerify(token, entry.keys, {
         issuer: iss,
@@ -110,6 +178,13 @@ export class JwtVerifier {
       };
       if (subject) jwt.subject = subject;
       if (typeof payload['azp'] === 'string') jwt.presenter = payload['azp'];
+      if (cacheOn) {
+        // Until the cache age, and never past exp (with the same skew jwtVerify allowed).
+        const exp = typeof payload.exp === 'number' ? payload.exp * 1000 + this.config.clockSkewSeconds * 1000 : Infinity;
+        const untilMs = Math.min(nowMs + this.config.verifiedCacheMs, exp);
+        if (this.verified.size >= this.config.verifiedCacheSize) this.verified.delete(this.verified.keys().next().value as string);
+        this.verified.set(cacheKey, { jwt, untilMs });
+      }
       return { ok: true, jwt };
     } catch (e) {
       return { ok: false, reason: reasonOf(e) };

@@ -11,6 +11,17 @@ export interface JwtIdentity {
   presenter?: string;
   /** Every claim of the verified payload. */
   claims: JWTPayload;
+  /** Who verified it: this server (`bearer`), Envoy's jwt_authn, or Meshward's JWT filter (`payload_header`). */
+  from?: 'bearer' | 'jwt_authn' | 'payload_header';
+}
+
+/** The API key a request presented (never the key itself). */
+export interface ApiKeyIdentity {
+  id: string;
+  principal: string;
+  labels: Record<string, string>;
+  /** The header it came in (removed upstream with the other credentials). */
+  header: string;
 }
 
 /** The calling workload, from its mTLS peer certificate (SPIFFE id) or a trusted XFCC header. */
@@ -26,9 +37,10 @@ export interface WorkloadIdentity {
 }
 
 export interface Identity {
-  /** The strongest credential present: a JWT, else the workload, else none. */
-  kind: 'jwt' | 'workload' | 'anonymous';
+  /** The strongest credential present: a JWT, else an API key, else the workload, else none. */
+  kind: 'jwt' | 'api_key' | 'workload' | 'anonymous';
   jwt?: JwtIdentity;
+  apiKey?: ApiKeyIdentity;
   workload?: WorkloadIdentity;
 }
 
@@ -38,11 +50,13 @@ export interface AuthnFailure {
   problem: 'missing' | 'invalid';
   /** For the decision log only (never contains the token). */
   reason: string;
+  /** The challenge scheme: `Bearer` (default) or `ApiKey` for a key that is not recognized. */
+  scheme?: 'Bearer' | 'ApiKey';
 }
 
 export type IdentityOutcome = { ok: true; identity: Identity } | { ok: false; failure: AuthnFailure };
 
-/** The principal to show upstream and in logs: the JWT's, else the workload's. */
+/** The principal to show upstream and in logs: the JWT's, else the API key's, else the workload's. */
 export function principalOf(identity: Identity): string | undefined {
-  return identity.jwt?.principal ?? identity.workload?.principal;
+  return identity.jwt?.principal ?? identity.apiKey?.principal ?? identity.workload?.principal;
 }

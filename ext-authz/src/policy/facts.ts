@@ -23,6 +23,13 @@ export interface Facts {
   path?: string;
   headers: Record<string, string>;
   sni?: string;
+  /** Envoy's per-route `context_extensions` (gRPC mode). */
+  contextExtensions?: Record<string, string>;
+  /** The API key the request authenticated with. */
+  apiKeyId?: string;
+  apiKeyLabels?: Record<string, string>;
+  /** The risk phase's result (set before the policy runs). */
+  risk?: { score: number; reasons: string[] };
 }
 
 export function factsOf(attrs: CheckAttributes, identity: Identity): Facts {
@@ -38,7 +45,11 @@ export function factsOf(attrs: CheckAttributes, identity: Identity): Facts {
   set('sourceIp', sourceIp(attrs));
   set('sourcePrincipal', identity.workload?.principal);
   set('sourceNamespace', identity.workload?.namespace);
-  set('requestPrincipal', identity.jwt?.principal);
+  // A JWT names the end user; an API key the client application: either is the request principal.
+  set('requestPrincipal', identity.jwt?.principal ?? identity.apiKey?.principal);
+  set('apiKeyId', identity.apiKey?.id);
+  if (identity.apiKey) facts.apiKeyLabels = identity.apiKey.labels;
+  if (attrs.context_extensions && Object.keys(attrs.context_extensions).length) facts.contextExtensions = attrs.context_extensions;
   set('presenter', identity.jwt?.presenter);
   if (identity.jwt) facts.claims = identity.jwt.claims as Record<string, unknown>;
   set('destinationIp', attrs.destination?.address?.socket_address?.address);

@@ -6,7 +6,8 @@
 import type { AuthzConfig } from '../config/types.js';
 import type { Facts } from './facts.js';
 import type { PolicyInput } from './input.js';
-import { evaluateNative, type NativePolicy } from './native.js';
+import { evaluateIntentions, type IntentionsConfig } from './intentions.js';
+import { evaluateNative, type NativeOptions, type NativePolicy, type PolicyDecisionSpec } from './native.js';
 import { RegoPolicy } from './rego.js';
 
 export interface PolicyDecision {
@@ -16,48 +17,65 @@ export interface PolicyDecision {
   reason: string;
   /** A DENY rule matched: authenticating would not help, so never answer 401 for it. */
   explicitDeny: boolean;
+  /** The form of the denial the deciding policy asked for (step_up, throttle, read_only). */
+  decision?: PolicyDecisionSpec;
 }
 
 export class PolicyEngine {
   private constructor(
     private readonly policies: readonly NativePolicy[],
     private readonly rego: RegoPolicy | undefined,
+    private readonly intentions: IntentionsConfig | undefined,
   ) {}
 
   static async create(config: AuthzConfig['policy'], options: { opaPath?: () => Promise<string> } = {}): Promise<PolicyEngine> {
     const rego = config.rego ? await RegoPolicy.load(config.rego, options.opaPath) : undefined;
-    return new PolicyEngine(config.policies, rego);
+    return new PolicyEngine(config.policies, rego, config.intentions);
   }
 
-  get summary(): { native: number; allow: number; deny: number; rego?: string } {
+  get summary(): { native: number; allow: number; deny: number; intentions?: number; rego?: string } {
     return {
       native: this.policies.length,
+      ...(this.intentions ? { intentions: this.intentions.rules.length } : {}),
       allow: this.policies.filter((p) => p.action === 'ALLOW').length,
       deny: this.policies.filter((p) => p.action === 'DENY').length,
       ...(this.rego ? { rego: `${this.rego.origin} (${this.rego.entrypoint})` } : {}),
     };
   }
 
-  evaluate(facts: Facts, input: () => PolicyInput): PolicyDecision {
-    const native = evaluateNative(this.policies, facts);
-    if (native.effect === 'deny') {
-      return native.policy !== undefined
-        ? { allowed: false, policy: native.policy, reason: `DENY policy "${native.policy}" rule ${native.rule} matched`, explicitDeny: true }
-        : { allowed: false, reason: native.why, explicitDeny: false };
+  evaluate(facts: Facts, input: () => PolicyInput, options: NativeOptions = {}): PolicyDecision {
+    const native = evaluateNative(this.policies, facts, options);
+    if (native.effect === 'deny' && native.policy !== undefined) {
+      const decision = this.policies.find((p) => p.name === native.policy)?.decision;
+      return { allowed: false, policy: native.policy, reason: `DENY policy "${native.policy}" rule ${native.rule} matched`, explicitDeny: true, ...(decision ? { decision } : {}) };
     }
-    const nativeReason = native.policy !== undefined ? `ALLOW policy "${native.policy}" rule ${native.rule} matched` : native.why;
-    if (!this.rego) return { allowed: true, ...(native.policy !== undefined ? { policy: native.policy } : {}), reason: nativeReason, explicitDeny: false };
+    // Intentions gate service-to-service calls after the DENY policies: a deny intention (or the
+    // default deny) refuses here; an allow intention does not skip the ALLOW policies or Rego.
+    let intentionReason = '';
+    let intention: string | undefined;
+    if (this.intentions) {
+      const it = evaluateIntentions(this.intentions, facts);
+      if (!it.allowed) return { allowed: false, policy: it.name, reason: it.reason, explicitDeny: true };
+      intentionReason = `${it.reason}; `;
+      intention = it.name;
+    }
+    if (native.effect === 'deny') return { allowed: false, reason: `${intentionReason}${native.why}`, explicitDeny: false };
+    const nativeReason = `${intentionReason}${native.policy !== undefined ? `ALLOW policy "${native.policy}" rule ${native.rule} matched` : native.why}`;
+    const decidedBy = native.policy ?? intention;
+    if (!this.rego) return { allowed: true, ...(decidedBy !== undefined ? { policy: decidedBy } : {}), reason: nativeReason, explicitDeny: false };
     const rego = this.rego.evaluate(input());
     return {
       allowed: rego.allowed,
       policy: `rego:${this.rego.entrypoint}`,
       reason: this.policies.length > 0 ? `${nativeReason}; ${rego.reason}` : rego.reason,
-      explicitDeny: false,
+      explicitDeny: !rego.allowed && rego.decision !== undefined,
+      ...(rego.decision ? { decision: rego.decision } : {}),
     };
   }
 }
 
-export { evaluateNative, parseNativePolicies, type NativePolicy } from './native.js';
+export { evaluateIntentions, parseIntentions, precedenceOf, sourceServiceOf, destinationServiceOf, type Intention, type IntentionsConfig } from './intentions.js';
+export { evaluateNative, parseNativePolicies, parseScoreRange, SAFE_METHODS, type NativePolicy, type PolicyDecisionSpec, type ScoreRange } from './native.js';
 export { factsOf, type Facts } from './facts.js';
 export { policyInput, type PolicyInput } from './input.js';
 export { RegoPolicy, untar, interpretRegoResult } from './rego.js';

@@ -12,8 +12,10 @@ export interface PolicyInput {
   parsed_query: Record<string, string[]>;
   identity: {
     kind: Identity['kind'];
-    /** The JWT's `<iss>/<sub>`, else the workload principal; absent when anonymous. */
+    /** The JWT's `<iss>/<sub>`, else the API key's principal, else the workload principal; absent when anonymous. */
     principal?: string;
+    /** The API key the request presented (its id, principal and labels; never the key). */
+    api_key?: { id: string; principal: string; labels: Record<string, string> };
     jwt?: {
       issuer: string;
       subject?: string;
@@ -21,6 +23,8 @@ export interface PolicyInput {
       audiences: string[];
       presenter?: string;
       claims: Record<string, unknown>;
+      /** Who verified it: `bearer` (this server), `jwt_authn` or `payload_header`. */
+      from?: string;
     };
     workload?: {
       id: string;
@@ -32,9 +36,15 @@ export interface PolicyInput {
     };
   };
   signals: Record<string, Record<string, unknown>>;
+  /** The risk score (0-100), its reasons, and each signal's share. */
+  risk?: {
+    score: number;
+    reasons: string[];
+    signals: Array<{ name: string; score: number; weight: number; contribution: number; reasons: string[] }>;
+  };
 }
 
-export function policyInput(attrs: CheckAttributes, identity: Identity, signals: Record<string, Record<string, unknown>>): PolicyInput {
+export function policyInput(attrs: CheckAttributes, identity: Identity, signals: Record<string, Record<string, unknown>>, risk?: PolicyInput['risk']): PolicyInput {
   const id: PolicyInput['identity'] = { kind: identity.kind };
   const principal = principalOf(identity);
   if (principal !== undefined) id.principal = principal;
@@ -43,7 +53,9 @@ export function policyInput(attrs: CheckAttributes, identity: Identity, signals:
     id.jwt = { issuer: j.issuer, principal: j.principal, audiences: j.audiences, claims: j.claims as Record<string, unknown> };
     if (j.subject !== undefined) id.jwt.subject = j.subject;
     if (j.presenter !== undefined) id.jwt.presenter = j.presenter;
+    if (j.from !== undefined) id.jwt.from = j.from;
   }
+  if (identity.apiKey) id.api_key = { id: identity.apiKey.id, principal: identity.apiKey.principal, labels: identity.apiKey.labels };
   if (identity.workload) {
     const w = identity.workload;
     id.workload = { id: w.id, principal: w.principal, from: w.from };
@@ -57,5 +69,6 @@ export function policyInput(attrs: CheckAttributes, identity: Identity, signals:
     parsed_query: parsedQuery(attrs.request.http.path),
     identity: id,
     signals,
+    ...(risk ? { risk } : {}),
   };
 }

@@ -43,7 +43,10 @@ export interface OperationMatch {
 export type ConditionKey =
   | { kind: 'header'; name: string }
   | { kind: 'claim'; path: string[] }
+  | { kind: 'api_key_label'; name: string }
+  | { kind: 'request.auth.api_key.id' }
   | { kind: 'source.ip' | 'destination.ip' }
+  | { kind: 'risk.score' | 'risk.reasons' }
   | { kind: 'source.namespace' | 'source.principal' | 'request.auth.principal' | 'request.auth.audiences' | 'request.auth.presenter' | 'destination.port' | 'connection.sni' };
 
 export interface Condition {
@@ -54,6 +57,26 @@ export interface Condition {
   /** For ip keys: the values parsed as CIDR blocks. */
   cidrs?: Cidr[];
   notCidrs?: Cidr[];
+  /** For `risk.score`: the values parsed as inclusive ranges. */
+  ranges?: ScoreRange[];
+  notRanges?: ScoreRange[];
+}
+
+/** An inclusive score range: `>=70` is 70-100, `<30` is 0-29, `40-60`, `50`. */
+export interface ScoreRange {
+  min: number;
+  max: number;
+}
+
+/**
+ * How a matching DENY policy answers: `deny` (403, the default), `step_up` (401 asking for a
+ * stronger authentication), `throttle` (429) or `read_only` (403 for non-safe methods only).
+ */
+export interface PolicyDecisionSpec {
+  kind: 'deny' | 'step_up' | 'throttle' | 'read_only';
+  acrValues?: string;
+  maxAge?: number;
+  retryAfterSeconds?: number;
 }
 
 export interface Rule {
@@ -66,6 +89,8 @@ export interface NativePolicy {
   name: string;
   action: PolicyAction;
   rules: Rule[];
+  /** DENY policies only: the answer when it matches (default: deny). */
+  decision?: PolicyDecisionSpec;
   /** Where it was defined (file path or `config`), for logs. */
   origin: string;
 }
@@ -77,6 +102,9 @@ export type NativeResult =
   | { effect: 'deny'; policy: undefined; rule: undefined; why: 'no ALLOW policy matched' };
 
 // ---------------------------------------------------------------------------------- evaluation
+
+/** Methods a read-only decision lets through (RFC 9110 safe methods). */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 function fieldMatches(patterns: string[] | undefined, value: string | undefined, options: { ignoreCase?: boolean } = {}): boolean {
   return patterns === undefined || (value !== undefined && patterns.some((p) => matchPattern(p, value, options)));
@@ -135,6 +163,10 @@ export function conditionValues(key: ConditionKey, f: Facts): string[] {
       // Space-delimited scope strings are not split (as in Istio): match the whole value or use a list claim.
       return one(scalar(v));
     }
+    case 'api_key_label':
+      return one(f.apiKeyLabels?.[key.name]);
+    case 'request.auth.api_key.id':
+      return one(f.apiKeyId);
     case 'source.ip':
       return one(f.sourceIp);
     case 'destination.ip':
@@ -153,11 +185,45 @@ export function conditionValues(key: ConditionKey, f: Facts): string[] {
       return one(f.destinationPort);
     case 'connection.sni':
       return one(f.sni);
+    case 'risk.score':
+      return f.risk ? [String(f.risk.score)] : [];
+    case 'risk.reasons':
+      return f.risk?.reasons ?? [];
   }
+}
+
+function inRanges(ranges: ScoreRange[], value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const n = Number(value);
+  return ranges.some((r) => n >= r.min && n <= r.max);
+}
+
+/** Parses `>=70`, `>70`, `<=30`, `<30`, `40-60` or `50` as a range within 0-100. */
+export function parseScoreRange(text: string): ScoreRange | string {
+  const t = text.replace(/\s+/g, '');
+  const num = (x: string | undefined) => (x !== undefined && /^\d{1,3}$/.test(x) && Number(x) <= 100 ? Number(x) : undefined);
+  let m: RegExpExecArray | null;
+  let range: ScoreRange | undefined;
+  if ((m = /^(>=|>|<=|<)(\d+)$/.exec(t))) {
+    const n = num(m[2]);
+    if (n !== undefined) range = m[1] === '>=' ? { min: n, max: 100 } : m[1] === '>' ? { min: n + 1, max: 100 } : m[1] === '<=' ? { min: 0, max: n } : { min: 0, max: n - 1 };
+  } else if ((m = /^(\d+)-(\d+)$/.exec(t))) {
+    const a = num(m[1]);
+    const b = num(m[2]);
+    if (a !== undefined && b !== undefined && a <= b) range = { min: a, max: b };
+  } else if (num(t) !== undefined) {
+    range = { min: num(t)!, max: num(t)! };
+  }
+  return range ?? `"${text}": a risk score value is >=N, >N, <=N, <N, N-M or N, with N in 0-100`;
 }
 
 function conditionMatches(c: Condition, f: Facts): boolean {
   const values = conditionValues(c.parsed, f);
+  if (c.ranges || c.notRanges) {
+    if (c.ranges && !inRanges(c.ranges, values[0])) return false;
+    if (c.notRanges && inRanges(c.notRanges, values[0])) return false;
+    return true;
+  }
   if (c.cidrs || c.notCidrs) {
     const ip = values[0];
     if (c.cidrs && !anyCidrContains(c.cidrs, ip)) return false;
@@ -185,9 +251,21 @@ function firstMatch(policies: readonly NativePolicy[], f: Facts): { policy: stri
   return undefined;
 }
 
-export function evaluateNative(policies: readonly NativePolicy[], f: Facts): NativeResult {
+export interface NativeOptions {
+  /** A DENY policy asking for a step-up does not apply once the token meets its requirement. */
+  stepUpSatisfied?: (spec: PolicyDecisionSpec) => boolean;
+}
+
+export function evaluateNative(policies: readonly NativePolicy[], f: Facts, options: NativeOptions = {}): NativeResult {
+  // A read-only policy never refuses a safe method: it only takes writes away.
+  const safe = f.method !== undefined && SAFE_METHODS.has(f.method.toUpperCase());
   const deny = firstMatch(
-    policies.filter((p) => p.action === 'DENY'),
+    policies.filter(
+      (p) =>
+        p.action === 'DENY' &&
+        !(safe && p.decision?.kind === 'read_only') &&
+        !(p.decision?.kind === 'step_up' && options.stepUpSatisfied?.(p.decision)),
+    ),
     f,
   );
   if (deny) return { effect: 'deny', ...deny };
@@ -295,12 +373,16 @@ export const CONDITION_KEYS = [
   'request.auth.principal',
   'request.auth.audiences',
   'request.auth.presenter',
+  'request.auth.api_key.id',
+  'request.auth.api_key.labels[<name>]',
   'source.ip',
   'source.namespace',
   'source.principal',
   'destination.ip',
   'destination.port',
   'connection.sni',
+  'risk.score',
+  'risk.reasons',
 ];
 
 export function parseConditionKey(key: string): ConditionKey | string {
@@ -312,7 +394,11 @@ export function parseConditionKey(key: string): ConditionKey | string {
     if (!parts || `request.auth.claims${rebuilt}` !== key) return `malformed claim key "${key}"; write request.auth.claims[name] or request.auth.claims[outer][inner]`;
     return { kind: 'claim', path: parts.map((p) => p.slice(1, -1)) };
   }
+  const label = /^request\.auth\.api_key\.labels\[([^\][]+)\]$/.exec(key);
+  if (label) return { kind: 'api_key_label', name: label[1]! };
   switch (key) {
+    case 'request.auth.api_key.id':
+      return { kind: key };
     case 'source.ip':
     case 'destination.ip':
       return { kind: key };
@@ -323,6 +409,8 @@ export function parseConditionKey(key: string): ConditionKey | string {
     case 'request.auth.presenter':
     case 'destination.port':
     case 'connection.sni':
+    case 'risk.score':
+    case 'risk.reasons':
       return { kind: key };
   }
   return `unknown key "${key}"; expected one of ${CONDITION_KEYS.join(', ')}`;
@@ -337,7 +425,28 @@ function parseCondition(r: Reader, raw: unknown, path: string): Condition | unde
   if (typeof parsed === 'string') return r.fail(join(path, 'key'), parsed);
   const c: Condition = { key, parsed };
   const isIp = parsed.kind === 'source.ip' || parsed.kind === 'destination.ip';
-  if (isIp) {
+  if (parsed.kind === 'risk.score') {
+    const ranges = (v: unknown, p: string): ScoreRange[] | undefined => {
+      if (v === undefined || v === null) return undefined;
+      const out: ScoreRange[] = [];
+      r.strings(
+        v,
+        p,
+        (s) => {
+          const got = parseScoreRange(s);
+          if (typeof got === 'string') return got;
+          out.push(got);
+          return undefined;
+        },
+        { nonEmpty: true },
+      );
+      return out;
+    };
+    const rs = ranges(m['values'], join(path, 'values'));
+    const nrs = ranges(m['not_values'], join(path, 'not_values'));
+    if (rs) c.ranges = rs;
+    if (nrs) c.notRanges = nrs;
+  } else if (isIp) {
     c.cidrs = cidrList(r, m['values'], join(path, 'values'));
     c.notCidrs = cidrList(r, m['not_values'], join(path, 'not_values'));
     if (!c.cidrs) delete c.cidrs;
@@ -371,14 +480,15 @@ export function parseNativePolicies(r: Reader, raw: unknown, path: string, origi
   const out: NativePolicy[] = [];
   list.forEach((item, i) => {
     const p = join(path, i);
-    const m = r.mapping(item, p, ['name', 'action', 'rules'], true);
+    const m = r.mapping(item, p, ['name', 'action', 'rules', 'decision', 'acr_values', 'max_age', 'retry_after_seconds'], true);
     if (!m) return;
     const name = r.string(m['name'], join(p, 'name'), { required: true }) ?? `#${i}`;
     if (m['action'] === undefined) r.fail(join(p, 'action'), 'required field missing (ALLOW or DENY)');
     const action = r.oneOf(m['action'], join(p, 'action'), ['ALLOW', 'DENY'] as const, 'DENY');
     const rulesRaw = r.list(m['rules'], join(p, 'rules')) ?? [];
     const rules = rulesRaw.map((rule, j) => parseRule(r, rule, join(join(p, 'rules'), j))).filter((x): x is Rule => x !== undefined);
-    out.push({ name, action, rules, origin });
+    const decision = parseDecisionSpec(r, m, p, action);
+    out.push({ name, action, rules, ...(decision ? { decision } : {}), origin });
   });
   const seen = new Map<string, number>();
   out.forEach((p, i) => {
@@ -386,4 +496,31 @@ export function parseNativePolicies(r: Reader, raw: unknown, path: string, origi
     else seen.set(p.name, i);
   });
   return out;
+}
+
+/** `decision` and its options on a policy (DENY only). */
+function parseDecisionSpec(r: Reader, m: Record<string, unknown>, path: string, action: PolicyAction): PolicyDecisionSpec | undefined {
+  const given = ['decision', 'acr_values', 'max_age', 'retry_after_seconds'].filter((k) => m[k] !== undefined);
+  if (!given.length) return undefined;
+  if (action !== 'DENY') {
+    r.fail(join(path, given[0]!), 'only a DENY policy chooses a decision');
+    return undefined;
+  }
+  const kind = r.oneOf(m['decision'], join(path, 'decision'), ['deny', 'step_up', 'throttle', 'read_only'] as const, 'deny');
+  const spec: PolicyDecisionSpec = { kind };
+  const acr = r.string(m['acr_values'], join(path, 'acr_values'));
+  if (acr !== undefined) {
+    if (kind !== 'step_up') r.fail(join(path, 'acr_values'), 'only with decision: step_up');
+    else if (!/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(acr)) r.fail(join(path, 'acr_values'), 'space-separated ACR values without quotes or backslashes');
+    else spec.acrValues = acr;
+  }
+  if (m['max_age'] !== undefined) {
+    if (kind !== 'step_up') r.fail(join(path, 'max_age'), 'only with decision: step_up');
+    else spec.maxAge = r.integer(m['max_age'], join(path, 'max_age'), 0, { min: 0 });
+  }
+  if (m['retry_after_seconds'] !== undefined) {
+    if (kind !== 'throttle') r.fail(join(path, 'retry_after_seconds'), 'only with decision: throttle');
+    else spec.retryAfterSeconds = r.integer(m['retry_after_seconds'], join(path, 'retry_after_seconds'), 60, { min: 1, max: 86400 });
+  }
+  return spec;
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { RegoConfig } from '../config/types.js';
+import type { PolicyDecisionSpec } from './native.js';
 
 /** Files of a (gzipped) tar archive by name, leading `/` and `./` dropped. Handles ustar and PAX names. */
 export function untar(archive: Buffer): Map<string, Buffer> {
@@ -67,6 +68,18 @@ export function wasmFromBundle(archive: Buffer, origin: string): Buffer {
 export interface RegoOutcome {
   allowed: boolean;
   reason: string;
+  /** A denial's form, from the result object's `decision` (`step_up`, `throttle`, `read_only`). */
+  decision?: PolicyDecisionSpec;
+}
+
+function regoDecision(o: Record<string, unknown>): PolicyDecisionSpec | undefined {
+  const kind = o['decision'];
+  if (kind !== 'deny' && kind !== 'step_up' && kind !== 'throttle' && kind !== 'read_only') return undefined;
+  const spec: PolicyDecisionSpec = { kind };
+  if (typeof o['acr_values'] === 'string') spec.acrValues = o['acr_values'];
+  if (typeof o['max_age'] === 'number' && Number.isInteger(o['max_age']) && o['max_age'] >= 0) spec.maxAge = o['max_age'];
+  if (typeof o['retry_after_seconds'] === 'number' && o['retry_after_seconds'] >= 1) spec.retryAfterSeconds = Math.ceil(o['retry_after_seconds']);
+  return spec;
 }
 
 /** Reads the entrypoint's value as a decision. */
@@ -79,7 +92,10 @@ export function interpretRegoResult(resultSet: unknown, entrypoint: string): Reg
     const o = value as Record<string, unknown>;
     const allow = o['allow'] ?? o['allowed'];
     const why = typeof o['reason'] === 'string' ? `: ${o['reason'].slice(0, 200)}` : '';
-    if (typeof allow === 'boolean') return { allowed: allow, reason: `rego ${entrypoint}.allow = ${allow}${why}` };
+    if (typeof allow === 'boolean') {
+      const decision = allow ? undefined : regoDecision(o);
+      return { allowed: allow, reason: `rego ${entrypoint}.allow = ${allow}${why}`, ...(decision ? { decision } : {}) };
+    }
   }
   return { allowed: false, reason: `rego ${entrypoint} is not a boolean or {allow: boolean}` };
 }

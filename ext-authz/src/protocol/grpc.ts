@@ -7,11 +7,14 @@ import type { Decision } from '../response.js';
 import { AUTHORIZATION_SERVICE, serviceDefinitions } from './proto.js';
 
 // protobufjs's built-in google.protobuf.Struct uses camelCase field names even with keepCase.
-type StructValue = { stringValue: string };
+type StructValue = { stringValue: string } | { numberValue: number };
 
-function struct(fields: Record<string, string | undefined>): { fields: Record<string, StructValue> } {
+function struct(fields: Record<string, string | number | undefined>): { fields: Record<string, StructValue> } {
   const out: Record<string, StructValue> = {};
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = { stringValue: v };
+  for (const [k, v] of Object.entries(fields)) {
+    if (typeof v === 'number') out[k] = { numberValue: v };
+    else if (v !== undefined) out[k] = { stringValue: v };
+  }
   return { fields: out };
 }
 
@@ -21,13 +24,20 @@ const headerOptions = (headers: Record<string, string>) =>
 /** google.rpc.Code values Envoy looks at: 0 allows, anything else denies. */
 const RPC_OK = 0;
 const RPC_PERMISSION_DENIED = 7;
+const RPC_RESOURCE_EXHAUSTED = 8;
 const RPC_UNAUTHENTICATED = 16;
 
 /** A Decision as a CheckResponse (proto3 JSON field names, as proto-loader takes them). */
 export function toCheckResponse(d: Decision): Record<string, unknown> {
   // Envoy puts this under the filter's namespace (envoy.filters.http.ext_authz), so access logs
   // can print %DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision_id)%.
-  const dynamic_metadata = struct({ decision_id: d.id, decision: d.result, principal: principalOf(d.identity) });
+  const dynamic_metadata = struct({
+    decision_id: d.id,
+    decision: d.result,
+    principal: principalOf(d.identity),
+    risk_score: d.risk?.score,
+    risk_reasons: d.risk && d.risk.reasons.length ? d.risk.reasons.join(',') : undefined,
+  });
   if (d.result === 'allow') {
     return {
       status: { code: RPC_OK },
@@ -36,7 +46,7 @@ export function toCheckResponse(d: Decision): Record<string, unknown> {
     };
   }
   return {
-    status: { code: d.result === 'unauthenticated' ? RPC_UNAUTHENTICATED : RPC_PERMISSION_DENIED },
+    status: { code: d.status === 401 ? RPC_UNAUTHENTICATED : d.status === 429 ? RPC_RESOURCE_EXHAUSTED : RPC_PERMISSION_DENIED },
     denied_response: { status: { code: d.status }, headers: headerOptions(d.responseHeaders), body: d.body ?? '' },
     dynamic_metadata,
   };

@@ -8,14 +8,16 @@ import type { ToolName } from '../tools/resolve.js';
 const USAGE = `meshward: security extension kit for Envoy
 
 Usage:
-  meshward setup [--if-missing] [--only envoy|opa]   install the managed Envoy and OPA
+  meshward setup [--if-missing] [--only envoy|opa|redis]  install the managed Envoy and OPA, and redis-server (apt-get)
   meshward doctor                                    show each tool's version and path
   meshward build <filter.ts> [-o out.wasm] [--debug] build an AssemblyScript filter with the SDK's settings
   meshward envoy [args...]                           run the managed Envoy
   meshward authz --config <file.yaml> [--check]      run the ext_authz server (@meshward/ext-authz); --check validates the config
+  meshward token [--sub S] [--claims JSON] [--alg A] [--exp 1h] [--aud A] [--jwks]
+                                                     mint a token from the demo issuer (the demo gateway trusts it)
   meshward help
 
-Environment: ENVOY_BIN, OPA_BIN (use these binaries), MESHWARD_HOME (where managed tools live,
+Environment: ENVOY_BIN, OPA_BIN, REDIS_BIN (use these binaries), MESHWARD_HOME (where managed tools live,
 default <project>/.meshward), MESHWARD_ENVOY_RUNTIME=local|container (test harness runtime).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -25,8 +27,8 @@ async function main(argv: string[]): Promise<number> {
       const ifMissing = rest.includes('--if-missing');
       const only = rest.indexOf('--only');
       const tools = only >= 0 ? ([rest[only + 1]] as ToolName[]) : undefined;
-      if (tools && !['envoy', 'opa'].includes(tools[0] as string)) {
-        console.error(`meshward setup: --only takes envoy or opa, not ${tools[0]}`);
+      if (tools && !['envoy', 'opa', 'redis'].includes(tools[0] as string)) {
+        console.error(`meshward setup: --only takes envoy, opa or redis, not ${tools[0]}`);
         return 2;
       }
       const results = await setup({ ifMissing, tools });
@@ -66,6 +68,10 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return mod.runAuthzCli(rest);
+    }
+    case 'token': {
+      const { runTokenCli } = await import('./token.js');
+      return runTokenCli(rest);
     }
     case undefined:
     case 'help':

@@ -27,12 +27,15 @@ function managedTool(name: ToolName, pinned: string, env: NodeJS.ProcessEnv): Do
       name,
       ok: false,
       needed: true,
-      detail: `missing: ${found.reason}. Fix: run \`npx meshward setup\` to install ${name} ${pinned} into ${meshwardHome(env)}, or set ${envOverrideName(name)} to a ${name} binary`,
+      detail:
+        name === 'redis'
+          ? `missing: ${found.reason}. Fix: \`npx meshward setup --only redis\` (as root: apt-get install redis-server), or set REDIS_BIN to a redis-server binary`
+          : `missing: ${found.reason}. Fix: run \`npx meshward setup\` to install ${name} ${pinned} into ${meshwardHome(env)}, or set ${envOverrideName(name)} to a ${name} binary`,
     };
   }
   const v = toolVersion(found);
   if (!v) {
-    return { name, ok: false, needed: true, path: found.path, detail: `${found.path} does not run (\`${name} ${name === 'envoy' ? '--version' : 'version'}\` failed)` };
+    return { name, ok: false, needed: true, path: found.path, detail: `${found.path} does not run (\`${name} ${name === 'opa' ? 'version' : '--version'}\` failed)` };
   }
   return { name, ok: true, needed: true, version: v.version, path: found.path, detail: `from ${found.source === 'env' ? envOverrideName(name) : found.source}` };
 }
@@ -54,6 +57,7 @@ export function runDoctorChecks(env: NodeJS.ProcessEnv = process.env): DoctorChe
   checks.push({ name: 'go', ok: !!go, needed: false, version: go?.version, detail: go ? 'builds OPA' : 'missing: needed by `meshward setup` to build OPA' });
   checks.push(managedTool('envoy', ENVOY_VERSION, env));
   checks.push(managedTool('opa', OPA_VERSION, env));
+  checks.push(managedTool('redis', 'from apt-get', env));
   const docker = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 10_000 });
   checks.push({
     name: 'docker engine',

@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { meshwardHome } from './paths.js';
 
-export type ToolName = 'envoy' | 'opa';
+export type ToolName = 'envoy' | 'opa' | 'redis';
 
 /** Where a resolved binary came from, so `doctor` and error messages can say it. */
 export type ToolSource = 'env' | 'managed' | 'path';
@@ -20,7 +20,10 @@ export interface MissingTool {
   reason: string;
 }
 
-const ENV_OVERRIDE: Record<ToolName, string> = { envoy: 'ENVOY_BIN', opa: 'OPA_BIN' };
+const ENV_OVERRIDE: Record<ToolName, string> = { envoy: 'ENVOY_BIN', opa: 'OPA_BIN', redis: 'REDIS_BIN' };
+
+/** The executable's name on PATH (Redis's server binary is `redis-server`). */
+const BINARY: Record<ToolName, string> = { envoy: 'envoy', opa: 'opa', redis: 'redis-server' };
 
 export function envOverrideName(name: ToolName): string {
   return ENV_OVERRIDE[name];
@@ -48,6 +51,12 @@ export function managedEnvoyPath(home: string = meshwardHome()): string | undefi
     if (isExecutable(candidate)) return candidate;
   }
   return undefined;
+}
+
+/** Redis is not built by setup; a copy placed at `<home>/bin/redis-server` is used first. */
+export function managedRedisPath(home: string = meshwardHome()): string | undefined {
+  const candidate = join(home, 'bin', 'redis-server');
+  return isExecutable(candidate) ? candidate : undefined;
 }
 
 export function managedOpaPath(home: string = meshwardHome()): string | undefined {
@@ -81,9 +90,9 @@ export function resolveTool(
     };
   }
   const home = meshwardHome(env);
-  const managed = name === 'envoy' ? managedEnvoyPath(home) : managedOpaPath(home);
+  const managed = name === 'envoy' ? managedEnvoyPath(home) : name === 'opa' ? managedOpaPath(home) : managedRedisPath(home);
   if (managed) return { name, path: managed, source: 'managed' };
-  const fromPath = onPath(name, env);
+  const fromPath = onPath(BINARY[name], env);
   if (fromPath) return { name, path: fromPath, source: 'path' };
   return { name, reason: `no managed copy under ${home} and none on PATH` };
 }
@@ -101,7 +110,7 @@ export function requireTool(name: ToolName, env: NodeJS.ProcessEnv = process.env
 
 /** `envoy --version` → "1.40.0" and the full line; undefined when the binary does not run. */
 export function toolVersion(tool: ResolvedTool): { version: string; line: string } | undefined {
-  const args = tool.name === 'envoy' ? ['--version'] : ['version'];
+  const args = tool.name === 'opa' ? ['version'] : ['--version'];
   const r = spawnSync(tool.path, args, { encoding: 'utf8', timeout: 30_000 });
   if (r.status !== 0) return undefined;
   const out = `${r.stdout}${r.stderr}`.trim();
@@ -109,6 +118,11 @@ export function toolVersion(tool: ResolvedTool): { version: string; line: string
     // "<path>  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL": keep what follows "version:".
     const m = /version:\s*(\S*?\/(\d+\.\d+\.\d+)\S*)/.exec(out);
     return m?.[1] && m[2] ? { version: m[2], line: `envoy version: ${m[1]}` } : undefined;
+  }
+  if (tool.name === 'redis') {
+    // "Redis server v=7.0.15 sha=... bits=64 build=..."
+    const m = /\bv=(\d+\.\d+\.\d+)/.exec(out);
+    return m?.[1] ? { version: m[1], line: `redis-server ${m[1]}` } : undefined;
   }
   const m = /^Version:\s*(\S+)/m.exec(out);
   return m?.[1] ? { version: m[1], line: `opa ${m[1]}` } : undefined;

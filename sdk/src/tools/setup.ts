@@ -82,6 +82,24 @@ function installOpa(home: string, env: NodeJS.ProcessEnv, log: (l: string) => vo
     : { tool: 'opa', ok: false, message: `go install finished but ${join(bin, 'opa')} is missing` };
 }
 
+/**
+ * Redis (`redis-server`, used by the ext_authz shared-state tests) from the system package
+ * manager: `apt-get install redis-server` when running as root on Debian/Ubuntu. Anything else
+ * fails with what to do; it is never skipped.
+ */
+function installRedis(env: NodeJS.ProcessEnv, log: (l: string) => void): SetupResult {
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const apt = spawnSync('apt-get', ['--version'], { env, encoding: 'utf8' }).status === 0;
+  const how = 'install redis-server (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis) or set REDIS_BIN';
+  if (!apt) return { tool: 'redis', ok: false, message: `apt-get is not available here: ${how}` };
+  if (!root) return { tool: 'redis', ok: false, message: `not running as root, so setup cannot run apt-get: ${how}` };
+  const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
+  const ok = run('apt-get', ['install', '-y', '-q', 'redis-server'], aptEnv, log) || (run('apt-get', ['update', '-q'], aptEnv, log) && run('apt-get', ['install', '-y', '-q', 'redis-server'], aptEnv, log));
+  const found = resolveTool('redis', env);
+  if (ok && isResolved(found)) return { tool: 'redis', ok: true, message: `installed redis-server at ${found.path} (apt-get)` };
+  return { tool: 'redis', ok: false, message: `apt-get install redis-server failed: ${how}` };
+}
+
 /** A lock directory so parallel `npm test` / `npm start` runs do not install over each other. */
 async function withLock<T>(home: string, fn: () => T): Promise<T> {
   const lock = join(home, 'setup.lock');
@@ -118,7 +136,7 @@ export async function setup(options: SetupOptions = {}): Promise<SetupResult[]> 
   const env = options.env ?? process.env;
   const log = options.log ?? ((l: string) => console.log(l));
   const home = meshwardHome(env);
-  const tools = options.tools ?? ['envoy', 'opa'];
+  const tools = options.tools ?? ['envoy', 'opa', 'redis'];
   return withLock(home, () => {
     const results: SetupResult[] = [];
     for (const tool of tools) {
@@ -136,8 +154,8 @@ export async function setup(options: SetupOptions = {}): Promise<SetupResult[]> 
         results.push({ tool, ok: true, message });
         continue;
       }
-      log(`meshward setup: installing ${tool} into ${home}`);
-      const r = tool === 'envoy' ? installEnvoy(home, env, log) : installOpa(home, env, log);
+      log(tool === 'redis' ? 'meshward setup: installing redis-server with the system package manager' : `meshward setup: installing ${tool} into ${home}`);
+      const r = tool === 'envoy' ? installEnvoy(home, env, log) : tool === 'opa' ? installOpa(home, env, log) : installRedis(env, log);
       log(`meshward setup: ${r.ok ? '' : 'FAILED: '}${r.message}`);
       results.push(r);
     }
@@ -147,6 +165,8 @@ export async function setup(options: SetupOptions = {}): Promise<SetupResult[]> 
 
 /** Whether the managed copy exists and runs at the pinned version (or an Envoy fallback). */
 function managedAtPin(tool: ToolName, home: string): boolean {
+  // Redis comes from the system package manager: any working copy will do.
+  if (tool === 'redis') return isResolved(resolveTool('redis'));
   const path = tool === 'envoy' ? managedEnvoyPath(home) : managedOpaPath(home);
   if (!path) return false;
   const v = toolVersion({ name: tool, path, source: 'managed' });

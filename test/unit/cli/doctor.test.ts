@@ -24,7 +24,7 @@ describe('meshward doctor', () => {
 
   it('says Envoy is missing when there is no managed copy and none on PATH', () => {
     const emptyHome = mkdtempSync(join(tmpdir(), 'meshward-home-'));
-    const env = { ...process.env, MESHWARD_HOME: emptyHome, PATH: '/usr/bin:/bin' };
+    const env: NodeJS.ProcessEnv = { ...process.env, MESHWARD_HOME: emptyHome, PATH: '/usr/bin:/bin' };
     delete env['ENVOY_BIN'];
     delete env['OPA_BIN'];
     const r = runCli(['doctor'], env);

@@ -19,7 +19,7 @@ function issuesOf(raw: unknown, baseDir?: string): string[] {
 describe('config validation names the field', () => {
   it.each<[string, unknown, string]>([
     ['log level', { log_level: 'loud' }, 'log_level: expected one of debug, info, warn, error, got "loud"'],
-    ['unknown top-level field', { sever: {} }, 'sever: unknown field; expected one of log_level, server, identity, signals, policy, response'],
+    ['unknown top-level field', { sever: {} }, 'sever: unknown field; expected one of log_level, server, identity, signals, risk, state, reload, policy, response'],
     ['misspelt field with a hint', { identity: { jwt: { clockSkewSeconds: 5 } } }, 'identity.jwt.clockSkewSeconds: unknown field (did you mean "clock_skew_seconds"?)'],
     ['port type', { server: { grpc: { port: '9191' } } }, 'server.grpc.port: expected an integer, got "9191"'],
     ['port range', { server: { http: { port: 70000 } } }, 'server.http.port: expected 0..65535, got 70000'],
@@ -81,11 +81,11 @@ describe('config defaults', () => {
     expect(c.server.grpc).toEqual({ enabled: true, host: '0.0.0.0', port: 9191 });
     expect(c.server.http).toEqual({ enabled: true, host: '0.0.0.0', port: 9192, pathPrefix: '' });
     expect(c.server.admin).toEqual({ enabled: true, host: '0.0.0.0', port: 9193 });
-    expect(c.identity.jwt).toEqual({ required: false, challengeAnonymous: true, clockSkewSeconds: 60, requireExpiration: false, issuers: [] });
+    expect(c.identity.jwt).toEqual({ required: false, challengeAnonymous: true, clockSkewSeconds: 60, requireExpiration: false, verifiedCacheSize: 10_000, verifiedCacheMs: 60_000, issuers: [] });
     expect(c.identity.workload).toEqual({ sourcePrincipal: true, trustDomains: [], xfccTrustedProxies: [] });
     expect(c.policy).toEqual({ policies: [] });
     expect(c.response).toEqual({
-      upstreamHeaders: { principal: 'x-meshward-principal', workload: 'x-meshward-workload', decisionId: 'x-meshward-decision-id', claims: {} },
+      upstreamHeaders: { principal: 'x-meshward-principal', workload: 'x-meshward-workload', decisionId: 'x-meshward-decision-id', riskScore: 'x-meshward-risk-score', riskReasons: 'x-meshward-risk-reasons', claims: {} },
       removeAuthorization: true,
     });
   });
@@ -97,13 +97,15 @@ describe('config defaults', () => {
       audiences: [],
       algorithms: DEFAULT_JWT_ALGORITHMS,
       jwks: { kind: 'remote', uri: 'https://idp/jwks', cacheMaxAgeMs: 600_000, timeoutMs: 5000, cooldownMs: 30_000 },
+      typ: ['jwt', 'at+jwt'],
+      requireTyp: false,
     });
     expect(DEFAULT_JWT_ALGORITHMS.some((a) => a.startsWith('HS') || a === 'none')).toBe(false);
   });
 
   it('an upstream header set to "" is turned off', () => {
     const c = parseConfig({ response: { upstream_headers: { workload: '', claims: { 'x-email': 'email' } } } });
-    expect(c.response.upstreamHeaders).toEqual({ principal: 'x-meshward-principal', decisionId: 'x-meshward-decision-id', claims: { 'x-email': 'email' } });
+    expect(c.response.upstreamHeaders).toEqual({ principal: 'x-meshward-principal', decisionId: 'x-meshward-decision-id', riskScore: 'x-meshward-risk-score', riskReasons: 'x-meshward-risk-reasons', claims: { 'x-email': 'email' } });
   });
 
   it('accepts a JWKS written as a JSON string', () => {

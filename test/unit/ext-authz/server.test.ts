@@ -83,7 +83,8 @@ describe('gRPC Authorization/Check', () => {
     const headers = headersOf(ok.headers);
     expect(headers['x-meshward-principal']).toBe(`${ISS}/alice`);
     expect(headers['x-user-email']).toBe('alice@example.com');
-    expect(ok.headers_to_remove).toEqual(['x-meshward-workload', 'authorization']);
+    // No signal configured: no risk score, and the risk header names are removed (a client cannot send its own).
+    expect(ok.headers_to_remove).toEqual(['x-meshward-workload', 'x-meshward-risk-score', 'x-meshward-risk-reasons', 'authorization']);
     expect((ok.headers as Array<{ append_action: string }>).every((h) => h.append_action === 'OVERWRITE_IF_EXISTS_OR_ADD')).toBe(true);
     const meta = (r['dynamic_metadata'] as { fields: Record<string, { stringValue: string }> }).fields;
     expect(meta['decision_id']!.stringValue).toBe(headers['x-meshward-decision-id']);
@@ -197,7 +198,7 @@ describe('HTTP check protocol', () => {
     const ok = await fetch(`${base}/check/api/x`, { headers: { authorization: `Bearer ${await sign()}` } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-meshward-principal')).toBe(`${ISS}/alice`);
-    expect(ok.headers.get('x-envoy-auth-headers-to-remove')).toBe('x-meshward-workload, authorization');
+    expect(ok.headers.get('x-envoy-auth-headers-to-remove')).toBe('x-meshward-workload, x-meshward-risk-score, x-meshward-risk-reasons, authorization');
     const anon = await fetch(`${base}/check/api/x`);
     expect(anon.status).toBe(401);
     expect(anon.headers.get('www-authenticate')).toBe('Bearer realm="meshward"');

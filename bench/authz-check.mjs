@@ -1,0 +1,200 @@
+// ext_authz Check throughput and latency on this machine, side by side in one run:
+//   no-op       a bare grpc-js Authorization server answering OK (the floor: gRPC + proto cost)
+//   empty       @meshward/ext-authz with an empty config (its request/response mapping, decision log)
+//   full        @meshward/ext-authz: JWT (ES256, cached keys) + 7 risk signals + YAML policies
+//   full+rego   the same plus a Rego policy (opa-wasm)
+//   full+redis  the full pipeline with its risk history in a local redis-server (state: redis://)
+// BENCH_VARIANTS=no-op,jwt+yaml,full picks variants (jwt+yaml: the full config without signals).
+// Each server runs in its own child process (one core); the load generator is a grpc-js client
+// in this process (the other core) with a fixed number of calls in flight. Latency is measured
+// by the client per call, so it includes the client's own cost.
+// BENCH_SECONDS (default 6) per variant, BENCH_CONCURRENCY (default 32).
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 6);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const self = fileURLToPath(import.meta.url);
+const ISS = 'https://bench.meshward.test';
+
+// ------------------------------------------------------------------------------ server side
+
+async function serve(variant, setupJson) {
+  const ext = await import('../ext-authz/dist/index.js');
+  const setup = JSON.parse(setupJson);
+  let port;
+  if (variant === 'no-op') {
+    const server = new grpc.Server();
+    server.addService(ext.serviceDefinitions().authorization, { Check: (_call, cb) => cb(null, { status: { code: 0 }, ok_response: {} }) });
+    port = await new Promise((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  } else if (variant === 'empty') {
+    const server = await ext.startAuthzServer({ server: { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } }, reload: { enabled: false } }, { logSink: () => {} });
+    port = server.ports.grpc;
+  } else {
+    const config = {
+      log_level: 'info',
+      server: { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } },
+      reload: { enabled: false },
+      identity: { jwt: { issuers: [{ issuer: ISS, audiences: ['bench'], jwks: { keys: [setup.jwk] } }] } },
+      signals: variant === 'jwt+yaml' ? {} : {
+        ip_reputation: { lists: [{ name: 'abuse', cidrs: ['203.0.113.0/24', '198.51.100.0/24'], score: 100 }] },
+        geo: { denied_countries: ['KP'] },
+        new_device: {},
+        velocity: { per_principal: { window_seconds: 60, max_requests: 1_000_000 }, per_ip: { window_seconds: 60, max_requests: 10_000_000 } },
+        failed_auth: {},
+        waf: {},
+        route_sensitivity: {},
+      },
+      risk: { step_up: { acr_values: 'mfa' }, thresholds: [{ score: 90, decision: 'deny' }, { score: 70, decision: 'step_up' }] },
+      policy: {
+        policies: [
+          { name: 'no-admin', action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin/*'] } }], when: [{ key: 'request.auth.claims[role]', not_values: ['admin'] }] }] },
+          { name: 'no-deletes-when-risky', action: 'DENY', decision: 'read_only', rules: [{ when: [{ key: 'risk.score', values: ['>=50'] }] }] },
+          { name: 'tenant', action: 'ALLOW', rules: [{ from: [{ source: { request_principals: [`${ISS}/*`] } }], when: [{ key: 'request.headers[x-tenant]', values: ['acme', 'globex'] }] }] },
+        ],
+        ...(variant === 'full+rego' ? { rego: { file: setup.rego, entrypoint: 'bench/authz/allow' } } : {}),
+      },
+      ...(variant === 'full+redis' ? { state: { url: setup.redisUrl, key_prefix: `bench:${Date.now()}:`, timeout_ms: 200 } } : {}),
+    };
+    // Decision lines are built (JSON) as in production, then dropped instead of written.
+    const server = await ext.startAuthzServer(config, { logSink: () => {} });
+    port = server.ports.grpc;
+  }
+  process.on('SIGINT', () => process.exit(0));
+  // The parent brackets the measured window: the server's own CPU time per Check, whatever the client costs.
+  let mark;
+  process.on('message', (m) => {
+    if (m === 'start') mark = process.cpuUsage();
+    if (m === 'stop') {
+      const d = process.cpuUsage(mark);
+      process.send({ cpuUs: d.user + d.system });
+    }
+  });
+  process.send({ port });
+}
+
+if (process.argv[2] === '--serve') {
+  await serve(process.argv[3], process.argv[4]);
+} else {
+  await main();
+}
+
+// ------------------------------------------------------------------------------ client side
+
+function startServer(variant, setup) {
+  const execArgv = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = fork(self, ['--serve', variant, JSON.stringify(setup)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, port: m.port }));
+    child.once('exit', (code) => reject(new Error(`${variant} server exited (${code})`)));
+  });
+}
+
+function serverCpu(child, message) {
+  child.send(message);
+  if (message === 'start') return Promise.resolve(0);
+  return new Promise((resolve) => child.once('message', (m) => resolve(m.cpuUs)));
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function load(port, requests, child) {
+  const ext = await import('../ext-authz/dist/index.js');
+  const Client = grpc.makeGenericClientConstructor(ext.serviceDefinitions().authorization, 'Authorization');
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const call = (req) => new Promise((res, rej) => client.Check(req, (e, r) => (e ? rej(e) : res(r))));
+  let i = 0;
+  const next = () => requests[i++ % requests.length];
+  // Warm-up: JIT, connections, caches.
+  const warm = Date.now() + 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (Date.now() < warm) await call(next());
+  }));
+  const latencies = [];
+  const statuses = new Map();
+  await serverCpu(child, 'start');
+  const deadline = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < deadline) {
+      const s = performance.now();
+      const r = await call(next());
+      latencies.push(performance.now() - s);
+      const code = r.status?.code ?? 0;
+      statuses.set(code, (statuses.get(code) ?? 0) + 1);
+    }
+  }));
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpuUs = await serverCpu(child, 'stop');
+  client.close();
+  latencies.sort((a, b) => a - b);
+  return { perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), statuses, serverUsPerCheck: cpuUs / latencies.length };
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'meshward-bench-authz-'));
+  const rego = join(dir, 'bench.rego');
+  writeFileSync(rego, 'package bench.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n  input.identity.kind == "jwt"\n  input.risk.score < 70\n  input.attributes.request.http.method in {"GET", "POST"}\n}\n');
+  const pair = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'b', alg: 'ES256' };
+  // 64 principals, each with its own device and address: per-principal history stays realistic.
+  const requests = [];
+  for (let u = 0; u < 64; u++) {
+    const token = await new SignJWT({ sub: `user-${u}`, role: 'viewer' }).setProtectedHeader({ alg: 'ES256', kid: 'b' }).setIssuer(ISS).setAudience('bench').setIssuedAt().setExpirationTime('1h').sign(pair.privateKey);
+    requests.push({
+      attributes: {
+        source: { address: { socket_address: { address: `10.0.${u}.7`, port_value: 40000 } } },
+        destination: { address: { socket_address: { address: '10.9.9.9', port_value: 8080 } } },
+        request: {
+          http: {
+            id: String(u), method: 'GET', path: `/api/orders/${u}?full=1`, host: 'api.example.com', scheme: 'https', protocol: 'HTTP/1.1',
+            headers: { ':path': `/api/orders/${u}?full=1`, ':method': 'GET', ':authority': 'api.example.com', authorization: `Bearer ${token}`, 'user-agent': `bench-agent/${u}`, 'x-tenant': 'acme', 'x-meshward-waf-score': '2', 'x-meshward-geo-country': 'FR', 'x-request-id': `r-${u}` },
+          },
+        },
+      },
+    });
+  }
+  // A throwaway redis-server for the full+redis variant (nothing persisted).
+  const { requireTool } = await import('../sdk/dist/tools/index.js');
+  const { freePort } = await import('../sdk/dist/envoy/index.js');
+  const redisPort = await freePort();
+  const redis = spawn(requireTool('redis').path, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 300));
+  const setup = { jwk, rego, redisUrl: `redis://127.0.0.1:${redisPort}` };
+  const rows = [];
+  try {
+    const variants = process.env.BENCH_VARIANTS?.split(',') ?? ['no-op', 'empty', 'full', 'full+rego', 'full+redis'];
+    for (const variant of variants) {
+      const { child, port } = await startServer(variant, setup);
+      try {
+        rows.push({ variant, ...(await load(port, requests, child)) });
+      } finally {
+        // SIGINT lets a --cpu-prof child write its profile.
+        child.kill(process.env.BENCH_CPU_PROF ? 'SIGINT' : 'SIGTERM');
+      }
+    }
+  } finally {
+    redis.kill();
+  }
+  const floor = rows[0];
+  console.log(`\next_authz Check over gRPC (server: one child process; client: grpc-js, ${concurrency} in flight; ${seconds} s per variant; Node ${process.version})\n`);
+  console.log('| server | Checks/s | p50 ms | p99 ms | server CPU µs per Check | cost vs no-op (server CPU) | server core-capacity Checks/s | answers |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const r of rows) {
+    const answers = [...r.statuses].map(([c, n]) => `${c === 0 ? 'OK' : `code ${c}`}: ${n}`).join(', ');
+    console.log(
+      `| ${r.variant} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.serverUsPerCheck.toFixed(0)} | ${(r.serverUsPerCheck / floor.serverUsPerCheck).toFixed(2)}x | ${Math.round(1e6 / r.serverUsPerCheck).toLocaleString('en-US')} | ${answers} |`,
+    );
+  }
+  const full = rows.find((r) => r.variant === 'full') ?? rows[rows.length - 1];
+  const load1 = (await import('node:os')).loadavg()[0];
+  console.log(`\n"server core-capacity" = 1 / server CPU per Check: what one fully busy server core would answer. Checks/s and latency are what this client reached (1-minute load average ${load1.toFixed(1)} on ${(await import('node:os')).cpus().length} cores).`);
+  console.log(`goals (full pipeline): >= 5,000 Checks/s: measured ${Math.round(full.perSecond)}, core capacity ${Math.round(1e6 / full.serverUsPerCheck)}; p99 < 5 ms: ${full.p99 < 5 ? 'met' : 'NOT met'}; within 2x of the floor's cost: ${full.serverUsPerCheck / floor.serverUsPerCheck <= 2 ? 'met' : 'NOT met'} (${(full.serverUsPerCheck / floor.serverUsPerCheck).toFixed(2)}x)`);
+}

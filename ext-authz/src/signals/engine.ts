@@ -1,0 +1,150 @@
+/**
+ * Phase 2, signals and risk: runs every configured signal on the request (in parallel, so
+ * history lookups in Redis share one round trip), weighs their scores and adds them up:
+ *
+ *   total = min(100, sum over signals of round(score × weight / 100))
+ *
+ * so a signal's weight is the most it can add. A signal that throws counts as its full weight
+ * (unknown is treated as risky) with reason `<name>:error`. A hard action (deny, throttle) from
+ * any signal wins over the score.
+ */
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { RiskState } from '../state/types.js';
+import type { ConfiguredSignal, RiskSignal, SignalAction, SignalContext, SignalOutcome } from './api.js';
+import { clampScore } from './helpers.js';
+
+export interface SignalReport {
+  name: string;
+  score: number;
+  weight: number;
+  /** round(score × weight / 100) */
+  contribution: number;
+  reasons: string[];
+}
+
+export interface RiskAssessment {
+  /** 0-100 */
+  score: number;
+  /** `<signal>:<code>` for every signal that contributed, largest contribution first. */
+  reasons: string[];
+  signals: SignalReport[];
+  /** What policies see as `input.signals`. */
+  data: Record<string, Record<string, unknown>>;
+  /** The first hard action, with the signal that asked for it. */
+  action?: SignalAction & { signal: string; reason: string };
+}
+
+/** A signal context; `state` may be left out (the engine's is used). */
+export type RiskInput = Omit<SignalContext, 'state'> & { state?: RiskState };
+
+interface Active {
+  signal: RiskSignal;
+  weight: number;
+}
+
+export class RiskEngine {
+  private readonly active: Active[];
+  private readonly learners: RiskSignal[];
+  private readonly failureWatchers: RiskSignal[];
+
+  constructor(
+    configured: readonly ConfiguredSignal[],
+    readonly state: RiskState,
+    private readonly logger?: Logger,
+    private readonly metrics?: Metrics,
+  ) {
+    this.active = configured.map((c) => ({ signal: c.plugin.create(c.config), weight: c.weight }));
+    this.learners = this.active.map((a) => a.signal).filter((s) => s.learn);
+    this.failureWatchers = this.active.map((a) => a.signal).filter((s) => s.onAuthFailure);
+  }
+
+  get names(): string[] {
+    return this.active.map((a) => a.signal.name);
+  }
+
+  private failed(signal: RiskSignal, e: unknown): SignalOutcome {
+    this.logger?.error('signal failed', { signal: signal.name, error: (e as Error)?.message ?? String(e) });
+    this.metrics?.recordSignalError(signal.name);
+    return { score: 100, reasons: ['error'], data: { error: true } };
+  }
+
+  /** `ctx.state` defaults to this engine's state. */
+  private withState(ctx: RiskInput): SignalContext {
+    return ctx.state ? (ctx as SignalContext) : { ...ctx, state: this.state };
+  }
+
+  async assess(input: RiskInput): Promise<RiskAssessment> {
+    const ctx = this.withState(input);
+    // Most signals answer synchronously; only those reading history return promises (run together).
+    const results: Array<SignalOutcome | Promise<SignalOutcome>> = [];
+    let pending = false;
+    for (const { signal } of this.active) {
+      try {
+        const r = signal.evaluate(ctx);
+        if (r instanceof Promise) {
+          pending = true;
+          results.push(r.catch((e: unknown) => this.failed(signal, e)));
+        } else {
+          results.push(r);
+        }
+      } catch (e) {
+        results.push(this.failed(signal, e));
+      }
+    }
+    const outcomes = (pending ? await Promise.all(results) : results) as SignalOutcome[];
+    const reports: SignalReport[] = [];
+    const data: Record<string, Record<string, unknown>> = {};
+    let action: RiskAssessment['action'];
+    let total = 0;
+    for (let i = 0; i < outcomes.length; i++) {
+      const { signal, weight } = this.active[i]!;
+      const outcome = outcomes[i]!;
+      const score = clampScore(outcome.score);
+      const contribution = Math.round((score * weight) / 100);
+      const reasons = outcome.reasons ?? [];
+      reports.push({ name: signal.name, score, weight, contribution, reasons });
+      data[signal.name] = outcome.data ? { score, ...outcome.data } : { score };
+      total += contribution;
+      if (outcome.action && !action) action = { ...outcome.action, signal: signal.name, reason: reasons.join(',') || outcome.action.kind };
+      if (score > 0 || outcome.action) this.metrics?.recordSignalHit(signal.name);
+    }
+    const reasons: string[] = [];
+    const contributing = reports.filter((r) => r.contribution > 0 || (action && r.name === action.signal));
+    if (contributing.length > 1) contributing.sort((a, b) => b.contribution - a.contribution);
+    for (const r of contributing) {
+      if (r.reasons.length === 0) reasons.push(`${r.name}:risk`);
+      for (const code of r.reasons) reasons.push(`${r.name}:${code}`);
+    }
+    return { score: Math.min(100, total), reasons, signals: reports, data, ...(action ? { action } : {}) };
+  }
+
+  /** After an allow: every signal with a `learn` hook remembers what it needs. */
+  async learn(input: RiskInput): Promise<void> {
+    if (this.learners.length === 0) return;
+    const ctx = this.withState(input);
+    await Promise.all(
+      this.learners.map(async (signal) => {
+        try {
+          await signal.learn!(ctx);
+        } catch (e) {
+          this.logger?.warn('signal learn failed', { signal: signal.name, error: (e as Error).message });
+        }
+      }),
+    );
+  }
+
+  async authFailure(input: RiskInput): Promise<void> {
+    if (this.failureWatchers.length === 0) return;
+    const ctx = this.withState(input);
+    await Promise.all(
+      this.failureWatchers.map(async (signal) => {
+        try {
+          await signal.onAuthFailure!(ctx);
+        } catch (e) {
+          this.logger?.warn('signal onAuthFailure failed', { signal: signal.name, error: (e as Error).message });
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { join } from '../config/reader.js';
+import { header } from '../attributes.js';
+import { defineSignal, type SignalContext, type SignalOutcome } from './api.js';
+import { positive, scoreField } from './helpers.js';
+
+export interface NewDeviceConfig {
+  headers: string[];
+  score: number;
+  /** The principal's very first device (no history yet). */
+  firstDeviceScore: number;
+  rememberMs: number;
+}
+
+/** Default fingerprint inputs: the user agent and the low-entropy client hints browsers send. */
+export const DEFAULT_DEVICE_HEADERS = ['user-agent', 'sec-ch-ua', 'sec-ch-ua-platform', 'sec-ch-ua-mobile', 'accept-language'];
+
+export function deviceFingerprint(ctx: Pick<SignalContext, 'attrs'>, headers: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const name of headers) h.update(`${name}\n${header(ctx.attrs, name) ?? ''}\n`);
+  return h.digest('hex').slice(0, 24);
+}
+
+const key = (principal: string) => `devices:${principal}`;
+
+/**
+ * New device: a fingerprint of the user agent and client hints, per principal. A device the
+ * principal has not used in an allowed request before scores `score`; the principal's very first
+ * device scores `first_device_score` (default 0: nothing to compare with). Devices are
+ * remembered after an allow, for `remember_days`.
+ */
+export const newDevice = defineSignal<NewDeviceConfig>({
+  name: 'new_device',
+  defaultWeight: 30,
+  parse(m, ctx) {
+    const r = ctx.reader;
+    r.mapping(m, ctx.path, ['headers', 'score', 'first_device_score', 'remember_days']);
+    const headers = m['headers'] === undefined ? DEFAULT_DEVICE_HEADERS : r.strings(m['headers'], join(ctx.path, 'headers'), (s) => (/^[a-z0-9-]+$/.test(s) ? undefined : `"${s}" is not a lowercase header name`), { nonEmpty: true });
+    return {
+      headers,
+      score: scoreField(ctx, m, 'score', 100),
+      firstDeviceScore: scoreField(ctx, m, 'first_device_score', 0),
+      rememberMs: positive(ctx, m, 'remember_days', 90) * 86_400_000,
+    };
+  },
+  create: (c) => {
+    // evaluate and learn see the same request: hash it once.
+    const fingerprints = new WeakMap<object, string>();
+    const fingerprintOf = (ctx: SignalContext): string => {
+      let fp = fingerprints.get(ctx.attrs);
+      if (fp === undefined) {
+        fp = deviceFingerprint(ctx, c.headers);
+        fingerprints.set(ctx.attrs, fp);
+      }
+      return fp;
+    };
+    return {
+      name: 'new_device',
+      async evaluate(ctx): Promise<SignalOutcome> {
+        if (!ctx.principal) return { score: 0, data: {} };
+        const fp = fingerprintOf(ctx);
+        const { known, size } = await ctx.state.isMember(key(ctx.principal), fp, ctx.nowMs);
+        if (known) return { score: 0, data: { fingerprint: fp, known: true, devices: size } };
+        if (size === 0) return { score: c.firstDeviceScore, reasons: c.firstDeviceScore ? ['first_device'] : [], data: { fingerprint: fp, known: false, devices: 0 } };
+        return { score: c.score, reasons: ['unknown_device'], data: { fingerprint: fp, known: false, devices: size } };
+      },
+      async learn(ctx) {
+        if (ctx.principal) await ctx.state.addMember(key(ctx.principal), fingerprintOf(ctx), c.rememberMs, ctx.nowMs);
+      },
+    };
+  },
+});

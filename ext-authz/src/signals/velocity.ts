@@ -1,0 +1,79 @@
+import { join } from '../config/reader.js';
+import { defineSignal, type SignalOutcome } from './api.js';
+import type { WindowCount } from '../state/types.js';
+import { positive, scoreField } from './helpers.js';
+
+export interface Limit {
+  windowMs: number;
+  maxRequests: number;
+}
+
+export interface VelocityConfig {
+  perPrincipal?: Limit;
+  perIp?: Limit;
+  /** `throttle`: over a limit answers 429 with Retry-After; `score`: it only scores. */
+  onExceed: 'throttle' | 'score';
+  score: number;
+}
+
+/** Seconds until the oldest request leaves the window (at least 1). */
+export function retryAfter(w: WindowCount, windowMs: number, nowMs: number): number {
+  return w.oldestMs === undefined ? 1 : Math.max(1, Math.ceil((w.oldestMs + windowMs - nowMs) / 1000));
+}
+
+/**
+ * Velocity: requests per principal and per source address in sliding windows (shared by every
+ * replica when the state is Redis). Every checked request counts, allowed or not. More than
+ * `max_requests` in `window_seconds` throttles (429, Retry-After = when the oldest request leaves
+ * the window) or, with `on_exceed: score`, scores `score`.
+ */
+export const velocity = defineSignal<VelocityConfig>({
+  name: 'velocity',
+  defaultWeight: 50,
+  parse(m, ctx) {
+    const r = ctx.reader;
+    r.mapping(m, ctx.path, ['per_principal', 'per_ip', 'on_exceed', 'score']);
+    const limit = (k: string): Limit | undefined => {
+      const p = join(ctx.path, k);
+      const l = r.mapping(m[k], p, ['window_seconds', 'max_requests']);
+      if (!l) return undefined;
+      if (l['max_requests'] === undefined) r.fail(join(p, 'max_requests'), 'required field missing');
+      return { windowMs: positive(ctx, l, 'window_seconds', 60, p) * 1000, maxRequests: positive(ctx, l, 'max_requests', 1, p) };
+    };
+    const perPrincipal = limit('per_principal');
+    const perIp = limit('per_ip');
+    if (m['per_principal'] === undefined && m['per_ip'] === undefined) r.fail(ctx.path, 'set per_principal and/or per_ip');
+    return {
+      ...(perPrincipal ? { perPrincipal } : {}),
+      ...(perIp ? { perIp } : {}),
+      onExceed: r.oneOf(m['on_exceed'], join(ctx.path, 'on_exceed'), ['throttle', 'score'] as const, 'throttle'),
+      score: scoreField(ctx, m, 'score', 100),
+    };
+  },
+  create: (c) => ({
+    name: 'velocity',
+    async evaluate(ctx): Promise<SignalOutcome> {
+      const checks: Array<Promise<[string, Limit, WindowCount]>> = [];
+      if (c.perPrincipal && ctx.principal) checks.push(ctx.state.hit(`rate:p:${ctx.principal}`, c.perPrincipal.windowMs, ctx.nowMs).then((w) => ['principal', c.perPrincipal!, w]));
+      if (c.perIp && ctx.facts.sourceIp) checks.push(ctx.state.hit(`rate:ip:${ctx.facts.sourceIp}`, c.perIp.windowMs, ctx.nowMs).then((w) => ['ip', c.perIp!, w]));
+      const results = await Promise.all(checks);
+      const data: Record<string, unknown> = {};
+      const over: string[] = [];
+      let wait = 0;
+      for (const [who, limit, w] of results) {
+        data[who] = { count: w.count, limit: limit.maxRequests, window_seconds: limit.windowMs / 1000 };
+        if (w.count > limit.maxRequests) {
+          over.push(`${who}_over_limit`);
+          wait = Math.max(wait, retryAfter(w, limit.windowMs, ctx.nowMs));
+        }
+      }
+      if (!over.length) return { score: 0, data };
+      return {
+        score: c.score,
+        reasons: over,
+        data,
+        ...(c.onExceed === 'throttle' ? { action: { kind: 'throttle' as const, retryAfterSeconds: wait } } : {}),
+      };
+    },
+  }),
+});

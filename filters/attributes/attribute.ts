@@ -1,0 +1,180 @@
+// A configured attribute and how it is computed for one request: rules (first match wins) or a
+// generator, then the default. Pure: host reads go through the Activation.
+import { Activation, AttrRegistry, AttrSpec, Source, Type, Node, Value, Kind, evaluate, ABSENT } from "./expr/index";
+import { PathSegments, PathTemplate } from "./generators/operation";
+import { parseSpiffeId, spiffePart } from "./generators/spiffe";
+import { ClientSignals, ClientTokens, classifyClient } from "./generators/client-class";
+import { versionFromAccept, versionFromHeader, versionFromPath } from "./generators/api-version";
+
+export class Rule {
+  constructor(public when: Node | null, public value: Node) {}
+}
+
+/** Generators read the request through registry slots, so reads are shared and lazy like expressions'. */
+export abstract class Generator {
+  abstract compute(act: Activation): Value;
+}
+
+function slotOf(reg: AttrRegistry, source: Source, path: Array<string>, type: Type, display: string): i32 {
+  return reg.register(new AttrSpec(source, path, type, display)).slot;
+}
+
+function headerSlot(reg: AttrRegistry, name: string): i32 {
+  return slotOf(reg, Source.Header, [name], Type.String, "request.headers['" + name + "']");
+}
+
+function stringOf(act: Activation, slot: i32): string | null {
+  const v = act.get(slot);
+  return v.kind == Kind.String ? v.s : null;
+}
+
+export class OperationGenerator extends Generator {
+  methodSlot: i32;
+  pathSlot: i32;
+  private segments: PathSegments = new PathSegments();
+  constructor(reg: AttrRegistry, public templates: Array<PathTemplate>) {
+    super();
+    this.methodSlot = headerSlot(reg, ":method");
+    this.pathSlot = slotOf(reg, Source.UrlPath, [":path"], Type.String, "request.url_path");
+  }
+
+  compute(act: Activation): Value {
+    const path = stringOf(act, this.pathSlot);
+    if (path === null) return ABSENT;
+    const m = stringOf(act, this.methodSlot);
+    const method = m === null ? "" : m;
+    const segs = this.segments;
+    segs.set(path);
+    for (let i = 0; i < this.templates.length; i++) {
+      const t = this.templates[i];
+      if (t.matches(method, segs)) return t.result;
+    }
+    return ABSENT;
+  }
+}
+
+export class SpiffeGenerator extends Generator {
+  mtlsSlot: i32;
+  sanSlot: i32;
+  constructor(reg: AttrRegistry, public part: string) {
+    super();
+    this.mtlsSlot = slotOf(reg, Source.Property, ["connection", "mtls"], Type.Bool, "connection.mtls");
+    this.sanSlot = slotOf(reg, Source.Property, ["connection", "uri_san_peer_certificate"], Type.String, "connection.uri_san_peer_certificate");
+  }
+
+  compute(act: Activation): Value {
+    // The SAN first: on a plaintext connection it is NotFound, the cheapest host answer (no data
+    // to copy in). Then only a validated client certificate counts (connection.mtls).
+    const san = stringOf(act, this.sanSlot);
+    if (san === null) return ABSENT;
+    const mtls = act.get(this.mtlsSlot);
+    if (mtls.kind != Kind.Bool || !mtls.b) return ABSENT;
+    const id = parseSpiffeId(san);
+    if (id === null) return ABSENT;
+    const v = spiffePart(id, san, this.part);
+    return v === null ? ABSENT : Value.string_(v);
+  }
+}
+
+export class ClientClassGenerator extends Generator {
+  ua: i32; lang: i32; fetchMode: i32; chUa: i32; requestedWith: i32;
+  tokens: ClientTokens;
+  constructor(reg: AttrRegistry, bots: Array<string>, cli: Array<string>, mobile: Array<string>) {
+    super();
+    this.tokens = new ClientTokens(bots, cli, mobile);
+    this.ua = headerSlot(reg, "user-agent");
+    this.lang = headerSlot(reg, "accept-language");
+    this.fetchMode = headerSlot(reg, "sec-fetch-mode");
+    this.chUa = headerSlot(reg, "sec-ch-ua");
+    this.requestedWith = headerSlot(reg, "x-requested-with");
+  }
+
+  compute(act: Activation): Value {
+    const sig = new ClientSignals();
+    sig.userAgent = stringOf(act, this.ua);
+    // Headers are read only as far as the decision needs them.
+    const ua = sig.userAgent;
+    if (ua !== null && ua.length > 0) {
+      sig.requestedWith = stringOf(act, this.requestedWith);
+      sig.acceptLanguage = act.get(this.lang).kind == Kind.String;
+      sig.secFetch = act.get(this.fetchMode).kind == Kind.String;
+      sig.secChUa = act.get(this.chUa).kind == Kind.String;
+    }
+    return this.valueOf(classifyClient(sig, this.tokens));
+  }
+
+  // One Value per class name, reused by every request (its UTF-8 form is then encoded once).
+  private classValues: Map<string, Value> = new Map<string, Value>();
+  private valueOf(name: string): Value {
+    if (this.classValues.has(name)) return this.classValues.get(name);
+    const v = Value.string_(name);
+    this.classValues.set(name, v);
+    return v;
+  }
+}
+
+export class ApiVersionGenerator extends Generator {
+  header: i32 = -1;
+  path: i32 = -1;
+  accept: i32 = -1;
+  constructor(reg: AttrRegistry, headerName: string, fromPath: bool, fromAccept: bool) {
+    super();
+    if (headerName.length > 0) this.header = headerSlot(reg, headerName);
+    if (fromPath) this.path = slotOf(reg, Source.UrlPath, [":path"], Type.String, "request.url_path");
+    if (fromAccept) this.accept = headerSlot(reg, "accept");
+  }
+
+  compute(act: Activation): Value {
+    if (this.header >= 0) {
+      const h = stringOf(act, this.header);
+      if (h !== null) { const v = versionFromHeader(h); if (v !== null) return Value.string_(v); }
+    }
+    if (this.path >= 0) {
+      const p = stringOf(act, this.path);
+      if (p !== null) { const v = versionFromPath(p); if (v !== null) return Value.string_(v); }
+    }
+    if (this.accept >= 0) {
+      const a = stringOf(act, this.accept);
+      if (a !== null) { const v = versionFromAccept(a); if (v !== null) return Value.string_(v); }
+    }
+    return ABSENT;
+  }
+}
+
+export class Attribute {
+  name: string = "";
+  rules: Array<Rule> = new Array<Rule>();
+  generator: Generator | null = null;
+  defaultValue: Node | null = null;
+  /** Request header to the upstream ("" = none). */
+  header: string = "";
+  filterState: bool = true;
+  /** `meshward.attr.<name>` as UTF-8 (Envoy stores it as filter state `wasm.meshward.attr.<name>`). */
+  filterStateKey: ArrayBuffer = new ArrayBuffer(0);
+  headerBytes: ArrayBuffer = new ArrayBuffer(0);
+  responseHeader: string = "";
+  /** Slot of attr.<name> when a later expression reads it; -1 otherwise. */
+  computedSlot: i32 = -1;
+
+  /** The attribute's value for this request; ABSENT when no rule matched and there is no default. */
+  compute(act: Activation): Value {
+    let v = ABSENT;
+    const g = this.generator;
+    if (g !== null) {
+      v = g.compute(act);
+    } else {
+      for (let i = 0; i < this.rules.length; i++) {
+        const r = unchecked(this.rules[i]);
+        const when = r.when;
+        if (when !== null) {
+          const c = evaluate(when, act);
+          if (c.kind != Kind.Bool || !c.b) continue;
+        }
+        v = evaluate(r.value, act);
+        break;
+      }
+    }
+    if (v.kind == Kind.Absent && this.defaultValue !== null) v = evaluate(this.defaultValue!, act);
+    return v;
+  }
+}

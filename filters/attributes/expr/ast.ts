@@ -1,0 +1,77 @@
+// The syntax tree. The parser builds untyped nodes (Ident, Select, Index, Call, ...); the checker
+// (checker.ts) rewrites attribute references into `Attr` nodes and gives every node a static type.
+import { Value } from "./value";
+import { Regex } from "./regex";
+import { CidrSet } from "@meshward/sdk/assembly";
+
+/** Static types. `Dyn` is decided at run time (JWT claims, attributes of earlier rules). */
+export enum Type { Bool, Int, Double, String, List, Map, Null, Dyn }
+
+export function typeName(t: Type): string {
+  switch (t) {
+    case Type.Bool: return "bool";
+    case Type.Int: return "int";
+    case Type.Double: return "double";
+    case Type.String: return "string";
+    case Type.List: return "list";
+    case Type.Map: return "map";
+    case Type.Null: return "null";
+    default: return "dyn";
+  }
+}
+
+export enum NodeKind {
+  Literal, Ident, Select, Index, Call, Unary, Binary, And, Or, Ternary, ListLit, MapLit,
+  /** A host attribute (checker output): read lazily through the activation. */
+  Attr,
+}
+
+export enum Op { Not, Neg, Eq, Ne, Lt, Le, Gt, Ge, In, Add, Sub, Mul, Div, Mod }
+
+export function opText(op: Op): string {
+  switch (op) {
+    case Op.Not: return "!";
+    case Op.Neg: return "-";
+    case Op.Eq: return "==";
+    case Op.Ne: return "!=";
+    case Op.Lt: return "<";
+    case Op.Le: return "<=";
+    case Op.Gt: return ">";
+    case Op.Ge: return ">=";
+    case Op.In: return "in";
+    case Op.Add: return "+";
+    case Op.Sub: return "-";
+    case Op.Mul: return "*";
+    case Op.Div: return "/";
+    default: return "%";
+  }
+}
+
+/** Built-in functions (checker output for Call nodes). */
+export enum Fn {
+  None, Size, StartsWith, EndsWith, Contains, Matches, Lower, Upper, Split, IpInCidr, Has,
+  ToString, ToInt, ToDouble, Trim, Join,
+}
+
+export class Node {
+  type: Type = Type.Dyn;
+  /** Children: operands, call arguments (receiver first), list items, map values. */
+  args: Array<Node> = new Array<Node>();
+  /** Ident / Select field / Call name; map literal keys are in `keys`. */
+  name: string = "";
+  keys: Array<string> = new Array<string>();
+  op: Op = Op.Not;
+  fn: Fn = Fn.None;
+  /** Literal value (also constant-folded list/map literals). */
+  value: Value | null = null;
+  /** Attr: index into the activation's per-request cache. */
+  slot: i32 = -1;
+  /** `matches` with a literal pattern: compiled once. */
+  regex: Regex | null = null;
+  /** `ip_in_cidr` with literal ranges: parsed once. */
+  cidrs: CidrSet | null = null;
+  /** Call written as `x.f(...)`. */
+  receiverStyle: bool = false;
+
+  constructor(public kind: NodeKind, public pos: i32) {}
+}

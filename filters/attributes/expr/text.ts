@@ -1,0 +1,84 @@
+// Allocation-light ASCII case mapping and substring sets for per-request code paths (one copy
+// into a flat buffer instead of a string per character).
+
+function mapAscii(s: string, from: i32, to: i32, delta: i32): string {
+  let first = -1;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= from && c <= to) { first = i; break; }
+  }
+  if (first < 0) return s;
+  const n = s.length;
+  const buf = new StaticArray<u16>(n);
+  for (let i = 0; i < n; i++) {
+    const c = <i32>s.charCodeAt(i);
+    unchecked(buf[i] = <u16>(c >= from && c <= to ? c + delta : c));
+  }
+  return String.UTF16.decodeUnsafe(changetype<usize>(buf), <usize>n << 1);
+}
+
+/** ASCII lowercase; other characters unchanged. */
+export function lowerAscii(s: string): string { return mapAscii(s, 0x41, 0x5a, 0x20); }
+
+/** ASCII uppercase; other characters unchanged. */
+export function upperAscii(s: string): string { return mapAscii(s, 0x61, 0x7a, -0x20); }
+
+/**
+ * Substrings to look for in a text, each with a rank, indexed by first character so a search
+ * checks only the tokens that can start at each position (not every token at every position).
+ * `bestIn` makes one pass and reports the lowest rank found.
+ */
+export class SubstringSet {
+  private byFirst: StaticArray<Array<i32> | null> = new StaticArray<Array<i32> | null>(128);
+  private tokens: Array<string> = new Array<string>();
+  private ranks: Array<i32> = new Array<i32>();
+  private other: Array<i32> = new Array<i32>();
+
+  add(token: string, rank: i32): void {
+    if (token.length == 0) return;
+    const id = this.tokens.length;
+    this.tokens.push(token);
+    this.ranks.push(rank);
+    const c = token.charCodeAt(0);
+    if (c >= 128) { this.other.push(id); return; }
+    let list = this.byFirst[c];
+    if (list === null) { list = new Array<i32>(); this.byFirst[c] = list; }
+    list.push(id);
+  }
+
+  addAll(tokens: Array<string>, rank: i32): void {
+    for (let i = 0; i < tokens.length; i++) this.add(tokens[i], rank);
+  }
+
+  /** The lowest rank of a token occurring in `s` (stopping early at rank 0); -1 when none does. */
+  bestIn(s: string): i32 {
+    let best = -1;
+    const n = s.length;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 128) continue;
+      const list = unchecked(this.byFirst[c]);
+      if (list === null) continue;
+      const next = i + 1 < n ? <i32>s.charCodeAt(i + 1) : -1;
+      for (let k = 0; k < list.length; k++) {
+        const id = unchecked(list[k]);
+        const rank = unchecked(this.ranks[id]);
+        if (best >= 0 && rank >= best) continue;
+        const t = unchecked(this.tokens[id]);
+        const tl = t.length;
+        // The second character rules out most candidates before a full comparison.
+        if (i + tl > n || (tl > 1 && <i32>t.charCodeAt(1) != next)) continue;
+        if (tl == 1 || s.startsWith(t, i)) {
+          best = rank;
+          if (best == 0) return 0;
+        }
+      }
+    }
+    for (let k = 0; k < this.other.length; k++) {
+      const id = this.other[k];
+      const rank = this.ranks[id];
+      if ((best < 0 || rank < best) && s.includes(this.tokens[id])) best = rank;
+    }
+    return best;
+  }
+}

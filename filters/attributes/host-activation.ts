@@ -1,0 +1,103 @@
+// The Activation that reads from Envoy: properties through the SDK's non-trapping getters
+// (a missing property is ABSENT, never an abort); request headers (and the request attributes
+// derived from pseudo-headers) from one header-map read per request, because every host call
+// costs microseconds.
+import {
+  HeaderMapTypeValues, getBoolProperty, getHeaderPairsBytes, getIntProperty, getStringProperty,
+  parseJson, JsonKind,
+} from "@meshward/sdk/assembly";
+import { Activation, AttrRegistry, AttrSpec, Source, Type, Value, ABSENT, fromJson } from "./expr/index";
+import { parseIntText } from "./expr/evaluator";
+import { lowerAscii } from "./expr/text";
+import { HeaderBlock } from "./header-block";
+
+/** Claims documents above this size are not parsed (the JWT filter bounds tokens to 8 KiB by default). */
+const MAX_JSON_BYTES = 65536;
+
+const PATH = String.UTF8.encode(":path");
+
+export class HostActivation extends Activation {
+  /** The request headers, fetched in one host call on first use per request and indexed in place. */
+  private block: HeaderBlock | null = null;
+
+  constructor(registry: AttrRegistry) { super(registry); }
+
+  reset(): void {
+    super.reset();
+    this.block = null;
+  }
+
+  headers(): HeaderBlock {
+    const cached = this.block;
+    if (cached !== null) return cached;
+    const raw = getHeaderPairsBytes(HeaderMapTypeValues.RequestHeaders);
+    let parsed: HeaderBlock | null = null;
+    if (raw !== null) parsed = HeaderBlock.parse(raw);
+    const b = parsed !== null ? parsed : HeaderBlock.empty();
+    this.block = b;
+    return b;
+  }
+
+  /** A request header's value (repeated values joined with ","), or null. `name`: lowercase UTF-8. */
+  header(name: ArrayBuffer): string | null {
+    return this.headers().get(name);
+  }
+
+  fetch(spec: AttrSpec): Value {
+    switch (spec.source) {
+      case Source.Property: {
+        if (spec.type == Type.Int) {
+          const v = getIntProperty(spec.path);
+          return v === null ? ABSENT : Value.int_(v.value);
+        }
+        if (spec.type == Type.Bool) {
+          const v = getBoolProperty(spec.path);
+          return v === null ? ABSENT : Value.bool_(v.value);
+        }
+        const s = getStringProperty(spec.path);
+        return s === null ? ABSENT : Value.string_(s);
+      }
+      case Source.Header: {
+        const s = this.header(spec.nameBytes);
+        return s === null ? ABSENT : Value.string_(s);
+      }
+      case Source.UrlPath:
+      case Source.Query: {
+        const path = this.header(PATH);
+        if (path === null) return ABSENT;
+        let end = path.indexOf("#");
+        if (end < 0) end = path.length;
+        const q = path.indexOf("?");
+        if (spec.source == Source.UrlPath) return Value.string_(q >= 0 && q < end ? path.substring(0, q) : path.substring(0, end));
+        return Value.string_(q >= 0 && q < end ? path.substring(q + 1, end) : "");
+      }
+      case Source.HeaderMap: {
+        const block = this.headers();
+        const keys = new Array<string>();
+        const vals = new Array<Value>();
+        for (let i = 0; i < block.count; i++) {
+          if (block.removed(i)) continue;
+          // Envoy's header maps are lowercase already; the fold is for hosts that are not.
+          const name = lowerAscii(block.name(i));
+          const at = keys.indexOf(name);
+          // Repeated headers read as one value joined with ",", as Envoy's request.headers does.
+          if (at >= 0) vals[at] = Value.string_(vals[at].s + "," + block.value(i));
+          else { keys.push(name); vals.push(Value.string_(block.value(i))); }
+        }
+        return Value.map_(keys, vals);
+      }
+      case Source.JsonProperty: {
+        const s = getStringProperty(spec.path);
+        if (s === null || s.length > MAX_JSON_BYTES) return ABSENT;
+        const parsed = parseJson(s, 32);
+        if (!parsed.ok() || parsed.value!.kind != JsonKind.Object) return ABSENT;
+        return fromJson(parsed.value!);
+      }
+      case Source.IntProperty: {
+        const s = getStringProperty(spec.path);
+        return s === null ? ABSENT : parseIntText(s.trim());
+      }
+      default: return ABSENT;
+    }
+  }
+}

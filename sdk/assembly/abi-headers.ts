@@ -1,0 +1,47 @@
+// A lean ABI entry for HTTP filters that act on request and response headers only. A filter's
+// entry file re-exports it instead of `abi.ts`:
+//
+//   export * from "@meshward/sdk/assembly/abi-headers";
+//
+// Why: proxy-runtime's stream bookkeeping (ensureContext, onDone, onDelete) writes several debug
+// lines through proxy_log on every request — host calls made whatever Envoy's log level, each
+// building strings such as the list of live context ids — and every proxy_on_* callback it
+// exports makes Envoy enter the VM (per body chunk, at log and done time) even when the filter
+// does nothing there. Here stream contexts live in this module's own map (the root context is
+// still proxy-runtime's), and only the callbacks a headers-only filter needs are exported; Envoy
+// skips a callback a module does not export. Root-context features (ticks, queues, root http
+// calls) keep working; stream contexts get only onRequestHeaders and onResponseHeaders.
+import {
+  Context, ensureRootContext, getRootContext, FilterHeadersStatusValues,
+} from "@solo-io/proxy-runtime/assembly/runtime";
+
+export {
+  proxy_abi_version_0_2_0, malloc, free, proxy_on_vm_start, proxy_validate_configuration, proxy_on_configure,
+  proxy_on_tick, proxy_on_queue_ready, proxy_on_http_call_response,
+} from "@solo-io/proxy-runtime/assembly/proxy";
+
+const streams = new Map<u32, Context>();
+
+export function proxy_on_context_create(context_id: u32, root_context_id: u32): void {
+  if (root_context_id == 0) {
+    ensureRootContext(context_id);
+    return;
+  }
+  if (streams.has(context_id)) return;
+  streams.set(context_id, getRootContext(root_context_id).createContext(context_id));
+}
+
+export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
+  if (!streams.has(context_id)) return FilterHeadersStatusValues.Continue;
+  return streams.get(context_id).onRequestHeaders(headers, end_of_stream != 0);
+}
+
+export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
+  if (!streams.has(context_id)) return FilterHeadersStatusValues.Continue;
+  return streams.get(context_id).onResponseHeaders(headers, end_of_stream != 0);
+}
+
+/** The stream is over: its context is dropped (its `onDelete`, which only logs in proxy-runtime, is not called). */
+export function proxy_on_delete(context_id: u32): void {
+  if (streams.has(context_id)) streams.delete(context_id);
+}

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpProxyBootstrap, startEchoUpstream, startEnvoy, envoyVersionLine, type EchoUpstream, type EnvoyInstance, type Json } from '@meshward/sdk/envoy';
 import { demoIssuer } from '@meshward/sdk/tools';
-import { attributesPlugin, authzPlugin, demoPlugins, jwtPlugin, type DemoPlugin } from './plugins.js';
+import { attributesPlugin, authzPlugin, demoPlugins, jwtPlugin, wafPlugin, type DemoPlugin } from './plugins.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   }
   // One demo identity provider for the JWT filter and ext_authz (`npx meshward token` signs for it).
   const issuer = demoIssuer();
-  // Chain: JWT (who) → attributes (what, derived once) → ext_authz (decides, seeing both) → the rest.
+  // Chain: JWT (who) → attributes (what, derived once) → WAF (attacks) → ext_authz (decides, seeing all) → the rest.
   const authz = await authzPlugin(
     join(repoRoot, 'examples', 'demo-gateway', 'authz', 'authz.yaml'),
     listenUrl,
@@ -59,7 +59,8 @@ async function main(): Promise<void> {
   );
   const jwt = await jwtPlugin(join(repoRoot, 'build'), listenUrl, issuer);
   const attributes = attributesPlugin(join(repoRoot, 'build'), listenUrl);
-  plugins = [...(jwt ? [jwt] : []), ...(attributes ? [attributes] : []), authz, ...demoPlugins(join(repoRoot, 'build'), listenUrl)];
+  const waf = wafPlugin(join(repoRoot, 'build'), listenUrl);
+  plugins = [...(jwt ? [jwt] : []), ...(attributes ? [attributes] : []), ...(waf ? [waf] : []), authz, ...demoPlugins(join(repoRoot, 'build'), listenUrl)];
   const bootstrap = httpProxyBootstrap({
     listenerPort: listenPort,
     adminPort,

@@ -86,6 +86,29 @@ export function attributesPlugin(buildDir: string, listenUrl: string): DemoPlugi
   };
 }
 
+/**
+ * The WAF with the bundled core ruleset at paranoia level 1, blocking: attacks get 403 before they
+ * reach ext_authz or the upstream; the anomaly score goes upstream in x-meshward-waf-score.
+ */
+export function wafPlugin(buildDir: string, listenUrl: string): DemoPlugin | null {
+  const wasmPath = join(buildDir, 'waf.wasm');
+  if (!existsSync(wasmPath)) return null;
+  return {
+    name: 'waf (core ruleset, PL1)',
+    tryIt: [
+      { what: '403 from the WAF: SQL injection in a query argument', curl: `curl -i "${listenUrl}/anything?id=1%27%20OR%20%271%27=%271"` },
+      { what: '403 from the WAF: path traversal', curl: `curl -i --path-as-is "${listenUrl}/anything/../../etc/passwd"` },
+      { what: '200: a benign search with an apostrophe; the upstream sees x-meshward-waf-score', curl: `curl -s "${listenUrl}/anything?q=O%27Brien%20bakery"` },
+    ],
+    httpFilters: [wasmHttpFilter({ name: 'waf', wasmPath, config: {
+      // The demo is reached as 127.0.0.1: the "Host is a numeric IP" warning (920350) is noise here.
+      ruleset: { paranoia_level: 1, exclusions: 'SecRuleRemoveById 920350' },
+      mode: 'block',
+      log_level: 'warn',
+    } })],
+  };
+}
+
 export const SECURE_PREFIX = '/secure/';
 export const API_PREFIX = '/api/';
 

@@ -60,7 +60,14 @@ describe('demo gateway (what `npm start` runs)', () => {
     expect((await fetch(`http://127.0.0.1:${ports.upstream}/direct`)).status).toBe(200);
 
     // /api/* is guarded by the JWT filter; `meshward token` mints what it trusts (as the banner shows).
-    expect(banner).toContain('jwt (/api/* only) -> attributes -> ext_authz');
+    expect(banner).toContain('jwt (/api/* only) -> attributes -> waf (core ruleset, PL1) -> ext_authz');
+    // The WAF blocks attacks anywhere and tells the upstream the score of what it let through.
+    const sqli = await fetch(`http://127.0.0.1:${ports.listen}/anything?id=1%27%20OR%20%271%27=%271`);
+    expect(sqli.status).toBe(403);
+    expect(await sqli.text()).not.toMatch(/942|score|rule/i);
+    const benign = await fetch(`http://127.0.0.1:${ports.listen}/anything?q=O%27Brien%20bakery`);
+    expect(benign.status).toBe(200);
+    expect(((await benign.json()) as { headers: Record<string, string> }).headers['x-meshward-waf-score']).toBe('0');
     expect(banner).toContain('npx meshward token');
     const token = (args: string[]) => {
       const r = runCli(['token', ...args]);

@@ -138,17 +138,8 @@ export function mediaType(contentType: string): string {
 
 /** A content-type parameter (`boundary`), unquoted; "" when absent. */
 export function contentTypeParam(contentType: string, name: string): string {
-  const parts = contentType.split(";");
-  for (let i = 1; i < parts.length; i++) {
-    const p = parts[i].trim();
-    const eq = p.indexOf("=");
-    if (eq < 0) continue;
-    if (p.substring(0, eq).trim().toLowerCase() != name) continue;
-    let v = p.substring(eq + 1).trim();
-    if (v.length >= 2 && v.startsWith("\"") && v.endsWith("\"")) v = v.substring(1, v.length - 1);
-    return v;
-  }
-  return "";
+  const v = headerParam(contentType, name);
+  return v === null ? "" : v;
 }
 
 const JSON_MAX_DEPTH = 256;
@@ -358,11 +349,11 @@ export function parseMultipart(body: string, boundary: string, args: Pairs, file
     if (contentEnd > contentStart && body.charCodeAt(contentEnd - 1) == 0x0a) contentEnd--;
     if (contentEnd > contentStart && body.charCodeAt(contentEnd - 1) == 0x0d) contentEnd--;
     const disposition = headerValue(headers, "content-disposition");
-    const name = dispositionParam(disposition, "name");
+    const name = headerParam(disposition, "name");
     const hasFilename = disposition.toLowerCase().indexOf("filename") >= 0;
     if (name === null) return "multipart part without a name";
     if (hasFilename) {
-      const filename = dispositionParam(disposition, "filename");
+      const filename = headerParam(disposition, "filename");
       files.add(name, filename === null ? "" : filename);
     } else {
       args.add(name, body.substring(contentStart, contentEnd));
@@ -398,8 +389,9 @@ function headerValue(headers: string, name: string): string {
   return "";
 }
 
-function dispositionParam(disposition: string, name: string): string | null {
-  const parts = disposition.split(";");
+/** A `; name=value` parameter of a header value (quotes removed); null when absent. */
+function headerParam(value: string, name: string): string | null {
+  const parts = value.split(";");
   for (let i = 1; i < parts.length; i++) {
     const p = parts[i].trim();
     const eq = p.indexOf("=");

@@ -28,7 +28,7 @@ const keys = makeKeys();
 const CACHE_SECONDS = 2;
 
 /** The identity provider's key endpoint: what it serves is up to the test. */
-const keyServer = { status: 200, keys: [keys.ec256.jwk] as object[], requests: 0 };
+const keyServer = { status: 200, keys: [keys.ec256.jwk] as object[], requests: 0, delayMs: 0 };
 let jwksServer: Server;
 let jwksPort: number;
 let deadPort: number;
@@ -70,8 +70,9 @@ function gateway(filter: unknown) {
 }
 
 beforeAll(async () => {
-  jwksServer = createServer((req, res) => {
+  jwksServer = createServer(async (req, res) => {
     keyServer.requests++;
+    if (keyServer.delayMs > 0) await new Promise((r) => setTimeout(r, keyServer.delayMs));
     if (keyServer.status !== 200) {
       res.writeHead(keyServer.status, { 'content-type': 'text/plain' }).end('key server unavailable');
       return;
@@ -152,6 +153,29 @@ describe('remote JWKS: our filter and jwt_authn, same key server, same answers',
     expect(a.status).toBe(200);
     expect(b.status).toBe(401);
     expect(b.body).toBe(DENIED_NO_KEY);
+  });
+
+  it('a request with a body waits for the key fetch too: its body does not carry it past the check', async () => {
+    await sleep(1100); // past our unknown-kid interval: the next unknown kid makes ours fetch and wait
+    keyServer.delayMs = 400;
+    try {
+      const stranger = { ...keys.ed, kid: 'nobody' };
+      const token = mint('EdDSA', stranger, claims());
+      for (const envoy of [ours, native]) {
+        const fetchesBefore = keyServer.requests;
+        const res = await fetch(envoy.url('/api/orders'), {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ item: 'x'.repeat(20_000) }),
+        });
+        expect(res.status).toBe(401);
+        expect(await res.text()).toBe(DENIED_NO_KEY);
+        // Ours re-fetched (and the request waited for the slow key server meanwhile).
+        if (envoy === ours) expect(keyServer.requests).toBeGreaterThan(fetchesBefore);
+      }
+    } finally {
+      keyServer.delayMs = 0;
+    }
   });
 
   it('a key server that never answered: 401 "Jwks remote fetch is failed" on both', async () => {

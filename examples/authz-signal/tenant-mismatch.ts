@@ -11,7 +11,7 @@
  *   signals:
  *     tenant_mismatch: { header: x-tenant, claim: tenant, score: 100, weight: 80 }
  */
-import { defineSignal, type SignalOutcome } from '@meshward/ext-authz/signals';
+import { defineSignal, type SignalOutcome } from '@meshward/sdk/authz';
 
 export interface TenantMismatchConfig {
   header: string;

@@ -5,49 +5,10 @@
  * request. Header names are lowercase; repeated headers are joined with ",".
  */
 
-export interface SocketAddress {
-  address?: string;
-  port_value?: number;
-}
+import type { CheckAttributes, Peer } from '@meshward/sdk/authz';
 
-export interface Peer {
-  address?: { socket_address?: SocketAddress };
-  service?: string;
-  labels?: Record<string, string>;
-  /** The peer certificate's URI SAN (e.g. a SPIFFE id) or subject, when the connection is mTLS. */
-  principal?: string;
-  /** The URL-encoded PEM of the peer certificate (only with `include_peer_certificate`). */
-  certificate?: string;
-}
-
-export interface HttpRequestAttributes {
-  id?: string;
-  method?: string;
-  headers: Record<string, string>;
-  /** The path with the query string, as Envoy forwards it (`:path`). */
-  path?: string;
-  host?: string;
-  scheme?: string;
-  query?: string;
-  fragment?: string;
-  size?: string;
-  protocol?: string;
-  body?: string;
-}
-
-export interface CheckAttributes {
-  source?: Peer;
-  destination?: Peer;
-  request: {
-    /** RFC 3339 time Envoy received the request, when known. */
-    time?: string;
-    http: HttpRequestAttributes;
-  };
-  context_extensions?: Record<string, string>;
-  metadata_context?: unknown;
-  route_metadata_context?: unknown;
-  tls_session?: { sni?: string };
-}
+// The shapes are the SDK's (`@meshward/sdk/authz`), so signal plug-ins see the same types.
+export type { SocketAddress, Peer, HttpRequestAttributes, CheckAttributes } from '@meshward/sdk/authz';
 
 export function header(attrs: CheckAttributes, name: string): string | undefined {
   return attrs.request.http.headers[name.toLowerCase()];

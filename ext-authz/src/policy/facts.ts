@@ -1,36 +1,10 @@
 import { pathOnly, sourceIp, type CheckAttributes } from '../attributes.js';
 import type { Identity } from '../identity/types.js';
 
-/**
- * The request attributes the native policy matches on, computed once per request. Absent
- * attributes are undefined: they match no value and every `not_` value.
- */
-export interface Facts {
-  sourceIp?: string;
-  /** The peer identity without `spiffe://`, e.g. `cluster.local/ns/shop/sa/cart`. */
-  sourcePrincipal?: string;
-  sourceNamespace?: string;
-  /** `<iss>/<sub>` of the verified JWT. */
-  requestPrincipal?: string;
-  audiences: string[];
-  presenter?: string;
-  claims?: Record<string, unknown>;
-  destinationIp?: string;
-  destinationPort?: string;
-  host?: string;
-  method?: string;
-  /** Without the query string. */
-  path?: string;
-  headers: Record<string, string>;
-  sni?: string;
-  /** Envoy's per-route `context_extensions` (gRPC mode). */
-  contextExtensions?: Record<string, string>;
-  /** The API key the request authenticated with. */
-  apiKeyId?: string;
-  apiKeyLabels?: Record<string, string>;
-  /** The risk phase's result (set before the policy runs). */
-  risk?: { score: number; reasons: string[] };
-}
+import type { Facts } from '@meshward/sdk/authz';
+
+// The shape is the SDK's (`@meshward/sdk/authz`): signal plug-ins read the same facts.
+export type { Facts } from '@meshward/sdk/authz';
 
 export function factsOf(attrs: CheckAttributes, identity: Identity): Facts {
   const http = attrs.request.http;

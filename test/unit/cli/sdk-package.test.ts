@@ -38,7 +38,10 @@ describe('@meshward/sdk package', () => {
     const envoy = await import('@meshward/sdk/envoy');
     const tools = await import('@meshward/sdk/tools');
     const host = await import('@meshward/sdk/host');
+    const authz = await import('@meshward/sdk/authz');
     expect(typeof host.loadFilter).toBe('function');
+    const plugin = { name: 'p', defaultWeight: 1, parse: () => ({}), create: () => ({ name: 'p', evaluate: () => ({ score: 0 }) }) };
+    expect(authz.defineSignal(plugin)).toBe(plugin);
     expect(typeof envoy.startEnvoy).toBe('function');
     expect(typeof tools.doctor).toBe('function');
   });

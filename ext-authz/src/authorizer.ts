@@ -66,6 +66,7 @@ export class Authorizer {
     this.metrics = metrics;
     this.clock = options.clock ?? Date.now;
     metrics.jwtCacheStats = () => identity.jwt.cacheStats;
+    metrics.discoveryStats = () => identity.jwt.discoveryStatus();
   }
 
   static async create(config: AuthzConfig, options: AuthorizerOptions = {}): Promise<Authorizer> {

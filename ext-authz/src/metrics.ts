@@ -35,6 +35,8 @@ export class Metrics {
   private readonly stateDisconnects = new Map<string, number>();
   /** Where the verified-JWT cache's counters are read from at render time. */
   jwtCacheStats: (() => { hits: number; misses: number }) | undefined;
+  /** Where the OIDC discovery state of each issuer is read from at render time. */
+  discoveryStats: (() => Array<{ issuer: string; usable: boolean; fetches: number; failures: number }>) | undefined;
 
   /** A signal scored above 0 or asked for an action. */
   recordSignalHit(signal: string): void {
@@ -150,6 +152,18 @@ export class Metrics {
       out.push('# TYPE meshward_authz_jwt_cache_total counter');
       out.push(`meshward_authz_jwt_cache_total{result="hit"} ${jwt.hits}`);
       out.push(`meshward_authz_jwt_cache_total{result="miss"} ${jwt.misses}`);
+    }
+    const discovery = this.discoveryStats?.() ?? [];
+    if (discovery.length) {
+      out.push('# HELP meshward_authz_oidc_discovery_up 1 when the issuer\'s OIDC discovery document is in use, 0 when its tokens are refused for want of one.');
+      out.push('# TYPE meshward_authz_oidc_discovery_up gauge');
+      for (const d of discovery) out.push(`meshward_authz_oidc_discovery_up${labels({ issuer: d.issuer })} ${d.usable ? 1 : 0}`);
+      out.push('# HELP meshward_authz_oidc_discovery_fetches_total OIDC discovery fetches, by result.');
+      out.push('# TYPE meshward_authz_oidc_discovery_fetches_total counter');
+      for (const d of discovery) {
+        out.push(`meshward_authz_oidc_discovery_fetches_total${labels({ issuer: d.issuer, result: 'success' })} ${Math.max(0, d.fetches - d.failures)}`);
+        out.push(`meshward_authz_oidc_discovery_fetches_total${labels({ issuer: d.issuer, result: 'failure' })} ${d.failures}`);
+      }
     }
     out.push('# HELP meshward_authz_uptime_seconds Seconds since the server started.');
     out.push('# TYPE meshward_authz_uptime_seconds gauge');

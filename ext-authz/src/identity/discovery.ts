@@ -58,8 +58,9 @@ export class DiscoveredJwks {
   private fetchedAtMs = 0;
   private failure: { reason: string; retryAtMs: number; backoffMs: number } | undefined;
   private inflight: Promise<void> | undefined;
-  /** Discovery fetches made (tests and metrics look at it). */
+  /** Discovery fetches made, and how many failed (tests and metrics look at them). */
   fetches = 0;
+  failures = 0;
 
   constructor(
     readonly issuer: string,
@@ -141,7 +142,13 @@ export class DiscoveredJwks {
     this.failure = undefined;
   }
 
+  /** Whether tokens of this issuer can be verified now (a good document is in use). */
+  get usable(): boolean {
+    return this.keys !== undefined;
+  }
+
   private failed(reason: string, keepingOld: boolean): void {
+    this.failures++;
     const backoffMs = Math.min(this.settings.maxBackoffMs, this.failure ? this.failure.backoffMs * 2 : FIRST_BACKOFF_MS);
     this.failure = { reason, retryAtMs: this.now() + backoffMs, backoffMs };
     this.log('error', keepingOld ? `${reason}; using the previous discovery document` : `${reason}; tokens of this issuer are refused`, {

@@ -118,6 +118,15 @@ export class JwtVerifier {
     for (const e of this.issuers.values()) e.discovery?.prefetch();
   }
 
+  /** Per issuer with `discovery: true`: whether its document is usable, fetches and failures (metrics). */
+  discoveryStatus(): Array<{ issuer: string; usable: boolean; fetches: number; failures: number }> {
+    const out = [];
+    for (const e of this.issuers.values()) {
+      if (e.discovery) out.push({ issuer: e.discovery.issuer, usable: e.discovery.usable, fetches: e.discovery.fetches, failures: e.discovery.failures });
+    }
+    return out;
+  }
+
   /** The discovery state of an issuer configured with `discovery: true` (tests). */
   discoveryOf(issuer: string): DiscoveredJwks | undefined {
     return this.issuers.get(issuer)?.discovery;

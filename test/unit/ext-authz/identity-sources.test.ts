@@ -15,6 +15,7 @@ import {
   DiscoveredJwks,
   JwtVerifier,
   Logger,
+  Metrics,
   Reloader,
   discoveryUriOf,
   loadConfigFile,
@@ -149,6 +150,21 @@ describe('OIDC discovery', () => {
     }
     expect(idp.hits).toEqual({ discovery: 1, jwks: 1 });
     expect(lines.some((l) => l.includes('"msg":"jwt issuer discovered"') && l.includes(`${idp.url}/keys`))).toBe(true);
+  });
+
+  it('discovery state is in /metrics: up while a document is in use, fetches by result', async () => {
+    const metrics = new Metrics();
+    const ok = await Authorizer.create(parseConfig({ identity: { jwt: { issuers: [{ issuer: idp.url, discovery: true }] } } }), { logger: new Logger('error', () => {}), metrics });
+    expect((await ok.check(attrs({ authorization: `Bearer ${await sign(idp.url)}` }), 'grpc')).result).toBe('allow');
+    expect(metrics.render()).toContain(`meshward_authz_oidc_discovery_up{issuer="${idp.url}"} 1`);
+    expect(metrics.render()).toContain(`meshward_authz_oidc_discovery_fetches_total{issuer="${idp.url}",result="success"} 1`);
+
+    idp.doc = () => null; // the IdP's discovery endpoint is down
+    const down = new Metrics();
+    const bad = await Authorizer.create(parseConfig({ identity: { jwt: { issuers: [{ issuer: idp.url, discovery: true }] } } }), { logger: new Logger('error', () => {}), metrics: down });
+    expect((await bad.check(attrs({ authorization: `Bearer ${await sign(idp.url)}` }), 'grpc')).status).toBe(401);
+    expect(down.render()).toContain(`meshward_authz_oidc_discovery_up{issuer="${idp.url}"} 0`);
+    expect(down.render()).toMatch(new RegExp(`meshward_authz_oidc_discovery_fetches_total\\{issuer="${idp.url.replace(/[.]/g, '\\.')}",result="failure"\\} [1-9]`));
   });
 
   it('a document naming another issuer is an error: logged, and the issuer\'s tokens fail closed', async () => {

@@ -28,39 +28,103 @@ export class MatchEvent {
 }
 
 const MAX_CAPTURES = 10;
-const TRANSFORM_CACHE_MAX = 4096;
 
-/** One phase's values for a shared target list, with per-value results by transformation list and prefilter group. */
-class CollectedTargets {
-  transformed: Array<StaticArray<string | null> | null> = [];
-  prefiltered: Array<Uint8Array | null> = [];
-  constructor(public names: string[], public values: string[]) {}
+/** Bumped for every phase of every transaction: Pairs keep their value ids only for the epoch that made them. */
+let valueEpoch: i32 = 0;
 
-  transformedFor(chain: i32): StaticArray<string | null> {
+/**
+ * One phase's distinct values, each with a small id. Every collected value is interned once (a
+ * collection's ids are kept on its Pairs for the phase), so what is computed per value (the
+ * result of each transformation list, each group pre-screen) lives in arrays indexed by id
+ * rather than in hash maps consulted for every (rule, value) pair, and equal values share it.
+ */
+class ValueTable {
+  epoch: i32 = 0;
+  private ids: Map<string, i32> = new Map<string, i32>();
+  values: string[] = [];
+  /** By transformation list id, then value id: the transformed value (null: not computed yet). */
+  private transformed: Array<Array<string | null> | null> = [];
+  /** By prefilter group id, then value id: 0 not screened, 1 no rule of the group can match, 2 may match. */
+  private screened: Array<Uint8Array | null> = [];
+  /** Dedup marks: seen[id] == stamp when the value is already in the list being built. */
+  private seen: Int32Array = new Int32Array(64);
+  private stamp: i32 = 0;
+
+  reset(): void {
+    this.epoch = ++valueEpoch;
+    this.ids.clear();
+    this.values.length = 0;
+    for (let i = 0; i < this.transformed.length; i++) { const t = unchecked(this.transformed[i]); if (t !== null) t.length = 0; }
+    for (let i = 0; i < this.screened.length; i++) { const p = unchecked(this.screened[i]); if (p !== null) p.fill(0); }
+  }
+
+  intern(v: string): i32 {
+    const ids = this.ids;
+    if (ids.has(v)) return ids.get(v);
+    const id = this.values.length;
+    this.values.push(v);
+    ids.set(v, id);
+    return id;
+  }
+
+  /** Ids of a collection's names or values, computed once per phase. */
+  idsOf(p: Pairs, names: bool): i32[] {
+    if (p.idEpoch != this.epoch) { p.nameIds = null; p.valueIds = null; p.idEpoch = this.epoch; }
+    let ids = names ? p.nameIds : p.valueIds;
+    if (ids === null) {
+      const src = names ? p.names : p.values;
+      ids = new Array<i32>(src.length);
+      for (let i = 0; i < src.length; i++) unchecked(ids[i] = this.intern(unchecked(src[i])));
+      if (names) p.nameIds = ids; else p.valueIds = ids;
+    }
+    return ids!;
+  }
+
+  /** The value `id` after transformation list `chain` (`list`), computed once per phase. */
+  transformedOf(id: i32, chain: i32, list: i32[]): string {
     while (this.transformed.length <= chain) this.transformed.push(null);
     let t = unchecked(this.transformed[chain]);
-    if (t === null) {
-      t = new StaticArray<string | null>(this.values.length);
-      this.transformed[chain] = t;
-    }
-    return t!;
+    if (t === null) { t = new Array<string | null>(); this.transformed[chain] = t; }
+    while (t.length <= id) t.push(null);
+    const known = unchecked(t[id]);
+    if (known !== null) return known;
+    const out = applyTransforms(list, unchecked(this.values[id]));
+    unchecked(t[id] = out);
+    return out;
   }
 
-  prefilterFor(group: i32): Uint8Array {
-    while (this.prefiltered.length <= group) this.prefiltered.push(null);
-    let p = unchecked(this.prefiltered[group]);
-    if (p === null) {
-      p = new Uint8Array(this.values.length);
-      this.prefiltered[group] = p;
+  /** Whether rule `r`'s group alternation can match `v` (the value `id` transformed by the group's list), once per phase. */
+  groupMayMatch(id: i32, r: Rule, v: string): bool {
+    const g = r.prefilterId;
+    while (this.screened.length <= g) this.screened.push(null);
+    let p = unchecked(this.screened[g]);
+    if (p === null || p.length <= id) {
+      const bigger = new Uint8Array(max(64, max(id + 1, this.values.length) * 2));
+      if (p !== null) bigger.set(p!);
+      this.screened[g] = p = bigger;
     }
-    return p!;
+    let state = unchecked(p[id]);
+    if (state == 0) { state = r.prefilter!.test(v) ? 2 : 1; unchecked(p[id] = state); }
+    return state == 2;
+  }
+
+  /** Starts a dedup pass; then firstSight(id) is true once per id. */
+  beginDedup(): void {
+    if (this.seen.length < this.values.length) this.seen = new Int32Array(this.values.length * 2);
+    this.stamp++;
+  }
+  firstSight(id: i32): bool {
+    if (unchecked(this.seen[id]) == this.stamp) return false;
+    unchecked(this.seen[id] = this.stamp);
+    return true;
   }
 }
 
-class TransformCacheEntry {
-  chains: i32[] = [];
-  results: string[] = [];
+/** One phase's values for a shared target list (names, values and their value ids). */
+class CollectedTargets {
+  constructor(public names: string[], public values: string[], public ids: i32[]) {}
 }
+
 const MAX_MACRO_VALUE = 1024;
 
 export class Transaction {
@@ -83,14 +147,14 @@ export class Transaction {
   private removedTargets: Ctl[] = [];
   private current: Rule | null = null;
   private collecting: Rule | null = null;
-  private tcache: Map<string, TransformCacheEntry> = new Map<string, TransformCacheEntry>();
   private targetCache: Array<CollectedTargets | null> = [];
-  private stableCache: Map<u64, string> = new Map<u64, string>();
-  private prefilterCache: Map<u64, bool> = new Map<u64, bool>();
+  /** Every value inspected in this transaction, by content (per-value results hold for all its phases). */
+  private table: ValueTable = new ValueTable();
 
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
     this.requestBodyAccess = rules.requestBodyAccess;
+    this.table.reset();
   }
 
   /** The anomaly score the rules computed (TX:inbound_anomaly_score, else TX:anomaly_score). */
@@ -115,8 +179,6 @@ export class Transaction {
     if (this.mode == EngineMode.Off || this.allowed || this.interrupted) return this.interrupted;
     // Collections may have grown (the body is parsed before phase 2): collect afresh.
     for (let i = 0; i < this.targetCache.length; i++) this.targetCache[i] = null;
-    this.stableCache.clear();
-    this.prefilterCache.clear();
     const rules = this.rules.rules;
     let skipMarker = "";
     let skipCount = 0;
@@ -194,58 +256,54 @@ export class Transaction {
   private evalLink(head: Rule, r: Rule): bool {
     const op = r.op;
     if (r.targets.length == 0) return true; // SecAction
-    // Rules with the same target list share what was collected in this phase (and the
-    // transformation cache can key those values by identity: they stay alive meanwhile).
+    // Rules with the same target list share what was collected in this phase.
     let names: string[];
     let values: string[];
+    let ids: i32[];
     const shared = r.targetId > 0 && this.removedTargets.length == 0;
     while (this.targetCache.length <= r.targetId) this.targetCache.push(null);
     let list: CollectedTargets | null = shared ? unchecked(this.targetCache[r.targetId]) : null;
     if (list !== null) {
       names = list.names;
       values = list.values;
+      ids = list.ids;
     } else {
       names = new Array<string>();
       values = new Array<string>();
-      this.collect(r, names, values);
+      ids = new Array<i32>();
+      this.collect(r, names, values, ids);
       if (shared) {
         // A value seen twice gives the same verdict twice: inspect it once (the first
         // variable holding it is the one reported). Counts (&VAR) are kept as they are.
-        if (values.length > 8) dedupValues(names, values);
-        list = new CollectedTargets(names, values);
-        this.targetCache[r.targetId] = list;
+        if (values.length > 8) this.dedup(names, values, ids);
+        this.targetCache[r.targetId] = new CollectedTargets(names, values, ids);
       }
     }
     if (names.length == 0) return false;
+    const table = this.table;
     const param = r.op.param.constant() ? r.op.param.constantText() : this.expand(r.op.param);
     let matches: Pairs | null = null;
-    const cached: StaticArray<string | null> | null = list !== null && r.transforms.length > 0 ? list.transformedFor(r.transformChain) : null;
-    const screened: Uint8Array | null = list !== null && r.prefilter !== null ? list.prefilterFor(r.prefilterId) : null;
+    const transforms = r.transforms;
+    const chain = r.transformChain;
+    const screened = r.prefilter !== null;
     for (let i = 0; i < values.length; i++) {
-      let v = values[i];
+      let v = unchecked(values[i]);
       let hit = false;
       if (r.multiMatch) {
         // The operator runs on the original value and after every transformation.
         let res = evalOperator(op, v, param, r.capture);
         hit = res.matched != op.negated;
         if (hit && r.capture) this.capture(res.captures);
-        for (let t = 0; !hit && t < r.transforms.length; t++) {
-          v = applyTransform(r.transforms[t], v);
+        for (let t = 0; !hit && t < transforms.length; t++) {
+          v = applyTransform(transforms[t], v);
           res = evalOperator(op, v, param, r.capture);
           hit = res.matched != op.negated;
           if (hit && r.capture) this.capture(res.captures);
         }
       } else {
-        if (cached !== null) {
-          const t = unchecked(cached[i]);
-          if (t !== null) v = t;
-          else { v = this.transformedStable(r, v); unchecked(cached[i] = v); }
-        } else if (r.transforms.length > 0) v = shared ? this.transformedStable(r, v) : this.transformed(r, v);
-        if (screened !== null) {
-          let state = unchecked(screened[i]);
-          if (state == 0) { state = this.groupMayMatch(r, v) ? 2 : 1; unchecked(screened[i] = state); }
-          if (state == 1) continue;
-        }
+        const id = unchecked(ids[i]);
+        if (transforms.length > 0) v = table.transformedOf(id, chain, transforms);
+        if (screened && !table.groupMayMatch(id, r, v)) continue;
         const res = evalOperator(op, v, param, r.capture);
         hit = res.matched != op.negated;
         if (hit && r.capture) this.capture(res.captures);
@@ -264,44 +322,22 @@ export class Transaction {
     return true;
   }
 
-  /**
-   * The value after the rule's transformations, cached per transaction: many rules share a
-   * transformation list, and each list runs once per distinct value.
-   */
-  private transformed(r: Rule, v: string): string {
-    if (r.transforms.length == 0) return v;
-    let entry: TransformCacheEntry;
-    if (this.tcache.has(v)) entry = this.tcache.get(v);
-    else {
-      if (this.tcache.size >= TRANSFORM_CACHE_MAX) this.tcache.clear();
-      entry = new TransformCacheEntry();
-      this.tcache.set(v, entry);
+  /** Keeps the first occurrence of each value (by id). */
+  private dedup(names: string[], values: string[], ids: i32[]): void {
+    const table = this.table;
+    table.beginDedup();
+    let w = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = unchecked(ids[i]);
+      if (!table.firstSight(id)) continue;
+      unchecked(names[w] = names[i]);
+      unchecked(values[w] = values[i]);
+      unchecked(ids[w] = id);
+      w++;
     }
-    const chain = r.transformChain;
-    for (let i = 0; i < entry.chains.length; i++) if (unchecked(entry.chains[i]) == chain) return unchecked(entry.results[i]);
-    const out = applyTransforms(r.transforms, v);
-    entry.chains.push(chain);
-    entry.results.push(out);
-    return out;
-  }
-
-  /** Whether the rule's group alternation matches `v` (kept alive by the transformation cache), cached per phase. */
-  private groupMayMatch(r: Rule, v: string): bool {
-    const key = (<u64>changetype<usize>(v) << 16) | <u64>(r.prefilterId & 0xffff);
-    if (this.prefilterCache.has(key)) return this.prefilterCache.get(key);
-    const m = r.prefilter!.test(v);
-    this.prefilterCache.set(key, m);
-    return m;
-  }
-
-  /** As transformed(), for values kept alive by the target cache: keyed by identity, no hashing of the text. */
-  private transformedStable(r: Rule, v: string): string {
-    if (r.transforms.length == 0) return v;
-    const key = (<u64>changetype<usize>(v) << 16) | <u64>(r.transformChain & 0xffff);
-    if (this.stableCache.has(key)) return this.stableCache.get(key);
-    const out = applyTransforms(r.transforms, v);
-    this.stableCache.set(key, out);
-    return out;
+    names.length = w;
+    values.length = w;
+    ids.length = w;
   }
 
   private capture(captures: string[] | null): void {
@@ -315,7 +351,7 @@ export class Transaction {
   }
 
   /** The (name, value) pairs a rule inspects: its targets minus exclusions. */
-  private collect(r: Rule, names: string[], values: string[]): void {
+  private collect(r: Rule, names: string[], values: string[], ids: i32[]): void {
     this.collecting = r;
     for (let t = 0; t < r.targets.length; t++) {
       const target = r.targets[t];
@@ -323,12 +359,13 @@ export class Transaction {
       if (target.count) {
         const n = new Array<string>();
         const v = new Array<string>();
-        this.expandTarget(target, n, v);
+        const x = new Array<i32>();
+        this.expandTarget(target, n, v, x);
         names.push((target.key.length > 0 ? VAR_NAMES[target.variable] + ":" + target.key : VAR_NAMES[target.variable]));
-        values.push(n.length.toString());
+        this.push(values, ids, n.length.toString());
         continue;
       }
-      this.expandTarget(target, names, values);
+      this.expandTarget(target, names, values, ids);
     }
     this.collecting = null;
   }
@@ -352,8 +389,15 @@ export class Transaction {
     return false;
   }
 
-  private addPairs(t: Target, vname: string, p: Pairs, namesOnly: bool, names: string[], values: string[]): void {
+  /** Appends a value and its id. */
+  private push(values: string[], ids: i32[], v: string): void {
+    values.push(v);
+    ids.push(this.table.intern(v));
+  }
+
+  private addPairs(t: Target, vname: string, p: Pairs, namesOnly: bool, names: string[], values: string[], ids: i32[]): void {
     if (p.length == 0) return;
+    const pids = this.table.idsOf(p, namesOnly);
     const qualified = p.qualifiedNames(vname);
     const needLower = t.key.length > 0 && t.keyRegex === null;
     const r = this.collecting;
@@ -365,35 +409,36 @@ export class Transaction {
       if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
       names.push(unchecked(qualified[i]));
       values.push(namesOnly ? key : unchecked(p.values[i]));
+      ids.push(unchecked(pids[i]));
     }
   }
 
-  private expandTarget(t: Target, names: string[], values: string[]): void {
+  private expandTarget(t: Target, names: string[], values: string[], ids: i32[]): void {
     const req = this.req;
     const vname = VAR_NAMES[t.variable];
     switch (t.variable) {
-      case Var.ARGS: this.addPairs(t, vname, req.argsGet, false, names, values); this.addPairs(t, vname, req.argsPost, false, names, values); return;
-      case Var.ARGS_NAMES: this.addPairs(t, vname, req.argsGet, true, names, values); this.addPairs(t, vname, req.argsPost, true, names, values); return;
-      case Var.ARGS_GET: this.addPairs(t, vname, req.argsGet, false, names, values); return;
-      case Var.ARGS_GET_NAMES: this.addPairs(t, vname, req.argsGet, true, names, values); return;
-      case Var.ARGS_POST: this.addPairs(t, vname, req.argsPost, false, names, values); return;
-      case Var.ARGS_POST_NAMES: this.addPairs(t, vname, req.argsPost, true, names, values); return;
-      case Var.REQUEST_HEADERS: this.addPairs(t, vname, req.headers, false, names, values); return;
-      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, vname, req.headers, true, names, values); return;
-      case Var.REQUEST_COOKIES: this.addPairs(t, vname, req.cookies, false, names, values); return;
-      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, vname, req.cookies, true, names, values); return;
-      case Var.FILES: this.addPairs(t, vname, req.files, false, names, values); return;
-      case Var.FILES_NAMES: this.addPairs(t, vname, req.files, true, names, values); return;
-      case Var.RESPONSE_HEADERS: this.addPairs(t, vname, req.responseHeaders, false, names, values); return;
-      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, vname, req.responseHeaders, true, names, values); return;
-      case Var.MATCHED_VARS: this.addPairs(t, vname, this.matchedVars, false, names, values); return;
-      case Var.MATCHED_VARS_NAMES: this.addPairs(t, vname, this.matchedVars, true, names, values); return;
+      case Var.ARGS: this.addPairs(t, vname, req.argsGet, false, names, values, ids); this.addPairs(t, vname, req.argsPost, false, names, values, ids); return;
+      case Var.ARGS_NAMES: this.addPairs(t, vname, req.argsGet, true, names, values, ids); this.addPairs(t, vname, req.argsPost, true, names, values, ids); return;
+      case Var.ARGS_GET: this.addPairs(t, vname, req.argsGet, false, names, values, ids); return;
+      case Var.ARGS_GET_NAMES: this.addPairs(t, vname, req.argsGet, true, names, values, ids); return;
+      case Var.ARGS_POST: this.addPairs(t, vname, req.argsPost, false, names, values, ids); return;
+      case Var.ARGS_POST_NAMES: this.addPairs(t, vname, req.argsPost, true, names, values, ids); return;
+      case Var.REQUEST_HEADERS: this.addPairs(t, vname, req.headers, false, names, values, ids); return;
+      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, vname, req.headers, true, names, values, ids); return;
+      case Var.REQUEST_COOKIES: this.addPairs(t, vname, req.cookies, false, names, values, ids); return;
+      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, vname, req.cookies, true, names, values, ids); return;
+      case Var.FILES: this.addPairs(t, vname, req.files, false, names, values, ids); return;
+      case Var.FILES_NAMES: this.addPairs(t, vname, req.files, true, names, values, ids); return;
+      case Var.RESPONSE_HEADERS: this.addPairs(t, vname, req.responseHeaders, false, names, values, ids); return;
+      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, vname, req.responseHeaders, true, names, values, ids); return;
+      case Var.MATCHED_VARS: this.addPairs(t, vname, this.matchedVars, false, names, values, ids); return;
+      case Var.MATCHED_VARS_NAMES: this.addPairs(t, vname, this.matchedVars, true, names, values, ids); return;
       case Var.TX: {
         if (t.keyRegex === null && t.key.length > 0) {
           // A plain key: one lookup (TX keys are stored lowercase).
           if (this.tx.has(t.key) && !(this.collecting !== null && this.collecting!.hasExclusions && this.excluded(Var.TX, t.key, t.key))) {
             names.push("TX:" + t.key);
-            values.push(this.tx.get(t.key));
+            this.push(values, ids, this.tx.get(t.key));
           }
           return;
         }
@@ -402,7 +447,7 @@ export class Transaction {
           if (!keySelected(t, keys[i])) continue;
           if ((this.collecting !== null && (this.collecting!.hasExclusions || this.removedTargets.length > 0)) && this.excluded(Var.TX, keys[i], keys[i])) continue;
           names.push("TX:" + keys[i]);
-          values.push(this.tx.get(keys[i]));
+          this.push(values, ids, this.tx.get(keys[i]));
         }
         return;
       }
@@ -412,7 +457,7 @@ export class Transaction {
     if (t.variable == Var.RESPONSE_BODY && req.responseBody.length == 0) return;
     if (t.variable == Var.MATCHED_VAR && this.matchedVarName.length == 0) return;
     names.push(vname);
-    values.push(this.scalar(t.variable));
+    this.push(values, ids, this.scalar(t.variable));
   }
 
   scalar(v: i32): string {
@@ -504,7 +549,8 @@ export class Transaction {
     t.key = key;
     const names = new Array<string>();
     const values = new Array<string>();
-    this.expandTarget(t, names, values);
+    const ids = new Array<i32>();
+    this.expandTarget(t, names, values, ids);
     return values.length > 0 ? values[0] : "";
   }
 
@@ -530,19 +576,4 @@ function keySelectedLower(t: Target, key: string, lowerKey: string): bool {
   if (t.keyRegex !== null) return t.keyRegex!.test(key);
   if (t.key.length == 0) return true;
   return t.key == lowerKey;
-}
-
-function dedupValues(names: string[], values: string[]): void {
-  const seen = new Set<string>();
-  let w = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = unchecked(values[i]);
-    if (seen.has(v)) continue;
-    seen.add(v);
-    names[w] = unchecked(names[i]);
-    values[w] = v;
-    w++;
-  }
-  names.length = w;
-  values.length = w;
 }

@@ -120,9 +120,9 @@ class ValueTable {
   }
 }
 
-/** One phase's values for a shared target list (names, values and their value ids). */
+/** One phase's values for a shared target list: names and value ids (the values are in the ValueTable). */
 class CollectedTargets {
-  constructor(public names: string[], public values: string[], public ids: i32[]) {}
+  constructor(public names: string[], public ids: i32[]) {}
 }
 
 const MAX_MACRO_VALUE = 1024;
@@ -258,25 +258,22 @@ export class Transaction {
     if (r.targets.length == 0) return true; // SecAction
     // Rules with the same target list share what was collected in this phase.
     let names: string[];
-    let values: string[];
     let ids: i32[];
     const shared = r.targetId > 0 && this.removedTargets.length == 0;
     while (this.targetCache.length <= r.targetId) this.targetCache.push(null);
     let list: CollectedTargets | null = shared ? unchecked(this.targetCache[r.targetId]) : null;
     if (list !== null) {
       names = list.names;
-      values = list.values;
       ids = list.ids;
     } else {
       names = new Array<string>();
-      values = new Array<string>();
       ids = new Array<i32>();
-      this.collect(r, names, values, ids);
+      this.collect(r, names, ids);
       if (shared) {
         // A value seen twice gives the same verdict twice: inspect it once (the first
         // variable holding it is the one reported). Counts (&VAR) are kept as they are.
-        if (values.length > 8) this.dedup(names, values, ids);
-        this.targetCache[r.targetId] = new CollectedTargets(names, values, ids);
+        if (ids.length > 8) this.dedup(names, ids);
+        this.targetCache[r.targetId] = new CollectedTargets(names, ids);
       }
     }
     if (names.length == 0) return false;
@@ -286,8 +283,10 @@ export class Transaction {
     const transforms = r.transforms;
     const chain = r.transformChain;
     const screened = r.prefilter !== null;
-    for (let i = 0; i < values.length; i++) {
-      let v = unchecked(values[i]);
+    const values = table.values;
+    for (let i = 0; i < ids.length; i++) {
+      const id = unchecked(ids[i]);
+      let v = unchecked(values[id]);
       let hit = false;
       if (r.multiMatch) {
         // The operator runs on the original value and after every transformation.
@@ -301,7 +300,6 @@ export class Transaction {
           if (hit && r.capture) this.capture(res.captures);
         }
       } else {
-        const id = unchecked(ids[i]);
         if (transforms.length > 0) v = table.transformedOf(id, chain, transforms);
         if (screened && !table.groupMayMatch(id, r, v)) continue;
         const res = evalOperator(op, v, param, r.capture);
@@ -323,7 +321,7 @@ export class Transaction {
   }
 
   /** Keeps the first occurrence of each value (by id). */
-  private dedup(names: string[], values: string[], ids: i32[]): void {
+  private dedup(names: string[], ids: i32[]): void {
     const table = this.table;
     table.beginDedup();
     let w = 0;
@@ -331,12 +329,10 @@ export class Transaction {
       const id = unchecked(ids[i]);
       if (!table.firstSight(id)) continue;
       unchecked(names[w] = names[i]);
-      unchecked(values[w] = values[i]);
       unchecked(ids[w] = id);
       w++;
     }
     names.length = w;
-    values.length = w;
     ids.length = w;
   }
 
@@ -351,21 +347,20 @@ export class Transaction {
   }
 
   /** The (name, value) pairs a rule inspects: its targets minus exclusions. */
-  private collect(r: Rule, names: string[], values: string[], ids: i32[]): void {
+  private collect(r: Rule, names: string[], ids: i32[]): void {
     this.collecting = r;
     for (let t = 0; t < r.targets.length; t++) {
       const target = r.targets[t];
       if (target.exclude) continue;
       if (target.count) {
         const n = new Array<string>();
-        const v = new Array<string>();
         const x = new Array<i32>();
-        this.expandTarget(target, n, v, x);
+        this.expandTarget(target, n, x);
         names.push((target.key.length > 0 ? VAR_NAMES[target.variable] + ":" + target.key : VAR_NAMES[target.variable]));
-        this.push(values, ids, n.length.toString());
+        ids.push(this.table.intern(n.length.toString()));
         continue;
       }
-      this.expandTarget(target, names, values, ids);
+      this.expandTarget(target, names, ids);
     }
     this.collecting = null;
   }
@@ -389,56 +384,49 @@ export class Transaction {
     return false;
   }
 
-  /** Appends a value and its id. */
-  private push(values: string[], ids: i32[], v: string): void {
-    values.push(v);
-    ids.push(this.table.intern(v));
-  }
-
-  private addPairs(t: Target, vname: string, p: Pairs, namesOnly: bool, names: string[], values: string[], ids: i32[]): void {
+  private addPairs(t: Target, vname: string, p: Pairs, namesOnly: bool, names: string[], ids: i32[]): void {
     if (p.length == 0) return;
     const pids = this.table.idsOf(p, namesOnly);
     const qualified = p.qualifiedNames(vname);
     const needLower = t.key.length > 0 && t.keyRegex === null;
     const r = this.collecting;
-    const checkExclusions = r !== null && (r.hasExclusions || this.removedTargets.length > 0);
+    const checkExclusions = r !== null && (this.removedTargets.length > 0 || (r.hasExclusions && excludesVariable(r, t.variable)));
     const lower = needLower || checkExclusions ? p.lowerNames() : p.names;
     for (let i = 0; i < p.length; i++) {
       const key = unchecked(p.names[i]);
       if (!keySelectedLower(t, key, unchecked(lower[i]))) continue;
       if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
       names.push(unchecked(qualified[i]));
-      values.push(namesOnly ? key : unchecked(p.values[i]));
       ids.push(unchecked(pids[i]));
     }
   }
 
-  private expandTarget(t: Target, names: string[], values: string[], ids: i32[]): void {
+  private expandTarget(t: Target, names: string[], ids: i32[]): void {
     const req = this.req;
     const vname = VAR_NAMES[t.variable];
     switch (t.variable) {
-      case Var.ARGS: this.addPairs(t, vname, req.argsGet, false, names, values, ids); this.addPairs(t, vname, req.argsPost, false, names, values, ids); return;
-      case Var.ARGS_NAMES: this.addPairs(t, vname, req.argsGet, true, names, values, ids); this.addPairs(t, vname, req.argsPost, true, names, values, ids); return;
-      case Var.ARGS_GET: this.addPairs(t, vname, req.argsGet, false, names, values, ids); return;
-      case Var.ARGS_GET_NAMES: this.addPairs(t, vname, req.argsGet, true, names, values, ids); return;
-      case Var.ARGS_POST: this.addPairs(t, vname, req.argsPost, false, names, values, ids); return;
-      case Var.ARGS_POST_NAMES: this.addPairs(t, vname, req.argsPost, true, names, values, ids); return;
-      case Var.REQUEST_HEADERS: this.addPairs(t, vname, req.headers, false, names, values, ids); return;
-      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, vname, req.headers, true, names, values, ids); return;
-      case Var.REQUEST_COOKIES: this.addPairs(t, vname, req.cookies, false, names, values, ids); return;
-      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, vname, req.cookies, true, names, values, ids); return;
-      case Var.FILES: this.addPairs(t, vname, req.files, false, names, values, ids); return;
-      case Var.FILES_NAMES: this.addPairs(t, vname, req.files, true, names, values, ids); return;
-      case Var.RESPONSE_HEADERS: this.addPairs(t, vname, req.responseHeaders, false, names, values, ids); return;
-      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, vname, req.responseHeaders, true, names, values, ids); return;
-      case Var.MATCHED_VARS: this.addPairs(t, vname, this.matchedVars, false, names, values, ids); return;
-      case Var.MATCHED_VARS_NAMES: this.addPairs(t, vname, this.matchedVars, true, names, values, ids); return;
+      case Var.ARGS: this.addPairs(t, vname, req.argsGet, false, names, ids); this.addPairs(t, vname, req.argsPost, false, names, ids); return;
+      case Var.ARGS_NAMES: this.addPairs(t, vname, req.argsGet, true, names, ids); this.addPairs(t, vname, req.argsPost, true, names, ids); return;
+      case Var.ARGS_GET: this.addPairs(t, vname, req.argsGet, false, names, ids); return;
+      case Var.ARGS_GET_NAMES: this.addPairs(t, vname, req.argsGet, true, names, ids); return;
+      case Var.ARGS_POST: this.addPairs(t, vname, req.argsPost, false, names, ids); return;
+      case Var.ARGS_POST_NAMES: this.addPairs(t, vname, req.argsPost, true, names, ids); return;
+      case Var.REQUEST_HEADERS: this.addPairs(t, vname, req.headers, false, names, ids); return;
+      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, vname, req.headers, true, names, ids); return;
+      case Var.REQUEST_COOKIES: this.addPairs(t, vname, req.cookies, false, names, ids); return;
+      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, vname, req.cookies, true, names, ids); return;
+      case Var.FILES: this.addPairs(t, vname, req.files, false, names, ids); return;
+      case Var.FILES_NAMES: this.addPairs(t, vname, req.files, true, names, ids); return;
+      case Var.RESPONSE_HEADERS: this.addPairs(t, vname, req.responseHeaders, false, names, ids); return;
+      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, vname, req.responseHeaders, true, names, ids); return;
+      case Var.MATCHED_VARS: this.addPairs(t, vname, this.matchedVars, false, names, ids); return;
+      case Var.MATCHED_VARS_NAMES: this.addPairs(t, vname, this.matchedVars, true, names, ids); return;
       case Var.TX: {
         if (t.keyRegex === null && t.key.length > 0) {
           // A plain key: one lookup (TX keys are stored lowercase).
           if (this.tx.has(t.key) && !(this.collecting !== null && this.collecting!.hasExclusions && this.excluded(Var.TX, t.key, t.key))) {
             names.push("TX:" + t.key);
-            this.push(values, ids, this.tx.get(t.key));
+            ids.push(this.table.intern(this.tx.get(t.key)));
           }
           return;
         }
@@ -447,7 +435,7 @@ export class Transaction {
           if (!keySelected(t, keys[i])) continue;
           if ((this.collecting !== null && (this.collecting!.hasExclusions || this.removedTargets.length > 0)) && this.excluded(Var.TX, keys[i], keys[i])) continue;
           names.push("TX:" + keys[i]);
-          this.push(values, ids, this.tx.get(keys[i]));
+          ids.push(this.table.intern(this.tx.get(keys[i])));
         }
         return;
       }
@@ -457,7 +445,7 @@ export class Transaction {
     if (t.variable == Var.RESPONSE_BODY && req.responseBody.length == 0) return;
     if (t.variable == Var.MATCHED_VAR && this.matchedVarName.length == 0) return;
     names.push(vname);
-    this.push(values, ids, this.scalar(t.variable));
+    ids.push(this.table.intern(this.scalar(t.variable)));
   }
 
   scalar(v: i32): string {
@@ -548,10 +536,9 @@ export class Transaction {
     for (let v = 0; v < VAR_NAMES.length; v++) if (VAR_NAMES[v] == head) t.variable = v;
     t.key = key;
     const names = new Array<string>();
-    const values = new Array<string>();
     const ids = new Array<i32>();
-    this.expandTarget(t, names, values, ids);
-    return values.length > 0 ? values[0] : "";
+    this.expandTarget(t, names, ids);
+    return ids.length > 0 ? this.table.values[ids[0]] : "";
   }
 
   /** Expansion without rule.* references (msg and logdata may not refer to themselves). */
@@ -576,4 +563,13 @@ function keySelectedLower(t: Target, key: string, lowerKey: string): bool {
   if (t.keyRegex !== null) return t.keyRegex!.test(key);
   if (t.key.length == 0) return true;
   return t.key == lowerKey;
+}
+
+/** Whether the rule has an exclusion (`!VAR...`) on `variable`. */
+function excludesVariable(r: Rule, variable: i32): bool {
+  for (let t = 0; t < r.targets.length; t++) {
+    const x = unchecked(r.targets[t]);
+    if (x.exclude && x.variable == variable) return true;
+  }
+  return false;
 }

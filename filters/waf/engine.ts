@@ -80,15 +80,21 @@ class ValueTable {
     return ids!;
   }
 
-  /** The value `id` after transformation list `chain` (`list`), computed once per phase. */
-  transformedOf(id: i32, chain: i32, list: i32[]): string {
+  /**
+   * The value `id` after transformation list `chain`, computed once per transaction, from the
+   * result of the list's parent (the list without its last transformation), so lists that
+   * start alike share their common prefix.
+   */
+  transformedOf(id: i32, chain: i32, rules: RuleSet): string {
+    if (chain == 0) return unchecked(this.values[id]);
     while (this.transformed.length <= chain) this.transformed.push(null);
     let t = unchecked(this.transformed[chain]);
     if (t === null) { t = new Array<string | null>(); this.transformed[chain] = t; }
     while (t.length <= id) t.push(null);
     const known = unchecked(t[id]);
     if (known !== null) return known;
-    const out = applyTransforms(list, unchecked(this.values[id]));
+    const base = this.transformedOf(id, unchecked(rules.chainParent[chain]), rules);
+    const out = applyTransform(unchecked(rules.chainLast[chain]), base);
     unchecked(t[id] = out);
     return out;
   }
@@ -120,9 +126,34 @@ class ValueTable {
   }
 }
 
+const sharedTable = new ValueTable();
+
 /** One phase's values for a shared target list: names and value ids (the values are in the ValueTable). */
 class CollectedTargets {
+  /** By prefilter group: the indexes of the values the group's alternation matches (the only ones its rules can match). */
+  private survivors: Array<i32[] | null> = [];
   constructor(public names: string[], public ids: i32[]) {}
+
+  /**
+   * The values rule `r`'s group may match, screened once for the whole group: its other rules
+   * then visit only those (none, for benign traffic) instead of every value.
+   */
+  survivorsFor(r: Rule, table: ValueTable, rules: RuleSet): i32[] {
+    const g = r.prefilterId;
+    while (this.survivors.length <= g) this.survivors.push(null);
+    let s = unchecked(this.survivors[g]);
+    if (s === null) {
+      const out = new Array<i32>();
+      const ids = this.ids;
+      const chain = r.transformChain;
+      for (let i = 0; i < ids.length; i++) {
+        const id = unchecked(ids[i]);
+        if (table.groupMayMatch(id, r, table.transformedOf(id, chain, rules))) out.push(i);
+      }
+      this.survivors[g] = s = out;
+    }
+    return s!;
+  }
 }
 
 const MAX_MACRO_VALUE = 1024;
@@ -148,13 +179,12 @@ export class Transaction {
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private targetCache: Array<CollectedTargets | null> = [];
-  /** Every value inspected in this transaction, by content (per-value results hold for all its phases). */
-  private table: ValueTable = new ValueTable();
+  /** The values inspected in the current phase (one table for the VM: a phase runs to completion before another starts). */
+  private table: ValueTable = sharedTable;
 
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
     this.requestBodyAccess = rules.requestBodyAccess;
-    this.table.reset();
   }
 
   /** The anomaly score the rules computed (TX:inbound_anomaly_score, else TX:anomaly_score). */
@@ -179,6 +209,8 @@ export class Transaction {
     if (this.mode == EngineMode.Off || this.allowed || this.interrupted) return this.interrupted;
     // Collections may have grown (the body is parsed before phase 2): collect afresh.
     for (let i = 0; i < this.targetCache.length; i++) this.targetCache[i] = null;
+    // Streams interleave in a VM, so the value table is per phase (its arrays are reused).
+    this.table.reset();
     const rules = this.rules.rules;
     let skipMarker = "";
     let skipCount = 0;
@@ -284,7 +316,10 @@ export class Transaction {
     const chain = r.transformChain;
     const screened = r.prefilter !== null;
     const values = table.values;
-    for (let i = 0; i < ids.length; i++) {
+    const only: i32[] | null = screened && list !== null ? list.survivorsFor(r, table, this.rules) : null;
+    const count = only !== null ? only.length : ids.length;
+    for (let k = 0; k < count; k++) {
+      const i = only !== null ? unchecked(only[k]) : k;
       const id = unchecked(ids[i]);
       let v = unchecked(values[id]);
       let hit = false;
@@ -300,8 +335,8 @@ export class Transaction {
           if (hit && r.capture) this.capture(res.captures);
         }
       } else {
-        if (transforms.length > 0) v = table.transformedOf(id, chain, transforms);
-        if (screened && !table.groupMayMatch(id, r, v)) continue;
+        if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
+        if (screened && only === null && !table.groupMayMatch(id, r, v)) continue;
         const res = evalOperator(op, v, param, r.capture);
         hit = res.matched != op.negated;
         if (hit && r.capture) this.capture(res.captures);

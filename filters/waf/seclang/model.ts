@@ -173,8 +173,12 @@ export class RuleSet {
   prefilterGroups: i32 = 0;
   /** Distinct shared target lists (Rule.targetId runs 1..targetLists). */
   targetLists: i32 = 0;
-  /** Distinct transformation lists (Rule.transformChain runs 1..transformChains). */
+  /** Distinct transformation lists and their prefixes (Rule.transformChain runs 1..transformChains; 0 is the empty list). */
   transformChains: i32 = 0;
+  /** By transformation list id: the id of the list without its last transformation (0: empty). */
+  chainParent: i32[] = [0];
+  /** By transformation list id: its last transformation (-1 for the empty list). */
+  chainLast: i32[] = [-1];
   prefilteredRules: i32 = 0;
   engineMode: i32 = EngineMode.On;
   requestBodyAccess: bool = false;

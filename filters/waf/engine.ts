@@ -120,6 +120,11 @@ class ValueTable {
     this.stamp++;
   }
   firstSight(id: i32): bool {
+    if (id >= this.seen.length) {
+      const bigger = new Int32Array(max(id + 1, this.values.length) * 2);
+      bigger.set(this.seen);
+      this.seen = bigger;
+    }
     if (unchecked(this.seen[id]) == this.stamp) return false;
     unchecked(this.seen[id] = this.stamp);
     return true;
@@ -179,6 +184,9 @@ export class Transaction {
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private targetCache: Array<CollectedTargets | null> = [];
+  /** While collecting a shared list: drop values already in it; rawCount counts every entry. */
+  private dedupping: bool = false;
+  private rawCount: i32 = 0;
   /** The values inspected in the current phase (one table for the VM: a phase runs to completion before another starts). */
   private table: ValueTable = sharedTable;
 
@@ -300,13 +308,20 @@ export class Transaction {
     } else {
       names = new Array<string>();
       ids = new Array<i32>();
+      // A value seen twice gives the same verdict twice: in a shared list of more than 8
+      // entries it is inspected once (the first variable holding it is the one reported).
+      // Duplicates are dropped while collecting; a small list that lost some is collected again.
+      if (shared) this.table.beginDedup();
+      this.dedupping = shared;
+      this.rawCount = 0;
       this.collect(r, names, ids);
-      if (shared) {
-        // A value seen twice gives the same verdict twice: inspect it once (the first
-        // variable holding it is the one reported). Counts (&VAR) are kept as they are.
-        if (ids.length > 8) this.dedup(names, ids);
-        this.targetCache[r.targetId] = new CollectedTargets(names, ids);
+      this.dedupping = false;
+      if (shared && this.rawCount <= 8 && ids.length < this.rawCount) {
+        names = new Array<string>();
+        ids = new Array<i32>();
+        this.collect(r, names, ids);
       }
+      if (shared) this.targetCache[r.targetId] = new CollectedTargets(names, ids);
     }
     if (names.length == 0) return false;
     const table = this.table;
@@ -355,22 +370,6 @@ export class Transaction {
     return true;
   }
 
-  /** Keeps the first occurrence of each value (by id). */
-  private dedup(names: string[], ids: i32[]): void {
-    const table = this.table;
-    table.beginDedup();
-    let w = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = unchecked(ids[i]);
-      if (!table.firstSight(id)) continue;
-      unchecked(names[w] = names[i]);
-      unchecked(ids[w] = id);
-      w++;
-    }
-    names.length = w;
-    ids.length = w;
-  }
-
   private capture(captures: string[] | null): void {
     if (captures === null) return;
     const caps = captures;
@@ -382,17 +381,29 @@ export class Transaction {
   }
 
   /** The (name, value) pairs a rule inspects: its targets minus exclusions. */
+  /** Appends an entry to the list being collected (unless it is a duplicate being dropped). */
+  private add(names: string[], ids: i32[], name: string, id: i32): void {
+    this.rawCount++;
+    if (this.dedupping && !this.table.firstSight(id)) return;
+    names.push(name);
+    ids.push(id);
+  }
+
   private collect(r: Rule, names: string[], ids: i32[]): void {
     this.collecting = r;
     for (let t = 0; t < r.targets.length; t++) {
       const target = r.targets[t];
       if (target.exclude) continue;
       if (target.count) {
+        // Counts are of every entry: no dedup inside.
         const n = new Array<string>();
         const x = new Array<i32>();
+        const dedupping = this.dedupping, raw = this.rawCount;
+        this.dedupping = false;
         this.expandTarget(target, n, x);
-        names.push((target.key.length > 0 ? VAR_NAMES[target.variable] + ":" + target.key : VAR_NAMES[target.variable]));
-        ids.push(this.table.intern(n.length.toString()));
+        this.dedupping = dedupping;
+        this.rawCount = raw;
+        this.add(names, ids, target.key.length > 0 ? VAR_NAMES[target.variable] + ":" + target.key : VAR_NAMES[target.variable], this.table.intern(n.length.toString()));
         continue;
       }
       this.expandTarget(target, names, ids);
@@ -431,8 +442,7 @@ export class Transaction {
       const key = unchecked(p.names[i]);
       if (!keySelectedLower(t, key, unchecked(lower[i]))) continue;
       if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
-      names.push(unchecked(qualified[i]));
-      ids.push(unchecked(pids[i]));
+      this.add(names, ids, unchecked(qualified[i]), unchecked(pids[i]));
     }
   }
 
@@ -460,8 +470,7 @@ export class Transaction {
         if (t.keyRegex === null && t.key.length > 0) {
           // A plain key: one lookup (TX keys are stored lowercase).
           if (this.tx.has(t.key) && !(this.collecting !== null && this.collecting!.hasExclusions && this.excluded(Var.TX, t.key, t.key))) {
-            names.push("TX:" + t.key);
-            ids.push(this.table.intern(this.tx.get(t.key)));
+            this.add(names, ids, "TX:" + t.key, this.table.intern(this.tx.get(t.key)));
           }
           return;
         }
@@ -469,8 +478,7 @@ export class Transaction {
         for (let i = 0; i < keys.length; i++) {
           if (!keySelected(t, keys[i])) continue;
           if ((this.collecting !== null && (this.collecting!.hasExclusions || this.removedTargets.length > 0)) && this.excluded(Var.TX, keys[i], keys[i])) continue;
-          names.push("TX:" + keys[i]);
-          ids.push(this.table.intern(this.tx.get(keys[i])));
+          this.add(names, ids, "TX:" + keys[i], this.table.intern(this.tx.get(keys[i])));
         }
         return;
       }
@@ -479,8 +487,7 @@ export class Transaction {
     if (t.variable == Var.REQUEST_BODY && req.bodyLength == 0 && req.body.length == 0) return;
     if (t.variable == Var.RESPONSE_BODY && req.responseBody.length == 0) return;
     if (t.variable == Var.MATCHED_VAR && this.matchedVarName.length == 0) return;
-    names.push(vname);
-    ids.push(this.table.intern(this.scalar(t.variable)));
+    this.add(names, ids, vname, this.table.intern(this.scalar(t.variable)));
   }
 
   scalar(v: i32): string {

@@ -29,6 +29,9 @@ export class MatchEvent {
 
 const MAX_CAPTURES = 10;
 
+/** Bounds of what the value table keeps across requests (it is cleared at a phase start beyond them). */
+const VALUE_TABLE_MAX_VALUES = 16384;
+const VALUE_TABLE_MAX_CHARS = 1 << 20;
 /** Bumped for every phase of every transaction: Pairs keep their value ids only for the epoch that made them. */
 let valueEpoch: i32 = 0;
 
@@ -46,16 +49,35 @@ class ValueTable {
   private transformed: Array<Array<string | null> | null> = [];
   /** By prefilter group id, then value id: 0 not screened, 1 no rule of the group can match, 2 may match. */
   private screened: Array<Uint8Array | null> = [];
+  /** By rule slot (Rule.verdictSlot), then value id: 0 not run, 1 no match, 2 match (operators whose verdict depends on the value alone). */
+  private verdicts: Array<Uint8Array | null> = [];
   /** Dedup marks: seen[id] == stamp when the value is already in the list being built. */
   private seen: Int32Array = new Int32Array(64);
   private stamp: i32 = 0;
+  /** The rule set whose transformation lists, groups and slots the results are for. */
+  private owner: RuleSet | null = null;
+  private chars: i32 = 0;
 
-  reset(): void {
+  /**
+   * Starts a phase. Everything kept per value is a function of its content alone, so it stays
+   * valid from request to request (repeated header values, common arguments cost nothing the
+   * second time) until the table grows past its bounds or another rule set uses it.
+   */
+  beginPhase(rules: RuleSet): void {
     this.epoch = ++valueEpoch;
+    if (this.owner !== rules || this.values.length > VALUE_TABLE_MAX_VALUES || this.chars > VALUE_TABLE_MAX_CHARS) this.clear(rules);
+  }
+
+  private clear(rules: RuleSet): void {
+    // Slots are numbered per rule set: another one starts with no verdict arrays at all.
+    if (this.owner !== rules) this.verdicts.length = 0;
+    this.owner = rules;
+    this.chars = 0;
     this.ids.clear();
     this.values.length = 0;
     for (let i = 0; i < this.transformed.length; i++) { const t = unchecked(this.transformed[i]); if (t !== null) t.length = 0; }
     for (let i = 0; i < this.screened.length; i++) { const p = unchecked(this.screened[i]); if (p !== null) p.fill(0); }
+    for (let i = 0; i < this.verdicts.length; i++) { const p = unchecked(this.verdicts[i]); if (p !== null) p.fill(0); }
   }
 
   intern(v: string): i32 {
@@ -63,8 +85,27 @@ class ValueTable {
     if (ids.has(v)) return ids.get(v);
     const id = this.values.length;
     this.values.push(v);
+    this.chars += v.length;
     ids.set(v, id);
     return id;
+  }
+
+  /** The cached verdict of the rule in `slot` on value `id`: 0 unknown, 1 no match, 2 match. */
+  verdict(slot: i32, id: i32): u8 {
+    if (slot >= this.verdicts.length) return 0;
+    const p = unchecked(this.verdicts[slot]);
+    return p === null || id >= p.length ? 0 : unchecked(p[id]);
+  }
+
+  setVerdict(slot: i32, id: i32, matched: bool): void {
+    while (this.verdicts.length <= slot) this.verdicts.push(null);
+    let p = unchecked(this.verdicts[slot]);
+    if (p === null || p.length <= id) {
+      const bigger = new Uint8Array(max(64, max(id + 1, this.values.length) * 2));
+      if (p !== null) bigger.set(p!);
+      this.verdicts[slot] = p = bigger;
+    }
+    unchecked(p[id] = matched ? 2 : 1);
   }
 
   /** Ids of a collection's names or values, computed once per phase. */
@@ -217,8 +258,8 @@ export class Transaction {
     if (this.mode == EngineMode.Off || this.allowed || this.interrupted) return this.interrupted;
     // Collections may have grown (the body is parsed before phase 2): collect afresh.
     for (let i = 0; i < this.targetCache.length; i++) this.targetCache[i] = null;
-    // Streams interleave in a VM, so the value table is per phase (its arrays are reused).
-    this.table.reset();
+    // Streams interleave in a VM: a phase runs to completion, so it owns the table meanwhile.
+    this.table.beginPhase(this.rules);
     const rules = this.rules.rules;
     let skipMarker = "";
     let skipCount = 0;
@@ -331,6 +372,9 @@ export class Transaction {
     const chain = r.transformChain;
     const screened = r.prefilter !== null;
     const values = table.values;
+    const pure = !r.capture && r.op.param.constant();
+    if (pure && r.verdictSlot < 0) r.verdictSlot = this.rules.verdictSlots++;
+    const slot = r.verdictSlot;
     const only: i32[] | null = screened && list !== null ? list.survivorsFor(r, table, this.rules) : null;
     const count = only !== null ? only.length : ids.length;
     for (let k = 0; k < count; k++) {
@@ -352,9 +396,19 @@ export class Transaction {
       } else {
         if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
         if (screened && only === null && !table.groupMayMatch(id, r, v)) continue;
-        const res = evalOperator(op, v, param, r.capture);
-        hit = res.matched != op.negated;
-        if (hit && r.capture) this.capture(res.captures);
+        if (pure) {
+          // The verdict depends on the value alone: run the operator once per value.
+          let known = table.verdict(slot, id);
+          if (known == 0) {
+            known = evalOperator(op, v, param, false).matched ? 2 : 1;
+            table.setVerdict(slot, id, known == 2);
+          }
+          hit = (known == 2) != op.negated;
+        } else {
+          const res = evalOperator(op, v, param, r.capture);
+          hit = res.matched != op.negated;
+          if (hit && r.capture) this.capture(res.captures);
+        }
       }
       if (hit) {
         if (matches === null) matches = new Pairs();

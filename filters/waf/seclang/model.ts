@@ -134,6 +134,8 @@ export class Rule {
   targetKey: string = "";
   /** Small id of targetKey (0: not shared), indexing the engine's per-phase collections. */
   targetId: i32 = 0;
+  /** The engine's index for this link's cached per-value verdicts (-1 until first used). */
+  verdictSlot: i32 = -1;
   multiMatch: bool = false;
   disruptive: i32 = Disruptive.None;
   status: i32 = 0;
@@ -180,6 +182,8 @@ export class RuleSet {
   /** By transformation list id: its last transformation (-1 for the empty list). */
   chainLast: i32[] = [-1];
   prefilteredRules: i32 = 0;
+  /** Rule.verdictSlot values handed out so far (by the engine, on first use). */
+  verdictSlots: i32 = 0;
   engineMode: i32 = EngineMode.On;
   requestBodyAccess: bool = false;
   requestBodyLimit: i32 = 131072;

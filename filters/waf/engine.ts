@@ -372,7 +372,8 @@ export class Transaction {
     const chain = r.transformChain;
     const screened = r.prefilter !== null;
     const values = table.values;
-    const pure = !r.capture && r.op.param.constant();
+    // Operators with a constant parameter give a verdict that depends on the value alone.
+    const pure = r.op.param.constant();
     if (pure && r.verdictSlot < 0) r.verdictSlot = this.rules.verdictSlots++;
     const slot = r.verdictSlot;
     const only: i32[] | null = screened && list !== null ? list.survivorsFor(r, table, this.rules) : null;
@@ -396,7 +397,7 @@ export class Transaction {
       } else {
         if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
         if (screened && only === null && !table.groupMayMatch(id, r, v)) continue;
-        if (pure) {
+        if (pure && !r.capture) {
           // The verdict depends on the value alone: run the operator once per value.
           let known = table.verdict(slot, id);
           if (known == 0) {
@@ -404,8 +405,12 @@ export class Transaction {
             table.setVerdict(slot, id, known == 2);
           }
           hit = (known == 2) != op.negated;
+        } else if (pure && table.verdict(slot, id) == 1) {
+          // A capturing rule known not to match this value: nothing to capture, no need to run.
+          hit = op.negated;
         } else {
           const res = evalOperator(op, v, param, r.capture);
+          if (pure) table.setVerdict(slot, id, res.matched);
           hit = res.matched != op.negated;
           if (hit && r.capture) this.capture(res.captures);
         }

@@ -30,8 +30,8 @@ export class MatchEvent {
 const MAX_CAPTURES = 10;
 
 /** Bounds of what the value table keeps across requests (it is cleared at a phase start beyond them). */
-const VALUE_TABLE_MAX_VALUES = 16384;
-const VALUE_TABLE_MAX_CHARS = 1 << 20;
+const VALUE_TABLE_MAX_VALUES = 4096;
+const VALUE_TABLE_MAX_CHARS = 1 << 17;
 /** Bumped for every phase of every transaction: Pairs keep their value ids only for the epoch that made them. */
 let valueEpoch: i32 = 0;
 

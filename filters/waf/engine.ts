@@ -36,10 +36,11 @@ const VALUE_TABLE_MAX_CHARS = 1 << 17;
 let valueEpoch: i32 = 0;
 
 /**
- * One phase's distinct values, each with a small id. Every collected value is interned once (a
- * collection's ids are kept on its Pairs for the phase), so what is computed per value (the
- * result of each transformation list, each group pre-screen) lives in arrays indexed by id
- * rather than in hash maps consulted for every (rule, value) pair, and equal values share it.
+ * The distinct values inspected, each with a small id. Every collected value is interned once
+ * per phase (a collection's ids are kept on its Pairs for the phase), so what is computed per
+ * value (the result of each transformation list, each group pre-screen, each operator verdict)
+ * lives in arrays indexed by id rather than in hash maps consulted for every (rule, value) pair,
+ * and equal values share it. It is kept from request to request within bounds (beginPhase).
  */
 class ValueTable {
   epoch: i32 = 0;
@@ -122,7 +123,7 @@ class ValueTable {
   }
 
   /**
-   * The value `id` after transformation list `chain`, computed once per transaction, from the
+   * The value `id` after transformation list `chain`, computed once (kept with the value), from the
    * result of the list's parent (the list without its last transformation), so lists that
    * start alike share their common prefix.
    */
@@ -140,7 +141,7 @@ class ValueTable {
     return out;
   }
 
-  /** Whether rule `r`'s group alternation can match `v` (the value `id` transformed by the group's list), once per phase. */
+  /** Whether rule `r`'s group alternation can match `v` (the value `id` transformed by the group's list), kept with the value. */
   groupMayMatch(id: i32, r: Rule, v: string): bool {
     const g = r.prefilterId;
     while (this.screened.length <= g) this.screened.push(null);

@@ -124,7 +124,7 @@ export class Rule {
   /** Whether any target is an exclusion (`!ARGS:x`). */
   hasExclusions: bool = false;
   /**
-   * For @rx rules that share their targets and transformations with others: one regex that
+   * For @rx rules that share their transformations with others (whatever their targets): one regex that
    * is the alternation of the whole group. When it does not match a value, no rule of the
    * group can, so benign values cost one pass per group instead of one per rule.
    */

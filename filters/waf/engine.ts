@@ -28,39 +28,181 @@ export class MatchEvent {
 }
 
 const MAX_CAPTURES = 10;
-const TRANSFORM_CACHE_MAX = 4096;
 
-/** One phase's values for a shared target list, with per-value results by transformation list and prefilter group. */
-class CollectedTargets {
-  transformed: Array<StaticArray<string | null> | null> = [];
-  prefiltered: Array<Uint8Array | null> = [];
-  constructor(public names: string[], public values: string[]) {}
+/** Bounds of what the value table keeps across requests (it is cleared at a phase start beyond them). */
+const VALUE_TABLE_MAX_VALUES = 4096;
+const VALUE_TABLE_MAX_CHARS = 1 << 17;
+/** Bumped for every phase of every transaction: Pairs keep their value ids only for the epoch that made them. */
+let valueEpoch: i32 = 0;
 
-  transformedFor(chain: i32): StaticArray<string | null> {
+/**
+ * The distinct values inspected, each with a small id. Every collected value is interned once
+ * per phase (a collection's ids are kept on its Pairs for the phase), so what is computed per
+ * value (the result of each transformation list, each group pre-screen, each operator verdict)
+ * lives in arrays indexed by id rather than in hash maps consulted for every (rule, value) pair,
+ * and equal values share it. It is kept from request to request within bounds (beginPhase).
+ */
+class ValueTable {
+  epoch: i32 = 0;
+  private ids: Map<string, i32> = new Map<string, i32>();
+  values: string[] = [];
+  /** By transformation list id, then value id: the transformed value (null: not computed yet). */
+  private transformed: Array<Array<string | null> | null> = [];
+  /** By prefilter group id, then value id: 0 not screened, 1 no rule of the group can match, 2 may match. */
+  private screened: Array<Uint8Array | null> = [];
+  /** By rule slot (Rule.verdictSlot), then value id: 0 not run, 1 no match, 2 match (operators whose verdict depends on the value alone). */
+  private verdicts: Array<Uint8Array | null> = [];
+  /** Dedup marks: seen[id] == stamp when the value is already in the list being built. */
+  private seen: Int32Array = new Int32Array(64);
+  private stamp: i32 = 0;
+  /** The rule set whose transformation lists, groups and slots the results are for. */
+  private owner: RuleSet | null = null;
+  private chars: i32 = 0;
+
+  /**
+   * Starts a phase. Everything kept per value is a function of its content alone, so it stays
+   * valid from request to request (repeated header values, common arguments cost nothing the
+   * second time) until the table grows past its bounds or another rule set uses it.
+   */
+  beginPhase(rules: RuleSet): void {
+    this.epoch = ++valueEpoch;
+    if (this.owner !== rules || this.values.length > VALUE_TABLE_MAX_VALUES || this.chars > VALUE_TABLE_MAX_CHARS) this.clear(rules);
+  }
+
+  private clear(rules: RuleSet): void {
+    // Slots are numbered per rule set: another one starts with no verdict arrays at all.
+    if (this.owner !== rules) this.verdicts.length = 0;
+    this.owner = rules;
+    this.chars = 0;
+    this.ids.clear();
+    this.values.length = 0;
+    for (let i = 0; i < this.transformed.length; i++) { const t = unchecked(this.transformed[i]); if (t !== null) t.length = 0; }
+    for (let i = 0; i < this.screened.length; i++) { const p = unchecked(this.screened[i]); if (p !== null) p.fill(0); }
+    for (let i = 0; i < this.verdicts.length; i++) { const p = unchecked(this.verdicts[i]); if (p !== null) p.fill(0); }
+  }
+
+  intern(v: string): i32 {
+    const ids = this.ids;
+    if (ids.has(v)) return ids.get(v);
+    const id = this.values.length;
+    this.values.push(v);
+    this.chars += v.length;
+    ids.set(v, id);
+    return id;
+  }
+
+  /** The cached verdict of the rule in `slot` on value `id`: 0 unknown, 1 no match, 2 match. */
+  verdict(slot: i32, id: i32): u8 {
+    if (slot >= this.verdicts.length) return 0;
+    const p = unchecked(this.verdicts[slot]);
+    return p === null || id >= p.length ? 0 : unchecked(p[id]);
+  }
+
+  setVerdict(slot: i32, id: i32, matched: bool): void {
+    while (this.verdicts.length <= slot) this.verdicts.push(null);
+    let p = unchecked(this.verdicts[slot]);
+    if (p === null || p.length <= id) {
+      const bigger = new Uint8Array(max(64, max(id + 1, this.values.length) * 2));
+      if (p !== null) bigger.set(p!);
+      this.verdicts[slot] = p = bigger;
+    }
+    unchecked(p[id] = matched ? 2 : 1);
+  }
+
+  /** Ids of a collection's names or values, computed once per phase. */
+  idsOf(p: Pairs, names: bool): i32[] {
+    if (p.idEpoch != this.epoch) { p.nameIds = null; p.valueIds = null; p.idEpoch = this.epoch; }
+    let ids = names ? p.nameIds : p.valueIds;
+    if (ids === null) {
+      const src = names ? p.names : p.values;
+      ids = new Array<i32>(src.length);
+      for (let i = 0; i < src.length; i++) unchecked(ids[i] = this.intern(unchecked(src[i])));
+      if (names) p.nameIds = ids; else p.valueIds = ids;
+    }
+    return ids!;
+  }
+
+  /**
+   * The value `id` after transformation list `chain`, computed once (kept with the value), from the
+   * result of the list's parent (the list without its last transformation), so lists that
+   * start alike share their common prefix.
+   */
+  transformedOf(id: i32, chain: i32, rules: RuleSet): string {
+    if (chain == 0) return unchecked(this.values[id]);
     while (this.transformed.length <= chain) this.transformed.push(null);
     let t = unchecked(this.transformed[chain]);
-    if (t === null) {
-      t = new StaticArray<string | null>(this.values.length);
-      this.transformed[chain] = t;
-    }
-    return t!;
+    if (t === null) { t = new Array<string | null>(); this.transformed[chain] = t; }
+    while (t.length <= id) t.push(null);
+    const known = unchecked(t[id]);
+    if (known !== null) return known;
+    const base = this.transformedOf(id, unchecked(rules.chainParent[chain]), rules);
+    const out = applyTransform(unchecked(rules.chainLast[chain]), base);
+    unchecked(t[id] = out);
+    return out;
   }
 
-  prefilterFor(group: i32): Uint8Array {
-    while (this.prefiltered.length <= group) this.prefiltered.push(null);
-    let p = unchecked(this.prefiltered[group]);
-    if (p === null) {
-      p = new Uint8Array(this.values.length);
-      this.prefiltered[group] = p;
+  /** Whether rule `r`'s group alternation can match `v` (the value `id` transformed by the group's list), kept with the value. */
+  groupMayMatch(id: i32, r: Rule, v: string): bool {
+    const g = r.prefilterId;
+    while (this.screened.length <= g) this.screened.push(null);
+    let p = unchecked(this.screened[g]);
+    if (p === null || p.length <= id) {
+      const bigger = new Uint8Array(max(64, max(id + 1, this.values.length) * 2));
+      if (p !== null) bigger.set(p!);
+      this.screened[g] = p = bigger;
     }
-    return p!;
+    let state = unchecked(p[id]);
+    if (state == 0) { state = r.prefilter!.test(v) ? 2 : 1; unchecked(p[id] = state); }
+    return state == 2;
+  }
+
+  /** Starts a dedup pass; then firstSight(id) is true once per id. */
+  beginDedup(): void {
+    if (this.seen.length < this.values.length) this.seen = new Int32Array(this.values.length * 2);
+    this.stamp++;
+  }
+  firstSight(id: i32): bool {
+    if (id >= this.seen.length) {
+      const bigger = new Int32Array(max(id + 1, this.values.length) * 2);
+      bigger.set(this.seen);
+      this.seen = bigger;
+    }
+    if (unchecked(this.seen[id]) == this.stamp) return false;
+    unchecked(this.seen[id] = this.stamp);
+    return true;
   }
 }
 
-class TransformCacheEntry {
-  chains: i32[] = [];
-  results: string[] = [];
+const sharedTable = new ValueTable();
+
+/** One phase's values for a shared target list: names and value ids (the values are in the ValueTable). */
+class CollectedTargets {
+  /** By prefilter group: the indexes of the values the group's alternation matches (the only ones its rules can match). */
+  private survivors: Array<i32[] | null> = [];
+  constructor(public names: string[], public ids: i32[]) {}
+
+  /**
+   * The values rule `r`'s group may match, screened once for the whole group: its other rules
+   * then visit only those (none, for benign traffic) instead of every value.
+   */
+  survivorsFor(r: Rule, table: ValueTable, rules: RuleSet): i32[] {
+    const g = r.prefilterId;
+    while (this.survivors.length <= g) this.survivors.push(null);
+    let s = unchecked(this.survivors[g]);
+    if (s === null) {
+      const out = new Array<i32>();
+      const ids = this.ids;
+      const chain = r.transformChain;
+      for (let i = 0; i < ids.length; i++) {
+        const id = unchecked(ids[i]);
+        if (table.groupMayMatch(id, r, table.transformedOf(id, chain, rules))) out.push(i);
+      }
+      this.survivors[g] = s = out;
+    }
+    return s!;
+  }
 }
+
 const MAX_MACRO_VALUE = 1024;
 
 export class Transaction {
@@ -83,10 +225,12 @@ export class Transaction {
   private removedTargets: Ctl[] = [];
   private current: Rule | null = null;
   private collecting: Rule | null = null;
-  private tcache: Map<string, TransformCacheEntry> = new Map<string, TransformCacheEntry>();
   private targetCache: Array<CollectedTargets | null> = [];
-  private stableCache: Map<u64, string> = new Map<u64, string>();
-  private prefilterCache: Map<u64, bool> = new Map<u64, bool>();
+  /** While collecting a shared list: drop values already in it; rawCount counts every entry. */
+  private dedupping: bool = false;
+  private rawCount: i32 = 0;
+  /** The values inspected in the current phase (one table for the VM: a phase runs to completion before another starts). */
+  private table: ValueTable = sharedTable;
 
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
@@ -115,8 +259,8 @@ export class Transaction {
     if (this.mode == EngineMode.Off || this.allowed || this.interrupted) return this.interrupted;
     // Collections may have grown (the body is parsed before phase 2): collect afresh.
     for (let i = 0; i < this.targetCache.length; i++) this.targetCache[i] = null;
-    this.stableCache.clear();
-    this.prefilterCache.clear();
+    // Streams interleave in a VM: a phase runs to completion, so it owns the table meanwhile.
+    this.table.beginPhase(this.rules);
     const rules = this.rules.rules;
     let skipMarker = "";
     let skipCount = 0;
@@ -194,61 +338,83 @@ export class Transaction {
   private evalLink(head: Rule, r: Rule): bool {
     const op = r.op;
     if (r.targets.length == 0) return true; // SecAction
-    // Rules with the same target list share what was collected in this phase (and the
-    // transformation cache can key those values by identity: they stay alive meanwhile).
+    // Rules with the same target list share what was collected in this phase.
     let names: string[];
-    let values: string[];
+    let ids: i32[];
     const shared = r.targetId > 0 && this.removedTargets.length == 0;
     while (this.targetCache.length <= r.targetId) this.targetCache.push(null);
     let list: CollectedTargets | null = shared ? unchecked(this.targetCache[r.targetId]) : null;
     if (list !== null) {
       names = list.names;
-      values = list.values;
+      ids = list.ids;
     } else {
       names = new Array<string>();
-      values = new Array<string>();
-      this.collect(r, names, values);
-      if (shared) {
-        // A value seen twice gives the same verdict twice: inspect it once (the first
-        // variable holding it is the one reported). Counts (&VAR) are kept as they are.
-        if (values.length > 8) dedupValues(names, values);
-        list = new CollectedTargets(names, values);
-        this.targetCache[r.targetId] = list;
+      ids = new Array<i32>();
+      // A value seen twice gives the same verdict twice: in a shared list of more than 8
+      // entries it is inspected once (the first variable holding it is the one reported).
+      // Duplicates are dropped while collecting; a small list that lost some is collected again.
+      if (shared) this.table.beginDedup();
+      this.dedupping = shared;
+      this.rawCount = 0;
+      this.collect(r, names, ids);
+      this.dedupping = false;
+      if (shared && this.rawCount <= 8 && ids.length < this.rawCount) {
+        names = new Array<string>();
+        ids = new Array<i32>();
+        this.collect(r, names, ids);
       }
+      if (shared) this.targetCache[r.targetId] = new CollectedTargets(names, ids);
     }
     if (names.length == 0) return false;
+    const table = this.table;
     const param = r.op.param.constant() ? r.op.param.constantText() : this.expand(r.op.param);
     let matches: Pairs | null = null;
-    const cached: StaticArray<string | null> | null = list !== null && r.transforms.length > 0 ? list.transformedFor(r.transformChain) : null;
-    const screened: Uint8Array | null = list !== null && r.prefilter !== null ? list.prefilterFor(r.prefilterId) : null;
-    for (let i = 0; i < values.length; i++) {
-      let v = values[i];
+    const transforms = r.transforms;
+    const chain = r.transformChain;
+    const screened = r.prefilter !== null;
+    const values = table.values;
+    // Operators with a constant parameter give a verdict that depends on the value alone.
+    const pure = r.op.param.constant();
+    if (pure && r.verdictSlot < 0) r.verdictSlot = this.rules.verdictSlots++;
+    const slot = r.verdictSlot;
+    const only: i32[] | null = screened && list !== null ? list.survivorsFor(r, table, this.rules) : null;
+    const count = only !== null ? only.length : ids.length;
+    for (let k = 0; k < count; k++) {
+      const i = only !== null ? unchecked(only[k]) : k;
+      const id = unchecked(ids[i]);
+      let v = unchecked(values[id]);
       let hit = false;
       if (r.multiMatch) {
         // The operator runs on the original value and after every transformation.
         let res = evalOperator(op, v, param, r.capture);
         hit = res.matched != op.negated;
         if (hit && r.capture) this.capture(res.captures);
-        for (let t = 0; !hit && t < r.transforms.length; t++) {
-          v = applyTransform(r.transforms[t], v);
+        for (let t = 0; !hit && t < transforms.length; t++) {
+          v = applyTransform(transforms[t], v);
           res = evalOperator(op, v, param, r.capture);
           hit = res.matched != op.negated;
           if (hit && r.capture) this.capture(res.captures);
         }
       } else {
-        if (cached !== null) {
-          const t = unchecked(cached[i]);
-          if (t !== null) v = t;
-          else { v = this.transformedStable(r, v); unchecked(cached[i] = v); }
-        } else if (r.transforms.length > 0) v = shared ? this.transformedStable(r, v) : this.transformed(r, v);
-        if (screened !== null) {
-          let state = unchecked(screened[i]);
-          if (state == 0) { state = this.groupMayMatch(r, v) ? 2 : 1; unchecked(screened[i] = state); }
-          if (state == 1) continue;
+        if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
+        if (screened && only === null && !table.groupMayMatch(id, r, v)) continue;
+        if (pure && !r.capture) {
+          // The verdict depends on the value alone: run the operator once per value.
+          let known = table.verdict(slot, id);
+          if (known == 0) {
+            known = evalOperator(op, v, param, false).matched ? 2 : 1;
+            table.setVerdict(slot, id, known == 2);
+          }
+          hit = (known == 2) != op.negated;
+        } else if (pure && table.verdict(slot, id) == 1) {
+          // A capturing rule known not to match this value: nothing to capture, no need to run.
+          hit = op.negated;
+        } else {
+          const res = evalOperator(op, v, param, r.capture);
+          if (pure) table.setVerdict(slot, id, res.matched);
+          hit = res.matched != op.negated;
+          if (hit && r.capture) this.capture(res.captures);
         }
-        const res = evalOperator(op, v, param, r.capture);
-        hit = res.matched != op.negated;
-        if (hit && r.capture) this.capture(res.captures);
       }
       if (hit) {
         if (matches === null) matches = new Pairs();
@@ -264,46 +430,6 @@ export class Transaction {
     return true;
   }
 
-  /**
-   * The value after the rule's transformations, cached per transaction: many rules share a
-   * transformation list, and each list runs once per distinct value.
-   */
-  private transformed(r: Rule, v: string): string {
-    if (r.transforms.length == 0) return v;
-    let entry: TransformCacheEntry;
-    if (this.tcache.has(v)) entry = this.tcache.get(v);
-    else {
-      if (this.tcache.size >= TRANSFORM_CACHE_MAX) this.tcache.clear();
-      entry = new TransformCacheEntry();
-      this.tcache.set(v, entry);
-    }
-    const chain = r.transformChain;
-    for (let i = 0; i < entry.chains.length; i++) if (unchecked(entry.chains[i]) == chain) return unchecked(entry.results[i]);
-    const out = applyTransforms(r.transforms, v);
-    entry.chains.push(chain);
-    entry.results.push(out);
-    return out;
-  }
-
-  /** Whether the rule's group alternation matches `v` (kept alive by the transformation cache), cached per phase. */
-  private groupMayMatch(r: Rule, v: string): bool {
-    const key = (<u64>changetype<usize>(v) << 16) | <u64>(r.prefilterId & 0xffff);
-    if (this.prefilterCache.has(key)) return this.prefilterCache.get(key);
-    const m = r.prefilter!.test(v);
-    this.prefilterCache.set(key, m);
-    return m;
-  }
-
-  /** As transformed(), for values kept alive by the target cache: keyed by identity, no hashing of the text. */
-  private transformedStable(r: Rule, v: string): string {
-    if (r.transforms.length == 0) return v;
-    const key = (<u64>changetype<usize>(v) << 16) | <u64>(r.transformChain & 0xffff);
-    if (this.stableCache.has(key)) return this.stableCache.get(key);
-    const out = applyTransforms(r.transforms, v);
-    this.stableCache.set(key, out);
-    return out;
-  }
-
   private capture(captures: string[] | null): void {
     if (captures === null) return;
     const caps = captures;
@@ -315,20 +441,32 @@ export class Transaction {
   }
 
   /** The (name, value) pairs a rule inspects: its targets minus exclusions. */
-  private collect(r: Rule, names: string[], values: string[]): void {
+  /** Appends an entry to the list being collected (unless it is a duplicate being dropped). */
+  private add(names: string[], ids: i32[], name: string, id: i32): void {
+    this.rawCount++;
+    if (this.dedupping && !this.table.firstSight(id)) return;
+    names.push(name);
+    ids.push(id);
+  }
+
+  private collect(r: Rule, names: string[], ids: i32[]): void {
     this.collecting = r;
     for (let t = 0; t < r.targets.length; t++) {
       const target = r.targets[t];
       if (target.exclude) continue;
       if (target.count) {
+        // Counts are of every entry: no dedup inside.
         const n = new Array<string>();
-        const v = new Array<string>();
-        this.expandTarget(target, n, v);
-        names.push((target.key.length > 0 ? VAR_NAMES[target.variable] + ":" + target.key : VAR_NAMES[target.variable]));
-        values.push(n.length.toString());
+        const x = new Array<i32>();
+        const dedupping = this.dedupping, raw = this.rawCount;
+        this.dedupping = false;
+        this.expandTarget(target, n, x);
+        this.dedupping = dedupping;
+        this.rawCount = raw;
+        this.add(names, ids, target.key.length > 0 ? VAR_NAMES[target.variable] + ":" + target.key : VAR_NAMES[target.variable], this.table.intern(n.length.toString()));
         continue;
       }
-      this.expandTarget(target, names, values);
+      this.expandTarget(target, names, ids);
     }
     this.collecting = null;
   }
@@ -352,48 +490,47 @@ export class Transaction {
     return false;
   }
 
-  private addPairs(t: Target, vname: string, p: Pairs, namesOnly: bool, names: string[], values: string[]): void {
+  private addPairs(t: Target, vname: string, p: Pairs, namesOnly: bool, names: string[], ids: i32[]): void {
     if (p.length == 0) return;
+    const pids = this.table.idsOf(p, namesOnly);
     const qualified = p.qualifiedNames(vname);
     const needLower = t.key.length > 0 && t.keyRegex === null;
     const r = this.collecting;
-    const checkExclusions = r !== null && (r.hasExclusions || this.removedTargets.length > 0);
+    const checkExclusions = r !== null && (this.removedTargets.length > 0 || (r.hasExclusions && excludesVariable(r, t.variable)));
     const lower = needLower || checkExclusions ? p.lowerNames() : p.names;
     for (let i = 0; i < p.length; i++) {
       const key = unchecked(p.names[i]);
       if (!keySelectedLower(t, key, unchecked(lower[i]))) continue;
       if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
-      names.push(unchecked(qualified[i]));
-      values.push(namesOnly ? key : unchecked(p.values[i]));
+      this.add(names, ids, unchecked(qualified[i]), unchecked(pids[i]));
     }
   }
 
-  private expandTarget(t: Target, names: string[], values: string[]): void {
+  private expandTarget(t: Target, names: string[], ids: i32[]): void {
     const req = this.req;
     const vname = VAR_NAMES[t.variable];
     switch (t.variable) {
-      case Var.ARGS: this.addPairs(t, vname, req.argsGet, false, names, values); this.addPairs(t, vname, req.argsPost, false, names, values); return;
-      case Var.ARGS_NAMES: this.addPairs(t, vname, req.argsGet, true, names, values); this.addPairs(t, vname, req.argsPost, true, names, values); return;
-      case Var.ARGS_GET: this.addPairs(t, vname, req.argsGet, false, names, values); return;
-      case Var.ARGS_GET_NAMES: this.addPairs(t, vname, req.argsGet, true, names, values); return;
-      case Var.ARGS_POST: this.addPairs(t, vname, req.argsPost, false, names, values); return;
-      case Var.ARGS_POST_NAMES: this.addPairs(t, vname, req.argsPost, true, names, values); return;
-      case Var.REQUEST_HEADERS: this.addPairs(t, vname, req.headers, false, names, values); return;
-      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, vname, req.headers, true, names, values); return;
-      case Var.REQUEST_COOKIES: this.addPairs(t, vname, req.cookies, false, names, values); return;
-      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, vname, req.cookies, true, names, values); return;
-      case Var.FILES: this.addPairs(t, vname, req.files, false, names, values); return;
-      case Var.FILES_NAMES: this.addPairs(t, vname, req.files, true, names, values); return;
-      case Var.RESPONSE_HEADERS: this.addPairs(t, vname, req.responseHeaders, false, names, values); return;
-      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, vname, req.responseHeaders, true, names, values); return;
-      case Var.MATCHED_VARS: this.addPairs(t, vname, this.matchedVars, false, names, values); return;
-      case Var.MATCHED_VARS_NAMES: this.addPairs(t, vname, this.matchedVars, true, names, values); return;
+      case Var.ARGS: this.addPairs(t, vname, req.argsGet, false, names, ids); this.addPairs(t, vname, req.argsPost, false, names, ids); return;
+      case Var.ARGS_NAMES: this.addPairs(t, vname, req.argsGet, true, names, ids); this.addPairs(t, vname, req.argsPost, true, names, ids); return;
+      case Var.ARGS_GET: this.addPairs(t, vname, req.argsGet, false, names, ids); return;
+      case Var.ARGS_GET_NAMES: this.addPairs(t, vname, req.argsGet, true, names, ids); return;
+      case Var.ARGS_POST: this.addPairs(t, vname, req.argsPost, false, names, ids); return;
+      case Var.ARGS_POST_NAMES: this.addPairs(t, vname, req.argsPost, true, names, ids); return;
+      case Var.REQUEST_HEADERS: this.addPairs(t, vname, req.headers, false, names, ids); return;
+      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, vname, req.headers, true, names, ids); return;
+      case Var.REQUEST_COOKIES: this.addPairs(t, vname, req.cookies, false, names, ids); return;
+      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, vname, req.cookies, true, names, ids); return;
+      case Var.FILES: this.addPairs(t, vname, req.files, false, names, ids); return;
+      case Var.FILES_NAMES: this.addPairs(t, vname, req.files, true, names, ids); return;
+      case Var.RESPONSE_HEADERS: this.addPairs(t, vname, req.responseHeaders, false, names, ids); return;
+      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, vname, req.responseHeaders, true, names, ids); return;
+      case Var.MATCHED_VARS: this.addPairs(t, vname, this.matchedVars, false, names, ids); return;
+      case Var.MATCHED_VARS_NAMES: this.addPairs(t, vname, this.matchedVars, true, names, ids); return;
       case Var.TX: {
         if (t.keyRegex === null && t.key.length > 0) {
           // A plain key: one lookup (TX keys are stored lowercase).
           if (this.tx.has(t.key) && !(this.collecting !== null && this.collecting!.hasExclusions && this.excluded(Var.TX, t.key, t.key))) {
-            names.push("TX:" + t.key);
-            values.push(this.tx.get(t.key));
+            this.add(names, ids, "TX:" + t.key, this.table.intern(this.tx.get(t.key)));
           }
           return;
         }
@@ -401,8 +538,7 @@ export class Transaction {
         for (let i = 0; i < keys.length; i++) {
           if (!keySelected(t, keys[i])) continue;
           if ((this.collecting !== null && (this.collecting!.hasExclusions || this.removedTargets.length > 0)) && this.excluded(Var.TX, keys[i], keys[i])) continue;
-          names.push("TX:" + keys[i]);
-          values.push(this.tx.get(keys[i]));
+          this.add(names, ids, "TX:" + keys[i], this.table.intern(this.tx.get(keys[i])));
         }
         return;
       }
@@ -411,8 +547,7 @@ export class Transaction {
     if (t.variable == Var.REQUEST_BODY && req.bodyLength == 0 && req.body.length == 0) return;
     if (t.variable == Var.RESPONSE_BODY && req.responseBody.length == 0) return;
     if (t.variable == Var.MATCHED_VAR && this.matchedVarName.length == 0) return;
-    names.push(vname);
-    values.push(this.scalar(t.variable));
+    this.add(names, ids, vname, this.table.intern(this.scalar(t.variable)));
   }
 
   scalar(v: i32): string {
@@ -503,9 +638,9 @@ export class Transaction {
     for (let v = 0; v < VAR_NAMES.length; v++) if (VAR_NAMES[v] == head) t.variable = v;
     t.key = key;
     const names = new Array<string>();
-    const values = new Array<string>();
-    this.expandTarget(t, names, values);
-    return values.length > 0 ? values[0] : "";
+    const ids = new Array<i32>();
+    this.expandTarget(t, names, ids);
+    return ids.length > 0 ? this.table.values[ids[0]] : "";
   }
 
   /** Expansion without rule.* references (msg and logdata may not refer to themselves). */
@@ -532,17 +667,11 @@ function keySelectedLower(t: Target, key: string, lowerKey: string): bool {
   return t.key == lowerKey;
 }
 
-function dedupValues(names: string[], values: string[]): void {
-  const seen = new Set<string>();
-  let w = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = unchecked(values[i]);
-    if (seen.has(v)) continue;
-    seen.add(v);
-    names[w] = unchecked(names[i]);
-    values[w] = v;
-    w++;
+/** Whether the rule has an exclusion (`!VAR...`) on `variable`. */
+function excludesVariable(r: Rule, variable: i32): bool {
+  for (let t = 0; t < r.targets.length; t++) {
+    const x = unchecked(r.targets[t]);
+    if (x.exclude && x.variable == variable) return true;
   }
-  names.length = w;
-  values.length = w;
+  return false;
 }

@@ -12,11 +12,17 @@ export class Pairs {
   /** "PREFIX:name" for each entry, built once per prefix (rules ask for them again and again). */
   private qualified: Map<string, string[]> | null = null;
   private lower: string[] | null = null;
+  /** Ids of names and values in the engine's per-phase value table, valid while `idEpoch` is current (see engine.ts). */
+  nameIds: i32[] | null = null;
+  valueIds: i32[] | null = null;
+  idEpoch: i32 = 0;
   add(name: string, value: string): void {
     this.names.push(name);
     this.values.push(value);
     this.qualified = null;
     this.lower = null;
+    this.nameIds = null;
+    this.valueIds = null;
   }
   get length(): i32 { return this.names.length; }
   qualifiedNames(prefix: string): string[] {

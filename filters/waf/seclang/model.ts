@@ -124,7 +124,7 @@ export class Rule {
   /** Whether any target is an exclusion (`!ARGS:x`). */
   hasExclusions: bool = false;
   /**
-   * For @rx rules that share their targets and transformations with others: one regex that
+   * For @rx rules that share their transformations with others (whatever their targets): one regex that
    * is the alternation of the whole group. When it does not match a value, no rule of the
    * group can, so benign values cost one pass per group instead of one per rule.
    */
@@ -134,6 +134,8 @@ export class Rule {
   targetKey: string = "";
   /** Small id of targetKey (0: not shared), indexing the engine's per-phase collections. */
   targetId: i32 = 0;
+  /** The engine's index for this link's cached per-value verdicts (-1 until first used). */
+  verdictSlot: i32 = -1;
   multiMatch: bool = false;
   disruptive: i32 = Disruptive.None;
   status: i32 = 0;
@@ -173,9 +175,15 @@ export class RuleSet {
   prefilterGroups: i32 = 0;
   /** Distinct shared target lists (Rule.targetId runs 1..targetLists). */
   targetLists: i32 = 0;
-  /** Distinct transformation lists (Rule.transformChain runs 1..transformChains). */
+  /** Distinct transformation lists and their prefixes (Rule.transformChain runs 1..transformChains; 0 is the empty list). */
   transformChains: i32 = 0;
+  /** By transformation list id: the id of the list without its last transformation (0: empty). */
+  chainParent: i32[] = [0];
+  /** By transformation list id: its last transformation (-1 for the empty list). */
+  chainLast: i32[] = [-1];
   prefilteredRules: i32 = 0;
+  /** Rule.verdictSlot values handed out so far (by the engine, on first use). */
+  verdictSlots: i32 = 0;
   engineMode: i32 = EngineMode.On;
   requestBodyAccess: bool = false;
   requestBodyLimit: i32 = 131072;

@@ -62,15 +62,29 @@ export class SecLangParser {
       if (!this.applyDeferred(d)) return null;
     }
     // Chain ids for the transformation cache, and exclusion flags (targets may have been updated).
+    // Every prefix of a transformation list gets an id too (its parent), so lists that start
+    // alike share the work: the engine computes a list's result from its parent's.
     const chains = new Map<string, i32>();
+    chains.set("", 0);
+    const rs = this.ruleSet;
+    rs.chainParent = [0];
+    rs.chainLast = [-1];
     const targetIds = new Map<string, i32>();
     for (let i = 0; i < this.ruleSet.rules.length; i++) {
       let r: Rule | null = this.ruleSet.rules[i];
       while (r !== null) {
         let key = "";
-        for (let t = 0; t < r.transforms.length; t++) key += String.fromCharCode(65 + r.transforms[t]);
-        if (!chains.has(key)) chains.set(key, chains.size + 1);
-        r.transformChain = chains.get(key);
+        let parent = 0;
+        for (let t = 0; t < r.transforms.length; t++) {
+          key += String.fromCharCode(65 + r.transforms[t]);
+          if (!chains.has(key)) {
+            chains.set(key, rs.chainParent.length);
+            rs.chainParent.push(parent);
+            rs.chainLast.push(r.transforms[t]);
+          }
+          parent = chains.get(key);
+        }
+        r.transformChain = parent;
         r.hasExclusions = false;
         for (let t = 0; t < r.targets.length; t++) if (r.targets[t].exclude) r.hasExclusions = true;
         let tk = "";
@@ -88,7 +102,7 @@ export class SecLangParser {
       }
     }
     this.ruleSet.targetLists = targetIds.size;
-    this.ruleSet.transformChains = chains.size;
+    this.ruleSet.transformChains = chains.size - 1;
     this.buildPrefilters();
     const kept = new Array<Rule>();
     for (let i = 0; i < this.ruleSet.rules.length; i++) if (!this.ruleSet.rules[i].removed) kept.push(this.ruleSet.rules[i]);
@@ -96,7 +110,7 @@ export class SecLangParser {
     return this.ruleSet;
   }
 
-  /** Groups @rx rules by (targets, transformations) and compiles each group's alternation. */
+  /** Groups @rx rules by transformation list and compiles each group's alternation. */
   private buildPrefilters(): void {
     const groups = new Map<string, Rule[]>();
     const order = new Array<string>();
@@ -105,7 +119,9 @@ export class SecLangParser {
       while (r !== null) {
         if (!r.removed && r.op.kind == Op.Rx && !r.op.negated && !r.multiMatch && r.targetKey.length > 0 && r.targets.length > 0 &&
             !this.aboveParanoia(r)) {
-          const key = r.targetKey + "\u0001" + r.transformChain.toString();
+          // Keyed by the transformation list alone: a group's verdict is about a value, whatever
+          // the list holding it, so rules on different targets still share one pass per value.
+          const key = r.transformChain.toString();
           if (!groups.has(key)) { groups.set(key, new Array<Rule>()); order.push(key); }
           groups.get(key).push(r);
         }

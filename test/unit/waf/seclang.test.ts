@@ -302,6 +302,25 @@ describe('actions and directives', () => {
     expect(await w.matches({ path: '/?d=12-34' })).toEqual([2, 3, 4, 6]);
     w.close();
   });
+  it('verdicts and captures stay right when the same values come back in later requests (per-value results are kept)', async () => {
+    const w = await withRules([
+      `SecRule ARGS:d "@rx ^(\\d+)-(\\d+)$" "id:5,phase:2,pass,nolog,capture,chain"`,
+      `  SecRule TX:2 "@streq 34" "t:none,setvar:tx.ok=1"`,
+      `SecRule TX:ok "@eq 1" "id:6,phase:2,pass,log"`,
+      `SecRule ARGS:want "@rx ." "id:7,phase:2,pass,nolog,setvar:tx.want=%{MATCHED_VAR}"`,
+      `SecRule ARGS:x "@streq %{tx.want}" "id:8,phase:2,pass,log"`,
+      `SecRule ARGS:y "@rx ^a" "id:9,phase:2,pass,log,t:lowercase"`,
+    ].join('\n'));
+    for (let round = 0; round < 2; round++) {
+      expect(await w.matches({ path: '/?d=12-34' })).toContain(6);
+      expect(await w.matches({ path: '/?d=12-35' })).not.toContain(6); // same first group, other capture
+      expect(await w.matches({ path: '/?want=a&x=a' })).toContain(8);
+      expect(await w.matches({ path: '/?want=b&x=a' })).not.toContain(8); // a macro parameter is never cached
+      expect(await w.matches({ path: '/?y=Abc' })).toContain(9);
+      expect(await w.matches({ path: '/?y=bAc' })).not.toContain(9);
+    }
+    w.close();
+  });
   it('a setvar keyed by %{MATCHED_VAR} runs once per matched value (counting repeated parameters)', async () => {
     const w = await withRules(`SecRule ARGS_NAMES "@rx ." "id:1,phase:2,pass,nolog,setvar:tx.seen_%{MATCHED_VAR}=+1"\nSecRule TX:/^seen_/ "@gt 1" "id:2,phase:2,pass,log"`);
     expect(await w.matches({ path: '/?a=1&b=2&a=3' })).toEqual([2]);

@@ -1,7 +1,7 @@
 // The syntax tree. The parser builds untyped nodes (Ident, Select, Index, Call, ...); the checker
 // (checker.ts) rewrites attribute references into `Attr` nodes and gives every node a static type.
 import { Value } from "./value";
-import { Regex } from "./regex";
+import { Regex } from "@meshward/sdk/assembly/regex";
 import { CidrSet } from "@meshward/sdk/assembly";
 
 /** Static types. `Dyn` is decided at run time (JWT claims, attributes of earlier rules). */

@@ -6,7 +6,10 @@ import { Cidr, CidrSet } from "@meshward/sdk/assembly";
 import { lowerAscii } from "./text";
 import { Fn, Node, NodeKind, Op, Type, opText, typeName } from "./ast";
 import { AttrRegistry, AttrSpec, Source } from "./activation";
-import { compileRegex } from "./regex";
+import { compileRegex, lastRegexError } from "@meshward/sdk/assembly/regex";
+
+/** Longest `matches` pattern accepted (a config-size guard; matching is linear anyway). */
+const MAX_PATTERN_LENGTH = 1024;
 import { Kind, Value } from "./value";
 
 export class CheckError {
@@ -379,9 +382,15 @@ export class Checker {
       if (!this.expectType(n, 0, Type.String, "a string")) return null;
       const pattern = this.literalKey(n.args[1]);
       if (pattern === null) return this.fail(n.args[1].pos, "matches: the pattern must be a string literal (it is compiled once, at configuration time)");
-      const re = compileRegex(pattern);
-      if (re.regex === null) return this.fail(n.args[1].pos, "matches: invalid regular expression: " + re.error);
-      n.regex = re.regex;
+      if (pattern.length > MAX_PATTERN_LENGTH) {
+        return this.fail(n.args[1].pos, "matches: invalid regular expression: pattern longer than " + MAX_PATTERN_LENGTH.toString() + " characters");
+      }
+      const re = compileRegex(pattern, false);
+      if (re === null) {
+        const e = lastRegexError();
+        return this.fail(n.args[1].pos, "matches: invalid regular expression: " + (e === null ? "refused" : e.message + " at pattern position " + e.position.toString()));
+      }
+      n.regex = re;
       n.type = Type.Bool;
       return n;
     }

@@ -9,7 +9,7 @@ export { Node, Type, typeName } from "./ast";
 export { Activation, AttrRegistry, AttrSpec, Source } from "./activation";
 export { evaluate } from "./evaluator";
 export { Kind, Value, render, fromJson, ABSENT } from "./value";
-export { compileRegex, Regex } from "./regex";
+export { compileRegex, Regex } from "@meshward/sdk/assembly/regex";
 
 export class Compiled {
   node: Node | null = null;

@@ -1,5 +1,5 @@
 // The compiled form of a SecLang rule set: what the parser produces and the engine runs.
-import { Regex } from "../match/regex";
+import { Regex } from "@meshward/sdk/assembly/regex";
 import { PhraseMatcher } from "../match/aho-corasick";
 import { CidrSet } from "@meshward/sdk/assembly";
 

@@ -1,7 +1,7 @@
 // SecLang directives → RuleSet. Everything the engine cannot honour is rejected with the line,
 // the rule id and the reason; nothing is silently ignored except the few directives listed in
 // ACCEPTED_NO_EFFECT (logging/tuning knobs of ModSecurity that have no meaning here).
-import { compileRegex, lastRegexError } from "../match/regex";
+import { compileRegex, lastRegexError } from "@meshward/sdk/assembly/regex";
 import { PhraseMatcher } from "../match/aho-corasick";
 import { Cidr, CidrSet } from "@meshward/sdk/assembly";
 import { lexSecLang, Directive } from "./lexer";

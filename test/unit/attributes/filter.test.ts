@@ -267,10 +267,10 @@ describe('hostile input', () => {
   });
 
   it('bad regular expressions are refused at load', async () => {
-    for (const re of ['(', '[a-', 'a{2,1}', '(?=a)', '\\\\b', '*a', '[[:alpha:]]', '(?P<n>a)', 'a{1,1000}']) {
+    for (const re of ['(', '[a-', 'a{2,1}', '(?=a)', '(?<=a)b', '*a', '(a)\\\\1', 'a{1,1001}', 'a++']) {
       expect(await rejection(value(`'x'.matches('${re}')`))).toMatch(/matches: invalid regular expression/);
     }
-    expect(await rejection(value("'x'.matches('(?:(?:a|b){100}){100}')"))).toMatch(/pattern too large \(program above 4096 instructions\)/);
+    expect(await rejection(value("'x'.matches('(?:(?:a|b){1000}){1000}')"))).toMatch(/matches: invalid regular expression: pattern too large/);
   });
 
   it('pathological patterns run in linear time over large inputs, without a trap', async () => {

@@ -1,5 +1,5 @@
 /**
- * filters/waf/match/regex.ts through build/waf-match-probe.wasm:
+ * sdk/assembly/regex.ts (the SDK's linear-time regex, used by the WAF and attributes filters) through build/waf-match-probe.wasm:
  *  - differential: thousands of generated (pattern, input) pairs against JavaScript's RegExp, on
  *    the syntax where the two agree (ASCII text; no \r, whose handling by '.' differs; groups
  *    compared only when no capture sits inside a repetition, where JS resets captures per

@@ -1,6 +1,7 @@
-// Regular expressions with RE2 semantics for @rx: no backtracking, so matching time is linear in
-// the input whatever the pattern (a ruleset cannot be turned into a denial of service by a
-// crafted request). Pure AssemblyScript, no host calls.
+// Regular expressions with RE2 semantics for any filter (the WAF's @rx, the attributes filter's
+// `matches`): no backtracking, so matching time is linear in the input whatever the pattern (a
+// rule or a config cannot be turned into a denial of service by a crafted request). Pure
+// AssemblyScript, no host calls. Import it as "@meshward/sdk/assembly/regex".
 //
 //   const re = Regex.compile("(?i)union\\s+select", false);   // check lastRegexError() after
 //   const re = compileRegex(pattern, caseInsensitive);           // null on error

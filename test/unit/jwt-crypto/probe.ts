@@ -6,11 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadFilter } from '../../../sdk/src/host/index.js';
+import { openLineProbe, type LineProbe } from '../../support/line-probe.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const wasmPath = join(repoRoot, 'build', 'crypto-probe.wasm');
-export const wasmBuilt = existsSync(wasmPath);
 /** Wycheproof vectors, outside the repository (never copied into it). */
 export const vectorsDir = join(repoRoot, '..', 'shared', 'vectors', 'wycheproof');
 
@@ -20,27 +18,9 @@ export function hex(b: Uint8Array | string): string {
   return s === '' ? '-' : s;
 }
 
-export interface Probe {
-  /** Runs the lines in one request; returns one result per line. */
-  run(lines: readonly string[]): Promise<string[]>;
-  close(): void;
-}
+export type Probe = LineProbe;
 
-export async function openProbe(): Promise<Probe> {
-  const f = await loadFilter(readFileSync(wasmPath), { rootId: 'crypto-probe', bufferLimitBytes: 64 << 20 });
-  return {
-    async run(lines) {
-      if (lines.length === 0) return [];
-      const res = await f.http({ method: 'POST', path: '/', body: lines.join('\n') + '\n' });
-      if (res.trap) throw new Error(`the probe trapped: ${res.trap.message} ${res.trap.abortMessage ?? ''}`);
-      if (res.status !== 200) throw new Error(`the probe answered ${res.status}: ${res.body.slice(0, 300)}`);
-      const out = res.body.split('\n');
-      if (out.length !== lines.length) throw new Error(`the probe answered ${out.length} lines for ${lines.length}`);
-      return out;
-    },
-    close: () => f.close(),
-  };
-}
+export const openProbe = (): Promise<Probe> => openLineProbe('crypto-probe');
 
 /** Reads a Wycheproof vector file (throws, naming the path, when it is missing). */
 export function readVectors<T>(file: string): T {

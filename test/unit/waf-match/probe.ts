@@ -3,14 +3,11 @@
  * One request carries a batch of operations, one per line (see the fixture's header for the
  * format); the reply has one result per line.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadFilter } from '../../../sdk/src/host/index.js';
+import { openLineProbe, type LineProbe } from '../../support/line-probe.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const wasmPath = join(repoRoot, 'build', 'waf-match-probe.wasm');
-export const wasmBuilt = existsSync(wasmPath);
 /** OWASP CRS regression tests, outside the repository (never copied into it). */
 export const crsTestsDir = join(repoRoot, '..', 'shared', 'vectors', 'crs-regression', 'tests');
 
@@ -25,31 +22,10 @@ export function unhex(s: string | undefined): string {
   return s === '-' ? '' : Buffer.from(s, 'hex').toString('utf8');
 }
 
-export interface Probe {
-  /** Runs the lines in one request (split into batches); returns one result per line. */
-  run(lines: readonly string[]): Promise<string[]>;
-  close(): void;
-}
+export type Probe = LineProbe;
 
-export async function openProbe(): Promise<Probe> {
-  const f = await loadFilter(readFileSync(wasmPath), { rootId: 'waf-match-probe', bufferLimitBytes: 64 << 20 });
-  async function batch(lines: readonly string[]): Promise<string[]> {
-    const res = await f.http({ method: 'POST', path: '/', body: lines.join('\n') + '\n' });
-    if (res.trap) throw new Error(`the probe trapped: ${res.trap.message} ${res.trap.abortMessage ?? ''}`);
-    if (res.status !== 200) throw new Error(`the probe answered ${res.status}: ${res.body.slice(0, 300)}`);
-    const out = res.body.split('\n');
-    if (out.length !== lines.length) throw new Error(`the probe answered ${out.length} lines for ${lines.length}`);
-    return out;
-  }
-  return {
-    async run(lines) {
-      const out: string[] = [];
-      for (let i = 0; i < lines.length; i += 2000) out.push(...(await batch(lines.slice(i, i + 2000))));
-      return out;
-    },
-    close: () => f.close(),
-  };
-}
+/** Large batches go in requests of 2,000 lines. */
+export const openProbe = (): Promise<Probe> => openLineProbe('waf-match-probe', 2000);
 
 /** Regex helpers over the probe. */
 export const rx = {

@@ -66,6 +66,8 @@ export class Rule {
   requires: Requirement | null = null;
   /** Claim requirements (Istio-style `when`); all must hold for the request's verified token. */
   when: Array<ClaimCondition> = new Array<ClaimCondition>();
+  /** The remote-JWKS providers `requires` may use (filled once at configure time). */
+  remoteProviders: Array<Provider> = new Array<Provider>();
 }
 
 export class JwtConfig {

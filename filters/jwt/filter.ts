@@ -10,7 +10,7 @@ import {
   lowercaseHeaderNames, headerFirst,
 } from "@meshward/sdk/assembly";
 import { warmUpEcdsa, initEd25519, Curve } from "./crypto/index";
-import { JwtConfig, Provider, parseJwtConfig } from "./config";
+import { JwtConfig, parseJwtConfig } from "./config";
 import { findRule } from "./rules";
 import { authenticate, findToken, RequestView, VerifiedToken } from "./authenticate";
 import { urlPathOf } from "./request";
@@ -44,6 +44,11 @@ class JwtRoot extends CalloutRootContext {
     this.config = config;
     this.cache = new VerifiedTokenCache(config.tokenCacheSize, config.maxTokenBytes);
     this.fetcher = new JwksFetcher(config, this, this.cache);
+    // Which remote key sets each rule may need: worked out once, not per request.
+    for (let i = 0; i < config.rules.length; i++) {
+      const rule = config.rules[i];
+      if (rule.requires !== null) remoteProvidersOf(config, rule.requires!, rule.remoteProviders);
+    }
     let keys = 0;
     let remote = 0;
     for (let i = 0; i < config.providers.length; i++) {
@@ -99,8 +104,7 @@ class JwtStream extends Context implements JwksWaiter {
     cache.nowSeconds = now;
     const fetcher = this.root.fetcher!;
     fetcher.nowSeconds = now;
-    const remote = new Array<Provider>();
-    remoteProvidersOf(config, rule.requires!, remote);
+    const remote = rule.remoteProviders;
     if (!this.waited) {
       let parked = false;
       for (let i = 0; i < remote.length; i++) {

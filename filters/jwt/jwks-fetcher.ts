@@ -3,7 +3,7 @@
 // for it. The rules of when to fetch live in remote-jwks.ts; this is the I/O.
 import {
   BaseContext, HttpCallHandler, HttpCallRequest, HttpCallResponse, httpCall, WasmResultValues,
-  getSharedString, setSharedString, currentTimeNanos, logInfo, logWarn, logDebug, logEnabled, LogLevelValues,
+  getSharedString, setSharedString, currentTimeNanos, wasmResultName, logInfo, logWarn, logDebug, logEnabled, LogLevelValues,
 } from "@meshward/sdk/assembly";
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { JwtConfig, Provider } from "./config";
@@ -94,7 +94,7 @@ export class JwksFetcher {
     if (r != WasmResultValues.Ok) {
       state.lastFailure = this.nowSeconds;
       logWarn("jwt: provider " + p.name + ": cannot fetch JWKS from " + p.remoteUri + " through cluster \"" +
-        p.remoteCluster + "\" (" + r.toString() + "; is the cluster defined?)");
+        p.remoteCluster + "\" (" + wasmResultName(r) + "; is the cluster defined?)");
       return false;
     }
     state.inFlight = true;

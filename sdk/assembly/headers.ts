@@ -129,6 +129,14 @@ export function setHeaderBytes(map: HeaderMapTypeValues, name: ArrayBuffer, valu
   return imports.proxy_replace_header_map_value(map, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength);
 }
 
+/**
+ * `addHeader` with a pre-encoded name and value: appends without looking for an existing value
+ * (cheaper than `setHeaderBytes` in Envoy when the caller knows the header is absent).
+ */
+export function addHeaderBytes(map: HeaderMapTypeValues, name: ArrayBuffer, value: ArrayBuffer): WasmResultValues {
+  return imports.proxy_add_header_map_value(map, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength);
+}
+
 /** `removeHeader` with a pre-encoded name. */
 export function removeHeaderBytes(map: HeaderMapTypeValues, name: ArrayBuffer): WasmResultValues {
   return imports.proxy_remove_header_map_value(map, changetype<usize>(name), name.byteLength);

@@ -131,6 +131,23 @@ describe('anti-forgery', () => {
     }
   });
 
+  it('a repeated forged header is removed whole; the upstream gets exactly one value, ours', async () => {
+    const f = await loadAttributes({
+      attributes: [
+        { name: 'tier', rules: [{ value: "'free'" }], outputs: { header: 'x-tier' } },
+        { name: 'plan', rules: [{ value: "'basic'" }], outputs: { header: 'x-plan-out' } },
+      ],
+    });
+    try {
+      const res = await f.http({ path: '/', headers: [['x-tier', 'premium'], ['x-plan-out', 'gold'], ['x-tier', 'admin']] });
+      const up = res.upstreamRequest!.headers;
+      expect(up['x-tier']).toBe('free');
+      expect(up['x-plan-out']).toBe('basic');
+    } finally {
+      f.close();
+    }
+  });
+
   it('a forged header cannot feed the rules either: expressions see the request after removal', async () => {
     const f = await loadAttributes({
       attributes: [{ name: 'tier', rules: [{ when: "has(request.headers['x-tier'])", value: "'forged'" }], default: "'clean'", outputs: { header: 'x-tier' } }],

@@ -83,7 +83,7 @@ const configs = [
 const variants = [];
 for (const c of configs) {
   for (const b of builds) {
-    const v = { name: c.name + b.label, calls: new Map(), hostNs: 0n, callbackNs: 0n, callbacks: 0, measuring: false };
+    const v = { name: c.name + b.label, calls: new Map(), hostNs: 0n, callbackNs: 0n, callbacks: 0, measuring: false, wasmPerRequest: [], hostPerRequest: [] };
     current = v;
     v.filter = await loadFilter(b.path, { name: 'attributes', config: c.config, logLevel: 'warn' });
     current = null;
@@ -98,26 +98,30 @@ try {
   for (let i = 0; i < requests; i++) {
     for (const v of variants) {
       current = v;
+      const [host0, callback0] = [v.hostNs, v.callbackNs];
       v.measuring = true;
       const res = await v.filter.http(request(i));
       v.measuring = false;
+      v.hostPerRequest.push(Number(v.hostNs - host0));
+      v.wasmPerRequest.push(Number(v.callbackNs - callback0 - (v.hostNs - host0)));
       if (res.status !== 200 || res.trap) throw new Error(`${v.name}: status ${res.status}${res.trap ? ', trap' : ''}`);
     }
   }
   current = null;
   const kinds = [...new Set(variants.flatMap((v) => [...v.calls.keys()]))].sort();
   const per = (n) => (Number(n) / requests).toFixed(1);
-  const us = (ns) => (Number(ns) / requests / 1000).toFixed(2);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const us = (ns) => (ns / 1000).toFixed(2);
   console.log(`\nAttributes filter in the Node host, ${requests} requests per variant, interleaved; per request\n`);
-  console.log(`| variant | callbacks | host calls | ${kinds.map((k) => k.replace(/^proxy_/, '')).join(' | ')} | in wasm µs | in host calls µs |`);
+  console.log(`| variant | callbacks | host calls | ${kinds.map((k) => k.replace(/^proxy_/, '')).join(' | ')} | in wasm µs p50 | in host calls µs p50 |`);
   console.log(`| --- | ---: | ---: | ${kinds.map(() => '---:').join(' | ')} | ---: | ---: |`);
   for (const v of variants) {
     const total = [...v.calls.values()].reduce((a, b) => a + b, 0);
     console.log(`| ${v.name} | ${per(v.callbacks)} | ${per(total)} | ${kinds.map((k) => per(v.calls.get(k) ?? 0)).join(' | ')} | ` +
-      `${us(v.callbackNs - v.hostNs)} | ${us(v.hostNs)} |`);
+      `${us(median(v.wasmPerRequest))} | ${us(median(v.hostPerRequest))} |`);
   }
-  console.log('\n"in wasm": time inside the proxy_on_* callbacks minus the host calls they made (this host\'s timer');
-  console.log('overhead included); "in host calls": this Node host\'s time for them, not Envoy\'s.');
+  console.log('\n"in wasm": time inside the proxy_on_* callbacks minus the host calls they made, median per request (this');
+  console.log('host\'s timer overhead included); "in host calls": this Node host\'s time for them, not Envoy\'s.');
 } finally {
   for (const v of variants) v.filter.close();
 }

@@ -13,13 +13,15 @@ import type { CheckAttributes, Peer } from '../attributes.js';
 import { principalOf } from '../identity/types.js';
 import type { Decision } from '../response.js';
 import { fieldNumbers, nestedEnumValue } from './proto.js';
-import { expectWire, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader, WireWriter } from './wire.js';
+import { expectWire, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireError, WireReader, WireWriter } from './wire.js';
 
 const AUTH = 'envoy.service.auth.v3';
 const ATTR = `${AUTH}.AttributeContext`;
 /** Map entries are messages with the key as field 1 and the value as field 2 (protobuf spec). */
 const MAP_KEY = 1;
 const MAP_VALUE = 2;
+/** Structs nest; a bound keeps a hostile request from exhausting the stack. */
+const MAX_DEPTH = 64;
 
 /** Field numbers, looked up once on first use. */
 function numbers() {
@@ -57,19 +59,24 @@ function fields(): ReturnType<typeof numbers> {
 }
 
 // ------------------------------------------------------------------------------ decoding
+// Each reader walks the fields of one message, from `r.pos` to `end`, in a plain loop (no
+// callbacks: this runs for every Check), and leaves `r.pos` at `end`.
 
-/** Reads fields of the message ending at `end`, calling `each(field, wireType)`; `each` consumes or skips. */
-function readFields(r: WireReader, end: number, each: (field: number, wireType: number) => void): void {
-  const outer = r.end;
-  r.end = end;
-  while (r.pos < end) {
-    const tag = r.uint();
-    const field = Math.floor(tag / 8);
-    const wireType = tag % 8;
-    if (field === 0) throw new Error('field number 0');
-    each(field, wireType);
+/** The next field's tag: field number × 8 + wire type. Small tags (the usual case) are one byte. */
+function nextTag(r: WireReader): number {
+  const b = r.buf[r.pos]!;
+  if (b < 0x80) {
+    r.pos++;
+    return b;
   }
-  r.end = outer;
+  const tag = r.uint();
+  if (tag > 0xffffffff) throw new WireError('tag out of range');
+  return tag;
+}
+
+/** Checks a nested message ended exactly where its length said (else its fields overran it). */
+function ended(r: WireReader, end: number, name: string): void {
+  if (r.pos !== end) throw new WireError(`${name}: fields overrun the message`);
 }
 
 /** A non-empty string or undefined (proto3 leaves empty strings off the wire; the mapping drops them too). */
@@ -87,42 +94,59 @@ function messageEnd(r: WireReader, wireType: number, name: string): number {
   return r.lengthEnd();
 }
 
-/** A map<string, string> entry: [key, value] (missing parts read as ''). */
-function stringEntry(r: WireReader, end: number, name: string): [string, string] {
+/** A map<string, string> entry (missing parts read as ''): sets `target[key(k)] = v`. */
+function readStringEntry(r: WireReader, end: number, name: string, target: Record<string, string>, lower: boolean): void {
   let key = '';
   let value = '';
-  readFields(r, end, (f, w) => {
-    if (f === MAP_KEY) key = stringField(r, w, name);
-    else if (f === MAP_VALUE) value = stringField(r, w, name);
-    else r.skip(w);
-  });
-  return [key, value];
+  while (r.pos < end) {
+    const tag = nextTag(r);
+    const f = tag >>> 3;
+    if (f === MAP_KEY) key = stringField(r, tag & 7, name);
+    else if (f === MAP_VALUE) value = stringField(r, tag & 7, name);
+    else r.skip(tag & 7);
+  }
+  ended(r, end, name);
+  target[lower ? key.toLowerCase() : key] = value;
 }
 
 /** google.protobuf.Struct as plain JSON; an empty Struct reads as null (as the proto-loader path maps it). */
-function readStruct(r: WireReader, end: number): Record<string, unknown> | null {
+function readStruct(r: WireReader, end: number, depth: number): Record<string, unknown> | null {
+  if (depth > MAX_DEPTH) throw new WireError('Struct nested too deep');
   const F = fields();
   let out: Record<string, unknown> | null = null;
-  readFields(r, end, (f, w) => {
-    if (f !== F.struct.fields) return r.skip(w);
-    const entryEnd = messageEnd(r, w, 'Struct.fields');
+  while (r.pos < end) {
+    const tag = nextTag(r);
+    if (tag >>> 3 !== F.struct.fields) {
+      r.skip(tag & 7);
+      continue;
+    }
+    const entryEnd = messageEnd(r, tag & 7, 'Struct.fields');
     let key = '';
     let value: unknown = null;
-    readFields(r, entryEnd, (ef, ew) => {
-      if (ef === MAP_KEY) key = stringField(r, ew, 'Struct.fields.key');
-      else if (ef === MAP_VALUE) value = readValue(r, messageEnd(r, ew, 'Struct.fields.value'));
-      else r.skip(ew);
-    });
+    while (r.pos < entryEnd) {
+      const et = nextTag(r);
+      const ef = et >>> 3;
+      if (ef === MAP_KEY) key = stringField(r, et & 7, 'Struct.fields.key');
+      else if (ef === MAP_VALUE) value = readValue(r, messageEnd(r, et & 7, 'Struct.fields.value'), depth + 1);
+      else r.skip(et & 7);
+    }
+    ended(r, entryEnd, 'Struct.fields');
     (out ??= {})[key] = value;
-  });
+  }
+  ended(r, end, 'Struct');
   return out;
 }
 
 /** google.protobuf.Value as plain JSON (the last member of its oneof wins; none is null). */
-function readValue(r: WireReader, end: number): unknown {
-  const V = fields().value;
+function readValue(r: WireReader, end: number, depth: number): unknown {
+  if (depth > MAX_DEPTH) throw new WireError('Value nested too deep');
+  const F = fields();
+  const V = F.value;
   let value: unknown = null;
-  readFields(r, end, (f, w) => {
+  while (r.pos < end) {
+    const tag = nextTag(r);
+    const f = tag >>> 3;
+    const w = tag & 7;
     if (f === V.stringValue) value = stringField(r, w, 'Value.string_value');
     else if (f === V.numberValue) {
       expectWire(w, WIRE_FIXED64, 'Value.number_value');
@@ -134,17 +158,20 @@ function readValue(r: WireReader, end: number): unknown {
       expectWire(w, WIRE_VARINT, 'Value.null_value');
       r.uint();
       value = null;
-    } else if (f === V.structValue) value = readStruct(r, messageEnd(r, w, 'Value.struct_value'));
+    } else if (f === V.structValue) value = readStruct(r, messageEnd(r, w, 'Value.struct_value'), depth + 1);
     else if (f === V.listValue) {
       const listEnd = messageEnd(r, w, 'Value.list_value');
       const list: unknown[] = [];
-      readFields(r, listEnd, (lf, lw) => {
-        if (lf === fields().listValue.values) list.push(readValue(r, messageEnd(r, lw, 'ListValue.values')));
-        else r.skip(lw);
-      });
+      while (r.pos < listEnd) {
+        const lt = nextTag(r);
+        if (lt >>> 3 === F.listValue.values) list.push(readValue(r, messageEnd(r, lt & 7, 'ListValue.values'), depth + 1));
+        else r.skip(lt & 7);
+      }
+      ended(r, listEnd, 'ListValue');
       value = list;
     } else r.skip(w);
-  });
+  }
+  ended(r, end, 'Value');
   return value;
 }
 
@@ -152,54 +179,80 @@ function readValue(r: WireReader, end: number): unknown {
 function readMetadata(r: WireReader, end: number): { filter_metadata: Record<string, unknown> } | undefined {
   const F = fields();
   let out: Record<string, unknown> | undefined;
-  readFields(r, end, (f, w) => {
-    if (f !== F.metadata.filter_metadata) return r.skip(w);
-    const entryEnd = messageEnd(r, w, 'Metadata.filter_metadata');
+  while (r.pos < end) {
+    const tag = nextTag(r);
+    if (tag >>> 3 !== F.metadata.filter_metadata) {
+      r.skip(tag & 7);
+      continue;
+    }
+    const entryEnd = messageEnd(r, tag & 7, 'Metadata.filter_metadata');
     let key = '';
     let value: unknown = null;
-    readFields(r, entryEnd, (ef, ew) => {
-      if (ef === MAP_KEY) key = stringField(r, ew, 'Metadata.filter_metadata.key');
-      else if (ef === MAP_VALUE) value = readStruct(r, messageEnd(r, ew, 'Metadata.filter_metadata.value'));
-      else r.skip(ew);
-    });
+    while (r.pos < entryEnd) {
+      const et = nextTag(r);
+      const ef = et >>> 3;
+      if (ef === MAP_KEY) key = stringField(r, et & 7, 'Metadata.filter_metadata.key');
+      else if (ef === MAP_VALUE) value = readStruct(r, messageEnd(r, et & 7, 'Metadata.filter_metadata.value'), 0);
+      else r.skip(et & 7);
+    }
+    ended(r, entryEnd, 'Metadata.filter_metadata');
     (out ??= {})[key] = value;
-  });
+  }
+  ended(r, end, 'Metadata');
   return out ? { filter_metadata: out } : undefined;
+}
+
+function readSocketAddress(r: WireReader, end: number, peer: Peer): void {
+  const S = fields().socketAddress;
+  let address: string | undefined;
+  let port = 0;
+  while (r.pos < end) {
+    const tag = nextTag(r);
+    const f = tag >>> 3;
+    if (f === S.address) address = nonEmpty(stringField(r, tag & 7, 'SocketAddress.address'));
+    else if (f === S.port_value) {
+      expectWire(tag & 7, WIRE_VARINT, 'SocketAddress.port_value');
+      port = r.uint() % 2 ** 32;
+    } else r.skip(tag & 7);
+  }
+  ended(r, end, 'SocketAddress');
+  peer.address = { socket_address: { address, port_value: port } };
 }
 
 function readPeer(r: WireReader, end: number): Peer {
   const F = fields();
+  const P = F.peer;
   const peer: Peer = {};
   let labels: Record<string, string> | undefined;
-  readFields(r, end, (f, w) => {
-    if (f === F.peer.address) {
-      readFields(r, messageEnd(r, w, 'Peer.address'), (af, aw) => {
-        if (af !== F.address.socket_address) return r.skip(aw);
-        let address: string | undefined;
-        let port = 0;
-        readFields(r, messageEnd(r, aw, 'Address.socket_address'), (sf, sw) => {
-          if (sf === F.socketAddress.address) address = nonEmpty(stringField(r, sw, 'SocketAddress.address'));
-          else if (sf === F.socketAddress.port_value) {
-            expectWire(sw, WIRE_VARINT, 'SocketAddress.port_value');
-            port = r.uint() % 2 ** 32;
-          } else r.skip(sw);
-        });
-        peer.address = { socket_address: { address, port_value: port } };
-      });
-    } else if (f === F.peer.service) {
+  while (r.pos < end) {
+    const tag = nextTag(r);
+    const f = tag >>> 3;
+    const w = tag & 7;
+    if (f === P.address) {
+      const addressEnd = messageEnd(r, w, 'Peer.address');
+      while (r.pos < addressEnd) {
+        const at = nextTag(r);
+        if (at >>> 3 === F.address.socket_address) readSocketAddress(r, messageEnd(r, at & 7, 'Address.socket_address'), peer);
+        else r.skip(at & 7);
+      }
+      ended(r, addressEnd, 'Address');
+    } else if (f === P.service) {
       const v = nonEmpty(stringField(r, w, 'Peer.service'));
-      if (v !== undefined) peer.service = v;
-    } else if (f === F.peer.labels) {
-      const [k, v] = stringEntry(r, messageEnd(r, w, 'Peer.labels'), 'Peer.labels');
-      (labels ??= {})[k] = v;
-    } else if (f === F.peer.principal) {
+      if (v === undefined) delete peer.service;
+      else peer.service = v;
+    } else if (f === P.labels) {
+      readStringEntry(r, messageEnd(r, w, 'Peer.labels'), 'Peer.labels', (labels ??= {}), false);
+    } else if (f === P.principal) {
       const v = nonEmpty(stringField(r, w, 'Peer.principal'));
-      if (v !== undefined) peer.principal = v;
-    } else if (f === F.peer.certificate) {
+      if (v === undefined) delete peer.principal;
+      else peer.principal = v;
+    } else if (f === P.certificate) {
       const v = nonEmpty(stringField(r, w, 'Peer.certificate'));
-      if (v !== undefined) peer.certificate = v;
+      if (v === undefined) delete peer.certificate;
+      else peer.certificate = v;
     } else r.skip(w);
-  });
+  }
+  ended(r, end, 'Peer');
   if (labels) peer.labels = labels;
   return peer;
 }
@@ -208,15 +261,18 @@ function readTimestamp(r: WireReader, end: number): string | undefined {
   const T = fields().timestamp;
   let seconds = 0;
   let nanos = 0;
-  readFields(r, end, (f, w) => {
+  while (r.pos < end) {
+    const tag = nextTag(r);
+    const f = tag >>> 3;
     if (f === T.seconds) {
-      expectWire(w, WIRE_VARINT, 'Timestamp.seconds');
+      expectWire(tag & 7, WIRE_VARINT, 'Timestamp.seconds');
       seconds = Number(r.int64String());
     } else if (f === T.nanos) {
-      expectWire(w, WIRE_VARINT, 'Timestamp.nanos');
+      expectWire(tag & 7, WIRE_VARINT, 'Timestamp.nanos');
       nanos = r.int32();
-    } else r.skip(w);
-  });
+    } else r.skip(tag & 7);
+  }
+  ended(r, end, 'Timestamp');
   if (!Number.isFinite(seconds) || seconds <= 0) return undefined;
   return new Date(seconds * 1000 + Math.floor(nanos / 1e6)).toISOString();
 }
@@ -224,115 +280,148 @@ function readTimestamp(r: WireReader, end: number): string | undefined {
 type HttpStrings = 'id' | 'method' | 'path' | 'host' | 'scheme' | 'query' | 'fragment' | 'protocol' | 'body';
 const HTTP_STRINGS: readonly HttpStrings[] = ['id', 'method', 'path', 'host', 'scheme', 'query', 'fragment', 'protocol', 'body'];
 
-function readHttp(r: WireReader, end: number, out: CheckAttributes['request']): void {
+/** One HeaderMap entry appended to `raw` as [lowercase key, value or raw value]; nameless ones are dropped. */
+function readHeaderValue(r: WireReader, end: number, raw: Array<[string, string]>): void {
+  const H = fields().headerValue;
+  let key = '';
+  let value = '';
+  let rawValue: string | undefined;
+  while (r.pos < end) {
+    const tag = nextTag(r);
+    const f = tag >>> 3;
+    if (f === H.key) key = stringField(r, tag & 7, 'HeaderValue.key');
+    else if (f === H.value) value = stringField(r, tag & 7, 'HeaderValue.value');
+    else if (f === H.raw_value) {
+      expectWire(tag & 7, WIRE_LEN, 'HeaderValue.raw_value');
+      rawValue = r.bytes().toString('utf8');
+    } else r.skip(tag & 7);
+  }
+  ended(r, end, 'HeaderValue');
+  if (key !== '') raw.push([key.toLowerCase(), value !== '' ? value : (rawValue ?? '')]);
+}
+
+function readHttp(r: WireReader, end: number): CheckAttributes['request']['http'] {
   const F = fields();
   const H = F.http;
-  const strings: Partial<Record<HttpStrings, string>> = {};
-  // Field number -> name, for the plain string fields.
   const byNumber = stringFieldsByNumber();
-  const plain: Record<string, string> = {};
+  const strings: Partial<Record<HttpStrings, string>> = {};
+  const headers: Record<string, string> = {};
   let raw: Array<[string, string]> | undefined;
   let size: string | undefined;
-  readFields(r, end, (f, w) => {
-    if (f === H.headers) {
-      const [k, v] = stringEntry(r, messageEnd(r, w, 'HttpRequest.headers'), 'HttpRequest.headers');
-      plain[k.toLowerCase()] = v;
-    } else if (f === H.header_map) {
+  while (r.pos < end) {
+    const tag = nextTag(r);
+    const f = tag >>> 3;
+    const w = tag & 7;
+    if (f === H.headers) readStringEntry(r, messageEnd(r, w, 'HttpRequest.headers'), 'HttpRequest.headers', headers, true);
+    else if (f === H.header_map) {
       // With `encode_raw_headers: true` Envoy sends header_map instead: repeated entries, raw bytes.
-      readFields(r, messageEnd(r, w, 'HttpRequest.header_map'), (mf, mw) => {
-        if (mf !== F.headerMap.headers) return r.skip(mw);
-        let key = '';
-        let value = '';
-        let rawValue: string | undefined;
-        readFields(r, messageEnd(r, mw, 'HeaderMap.headers'), (hf, hw) => {
-          if (hf === F.headerValue.key) key = stringField(r, hw, 'HeaderValue.key');
-          else if (hf === F.headerValue.value) value = stringField(r, hw, 'HeaderValue.value');
-          else if (hf === F.headerValue.raw_value) {
-            expectWire(hw, WIRE_LEN, 'HeaderValue.raw_value');
-            rawValue = r.bytes().toString('utf8');
-          } else r.skip(hw);
-        });
-        if (key !== '') (raw ??= []).push([key.toLowerCase(), value !== '' ? value : (rawValue ?? '')]);
-      });
+      const mapEnd = messageEnd(r, w, 'HttpRequest.header_map');
+      while (r.pos < mapEnd) {
+        const mt = nextTag(r);
+        if (mt >>> 3 === F.headerMap.headers) readHeaderValue(r, messageEnd(r, mt & 7, 'HeaderMap.headers'), (raw ??= []));
+        else r.skip(mt & 7);
+      }
+      ended(r, mapEnd, 'HeaderMap');
     } else if (f === H.size) {
       expectWire(w, WIRE_VARINT, 'HttpRequest.size');
       size = r.int64String();
     } else {
-      const name = byNumber.get(f);
-      if (name === undefined) return r.skip(w);
-      const v = nonEmpty(stringField(r, w, `HttpRequest.${name}`));
+      const name = byNumber[f];
+      if (name === undefined) {
+        r.skip(w);
+        continue;
+      }
+      const v = nonEmpty(stringField(r, w, 'HttpRequest.' + name));
       if (v === undefined) delete strings[name];
       else strings[name] = v;
     }
-  });
-  const headers = plain;
+  }
+  ended(r, end, 'HttpRequest');
   if (raw) for (const [k, v] of raw) headers[k] = headers[k] === undefined ? v : `${headers[k]},${v}`;
   const http: CheckAttributes['request']['http'] = { headers };
   for (const k of HTTP_STRINGS) if (strings[k] !== undefined) http[k] = strings[k];
   if (size !== undefined) http.size = size;
-  out.http = http;
+  return http;
 }
 
-let httpStringNumbers: Map<number, HttpStrings> | undefined;
-function stringFieldsByNumber(): Map<number, HttpStrings> {
+let httpStringNumbers: Array<HttpStrings | undefined> | undefined;
+/** HttpRequest's plain string fields by field number. */
+function stringFieldsByNumber(): Array<HttpStrings | undefined> {
   if (!httpStringNumbers) {
     const H = fields().http;
-    httpStringNumbers = new Map(HTTP_STRINGS.map((k) => [H[k], k]));
+    httpStringNumbers = [];
+    for (const k of HTTP_STRINGS) httpStringNumbers[H[k]] = k;
   }
   return httpStringNumbers;
 }
 
+function readRequest(r: WireReader, end: number, out: CheckAttributes['request']): void {
+  const R = fields().request;
+  while (r.pos < end) {
+    const tag = nextTag(r);
+    const f = tag >>> 3;
+    if (f === R.http) out.http = readHttp(r, messageEnd(r, tag & 7, 'Request.http'));
+    else if (f === R.time) {
+      const time = readTimestamp(r, messageEnd(r, tag & 7, 'Request.time'));
+      if (time) out.time = time;
+      else delete out.time;
+    } else r.skip(tag & 7);
+  }
+  ended(r, end, 'Request');
+}
+
+function readAttributes(r: WireReader, end: number, out: CheckAttributes): void {
+  const F = fields();
+  const A = F.attributes;
+  let ext: Record<string, string> | undefined;
+  while (r.pos < end) {
+    const tag = nextTag(r);
+    const f = tag >>> 3;
+    const w = tag & 7;
+    if (f === A.source) out.source = readPeer(r, messageEnd(r, w, 'AttributeContext.source'));
+    else if (f === A.destination) out.destination = readPeer(r, messageEnd(r, w, 'AttributeContext.destination'));
+    else if (f === A.request) readRequest(r, messageEnd(r, w, 'AttributeContext.request'), out.request);
+    else if (f === A.context_extensions) readStringEntry(r, messageEnd(r, w, 'AttributeContext.context_extensions'), 'AttributeContext.context_extensions', (ext ??= {}), false);
+    else if (f === A.metadata_context) {
+      const m = readMetadata(r, messageEnd(r, w, 'AttributeContext.metadata_context'));
+      if (m) out.metadata_context = m;
+      else delete out.metadata_context;
+    } else if (f === A.route_metadata_context) {
+      const m = readMetadata(r, messageEnd(r, w, 'AttributeContext.route_metadata_context'));
+      if (m) out.route_metadata_context = m;
+      else delete out.route_metadata_context;
+    } else if (f === A.tls_session) {
+      const tlsEnd = messageEnd(r, w, 'AttributeContext.tls_session');
+      let sni: string | undefined;
+      while (r.pos < tlsEnd) {
+        const tt = nextTag(r);
+        if (tt >>> 3 === F.tls.sni) sni = nonEmpty(stringField(r, tt & 7, 'TLSSession.sni'));
+        else r.skip(tt & 7);
+      }
+      ended(r, tlsEnd, 'TLSSession');
+      if (sni) out.tls_session = { sni };
+      else delete out.tls_session;
+    } else r.skip(w);
+  }
+  ended(r, end, 'AttributeContext');
+  if (ext) out.context_extensions = ext;
+}
+
 /**
  * CheckRequest bytes -> CheckAttributes (the same as `attributesFromCheckRequest` of the
- * proto-loader decoding). Throws on malformed input.
+ * proto-loader decoding). Throws a WireError on malformed input.
  */
 export function decodeCheckRequest(bytes: Uint8Array): CheckAttributes {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const F = fields();
   const r = new WireReader(buf);
   const out: CheckAttributes = { request: { http: { headers: {} } } };
-  readFields(r, buf.length, (f, w) => {
-    if (f !== F.checkRequest.attributes) return r.skip(w);
-    readAttributes(r, messageEnd(r, w, 'CheckRequest.attributes'), out);
-  });
+  while (r.pos < buf.length) {
+    const tag = nextTag(r);
+    if (tag >>> 3 === F.checkRequest.attributes) readAttributes(r, messageEnd(r, tag & 7, 'CheckRequest.attributes'), out);
+    else r.skip(tag & 7);
+  }
   return out;
-}
-
-function readAttributes(r: WireReader, end: number, out: CheckAttributes): void {
-  const A = fields().attributes;
-  const R = fields().request;
-  let ext: Record<string, string> | undefined;
-  readFields(r, end, (f, w) => {
-    if (f === A.source) out.source = readPeer(r, messageEnd(r, w, 'AttributeContext.source'));
-    else if (f === A.destination) out.destination = readPeer(r, messageEnd(r, w, 'AttributeContext.destination'));
-    else if (f === A.request) {
-      readFields(r, messageEnd(r, w, 'AttributeContext.request'), (rf, rw) => {
-        if (rf === R.http) readHttp(r, messageEnd(r, rw, 'Request.http'), out.request);
-        else if (rf === R.time) {
-          const time = readTimestamp(r, messageEnd(r, rw, 'Request.time'));
-          if (time) out.request.time = time;
-          else delete out.request.time;
-        } else r.skip(rw);
-      });
-    } else if (f === A.context_extensions) {
-      const [k, v] = stringEntry(r, messageEnd(r, w, 'AttributeContext.context_extensions'), 'AttributeContext.context_extensions');
-      (ext ??= {})[k] = v;
-    } else if (f === A.metadata_context) {
-      const m = readMetadata(r, messageEnd(r, w, 'AttributeContext.metadata_context'));
-      if (m) out.metadata_context = m;
-    } else if (f === A.route_metadata_context) {
-      const m = readMetadata(r, messageEnd(r, w, 'AttributeContext.route_metadata_context'));
-      if (m) out.route_metadata_context = m;
-    } else if (f === A.tls_session) {
-      let sni: string | undefined;
-      readFields(r, messageEnd(r, w, 'AttributeContext.tls_session'), (tf, tw) => {
-        if (tf === fields().tls.sni) sni = nonEmpty(stringField(r, tw, 'TLSSession.sni'));
-        else r.skip(tw);
-      });
-      if (sni) out.tls_session = { sni };
-    } else r.skip(w);
-  });
-  if (ext) out.context_extensions = ext;
 }
 
 // ------------------------------------------------------------------------------ encoding

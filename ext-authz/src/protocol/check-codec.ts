@@ -481,7 +481,7 @@ export function encodeCheckResponse(d: Decision): Buffer {
     w.uintField(F.httpStatus.code, d.status);
     w.end(hs);
     writeHeaderOptions(w, F.denied.headers, d.responseHeaders);
-    if (d.body) w.stringField(F.denied.body, d.body);
+    w.stringField(F.denied.body, d.body ?? '');
     w.end(denied);
   }
   const meta = w.begin(F.checkResponse.dynamic_metadata);

@@ -125,7 +125,7 @@ describe('decodeCheckRequest: the same CheckAttributes as the proto-loader path'
     expect(a.request.http.size).toBe('42');
     expect(a.request.time).toBe('2023-11-14T22:13:20.250Z');
     expect(a.source?.labels).toEqual({ app: 'cart', version: 'v2' });
-    expect(a.metadata_context?.filter_metadata['envoy.filters.http.jwt_authn']).toMatchObject({ list: ['a', 0, []], nested: { deep: { x: 'y' } }, nothing: null, no: false });
+    expect((a.metadata_context as { filter_metadata: Record<string, unknown> }).filter_metadata['envoy.filters.http.jwt_authn']).toMatchObject({ list: ['a', 0, []], nested: { deep: { x: 'y' } }, nothing: null, no: false });
     expect(a.route_metadata_context).toEqual({ filter_metadata: { meshward: { sensitivity: 'high' } } });
   });
 

@@ -4,10 +4,9 @@
 //   full        @meshward/ext-authz: JWT (ES256, cached keys) + 7 risk signals + YAML policies
 //   full+rego   the same plus a Rego policy (opa-wasm)
 //   full+redis  the full pipeline with its risk history in a local redis-server (state: redis://)
-// BENCH_VARIANTS=no-op,jwt+yaml,full picks variants (jwt+yaml: the full config without signals).
 //   no-op-lean  the no-op server decoding with the same lean codec as ours (the floor of our own stack)
-// Each server runs in its own child process (one core); the load generator runs in this process
-// (the other core) with a fixed number of calls in flight. Latency is measured by the client per
+// BENCH_VARIANTS=no-op,jwt+yaml,full picks variants (jwt+yaml: the full config without signals).
+// Each server runs in its own child process; the load generator runs in this process with a fixed number of calls in flight. Latency is measured by the client per
 // call, so it includes the client's own cost.
 // BENCH_CLIENT: `h2` (default) is a lean load generator, like a proxy's: one HTTP/2 connection
 // (bench/lib/raw-h2-client.mjs: HTTP/2 framing written directly on a socket), each Check one gRPC

@@ -15,7 +15,7 @@ import { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { PolicyEngine } from './policy/index.js';
 import { factsOf } from './policy/facts.js';
-import { policyInput } from './policy/input.js';
+import type { PolicyInputSource } from './policy/input.js';
 import { challengeOf, resolveDenial, stepUpSatisfied, thresholdFor, type DenialContext, type StepUpChallenge } from './policy/decisions.js';
 import { ResponseBuilder, type Decision, type RiskSummary } from './response.js';
 import type { SignalContext, SignalPlugin } from './signals/api.js';
@@ -174,7 +174,8 @@ export class Authorizer {
     // 3. authorization
     const denialCtx: DenialContext = { method: facts.method, identity, nowMs, skewSeconds: skew, risk: config.risk };
     const satisfied = (c: StepUpChallenge) => stepUpSatisfied(challengeOf(c, config.risk), identity, nowMs, skew);
-    const p = active.policy.evaluate(facts, () => policyInput(attrs, identity, assessment.data, risk ? riskInput(assessment) : undefined), { stepUpSatisfied: satisfied });
+    const input: PolicyInputSource = { attrs, identity, signals: assessment.data, ...(risk ? { risk: () => riskInput(assessment) } : {}) };
+    const p = active.policy.evaluate(facts, input, { stepUpSatisfied: satisfied });
     if (!p.allowed) {
       if (p.decision) {
         const denial = resolveDenial(p.decision, denialCtx);

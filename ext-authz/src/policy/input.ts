@@ -1,5 +1,6 @@
 import { parsedPath, parsedQuery, type CheckAttributes } from '../attributes.js';
 import { principalOf, type Identity } from '../identity/types.js';
+import { selectedJson, type InputSelection } from './input-paths.js';
 
 /**
  * The document a Rego policy sees as `input`: the CheckRequest's attributes as Envoy sent them
@@ -44,7 +45,16 @@ export interface PolicyInput {
   };
 }
 
-export function policyInput(attrs: CheckAttributes, identity: Identity, signals: Record<string, Record<string, unknown>>, risk?: PolicyInput['risk']): PolicyInput {
+/** What the input document is made of; its parts are built only when a policy reads them. */
+export interface PolicyInputSource {
+  attrs: CheckAttributes;
+  identity: Identity;
+  signals: Record<string, Record<string, unknown>>;
+  /** Absent when no signal is configured (then the document has no `risk`). */
+  risk?: () => PolicyInput['risk'];
+}
+
+function identityInput(identity: Identity): PolicyInput['identity'] {
   const id: PolicyInput['identity'] = { kind: identity.kind };
   const principal = principalOf(identity);
   if (principal !== undefined) id.principal = principal;
@@ -63,12 +73,44 @@ export function policyInput(attrs: CheckAttributes, identity: Identity, signals:
     if (w.namespace) id.workload.namespace = w.namespace;
     if (w.serviceAccount) id.workload.service_account = w.serviceAccount;
   }
+  return id;
+}
+
+/** Each top-level key of the document and how to build it (in the document's key order). */
+const PARTS: { [K in keyof PolicyInput]-?: (s: PolicyInputSource) => PolicyInput[K] | undefined } = {
+  attributes: (s) => s.attrs,
+  parsed_path: (s) => parsedPath(s.attrs.request.http.path),
+  parsed_query: (s) => parsedQuery(s.attrs.request.http.path),
+  identity: (s) => identityInput(s.identity),
+  signals: (s) => s.signals,
+  risk: (s) => s.risk?.(),
+};
+const PART_KEYS = Object.keys(PARTS) as Array<keyof PolicyInput>;
+
+export function policyInput(attrs: CheckAttributes, identity: Identity, signals: Record<string, Record<string, unknown>>, risk?: PolicyInput['risk']): PolicyInput {
   return {
     attributes: attrs,
     parsed_path: parsedPath(attrs.request.http.path),
     parsed_query: parsedQuery(attrs.request.http.path),
-    identity: id,
+    identity: identityInput(identity),
     signals,
     ...(risk ? { risk } : {}),
   };
+}
+
+/**
+ * The input document as JSON text, only the parts `selection` keeps (see input-paths.ts), built
+ * straight from the source: parts the policy never reads are not built at all. With the full
+ * selection this is `JSON.stringify(policyInput(...))` (key order aside).
+ */
+export function policyInputJson(source: PolicyInputSource, selection: InputSelection): string {
+  let out = '{';
+  for (const key of PART_KEYS) {
+    const sel = selection === true ? true : selection.get(key);
+    if (sel === undefined) continue;
+    const json = selectedJson(PARTS[key](source), sel);
+    if (json === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}"${key}":${json}`;
+  }
+  return `${out}}`;
 }

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { RegoConfig } from '../config/types.js';
+import { policyInputJson, type PolicyInputSource } from './input.js';
+import { inputPathsOf, type InputPaths } from './input-paths.js';
 import type { PolicyDecisionSpec } from './native.js';
 
 /** Files of a (gzipped) tar archive by name, leading `/` and `./` dropped. Handles ustar and PAX names. */
@@ -59,6 +61,25 @@ export function compileRego(opaPath: string, files: string[], entrypoint: string
   }
 }
 
+/**
+ * The parts of the input the Rego files can read, from `opa parse --format json` of each file (the
+ * same files `opa build` compiled). If OPA cannot parse one (it just compiled them, so this should
+ * not happen) the full document is used.
+ */
+export function regoInputPaths(opaPath: string, files: string[]): InputPaths {
+  const modules: unknown[] = [];
+  for (const file of files) {
+    const r = spawnSync(opaPath, ['parse', '--format', 'json', '--json-include', '-comments', file], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
+    if (r.status !== 0) return { selection: true, description: `full document (opa parse failed for ${basename(file)})` };
+    try {
+      modules.push(JSON.parse(r.stdout));
+    } catch {
+      return { selection: true, description: `full document (opa parse output for ${basename(file)} is not JSON)` };
+    }
+  }
+  return inputPathsOf(modules);
+}
+
 export function wasmFromBundle(archive: Buffer, origin: string): Buffer {
   const wasm = untar(archive).get('policy.wasm');
   if (!wasm) throw new Error(`${origin} has no policy.wasm (build it with opa build -t wasm -e <entrypoint>)`);
@@ -101,6 +122,7 @@ export function interpretRegoResult(resultSet: unknown, entrypoint: string): Reg
 }
 
 interface LoadedPolicyLike {
+  /** An ArrayBuffer is taken as ready JSON text (opa-wasm does not stringify it again). */
   evaluate(input: unknown, entrypoint?: number | string): unknown;
   setData(data: object): void;
 }
@@ -111,30 +133,41 @@ export class RegoPolicy {
     readonly entrypoint: string,
     /** Where it came from, for logs. */
     readonly origin: string,
+    /** The parts of the input document the policy can read: only these are written for it. */
+    readonly input: InputPaths,
   ) {}
 
   /** Compiles (or loads the prebuilt bundle) and instantiates the policy. */
   static async load(config: RegoConfig, opaPath?: () => Promise<string>): Promise<RegoPolicy> {
     let wasm: Buffer;
     let origin: string;
+    let input: InputPaths;
     if (config.bundle) {
+      // A prebuilt bundle carries no sources we could trust to match its wasm: the full document.
       wasm = wasmFromBundle(readFileSync(config.bundle), config.bundle);
       origin = config.bundle;
+      input = { selection: true, description: 'full document (prebuilt bundle)' };
     } else {
       const opa = opaPath ? await opaPath() : await defaultOpaPath();
       wasm = compileRego(opa, config.files, config.entrypoint);
       origin = config.files.map((f) => basename(f)).join(',');
+      input = regoInputPaths(opa, config.files);
     }
     const { loadPolicy } = await import('@open-policy-agent/opa-wasm');
     const policy = (await loadPolicy(wasm)) as unknown as LoadedPolicyLike;
     if (config.dataFile) policy.setData(JSON.parse(readFileSync(config.dataFile, 'utf8')) as object);
-    return new RegoPolicy(policy, config.entrypoint, origin);
+    return new RegoPolicy(policy, config.entrypoint, origin, input);
   }
 
-  evaluate(input: unknown): RegoOutcome {
-    return interpretRegoResult(this.policy.evaluate(input), this.entrypoint);
+  /** Decides on the input document built from `source`, written as JSON bytes with only the parts the policy reads. */
+  evaluate(source: PolicyInputSource): RegoOutcome {
+    const bytes = encoder.encode(policyInputJson(source, this.input.selection));
+    // encode() returns a fresh array over its own buffer of exactly its length: opa-wasm reads the whole buffer.
+    return interpretRegoResult(this.policy.evaluate(bytes.buffer), this.entrypoint);
   }
 }
+
+const encoder = new TextEncoder();
 
 async function defaultOpaPath(): Promise<string> {
   const { requireTool } = await import('@meshward/sdk/tools');

@@ -15,7 +15,7 @@ import { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { PolicyEngine } from './policy/index.js';
 import { factsOf } from './policy/facts.js';
-import type { PolicyInputSource } from './policy/input.js';
+import type { PolicyInput, PolicyInputSource } from './policy/input.js';
 import { challengeOf, resolveDenial, stepUpSatisfied, thresholdFor, type DenialContext, type StepUpChallenge } from './policy/decisions.js';
 import { ResponseBuilder, type Decision, type RiskSummary } from './response.js';
 import type { SignalContext, SignalPlugin } from './signals/api.js';
@@ -201,6 +201,16 @@ export class Authorizer {
   }
 }
 
-function riskInput(a: RiskAssessment) {
-  return { score: a.score, reasons: a.reasons, signals: a.signals.map((s) => ({ name: s.name, score: s.score, weight: s.weight, contribution: s.contribution, reasons: s.reasons })) };
+/**
+ * `input.risk`; its per-signal list is built only if the policy's input reads it (a getter: JSON
+ * writes it like a field, the input pruning skips it unless selected).
+ */
+function riskInput(a: RiskAssessment): NonNullable<PolicyInput['risk']> {
+  return {
+    score: a.score,
+    reasons: a.reasons,
+    get signals() {
+      return a.signals.map((s) => ({ name: s.name, score: s.score, weight: s.weight, contribution: s.contribution, reasons: s.reasons }));
+    },
+  };
 }

@@ -98,22 +98,35 @@ function describe(sel: InputSelection, prefix = ''): string {
   return [...sel].map(([k, s]) => describe(s, prefix ? `${prefix}.${k}` : k)).join(', ');
 }
 
+/** Writes a value's selected parts as JSON text; undefined for a value JSON leaves out. */
+export type SelectionWriter = (value: unknown) => string | undefined;
+
+const isEnumerableOwn = Object.prototype.propertyIsEnumerable;
+
 /**
- * The JSON text of `value` with only the selected parts, byte for byte what the policy would read
- * from `JSON.stringify(value)` along every selected path. Only own enumerable keys are followed
- * (like JSON.stringify: a policy reading `__proto__` sees what the full document has, nothing).
- * Where the selection goes deeper than the value does (a string, an array), the whole value is
- * kept. Returns undefined for a value JSON leaves out (undefined).
+ * A writer of the JSON text of a value with only the selected parts, byte for byte what the policy
+ * would read from `JSON.stringify(value)` along every selected path. Built once per policy (keys
+ * quoted ahead). Only own enumerable keys are followed, like JSON.stringify (a policy reading
+ * `__proto__` sees what the full document has: nothing). Where the selection goes deeper than the
+ * value does (a string, an array, an object with its own toJSON), the whole value is kept.
  */
+export function selectionWriter(sel: InputSelection): SelectionWriter {
+  if (sel === true) return (value) => JSON.stringify(value);
+  const fields = [...sel].map(([key, s]) => ({ key, prefix: `${JSON.stringify(key)}:`, write: selectionWriter(s) }));
+  return (value) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value);
+    let out = '';
+    for (const f of fields) {
+      if (!isEnumerableOwn.call(value, f.key)) continue;
+      const json = f.write((value as Record<string, unknown>)[f.key]);
+      if (json === undefined) continue;
+      out += out === '' ? f.prefix + json : `,${f.prefix}${json}`;
+    }
+    return `{${out}}`;
+  };
+}
+
+/** `selectionWriter(sel)(value)`, for one-off use. */
 export function selectedJson(value: unknown, sel: InputSelection): string | undefined {
-  if (sel === true || value === null || typeof value !== 'object' || Array.isArray(value)) return JSON.stringify(value);
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value); // its own JSON form
-  let out = '{';
-  for (const [key, s] of sel) {
-    if (!Object.prototype.propertyIsEnumerable.call(value, key)) continue;
-    const json = selectedJson((value as Record<string, unknown>)[key], s);
-    if (json === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${json}`;
-  }
-  return `${out}}`;
+  return selectionWriter(sel)(value);
 }

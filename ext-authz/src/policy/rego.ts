@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { RegoConfig } from '../config/types.js';
-import { policyInputJson, type PolicyInputSource } from './input.js';
+import { policyInputWriter, type PolicyInputSource, type PolicyInputWriter } from './input.js';
 import { inputPathsOf, type InputPaths } from './input-paths.js';
 import type { PolicyDecisionSpec } from './native.js';
 
@@ -128,6 +128,8 @@ interface LoadedPolicyLike {
 }
 
 export class RegoPolicy {
+  private readonly writeInput: PolicyInputWriter;
+
   private constructor(
     private readonly policy: LoadedPolicyLike,
     readonly entrypoint: string,
@@ -135,7 +137,9 @@ export class RegoPolicy {
     readonly origin: string,
     /** The parts of the input document the policy can read: only these are written for it. */
     readonly input: InputPaths,
-  ) {}
+  ) {
+    this.writeInput = policyInputWriter(input.selection);
+  }
 
   /** Compiles (or loads the prebuilt bundle) and instantiates the policy. */
   static async load(config: RegoConfig, opaPath?: () => Promise<string>): Promise<RegoPolicy> {
@@ -161,7 +165,7 @@ export class RegoPolicy {
 
   /** Decides on the input document built from `source`, written as JSON bytes with only the parts the policy reads. */
   evaluate(source: PolicyInputSource): RegoOutcome {
-    const bytes = encoder.encode(policyInputJson(source, this.input.selection));
+    const bytes = encoder.encode(this.writeInput(source));
     // encode() returns a fresh array over its own buffer of exactly its length: opa-wasm reads the whole buffer.
     return interpretRegoResult(this.policy.evaluate(bytes.buffer), this.entrypoint);
   }

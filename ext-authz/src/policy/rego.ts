@@ -165,13 +165,32 @@ export class RegoPolicy {
 
   /** Decides on the input document built from `source`, written as JSON bytes with only the parts the policy reads. */
   evaluate(source: PolicyInputSource): RegoOutcome {
-    const bytes = encoder.encode(this.writeInput(source));
-    // encode() returns a fresh array over its own buffer of exactly its length: opa-wasm reads the whole buffer.
-    return interpretRegoResult(this.policy.evaluate(bytes.buffer), this.entrypoint);
+    return interpretRegoResult(this.policy.evaluate(inputBytes(this.writeInput(source))), this.entrypoint);
   }
 }
 
 const encoder = new TextEncoder();
+const scratch = new Uint8Array(16 * 1024);
+/** Reused input buffers by length (opa-wasm copies the whole buffer it is given into wasm memory before evaluate returns). */
+const buffers = new Map<number, ArrayBuffer>();
+
+/**
+ * The UTF-8 bytes of a JSON text as an ArrayBuffer of exactly their length (opa-wasm takes it as
+ * ready JSON). Pruned documents are small and their lengths repeat, so a buffer per length is kept
+ * (at most 256) instead of a fresh allocation per evaluation; larger ones are encoded afresh.
+ */
+function inputBytes(json: string): ArrayBuffer {
+  if (json.length * 3 > scratch.length) return encoder.encode(json).buffer as ArrayBuffer;
+  const { written } = encoder.encodeInto(json, scratch);
+  let buffer = buffers.get(written);
+  if (!buffer) {
+    if (buffers.size >= 256) buffers.clear();
+    buffer = new ArrayBuffer(written);
+    buffers.set(written, buffer);
+  }
+  new Uint8Array(buffer).set(scratch.subarray(0, written));
+  return buffer;
+}
 
 async function defaultOpaPath(): Promise<string> {
   const { requireTool } = await import('@meshward/sdk/tools');

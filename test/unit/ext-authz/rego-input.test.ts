@@ -10,6 +10,7 @@ import {
   parsedQuery,
   policyInput,
   policyInputJson,
+  RegoPolicy,
   regoInputPaths,
   selectedJson,
   selectionOf,
@@ -283,6 +284,26 @@ describe('selectedJson', () => {
     [[['__proto__'], ['constructor'], ['a', 'toString']], { a: {} }], // inherited keys are not followed
   ])('%j', (paths, expected) => {
     expect(JSON.parse(selectedJson(value, selectionOf(paths))!)).toEqual(expected);
+  });
+});
+
+describe('RegoPolicy.evaluate writes the input bytes for each evaluation', () => {
+  it('inputs of the same length and a large one are each decided on their own bytes', async () => {
+    const file = regoFile('bytes.rego', 'package bytes\n\nimport rego.v1\n\nallow if input.attributes.request.http.headers["x-tenant"] == "acme"\n');
+    const policy = await RegoPolicy.load({ files: [file], entrypoint: 'bytes/allow' }, () => Promise.resolve(opa));
+    const source = (tenant: string, pad = ''): PolicyInputSource => ({ attrs: attrs({ headers: { 'x-tenant': tenant, ...(pad ? { 'x-pad': pad } : {}) } }), identity: { kind: 'anonymous' }, signals: {} });
+    // "acme" and "acmf": the same JSON length, so the same reused buffer.
+    expect(policy.evaluate(source('acme')).allowed).toBe(true);
+    expect(policy.evaluate(source('acmf')).allowed).toBe(false);
+    expect(policy.evaluate(source('acme')).allowed).toBe(true);
+    // Not read by the policy: the 40 KB header is not written at all.
+    expect(policy.evaluate(source('acme', 'x'.repeat(40_000))).allowed).toBe(true);
+    // Read by a policy on the whole document: written afresh, decided as before.
+    const whole = regoFile('bytes-whole.rego', 'package whole\n\nimport rego.v1\n\nallow if {\n  x := input\n  x.attributes.request.http.headers["x-tenant"] == "acme"\n  count(x.attributes.request.http.headers["x-pad"]) == 40000\n}\n');
+    const wholePolicy = await RegoPolicy.load({ files: [whole], entrypoint: 'whole/allow' }, () => Promise.resolve(opa));
+    expect(wholePolicy.input.selection).toBe(true);
+    expect(wholePolicy.evaluate(source('acme', 'x'.repeat(40_000))).allowed).toBe(true);
+    expect(wholePolicy.evaluate(source('acmf', 'x'.repeat(40_000))).allowed).toBe(false);
   });
 });
 

@@ -41,7 +41,8 @@ export function parsedPath(path: string | undefined): string[] {
 
 /** `?a=1&a=2&b` -> `{ a: ["1", "2"], b: [""] }`, as OPA-Envoy's parsed_query. */
 export function parsedQuery(path: string | undefined): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  // No prototype: a query key such as `constructor` or `__proto__` is just a key.
+  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   if (!path) return out;
   const q = path.indexOf('?');
   if (q < 0) return out;

@@ -15,7 +15,7 @@ import { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { PolicyEngine } from './policy/index.js';
 import { factsOf } from './policy/facts.js';
-import { policyInput } from './policy/input.js';
+import type { PolicyInput, PolicyInputSource } from './policy/input.js';
 import { challengeOf, resolveDenial, stepUpSatisfied, thresholdFor, type DenialContext, type StepUpChallenge } from './policy/decisions.js';
 import { ResponseBuilder, type Decision, type RiskSummary } from './response.js';
 import type { SignalContext, SignalPlugin } from './signals/api.js';
@@ -111,10 +111,10 @@ export class Authorizer {
 
   /** Decides one request; logs the decision and counts it. Throws only on a server fault. */
   async check(attrs: CheckAttributes, protocol: Protocol): Promise<Decision> {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const active = this.active;
     const decision = await this.decide(active, attrs, randomUUID());
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const seconds = (performance.now() - started) / 1e3;
     this.metrics.recordDecision(decision.result, protocol, seconds);
     if (decision.risk) this.metrics.recordRiskScore(decision.risk.score);
     const http = attrs.request.http;
@@ -174,7 +174,8 @@ export class Authorizer {
     // 3. authorization
     const denialCtx: DenialContext = { method: facts.method, identity, nowMs, skewSeconds: skew, risk: config.risk };
     const satisfied = (c: StepUpChallenge) => stepUpSatisfied(challengeOf(c, config.risk), identity, nowMs, skew);
-    const p = active.policy.evaluate(facts, () => policyInput(attrs, identity, assessment.data, risk ? riskInput(assessment) : undefined), { stepUpSatisfied: satisfied });
+    const input: PolicyInputSource = { attrs, identity, signals: assessment.data, ...(risk ? { risk: () => riskInput(assessment) } : {}) };
+    const p = active.policy.evaluate(facts, input, { stepUpSatisfied: satisfied });
     if (!p.allowed) {
       if (p.decision) {
         const denial = resolveDenial(p.decision, denialCtx);
@@ -200,6 +201,16 @@ export class Authorizer {
   }
 }
 
-function riskInput(a: RiskAssessment) {
-  return { score: a.score, reasons: a.reasons, signals: a.signals.map((s) => ({ name: s.name, score: s.score, weight: s.weight, contribution: s.contribution, reasons: s.reasons })) };
+/**
+ * `input.risk`; its per-signal list is built only if the policy's input reads it (a getter: JSON
+ * writes it like a field, the input pruning skips it unless selected).
+ */
+function riskInput(a: RiskAssessment): NonNullable<PolicyInput['risk']> {
+  return {
+    score: a.score,
+    reasons: a.reasons,
+    get signals() {
+      return a.signals.map((s) => ({ name: s.name, score: s.score, weight: s.weight, contribution: s.contribution, reasons: s.reasons }));
+    },
+  };
 }

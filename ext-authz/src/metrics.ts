@@ -22,6 +22,7 @@ function num(n: number): string {
 
 export class Metrics {
   private readonly decisions = new Map<string, number>();
+  private readonly labelKeys = new Map<string, string>();
   private readonly latency = new Map<string, Histogram>();
   private readonly errors = new Map<string, number>();
   private readonly started = Date.now();
@@ -49,9 +50,7 @@ export class Metrics {
   }
 
   recordRiskScore(score: number): void {
-    RISK_BUCKETS.forEach((b, i) => {
-      if (score <= b) this.risk.counts[i]!++;
-    });
+    for (let i = 0; i < RISK_BUCKETS.length; i++) if (score <= RISK_BUCKETS[i]!) this.risk.counts[i]!++;
     this.risk.sum += score;
     this.risk.count++;
   }
@@ -77,19 +76,28 @@ export class Metrics {
 
   /** One decision: result `allow` | `deny` | `unauthenticated` | `step_up` | `throttle` | `read_only`, protocol `grpc` | `http`. */
   recordDecision(result: string, protocol: string, seconds: number): void {
-    const key = JSON.stringify({ decision: result, protocol });
+    const key = this.decisionKey(result, protocol);
     this.decisions.set(key, (this.decisions.get(key) ?? 0) + 1);
-    const lk = JSON.stringify({ protocol });
+    const lk = this.decisionKey('', protocol);
     let h = this.latency.get(lk);
     if (!h) {
       h = { counts: LATENCY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 };
       this.latency.set(lk, h);
     }
-    LATENCY_BUCKETS_SECONDS.forEach((b, i) => {
-      if (seconds <= b) h.counts[i]!++;
-    });
+    for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++) if (seconds <= LATENCY_BUCKETS_SECONDS[i]!) h.counts[i]!++;
     h.sum += seconds;
     h.count++;
+  }
+
+  /** The label set's map key (its JSON, as render() reads it back), made once per result and protocol. */
+  private decisionKey(result: string, protocol: string): string {
+    const k = `${result}\0${protocol}`;
+    let key = this.labelKeys.get(k);
+    if (key === undefined) {
+      key = JSON.stringify(result === '' ? { protocol } : { decision: result, protocol });
+      this.labelKeys.set(k, key);
+    }
+    return key;
   }
 
   /** A check that failed inside the server (answered with an error, not a decision). */
@@ -99,7 +107,7 @@ export class Metrics {
   }
 
   decisionCount(result: string, protocol: string): number {
-    return this.decisions.get(JSON.stringify({ decision: result, protocol })) ?? 0;
+    return this.decisions.get(this.decisionKey(result, protocol)) ?? 0;
   }
 
   render(): string {

@@ -5,7 +5,7 @@
  */
 import type { AuthzConfig } from '../config/types.js';
 import type { Facts } from './facts.js';
-import type { PolicyInput } from './input.js';
+import type { PolicyInputSource } from './input.js';
 import { evaluateIntentions, type IntentionsConfig } from './intentions.js';
 import { evaluateNative, type NativeOptions, type NativePolicy, type PolicyDecisionSpec } from './native.js';
 import { RegoPolicy } from './rego.js';
@@ -33,17 +33,17 @@ export class PolicyEngine {
     return new PolicyEngine(config.policies, rego, config.intentions);
   }
 
-  get summary(): { native: number; allow: number; deny: number; intentions?: number; rego?: string } {
+  get summary(): { native: number; allow: number; deny: number; intentions?: number; rego?: string; rego_input?: string } {
     return {
       native: this.policies.length,
       ...(this.intentions ? { intentions: this.intentions.rules.length } : {}),
       allow: this.policies.filter((p) => p.action === 'ALLOW').length,
       deny: this.policies.filter((p) => p.action === 'DENY').length,
-      ...(this.rego ? { rego: `${this.rego.origin} (${this.rego.entrypoint})` } : {}),
+      ...(this.rego ? { rego: `${this.rego.origin} (${this.rego.entrypoint})`, rego_input: this.rego.input.description } : {}),
     };
   }
 
-  evaluate(facts: Facts, input: () => PolicyInput, options: NativeOptions = {}): PolicyDecision {
+  evaluate(facts: Facts, input: PolicyInputSource, options: NativeOptions = {}): PolicyDecision {
     const native = evaluateNative(this.policies, facts, options);
     if (native.effect === 'deny' && native.policy !== undefined) {
       const decision = this.policies.find((p) => p.name === native.policy)?.decision;
@@ -63,7 +63,7 @@ export class PolicyEngine {
     const nativeReason = `${intentionReason}${native.policy !== undefined ? `ALLOW policy "${native.policy}" rule ${native.rule} matched` : native.why}`;
     const decidedBy = native.policy ?? intention;
     if (!this.rego) return { allowed: true, ...(decidedBy !== undefined ? { policy: decidedBy } : {}), reason: nativeReason, explicitDeny: false };
-    const rego = this.rego.evaluate(input());
+    const rego = this.rego.evaluate(input);
     return {
       allowed: rego.allowed,
       policy: `rego:${this.rego.entrypoint}`,
@@ -77,5 +77,6 @@ export class PolicyEngine {
 export { evaluateIntentions, parseIntentions, precedenceOf, sourceServiceOf, destinationServiceOf, type Intention, type IntentionsConfig } from './intentions.js';
 export { evaluateNative, parseNativePolicies, parseScoreRange, SAFE_METHODS, type NativePolicy, type PolicyDecisionSpec, type ScoreRange } from './native.js';
 export { factsOf, type Facts } from './facts.js';
-export { policyInput, type PolicyInput } from './input.js';
-export { RegoPolicy, untar, interpretRegoResult } from './rego.js';
+export { policyInput, policyInputJson, policyInputWriter, type PolicyInput, type PolicyInputSource, type PolicyInputWriter } from './input.js';
+export { inputPathsOf, selectionOf, selectedJson, selectionWriter, type InputPaths, type InputSelection, type SelectionWriter } from './input-paths.js';
+export { RegoPolicy, untar, interpretRegoResult, regoInputPaths } from './rego.js';

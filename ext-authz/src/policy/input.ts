@@ -1,5 +1,6 @@
 import { parsedPath, parsedQuery, type CheckAttributes } from '../attributes.js';
 import { principalOf, type Identity } from '../identity/types.js';
+import { selectionWriter, type InputSelection } from './input-paths.js';
 
 /**
  * The document a Rego policy sees as `input`: the CheckRequest's attributes as Envoy sent them
@@ -44,7 +45,16 @@ export interface PolicyInput {
   };
 }
 
-export function policyInput(attrs: CheckAttributes, identity: Identity, signals: Record<string, Record<string, unknown>>, risk?: PolicyInput['risk']): PolicyInput {
+/** What the input document is made of; its parts are built only when a policy reads them. */
+export interface PolicyInputSource {
+  attrs: CheckAttributes;
+  identity: Identity;
+  signals: Record<string, Record<string, unknown>>;
+  /** Absent when no signal is configured (then the document has no `risk`). */
+  risk?: () => PolicyInput['risk'];
+}
+
+function identityInput(identity: Identity): PolicyInput['identity'] {
   const id: PolicyInput['identity'] = { kind: identity.kind };
   const principal = principalOf(identity);
   if (principal !== undefined) id.principal = principal;
@@ -63,12 +73,55 @@ export function policyInput(attrs: CheckAttributes, identity: Identity, signals:
     if (w.namespace) id.workload.namespace = w.namespace;
     if (w.serviceAccount) id.workload.service_account = w.serviceAccount;
   }
+  return id;
+}
+
+/** Each top-level key of the document and how to build it (in the document's key order). */
+const PARTS: { [K in keyof PolicyInput]-?: (s: PolicyInputSource) => PolicyInput[K] | undefined } = {
+  attributes: (s) => s.attrs,
+  parsed_path: (s) => parsedPath(s.attrs.request.http.path),
+  parsed_query: (s) => parsedQuery(s.attrs.request.http.path),
+  identity: (s) => identityInput(s.identity),
+  signals: (s) => s.signals,
+  risk: (s) => s.risk?.(),
+};
+const PART_KEYS = Object.keys(PARTS) as Array<keyof PolicyInput>;
+
+export function policyInput(attrs: CheckAttributes, identity: Identity, signals: Record<string, Record<string, unknown>>, risk?: PolicyInput['risk']): PolicyInput {
   return {
     attributes: attrs,
     parsed_path: parsedPath(attrs.request.http.path),
     parsed_query: parsedQuery(attrs.request.http.path),
-    identity: id,
+    identity: identityInput(identity),
     signals,
     ...(risk ? { risk } : {}),
   };
+}
+
+/** Writes the input document of a source as JSON text. */
+export type PolicyInputWriter = (source: PolicyInputSource) => string;
+
+/**
+ * A writer of the input document as JSON text with only the parts `selection` keeps (see
+ * input-paths.ts), straight from the source: parts the policy never reads are not built at all.
+ * Built once per policy. With the full selection it writes `JSON.stringify(policyInput(...))`.
+ */
+export function policyInputWriter(selection: InputSelection): PolicyInputWriter {
+  // The whole document: one native stringify is cheaper than writing it part by part.
+  if (selection === true) return (s) => JSON.stringify(policyInput(s.attrs, s.identity, s.signals, s.risk?.()));
+  const parts = PART_KEYS.filter((key) => selection.has(key)).map((key) => ({ prefix: `"${key}":`, build: PARTS[key], write: selectionWriter(selection.get(key)!) }));
+  return (source) => {
+    let out = '';
+    for (const p of parts) {
+      const json = p.write(p.build(source));
+      if (json === undefined) continue;
+      out += out === '' ? p.prefix + json : `,${p.prefix}${json}`;
+    }
+    return `{${out}}`;
+  };
+}
+
+/** `policyInputWriter(selection)(source)`, for one-off use. */
+export function policyInputJson(source: PolicyInputSource, selection: InputSelection): string {
+  return policyInputWriter(selection)(source);
 }

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { RegoConfig } from '../config/types.js';
+import { policyInputWriter, type PolicyInputSource, type PolicyInputWriter } from './input.js';
+import { inputPathsOf, type InputPaths } from './input-paths.js';
 import type { PolicyDecisionSpec } from './native.js';
 
 /** Files of a (gzipped) tar archive by name, leading `/` and `./` dropped. Handles ustar and PAX names. */
@@ -59,6 +61,25 @@ export function compileRego(opaPath: string, files: string[], entrypoint: string
   }
 }
 
+/**
+ * The parts of the input the Rego files can read, from `opa parse --format json` of each file (the
+ * same files `opa build` compiled). If OPA cannot parse one (it just compiled them, so this should
+ * not happen) the full document is used.
+ */
+export function regoInputPaths(opaPath: string, files: string[]): InputPaths {
+  const modules: unknown[] = [];
+  for (const file of files) {
+    const r = spawnSync(opaPath, ['parse', '--format', 'json', '--json-include', '-comments', file], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
+    if (r.status !== 0) return { selection: true, description: `full document (opa parse failed for ${basename(file)})` };
+    try {
+      modules.push(JSON.parse(r.stdout));
+    } catch {
+      return { selection: true, description: `full document (opa parse output for ${basename(file)} is not JSON)` };
+    }
+  }
+  return inputPathsOf(modules);
+}
+
 export function wasmFromBundle(archive: Buffer, origin: string): Buffer {
   const wasm = untar(archive).get('policy.wasm');
   if (!wasm) throw new Error(`${origin} has no policy.wasm (build it with opa build -t wasm -e <entrypoint>)`);
@@ -101,39 +122,74 @@ export function interpretRegoResult(resultSet: unknown, entrypoint: string): Reg
 }
 
 interface LoadedPolicyLike {
+  /** An ArrayBuffer is taken as ready JSON text (opa-wasm does not stringify it again). */
   evaluate(input: unknown, entrypoint?: number | string): unknown;
   setData(data: object): void;
 }
 
 export class RegoPolicy {
+  private readonly writeInput: PolicyInputWriter;
+
   private constructor(
     private readonly policy: LoadedPolicyLike,
     readonly entrypoint: string,
     /** Where it came from, for logs. */
     readonly origin: string,
-  ) {}
+    /** The parts of the input document the policy can read: only these are written for it. */
+    readonly input: InputPaths,
+  ) {
+    this.writeInput = policyInputWriter(input.selection);
+  }
 
   /** Compiles (or loads the prebuilt bundle) and instantiates the policy. */
   static async load(config: RegoConfig, opaPath?: () => Promise<string>): Promise<RegoPolicy> {
     let wasm: Buffer;
     let origin: string;
+    let input: InputPaths;
     if (config.bundle) {
+      // A prebuilt bundle carries no sources we could trust to match its wasm: the full document.
       wasm = wasmFromBundle(readFileSync(config.bundle), config.bundle);
       origin = config.bundle;
+      input = { selection: true, description: 'full document (prebuilt bundle)' };
     } else {
       const opa = opaPath ? await opaPath() : await defaultOpaPath();
       wasm = compileRego(opa, config.files, config.entrypoint);
       origin = config.files.map((f) => basename(f)).join(',');
+      input = regoInputPaths(opa, config.files);
     }
     const { loadPolicy } = await import('@open-policy-agent/opa-wasm');
     const policy = (await loadPolicy(wasm)) as unknown as LoadedPolicyLike;
     if (config.dataFile) policy.setData(JSON.parse(readFileSync(config.dataFile, 'utf8')) as object);
-    return new RegoPolicy(policy, config.entrypoint, origin);
+    return new RegoPolicy(policy, config.entrypoint, origin, input);
   }
 
-  evaluate(input: unknown): RegoOutcome {
-    return interpretRegoResult(this.policy.evaluate(input), this.entrypoint);
+  /** Decides on the input document built from `source`, written as JSON bytes with only the parts the policy reads. */
+  evaluate(source: PolicyInputSource): RegoOutcome {
+    return interpretRegoResult(this.policy.evaluate(inputBytes(this.writeInput(source))), this.entrypoint);
   }
+}
+
+const encoder = new TextEncoder();
+const scratch = new Uint8Array(16 * 1024);
+/** Reused input buffers by length (opa-wasm copies the whole buffer it is given into wasm memory before evaluate returns). */
+const buffers = new Map<number, ArrayBuffer>();
+
+/**
+ * The UTF-8 bytes of a JSON text as an ArrayBuffer of exactly their length (opa-wasm takes it as
+ * ready JSON). Pruned documents are small and their lengths repeat, so a buffer per length is kept
+ * (at most 256) instead of a fresh allocation per evaluation; larger ones are encoded afresh.
+ */
+function inputBytes(json: string): ArrayBuffer {
+  if (json.length * 3 > scratch.length) return encoder.encode(json).buffer as ArrayBuffer;
+  const { written } = encoder.encodeInto(json, scratch);
+  let buffer = buffers.get(written);
+  if (!buffer) {
+    if (buffers.size >= 256) buffers.clear();
+    buffer = new ArrayBuffer(written);
+    buffers.set(written, buffer);
+  }
+  new Uint8Array(buffer).set(scratch.subarray(0, written));
+  return buffer;
 }
 
 async function defaultOpaPath(): Promise<string> {

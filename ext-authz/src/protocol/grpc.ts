@@ -1,54 +1,59 @@
 /** gRPC: `envoy.service.auth.v3.Authorization/Check` and `grpc.health.v1.Health`. */
-import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
-import { attributesFromCheckRequest } from '../attributes.js';
+import { Server, ServerCredentials, status, type MethodDefinition, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type ServiceDefinition } from '@grpc/grpc-js';
+import type { CheckAttributes } from '../attributes.js';
 import type { Authorizer } from '../authorizer.js';
-import { principalOf } from '../identity/types.js';
 import type { Decision } from '../response.js';
+import { decodeCheckRequest, dynamicMetadataOf, encodeCheckResponse, rpcCodeOf } from './check-codec.js';
 import { AUTHORIZATION_SERVICE, serviceDefinitions } from './proto.js';
 
 // protobufjs's built-in google.protobuf.Struct uses camelCase field names even with keepCase.
 type StructValue = { stringValue: string } | { numberValue: number };
 
-function struct(fields: Record<string, string | number | undefined>): { fields: Record<string, StructValue> } {
-  const out: Record<string, StructValue> = {};
-  for (const [k, v] of Object.entries(fields)) {
-    if (typeof v === 'number') out[k] = { numberValue: v };
-    else if (v !== undefined) out[k] = { stringValue: v };
-  }
-  return { fields: out };
-}
-
 const headerOptions = (headers: Record<string, string>) =>
   Object.entries(headers).map(([key, value]) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }));
 
-/** google.rpc.Code values Envoy looks at: 0 allows, anything else denies. */
-const RPC_OK = 0;
-const RPC_PERMISSION_DENIED = 7;
-const RPC_RESOURCE_EXHAUSTED = 8;
-const RPC_UNAUTHENTICATED = 16;
-
-/** A Decision as a CheckResponse (proto3 JSON field names, as proto-loader takes them). */
+/**
+ * A Decision as a CheckResponse object (proto3 JSON field names, as proto-loader takes them).
+ * The server itself writes the same message with `encodeCheckResponse`; this form is for callers
+ * holding a Decision (tests, embedders using their own gRPC server).
+ */
 export function toCheckResponse(d: Decision): Record<string, unknown> {
   // Envoy puts this under the filter's namespace (envoy.filters.http.ext_authz), so access logs
   // can print %DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision_id)%.
-  const dynamic_metadata = struct({
-    decision_id: d.id,
-    decision: d.result,
-    principal: principalOf(d.identity),
-    risk_score: d.risk?.score,
-    risk_reasons: d.risk && d.risk.reasons.length ? d.risk.reasons.join(',') : undefined,
-  });
+  const fields: Record<string, StructValue> = {};
+  for (const [k, v] of dynamicMetadataOf(d)) {
+    if (typeof v === 'number') fields[k] = { numberValue: v };
+    else if (v !== undefined) fields[k] = { stringValue: v };
+  }
+  const dynamic_metadata = { fields };
   if (d.result === 'allow') {
     return {
-      status: { code: RPC_OK },
+      status: { code: rpcCodeOf(d) },
       ok_response: { headers: headerOptions(d.upstreamHeaders), headers_to_remove: d.removeHeaders },
       dynamic_metadata,
     };
   }
   return {
-    status: { code: d.status === 401 ? RPC_UNAUTHENTICATED : d.status === 429 ? RPC_RESOURCE_EXHAUSTED : RPC_PERMISSION_DENIED },
+    status: { code: rpcCodeOf(d) },
     denied_response: { status: { code: d.status }, headers: headerOptions(d.responseHeaders), body: d.body ?? '' },
     dynamic_metadata,
+  };
+}
+
+/**
+ * The Authorization service as served: Check takes the raw request bytes (decoded by the lean
+ * codec in the handler, so a malformed request gets INVALID_ARGUMENT and a log line) and answers
+ * with bytes already encoded. Clients keep using `serviceDefinitions().authorization`.
+ */
+function servedAuthorization(defs: ServiceDefinition): ServiceDefinition {
+  const check = defs['Check'];
+  if (!check) throw new Error('the loaded Authorization service has no Check method');
+  return {
+    Check: {
+      ...check,
+      requestDeserialize: (bytes: Buffer) => bytes,
+      responseSerialize: (bytes: Buffer) => bytes,
+    } as MethodDefinition<Buffer, Buffer>,
   };
 }
 
@@ -60,7 +65,11 @@ export interface GrpcHandle {
 
 export async function startGrpc(authorizer: Authorizer, host: string, port: number): Promise<GrpcHandle> {
   const defs = serviceDefinitions();
-  const server = new Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+  const server = new Server({
+    'grpc.max_receive_message_length': 8 * 1024 * 1024,
+    // Per-call channelz bookkeeping costs a few µs a Check; nothing here reads it.
+    'grpc.enable_channelz': 0,
+  });
   let serving = true;
   const watchers = new Set<ServerWritableStream<{ service?: string }, unknown>>();
   const healthOf = (service: string | undefined) => {
@@ -68,11 +77,11 @@ export async function startGrpc(authorizer: Authorizer, host: string, port: numb
     return serving ? 'SERVING' : 'NOT_SERVING';
   };
 
-  server.addService(defs.authorization, {
-    Check: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-      let attrs;
+  server.addService(servedAuthorization(defs.authorization), {
+    Check: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+      let attrs: CheckAttributes;
       try {
-        attrs = attributesFromCheckRequest(call.request);
+        attrs = decodeCheckRequest(call.request);
       } catch (e) {
         authorizer.metrics.recordError('grpc');
         authorizer.logger.error('check failed', { protocol: 'grpc', error: (e as Error).message });
@@ -80,7 +89,7 @@ export async function startGrpc(authorizer: Authorizer, host: string, port: numb
         return;
       }
       authorizer.check(attrs, 'grpc').then(
-        (d) => callback(null, toCheckResponse(d)),
+        (d) => callback(null, encodeCheckResponse(d)),
         (e: unknown) => {
           authorizer.metrics.recordError('grpc');
           authorizer.logger.error('check failed', { protocol: 'grpc', error: e instanceof Error ? e.message : String(e) });

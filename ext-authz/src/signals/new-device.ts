@@ -15,10 +15,27 @@ export interface NewDeviceConfig {
 /** Default fingerprint inputs: the user agent and the low-entropy client hints browsers send. */
 export const DEFAULT_DEVICE_HEADERS = ['user-agent', 'sec-ch-ua', 'sec-ch-ua-platform', 'sec-ch-ua-mobile', 'accept-language'];
 
+/**
+ * Recent fingerprint texts keep their digest (user agents and client hints repeat across
+ * requests); bounded in count and in text length (headers are client-controlled).
+ */
+const DIGEST_CACHE_SIZE = 4096;
+const DIGEST_CACHE_MAX_TEXT = 1024;
+const digests = new Map<string, string>();
+
 export function deviceFingerprint(ctx: Pick<SignalContext, 'attrs'>, headers: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const name of headers) h.update(`${name}\n${header(ctx.attrs, name) ?? ''}\n`);
-  return h.digest('hex').slice(0, 24);
+  let text = '';
+  for (const name of headers) text += `${name}\n${header(ctx.attrs, name) ?? ''}\n`;
+  let fp = digests.get(text);
+  if (fp === undefined) {
+    // The digest of the whole text: the same as hashing header by header.
+    fp = createHash('sha256').update(text).digest('hex').slice(0, 24);
+    if (text.length <= DIGEST_CACHE_MAX_TEXT) {
+      if (digests.size >= DIGEST_CACHE_SIZE) digests.delete(digests.keys().next().value as string);
+      digests.set(text, fp);
+    }
+  }
+  return fp;
 }
 
 const key = (principal: string) => `devices:${principal}`;

@@ -2,13 +2,17 @@ import type { MemberCheck, RiskState, WindowCount } from './types.js';
 
 interface Entry {
   expiresMs: number;
+  /** A window's events in time order, from index `head` on (the ones before it have expired). */
   events?: number[];
+  head?: number;
   value?: string;
   members?: Set<string>;
 }
 
 /** Events kept per window key; a window holding more than this already counts as "over any limit". */
 const MAX_EVENTS_PER_KEY = 10_000;
+/** Expired events are removed from a window's array once there are more than this many (and they are most of it). */
+const COMPACT_AFTER = 64;
 
 /**
  * Risk history in this process. Bounded: at most `maxKeys` keys (the least recently written go
@@ -58,25 +62,35 @@ export class MemoryState implements RiskState {
     const e = this.live(key, nowMs);
     const since = nowMs - windowMs;
     const events = e?.events ?? [];
-    // Events are kept in time order, so the expired ones are a prefix: drop it (amortized O(1)).
-    let expired = 0;
-    while (expired < events.length && events[expired]! <= since) expired++;
-    if (expired) events.splice(0, expired);
+    // Events are kept in time order, so the expired ones are a prefix: step over it, and drop it
+    // only once it is most of the array (a busy window expires one event per hit; removing each
+    // from the front would move the whole array every time).
+    let head = e?.head ?? 0;
+    while (head < events.length && events[head]! <= since) head++;
+    if (head > COMPACT_AFTER && head * 2 > events.length) {
+      events.splice(0, head);
+      head = 0;
+    }
     if (add) {
       // Keep the order even if a clock steps back a little.
       let at = events.length;
-      while (at > 0 && events[at - 1]! > nowMs) at--;
-      events.splice(at, 0, nowMs);
-      if (events.length > MAX_EVENTS_PER_KEY) events.splice(0, events.length - MAX_EVENTS_PER_KEY);
+      while (at > head && events[at - 1]! > nowMs) at--;
+      if (at === events.length) events.push(nowMs);
+      else events.splice(at, 0, nowMs);
+      if (events.length - head > MAX_EVENTS_PER_KEY) head = events.length - MAX_EVENTS_PER_KEY;
       if (e) {
         e.events = events;
+        e.head = head;
         e.expiresMs = nowMs + windowMs;
         this.touch(key, e);
       } else {
-        this.put(key, { events, expiresMs: nowMs + windowMs });
+        this.put(key, { events, head, expiresMs: nowMs + windowMs });
       }
+    } else if (e) {
+      e.head = head;
     }
-    return events.length ? { count: events.length, oldestMs: events[0]! } : { count: 0 };
+    const count = events.length - head;
+    return count ? { count, oldestMs: events[head]! } : { count: 0 };
   }
 
   hit(key: string, windowMs: number, nowMs: number): Promise<WindowCount> {

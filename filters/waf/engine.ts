@@ -52,6 +52,10 @@ class ValueTable {
   private screened: Array<Uint8Array | null> = [];
   /** By rule slot (Rule.verdictSlot), then value id: 0 not run, 1 no match, 2 match (operators whose verdict depends on the value alone). */
   private verdicts: Array<Uint8Array | null> = [];
+  /** By literal screen id: per value, the screen's words of slot bits (rules one of whose literals occur in it). */
+  private screenBits: Array<Uint32Array | null> = [];
+  /** By literal screen id, then value id: 0 not screened yet, 1 no literal, 2 some literal. */
+  private screenState: Array<Uint8Array | null> = [];
   /** Dedup marks: seen[id] == stamp when the value is already in the list being built. */
   private seen: Int32Array = new Int32Array(64);
   private stamp: i32 = 0;
@@ -71,13 +75,14 @@ class ValueTable {
 
   private clear(rules: RuleSet): void {
     // Slots are numbered per rule set: another one starts with no verdict arrays at all.
-    if (this.owner !== rules) this.verdicts.length = 0;
+    if (this.owner !== rules) { this.verdicts.length = 0; this.screenBits.length = 0; this.screenState.length = 0; }
     this.owner = rules;
     this.chars = 0;
     this.ids.clear();
     this.values.length = 0;
     for (let i = 0; i < this.transformed.length; i++) { const t = unchecked(this.transformed[i]); if (t !== null) t.length = 0; }
     for (let i = 0; i < this.screened.length; i++) { const p = unchecked(this.screened[i]); if (p !== null) p.fill(0); }
+    for (let i = 0; i < this.screenState.length; i++) { const p = unchecked(this.screenState[i]); if (p !== null) p.fill(0); }
     for (let i = 0; i < this.verdicts.length; i++) { const p = unchecked(this.verdicts[i]); if (p !== null) p.fill(0); }
   }
 
@@ -156,6 +161,48 @@ class ValueTable {
     return state == 2;
   }
 
+  /**
+   * Runs literal screen `s` over value `id` (transformed by the screen's list `chain`) once, kept
+   * with the value; returns the offset of its slot bits in screenBitsOf(s), or -1 when no literal
+   * of any rule occurs in it.
+   */
+  screenOffset(s: i32, id: i32, chain: i32, rules: RuleSet): i32 {
+    while (this.screenState.length <= s) { this.screenState.push(null); this.screenBits.push(null); }
+    const screen = unchecked(rules.screens[s]);
+    const words = screen.words;
+    let st = unchecked(this.screenState[s]);
+    if (st === null || st.length <= id) {
+      const size = max(64, max(id + 1, this.values.length) * 2);
+      const bigger = new Uint8Array(size);
+      if (st !== null) bigger.set(st!);
+      this.screenState[s] = st = bigger;
+      const bits = new Uint32Array(size * words);
+      const old = unchecked(this.screenBits[s]);
+      if (old !== null) bits.set(old!);
+      this.screenBits[s] = bits;
+    }
+    let state = unchecked(st[id]);
+    if (state == 0) {
+      const bits = unchecked(this.screenBits[s])!;
+      const at = id * words;
+      for (let w = 0; w < words; w++) unchecked(bits[at + w] = 0);
+      state = screen.scan(this.transformedOf(id, chain, rules), bits, at) ? 2 : 1;
+      unchecked(st[id] = state);
+    }
+    return state == 2 ? id * words : -1;
+  }
+
+  screenBitsOf(s: i32): Uint32Array {
+    return unchecked(this.screenBits[s])!;
+  }
+
+  /** Whether one of the literals of the rule in `slot` of screen `s` occurs in value `id`. */
+  screenHit(s: i32, slot: i32, id: i32, chain: i32, rules: RuleSet): bool {
+    const at = this.screenOffset(s, id, chain, rules);
+    if (at < 0) return false;
+    return (unchecked(this.screenBitsOf(s)[at + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) != 0;
+  }
+
   /** Starts a dedup pass; then firstSight(id) is true once per id. */
   beginDedup(): void {
     if (this.seen.length < this.values.length) this.seen = new Int32Array(this.values.length * 2);
@@ -179,7 +226,46 @@ const sharedTable = new ValueTable();
 class CollectedTargets {
   /** By prefilter group: the indexes of the values the group's alternation matches (the only ones its rules can match). */
   private survivors: Array<i32[] | null> = [];
+  /** By literal screen: per slot, the indexes of the values where one of that rule's literals occurs. */
+  private screened: Array<Array<i32[] | null> | null> = [];
   constructor(public names: string[], public ids: i32[]) {}
+
+  /**
+   * The values where one of rule `r`'s required literals occurs (the only ones it can match),
+   * from one screen pass per value for every rule of the screen: the others visit no value at all
+   * when none of their literals occurs.
+   */
+  literalSurvivorsFor(r: Rule, table: ValueTable, rules: RuleSet): i32[] {
+    const s = r.screenId;
+    while (this.screened.length <= s) this.screened.push(null);
+    let per = unchecked(this.screened[s]);
+    if (per === null) {
+      const screen = unchecked(rules.screens[s]);
+      const words = screen.words;
+      per = new Array<i32[] | null>(screen.slots);
+      const ids = this.ids;
+      const chain = r.transformChain;
+      for (let i = 0; i < ids.length; i++) {
+        const at = table.screenOffset(s, unchecked(ids[i]), chain, rules);
+        if (at < 0) continue;
+        const bits = table.screenBitsOf(s);
+        for (let w = 0; w < words; w++) {
+          let word = unchecked(bits[at + w]);
+          while (word != 0) {
+            const b = <i32>ctz(word);
+            word &= word - 1;
+            const slot = (w << 5) + b;
+            let list = unchecked(per[slot]);
+            if (list === null) { list = new Array<i32>(); unchecked(per[slot] = list); }
+            list.push(i);
+          }
+        }
+      }
+      this.screened[s] = per;
+    }
+    const got = unchecked(per[r.screenSlot]);
+    return got === null ? NO_VALUES : got;
+  }
 
   /**
    * The values rule `r`'s group may match, screened once for the whole group: its other rules
@@ -204,6 +290,7 @@ class CollectedTargets {
 }
 
 const MAX_MACRO_VALUE = 1024;
+const NO_VALUES: i32[] = [];
 
 export class Transaction {
   req: RequestData = new RequestData();
@@ -377,7 +464,10 @@ export class Transaction {
     const pure = r.op.param.constant();
     if (pure && r.verdictSlot < 0) r.verdictSlot = this.rules.verdictSlots++;
     const slot = r.verdictSlot;
-    const only: i32[] | null = screened && list !== null ? list.survivorsFor(r, table, this.rules) : null;
+    const literal = r.screenId >= 0;
+    const only: i32[] | null = list === null ? null
+      : literal ? list.literalSurvivorsFor(r, table, this.rules)
+      : screened ? list.survivorsFor(r, table, this.rules) : null;
     const count = only !== null ? only.length : ids.length;
     for (let k = 0; k < count; k++) {
       const i = only !== null ? unchecked(only[k]) : k;
@@ -397,7 +487,8 @@ export class Transaction {
         }
       } else {
         if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
-        if (screened && only === null && !table.groupMayMatch(id, r, v)) continue;
+        if (only === null && literal && !table.screenHit(r.screenId, r.screenSlot, id, chain, this.rules)) continue;
+        if (only === null && screened && !table.groupMayMatch(id, r, v)) continue;
         if (pure && !r.capture) {
           // The verdict depends on the value alone: run the operator once per value.
           let known = table.verdict(slot, id);

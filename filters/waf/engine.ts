@@ -46,8 +46,10 @@ class ValueTable {
   epoch: i32 = 0;
   private ids: Map<string, i32> = new Map<string, i32>();
   values: string[] = [];
-  /** By transformation list id, then value id: the transformed value (null: not computed yet). */
-  private transformed: Array<Array<string | null> | null> = [];
+  /** By transformation list id, then value id: the id of the transformed value + 1 (0: not computed yet). */
+  private transformed: Array<Int32Array | null> = [];
+  /** By transformation, then value id: the id of the value after that one transformation + 1 (0: not computed yet). */
+  private steps: Array<Int32Array | null> = [];
   /** By prefilter group id, then value id: 0 not screened, 1 no rule of the group can match, 2 may match. */
   private screened: Array<Uint8Array | null> = [];
   /** By rule slot (Rule.verdictSlot), then value id: 0 not run, 1 no match, 2 match (operators whose verdict depends on the value alone). */
@@ -80,7 +82,8 @@ class ValueTable {
     this.chars = 0;
     this.ids.clear();
     this.values.length = 0;
-    for (let i = 0; i < this.transformed.length; i++) { const t = unchecked(this.transformed[i]); if (t !== null) t.length = 0; }
+    for (let i = 0; i < this.transformed.length; i++) { const t = unchecked(this.transformed[i]); if (t !== null) t.fill(0); }
+    for (let i = 0; i < this.steps.length; i++) { const t = unchecked(this.steps[i]); if (t !== null) t.fill(0); }
     for (let i = 0; i < this.screened.length; i++) { const p = unchecked(this.screened[i]); if (p !== null) p.fill(0); }
     for (let i = 0; i < this.screenState.length; i++) { const p = unchecked(this.screenState[i]); if (p !== null) p.fill(0); }
     for (let i = 0; i < this.verdicts.length; i++) { const p = unchecked(this.verdicts[i]); if (p !== null) p.fill(0); }
@@ -128,22 +131,58 @@ class ValueTable {
   }
 
   /**
-   * The value `id` after transformation list `chain`, computed once (kept with the value), from the
-   * result of the list's parent (the list without its last transformation), so lists that
-   * start alike share their common prefix.
+   * The id of value `id` after transformation list `chain`, computed once (kept with the value),
+   * from the result of the list's parent (the list without its last transformation), so lists
+   * that start alike share their common prefix. Each single step is kept too, by transformation
+   * and input: lists that apply the same transformation to the same intermediate value (a
+   * lowercase after decodings that changed nothing, and a lowercase alone) compute it once. A
+   * step that changes nothing keeps the id, so equal results are visible as equal ids.
    */
-  transformedOf(id: i32, chain: i32, rules: RuleSet): string {
-    if (chain == 0) return unchecked(this.values[id]);
+  transformedId(id: i32, chain: i32, rules: RuleSet): i32 {
+    if (chain == 0) return id;
     while (this.transformed.length <= chain) this.transformed.push(null);
     let t = unchecked(this.transformed[chain]);
-    if (t === null) { t = new Array<string | null>(); this.transformed[chain] = t; }
-    while (t.length <= id) t.push(null);
+    if (t === null || t.length <= id) t = this.grow(this.transformed, chain, id);
     const known = unchecked(t[id]);
-    if (known !== null) return known;
-    const base = this.transformedOf(id, unchecked(rules.chainParent[chain]), rules);
-    const out = applyTransform(unchecked(rules.chainLast[chain]), base);
-    unchecked(t[id] = out);
+    if (known > 0) return known - 1;
+    const base = this.transformedId(id, unchecked(rules.chainParent[chain]), rules);
+    const out = this.step(base, unchecked(rules.chainLast[chain]));
+    unchecked(t[id] = out + 1);
     return out;
+  }
+
+  /** The value `id` after transformation list `chain`. */
+  transformedOf(id: i32, chain: i32, rules: RuleSet): string {
+    return unchecked(this.values[this.transformedId(id, chain, rules)]);
+  }
+
+  /** The id of transformation `tf` applied to value `id` (the same id when it changes nothing). */
+  private step(id: i32, tf: i32): i32 {
+    while (this.steps.length <= tf) this.steps.push(null);
+    let t = unchecked(this.steps[tf]);
+    if (t === null || t.length <= id) t = this.grow(this.steps, tf, id);
+    const known = unchecked(t[id]);
+    if (known > 0) return known - 1;
+    const v = unchecked(this.values[id]);
+    const out = applyTransform(tf, v);
+    let outId = id;
+    if (changetype<usize>(out) != changetype<usize>(v)) {
+      // A derived value: kept by id only (not looked up by content).
+      outId = this.values.length;
+      this.values.push(out);
+      this.chars += out.length;
+    }
+    unchecked(t[id] = outId + 1);
+    return outId;
+  }
+
+  /** Grows table `k` of `tables` to hold `id` (entries: result id + 1, 0 unknown). */
+  private grow(tables: Array<Int32Array | null>, k: i32, id: i32): Int32Array {
+    const old = unchecked(tables[k]);
+    const bigger = new Int32Array(max(64, max(id + 1, this.values.length) * 2));
+    if (old !== null) bigger.set(old!);
+    tables[k] = bigger;
+    return bigger;
   }
 
   /** Whether rule `r`'s group alternation can match `v` (the value `id` transformed by the group's list), kept with the value. */
@@ -475,16 +514,23 @@ export class Transaction {
       let v = unchecked(values[id]);
       let hit = false;
       if (r.multiMatch) {
-        // The operator runs on the original value and after every transformation.
-        let res = evalOperator(op, v, param, r.capture);
-        hit = res.matched != op.negated;
-        if (hit && r.capture) this.capture(res.captures);
-        for (let t = 0; !hit && t < transforms.length; t++) {
-          v = applyTransform(transforms[t], v);
-          res = evalOperator(op, v, param, r.capture);
+        // The operator runs on the original value and after every transformation that changed
+        // it (as ModSecurity's multiMatch; an unchanged value would give the same answer). With
+        // a constant parameter the outcome depends on the value alone: kept per value.
+        const known = pure ? table.verdict(slot, id) : <u8>0;
+        if (known == 1) continue;
+        const prefixes = prefixChainsOf(r, this.rules);
+        let last = -1;
+        for (let t = 0; !hit && t < prefixes.length; t++) {
+          const cur = table.transformedId(id, unchecked(prefixes[t]), this.rules);
+          if (cur == last) continue;
+          last = cur;
+          v = unchecked(table.values[cur]);
+          const res = evalOperator(op, v, param, r.capture);
           hit = res.matched != op.negated;
           if (hit && r.capture) this.capture(res.captures);
         }
+        if (pure) table.setVerdict(slot, id, hit);
       } else {
         if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
         if (only === null && literal && !table.screenHit(r.screenId, r.screenSlot, id, chain, this.rules)) continue;
@@ -743,6 +789,21 @@ export class Transaction {
     }
     return out;
   }
+}
+
+/** The transformation list ids of every prefix of the rule's list, the empty one first (kept on the rule). */
+function prefixChainsOf(r: Rule, rules: RuleSet): i32[] {
+  let p = r.prefixChains;
+  if (p === null) {
+    const out = new Array<i32>(r.transforms.length + 1);
+    let c = r.transformChain;
+    for (let i = r.transforms.length; i >= 0; i--) {
+      unchecked(out[i] = c);
+      c = c == 0 ? 0 : unchecked(rules.chainParent[c]);
+    }
+    r.prefixChains = p = out;
+  }
+  return p!;
 }
 
 /** Whether a target's key selector (`:name` or `:/regex/`) selects `key`; no selector selects all. */

@@ -136,6 +136,8 @@ export class Rule {
    * and its slot there: the operator runs only on values where one of them occurs.
    */
   screenId: i32 = -1;
+  /** multiMatch: the transformation list ids of every prefix of `transforms` (the engine fills it on first use). */
+  prefixChains: i32[] | null = null;
   screenSlot: i32 = 0;
   /** The target list as text (rules with equal lists share their collected values within a phase); "" when not shareable (TX, MATCHED_*). */
   targetKey: string = "";

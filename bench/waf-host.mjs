@@ -74,7 +74,9 @@ if (profile) {
   const floor = await load(builds[0][1], floorConfig);
   const hosts = await Promise.all(builds.map(([, p]) => load(p, bundled)));
   const rows = [];
-  for (const c of Object.keys(cases)) {
+  // BENCH_ONLY=get,json: only those cases.
+  const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : Object.keys(cases);
+  for (const c of only) {
     // Interleaved in slices, so a change in machine load hits every variant alike.
     const slices = 4;
     const sums = new Array(hosts.length + 1).fill(0);

@@ -247,6 +247,17 @@ class ValueTable {
     if (this.seen.length < this.values.length) this.seen = new Int32Array(this.values.length * 2);
     this.stamp++;
   }
+  /** The dedup marks, sized for every value interned so far (firstSight's array). */
+  dedupMarks(): Int32Array {
+    if (this.seen.length < this.values.length) {
+      const bigger = new Int32Array(this.values.length * 2);
+      bigger.set(this.seen);
+      this.seen = bigger;
+    }
+    return this.seen;
+  }
+  dedupStamp(): i32 { return this.stamp; }
+
   firstSight(id: i32): bool {
     if (id >= this.seen.length) {
       const bigger = new Int32Array(max(id + 1, this.values.length) * 2);
@@ -634,6 +645,25 @@ export class Transaction {
     const needLower = t.key.length > 0 && t.keyRegex === null;
     const r = this.collecting;
     const checkExclusions = r !== null && (this.removedTargets.length > 0 || (r.hasExclusions && excludesVariable(r, t.variable)));
+    if (!needLower && t.keyRegex === null && !checkExclusions) {
+      // The whole collection (the common case: ARGS, ARGS_NAMES, ...): a tight loop, no call per entry.
+      const n = p.length;
+      this.rawCount += n;
+      if (this.dedupping) {
+        const seen = this.table.dedupMarks();
+        const stamp = this.table.dedupStamp();
+        for (let i = 0; i < n; i++) {
+          const id = unchecked(pids[i]);
+          if (unchecked(seen[id]) == stamp) continue;
+          unchecked(seen[id] = stamp);
+          names.push(unchecked(qualified[i]));
+          ids.push(id);
+        }
+      } else {
+        for (let i = 0; i < n; i++) { names.push(unchecked(qualified[i])); ids.push(unchecked(pids[i])); }
+      }
+      return;
+    }
     const lower = needLower || checkExclusions ? p.lowerNames() : p.names;
     for (let i = 0; i < p.length; i++) {
       const key = unchecked(p.names[i]);

@@ -292,7 +292,7 @@ class CollectedTargets {
     if (per === null) {
       const screen = unchecked(rules.screens[s]);
       const words = screen.words;
-      per = new Array<i32[] | null>(screen.slots);
+      per = NO_SLOTS;
       const ids = this.ids;
       const chain = r.transformChain;
       for (let i = 0; i < ids.length; i++) {
@@ -305,7 +305,8 @@ class CollectedTargets {
             const b = <i32>ctz(word);
             word &= word - 1;
             const slot = (w << 5) + b;
-            let list = unchecked(per[slot]);
+            if (per.length == 0) per = new Array<i32[] | null>(screen.slots);
+            let list = unchecked(per![slot]);
             if (list === null) { list = new Array<i32>(); unchecked(per[slot] = list); }
             list.push(i);
           }
@@ -313,6 +314,7 @@ class CollectedTargets {
       }
       this.screened[s] = per;
     }
+    if (r.screenSlot >= per.length) return NO_VALUES;
     const got = unchecked(per[r.screenSlot]);
     return got === null ? NO_VALUES : got;
   }
@@ -341,6 +343,8 @@ class CollectedTargets {
 
 const MAX_MACRO_VALUE = 1024;
 const NO_VALUES: i32[] = [];
+/** A screen pass over a list where no literal occurred: no rule of the screen has a value to visit. */
+const NO_SLOTS: Array<i32[] | null> = [];
 
 export class Transaction {
   req: RequestData = new RequestData();
@@ -363,6 +367,8 @@ export class Transaction {
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private targetCache: Array<CollectedTargets | null> = [];
+  private scratchNames: string[] = [];
+  private scratchIds: i32[] = [];
   /** While collecting a shared list: drop values already in it; rawCount counts every entry. */
   private dedupping: bool = false;
   private rawCount: i32 = 0;
@@ -485,8 +491,16 @@ export class Transaction {
       names = list.names;
       ids = list.ids;
     } else {
-      names = new Array<string>();
-      ids = new Array<i32>();
+      // A list kept for the phase gets its own arrays; one used once (TX, MATCHED_VARS, ...) reuses scratch ones.
+      if (shared) {
+        names = new Array<string>();
+        ids = new Array<i32>();
+      } else {
+        names = this.scratchNames;
+        ids = this.scratchIds;
+        names.length = 0;
+        ids.length = 0;
+      }
       // A value seen twice gives the same verdict twice: in a shared list of more than 8
       // entries it is inspected once (the first variable holding it is the one reported).
       // Duplicates are dropped while collecting; a small list that lost some is collected again.
@@ -496,8 +510,8 @@ export class Transaction {
       this.collect(r, names, ids);
       this.dedupping = false;
       if (shared && this.rawCount <= 8 && ids.length < this.rawCount) {
-        names = new Array<string>();
-        ids = new Array<i32>();
+        names.length = 0;
+        ids.length = 0;
         this.collect(r, names, ids);
       }
       if (shared) this.targetCache[r.targetId] = new CollectedTargets(names, ids);

@@ -171,10 +171,27 @@ class JsonFlattener {
 
   ws(): void { while (this.pos < this.s.length && isSpace(this.s.charCodeAt(this.pos))) this.pos++; }
 
+  /** The name built last and the path it was built for (the next value in the same place reuses it). */
+  private lastName: string = "";
+  private lastPath: string[] = [];
+
   /** json.<keys>; array elements share their array's name (json.items.sku for every item). */
   name(): string {
-    let r = "json";
-    for (let i = 0; i < this.path.length; i++) if (this.path[i].length > 0) r += "." + this.path[i];
+    const path = this.path;
+    const last = this.lastPath;
+    if (path.length == last.length && this.lastName.length > 0) {
+      let same = true;
+      for (let i = 0; i < path.length; i++) if (unchecked(path[i]) != unchecked(last[i])) { same = false; break; }
+      if (same) return this.lastName;
+    }
+    let n = 4;
+    for (let i = 0; i < path.length; i++) if (path[i].length > 0) n += 1 + path[i].length;
+    const b = new ByteBuilder(n);
+    b.pushString("json");
+    for (let i = 0; i < path.length; i++) if (path[i].length > 0) { b.push(0x2e); b.pushString(path[i]); }
+    const r = b.toString();
+    this.lastName = r;
+    this.lastPath = path.slice(0);
     return r;
   }
 
@@ -280,6 +297,13 @@ class JsonFlattener {
   string(): string | null {
     const s = this.s;
     this.pos++;
+    // Most strings have no escape: the text between the quotes as it is.
+    const start = this.pos;
+    for (let i = start; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c == 0x22) { this.pos = i + 1; return s.substring(start, i); }
+      if (c == 0x5c) break;
+    }
     const b = new ByteBuilder(16);
     while (this.pos < s.length) {
       const c = s.charCodeAt(this.pos);

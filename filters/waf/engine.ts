@@ -209,17 +209,12 @@ class ValueTable {
     while (this.screenState.length <= s) { this.screenState.push(null); this.screenBits.push(null); }
     const screen = unchecked(rules.screens[s]);
     const words = screen.words;
-    let st = unchecked(this.screenState[s]);
-    if (st === null || st.length <= id) {
-      const size = max(64, max(id + 1, this.values.length) * 2);
-      const bigger = new Uint8Array(size);
-      if (st !== null) bigger.set(st!);
-      this.screenState[s] = st = bigger;
-      const bits = new Uint32Array(size * words);
-      const old = unchecked(this.screenBits[s]);
-      if (old !== null) bits.set(old!);
-      this.screenBits[s] = bits;
+    let cur = unchecked(this.screenState[s]);
+    if (cur === null || cur.length <= id) {
+      this.growScreen(s, id);
+      cur = unchecked(this.screenState[s]);
     }
+    const st = cur!;
     let state = unchecked(st[id]);
     if (state == 0) {
       const bits = unchecked(this.screenBits[s])!;
@@ -229,6 +224,32 @@ class ValueTable {
       unchecked(st[id] = state);
     }
     return state == 2 ? id * words : -1;
+  }
+
+  /**
+   * Screen `s`'s per-value states (0 not screened, 1 no literal, 2 some: bits at id * words),
+   * sized for every value interned so far, so a loop over existing ids can read them directly
+   * (screenOffset fills them in place for those ids).
+   */
+  screenStates(s: i32): Uint8Array {
+    while (this.screenState.length <= s) { this.screenState.push(null); this.screenBits.push(null); }
+    const st = unchecked(this.screenState[s]);
+    if (st !== null && st.length >= this.values.length) return st!;
+    this.growScreen(s, this.values.length);
+    return unchecked(this.screenState[s])!;
+  }
+
+  private growScreen(s: i32, id: i32): void {
+    const words = this.owner!.screens[s].words;
+    const st = unchecked(this.screenState[s]);
+    const size = max(64, max(id + 1, this.values.length) * 2);
+    const bigger = new Uint8Array(size);
+    if (st !== null) bigger.set(st!);
+    this.screenState[s] = bigger;
+    const bits = new Uint32Array(size * words);
+    const old = unchecked(this.screenBits[s]);
+    if (old !== null) bits.set(old!);
+    this.screenBits[s] = bits;
   }
 
   screenBitsOf(s: i32): Uint32Array {
@@ -295,8 +316,14 @@ class CollectedTargets {
       per = NO_SLOTS;
       const ids = this.ids;
       const chain = r.transformChain;
+      // Every list holding a value shares its screen result: after the first pass over it, a
+      // value costs one load here (the pass runs once per value and screen, not per list).
+      const states = table.screenStates(s);
       for (let i = 0; i < ids.length; i++) {
-        const at = table.screenOffset(s, unchecked(ids[i]), chain, rules);
+        const id = unchecked(ids[i]);
+        const state = unchecked(states[id]);
+        if (state == 1) continue;
+        const at = state == 0 ? table.screenOffset(s, id, chain, rules) : id * words;
         if (at < 0) continue;
         const bits = table.screenBitsOf(s);
         for (let w = 0; w < words; w++) {

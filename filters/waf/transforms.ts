@@ -375,8 +375,9 @@ function cmdLine(s: string): string {
 
 /** Removes `./` segments and `//`, resolves `../` (never above the start); Windows form turns `\` into `/` first. */
 export function normalizePath(s: string, windows: bool): string {
-  if (windows) s = s.replaceAll("\\", "/");
-  if (s.indexOf("/") < 0 && s.indexOf(".") < 0) return s;
+  if (windows && s.indexOf("\\") >= 0) s = s.replaceAll("\\", "/");
+  // Without a slash there is one segment: unchanged unless it is ".".
+  if (s.indexOf("/") < 0) return s == "." ? "" : s;
   const absolute = s.startsWith("/");
   const trailing = s.endsWith("/") || s.endsWith("/.") || s.endsWith("/..");
   const parts = s.split("/");

@@ -75,7 +75,11 @@ class ValueTable {
     if (this.owner !== rules || this.values.length > VALUE_TABLE_MAX_VALUES || this.chars > VALUE_TABLE_MAX_CHARS) this.clear(rules);
   }
 
+  /** Bumped by every clear: ids handed out before a clear mean nothing after it. */
+  generation: i32 = 0;
+
   private clear(rules: RuleSet): void {
+    this.generation++;
     // Slots are numbered per rule set: another one starts with no verdict arrays at all.
     if (this.owner !== rules) { this.verdicts.length = 0; this.screenBits.length = 0; this.screenState.length = 0; }
     this.owner = rules;
@@ -394,6 +398,9 @@ export class Transaction {
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private targetCache: Array<CollectedTargets | null> = [];
+  /** What the request data and the value table were when the kept target lists were collected. */
+  private keptFingerprint: i32 = -1;
+  private keptGeneration: i32 = -1;
   private scratchNames: string[] = [];
   private scratchIds: i32[] = [];
   /** While collecting a shared list: drop values already in it; rawCount counts every entry. */
@@ -427,10 +434,17 @@ export class Transaction {
   /** Runs the rules of `phase` (1..5); true when the transaction is now interrupted. */
   evaluatePhase(phase: i32): bool {
     if (this.mode == EngineMode.Off || this.allowed || this.interrupted) return this.interrupted;
-    // Collections may have grown (the body is parsed before phase 2): collect afresh.
-    for (let i = 0; i < this.targetCache.length; i++) this.targetCache[i] = null;
     // Streams interleave in a VM: a phase runs to completion, so it owns the table meanwhile.
     this.table.beginPhase(this.rules);
+    // Collections may have grown (the body is parsed before phase 2): collect afresh, unless
+    // nothing changed since the last phase (a request without a body runs phases 1 and 2 back
+    // to back) and the value ids of the kept lists still hold.
+    const fingerprint = this.req.version;
+    if (fingerprint != this.keptFingerprint || this.table.generation != this.keptGeneration) {
+      for (let i = 0; i < this.targetCache.length; i++) this.targetCache[i] = null;
+      this.keptFingerprint = fingerprint;
+      this.keptGeneration = this.table.generation;
+    }
     const rules = this.rules.rules;
     let skipMarker = "";
     let skipCount = 0;
@@ -474,20 +488,10 @@ export class Transaction {
       link = link.chained;
     }
     // Matched: the non-disruptive actions of every link, then the disruptive one of the head.
-    const ev = new MatchEvent();
-    ev.ruleId = head.id;
-    ev.phase = phase;
-    ev.family = familyOf(head.id);
-    ev.msg = this.expand(head.msg);
-    ev.logdata = this.expand(head.logdata);
-    ev.severity = head.severity;
-    ev.tags = head.tags;
-    ev.matchedVar = this.matchedVar;
-    ev.matchedVarName = this.matchedVarName;
-    ev.log = head.log;
     const d = head.disruptive;
+    let action = "pass";
     if (d == Disruptive.Deny) {
-      ev.action = "deny";
+      action = "deny";
       if (phase <= 4) {
         if (this.mode == EngineMode.On) {
           this.interrupted = true;
@@ -498,9 +502,24 @@ export class Transaction {
         }
       }
     } else if (d == Disruptive.Allow) {
-      ev.action = "allow";
+      action = "allow";
       if (this.mode == EngineMode.On) this.allowed = true;
     }
+    // Events feed the audit log, metrics and the matched-rules list, which all leave out
+    // `nolog` rules: none is made for them (most matches are the set-up rules' bookkeeping).
+    if (!head.log) return true;
+    const ev = new MatchEvent();
+    ev.ruleId = head.id;
+    ev.phase = phase;
+    ev.family = familyOf(head.id);
+    ev.msg = this.expand(head.msg);
+    ev.logdata = this.expand(head.logdata);
+    ev.severity = head.severity;
+    ev.tags = head.tags;
+    ev.matchedVar = this.matchedVar;
+    ev.matchedVarName = this.matchedVarName;
+    ev.log = true;
+    ev.action = action;
     this.events.push(ev);
     return true;
   }
@@ -807,7 +826,7 @@ export class Transaction {
       case CtlKind.RuleRemoveTargetById:
       case CtlKind.RuleRemoveTargetByTag: this.removedTargets.push(c); break;
       case CtlKind.RequestBodyAccess: this.requestBodyAccess = c.mode == 1; break;
-      case CtlKind.RequestBodyProcessor: this.req.bodyProcessor = c.tag; break;
+      case CtlKind.RequestBodyProcessor: this.req.bodyProcessor = c.tag; this.req.touch(); break;
     }
   }
 

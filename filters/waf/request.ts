@@ -82,6 +82,13 @@ export class RequestData {
     parseUrlEncoded(this.queryString, this.argsGet);
   }
 
+  /**
+   * Bumped (touch) by whoever changes the data after a phase ran (the body, the response, a
+   * ctl): lists of values the engine collected stay valid while it is unchanged.
+   */
+  version: i32 = 0;
+  touch(): void { this.version++; }
+
   /** The first value of a request header (names compared case-insensitively). */
   header(name: string): string {
     for (let i = 0; i < this.headers.length; i++) if (this.headers.names[i].toLowerCase() == name) return this.headers.values[i];

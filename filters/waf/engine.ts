@@ -123,7 +123,7 @@ class ValueTable {
 
   /** Ids of a collection's names or values, computed once per phase. */
   idsOf(p: Pairs, names: bool): i32[] {
-    if (p.idEpoch != this.epoch) { p.nameIds = null; p.valueIds = null; p.idEpoch = this.epoch; }
+    if (p.idEpoch != this.epoch) { p.nameIds = null; p.valueIds = null; p.firstNames = null; p.firstValues = null; p.idEpoch = this.epoch; }
     let ids = names ? p.nameIds : p.valueIds;
     if (ids === null) {
       const src = names ? p.names : p.values;
@@ -133,6 +133,34 @@ class ValueTable {
     }
     return ids!;
   }
+
+  /**
+   * The indexes of the first occurrence of each distinct name or value of `p` (after idsOf), in
+   * order: a list that drops duplicates never keeps a later one (ARGS_NAMES of a JSON array is
+   * thousands of entries and a handful of names).
+   */
+  firstsOf(p: Pairs, names: bool): i32[] {
+    const ids = this.idsOf(p, names);
+    let firsts = names ? p.firstNames : p.firstValues;
+    if (firsts === null) {
+      // Marks of its own (the dedup marks may be in use by the list being collected).
+      if (this.firstMarks.length < this.values.length) this.firstMarks = new Int32Array(this.values.length * 2);
+      const marks = this.firstMarks;
+      const stamp = ++this.firstStamp;
+      const out = new Array<i32>();
+      for (let i = 0; i < ids.length; i++) {
+        const id = unchecked(ids[i]);
+        if (unchecked(marks[id]) == stamp) continue;
+        unchecked(marks[id] = stamp);
+        out.push(i);
+      }
+      firsts = out;
+      if (names) p.firstNames = out; else p.firstValues = out;
+    }
+    return firsts!;
+  }
+  private firstMarks: Int32Array = new Int32Array(64);
+  private firstStamp: i32 = 0;
 
   /**
    * The id of value `id` after transformation list `chain`, computed once (kept with the value),
@@ -712,7 +740,10 @@ export class Transaction {
       if (this.dedupping) {
         const seen = this.table.dedupMarks();
         const stamp = this.table.dedupStamp();
-        for (let i = 0; i < n; i++) {
+        // Only first occurrences can be kept: visit those alone.
+        const firsts = this.table.firstsOf(p, namesOnly);
+        for (let k = 0, m = firsts.length; k < m; k++) {
+          const i = unchecked(firsts[k]);
           const id = unchecked(pids[i]);
           if (unchecked(seen[id]) == stamp) continue;
           unchecked(seen[id] = stamp);

@@ -15,6 +15,9 @@ export class Pairs {
   /** Ids of names and values in the engine's per-phase value table, valid while `idEpoch` is current (see engine.ts). */
   nameIds: i32[] | null = null;
   valueIds: i32[] | null = null;
+  /** Indexes of the first occurrence of each distinct name / value (engine.ts, same epoch as the ids). */
+  firstNames: i32[] | null = null;
+  firstValues: i32[] | null = null;
   idEpoch: i32 = 0;
   add(name: string, value: string): void {
     this.names.push(name);
@@ -23,6 +26,8 @@ export class Pairs {
     this.lower = null;
     this.nameIds = null;
     this.valueIds = null;
+    this.firstNames = null;
+    this.firstValues = null;
   }
   get length(): i32 { return this.names.length; }
   qualifiedNames(prefix: string): string[] {

@@ -21,6 +21,9 @@ export class LiteralScreen {
   private ends: Uint8Array = new Uint8Array(0);
   /** Per state, `words` words: the slots of every literal ending in it (suffix links followed). */
   private bits: Uint32Array = new Uint32Array(0);
+  /** Per state: the scan that last added its slots (a state reached again adds nothing new). */
+  private seenIn: Int32Array = new Int32Array(0);
+  private scans: i32 = 0;
 
   /** Adds the literals of a rule; returns its slot. Literals must be ASCII-lowercase folded. */
   add(literals: string[]): i32 {
@@ -114,6 +117,7 @@ export class LiteralScreen {
     for (let s = 0; s < states; s++) for (let w = 0; w < words; w++) if (bits[s * words + w] != 0) ends[s] = 1;
     this.delta = delta;
     this.ends = ends;
+    this.seenIn = new Int32Array(states);
     this.bits = bits.slice(0, states * words);
   }
 
@@ -130,6 +134,10 @@ export class LiteralScreen {
     const base = changetype<usize>(input);
     let any = false;
     let st = 0;
+    // A new mark for this scan (wrapping around clears the marks).
+    let scan = ++this.scans;
+    if (scan == i32.MAX_VALUE) { this.seenIn.fill(0); this.scans = scan = 1; }
+    const seen = this.seenIn.dataStart;
     for (let i = 0, n = input.length; i < n; i++) {
       let c = <i32>load<u16>(base + (<usize>i << 1));
       let cls: i32;
@@ -140,7 +148,8 @@ export class LiteralScreen {
         cls = this.classOf(c);
       }
       st = load<i32>(delta + (<usize>(st * k + cls) << 2));
-      if (load<u8>(ends + <usize>st) != 0) {
+      if (load<u8>(ends + <usize>st) != 0 && load<i32>(seen + (<usize>st << 2)) != scan) {
+        store<i32>(seen + (<usize>st << 2), scan);
         any = true;
         const src = bits + (<usize>(st * words) << 2);
         for (let w = 0; w < words; w++) {

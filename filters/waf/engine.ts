@@ -325,13 +325,17 @@ class ValueTable {
 
 const sharedTable = new ValueTable();
 
-/** One phase's values for a shared target list: names and value ids (the values are in the ValueTable). */
+/**
+ * One phase's values for a shared target list: names and value ids (the values are in the
+ * ValueTable). A name is kept unqualified with its variable (kinds[i], -1: the name is complete),
+ * so "ARGS:" + name is only built for the values a rule matches.
+ */
 class CollectedTargets {
   /** By prefilter group: the indexes of the values the group's alternation matches (the only ones its rules can match). */
   private survivors: Array<i32[] | null> = [];
   /** By literal screen: per slot, the indexes of the values where one of that rule's literals occurs. */
   private screened: Array<Array<i32[] | null> | null> = [];
-  constructor(public names: string[], public ids: i32[]) {}
+  constructor(public names: string[], public kinds: i32[], public ids: i32[]) {}
 
   /**
    * The values where one of rule `r`'s required literals occurs (the only ones it can match),
@@ -430,6 +434,7 @@ export class Transaction {
   private keptFingerprint: i32 = -1;
   private keptGeneration: i32 = -1;
   private scratchNames: string[] = [];
+  private scratchKinds: i32[] = [];
   private scratchIds: i32[] = [];
   /** While collecting a shared list: drop values already in it; rawCount counts every entry. */
   private dedupping: bool = false;
@@ -557,22 +562,27 @@ export class Transaction {
     if (r.targets.length == 0) return true; // SecAction
     // Rules with the same target list share what was collected in this phase.
     let names: string[];
+    let kinds: i32[];
     let ids: i32[];
     const shared = r.targetId > 0 && this.removedTargets.length == 0;
     while (this.targetCache.length <= r.targetId) this.targetCache.push(null);
     let list: CollectedTargets | null = shared ? unchecked(this.targetCache[r.targetId]) : null;
     if (list !== null) {
       names = list.names;
+      kinds = list.kinds;
       ids = list.ids;
     } else {
       // A list kept for the phase gets its own arrays; one used once (TX, MATCHED_VARS, ...) reuses scratch ones.
       if (shared) {
         names = new Array<string>();
+        kinds = new Array<i32>();
         ids = new Array<i32>();
       } else {
         names = this.scratchNames;
+        kinds = this.scratchKinds;
         ids = this.scratchIds;
         names.length = 0;
+        kinds.length = 0;
         ids.length = 0;
       }
       // A value seen twice gives the same verdict twice: in a shared list of more than 8
@@ -581,14 +591,15 @@ export class Transaction {
       if (shared) this.table.beginDedup();
       this.dedupping = shared;
       this.rawCount = 0;
-      this.collect(r, names, ids);
+      this.collect(r, names, kinds, ids);
       this.dedupping = false;
       if (shared && this.rawCount <= 8 && ids.length < this.rawCount) {
         names.length = 0;
+        kinds.length = 0;
         ids.length = 0;
-        this.collect(r, names, ids);
+        this.collect(r, names, kinds, ids);
       }
-      if (shared) this.targetCache[r.targetId] = new CollectedTargets(names, ids);
+      if (shared) this.targetCache[r.targetId] = new CollectedTargets(names, kinds, ids);
     }
     if (names.length == 0) return false;
     const table = this.table;
@@ -654,9 +665,11 @@ export class Transaction {
       }
       if (hit) {
         if (matches === null) matches = new Pairs();
-        matches!.add(names[i], v);
+        const k = unchecked(kinds[i]);
+        const name = k < 0 ? unchecked(names[i]) : VAR_NAMES[k] + ":" + unchecked(names[i]);
+        matches!.add(name, v);
         this.matchedVar = v;
-        this.matchedVarName = names[i];
+        this.matchedVarName = name;
         // A setvar keyed by the match (tx.seen_%{MATCHED_VAR}) runs for every matched value.
         for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
       }
@@ -678,14 +691,15 @@ export class Transaction {
 
   /** The (name, value) pairs a rule inspects: its targets minus exclusions. */
   /** Appends an entry to the list being collected (unless it is a duplicate being dropped). */
-  private add(names: string[], ids: i32[], name: string, id: i32): void {
+  private add(names: string[], kinds: i32[], ids: i32[], name: string, kind: i32, id: i32): void {
     this.rawCount++;
     if (this.dedupping && !this.table.firstSight(id)) return;
     names.push(name);
+    kinds.push(kind);
     ids.push(id);
   }
 
-  private collect(r: Rule, names: string[], ids: i32[]): void {
+  private collect(r: Rule, names: string[], kinds: i32[], ids: i32[]): void {
     this.collecting = r;
     for (let t = 0; t < r.targets.length; t++) {
       const target = r.targets[t];
@@ -693,16 +707,17 @@ export class Transaction {
       if (target.count) {
         // Counts are of every entry: no dedup inside.
         const n = new Array<string>();
+        const nk = new Array<i32>();
         const x = new Array<i32>();
         const dedupping = this.dedupping, raw = this.rawCount;
         this.dedupping = false;
-        this.expandTarget(target, n, x);
+        this.expandTarget(target, n, nk, x);
         this.dedupping = dedupping;
         this.rawCount = raw;
-        this.add(names, ids, target.key.length > 0 ? VAR_NAMES[target.variable] + ":" + target.key : VAR_NAMES[target.variable], this.table.intern(n.length.toString()));
+        this.add(names, kinds, ids, target.key.length > 0 ? target.key : VAR_NAMES[target.variable], target.key.length > 0 ? target.variable : -1, this.table.intern(n.length.toString()));
         continue;
       }
-      this.expandTarget(target, names, ids);
+      this.expandTarget(target, names, kinds, ids);
     }
     this.collecting = null;
   }
@@ -726,10 +741,11 @@ export class Transaction {
     return false;
   }
 
-  private addPairs(t: Target, vname: string, p: Pairs, namesOnly: bool, names: string[], ids: i32[]): void {
+  private addPairs(t: Target, p: Pairs, namesOnly: bool, names: string[], kinds: i32[], ids: i32[]): void {
     if (p.length == 0) return;
     const pids = this.table.idsOf(p, namesOnly);
-    const qualified = p.qualifiedNames(vname);
+    const raw = p.names;
+    const kind = t.variable;
     const needLower = t.key.length > 0 && t.keyRegex === null;
     const r = this.collecting;
     const checkExclusions = r !== null && (this.removedTargets.length > 0 || (r.hasExclusions && excludesVariable(r, t.variable)));
@@ -747,11 +763,12 @@ export class Transaction {
           const id = unchecked(pids[i]);
           if (unchecked(seen[id]) == stamp) continue;
           unchecked(seen[id] = stamp);
-          names.push(unchecked(qualified[i]));
+          names.push(unchecked(raw[i]));
+          kinds.push(kind);
           ids.push(id);
         }
       } else {
-        for (let i = 0; i < n; i++) { names.push(unchecked(qualified[i])); ids.push(unchecked(pids[i])); }
+        for (let i = 0; i < n; i++) { names.push(unchecked(raw[i])); kinds.push(kind); ids.push(unchecked(pids[i])); }
       }
       return;
     }
@@ -760,35 +777,35 @@ export class Transaction {
       const key = unchecked(p.names[i]);
       if (!keySelectedLower(t, key, unchecked(lower[i]))) continue;
       if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
-      this.add(names, ids, unchecked(qualified[i]), unchecked(pids[i]));
+      this.add(names, kinds, ids, unchecked(raw[i]), kind, unchecked(pids[i]));
     }
   }
 
-  private expandTarget(t: Target, names: string[], ids: i32[]): void {
+  private expandTarget(t: Target, names: string[], kinds: i32[], ids: i32[]): void {
     const req = this.req;
     const vname = VAR_NAMES[t.variable];
     switch (t.variable) {
-      case Var.ARGS: this.addPairs(t, vname, req.argsGet, false, names, ids); this.addPairs(t, vname, req.argsPost, false, names, ids); return;
-      case Var.ARGS_NAMES: this.addPairs(t, vname, req.argsGet, true, names, ids); this.addPairs(t, vname, req.argsPost, true, names, ids); return;
-      case Var.ARGS_GET: this.addPairs(t, vname, req.argsGet, false, names, ids); return;
-      case Var.ARGS_GET_NAMES: this.addPairs(t, vname, req.argsGet, true, names, ids); return;
-      case Var.ARGS_POST: this.addPairs(t, vname, req.argsPost, false, names, ids); return;
-      case Var.ARGS_POST_NAMES: this.addPairs(t, vname, req.argsPost, true, names, ids); return;
-      case Var.REQUEST_HEADERS: this.addPairs(t, vname, req.headers, false, names, ids); return;
-      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, vname, req.headers, true, names, ids); return;
-      case Var.REQUEST_COOKIES: this.addPairs(t, vname, req.cookies, false, names, ids); return;
-      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, vname, req.cookies, true, names, ids); return;
-      case Var.FILES: this.addPairs(t, vname, req.files, false, names, ids); return;
-      case Var.FILES_NAMES: this.addPairs(t, vname, req.files, true, names, ids); return;
-      case Var.RESPONSE_HEADERS: this.addPairs(t, vname, req.responseHeaders, false, names, ids); return;
-      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, vname, req.responseHeaders, true, names, ids); return;
-      case Var.MATCHED_VARS: this.addPairs(t, vname, this.matchedVars, false, names, ids); return;
-      case Var.MATCHED_VARS_NAMES: this.addPairs(t, vname, this.matchedVars, true, names, ids); return;
+      case Var.ARGS: this.addPairs(t, req.argsGet, false, names, kinds, ids); this.addPairs(t, req.argsPost, false, names, kinds, ids); return;
+      case Var.ARGS_NAMES: this.addPairs(t, req.argsGet, true, names, kinds, ids); this.addPairs(t, req.argsPost, true, names, kinds, ids); return;
+      case Var.ARGS_GET: this.addPairs(t, req.argsGet, false, names, kinds, ids); return;
+      case Var.ARGS_GET_NAMES: this.addPairs(t, req.argsGet, true, names, kinds, ids); return;
+      case Var.ARGS_POST: this.addPairs(t, req.argsPost, false, names, kinds, ids); return;
+      case Var.ARGS_POST_NAMES: this.addPairs(t, req.argsPost, true, names, kinds, ids); return;
+      case Var.REQUEST_HEADERS: this.addPairs(t, req.headers, false, names, kinds, ids); return;
+      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, req.headers, true, names, kinds, ids); return;
+      case Var.REQUEST_COOKIES: this.addPairs(t, req.cookies, false, names, kinds, ids); return;
+      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, req.cookies, true, names, kinds, ids); return;
+      case Var.FILES: this.addPairs(t, req.files, false, names, kinds, ids); return;
+      case Var.FILES_NAMES: this.addPairs(t, req.files, true, names, kinds, ids); return;
+      case Var.RESPONSE_HEADERS: this.addPairs(t, req.responseHeaders, false, names, kinds, ids); return;
+      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, req.responseHeaders, true, names, kinds, ids); return;
+      case Var.MATCHED_VARS: this.addPairs(t, this.matchedVars, false, names, kinds, ids); return;
+      case Var.MATCHED_VARS_NAMES: this.addPairs(t, this.matchedVars, true, names, kinds, ids); return;
       case Var.TX: {
         if (t.keyRegex === null && t.key.length > 0) {
           // A plain key: one lookup (TX keys are stored lowercase).
           if (this.tx.has(t.key) && !(this.collecting !== null && this.collecting!.hasExclusions && this.excluded(Var.TX, t.key, t.key))) {
-            this.add(names, ids, "TX:" + t.key, this.table.intern(this.tx.get(t.key)));
+            this.add(names, kinds, ids, t.key, Var.TX, this.table.intern(this.tx.get(t.key)));
           }
           return;
         }
@@ -796,7 +813,7 @@ export class Transaction {
         for (let i = 0; i < keys.length; i++) {
           if (!keySelected(t, keys[i])) continue;
           if ((this.collecting !== null && (this.collecting!.hasExclusions || this.removedTargets.length > 0)) && this.excluded(Var.TX, keys[i], keys[i])) continue;
-          this.add(names, ids, "TX:" + keys[i], this.table.intern(this.tx.get(keys[i])));
+          this.add(names, kinds, ids, keys[i], Var.TX, this.table.intern(this.tx.get(keys[i])));
         }
         return;
       }
@@ -805,7 +822,7 @@ export class Transaction {
     if (t.variable == Var.REQUEST_BODY && req.bodyLength == 0 && req.body.length == 0) return;
     if (t.variable == Var.RESPONSE_BODY && req.responseBody.length == 0) return;
     if (t.variable == Var.MATCHED_VAR && this.matchedVarName.length == 0) return;
-    this.add(names, ids, vname, this.table.intern(this.scalar(t.variable)));
+    this.add(names, kinds, ids, vname, -1, this.table.intern(this.scalar(t.variable)));
   }
 
   scalar(v: i32): string {
@@ -896,8 +913,9 @@ export class Transaction {
     for (let v = 0; v < VAR_NAMES.length; v++) if (VAR_NAMES[v] == head) t.variable = v;
     t.key = key;
     const names = new Array<string>();
+    const kinds = new Array<i32>();
     const ids = new Array<i32>();
-    this.expandTarget(t, names, ids);
+    this.expandTarget(t, names, kinds, ids);
     return ids.length > 0 ? this.table.values[ids[0]] : "";
   }
 

@@ -9,8 +9,6 @@ import { urlDecode } from "./transforms";
 export class Pairs {
   names: string[] = [];
   values: string[] = [];
-  /** "PREFIX:name" for each entry, built once per prefix (rules ask for them again and again). */
-  private qualified: Map<string, string[]> | null = null;
   private lower: string[] | null = null;
   /** Ids of names and values in the engine's per-phase value table, valid while `idEpoch` is current (see engine.ts). */
   nameIds: i32[] | null = null;
@@ -22,7 +20,6 @@ export class Pairs {
   add(name: string, value: string): void {
     this.names.push(name);
     this.values.push(value);
-    this.qualified = null;
     this.lower = null;
     this.nameIds = null;
     this.valueIds = null;
@@ -30,15 +27,6 @@ export class Pairs {
     this.firstValues = null;
   }
   get length(): i32 { return this.names.length; }
-  qualifiedNames(prefix: string): string[] {
-    let q = this.qualified;
-    if (q === null) this.qualified = q = new Map<string, string[]>();
-    if (q.has(prefix)) return q.get(prefix);
-    const out = new Array<string>(this.names.length);
-    for (let i = 0; i < this.names.length; i++) out[i] = prefix + ":" + this.names[i];
-    q.set(prefix, out);
-    return out;
-  }
   /** Lowercased names (selectors compare keys case-insensitively). */
   lowerNames(): string[] {
     let l = this.lower;

@@ -560,6 +560,10 @@ export class Transaction {
   private evalLink(head: Rule, r: Rule): bool {
     const op = r.op;
     if (r.targets.length == 0) return true; // SecAction
+    if (r.targets.length == 1 && r.transforms.length == 0 && !r.multiMatch && this.removedTargets.length == 0) {
+      const t = unchecked(r.targets[0]);
+      if (t.variable == Var.TX && t.keyRegex === null && t.key.length > 0 && !t.exclude) return this.evalTxKey(r, t);
+    }
     // Rules with the same target list share what was collected in this phase.
     let names: string[];
     let kinds: i32[];
@@ -676,6 +680,32 @@ export class Transaction {
     }
     if (matches === null) return false;
     this.matchedVars = matches!;
+    return true;
+  }
+
+  /**
+   * A link on one plain TX key (`TX:x`, `&TX:x`) with no transformation: most of the ruleset's
+   * bookkeeping (paranoia-level and threshold checks). The same outcome as collecting a one-entry
+   * list, without building one.
+   */
+  private evalTxKey(r: Rule, t: Target): bool {
+    const op = r.op;
+    const present = this.tx.has(t.key);
+    let v: string;
+    if (t.count) v = present ? "1" : "0";
+    else if (present) v = this.tx.get(t.key);
+    else return false;
+    const param = op.param.constant() ? op.param.constantText() : this.expand(op.param);
+    const res = evalOperator(op, v, param, r.capture);
+    if (res.matched == op.negated) return false;
+    if (r.capture) this.capture(res.captures);
+    const name = VAR_NAMES[Var.TX] + ":" + t.key;
+    const matches = new Pairs();
+    matches.add(name, v);
+    this.matchedVar = v;
+    this.matchedVarName = name;
+    for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
+    this.matchedVars = matches;
     return true;
   }
 

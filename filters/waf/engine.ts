@@ -114,7 +114,7 @@ class ValueTable {
     while (this.verdicts.length <= slot) this.verdicts.push(null);
     let p = unchecked(this.verdicts[slot]);
     if (p === null || p.length <= id) {
-      const bigger = new Uint8Array(max(64, max(id + 1, this.values.length) * 2));
+      const bigger = new Uint8Array(capacityFor(id));
       if (p !== null) bigger.set(p!);
       this.verdicts[slot] = p = bigger;
     }
@@ -144,7 +144,7 @@ class ValueTable {
     let firsts = names ? p.firstNames : p.firstValues;
     if (firsts === null) {
       // Marks of its own (the dedup marks may be in use by the list being collected).
-      if (this.firstMarks.length < this.values.length) this.firstMarks = new Int32Array(this.values.length * 2);
+      if (this.firstMarks.length < this.values.length) this.firstMarks = new Int32Array(capacityFor(this.values.length));
       const marks = this.firstMarks;
       const stamp = ++this.firstStamp;
       const out = new Array<i32>();
@@ -211,7 +211,7 @@ class ValueTable {
   /** Grows table `k` of `tables` to hold `id` (entries: result id + 1, 0 unknown). */
   private grow(tables: Array<Int32Array | null>, k: i32, id: i32): Int32Array {
     const old = unchecked(tables[k]);
-    const bigger = new Int32Array(max(64, max(id + 1, this.values.length) * 2));
+    const bigger = new Int32Array(capacityFor(id));
     if (old !== null) bigger.set(old!);
     tables[k] = bigger;
     return bigger;
@@ -223,7 +223,7 @@ class ValueTable {
     while (this.screened.length <= g) this.screened.push(null);
     let p = unchecked(this.screened[g]);
     if (p === null || p.length <= id) {
-      const bigger = new Uint8Array(max(64, max(id + 1, this.values.length) * 2));
+      const bigger = new Uint8Array(capacityFor(id));
       if (p !== null) bigger.set(p!);
       this.screened[g] = p = bigger;
     }
@@ -259,22 +259,19 @@ class ValueTable {
   }
 
   /**
-   * Screen `s`'s per-value states (0 not screened, 1 no literal, 2 some: bits at id * words),
-   * sized for every value interned so far, so a loop over existing ids can read them directly
-   * (screenOffset fills them in place for those ids).
+   * Screen `s`'s per-value states (0 not screened, 1 no literal, 2 some: bits at id * words);
+   * ids past its length are not screened yet (screenOffset grows it).
    */
   screenStates(s: i32): Uint8Array {
     while (this.screenState.length <= s) { this.screenState.push(null); this.screenBits.push(null); }
     const st = unchecked(this.screenState[s]);
-    if (st !== null && st.length >= this.values.length) return st!;
-    this.growScreen(s, this.values.length);
-    return unchecked(this.screenState[s])!;
+    return st !== null ? st! : NO_STATES;
   }
 
   private growScreen(s: i32, id: i32): void {
     const words = this.owner!.screens[s].words;
     const st = unchecked(this.screenState[s]);
-    const size = max(64, max(id + 1, this.values.length) * 2);
+    const size = capacityFor(id);
     const bigger = new Uint8Array(size);
     if (st !== null) bigger.set(st!);
     this.screenState[s] = bigger;
@@ -297,13 +294,13 @@ class ValueTable {
 
   /** Starts a dedup pass; then firstSight(id) is true once per id. */
   beginDedup(): void {
-    if (this.seen.length < this.values.length) this.seen = new Int32Array(this.values.length * 2);
+    if (this.seen.length < this.values.length) this.seen = new Int32Array(capacityFor(this.values.length));
     this.stamp++;
   }
   /** The dedup marks, sized for every value interned so far (firstSight's array). */
   dedupMarks(): Int32Array {
     if (this.seen.length < this.values.length) {
-      const bigger = new Int32Array(this.values.length * 2);
+      const bigger = new Int32Array(capacityFor(this.values.length));
       bigger.set(this.seen);
       this.seen = bigger;
     }
@@ -313,7 +310,7 @@ class ValueTable {
 
   firstSight(id: i32): bool {
     if (id >= this.seen.length) {
-      const bigger = new Int32Array(max(id + 1, this.values.length) * 2);
+      const bigger = new Int32Array(capacityFor(max(id, this.values.length)));
       bigger.set(this.seen);
       this.seen = bigger;
     }
@@ -354,12 +351,16 @@ class CollectedTargets {
       const chain = r.transformChain;
       // Every list holding a value shares its screen result: after the first pass over it, a
       // value costs one load here (the pass runs once per value and screen, not per list).
-      const states = table.screenStates(s);
+      let states = table.screenStates(s);
       for (let i = 0; i < ids.length; i++) {
         const id = unchecked(ids[i]);
-        const state = unchecked(states[id]);
+        const state = id < states.length ? unchecked(states[id]) : <u8>0;
         if (state == 1) continue;
-        const at = state == 0 ? table.screenOffset(s, id, chain, rules) : id * words;
+        let at = id * words;
+        if (state == 0) {
+          at = table.screenOffset(s, id, chain, rules);
+          states = table.screenStates(s); // may have grown
+        }
         if (at < 0) continue;
         const bits = table.screenBitsOf(s);
         for (let w = 0; w < words; w++) {
@@ -406,6 +407,17 @@ class CollectedTargets {
 
 const MAX_MACRO_VALUE = 1024;
 const NO_VALUES: i32[] = [];
+const NO_STATES = new Uint8Array(0);
+
+/**
+ * Room for index `id` in a per-value array, with a half again for the next ones. Sized by the id
+ * needed, not by how many values exist (derived values, the transformed forms, take ids too, and
+ * most arrays are indexed by the values read from the request only).
+ */
+function capacityFor(id: i32): i32 {
+  const n = id + 1;
+  return max(64, n + (n >> 1));
+}
 /** A screen pass over a list where no literal occurred: no rule of the screen has a value to visit. */
 const NO_SLOTS: Array<i32[] | null> = [];
 

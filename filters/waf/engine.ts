@@ -64,8 +64,6 @@ class ValueTable {
   /** The rule set whose transformation lists, groups and slots the results are for. */
   private owner: RuleSet | null = null;
   private chars: i32 = 0;
-  /** Values interned (read from requests), as opposed to derived (transformed) ones. */
-  private interned: i32 = 0;
 
   /**
    * Starts a phase. Everything kept per value is a function of its content alone, so it stays
@@ -74,9 +72,7 @@ class ValueTable {
    */
   beginPhase(rules: RuleSet): void {
     this.epoch = ++valueEpoch;
-    // The bounds count the values read from requests; their transformed forms come with them
-    // (a few per value), as the per-list transformed strings did before.
-    if (this.owner !== rules || this.interned > VALUE_TABLE_MAX_VALUES || this.chars > VALUE_TABLE_MAX_CHARS) this.clear(rules);
+    if (this.owner !== rules || this.values.length > VALUE_TABLE_MAX_VALUES || this.chars > VALUE_TABLE_MAX_CHARS) this.clear(rules);
   }
 
   /** Bumped by every clear: ids handed out before a clear mean nothing after it. */
@@ -88,7 +84,6 @@ class ValueTable {
     if (this.owner !== rules) { this.verdicts.length = 0; this.screenBits.length = 0; this.screenState.length = 0; }
     this.owner = rules;
     this.chars = 0;
-    this.interned = 0;
     this.ids.clear();
     this.values.length = 0;
     for (let i = 0; i < this.transformed.length; i++) { const t = unchecked(this.transformed[i]); if (t !== null) t.fill(0); }
@@ -104,7 +99,6 @@ class ValueTable {
     const id = this.values.length;
     this.values.push(v);
     this.chars += v.length;
-    this.interned++;
     ids.set(v, id);
     return id;
   }
@@ -208,6 +202,7 @@ class ValueTable {
       // A derived value: kept by id only (not looked up by content).
       outId = this.values.length;
       this.values.push(out);
+      this.chars += out.length;
     }
     unchecked(t[id] = outId + 1);
     return outId;

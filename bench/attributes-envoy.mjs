@@ -10,16 +10,26 @@
 // %COMMON_DURATION(DS_RX_BEG:US_TX_BEG:us)% from the access log (first request byte in to first
 // byte sent upstream: header parsing plus the filter chain), which has no client or upstream noise.
 // Goal: under 20 µs added at p50 for 10 attributes.
+//
+// BENCH_SECONDS (default 8); BENCH_ATTR_WASM: the build to measure (default build/attributes.wasm);
+// BENCH_ATTR_BASE_WASM: another build (e.g. an older one) measured in the same run, for a before/after;
+// BENCH_BREAKDOWN=1 adds the 10 attributes without outputs and with request headers only, so the
+// cost of the outputs (filter-state writes, header writes) shows apart from evaluation and reads.
 import http from 'node:http';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { typical, constant, noOutputs, headersOnly, requestHeaders, requestMethod, requestPath } from './lib/attributes-workload.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const wasmPath = join(root, 'build', 'attributes.wasm');
-if (!existsSync(wasmPath)) {
-  console.error('bench/attributes-envoy: build/attributes.wasm is missing; run `npm run build`');
-  process.exit(1);
+const wasmPath = process.env.BENCH_ATTR_WASM ?? join(root, 'build', 'attributes.wasm');
+const baseWasmPath = process.env.BENCH_ATTR_BASE_WASM;
+const breakdown = process.env.BENCH_BREAKDOWN === '1';
+for (const p of [wasmPath, baseWasmPath]) {
+  if (p !== undefined && !existsSync(p)) {
+    console.error(`bench/attributes-envoy: ${p} is missing; run \`npm run build\``);
+    process.exit(1);
+  }
 }
 let envoyApi;
 try {
@@ -31,53 +41,22 @@ try {
 const { startEnvoy, stopAllEnvoys, httpProxyBootstrap, wasmHttpFilter, startEchoUpstream, envoyVersionLine } = envoyApi;
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 
-const typical = {
-  log_level: 'warn',
-  attributes: [
-    {
-      name: 'op',
-      operation: {
-        'GET /api/{version}/users/{id}': 'GetUser', 'PUT /api/{version}/users/{id}': 'UpdateUser', 'DELETE /api/{version}/users/{id}': 'DeleteUser',
-        'GET /api/{version}/users': 'ListUsers', 'POST /api/{version}/orders': 'CreateOrder', 'GET /static/**': 'Static',
-      },
-      default: "'Unknown'",
-      outputs: { header: 'x-attr-op' },
-    },
-    { name: 'client', client_class: {}, outputs: { header: 'x-attr-client' } },
-    { name: 'version', api_version: { header: 'x-api-version' }, outputs: { header: 'x-attr-version' } },
-    { name: 'peer_ns', spiffe: 'namespace' },
-    {
-      name: 'tier',
-      rules: [
-        { when: "request.headers['x-plan'] == 'gold'", value: "'premium'" },
-        { when: "request.headers['x-plan'] in ['silver', 'bronze']", value: "'standard'" },
-      ],
-      default: "'free'",
-      outputs: { header: 'x-attr-tier' },
-    },
-    { name: 'tenant', rules: [{ when: 'has(jwt.claims.org.tenant)', value: 'jwt.claims.org.tenant' }], default: "'none'" },
-    { name: 'internal', rules: [{ value: "ip_in_cidr(source.address, ['10.0.0.0/8', '127.0.0.0/8'])" }] },
-    { name: 'numeric_id', rules: [{ value: "request.url_path.matches('/users/[0-9]+$')" }] },
-    { name: 'write', rules: [{ value: "request.method in ['POST', 'PUT', 'PATCH', 'DELETE']" }] },
-    {
-      name: 'risk',
-      rules: [
-        { when: "attr.client == 'bot'", value: "'high'" },
-        { when: "attr.write && !attr.internal", value: "'medium'" },
-      ],
-      default: "'low'",
-      outputs: { header: 'x-attr-risk' },
-    },
-  ],
-};
-const constant = { log_level: 'warn', attributes: [{ name: 'x', rules: [{ value: "'x'" }] }] };
 
 const ACCESS = 'BENCH %REQ(x-bench-variant)% %COMMON_DURATION(DS_RX_BEG:US_TX_BEG:us)%';
+const filter = (config, path = wasmPath) => [wasmHttpFilter({ name: 'attributes', wasmPath: path, config })];
 const variants = [
   { name: 'no filter', filters: [] },
-  { name: '1 constant attribute', filters: [wasmHttpFilter({ name: 'attributes', wasmPath, config: constant })] },
-  { name: '10 typical attributes', filters: [wasmHttpFilter({ name: 'attributes', wasmPath, config: typical })] },
+  { name: '1 constant attribute', filters: filter(constant) },
+  { name: '10 typical attributes', filters: filter(typical) },
 ];
+if (breakdown) {
+  variants.push({ name: '10 typical, no outputs', filters: filter(noOutputs) });
+  variants.push({ name: '10 typical, 5 headers, no filter state', filters: filter(headersOnly) });
+}
+if (baseWasmPath !== undefined) {
+  variants.push({ name: '1 constant attribute (base build)', filters: filter(constant, baseWasmPath) });
+  variants.push({ name: '10 typical attributes (base build)', filters: filter(typical, baseWasmPath) });
+}
 
 const upstream = await startEchoUpstream();
 const agents = [];
@@ -93,15 +72,12 @@ try {
     v.rtt = [];
   }
 
-  const headers = {
-    'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', 'accept-language': 'en', accept: 'application/json',
-    'x-plan': 'silver', 'x-api-version': '2',
-  };
+  const headers = requestHeaders;
   const get = (v, i) =>
     new Promise((resolve, reject) => {
       const started = process.hrtime.bigint();
       const req = http.request(
-        { host: '127.0.0.1', port: v.port, path: `/api/v2/users/${i % 1000}`, method: 'PUT', agent: v.agent, headers: { ...headers, 'x-bench-variant': String(variants.indexOf(v)) } },
+        { host: '127.0.0.1', port: v.port, path: requestPath(i), method: requestMethod, agent: v.agent, headers: { ...headers, 'x-bench-variant': String(variants.indexOf(v)) } },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -162,6 +138,10 @@ try {
   }
   const [, floor, typicalRow] = variants;
   console.log(`\n10 typical attributes above the wasm floor (1 constant attribute), in Envoy: ${signed(addedP50(typicalRow.inEnvoy, floor.inEnvoy))} µs at p50.`);
+  for (const v of variants.slice(3)) {
+    console.log(`${v.name} against 10 typical attributes, in Envoy: ${signed(addedP50(v.inEnvoy, typicalRow.inEnvoy))} µs at p50.`);
+  }
+  if (baseWasmPath !== undefined) console.log(`base build: ${baseWasmPath}`);
   console.log('added p50: median over rounds of 50 of the round-median difference to "no filter"; added p99: p99 minus its p99.');
   console.log('\n"in Envoy" = %COMMON_DURATION(DS_RX_BEG:US_TX_BEG:us)%: first request byte in to first byte sent upstream.');
   console.log('Goal: 10 typical attributes add under 20 µs at p50.');

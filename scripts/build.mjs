@@ -2,6 +2,7 @@
 // Builds every proxy-wasm filter (AssemblyScript) to build/<name>.wasm (release) and
 // build/<name>.debug.wasm (debug), then the TypeScript (tsc -b, itself incremental).
 // Filters: filters/<name>/filter.ts, examples/<name>/filter.ts, test/fixtures/filters/<name>/filter.ts.
+// A filter's folder may hold its own asconfig.json (extending the root one), e.g. for another runtime.
 //   --quiet         only errors and the one-line summary
 //   --filters-only  skip the TypeScript build
 //
@@ -129,6 +130,16 @@ function loadAsc() {
   return ascPromise;
 }
 
+/**
+ * The asconfig a filter builds with: its own `asconfig.json` when it has one (extending the root
+ * one, e.g. to choose another runtime), else the root's. Its folder is already an input of the
+ * up-to-date check.
+ */
+function configFor(f) {
+  const own = join(f.dir, 'asconfig.json');
+  return existsSync(own) ? relative(root, own) : 'asconfig.json';
+}
+
 async function compile(f, target, out) {
   const asc = await loadAsc();
   const started = Date.now();
@@ -136,7 +147,7 @@ async function compile(f, target, out) {
   const written = [];
   let diagnostics = '';
   const { error } = await asc.main(
-    [relative(root, f.entry), '--config', 'asconfig.json', '--target', target, '--outFile', relative(root, out), '--noColors'],
+    [relative(root, f.entry), '--config', configFor(f), '--target', target, '--outFile', relative(root, out), '--noColors'],
     {
       stdout: { write: () => true },
       stderr: {

@@ -9,7 +9,7 @@ export * from "@meshward/sdk/assembly/abi-headers";
 import {
   RootContext, Context, registerRootContext, FilterHeadersStatusValues, HeaderMapTypeValues,
   ConfigContext, getPluginConfiguration, logError, logInfo, logDebug, logEnabled, setLogLevel, LogLevelValues,
-  removeHeader, setHeader, removeHeaderBytes, setHeaderBytes, setPropertyBytes,
+  removeHeader, setHeader, removeHeaderBytes, setHeaderBytes, addHeaderBytes, setPropertyBytes, WasmResultValues,
 } from "@meshward/sdk/assembly";
 import { render } from "./expr/index";
 import { AttributesConfig, parseAttributesConfig } from "./config";
@@ -63,14 +63,17 @@ class AttributesStream extends Context {
     if (config === null || act === null) return FilterHeadersStatusValues.Continue;
     act.reset();
     // Anti-forgery: the client cannot supply an attribute header. Only headers actually present
-    // are removed (one header-map read instead of a removal call per output).
+    // are removed (one header-map read instead of a removal call per output). Afterwards none of
+    // the output headers is in the request, so they are appended rather than replaced (Envoy then
+    // skips its lookup), unless a removal failed.
     const outputs = config.requestHeaderBytes;
+    let outputsAbsent = true;
     if (outputs.length > 0) {
       const block = act.headers();
       for (let i = 0; i < outputs.length; i++) {
         const name = unchecked(outputs[i]);
         if (!block.has(name)) continue;
-        removeHeaderBytes(HeaderMapTypeValues.RequestHeaders, name);
+        if (removeHeaderBytes(HeaderMapTypeValues.RequestHeaders, name) != WasmResultValues.Ok) outputsAbsent = false;
         block.remove(name);
       }
     }
@@ -90,8 +93,10 @@ class AttributesStream extends Context {
       const bytes = v.utf8(text);
       if (a.filterState) setPropertyBytes(a.filterStateKey, bytes);
       if (a.header.length > 0) {
-        if (isHeaderValue(text)) setHeaderBytes(HeaderMapTypeValues.RequestHeaders, a.headerBytes, bytes);
-        else if (debug) logDebug("attributes: " + a.name + ": value has control characters; header " + a.header + " not set");
+        if (!isHeaderValue(text)) {
+          if (debug) logDebug("attributes: " + a.name + ": value has control characters; header " + a.header + " not set");
+        } else if (outputsAbsent) addHeaderBytes(HeaderMapTypeValues.RequestHeaders, a.headerBytes, bytes);
+        else setHeaderBytes(HeaderMapTypeValues.RequestHeaders, a.headerBytes, bytes);
       }
     }
     if (debug) logDebug("attributes: " + act.fetches.toString() + " distinct attribute read(s)");

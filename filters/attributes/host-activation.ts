@@ -2,10 +2,7 @@
 // (a missing property is ABSENT, never an abort); request headers (and the request attributes
 // derived from pseudo-headers) from one header-map read per request, because every host call
 // costs microseconds.
-import {
-  HeaderMapTypeValues, getBoolProperty, getHeaderPairsBytes, getIntProperty, getStringProperty,
-  parseJson, JsonKind,
-} from "@meshward/sdk/assembly";
+import { HeaderMapTypeValues, getHeaderPairsBytes, getPropertyEncoded, parseJson, JsonKind } from "@meshward/sdk/assembly";
 import { Activation, AttrRegistry, AttrSpec, Source, Type, Value, ABSENT, fromJson } from "./expr/index";
 import { parseIntText } from "./expr/evaluator";
 import { lowerAscii } from "./expr/text";
@@ -46,16 +43,12 @@ export class HostActivation extends Activation {
   fetch(spec: AttrSpec): Value {
     switch (spec.source) {
       case Source.Property: {
-        if (spec.type == Type.Int) {
-          const v = getIntProperty(spec.path);
-          return v === null ? ABSENT : Value.int_(v.value);
-        }
-        if (spec.type == Type.Bool) {
-          const v = getBoolProperty(spec.path);
-          return v === null ? ABSENT : Value.bool_(v.value);
-        }
-        const s = getStringProperty(spec.path);
-        return s === null ? ABSENT : Value.string_(s);
+        // Envoy's encodings: int64/uint64 as 8 bytes little-endian, bool as 1 byte, strings raw.
+        const raw = getPropertyEncoded(spec.nameBytes);
+        if (raw === null) return ABSENT;
+        if (spec.type == Type.Int) return raw.byteLength == 8 ? Value.int_(load<i64>(changetype<usize>(raw))) : ABSENT;
+        if (spec.type == Type.Bool) return raw.byteLength == 1 ? Value.bool_(load<u8>(changetype<usize>(raw)) != 0) : ABSENT;
+        return Value.string_(String.UTF8.decode(raw));
       }
       case Source.Header: {
         const s = this.header(spec.nameBytes);
@@ -87,15 +80,16 @@ export class HostActivation extends Activation {
         return Value.map_(keys, vals);
       }
       case Source.JsonProperty: {
-        const s = getStringProperty(spec.path);
-        if (s === null || s.length > MAX_JSON_BYTES) return ABSENT;
+        const raw = getPropertyEncoded(spec.nameBytes);
+        if (raw === null || raw.byteLength > MAX_JSON_BYTES) return ABSENT;
+        const s = String.UTF8.decode(raw);
         const parsed = parseJson(s, 32);
         if (!parsed.ok() || parsed.value!.kind != JsonKind.Object) return ABSENT;
         return fromJson(parsed.value!);
       }
       case Source.IntProperty: {
-        const s = getStringProperty(spec.path);
-        return s === null ? ABSENT : parseIntText(s.trim());
+        const raw = getPropertyEncoded(spec.nameBytes);
+        return raw === null ? ABSENT : parseIntText(String.UTF8.decode(raw).trim());
       }
       default: return ABSENT;
     }

@@ -6,7 +6,7 @@
 // Integers are little-endian. An empty map is 0 bytes (we also accept a lone count of 0).
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { HeaderMapTypeValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly/runtime";
-import { clearOut, outPtr, outSize, takeOutBuffer, utf8 } from "./internal";
+import { adoptOutBuffer, clearOut, outPtr, outSize, takeOutBuffer, utf8 } from "./internal";
 
 /** Serializes pairs; entries that are not `[name, value]` (fewer than 2 strings) are skipped. */
 export function serializePairs(pairs: Array<string[]>): ArrayBuffer {
@@ -94,7 +94,7 @@ export function getHeaderPairsBytes(map: HeaderMapTypeValues): ArrayBuffer | nul
   clearOut();
   const r = imports.proxy_get_header_map_pairs(map, outPtr, outSize);
   if (r != WasmResultValues.Ok) return null;
-  return takeOutBuffer();
+  return adoptOutBuffer();
 }
 
 export function requestHeaders(): Array<string[]> { return getHeaderPairs(HeaderMapTypeValues.RequestHeaders); }
@@ -127,6 +127,14 @@ export function removeHeader(map: HeaderMapTypeValues, name: string): WasmResult
 /** `setHeader` with a pre-encoded name and value. */
 export function setHeaderBytes(map: HeaderMapTypeValues, name: ArrayBuffer, value: ArrayBuffer): WasmResultValues {
   return imports.proxy_replace_header_map_value(map, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength);
+}
+
+/**
+ * `addHeader` with a pre-encoded name and value: appends without looking for an existing value
+ * (cheaper than `setHeaderBytes` in Envoy when the caller knows the header is absent).
+ */
+export function addHeaderBytes(map: HeaderMapTypeValues, name: ArrayBuffer, value: ArrayBuffer): WasmResultValues {
+  return imports.proxy_add_header_map_value(map, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength);
 }
 
 /** `removeHeader` with a pre-encoded name. */

@@ -32,6 +32,22 @@ export function takeOutBuffer(): ArrayBuffer {
   return out;
 }
 
+/**
+ * `takeOutBuffer` without the copy: the host wrote into an ArrayBuffer that our `malloc` made for
+ * exactly this size, so that buffer is released from the host's hold (unpinned) and returned
+ * itself. Falls back to the copy when the block is not such an ArrayBuffer (another allocator).
+ */
+export function adoptOutBuffer(): ArrayBuffer {
+  const ptr = <usize>load<u32>(outPtr);
+  const len = <u32>load<u32>(outSize);
+  // Object header (AssemblyScript's runtime): run-time type id at ptr - 8, payload size at ptr - 4.
+  if (ptr >= __heap_base + 20 && len > 0 && load<u32>(ptr - 8) == idof<ArrayBuffer>() && load<u32>(ptr - 4) == len) {
+    free(ptr);
+    return changetype<ArrayBuffer>(ptr);
+  }
+  return takeOutBuffer();
+}
+
 /** UTF-8 bytes of a string (AssemblyScript strings are UTF-16). */
 export function utf8(s: string): ArrayBuffer {
   return String.UTF8.encode(s);

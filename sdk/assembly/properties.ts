@@ -16,7 +16,7 @@
 // It needs a stream: from a root context (no request) Envoy answers NotFound.
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { WasmResultValues } from "@solo-io/proxy-runtime/assembly/index";
-import { clearOut, outPtr, outSize, takeOutBuffer, utf8 } from "./internal";
+import { adoptOutBuffer, clearOut, outPtr, outSize, takeOutBuffer, utf8 } from "./internal";
 import { deserializePairs } from "./headers";
 import { Box } from "./status";
 
@@ -32,6 +32,17 @@ export function getProperty(path: string[]): ArrayBuffer | null {
   const r = imports.proxy_get_property(changetype<usize>(p), p.byteLength, outPtr, outSize);
   if (r != WasmResultValues.Ok) return null;
   return takeOutBuffer();
+}
+
+/**
+ * `getProperty` for a path encoded once (`encodePropertyPath`), for callers that read the same
+ * property on every request; the host's buffer is returned without a copy.
+ */
+export function getPropertyEncoded(path: ArrayBuffer): ArrayBuffer | null {
+  clearOut();
+  const r = imports.proxy_get_property(changetype<usize>(path), path.byteLength, outPtr, outSize);
+  if (r != WasmResultValues.Ok) return null;
+  return adoptOutBuffer();
 }
 
 /** A string (or bytes) property decoded as UTF-8; null when missing. */

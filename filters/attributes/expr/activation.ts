@@ -26,10 +26,13 @@ export enum Source {
 
 export class AttrSpec {
   slot: i32 = -1;
-  /** For Header: the name as UTF-8, encoded once. */
+  /** For Header: the name as UTF-8; for the property sources: the ABI path (NUL-joined UTF-8). Encoded once. */
   nameBytes: ArrayBuffer = new ArrayBuffer(0);
   constructor(public source: Source, public path: Array<string>, public type: Type, public display: string) {
     if (source == Source.Header) this.nameBytes = String.UTF8.encode(path[0]);
+    else if (source == Source.Property || source == Source.JsonProperty || source == Source.IntProperty) {
+      this.nameBytes = String.UTF8.encode(path.join("\0"));
+    }
   }
 
   key(): string { return (<i32>this.source).toString() + ":" + (<i32>this.type).toString() + ":" + this.path.join("\0"); }

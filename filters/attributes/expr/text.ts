@@ -9,12 +9,16 @@ function mapAscii(s: string, from: i32, to: i32, delta: i32): string {
   }
   if (first < 0) return s;
   const n = s.length;
-  const buf = new StaticArray<u16>(n);
-  for (let i = 0; i < n; i++) {
-    const c = <i32>s.charCodeAt(i);
-    unchecked(buf[i] = <u16>(c >= from && c <= to ? c + delta : c));
+  // Written straight into the new string (one allocation, one pass).
+  const out = changetype<string>(__new(<usize>n << 1, idof<string>()));
+  const src = changetype<usize>(s);
+  const dst = changetype<usize>(out);
+  memory.copy(dst, src, <usize>first << 1);
+  for (let i = first; i < n; i++) {
+    const c = <i32>load<u16>(src + (<usize>i << 1));
+    store<u16>(dst + (<usize>i << 1), <u16>(c >= from && c <= to ? c + delta : c));
   }
-  return String.UTF16.decodeUnsafe(changetype<usize>(buf), <usize>n << 1);
+  return out;
 }
 
 /** ASCII lowercase; other characters unchanged. */
@@ -33,6 +37,13 @@ export class SubstringSet {
   private tokens: Array<string> = new Array<string>();
   private ranks: Array<i32> = new Array<i32>();
   private other: Array<i32> = new Array<i32>();
+  /**
+   * One bit per ASCII character pair that starts a token (2 KiB): most positions of a text are
+   * ruled out by one lookup, without touching the token strings. A first character whose list
+   * has a token of one character, or a non-ASCII second one, is checked at every occurrence.
+   */
+  private bigrams: StaticArray<u32> = new StaticArray<u32>(128 * 128 / 32);
+  private always: StaticArray<bool> = new StaticArray<bool>(128);
 
   add(token: string, rank: i32): void {
     if (token.length == 0) return;
@@ -44,6 +55,12 @@ export class SubstringSet {
     let list = this.byFirst[c];
     if (list === null) { list = new Array<i32>(); this.byFirst[c] = list; }
     list.push(id);
+    const second = token.length > 1 ? token.charCodeAt(1) : -1;
+    if (second < 0 || second >= 128) this.always[c] = true;
+    else {
+      const bit = (c << 7) | second;
+      this.bigrams[bit >>> 5] |= 1 << (bit & 31);
+    }
   }
 
   addAll(tokens: Array<string>, rank: i32): void {
@@ -60,6 +77,11 @@ export class SubstringSet {
       const list = unchecked(this.byFirst[c]);
       if (list === null) continue;
       const next = i + 1 < n ? <i32>s.charCodeAt(i + 1) : -1;
+      if (!unchecked(this.always[c])) {
+        if (next < 0 || next >= 128) continue;
+        const bit = (c << 7) | next;
+        if ((unchecked(this.bigrams[bit >>> 5]) & (1 << (bit & 31))) == 0) continue;
+      }
       for (let k = 0; k < list.length; k++) {
         const id = unchecked(list[k]);
         const rank = unchecked(this.ranks[id]);

@@ -131,6 +131,23 @@ describe('anti-forgery', () => {
     }
   });
 
+  it('a repeated forged header is removed whole; the upstream gets exactly one value, ours', async () => {
+    const f = await loadAttributes({
+      attributes: [
+        { name: 'tier', rules: [{ value: "'free'" }], outputs: { header: 'x-tier' } },
+        { name: 'plan', rules: [{ value: "'basic'" }], outputs: { header: 'x-plan-out' } },
+      ],
+    });
+    try {
+      const res = await f.http({ path: '/', headers: [['x-tier', 'premium'], ['x-plan-out', 'gold'], ['x-tier', 'admin']] });
+      const up = res.upstreamRequest!.headers;
+      expect(up['x-tier']).toBe('free');
+      expect(up['x-plan-out']).toBe('basic');
+    } finally {
+      f.close();
+    }
+  });
+
   it('a forged header cannot feed the rules either: expressions see the request after removal', async () => {
     const f = await loadAttributes({
       attributes: [{ name: 'tier', rules: [{ when: "has(request.headers['x-tier'])", value: "'forged'" }], default: "'clean'", outputs: { header: 'x-tier' } }],
@@ -320,6 +337,66 @@ describe('hostile input', () => {
       expect(r2.filterState['wasm.meshward.attr.c3']).toBeUndefined();
       expect(r2.filterState['wasm.meshward.attr.c4']).toBeUndefined(); // int64 overflow is absent
       expect(r2.filterState['wasm.meshward.attr.c5']).toBeUndefined();
+    } finally {
+      f.close();
+    }
+  });
+});
+
+// The filter is built with AssemblyScript's minimal runtime (filters/attributes/asconfig.json): no
+// collection runs inside a request, and the ABI entry collects after every 256th finished stream,
+// or after the first stream that made the memory grow.
+describe('memory (minimal runtime, collected between streams)', () => {
+  const memoryBytes = (f: Awaited<ReturnType<typeof loadAttributes>>) =>
+    (f.vm(0).instance.exports['memory'] as WebAssembly.Memory).buffer.byteLength;
+
+  it('stays flat over thousands of requests that each leave garbage behind', async () => {
+    const f = await loadAttributes({
+      attributes: [
+        { name: 'ua', rules: [{ value: "request.headers['user-agent'].lower()" }], outputs: { header: 'x-ua' } },
+        { name: 'client', client_class: {} },
+        { name: 'parts', rules: [{ value: "size(request.headers['user-agent'].split(' '))" }] },
+      ],
+    });
+    try {
+      // ~16 KiB of UTF-16 per decoded copy of this header, several copies per request.
+      const ua = 'Mozilla/5.0 ' + 'x'.repeat(8000);
+      const send = async (i: number) => {
+        const res = await f.http({ path: `/r/${i}`, headers: { 'user-agent': `${ua} ${i}` } });
+        expect(res.trap).toBeUndefined();
+        expect(res.upstreamRequest!.headers['x-ua']).toBe(`${ua.toLowerCase()} ${i}`);
+        expect(res.filterState['wasm.meshward.attr.parts']).toBe('3');
+      };
+      for (let i = 0; i < 600; i++) await send(i);
+      const warm = memoryBytes(f);
+      // Without collection these would add well over 100 MiB.
+      for (let i = 600; i < 3600; i++) await send(i);
+      expect(memoryBytes(f)).toBeLessThanOrEqual(warm + 2 * 1024 * 1024);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('a collection while other streams are open keeps their pending response headers', async () => {
+    const f = await loadAttributes({
+      attributes: [{ name: 'id', rules: [{ value: "request.headers['x-id']" }], outputs: { response_header: 'x-id-out' } }],
+    });
+    try {
+      // 100 streams wait for their response while 600 others finish (collections) around them.
+      const open = Array.from({ length: 100 }, (_, i) => {
+        const s = f.stream();
+        s.sendRequestHeaders({ ':method': 'GET', ':path': '/', ':authority': 'h', ':scheme': 'http', 'x-id': `open-${i}` }, true);
+        return s;
+      });
+      for (let i = 0; i < 600; i++) {
+        const res = await f.http({ path: '/', headers: { 'x-id': `done-${i}` } });
+        expect(res.headers['x-id-out']).toBe(`done-${i}`);
+      }
+      open.forEach((s, i) => {
+        s.sendResponseHeaders({ ':status': '200' }, true);
+        expect(s.completed).toBe(true);
+        expect(s.downstreamResponse.headers?.get('x-id-out')).toBe(`open-${i}`);
+      });
     } finally {
       f.close();
     }

@@ -4,7 +4,8 @@
 // make a backtracking regex engine explode (time must grow linearly with their size); then the
 // wasm VM's memory after many requests (the filter's `waf.wasm_memory_bytes` gauge).
 // Goals (issue 6): GET < 150 µs added at p50, 64 KiB JSON < 2 ms, pathological linear, memory
-// flat under 32 MiB. BENCH_SECONDS (default 1.5) per case; BENCH_MEMORY_REQUESTS (default 5000); BENCH_WAF_WASM.
+// flat under 32 MiB. BENCH_SECONDS (default 1.5) per case; BENCH_MEMORY_REQUESTS (default 5000); BENCH_WAF_WASM;
+// BENCH_WAF_WASM_B (a second build side by side, e.g. the one before a change).
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpProxyBootstrap, startEchoUpstream, startEnvoy, stopAllEnvoys, wasmHttpFilter } from '../sdk/dist/envoy/index.js';
@@ -14,6 +15,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 1.5);
 const memoryRequests = Number(process.env.BENCH_MEMORY_REQUESTS ?? 5000);
 // BENCH_WAF_WASM: another build of the filter to measure (e.g. an older one, for a before/after).
 const wafWasm = process.env.BENCH_WAF_WASM ?? join(root, 'build', 'waf.wasm');
+// BENCH_WAF_WASM_B: a second build measured side by side in the same run (a third Envoy).
+const wafWasmB = process.env.BENCH_WAF_WASM_B;
 
 async function send(port, { method = 'GET', path, headers = {}, body }) {
   const h = { ...headers };
@@ -73,7 +76,9 @@ const pathological = (n) => (i) => ({ method: 'POST', path: '/submit', headers: 
 const upstream = await startEchoUpstream();
 const boot = (filters) => (p) => httpProxyBootstrap({ listenerPort: p.listener, adminPort: p.admin, upstreamPort: upstream.port, httpFilters: filters });
 const bare = await startEnvoy({ config: boot([]), logLevel: 'warn' });
-const waf = await startEnvoy({ config: boot([wasmHttpFilter({ name: 'waf', wasmPath: wafWasm, config: { ruleset: { paranoia_level: 1 }, audit_log: false, log_level: 'error' } })]), logLevel: 'warn' });
+const wafConfig = { ruleset: { paranoia_level: 1 }, audit_log: false, log_level: 'error' };
+const waf = await startEnvoy({ config: boot([wasmHttpFilter({ name: 'waf', wasmPath: wafWasm, config: wafConfig })]), logLevel: 'warn' });
+const wafB = wafWasmB ? await startEnvoy({ config: boot([wasmHttpFilter({ name: 'waf', wasmPath: wafWasmB, config: wafConfig })]), logLevel: 'warn' }) : null;
 const port = (e) => Number(new URL(e.url('/')).port);
 
 try {
@@ -81,13 +86,20 @@ try {
   for (const [name, req] of [['GET, 10 headers, 5 args', get], ['GET, new arg values each time', getUnique], ['POST 64 KiB JSON', json64], ['POST 64 KiB JSON, new values each time', json64Unique], ['pathological 4 KiB', pathological(4096)], ['pathological 16 KiB', pathological(16384)], ['pathological 64 KiB', pathological(65536)]]) {
     const a = await latencies(port(bare), req);
     const b = await latencies(port(waf), req);
-    rows.push({ name, a, b });
+    const c = wafB ? await latencies(port(wafB), req) : null;
+    rows.push({ name, a, b, c });
   }
   console.log(`\nWAF filter (bundled ruleset, PL1) vs no filter, real Envoy, 1 worker, sequential keep-alive requests, ${seconds} s per case\n`);
   console.log('| request | no filter p50 µs | WAF p50 µs | added p50 µs | no filter p99 µs | WAF p99 µs | ratio p50 |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const { name, a, b } of rows) {
     console.log(`| ${name} | ${a.p50.toFixed(0)} | ${b.p50.toFixed(0)} | ${(b.p50 - a.p50).toFixed(0)} | ${a.p99.toFixed(0)} | ${b.p99.toFixed(0)} | ${(b.p50 / a.p50).toFixed(2)}x |`);
+  }
+  if (wafB) {
+    console.log(`\nSide by side in the same run: added p50 µs of this build and of BENCH_WAF_WASM_B (${wafWasmB})\n`);
+    console.log('| request | this build | build B | B / this |');
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const { name, a, b, c } of rows) console.log(`| ${name} | ${(b.p50 - a.p50).toFixed(0)} | ${(c.p50 - a.p50).toFixed(0)} | ${((c.p50 - a.p50) / Math.max(1, b.p50 - a.p50)).toFixed(2)}x |`);
   }
   const added = (i) => rows[i].b.p50 - rows[i].a.p50;
   console.log(`\npathological growth (added p50): 4→16 KiB ${(added(5) / Math.max(1, added(4))).toFixed(1)}x, 16→64 KiB ${(added(6) / Math.max(1, added(5))).toFixed(1)}x (linear ≈ 4x per 4x input)`);

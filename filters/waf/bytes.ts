@@ -45,12 +45,15 @@ export class ByteBuilder {
     this.buf = new Uint16Array(capacity < 4 ? 4 : capacity);
   }
   push(c: i32): void {
-    if (this.length == this.buf.length) {
-      const bigger = new Uint16Array(this.buf.length * 2);
+    const n = this.length;
+    if (n == this.buf.length) {
+      const bigger = new Uint16Array(n * 2);
       bigger.set(this.buf);
       this.buf = bigger;
     }
-    this.buf[this.length++] = <u16>c;
+    // In bounds (checked above): a plain store, no second bounds check per character.
+    store<u16>(this.buf.dataStart + (<usize>n << 1), <u16>c);
+    this.length = n + 1;
   }
   pushString(s: string): void {
     for (let i = 0; i < s.length; i++) this.push(s.charCodeAt(i));

@@ -46,12 +46,18 @@ class ValueTable {
   epoch: i32 = 0;
   private ids: Map<string, i32> = new Map<string, i32>();
   values: string[] = [];
-  /** By transformation list id, then value id: the transformed value (null: not computed yet). */
-  private transformed: Array<Array<string | null> | null> = [];
+  /** By transformation list id, then value id: the id of the transformed value + 1 (0: not computed yet). */
+  private transformed: Array<Int32Array | null> = [];
+  /** By transformation, then value id: the id of the value after that one transformation + 1 (0: not computed yet). */
+  private steps: Array<Int32Array | null> = [];
   /** By prefilter group id, then value id: 0 not screened, 1 no rule of the group can match, 2 may match. */
   private screened: Array<Uint8Array | null> = [];
   /** By rule slot (Rule.verdictSlot), then value id: 0 not run, 1 no match, 2 match (operators whose verdict depends on the value alone). */
   private verdicts: Array<Uint8Array | null> = [];
+  /** By literal screen id: per value, the screen's words of slot bits (rules one of whose literals occur in it). */
+  private screenBits: Array<Uint32Array | null> = [];
+  /** By literal screen id, then value id: 0 not screened yet, 1 no literal, 2 some literal. */
+  private screenState: Array<Uint8Array | null> = [];
   /** Dedup marks: seen[id] == stamp when the value is already in the list being built. */
   private seen: Int32Array = new Int32Array(64);
   private stamp: i32 = 0;
@@ -69,15 +75,21 @@ class ValueTable {
     if (this.owner !== rules || this.values.length > VALUE_TABLE_MAX_VALUES || this.chars > VALUE_TABLE_MAX_CHARS) this.clear(rules);
   }
 
+  /** Bumped by every clear: ids handed out before a clear mean nothing after it. */
+  generation: i32 = 0;
+
   private clear(rules: RuleSet): void {
+    this.generation++;
     // Slots are numbered per rule set: another one starts with no verdict arrays at all.
-    if (this.owner !== rules) this.verdicts.length = 0;
+    if (this.owner !== rules) { this.verdicts.length = 0; this.screenBits.length = 0; this.screenState.length = 0; }
     this.owner = rules;
     this.chars = 0;
     this.ids.clear();
     this.values.length = 0;
-    for (let i = 0; i < this.transformed.length; i++) { const t = unchecked(this.transformed[i]); if (t !== null) t.length = 0; }
+    for (let i = 0; i < this.transformed.length; i++) { const t = unchecked(this.transformed[i]); if (t !== null) t.fill(0); }
+    for (let i = 0; i < this.steps.length; i++) { const t = unchecked(this.steps[i]); if (t !== null) t.fill(0); }
     for (let i = 0; i < this.screened.length; i++) { const p = unchecked(this.screened[i]); if (p !== null) p.fill(0); }
+    for (let i = 0; i < this.screenState.length; i++) { const p = unchecked(this.screenState[i]); if (p !== null) p.fill(0); }
     for (let i = 0; i < this.verdicts.length; i++) { const p = unchecked(this.verdicts[i]); if (p !== null) p.fill(0); }
   }
 
@@ -102,7 +114,7 @@ class ValueTable {
     while (this.verdicts.length <= slot) this.verdicts.push(null);
     let p = unchecked(this.verdicts[slot]);
     if (p === null || p.length <= id) {
-      const bigger = new Uint8Array(max(64, max(id + 1, this.values.length) * 2));
+      const bigger = new Uint8Array(capacityFor(id));
       if (p !== null) bigger.set(p!);
       this.verdicts[slot] = p = bigger;
     }
@@ -111,7 +123,7 @@ class ValueTable {
 
   /** Ids of a collection's names or values, computed once per phase. */
   idsOf(p: Pairs, names: bool): i32[] {
-    if (p.idEpoch != this.epoch) { p.nameIds = null; p.valueIds = null; p.idEpoch = this.epoch; }
+    if (p.idEpoch != this.epoch) { p.nameIds = null; p.valueIds = null; p.firstNames = null; p.firstValues = null; p.idEpoch = this.epoch; }
     let ids = names ? p.nameIds : p.valueIds;
     if (ids === null) {
       const src = names ? p.names : p.values;
@@ -123,22 +135,86 @@ class ValueTable {
   }
 
   /**
-   * The value `id` after transformation list `chain`, computed once (kept with the value), from the
-   * result of the list's parent (the list without its last transformation), so lists that
-   * start alike share their common prefix.
+   * The indexes of the first occurrence of each distinct name or value of `p` (after idsOf), in
+   * order: a list that drops duplicates never keeps a later one (ARGS_NAMES of a JSON array is
+   * thousands of entries and a handful of names).
    */
-  transformedOf(id: i32, chain: i32, rules: RuleSet): string {
-    if (chain == 0) return unchecked(this.values[id]);
+  firstsOf(p: Pairs, names: bool): i32[] {
+    const ids = this.idsOf(p, names);
+    let firsts = names ? p.firstNames : p.firstValues;
+    if (firsts === null) {
+      // Marks of its own (the dedup marks may be in use by the list being collected).
+      if (this.firstMarks.length < this.values.length) this.firstMarks = new Int32Array(capacityFor(this.values.length));
+      const marks = this.firstMarks;
+      const stamp = ++this.firstStamp;
+      const out = new Array<i32>();
+      for (let i = 0; i < ids.length; i++) {
+        const id = unchecked(ids[i]);
+        if (unchecked(marks[id]) == stamp) continue;
+        unchecked(marks[id] = stamp);
+        out.push(i);
+      }
+      firsts = out;
+      if (names) p.firstNames = out; else p.firstValues = out;
+    }
+    return firsts!;
+  }
+  private firstMarks: Int32Array = new Int32Array(64);
+  private firstStamp: i32 = 0;
+
+  /**
+   * The id of value `id` after transformation list `chain`, computed once (kept with the value),
+   * from the result of the list's parent (the list without its last transformation), so lists
+   * that start alike share their common prefix. Each single step is kept too, by transformation
+   * and input: lists that apply the same transformation to the same intermediate value (a
+   * lowercase after decodings that changed nothing, and a lowercase alone) compute it once. A
+   * step that changes nothing keeps the id, so equal results are visible as equal ids.
+   */
+  transformedId(id: i32, chain: i32, rules: RuleSet): i32 {
+    if (chain == 0) return id;
     while (this.transformed.length <= chain) this.transformed.push(null);
     let t = unchecked(this.transformed[chain]);
-    if (t === null) { t = new Array<string | null>(); this.transformed[chain] = t; }
-    while (t.length <= id) t.push(null);
+    if (t === null || t.length <= id) t = this.grow(this.transformed, chain, id);
     const known = unchecked(t[id]);
-    if (known !== null) return known;
-    const base = this.transformedOf(id, unchecked(rules.chainParent[chain]), rules);
-    const out = applyTransform(unchecked(rules.chainLast[chain]), base);
-    unchecked(t[id] = out);
+    if (known > 0) return known - 1;
+    const base = this.transformedId(id, unchecked(rules.chainParent[chain]), rules);
+    const out = this.step(base, unchecked(rules.chainLast[chain]));
+    unchecked(t[id] = out + 1);
     return out;
+  }
+
+  /** The value `id` after transformation list `chain`. */
+  transformedOf(id: i32, chain: i32, rules: RuleSet): string {
+    return unchecked(this.values[this.transformedId(id, chain, rules)]);
+  }
+
+  /** The id of transformation `tf` applied to value `id` (the same id when it changes nothing). */
+  private step(id: i32, tf: i32): i32 {
+    while (this.steps.length <= tf) this.steps.push(null);
+    let t = unchecked(this.steps[tf]);
+    if (t === null || t.length <= id) t = this.grow(this.steps, tf, id);
+    const known = unchecked(t[id]);
+    if (known > 0) return known - 1;
+    const v = unchecked(this.values[id]);
+    const out = applyTransform(tf, v);
+    let outId = id;
+    if (changetype<usize>(out) != changetype<usize>(v)) {
+      // A derived value: kept by id only (not looked up by content).
+      outId = this.values.length;
+      this.values.push(out);
+      this.chars += out.length;
+    }
+    unchecked(t[id] = outId + 1);
+    return outId;
+  }
+
+  /** Grows table `k` of `tables` to hold `id` (entries: result id + 1, 0 unknown). */
+  private grow(tables: Array<Int32Array | null>, k: i32, id: i32): Int32Array {
+    const old = unchecked(tables[k]);
+    const bigger = new Int32Array(capacityFor(id));
+    if (old !== null) bigger.set(old!);
+    tables[k] = bigger;
+    return bigger;
   }
 
   /** Whether rule `r`'s group alternation can match `v` (the value `id` transformed by the group's list), kept with the value. */
@@ -147,7 +223,7 @@ class ValueTable {
     while (this.screened.length <= g) this.screened.push(null);
     let p = unchecked(this.screened[g]);
     if (p === null || p.length <= id) {
-      const bigger = new Uint8Array(max(64, max(id + 1, this.values.length) * 2));
+      const bigger = new Uint8Array(capacityFor(id));
       if (p !== null) bigger.set(p!);
       this.screened[g] = p = bigger;
     }
@@ -156,14 +232,85 @@ class ValueTable {
     return state == 2;
   }
 
+  /**
+   * Runs literal screen `s` over value `id` (transformed by the screen's list `chain`) once, kept
+   * with the value; returns the offset of its slot bits in screenBitsOf(s), or -1 when no literal
+   * of any rule occurs in it.
+   */
+  screenOffset(s: i32, id: i32, chain: i32, rules: RuleSet): i32 {
+    while (this.screenState.length <= s) { this.screenState.push(null); this.screenBits.push(null); }
+    const screen = unchecked(rules.screens[s]);
+    const words = screen.words;
+    let cur = unchecked(this.screenState[s]);
+    if (cur === null || cur.length <= id) {
+      this.growScreen(s, id);
+      cur = unchecked(this.screenState[s]);
+    }
+    const st = cur!;
+    let state = unchecked(st[id]);
+    if (state == 0) {
+      const bits = unchecked(this.screenBits[s])!;
+      const at = id * words;
+      for (let w = 0; w < words; w++) unchecked(bits[at + w] = 0);
+      state = screen.scan(this.transformedOf(id, chain, rules), bits, at) ? 2 : 1;
+      unchecked(st[id] = state);
+    }
+    return state == 2 ? id * words : -1;
+  }
+
+  /**
+   * Screen `s`'s per-value states (0 not screened, 1 no literal, 2 some: bits at id * words);
+   * ids past its length are not screened yet (screenOffset grows it).
+   */
+  screenStates(s: i32): Uint8Array {
+    while (this.screenState.length <= s) { this.screenState.push(null); this.screenBits.push(null); }
+    const st = unchecked(this.screenState[s]);
+    return st !== null ? st! : NO_STATES;
+  }
+
+  private growScreen(s: i32, id: i32): void {
+    const words = this.owner!.screens[s].words;
+    const st = unchecked(this.screenState[s]);
+    const size = capacityFor(id);
+    const bigger = new Uint8Array(size);
+    if (st !== null) bigger.set(st!);
+    this.screenState[s] = bigger;
+    const bits = new Uint32Array(size * words);
+    const old = unchecked(this.screenBits[s]);
+    if (old !== null) bits.set(old!);
+    this.screenBits[s] = bits;
+  }
+
+  screenBitsOf(s: i32): Uint32Array {
+    return unchecked(this.screenBits[s])!;
+  }
+
+  /** Whether one of the literals of the rule in `slot` of screen `s` occurs in value `id`. */
+  screenHit(s: i32, slot: i32, id: i32, chain: i32, rules: RuleSet): bool {
+    const at = this.screenOffset(s, id, chain, rules);
+    if (at < 0) return false;
+    return (unchecked(this.screenBitsOf(s)[at + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) != 0;
+  }
+
   /** Starts a dedup pass; then firstSight(id) is true once per id. */
   beginDedup(): void {
-    if (this.seen.length < this.values.length) this.seen = new Int32Array(this.values.length * 2);
+    if (this.seen.length < this.values.length) this.seen = new Int32Array(capacityFor(this.values.length));
     this.stamp++;
   }
+  /** The dedup marks, sized for every value interned so far (firstSight's array). */
+  dedupMarks(): Int32Array {
+    if (this.seen.length < this.values.length) {
+      const bigger = new Int32Array(capacityFor(this.values.length));
+      bigger.set(this.seen);
+      this.seen = bigger;
+    }
+    return this.seen;
+  }
+  dedupStamp(): i32 { return this.stamp; }
+
   firstSight(id: i32): bool {
     if (id >= this.seen.length) {
-      const bigger = new Int32Array(max(id + 1, this.values.length) * 2);
+      const bigger = new Int32Array(capacityFor(max(id, this.values.length)));
       bigger.set(this.seen);
       this.seen = bigger;
     }
@@ -175,11 +322,66 @@ class ValueTable {
 
 const sharedTable = new ValueTable();
 
-/** One phase's values for a shared target list: names and value ids (the values are in the ValueTable). */
+/**
+ * One phase's values for a shared target list: names and value ids (the values are in the
+ * ValueTable). A name is kept unqualified with its variable (kinds[i], -1: the name is complete),
+ * so "ARGS:" + name is only built for the values a rule matches.
+ */
 class CollectedTargets {
   /** By prefilter group: the indexes of the values the group's alternation matches (the only ones its rules can match). */
   private survivors: Array<i32[] | null> = [];
-  constructor(public names: string[], public ids: i32[]) {}
+  /** By literal screen: per slot, the indexes of the values where one of that rule's literals occurs. */
+  private screened: Array<Array<i32[] | null> | null> = [];
+  constructor(public names: string[], public kinds: i32[], public ids: i32[]) {}
+
+  /**
+   * The values where one of rule `r`'s required literals occurs (the only ones it can match),
+   * from one screen pass per value for every rule of the screen: the others visit no value at all
+   * when none of their literals occurs.
+   */
+  literalSurvivorsFor(r: Rule, table: ValueTable, rules: RuleSet): i32[] {
+    const s = r.screenId;
+    while (this.screened.length <= s) this.screened.push(null);
+    let per = unchecked(this.screened[s]);
+    if (per === null) {
+      const screen = unchecked(rules.screens[s]);
+      const words = screen.words;
+      per = NO_SLOTS;
+      const ids = this.ids;
+      const chain = r.transformChain;
+      // Every list holding a value shares its screen result: after the first pass over it, a
+      // value costs one load here (the pass runs once per value and screen, not per list).
+      let states = table.screenStates(s);
+      for (let i = 0; i < ids.length; i++) {
+        const id = unchecked(ids[i]);
+        const state = id < states.length ? unchecked(states[id]) : <u8>0;
+        if (state == 1) continue;
+        let at = id * words;
+        if (state == 0) {
+          at = table.screenOffset(s, id, chain, rules);
+          states = table.screenStates(s); // may have grown
+        }
+        if (at < 0) continue;
+        const bits = table.screenBitsOf(s);
+        for (let w = 0; w < words; w++) {
+          let word = unchecked(bits[at + w]);
+          while (word != 0) {
+            const b = <i32>ctz(word);
+            word &= word - 1;
+            const slot = (w << 5) + b;
+            if (per.length == 0) per = new Array<i32[] | null>(screen.slots);
+            let list = unchecked(per![slot]);
+            if (list === null) { list = new Array<i32>(); unchecked(per[slot] = list); }
+            list.push(i);
+          }
+        }
+      }
+      this.screened[s] = per;
+    }
+    if (r.screenSlot >= per.length) return NO_VALUES;
+    const got = unchecked(per[r.screenSlot]);
+    return got === null ? NO_VALUES : got;
+  }
 
   /**
    * The values rule `r`'s group may match, screened once for the whole group: its other rules
@@ -204,6 +406,20 @@ class CollectedTargets {
 }
 
 const MAX_MACRO_VALUE = 1024;
+const NO_VALUES: i32[] = [];
+const NO_STATES = new Uint8Array(0);
+
+/**
+ * Room for index `id` in a per-value array, with a half again for the next ones. Sized by the id
+ * needed, not by how many values exist (derived values, the transformed forms, take ids too, and
+ * most arrays are indexed by the values read from the request only).
+ */
+function capacityFor(id: i32): i32 {
+  const n = id + 1;
+  return max(64, n + (n >> 1));
+}
+/** A screen pass over a list where no literal occurred: no rule of the screen has a value to visit. */
+const NO_SLOTS: Array<i32[] | null> = [];
 
 export class Transaction {
   req: RequestData = new RequestData();
@@ -226,6 +442,12 @@ export class Transaction {
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private targetCache: Array<CollectedTargets | null> = [];
+  /** What the request data and the value table were when the kept target lists were collected. */
+  private keptFingerprint: i32 = -1;
+  private keptGeneration: i32 = -1;
+  private scratchNames: string[] = [];
+  private scratchKinds: i32[] = [];
+  private scratchIds: i32[] = [];
   /** While collecting a shared list: drop values already in it; rawCount counts every entry. */
   private dedupping: bool = false;
   private rawCount: i32 = 0;
@@ -257,10 +479,17 @@ export class Transaction {
   /** Runs the rules of `phase` (1..5); true when the transaction is now interrupted. */
   evaluatePhase(phase: i32): bool {
     if (this.mode == EngineMode.Off || this.allowed || this.interrupted) return this.interrupted;
-    // Collections may have grown (the body is parsed before phase 2): collect afresh.
-    for (let i = 0; i < this.targetCache.length; i++) this.targetCache[i] = null;
     // Streams interleave in a VM: a phase runs to completion, so it owns the table meanwhile.
     this.table.beginPhase(this.rules);
+    // Collections may have grown (the body is parsed before phase 2): collect afresh, unless
+    // nothing changed since the last phase (a request without a body runs phases 1 and 2 back
+    // to back) and the value ids of the kept lists still hold.
+    const fingerprint = this.req.version;
+    if (fingerprint != this.keptFingerprint || this.table.generation != this.keptGeneration) {
+      for (let i = 0; i < this.targetCache.length; i++) this.targetCache[i] = null;
+      this.keptFingerprint = fingerprint;
+      this.keptGeneration = this.table.generation;
+    }
     const rules = this.rules.rules;
     let skipMarker = "";
     let skipCount = 0;
@@ -304,20 +533,10 @@ export class Transaction {
       link = link.chained;
     }
     // Matched: the non-disruptive actions of every link, then the disruptive one of the head.
-    const ev = new MatchEvent();
-    ev.ruleId = head.id;
-    ev.phase = phase;
-    ev.family = familyOf(head.id);
-    ev.msg = this.expand(head.msg);
-    ev.logdata = this.expand(head.logdata);
-    ev.severity = head.severity;
-    ev.tags = head.tags;
-    ev.matchedVar = this.matchedVar;
-    ev.matchedVarName = this.matchedVarName;
-    ev.log = head.log;
     const d = head.disruptive;
+    let action = "pass";
     if (d == Disruptive.Deny) {
-      ev.action = "deny";
+      action = "deny";
       if (phase <= 4) {
         if (this.mode == EngineMode.On) {
           this.interrupted = true;
@@ -328,9 +547,24 @@ export class Transaction {
         }
       }
     } else if (d == Disruptive.Allow) {
-      ev.action = "allow";
+      action = "allow";
       if (this.mode == EngineMode.On) this.allowed = true;
     }
+    // Events feed the audit log, metrics and the matched-rules list, which all leave out
+    // `nolog` rules: none is made for them (most matches are the set-up rules' bookkeeping).
+    if (!head.log) return true;
+    const ev = new MatchEvent();
+    ev.ruleId = head.id;
+    ev.phase = phase;
+    ev.family = familyOf(head.id);
+    ev.msg = this.expand(head.msg);
+    ev.logdata = this.expand(head.logdata);
+    ev.severity = head.severity;
+    ev.tags = head.tags;
+    ev.matchedVar = this.matchedVar;
+    ev.matchedVarName = this.matchedVarName;
+    ev.log = true;
+    ev.action = action;
     this.events.push(ev);
     return true;
   }
@@ -338,32 +572,50 @@ export class Transaction {
   private evalLink(head: Rule, r: Rule): bool {
     const op = r.op;
     if (r.targets.length == 0) return true; // SecAction
+    if (r.targets.length == 1 && r.transforms.length == 0 && !r.multiMatch && this.removedTargets.length == 0) {
+      const t = unchecked(r.targets[0]);
+      if (t.variable == Var.TX && t.keyRegex === null && t.key.length > 0 && !t.exclude) return this.evalTxKey(r, t);
+    }
     // Rules with the same target list share what was collected in this phase.
     let names: string[];
+    let kinds: i32[];
     let ids: i32[];
     const shared = r.targetId > 0 && this.removedTargets.length == 0;
     while (this.targetCache.length <= r.targetId) this.targetCache.push(null);
     let list: CollectedTargets | null = shared ? unchecked(this.targetCache[r.targetId]) : null;
     if (list !== null) {
       names = list.names;
+      kinds = list.kinds;
       ids = list.ids;
     } else {
-      names = new Array<string>();
-      ids = new Array<i32>();
+      // A list kept for the phase gets its own arrays; one used once (TX, MATCHED_VARS, ...) reuses scratch ones.
+      if (shared) {
+        names = new Array<string>();
+        kinds = new Array<i32>();
+        ids = new Array<i32>();
+      } else {
+        names = this.scratchNames;
+        kinds = this.scratchKinds;
+        ids = this.scratchIds;
+        names.length = 0;
+        kinds.length = 0;
+        ids.length = 0;
+      }
       // A value seen twice gives the same verdict twice: in a shared list of more than 8
       // entries it is inspected once (the first variable holding it is the one reported).
       // Duplicates are dropped while collecting; a small list that lost some is collected again.
       if (shared) this.table.beginDedup();
       this.dedupping = shared;
       this.rawCount = 0;
-      this.collect(r, names, ids);
+      this.collect(r, names, kinds, ids);
       this.dedupping = false;
       if (shared && this.rawCount <= 8 && ids.length < this.rawCount) {
-        names = new Array<string>();
-        ids = new Array<i32>();
-        this.collect(r, names, ids);
+        names.length = 0;
+        kinds.length = 0;
+        ids.length = 0;
+        this.collect(r, names, kinds, ids);
       }
-      if (shared) this.targetCache[r.targetId] = new CollectedTargets(names, ids);
+      if (shared) this.targetCache[r.targetId] = new CollectedTargets(names, kinds, ids);
     }
     if (names.length == 0) return false;
     const table = this.table;
@@ -377,7 +629,10 @@ export class Transaction {
     const pure = r.op.param.constant();
     if (pure && r.verdictSlot < 0) r.verdictSlot = this.rules.verdictSlots++;
     const slot = r.verdictSlot;
-    const only: i32[] | null = screened && list !== null ? list.survivorsFor(r, table, this.rules) : null;
+    const literal = r.screenId >= 0;
+    const only: i32[] | null = list === null ? null
+      : literal ? list.literalSurvivorsFor(r, table, this.rules)
+      : screened ? list.survivorsFor(r, table, this.rules) : null;
     const count = only !== null ? only.length : ids.length;
     for (let k = 0; k < count; k++) {
       const i = only !== null ? unchecked(only[k]) : k;
@@ -385,19 +640,27 @@ export class Transaction {
       let v = unchecked(values[id]);
       let hit = false;
       if (r.multiMatch) {
-        // The operator runs on the original value and after every transformation.
-        let res = evalOperator(op, v, param, r.capture);
-        hit = res.matched != op.negated;
-        if (hit && r.capture) this.capture(res.captures);
-        for (let t = 0; !hit && t < transforms.length; t++) {
-          v = applyTransform(transforms[t], v);
-          res = evalOperator(op, v, param, r.capture);
+        // The operator runs on the original value and after every transformation that changed
+        // it (as ModSecurity's multiMatch; an unchanged value would give the same answer). With
+        // a constant parameter the outcome depends on the value alone: kept per value.
+        const known = pure ? table.verdict(slot, id) : <u8>0;
+        if (known == 1) continue;
+        const prefixes = prefixChainsOf(r, this.rules);
+        let last = -1;
+        for (let t = 0; !hit && t < prefixes.length; t++) {
+          const cur = table.transformedId(id, unchecked(prefixes[t]), this.rules);
+          if (cur == last) continue;
+          last = cur;
+          v = unchecked(table.values[cur]);
+          const res = evalOperator(op, v, param, r.capture);
           hit = res.matched != op.negated;
           if (hit && r.capture) this.capture(res.captures);
         }
+        if (pure) table.setVerdict(slot, id, hit);
       } else {
         if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
-        if (screened && only === null && !table.groupMayMatch(id, r, v)) continue;
+        if (only === null && literal && !table.screenHit(r.screenId, r.screenSlot, id, chain, this.rules)) continue;
+        if (only === null && screened && !table.groupMayMatch(id, r, v)) continue;
         if (pure && !r.capture) {
           // The verdict depends on the value alone: run the operator once per value.
           let known = table.verdict(slot, id);
@@ -418,15 +681,43 @@ export class Transaction {
       }
       if (hit) {
         if (matches === null) matches = new Pairs();
-        matches!.add(names[i], v);
+        const k = unchecked(kinds[i]);
+        const name = k < 0 ? unchecked(names[i]) : VAR_NAMES[k] + ":" + unchecked(names[i]);
+        matches!.add(name, v);
         this.matchedVar = v;
-        this.matchedVarName = names[i];
+        this.matchedVarName = name;
         // A setvar keyed by the match (tx.seen_%{MATCHED_VAR}) runs for every matched value.
         for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
       }
     }
     if (matches === null) return false;
     this.matchedVars = matches!;
+    return true;
+  }
+
+  /**
+   * A link on one plain TX key (`TX:x`, `&TX:x`) with no transformation: most of the ruleset's
+   * bookkeeping (paranoia-level and threshold checks). The same outcome as collecting a one-entry
+   * list, without building one.
+   */
+  private evalTxKey(r: Rule, t: Target): bool {
+    const op = r.op;
+    const present = this.tx.has(t.key);
+    let v: string;
+    if (t.count) v = present ? "1" : "0";
+    else if (present) v = this.tx.get(t.key);
+    else return false;
+    const param = op.param.constant() ? op.param.constantText() : this.expand(op.param);
+    const res = evalOperator(op, v, param, r.capture);
+    if (res.matched == op.negated) return false;
+    if (r.capture) this.capture(res.captures);
+    const name = VAR_NAMES[Var.TX] + ":" + t.key;
+    const matches = new Pairs();
+    matches.add(name, v);
+    this.matchedVar = v;
+    this.matchedVarName = name;
+    for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
+    this.matchedVars = matches;
     return true;
   }
 
@@ -442,14 +733,15 @@ export class Transaction {
 
   /** The (name, value) pairs a rule inspects: its targets minus exclusions. */
   /** Appends an entry to the list being collected (unless it is a duplicate being dropped). */
-  private add(names: string[], ids: i32[], name: string, id: i32): void {
+  private add(names: string[], kinds: i32[], ids: i32[], name: string, kind: i32, id: i32): void {
     this.rawCount++;
     if (this.dedupping && !this.table.firstSight(id)) return;
     names.push(name);
+    kinds.push(kind);
     ids.push(id);
   }
 
-  private collect(r: Rule, names: string[], ids: i32[]): void {
+  private collect(r: Rule, names: string[], kinds: i32[], ids: i32[]): void {
     this.collecting = r;
     for (let t = 0; t < r.targets.length; t++) {
       const target = r.targets[t];
@@ -457,16 +749,17 @@ export class Transaction {
       if (target.count) {
         // Counts are of every entry: no dedup inside.
         const n = new Array<string>();
+        const nk = new Array<i32>();
         const x = new Array<i32>();
         const dedupping = this.dedupping, raw = this.rawCount;
         this.dedupping = false;
-        this.expandTarget(target, n, x);
+        this.expandTarget(target, n, nk, x);
         this.dedupping = dedupping;
         this.rawCount = raw;
-        this.add(names, ids, target.key.length > 0 ? VAR_NAMES[target.variable] + ":" + target.key : VAR_NAMES[target.variable], this.table.intern(n.length.toString()));
+        this.add(names, kinds, ids, target.key.length > 0 ? target.key : VAR_NAMES[target.variable], target.key.length > 0 ? target.variable : -1, this.table.intern(n.length.toString()));
         continue;
       }
-      this.expandTarget(target, names, ids);
+      this.expandTarget(target, names, kinds, ids);
     }
     this.collecting = null;
   }
@@ -490,47 +783,71 @@ export class Transaction {
     return false;
   }
 
-  private addPairs(t: Target, vname: string, p: Pairs, namesOnly: bool, names: string[], ids: i32[]): void {
+  private addPairs(t: Target, p: Pairs, namesOnly: bool, names: string[], kinds: i32[], ids: i32[]): void {
     if (p.length == 0) return;
     const pids = this.table.idsOf(p, namesOnly);
-    const qualified = p.qualifiedNames(vname);
+    const raw = p.names;
+    const kind = t.variable;
     const needLower = t.key.length > 0 && t.keyRegex === null;
     const r = this.collecting;
     const checkExclusions = r !== null && (this.removedTargets.length > 0 || (r.hasExclusions && excludesVariable(r, t.variable)));
+    if (!needLower && t.keyRegex === null && !checkExclusions) {
+      // The whole collection (the common case: ARGS, ARGS_NAMES, ...): a tight loop, no call per entry.
+      const n = p.length;
+      this.rawCount += n;
+      if (this.dedupping) {
+        const seen = this.table.dedupMarks();
+        const stamp = this.table.dedupStamp();
+        // Only first occurrences can be kept: visit those alone.
+        const firsts = this.table.firstsOf(p, namesOnly);
+        for (let k = 0, m = firsts.length; k < m; k++) {
+          const i = unchecked(firsts[k]);
+          const id = unchecked(pids[i]);
+          if (unchecked(seen[id]) == stamp) continue;
+          unchecked(seen[id] = stamp);
+          names.push(unchecked(raw[i]));
+          kinds.push(kind);
+          ids.push(id);
+        }
+      } else {
+        for (let i = 0; i < n; i++) { names.push(unchecked(raw[i])); kinds.push(kind); ids.push(unchecked(pids[i])); }
+      }
+      return;
+    }
     const lower = needLower || checkExclusions ? p.lowerNames() : p.names;
     for (let i = 0; i < p.length; i++) {
       const key = unchecked(p.names[i]);
       if (!keySelectedLower(t, key, unchecked(lower[i]))) continue;
       if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
-      this.add(names, ids, unchecked(qualified[i]), unchecked(pids[i]));
+      this.add(names, kinds, ids, unchecked(raw[i]), kind, unchecked(pids[i]));
     }
   }
 
-  private expandTarget(t: Target, names: string[], ids: i32[]): void {
+  private expandTarget(t: Target, names: string[], kinds: i32[], ids: i32[]): void {
     const req = this.req;
     const vname = VAR_NAMES[t.variable];
     switch (t.variable) {
-      case Var.ARGS: this.addPairs(t, vname, req.argsGet, false, names, ids); this.addPairs(t, vname, req.argsPost, false, names, ids); return;
-      case Var.ARGS_NAMES: this.addPairs(t, vname, req.argsGet, true, names, ids); this.addPairs(t, vname, req.argsPost, true, names, ids); return;
-      case Var.ARGS_GET: this.addPairs(t, vname, req.argsGet, false, names, ids); return;
-      case Var.ARGS_GET_NAMES: this.addPairs(t, vname, req.argsGet, true, names, ids); return;
-      case Var.ARGS_POST: this.addPairs(t, vname, req.argsPost, false, names, ids); return;
-      case Var.ARGS_POST_NAMES: this.addPairs(t, vname, req.argsPost, true, names, ids); return;
-      case Var.REQUEST_HEADERS: this.addPairs(t, vname, req.headers, false, names, ids); return;
-      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, vname, req.headers, true, names, ids); return;
-      case Var.REQUEST_COOKIES: this.addPairs(t, vname, req.cookies, false, names, ids); return;
-      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, vname, req.cookies, true, names, ids); return;
-      case Var.FILES: this.addPairs(t, vname, req.files, false, names, ids); return;
-      case Var.FILES_NAMES: this.addPairs(t, vname, req.files, true, names, ids); return;
-      case Var.RESPONSE_HEADERS: this.addPairs(t, vname, req.responseHeaders, false, names, ids); return;
-      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, vname, req.responseHeaders, true, names, ids); return;
-      case Var.MATCHED_VARS: this.addPairs(t, vname, this.matchedVars, false, names, ids); return;
-      case Var.MATCHED_VARS_NAMES: this.addPairs(t, vname, this.matchedVars, true, names, ids); return;
+      case Var.ARGS: this.addPairs(t, req.argsGet, false, names, kinds, ids); this.addPairs(t, req.argsPost, false, names, kinds, ids); return;
+      case Var.ARGS_NAMES: this.addPairs(t, req.argsGet, true, names, kinds, ids); this.addPairs(t, req.argsPost, true, names, kinds, ids); return;
+      case Var.ARGS_GET: this.addPairs(t, req.argsGet, false, names, kinds, ids); return;
+      case Var.ARGS_GET_NAMES: this.addPairs(t, req.argsGet, true, names, kinds, ids); return;
+      case Var.ARGS_POST: this.addPairs(t, req.argsPost, false, names, kinds, ids); return;
+      case Var.ARGS_POST_NAMES: this.addPairs(t, req.argsPost, true, names, kinds, ids); return;
+      case Var.REQUEST_HEADERS: this.addPairs(t, req.headers, false, names, kinds, ids); return;
+      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, req.headers, true, names, kinds, ids); return;
+      case Var.REQUEST_COOKIES: this.addPairs(t, req.cookies, false, names, kinds, ids); return;
+      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, req.cookies, true, names, kinds, ids); return;
+      case Var.FILES: this.addPairs(t, req.files, false, names, kinds, ids); return;
+      case Var.FILES_NAMES: this.addPairs(t, req.files, true, names, kinds, ids); return;
+      case Var.RESPONSE_HEADERS: this.addPairs(t, req.responseHeaders, false, names, kinds, ids); return;
+      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, req.responseHeaders, true, names, kinds, ids); return;
+      case Var.MATCHED_VARS: this.addPairs(t, this.matchedVars, false, names, kinds, ids); return;
+      case Var.MATCHED_VARS_NAMES: this.addPairs(t, this.matchedVars, true, names, kinds, ids); return;
       case Var.TX: {
         if (t.keyRegex === null && t.key.length > 0) {
           // A plain key: one lookup (TX keys are stored lowercase).
           if (this.tx.has(t.key) && !(this.collecting !== null && this.collecting!.hasExclusions && this.excluded(Var.TX, t.key, t.key))) {
-            this.add(names, ids, "TX:" + t.key, this.table.intern(this.tx.get(t.key)));
+            this.add(names, kinds, ids, t.key, Var.TX, this.table.intern(this.tx.get(t.key)));
           }
           return;
         }
@@ -538,7 +855,7 @@ export class Transaction {
         for (let i = 0; i < keys.length; i++) {
           if (!keySelected(t, keys[i])) continue;
           if ((this.collecting !== null && (this.collecting!.hasExclusions || this.removedTargets.length > 0)) && this.excluded(Var.TX, keys[i], keys[i])) continue;
-          this.add(names, ids, "TX:" + keys[i], this.table.intern(this.tx.get(keys[i])));
+          this.add(names, kinds, ids, keys[i], Var.TX, this.table.intern(this.tx.get(keys[i])));
         }
         return;
       }
@@ -547,7 +864,7 @@ export class Transaction {
     if (t.variable == Var.REQUEST_BODY && req.bodyLength == 0 && req.body.length == 0) return;
     if (t.variable == Var.RESPONSE_BODY && req.responseBody.length == 0) return;
     if (t.variable == Var.MATCHED_VAR && this.matchedVarName.length == 0) return;
-    this.add(names, ids, vname, this.table.intern(this.scalar(t.variable)));
+    this.add(names, kinds, ids, vname, -1, this.table.intern(this.scalar(t.variable)));
   }
 
   scalar(v: i32): string {
@@ -599,7 +916,7 @@ export class Transaction {
       case CtlKind.RuleRemoveTargetById:
       case CtlKind.RuleRemoveTargetByTag: this.removedTargets.push(c); break;
       case CtlKind.RequestBodyAccess: this.requestBodyAccess = c.mode == 1; break;
-      case CtlKind.RequestBodyProcessor: this.req.bodyProcessor = c.tag; break;
+      case CtlKind.RequestBodyProcessor: this.req.bodyProcessor = c.tag; this.req.touch(); break;
     }
   }
 
@@ -638,8 +955,9 @@ export class Transaction {
     for (let v = 0; v < VAR_NAMES.length; v++) if (VAR_NAMES[v] == head) t.variable = v;
     t.key = key;
     const names = new Array<string>();
+    const kinds = new Array<i32>();
     const ids = new Array<i32>();
-    this.expandTarget(t, names, ids);
+    this.expandTarget(t, names, kinds, ids);
     return ids.length > 0 ? this.table.values[ids[0]] : "";
   }
 
@@ -652,6 +970,21 @@ export class Transaction {
     }
     return out;
   }
+}
+
+/** The transformation list ids of every prefix of the rule's list, the empty one first (kept on the rule). */
+function prefixChainsOf(r: Rule, rules: RuleSet): i32[] {
+  let p = r.prefixChains;
+  if (p === null) {
+    const out = new Array<i32>(r.transforms.length + 1);
+    let c = r.transformChain;
+    for (let i = r.transforms.length; i >= 0; i--) {
+      unchecked(out[i] = c);
+      c = c == 0 ? 0 : unchecked(rules.chainParent[c]);
+    }
+    r.prefixChains = p = out;
+  }
+  return p!;
 }
 
 /** Whether a target's key selector (`:name` or `:/regex/`) selects `key`; no selector selects all. */

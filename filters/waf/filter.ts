@@ -34,7 +34,8 @@ class WafRoot extends RootContext {
     logInfo("waf: configured " + n.toString() + " rule(s)" +
       (config.paranoiaLevel > 0 ? ", bundled ruleset at paranoia level " + config.paranoiaLevel.toString() : "") +
       (config.detectionOnly ? ", detection only" : "") +
-      "; " + config.rules.prefilteredRules.toString() + " @rx rule(s) in " + config.rules.prefilterGroups.toString() + " shared-pass group(s)");
+      "; " + config.rules.screenedRules.toString() + " rule(s) screened by literals in " + config.rules.screens.length.toString() + " pass(es), " +
+      config.rules.prefilteredRules.toString() + " @rx rule(s) in " + config.rules.prefilterGroups.toString() + " shared-pass group(s)");
     return true;
   }
 
@@ -163,6 +164,7 @@ class WafStream extends Context {
       // argument rules inspect them too.
       req.argsPost.add("body", body);
     }
+    req.touch(); // the engine collects afresh for phase 2
     if (req.bodyError.length > 0 && logEnabled(LogLevelValues.debug)) logDebug("waf: request body error: " + req.bodyError);
   }
 
@@ -187,6 +189,7 @@ class WafStream extends Context {
       if (pairs[i][0] == ":status") req.responseStatus = pairs[i][1];
       else if (!pairs[i][0].startsWith(":")) req.responseHeaders.add(pairs[i][0], toByteString(pairs[i][1]));
     }
+    req.touch();
     if (tx.evaluatePhase(3)) { this.blockResponse(tx); return FilterHeadersStatusValues.StopIteration; }
     if (end_of_stream || !this.inspectsResponseBody(tx)) {
       this.responseInspected = true;
@@ -217,6 +220,7 @@ class WafStream extends Context {
     this.responseInspected = true;
     const buf = getResponseBody();
     if (buf !== null) tx.req.responseBody = byteStringOf(buf.byteLength > limit ? buf.slice(0, limit) : buf);
+    tx.req.touch();
     if (tx.evaluatePhase(4)) { this.blockResponse(tx); return FilterDataStatusValues.StopIterationNoBuffer; }
     tx.evaluatePhase(5);
     return FilterDataStatusValues.Continue;

@@ -9,31 +9,24 @@ import { urlDecode } from "./transforms";
 export class Pairs {
   names: string[] = [];
   values: string[] = [];
-  /** "PREFIX:name" for each entry, built once per prefix (rules ask for them again and again). */
-  private qualified: Map<string, string[]> | null = null;
   private lower: string[] | null = null;
   /** Ids of names and values in the engine's per-phase value table, valid while `idEpoch` is current (see engine.ts). */
   nameIds: i32[] | null = null;
   valueIds: i32[] | null = null;
+  /** Indexes of the first occurrence of each distinct name / value (engine.ts, same epoch as the ids). */
+  firstNames: i32[] | null = null;
+  firstValues: i32[] | null = null;
   idEpoch: i32 = 0;
   add(name: string, value: string): void {
     this.names.push(name);
     this.values.push(value);
-    this.qualified = null;
     this.lower = null;
     this.nameIds = null;
     this.valueIds = null;
+    this.firstNames = null;
+    this.firstValues = null;
   }
   get length(): i32 { return this.names.length; }
-  qualifiedNames(prefix: string): string[] {
-    let q = this.qualified;
-    if (q === null) this.qualified = q = new Map<string, string[]>();
-    if (q.has(prefix)) return q.get(prefix);
-    const out = new Array<string>(this.names.length);
-    for (let i = 0; i < this.names.length; i++) out[i] = prefix + ":" + this.names[i];
-    q.set(prefix, out);
-    return out;
-  }
   /** Lowercased names (selectors compare keys case-insensitively). */
   lowerNames(): string[] {
     let l = this.lower;
@@ -81,6 +74,13 @@ export class RequestData {
     this.basename = slash < 0 ? path : path.substring(slash + 1);
     parseUrlEncoded(this.queryString, this.argsGet);
   }
+
+  /**
+   * Bumped (touch) by whoever changes the data after a phase ran (the body, the response, a
+   * ctl): lists of values the engine collected stay valid while it is unchanged.
+   */
+  version: i32 = 0;
+  touch(): void { this.version++; }
 
   /** The first value of a request header (names compared case-insensitively). */
   header(name: string): string {
@@ -171,10 +171,27 @@ class JsonFlattener {
 
   ws(): void { while (this.pos < this.s.length && isSpace(this.s.charCodeAt(this.pos))) this.pos++; }
 
+  /** The name built last and the path it was built for (the next value in the same place reuses it). */
+  private lastName: string = "";
+  private lastPath: string[] = [];
+
   /** json.<keys>; array elements share their array's name (json.items.sku for every item). */
   name(): string {
-    let r = "json";
-    for (let i = 0; i < this.path.length; i++) if (this.path[i].length > 0) r += "." + this.path[i];
+    const path = this.path;
+    const last = this.lastPath;
+    if (path.length == last.length && this.lastName.length > 0) {
+      let same = true;
+      for (let i = 0; i < path.length; i++) if (unchecked(path[i]) != unchecked(last[i])) { same = false; break; }
+      if (same) return this.lastName;
+    }
+    let n = 4;
+    for (let i = 0; i < path.length; i++) if (path[i].length > 0) n += 1 + path[i].length;
+    const b = new ByteBuilder(n);
+    b.pushString("json");
+    for (let i = 0; i < path.length; i++) if (path[i].length > 0) { b.push(0x2e); b.pushString(path[i]); }
+    const r = b.toString();
+    this.lastName = r;
+    this.lastPath = path.slice(0);
     return r;
   }
 
@@ -280,6 +297,13 @@ class JsonFlattener {
   string(): string | null {
     const s = this.s;
     this.pos++;
+    // Most strings have no escape: the text between the quotes as it is.
+    const start = this.pos;
+    for (let i = start; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c == 0x22) { this.pos = i + 1; return s.substring(start, i); }
+      if (c == 0x5c) break;
+    }
     const b = new ByteBuilder(16);
     while (this.pos < s.length) {
       const c = s.charCodeAt(this.pos);

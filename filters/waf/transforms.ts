@@ -75,8 +75,9 @@ export function urlDecode(s: string, unicode: bool): string {
   if (s.indexOf("%") < 0 && s.indexOf("+") < 0) return s;
   const b = new ByteBuilder(s.length);
   const n = s.length;
+  const p = changetype<usize>(s);
   for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = <i32>load<u16>(p + (<usize>i << 1));
     if (c == 0x2b) { b.push(0x20); continue; }
     if (c == 0x25) {
       if (unicode && i + 5 < n && (s.charCodeAt(i + 1) | 0x20) == 0x75) {
@@ -258,7 +259,8 @@ export function hexDecode(s: string): string {
 
 function removeChar(s: string, ch: i32): string {
   let found = false;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) == ch) { found = true; break; }
+  const p = changetype<usize>(s);
+  for (let i = 0, n = s.length; i < n; i++) if (<i32>load<u16>(p + (<usize>i << 1)) == ch) { found = true; break; }
   if (!found) return s;
   const b = new ByteBuilder(s.length);
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) != ch) b.push(s.charCodeAt(i));
@@ -276,9 +278,10 @@ function removeWhitespace(s: string): string {
 function compressWhitespace(s: string): string {
   // Nothing to do unless there is a run of spaces or a space that is not 0x20.
   let needed = false;
-  for (let i = 0; i < s.length && !needed; i++) {
-    const c = s.charCodeAt(i);
-    if (isWideSpace(c) && (c != 0x20 || (i + 1 < s.length && isWideSpace(s.charCodeAt(i + 1))))) needed = true;
+  const p = changetype<usize>(s);
+  for (let i = 0, n = s.length; i < n && !needed; i++) {
+    const c = <i32>load<u16>(p + (<usize>i << 1));
+    if (isWideSpace(c) && (c != 0x20 || (i + 1 < n && isWideSpace(<i32>load<u16>(p + (<usize>(i + 1) << 1)))))) needed = true;
   }
   if (!needed) return s;
   const b = new ByteBuilder(s.length);
@@ -350,8 +353,9 @@ function removeCommentsChar(s: string): string {
 function cmdLine(s: string): string {
   // Unchanged when there is nothing to delete, fold or lowercase (most values).
   let plain = true;
+  const p = changetype<usize>(s);
   for (let i = 0; i < s.length && plain; i++) {
-    const c = s.charCodeAt(i);
+    const c = <i32>load<u16>(p + (<usize>i << 1));
     if (c == 0x5c || c == 0x22 || c == 0x27 || c == 0x5e || c == 0x2c || c == 0x3b || (c >= 0x41 && c <= 0x5a)) plain = false;
     else if (isSpace(c) && (c != 0x20 || i + 1 >= s.length || isSpace(s.charCodeAt(i + 1)) || s.charCodeAt(i + 1) == 0x2f || s.charCodeAt(i + 1) == 0x28)) plain = false;
   }
@@ -375,8 +379,9 @@ function cmdLine(s: string): string {
 
 /** Removes `./` segments and `//`, resolves `../` (never above the start); Windows form turns `\` into `/` first. */
 export function normalizePath(s: string, windows: bool): string {
-  if (windows) s = s.replaceAll("\\", "/");
-  if (s.indexOf("/") < 0 && s.indexOf(".") < 0) return s;
+  if (windows && s.indexOf("\\") >= 0) s = s.replaceAll("\\", "/");
+  // Without a slash there is one segment: unchanged unless it is ".".
+  if (s.indexOf("/") < 0) return s == "." ? "" : s;
   const absolute = s.startsWith("/");
   const trailing = s.endsWith("/") || s.endsWith("/.") || s.endsWith("/..");
   const parts = s.split("/");
@@ -399,7 +404,8 @@ export function normalizePath(s: string, windows: bool): string {
 /** Multi-byte UTF-8 sequences become `%uXXXX` (the code point; low 16 bits). */
 function utf8ToUnicode(s: string): string {
   let any = false;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) { any = true; break; }
+  const p = changetype<usize>(s);
+  for (let i = 0, n = s.length; i < n; i++) if (load<u16>(p + (<usize>i << 1)) >= 0x80) { any = true; break; }
   if (!any) return s;
   const b = new ByteBuilder(s.length * 2);
   const n = s.length;

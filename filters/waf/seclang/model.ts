@@ -1,6 +1,7 @@
 // The compiled form of a SecLang rule set: what the parser produces and the engine runs.
 import { Regex } from "@meshward/sdk/assembly/regex";
 import { PhraseMatcher } from "../match/aho-corasick";
+import { LiteralScreen } from "../match/screen";
 import { CidrSet } from "@meshward/sdk/assembly";
 
 /** Variables (collections and scalars) a rule can inspect. */
@@ -130,6 +131,14 @@ export class Rule {
    */
   prefilter: Regex | null = null;
   prefilterId: i32 = 0;
+  /**
+   * The literal screen (RuleSet.screens index, -1: none) holding this link's required literals,
+   * and its slot there: the operator runs only on values where one of them occurs.
+   */
+  screenId: i32 = -1;
+  /** multiMatch: the transformation list ids of every prefix of `transforms` (the engine fills it on first use). */
+  prefixChains: i32[] | null = null;
+  screenSlot: i32 = 0;
   /** The target list as text (rules with equal lists share their collected values within a phase); "" when not shareable (TX, MATCHED_*). */
   targetKey: string = "";
   /** Small id of targetKey (0: not shared), indexing the engine's per-phase collections. */
@@ -182,6 +191,10 @@ export class RuleSet {
   /** By transformation list id: its last transformation (-1 for the empty list). */
   chainLast: i32[] = [-1];
   prefilteredRules: i32 = 0;
+  /** Literal screens, one per transformation list whose rules have required literals. */
+  screens: LiteralScreen[] = [];
+  /** Rule links screened by literals. */
+  screenedRules: i32 = 0;
   /** Rule.verdictSlot values handed out so far (by the engine, on first use). */
   verdictSlots: i32 = 0;
   engineMode: i32 = EngineMode.On;

@@ -3,6 +3,8 @@
 // ACCEPTED_NO_EFFECT (logging/tuning knobs of ModSecurity that have no meaning here).
 import { compileRegex, lastRegexError } from "@meshward/sdk/assembly/regex";
 import { PhraseMatcher } from "../match/aho-corasick";
+import { LiteralScreen } from "../match/screen";
+import { requiredLiterals } from "./literals";
 import { Cidr, CidrSet } from "@meshward/sdk/assembly";
 import { lexSecLang, Directive } from "./lexer";
 import { transformByName } from "../transforms";
@@ -10,7 +12,7 @@ import {
   BodyLimitAction, Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, Op, Operator, Rule,
   RuleSet, SetVar, SetVarOp, Target, Var, varByName,
 } from "./model";
-import { parseIntOr } from "../bytes";
+import { lowerBytes, parseIntOr } from "../bytes";
 
 const ACCEPTED_NO_EFFECT: string[] = [
   "SecComponentSignature", "SecRequestBodyInMemoryLimit", "SecRequestBodyNoFilesLimit",
@@ -103,11 +105,47 @@ export class SecLangParser {
     }
     this.ruleSet.targetLists = targetIds.size;
     this.ruleSet.transformChains = chains.size - 1;
+    this.buildScreens();
     this.buildPrefilters();
     const kept = new Array<Rule>();
     for (let i = 0; i < this.ruleSet.rules.length; i++) if (!this.ruleSet.rules[i].removed) kept.push(this.ruleSet.rules[i]);
     this.ruleSet.rules = kept;
     return this.ruleSet;
+  }
+
+  /**
+   * Literal screens: for each transformation list, one automaton with the required literals of
+   * every rule using it (@rx from its regex, @pm its phrases, @contains & co. the parameter), so
+   * one pass per value tells which of those rules can match it at all. Rules whose match needs
+   * no literal (or negated, multiMatch, or with a macro parameter) are not screened.
+   */
+  private buildScreens(): void {
+    const byChain = new Map<i32, LiteralScreen>();
+    const order = new Array<i32>();
+    for (let i = 0; i < this.ruleSet.rules.length; i++) {
+      let r: Rule | null = this.ruleSet.rules[i];
+      while (r !== null) {
+        if (!r.removed && r.targets.length > 0 && !r.op.negated && !r.multiMatch && r.op.param.constant() && !this.aboveParanoia(r)) {
+          const lits = screenLiterals(r.op);
+          if (lits !== null) {
+            const chain = r.transformChain;
+            if (!byChain.has(chain)) { byChain.set(chain, new LiteralScreen()); order.push(chain); }
+            const sc = byChain.get(chain);
+            r.screenSlot = sc.add(lits);
+            r.screenId = order.indexOf(chain);
+            this.ruleSet.screenedRules++;
+          }
+        }
+        r = r.chained;
+      }
+    }
+    const screens = new Array<LiteralScreen>();
+    for (let i = 0; i < order.length; i++) {
+      const sc = byChain.get(order[i]);
+      sc.build();
+      screens.push(sc);
+    }
+    this.ruleSet.screens = screens;
   }
 
   /** Groups @rx rules by transformation list and compiles each group's alternation. */
@@ -117,7 +155,7 @@ export class SecLangParser {
     for (let i = 0; i < this.ruleSet.rules.length; i++) {
       let r: Rule | null = this.ruleSet.rules[i];
       while (r !== null) {
-        if (!r.removed && r.op.kind == Op.Rx && !r.op.negated && !r.multiMatch && r.targetKey.length > 0 && r.targets.length > 0 &&
+        if (!r.removed && r.op.kind == Op.Rx && !r.op.negated && !r.multiMatch && r.targetKey.length > 0 && r.targets.length > 0 && r.screenId < 0 &&
             !this.aboveParanoia(r)) {
           // Keyed by the transformation list alone: a group's verdict is about a value, whatever
           // the list holding it, so rules on different targets still share one pass per value.
@@ -835,4 +873,25 @@ function splitActions(text: string): ActionItem[] | null {
 function regexErrorText(): string {
   const e = lastRegexError();
   return e === null ? "invalid pattern" : e.toString();
+}
+
+/** The literals one of which every value an operator matches contains (lowercase-folded); null when there are none. */
+function screenLiterals(op: Operator): string[] | null {
+  const param = op.param.constantText();
+  switch (op.kind) {
+    case Op.Rx: return op.regex === null ? null : requiredLiterals(param, false);
+    case Op.Pm: {
+      const phrases = op.phrases!.phrases;
+      if (phrases.length == 0 || phrases.length > 4096) return null;
+      const out = new Array<string>();
+      for (let i = 0; i < phrases.length; i++) out.push(lowerBytes(phrases[i]));
+      return out;
+    }
+    case Op.Contains:
+    case Op.ContainsWord:
+    case Op.BeginsWith:
+    case Op.EndsWith:
+      return param.length == 0 ? null : [lowerBytes(param)];
+  }
+  return null;
 }

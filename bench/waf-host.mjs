@@ -1,0 +1,100 @@
+// The WAF filter's own cost per request, in the Node proxy-wasm host (the same V8 as Envoy, no
+// network): the bundled ruleset at PL1 over the requests of waf-envoy.mjs, every request with new
+// values (so the filter's per-value results kept across requests do not answer for it), against
+// a near-empty rule set (one rule; the floor of the host and the filter's request handling).
+// BENCH_WAF_WASM_B: a second build (e.g. the one before a change), measured interleaved with
+// build/waf.wasm in the same process (an A/B on the same machine state).
+// BENCH_SECONDS (default 2) per case and build. BENCH_CPU_PROF=1 with `node --cpu-prof`: profile
+// one case (BENCH_CASE=get|json|path4|path16|path64) on build/waf.debug.wasm instead.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileFilter, loadFilter } from '../sdk/dist/host/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const seconds = Number(process.env.BENCH_SECONDS ?? 2);
+const profile = process.env.BENCH_CPU_PROF === '1';
+
+const headers = {
+  host: 'shop.example.com', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', accept: 'text/html,application/xhtml+xml',
+  'accept-language': 'en-US,en;q=0.9', 'accept-encoding': 'gzip, deflate, br', referer: 'https://shop.example.com/', cookie: 'session=abc123; theme=dark',
+  'x-request-id': '7f1c2a9e-5d1b-4c4e-9a3b-2d6f1e8b9c0a', 'cache-control': 'no-cache', 'sec-fetch-mode': 'navigate',
+};
+function jsonBody(bytes) {
+  const items = [];
+  let s = '';
+  for (let i = 0; s.length < bytes; i++) {
+    items.push({ id: i, sku: `SKU-${1000 + i}`, name: `Item number ${i}`, price: 9.99 + i, tags: ['a', 'b'], note: "customer's choice" });
+    s = JSON.stringify({ order: 42, items });
+  }
+  return s;
+}
+const json = jsonBody(65536);
+const upstream = () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' });
+const cases = {
+  get: (i) => ({ path: `/products/search?q=running+shoes+${i}&size=${i % 50}&color=blue${i}&sort=price_asc&page=${i}`, headers: { ...headers, 'x-request-id': `req-${i}-${Date.now()}` }, upstream }),
+  json: (i) => ({ method: 'POST', path: '/api/orders', headers: { ...headers, 'content-type': 'application/json' }, body: json.replaceAll('Item number', `Item ${i} number`).replaceAll('SKU-', `SKU${i}-`), upstream }),
+  ...Object.fromEntries([4, 16, 64].map((k) => [`path${k}`, (i) => {
+    const n = k * 1024;
+    return { method: 'POST', path: '/submit', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, upstream,
+      body: 'q=' + encodeURIComponent('a'.repeat(n) + '!' + i) + '&r=' + encodeURIComponent('<'.repeat(n / 4) + "'" + ' or '.repeat(n / 16) + i) };
+  }])),
+};
+const labels = { get: 'GET, 10 headers, 5 args', json: 'POST 64 KiB JSON', path4: 'pathological 4 KiB', path16: 'pathological 16 KiB', path64: 'pathological 64 KiB' };
+
+async function load(path, config) {
+  return loadFilter(await compileFilter(readFileSync(path)), { name: 'waf', config });
+}
+const bundled = { ruleset: { paranoia_level: 1 }, audit_log: false, log_level: 'error' };
+const floorConfig = { rules: 'SecRuleEngine On\nSecRequestBodyAccess On\nSecRule REQUEST_METHOD "@streq TRACE" "id:1,phase:1,deny"', audit_log: false, log_level: 'error' };
+
+let serial = 0;
+/**
+ * Mean CPU ms of this process per request over `ms` milliseconds of wall time (after a few
+ * warm-up requests). CPU time, not wall time: other work on the machine moves it less.
+ */
+async function perRequest(host, make, ms) {
+  for (let i = 0; i < 3; i++) await host.http(make(serial++));
+  let n = 0;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  while (performance.now() - t0 < ms || n < 3) {
+    const res = await host.http(make(serial++));
+    if (res.trap) throw new Error(`trap: ${JSON.stringify(res.trap)}`);
+    n++;
+  }
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / n;
+}
+
+if (profile) {
+  const which = process.env.BENCH_CASE ?? 'get';
+  const host = await load(process.env.BENCH_WAF_WASM ?? join(root, 'build', 'waf.debug.wasm'), bundled);
+  const ms = await perRequest(host, cases[which], seconds * 1000);
+  console.log(`${labels[which]}: ${(ms * 1000).toFixed(0)} µs per request`);
+  host.close();
+} else {
+  const builds = [['this build', process.env.BENCH_WAF_WASM ?? join(root, 'build', 'waf.wasm')]];
+  if (process.env.BENCH_WAF_WASM_B) builds.push(['build B', process.env.BENCH_WAF_WASM_B]);
+  const floor = await load(builds[0][1], floorConfig);
+  const hosts = await Promise.all(builds.map(([, p]) => load(p, bundled)));
+  const rows = [];
+  // BENCH_ONLY=get,json: only those cases.
+  const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : Object.keys(cases);
+  for (const c of only) {
+    // Interleaved in slices, so a change in machine load hits every variant alike.
+    const slices = 4;
+    const sums = new Array(hosts.length + 1).fill(0);
+    for (let s = 0; s < slices; s++) {
+      sums[0] += await perRequest(floor, cases[c], (seconds * 1000) / slices);
+      for (let h = 0; h < hosts.length; h++) sums[h + 1] += await perRequest(hosts[h], cases[c], (seconds * 1000) / slices);
+    }
+    rows.push([labels[c], ...sums.map((x) => (x / slices) * 1000)]);
+  }
+  console.log(`\nWAF filter (bundled ruleset, PL1) in the Node host, new values every request, mean CPU µs per request, ${seconds} s per case and build\n`);
+  console.log(`| request | floor (1 rule) | ${builds.map(([n]) => `${n} | ${n} minus floor`).join(' | ')} |`);
+  console.log(`| --- | ---: | ${builds.map(() => '---: | ---:').join(' | ')} |`);
+  for (const [name, f, ...b] of rows) console.log(`| ${name} | ${f.toFixed(0)} | ${b.map((x) => `${x.toFixed(0)} | ${(x - f).toFixed(0)}`).join(' | ')} |`);
+  floor.close();
+  for (const h of hosts) h.close();
+}

@@ -395,9 +395,13 @@ function headerValue(headers: string, name: string): string {
   return "";
 }
 
-/** A `; name=value` parameter of a header value (quotes removed); null when absent. */
+/**
+ * A `; name=value` parameter of a header value (quotes removed); null when absent. Quote-aware:
+ * `name="a;b"` is the name `a;b` (as a backend reads it), not `"a` — splitting on every `;`
+ * would let a separator inside a quoted name or file name hide the real one from the rules.
+ */
 function headerParam(value: string, name: string): string | null {
-  const parts = value.split(";");
+  const parts = splitParams(value);
   for (let i = 1; i < parts.length; i++) {
     const p = parts[i].trim();
     const eq = p.indexOf("=");
@@ -408,6 +412,21 @@ function headerParam(value: string, name: string): string | null {
     return v;
   }
   return null;
+}
+
+/** Splits a header value on the `;` that are outside double quotes (a backslash escapes in quotes). */
+function splitParams(value: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (quoted && c == 0x5c) { i++; continue; }
+    if (c == 0x22) quoted = !quoted;
+    else if (c == 0x3b && !quoted) { out.push(value.substring(start, i)); start = i + 1; }
+  }
+  out.push(value.substring(start));
+  return out;
 }
 
 const XML_MAX_VALUES = 16384;

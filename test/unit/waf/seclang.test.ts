@@ -205,6 +205,12 @@ describe('variables', () => {
     expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'multipart/form-data; boundary=b1' }, body })).toEqual([1, 2]);
     w.close();
   });
+  it('multipart part names and file names keep a quoted ; (the name a backend reads, not a prefix of it)', async () => {
+    const w = await withRules(`SecRequestBodyAccess On\nSecRule FILES_NAMES "@streq fi;le" "id:1,phase:2,pass,log"\nSecRule FILES "@streq te;st.txt" "id:2,phase:2,pass,log"\nSecRule ARGS_POST:a;b "@streq v" "id:3,phase:2,pass,log"`);
+    const body = '--b1\r\nContent-Disposition: form-data; name="fi;le"; filename="te;st.txt"\r\n\r\nx\r\n--b1\r\nContent-Disposition: form-data; name="a;b"\r\n\r\nv\r\n--b1--\r\n';
+    expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'multipart/form-data; boundary=b1' }, body })).toEqual([1, 2, 3]);
+    w.close();
+  });
   it('&COLLECTION counts, ! excludes, :/regex/ selects keys', async () => {
     const w = await withRules([
       `SecRule &ARGS "@eq 3" "id:1,phase:2,pass,log"`,

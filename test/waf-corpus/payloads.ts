@@ -219,6 +219,9 @@ export const PAYLOADS: Record<Exclude<Family, 'scanner' | 'protocol' | 'session_
     'exec /* x */ (\'id\')',
     'get_defined_vars()[0]',
     'FOOcall_user_func(\'system\',\'id\')',
+    "$_aB[5]['d'] /*x*/ ('id')",
+    "[system][0]('id');",
+    '"\\x73ystem"(\'id\');',
   ],
   nodejs: [
     "require('child_process').exec('id')",

@@ -419,9 +419,13 @@ function headerValue(headers: string, name: string): string {
   return "";
 }
 
-/** A `; name=value` parameter of a header value (quotes removed); null when absent. */
+/**
+ * A `; name=value` parameter of a header value (quotes removed); null when absent. Quote-aware:
+ * `name="a;b"` is the name `a;b` (as a backend reads it), not `"a` — splitting on every `;`
+ * would let a separator inside a quoted name or file name hide the real one from the rules.
+ */
 function headerParam(value: string, name: string): string | null {
-  const parts = value.split(";");
+  const parts = splitParams(value);
   for (let i = 1; i < parts.length; i++) {
     const p = parts[i].trim();
     const eq = p.indexOf("=");
@@ -432,6 +436,21 @@ function headerParam(value: string, name: string): string | null {
     return v;
   }
   return null;
+}
+
+/** Splits a header value on the `;` that are outside double quotes (a backslash escapes in quotes). */
+function splitParams(value: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (quoted && c == 0x5c) { i++; continue; }
+    if (c == 0x22) quoted = !quoted;
+    else if (c == 0x3b && !quoted) { out.push(value.substring(start, i)); start = i + 1; }
+  }
+  out.push(value.substring(start));
+  return out;
 }
 
 const XML_MAX_VALUES = 16384;
@@ -451,7 +470,7 @@ export function flattenXml(s: string, out: Pairs): string {
     const textEnd = lt < 0 ? n : lt;
     if (textEnd > i) {
       const text = s.substring(i, textEnd).trim();
-      if (text.length > 0) out.add(xmlPath(stack), text);
+      if (text.length > 0) out.add(xmlPath(stack), decodeXmlEntities(text));
     }
     if (lt < 0) break;
     if (s.startsWith("<!--", lt)) {
@@ -513,12 +532,61 @@ export function flattenXml(s: string, out: Pairs): string {
         while (k < tag.length && !isSpace(tag.charCodeAt(k))) k++;
         value = tag.substring(vs, k);
       }
-      if (an.length > 0) out.add(xmlPath(stack) + "@" + an, value);
+      if (an.length > 0) out.add(xmlPath(stack) + "@" + an, decodeXmlEntities(value));
     }
     if (selfClosing) stack.pop();
     i = gt + 1;
   }
   return "";
+}
+
+/**
+ * The value an XML parser hands the application: the predefined entities (&lt; &gt; &amp; &quot;
+ * &apos;) and character references (&#39; &#x27;) decoded, so `a=&quot;x&quot;` is inspected as
+ * `a="x"`. Anything else (an unknown or malformed reference) stays as written.
+ */
+export function decodeXmlEntities(v: string): string {
+  if (v.indexOf("&") < 0) return v;
+  let out = "";
+  let i = 0;
+  while (i < v.length) {
+    const amp = v.indexOf("&", i);
+    if (amp < 0) { out += v.substring(i); break; }
+    out += v.substring(i, amp);
+    const semi = v.indexOf(";", amp + 1);
+    if (semi < 0 || semi - amp > 10) { out += "&"; i = amp + 1; continue; }
+    const ref = v.substring(amp + 1, semi);
+    let rep: string | null = null;
+    if (ref == "lt") rep = "<";
+    else if (ref == "gt") rep = ">";
+    else if (ref == "amp") rep = "&";
+    else if (ref == "quot") rep = "\"";
+    else if (ref == "apos") rep = "'";
+    else if (ref.length > 1 && ref.charCodeAt(0) == 0x23) {
+      const hex = ref.charCodeAt(1) == 0x78 || ref.charCodeAt(1) == 0x58;
+      const digits = ref.substring(hex ? 2 : 1);
+      let cp: i32 = 0;
+      let ok = digits.length > 0;
+      for (let k = 0; k < digits.length && ok; k++) {
+        const d = hexDigit(digits.charCodeAt(k));
+        if (d < 0 || (!hex && d > 9)) ok = false;
+        else cp = cp * (hex ? 16 : 10) + d;
+        if (cp > 0x10ffff) ok = false;
+      }
+      if (ok && cp > 0 && (cp < 0xd800 || cp > 0xdfff)) rep = String.fromCodePoint(cp);
+    }
+    if (rep === null) { out += "&"; i = amp + 1; continue; }
+    out += rep;
+    i = semi + 1;
+  }
+  return out;
+}
+
+function hexDigit(c: i32): i32 {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
+  return -1;
 }
 
 function xmlPath(stack: string[]): string {

@@ -136,6 +136,12 @@ export function attackCases(): CorpusCase[] {
   PAYLOADS.sqli.slice(0, 6).forEach((p, i) => {
     out.push({ id: `sqli-header-${i}`, family: 'sqli', evasion: 'header', request: { method: 'GET', path: '/', headers: browserHeaders(i, { referer: `https://shop.example.com/?id=${p}` }) } });
   });
+  // Java serialized objects and gadget class names in Base64 (case-sensitive, so no case evasions).
+  ['rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcAUH2sHDFmDRAwACRgAKbG9hZEZhY3Rvcg==', 'yv66vgAAADQAHQoABgAPCQAQABEIABIKABMAFAcAFQcAFgEABjxpbml0Pg==',
+    'b3JnLmFwYWNoZS5jb21tb25zLmNvbGxlY3Rpb25zLmZ1bmN0b3JzLkludm9rZXJUcmFuc2Zvcm1lcg==', 'Y29tLnN1bi5vcmcuYXBhY2hlLnhhbGFuLmludGVybmFsLnhzbHRjLnRyYXguVGVtcGxhdGVzSW1wbA=='].forEach((p, i) => {
+    out.push({ id: `java-base64-${i}`, family: 'java', evasion: 'plain', request: place(PLACEMENTS[i % PLACEMENTS.length]!, p, enc(p), n++, false) });
+    out.push({ id: `java-base64-cookie-${i}`, family: 'java', evasion: 'plain', request: place('cookie', p, enc(p), n++, false) });
+  });
   // Path tricks for file access.
   const paths = ['/static/../../../etc/passwd', '/static/..%2f..%2f..%2fetc%2fpasswd', '/static/%2e%2e/%2e%2e/etc/passwd', '/static/..%5c..%5c..%5cwindows%5cwin.ini',
     '/static/..;/..;/etc/passwd', '/static/.%2e/.%2e/etc/passwd', '/files/..%c0%af..%c0%afetc/passwd', '/.git/config', '/.env', '/app/.htpasswd', '/backup/.aws/credentials',
@@ -199,6 +205,13 @@ export function attackCases(): CorpusCase[] {
     ['range-abuse', { path: '/video.mp4', headers: { range: 'bytes=0-1,2-3,4-5,6-7,8-9,10-11,12-13' } }],
     ['hpp-array', { path: '/p?a[]]=1' }],
     ['shellshock-header', { path: '/cgi-bin/status', headers: { 'user-agent': '() { :; }; echo; /bin/cat /etc/passwd' } }],
+    ['multipart-part-utf7', { method: 'POST', path: '/upload', headers: { 'content-type': 'multipart/form-data; boundary=qq' }, body: '--qq\r\nContent-Disposition: form-data; name="bio"\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n+ADw-script+AD4-alert(1)+ADw-/script+AD4-\r\n--qq--\r\n' }],
+    ['multipart-charset-field', { method: 'POST', path: '/upload', headers: { 'content-type': 'multipart/form-data; boundary=qq' }, body: '--qq\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\nutf-7\r\n--qq\r\nContent-Disposition: form-data; name="bio"\r\n\r\n+ADw-script+AD4-\r\n--qq--\r\n' }],
+    ['multipart-transfer-encoding', { method: 'POST', path: '/upload', headers: { 'content-type': 'multipart/form-data; boundary=qq' }, body: '--qq\r\nContent-Disposition: form-data; name="bio"\r\nContent-Transfer-Encoding: base64\r\n\r\nPHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\r\n--qq--\r\n' }],
+    ['multipart-quoted-separator-name', { method: 'POST', path: '/upload', headers: { 'content-type': 'multipart/form-data; boundary=qq' }, body: '--qq\r\nContent-Disposition: form-data; name="bio;x"; filename="a.txt"\r\n\r\nhi\r\n--qq--\r\n' }],
+    ['multipart-php-session-upload', { method: 'POST', path: '/upload', headers: { 'content-type': 'multipart/form-data; boundary=qq' }, body: '--qq\r\nContent-Disposition: form-data; name="f"; filename="sess_d8ew88tqmabdcokhumchy8h"\r\n\r\n|O:8:"stdClass":0:{}\r\n--qq--\r\n' }],
+    ['request-range-header', { path: '/video.mp4', headers: { 'request-range': 'bytes=0-1,2-3' } }],
+    ['crlf-in-path', { path: '/index.php/PHP_VALUE%0Aauto_prepend_file=/etc/passwd' }],
   ];
   proto.forEach(([name, r], i) => out.push({ id: `protocol-${name}`, family: 'protocol', evasion: 'plain', request: { method: 'GET', ...r, headers: browserHeaders(i, (r.headers ?? {}) as Record<string, string>) } }));
   return out;
@@ -250,6 +263,8 @@ export function benignCases(): CorpusCase[] {
     { settings: { theme: 'dark', notifications: { email: true, sms: false }, timezone: 'America/New_York', dateFormat: 'MM/DD/YYYY' } },
     { op: 'replace', path: '/profile/bio', value: 'Backend dev. I <3 Go & Rust. Opinions are my own.' },
     { title: 'Why 1=1 is always true (a gentle intro to logic)', draft: true, wordCount: 1200 },
+    { template: 'Total: ${total} (incl. tax)', formula: '=CONCAT(A1, B1)', locale: 'en-GB' },
+    { service: { host: 'api.internal.example', port: 8080, healthPath: '/healthz' }, retries: 3, note: 'falls back to ip6-localhost in dev' },
   ];
   for (let r = 0; r < 6; r++) {
     jsons.forEach((j, i) => add('json-api', { method: ['POST', 'PUT', 'PATCH'][(i + r) % 3], path: `/api/v1/resource/${i}`, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(j) }));

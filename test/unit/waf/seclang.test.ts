@@ -199,10 +199,22 @@ describe('variables', () => {
     expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'application/octet-stream' }, body: 'some plain words here' })).toEqual([]);
     w.close();
   });
+  it('XML text and attribute values are inspected with entities and character references decoded', async () => {
+    const w = await withRules(`SecRequestBodyAccess On\nSecRule ARGS_POST:xml.r.a@p "@streq x' or 1 > 1" "id:1,phase:2,pass,log"\nSecRule ARGS_POST:xml.r.a "@streq <b>&\\"'" "id:2,phase:2,pass,log"\nSecRule ARGS_POST:xml.r.c "@streq &bogus; &#xZZ; & &#0;" "id:3,phase:2,pass,log"`);
+    const body = '<?xml version="1.0"?><r><a p="x&apos; or 1 &gt; 1">&lt;b&#62;&amp;&quot;&#x27;</a><c>&bogus; &#xZZ; & &#0;</c></r>';
+    expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'application/xml' }, body })).toEqual([1, 2, 3]);
+    w.close();
+  });
   it('multipart fields are ARGS_POST, file names are FILES', async () => {
     const w = await withRules(`SecRequestBodyAccess On\nSecRule ARGS_POST:comment "@streq hello" "id:1,phase:2,pass,log"\nSecRule FILES:doc "@streq report.pdf" "id:2,phase:2,pass,log"`);
     const body = '--b1\r\nContent-Disposition: form-data; name="comment"\r\n\r\nhello\r\n--b1\r\nContent-Disposition: form-data; name="doc"; filename="report.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF\r\n--b1--\r\n';
     expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'multipart/form-data; boundary=b1' }, body })).toEqual([1, 2]);
+    w.close();
+  });
+  it('multipart part names and file names keep a quoted ; (the name a backend reads, not a prefix of it)', async () => {
+    const w = await withRules(`SecRequestBodyAccess On\nSecRule FILES_NAMES "@streq fi;le" "id:1,phase:2,pass,log"\nSecRule FILES "@streq te;st.txt" "id:2,phase:2,pass,log"\nSecRule ARGS_POST:a;b "@streq v" "id:3,phase:2,pass,log"`);
+    const body = '--b1\r\nContent-Disposition: form-data; name="fi;le"; filename="te;st.txt"\r\n\r\nx\r\n--b1\r\nContent-Disposition: form-data; name="a;b"\r\n\r\nv\r\n--b1--\r\n';
+    expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'multipart/form-data; boundary=b1' }, body })).toEqual([1, 2, 3]);
     w.close();
   });
   it('&COLLECTION counts, ! excludes, :/regex/ selects keys', async () => {

@@ -118,6 +118,7 @@ export function keysFrom(certificate: unknown): VerificationKey[] {
 // ---- signatures ----------------------------------------------------------------------------
 
 type Hash = 'sha256' | 'sha384' | 'sha512';
+const HASH_BYTES: Readonly<Record<Hash, number>> = { sha256: 32, sha384: 48, sha512: 64 };
 interface Algorithm {
   hash: Hash;
   kind: 'hmac' | 'rsa' | 'pss' | 'ecdsa' | 'eddsa';
@@ -139,10 +140,13 @@ function publicKeyVerifies(alg: Algorithm, key: KeyObject, signed: Buffer, signa
       case 'rsa':
         return key.asymmetricKeyType === 'rsa' && verify(alg.hash, signed, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
       case 'pss':
-        // Salt length detected on verification, like Go's rsa.VerifyPSS with no options (what OPA uses).
-        return (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') && verify(alg.hash, signed, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, signature);
+        // The salt is as long as the hash (RFC 7518 3.5). Stricter than OPA, whose Go verifier
+        // detects any salt length (Wycheproof's SaltLenChanged case).
+        return (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') && verify(alg.hash, signed, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: HASH_BYTES[alg.hash] }, signature);
       case 'ecdsa':
-        // JWS ECDSA signatures are r || s (IEEE P1363), not DER.
+        // JWS ECDSA signatures are r || s (IEEE P1363), not DER, of exactly twice the curve's
+        // size (RFC 7518 3.4). Stricter than OPA, which also accepts r and s padded with leading
+        // zeros (Wycheproof's SignatureTooLong/BufferOverflow cases: not forgeries, but malleable).
         return key.asymmetricKeyType === 'ec' && verify(alg.hash, signed, { key, dsaEncoding: 'ieee-p1363' }, signature);
       case 'eddsa':
         return (key.asymmetricKeyType === 'ed25519' || key.asymmetricKeyType === 'ed448') && verify(null, signed, key, signature);
@@ -256,8 +260,9 @@ export function jwtDecodeVerify(jwt: unknown, constraintsArg: unknown, nowNs: nu
     header = decodeHeader(token);
     const headerAlg = header['alg'];
     if (constraints.alg !== undefined && constraints.alg !== headerAlg) return UNVERIFIED();
-    const alg = typeof headerAlg === 'string' ? JWS_ALGORITHMS[headerAlg] : undefined;
-    if (!alg) throw new JwtBuiltinError(`unknown JWS algorithm: ${String(headerAlg)}`);
+    // An algorithm OPA does not verify (`none` included) is not valid, as in OPA.
+    const alg = typeof headerAlg === 'string' && Object.hasOwn(JWS_ALGORITHMS, headerAlg) ? JWS_ALGORITHMS[headerAlg] : undefined;
+    if (!alg) return UNVERIFIED();
     const signed = Buffer.from(`${token.header}.${token.payload}`);
     const signature = base64url(token.signature, 'signature');
     const valid = constraints.keys

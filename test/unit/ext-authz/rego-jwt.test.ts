@@ -127,7 +127,7 @@ describe('io.jwt.decode_verify: same answers as OPA', () => {
     ['malformed: one part', 'not-a-token', { secret: 'secret' }, 'error'],
     ['malformed: bad base64 signature', `${hs}!`, { secret: 'secret' }, 'error'],
     ['malformed: header not JSON', `${b64url('nope')}.${b64url(claims)}.AAAA`, { secret: 'secret' }, 'error'],
-    ['alg none', `${b64url({ alg: 'none' })}.${b64url(claims)}.`, { secret: 'secret', aud: 'api' }, 'error'],
+    ['alg none', `${b64url({ alg: 'none' })}.${b64url(claims)}.`, { secret: 'secret', aud: 'api' }, 'invalid'],
     ['exp not a number', signed({ alg: 'HS256' }, { exp: 'soon' }, 'secret'), { secret: 'secret' }, 'error'],
     ['unknown constraint', hs, { secret: 'secret', foo: 1 }, 'error'],
     ['cert and secret', hs, { secret: 'secret', cert: rsaPem }, 'error'],
@@ -146,7 +146,7 @@ describe('io.jwt.decode_verify: same answers as OPA', () => {
     });
     // Each error case left one recorded failure with OPA-like wording.
     expect(failures.length).toBe(cases.filter((c) => c[3] === 'error').length);
-    expect(failures.map((f) => f.message)).toEqual(expect.arrayContaining(['encoded JWT had no period separators', 'unknown JWS algorithm: none', 'unknown token validation constraint: foo', 'duplicate key constraints', 'no key constraint', 'exp value must be a number']));
+    expect(failures.map((f) => f.message)).toEqual(expect.arrayContaining(['encoded JWT had no period separators', 'unknown token validation constraint: foo', 'duplicate key constraints', 'no key constraint', 'exp value must be a number']));
     const valid = w['decode_verify']?.['0'] as [boolean, object, object];
     expect(valid).toEqual([true, { alg: 'RS256', typ: 'JWT', kid: 'k1' }, claims]);
   });
@@ -182,20 +182,45 @@ describe('io.jwt.verify_*: Wycheproof JWS vectors, same answers as OPA', () => {
   const ALGS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']);
   const cases: Array<{ alg: string; token: string; key: string; v: Vector }> = [];
   for (const g of file.testGroups) {
-    const alg = g.public?.['alg'];
-    if (typeof alg !== 'string' || !ALGS.has(alg)) continue;
-    for (const v of g.tests) cases.push({ alg, token: v.jws, key: JSON.stringify(g.public), v });
+    if (!ALGS.has(String(g.public?.['alg']))) continue;
+    for (const v of g.tests) {
+      // The function for the token's own alg (a key's alg may differ, e.g. RFC 7520's PS384 example).
+      let alg = String(g.public!['alg']);
+      try {
+        const headerAlg = (JSON.parse(Buffer.from(v.jws.split('.')[0]!, 'base64url').toString()) as { alg?: unknown }).alg;
+        if (typeof headerAlg === 'string' && ALGS.has(headerAlg)) alg = headerAlg;
+      } catch {
+        // not a compact JWS: keep the key's alg
+      }
+      cases.push({ alg, token: v.jws, key: JSON.stringify(g.public), v });
+    }
   }
 
-  it('no invalid vector verifies; every valid one does; OPA agrees on each', async () => {
+  it('no invalid vector verifies; every valid one does; OPA agrees except where it accepts padded ECDSA r||s', async () => {
     expect(cases.length).toBeGreaterThan(300);
     const { opa: o, wasm: w } = await both({ verify: cases.map(({ alg, token, key }) => ({ alg, token, key })) });
-    expect(w['verify']).toEqual(o['verify']);
-    cases.forEach(({ v }, i) => {
+    const differ: string[] = [];
+    let judged = 0;
+    cases.forEach(({ v, alg, key }, i) => {
+      const label = `tcId ${v.tcId} ${v.comment}`;
       const got = w['verify']?.[String(i)];
-      if (v.result === 'invalid') expect(got, `tcId ${v.tcId} ${v.comment}`).not.toBe(true);
-      if (v.result === 'valid') expect(got, `tcId ${v.tcId} ${v.comment}`).toBe(true);
+      // A token whose alg is not its key's: verify_<alg> checks with the algorithm the policy
+      // names and, as in OPA, a key picked by kid is used whatever its JWK alg; Wycheproof's
+      // verdict there depends on key-alg binding, so only agreement with OPA is checked.
+      const keyAlg = (JSON.parse(key) as { alg?: string }).alg;
+      if (alg === keyAlg && v.result === 'invalid') expect(got, label).not.toBe(true);
+      if (alg === keyAlg && v.result === 'valid') expect(got, label).toBe(true);
+      if (alg === keyAlg && v.result !== 'acceptable') judged++;
+      if (got !== o['verify']?.[String(i)]) {
+        // The only differences allowed: OPA (Go) accepts an ES signature longer than r||s whose
+        // halves are zero-padded, and a PSS salt not as long as the hash; Wycheproof marks both
+        // invalid and so do we.
+        expect({ label, wycheproof: v.result, ours: got }).toMatchObject({ wycheproof: 'invalid', ours: false });
+        differ.push(`${alg} ${v.comment}`);
+      }
     });
+    expect(judged).toBeGreaterThan(300);
+    expect([...new Set(differ)].sort()).toEqual(['ES256 BufferOverflow', 'ES256 SignatureTooLong', 'PS256 SaltLenChanged']);
   });
 
   it('HS256 and key-set selection with generated keys', async () => {
@@ -305,7 +330,7 @@ describe('Check with io.jwt built-ins in the Rego policy', () => {
       expect(d.status, bad).toBe(403);
       expect(d.reason, bad).toMatch(/^rego envoy\/authz\/allow = false \(built-in error, result undefined: io\.jwt\.decode: /);
     }
-    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['result'] === 'deny');
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'decision' && l['decision'] === 'deny');
     expect(logged.length).toBe(4);
     expect(String(logged[0]!['reason'])).toContain('io.jwt.decode: ');
     // A good token still works afterwards.

@@ -14,7 +14,7 @@ import type { RegoConfig } from '../config/types.js';
 import { policyInputWriter, type PolicyInputSource, type PolicyInputWriter } from './input.js';
 import { inputPathsOf, type InputPaths } from './input-paths.js';
 import type { PolicyDecisionSpec } from './native.js';
-import { JwtBuiltinError, jwtBuiltins } from './rego-jwt.js';
+import { EvaluationClock, HOST_BUILTIN_NAMES, suppliedBuiltins, type BuiltinFailure } from './rego-builtins.js';
 
 /** Files of a (gzipped) tar archive by name, leading `/` and `./` dropped. Handles ustar and PAX names. */
 export function untar(archive: Buffer): Map<string, Buffer> {
@@ -134,11 +134,6 @@ interface LoadedPolicyLike {
   mem: WebAssembly.Memory;
 }
 
-type BuiltinFn = (...args: unknown[]) => unknown;
-
-/** Built-ins the host supplies to compiled policies (opa-wasm implements the rest it can). */
-const HOST_BUILTINS: Readonly<Record<string, BuiltinFn>> = jwtBuiltins();
-
 /**
  * The built-ins a compiled policy calls out to the host for: the keys of the `builtins` export
  * of OPA's wasm ABI (built-ins OPA compiles into the wasm are not listed).
@@ -166,11 +161,7 @@ function opaWasmBuiltins(): ReadonlySet<string> | undefined {
   }
 }
 
-/** A built-in error during one evaluation (OPA: the call is undefined), for the decision's reason. */
-export interface BuiltinFailure {
-  builtin: string;
-  message: string;
-}
+export type { BuiltinFailure } from './rego-builtins.js';
 
 export class RegoPolicy {
   private readonly writeInput: PolicyInputWriter;
@@ -187,6 +178,7 @@ export class RegoPolicy {
     /** The host built-ins this policy needs and was given (e.g. `io.jwt.decode`). */
     readonly builtins: readonly string[],
     failures: BuiltinFailure[],
+    private readonly clock: EvaluationClock,
   ) {
     this.writeInput = policyInputWriter(input.selection);
     this.failures = failures;
@@ -213,15 +205,16 @@ export class RegoPolicy {
     // A first instance only to read which built-ins the policy calls out for.
     const required = requiredBuiltins((await loadPolicy(module)) as unknown as LoadedPolicyLike);
     const builtIn = opaWasmBuiltins();
-    const supplied = required.filter((name) => Object.hasOwn(HOST_BUILTINS, name) && !builtIn?.has(name));
+    const supplied = required.filter((name) => HOST_BUILTIN_NAMES.includes(name) && !builtIn?.has(name));
     const missing = builtIn ? required.filter((name) => !builtIn.has(name) && !supplied.includes(name)) : [];
     if (missing.length > 0) {
-      throw new Error(`rego policy ${origin} uses built-in function${missing.length > 1 ? 's' : ''} ${missing.join(', ')} that the in-process evaluator (opa-wasm) does not implement; supported host built-ins: ${Object.keys(HOST_BUILTINS).join(', ')}`);
+      throw new Error(`rego policy ${origin} uses built-in function${missing.length > 1 ? 's' : ''} ${missing.join(', ')} that the in-process evaluator (opa-wasm) does not implement; built-ins the server adds: ${HOST_BUILTIN_NAMES.join(', ')}`);
     }
     const failures: BuiltinFailure[] = [];
-    const policy = (await loadPolicy(module, undefined, suppliedBuiltins(supplied, failures))) as unknown as LoadedPolicyLike;
+    const clock = new EvaluationClock();
+    const policy = (await loadPolicy(module, undefined, suppliedBuiltins(supplied, failures, clock))) as unknown as LoadedPolicyLike;
     if (config.dataFile) policy.setData(JSON.parse(readFileSync(config.dataFile, 'utf8')) as object);
-    return new RegoPolicy(policy, config.entrypoint, origin, input, supplied, failures);
+    return new RegoPolicy(policy, config.entrypoint, origin, input, supplied, failures, clock);
   }
 
   /**
@@ -231,6 +224,7 @@ export class RegoPolicy {
    */
   evaluate(source: PolicyInputSource): RegoOutcome {
     this.failures.length = 0;
+    this.clock.reset();
     let outcome: RegoOutcome;
     try {
       outcome = interpretRegoResult(this.policy.evaluate(inputBytes(this.writeInput(source))), this.entrypoint);
@@ -243,28 +237,6 @@ export class RegoPolicy {
     const detail = errors.slice(0, 3).map((f) => `${f.builtin}: ${f.message.slice(0, 120)}`).join('; ');
     return { ...outcome, reason: `${outcome.reason} (built-in error, result undefined: ${detail})`, builtinErrors: errors };
   }
-}
-
-/**
- * The host built-ins named, each wrapped so that its error makes the call undefined (opa-wasm
- * reads a returned `undefined` as no value), as OPA does outside strict mode, and is recorded for
- * the decision's reason. Any other exception is recorded too and also leaves the call undefined,
- * so a built-in never aborts an evaluation.
- */
-export function suppliedBuiltins(names: readonly string[], failures: BuiltinFailure[]): Record<string, BuiltinFn> {
-  const out: Record<string, BuiltinFn> = {};
-  for (const name of names) {
-    const fn = HOST_BUILTINS[name]!;
-    out[name] = (...args: unknown[]) => {
-      try {
-        return fn(...args);
-      } catch (e) {
-        failures.push({ builtin: name, message: e instanceof JwtBuiltinError ? e.message : `unexpected error: ${(e as Error)?.message ?? String(e)}` });
-        return undefined;
-      }
-    };
-  }
-  return out;
 }
 
 const encoder = new TextEncoder();

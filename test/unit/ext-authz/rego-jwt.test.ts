@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Authorizer, Logger, parseConfig, RegoPolicy, type CheckAttributes } from '../../../ext-authz/src/index.js';
-import { compileRego, suppliedBuiltins, type BuiltinFailure } from '../../../ext-authz/src/policy/rego.js';
+import { compileRego } from '../../../ext-authz/src/policy/rego.js';
+import { suppliedBuiltins, type BuiltinFailure } from '../../../ext-authz/src/policy/rego-builtins.js';
 import { requireTool } from '../../../sdk/src/tools/resolve.js';
 
 // io.jwt.* built-ins supplied to opa-wasm by the server, held to the real OPA binary's answers
@@ -27,13 +28,14 @@ function regoFile(name: string, text: string): string {
 }
 
 const b64url = (v: object | string) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
-const HASH = { RS256: 'sha256', RS384: 'sha384', PS256: 'sha256', ES256: 'sha256', HS256: 'sha256' } as const;
+const HASH = { RS256: 'sha256', RS384: 'sha384', PS256: 'sha256', ES256: 'sha256', HS256: 'sha256', EdDSA: 'sha512' } as const;
 
 function signed(header: object, claims: object | string, key: KeyObject | string): string {
   const input = `${b64url(header)}.${b64url(claims)}`;
   const alg = (header as { alg: keyof typeof HASH }).alg;
   let sig: Buffer;
   if (typeof key === 'string') sig = createHmac(HASH[alg], key).update(input).digest();
+  else if (alg === 'EdDSA') sig = sign(null, Buffer.from(input), key);
   else if (alg.startsWith('ES')) sig = sign(HASH[alg], Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
   else if (alg.startsWith('PS')) sig = sign(HASH[alg], Buffer.from(input), { key, padding: 6, saltLength: 32 });
   else sig = sign(HASH[alg], Buffer.from(input), key);
@@ -45,6 +47,15 @@ const otherRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const otherPem = otherRsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const ed = generateKeyPairSync('ed25519');
+const edPem = ed.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+// A self-signed X.509 certificate for the RSA key's sibling (OPA accepts a PEM certificate as `cert`).
+const certKeyFile = join(dir, 'cert-key.pem');
+const certFile = join(dir, 'cert.pem');
+const openssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=rego-jwt-test', '-days', '2', '-keyout', certKeyFile, '-out', certFile], { encoding: 'utf8' });
+if (openssl.status !== 0) throw new Error(`openssl req failed: ${openssl.stderr}`);
+const certPem = readFileSync(certFile, 'utf8');
+const certKey = createPrivateKey(readFileSync(certKeyFile));
 const rsaJwks = JSON.stringify({ keys: [{ ...otherRsa.publicKey.export({ format: 'jwk' }), kid: 'old' }, { ...rsa.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256' }] });
 const ecJwk = JSON.stringify(ec.publicKey.export({ format: 'jwk' }));
 
@@ -78,6 +89,7 @@ verify_with("PS512", t, k) := io.jwt.verify_ps512(t, k)
 verify_with("ES256", t, k) := io.jwt.verify_es256(t, k)
 verify_with("ES384", t, k) := io.jwt.verify_es384(t, k)
 verify_with("ES512", t, k) := io.jwt.verify_es512(t, k)
+verify_with("EdDSA", t, k) := io.jwt.verify_eddsa(t, k)
 `;
 
 interface DiffInput {
@@ -95,7 +107,7 @@ async function both(input: DiffInput): Promise<{ opa: Record<string, Record<stri
   expect(r.status, r.stderr).toBe(0);
   const opaValue = (JSON.parse(r.stdout) as { result: Array<{ expressions: Array<{ value: Record<string, Record<string, unknown>> }> }> }).result[0]!.expressions[0]!.value;
   const failures: BuiltinFailure[] = [];
-  const names = ['io.jwt.decode', 'io.jwt.decode_verify', ...['hs', 'rs', 'ps', 'es'].flatMap((k) => [256, 384, 512].map((n) => `io.jwt.verify_${k}${n}`))];
+  const names = ['io.jwt.decode', 'io.jwt.decode_verify', 'io.jwt.verify_eddsa', ...['hs', 'rs', 'ps', 'es'].flatMap((k) => [256, 384, 512].map((n) => `io.jwt.verify_${k}${n}`))];
   const policy = await loadPolicy(compileRego(opa, [file], 'jwtdiff'), undefined, suppliedBuiltins(names, failures));
   const set = policy.evaluate(input) as Array<{ result: Record<string, Record<string, unknown>> }>;
   const strip = (v: Record<string, Record<string, unknown>>) => Object.fromEntries(Object.entries(v).filter(([k]) => ['decode', 'decode_verify', 'verify'].includes(k)));
@@ -124,6 +136,10 @@ describe('io.jwt.decode_verify: same answers as OPA', () => {
     ['no aud in token, aud constraint', signed({ alg: 'HS256' }, { sub: 'x' }, 'secret'), { secret: 'secret', aud: 'api' }, 'invalid'],
     ['no exp/nbf, no time: valid now', signed({ alg: 'HS256' }, { sub: 'x' }, 'secret'), { secret: 'secret' }, 'valid'],
     ['ES256, JWK', signed({ alg: 'ES256' }, { sub: 'x' }, ec.privateKey), { cert: ecJwk }, 'valid'],
+    ['RS256, PEM certificate', signed({ alg: 'RS256' }, { sub: 'x' }, certKey), { cert: certPem }, 'valid'],
+    ['RS256, PEM certificate of another key', rs, { cert: certPem, aud: 'api', time: NS(T) }, 'invalid'],
+    ['EdDSA, PEM public key', signed({ alg: 'EdDSA' }, { sub: 'x' }, ed.privateKey), { cert: edPem }, 'valid'],
+    ['PS256', signed({ alg: 'PS256' }, { sub: 'x' }, rsa.privateKey), { cert: rsaPem }, 'valid'],
     ['malformed: one part', 'not-a-token', { secret: 'secret' }, 'error'],
     ['malformed: bad base64 signature', `${hs}!`, { secret: 'secret' }, 'error'],
     ['malformed: header not JSON', `${b64url('nope')}.${b64url(claims)}.AAAA`, { secret: 'secret' }, 'error'],
@@ -236,10 +252,14 @@ describe('io.jwt.verify_*: Wycheproof JWS vectors, same answers as OPA', () => {
       { alg: 'ES256', token: es, key: rsaPem },
       { alg: 'RS256', token: rs, key: `${rsaPem}trailing` },
       { alg: 'RS256', token: 'x.y', key: rsaPem },
+      { alg: 'RS256', token: signed({ alg: 'RS256' }, { sub: 'x' }, certKey), key: certPem },
+      { alg: 'RS256', token: rs, key: certPem },
+      { alg: 'EdDSA', token: signed({ alg: 'EdDSA' }, { sub: 'x' }, ed.privateKey), key: edPem },
+      { alg: 'EdDSA', token: signed({ alg: 'EdDSA' }, { sub: 'x' }, ed.privateKey), key: rsaPem },
     ];
     const { opa: o, wasm: w } = await both({ verify });
     expect(w['verify']).toEqual(o['verify']);
-    expect(w['verify']).toEqual({ 0: true, 1: false, 2: true, 3: false, 4: true, 5: false, 6: true, 7: false });
+    expect(w['verify']).toEqual({ 0: true, 1: false, 2: true, 3: false, 4: true, 5: false, 6: true, 7: false, 10: true, 11: false, 12: true, 13: false });
   });
 });
 
@@ -286,6 +306,9 @@ token := {"valid": valid, "payload": payload} if {
 
 allow if {
   token.valid
+  now := time.now_ns() / 1000000000
+  token.payload.nbf <= now
+  now < token.payload.exp
   token.payload.role == "admin"
 }
 `;
@@ -339,16 +362,40 @@ describe('Check with io.jwt built-ins in the Rego policy', () => {
 
   it('decode_verify in the policy: valid, wrong secret, expired, wrong aud', async () => {
     const { a } = await authorizer('verifying.rego', VERIFYING, 'envoy/verified/allow');
-    const ok = { role: 'admin', aud: 'api', exp: now + 300 };
+    const ok = { role: 'admin', aud: 'api', nbf: now - 5, exp: now + 300 };
     expect((await a.check(attrs('GET', '/', `Bearer ${hsToken(ok)}`), 'grpc')).result).toBe('allow');
     expect((await a.check(attrs('GET', '/', `Bearer ${signed({ alg: 'HS256' }, ok, 'nope')}`), 'grpc')).result).toBe('deny');
     expect((await a.check(attrs('GET', '/', `Bearer ${hsToken({ ...ok, exp: now - 1 })}`), 'grpc')).result).toBe('deny');
     expect((await a.check(attrs('GET', '/', `Bearer ${hsToken({ ...ok, aud: 'other' })}`), 'grpc')).result).toBe('deny');
     expect((await a.check(attrs('GET', '/', `Bearer ${hsToken({ ...ok, role: 'guest' })}`), 'grpc')).result).toBe('deny');
+    expect((await a.check(attrs('GET', '/', `Bearer ${hsToken({ ...ok, nbf: now + 600, exp: now + 900 })}`), 'grpc')).result).toBe('deny');
+    expect((await a.check(attrs('GET', '/', 'Bearer garbage'), 'grpc')).result).toBe('deny');
+  });
+
+  it('a built-in of opa-wasm itself that throws: the Check denies with the error, the server keeps deciding', async () => {
+    // opa-wasm's regex.split compiles the pattern with JavaScript's RegExp, which throws on "(".
+    const rego = 'package re\n\nimport rego.v1\n\nallow if count(regex.split(input.attributes.request.http.headers["x-re"], "abc")) > 0\n';
+    const { a } = await authorizer('throws.rego', rego, 're/allow');
+    const bad = await a.check({ ...attrs('GET', '/'), request: { http: { method: 'GET', path: '/', headers: { 'x-re': '(' } } } }, 'grpc');
+    expect(bad).toMatchObject({ result: 'deny', status: 403 });
+    expect(bad.reason).toMatch(/^rego re\/allow evaluation failed \(denied\): /);
+    expect((await a.check({ ...attrs('GET', '/'), request: { http: { method: 'GET', path: '/', headers: { 'x-re': 'b' } } } }, 'grpc')).result).toBe('allow');
   });
 });
 
 describe('loading a policy that needs host built-ins', () => {
+  it('time.now_ns: now, in nanoseconds, one value per evaluation', async () => {
+    const file = regoFile('clock.rego', 'package clock\n\nimport rego.v1\n\nresult := {"allow": time.now_ns() == time.now_ns(), "reason": sprintf("%d", [time.now_ns()])}\n');
+    const p = await RegoPolicy.load({ files: [file], entrypoint: 'clock/result' }, () => Promise.resolve(opa));
+    expect(p.builtins).toEqual(['time.now_ns']);
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const out = p.evaluate({ attrs: attrs('GET', '/'), identity: { kind: 'anonymous' }, signals: {} });
+    const after = BigInt(Date.now()) * 1_000_000n;
+    expect(out.allowed).toBe(true);
+    const ns = BigInt(/: (\d+)$/.exec(out.reason)![1]!);
+    expect(ns >= before && ns <= after, `${before} <= ${ns} <= ${after}`).toBe(true);
+  });
+
   it('supplies only the io.jwt built-ins the policy calls', async () => {
     const p = await RegoPolicy.load({ files: [regoFile('needs.rego', TUTORIAL)], entrypoint: 'envoy/authz/allow' }, () => Promise.resolve(opa));
     expect(p.builtins).toEqual(['io.jwt.decode']);

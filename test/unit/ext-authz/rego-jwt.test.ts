@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Authorizer, Logger, parseConfig, RegoPolicy, type CheckAttributes } from '../../../ext-authz/src/index.js';
+import { Authorizer, Logger, parseConfig, RegoPolicy, startAuthzServer, type CheckAttributes } from '../../../ext-authz/src/index.js';
 import { compileRego } from '../../../ext-authz/src/policy/rego.js';
 import { suppliedBuiltins, type BuiltinFailure } from '../../../ext-authz/src/policy/rego-builtins.js';
 import { requireTool } from '../../../sdk/src/tools/resolve.js';
@@ -380,6 +380,32 @@ describe('Check with io.jwt built-ins in the Rego policy', () => {
     expect(bad).toMatchObject({ result: 'deny', status: 403 });
     expect(bad.reason).toMatch(/^rego re\/allow evaluation failed \(denied\): /);
     expect((await a.check({ ...attrs('GET', '/'), request: { http: { method: 'GET', path: '/', headers: { 'x-re': 'b' } } } }, 'grpc')).result).toBe('allow');
+  });
+});
+
+describe('the running server (HTTP check protocol) with the tutorial policy', () => {
+  it('allows the guest, denies a malformed token with 403 and keeps serving', async () => {
+    const lines: string[] = [];
+    const s = await startAuthzServer(
+      { log_level: 'info', server: { grpc: { enabled: false }, http: { host: '127.0.0.1', port: 0, path_prefix: '/check' }, admin: { enabled: false } }, policy: { rego: { file: regoFile('server-tutorial.rego', TUTORIAL), entrypoint: 'envoy/authz/allow' } } },
+      { logSink: (l) => lines.push(l), shutdownGraceMs: 100 },
+    );
+    try {
+      const base = `http://127.0.0.1:${s.ports.http}/check`;
+      const get = (path: string, authorization?: string) => fetch(`${base}${path}`, authorization ? { headers: { authorization } } : {});
+      expect((await get('/people/7', `Bearer ${hsToken({ role: 'guest' })}`)).status).toBe(200);
+      const bad = await get('/people/7', 'Bearer eyJ.broken');
+      expect(bad.status).toBe(403);
+      const body = (await bad.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ code: 'forbidden' });
+      expect(JSON.stringify(body)).not.toContain('io.jwt'); // no internals to the client
+      expect((await get('/people/7', `Bearer ${hsToken({ role: 'guest' })}`)).status).toBe(200);
+      const denied = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'decision' && l['decision'] === 'deny');
+      expect(String(denied?.['reason'])).toMatch(/io\.jwt\.decode: encoded JWT must have 3 sections, found 2/);
+      expect(JSON.stringify(denied)).not.toContain('eyJ.broken'); // the token is not logged
+    } finally {
+      await s.close();
+    }
   });
 });
 

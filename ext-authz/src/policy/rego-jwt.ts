@@ -56,7 +56,7 @@ function jsonObject(bytes: Buffer, what: string): Json {
 /** The JOSE header; a JWE (an `enc` member) is an error, as in OPA. */
 function decodeHeader(token: Token): Json {
   const header = jsonObject(base64url(token.header, 'header'), 'header');
-  if ('enc' in header) throw new JwtBuiltinError('JWT is a JWE object, which is not supported');
+  if (Object.hasOwn(header, 'enc')) throw new JwtBuiltinError('JWT is a JWE object, which is not supported');
   return header;
 }
 
@@ -278,13 +278,13 @@ export function jwtDecodeVerify(jwt: unknown, constraintsArg: unknown, nowNs: nu
   }
   const payload = jsonObject(payloadBytes, 'payload');
   if (constraints.iss !== undefined && payload['iss'] !== constraints.iss) return UNVERIFIED();
-  if ('aud' in payload ? !audienceMatches(payload['aud'], constraints.aud) : constraints.aud !== undefined) return UNVERIFIED();
+  if (Object.hasOwn(payload, 'aud') ? !audienceMatches(payload['aud'], constraints.aud) : constraints.aud !== undefined) return UNVERIFIED();
   const nowSeconds = constraints.timeNs / 1e9;
-  if ('exp' in payload) {
+  if (Object.hasOwn(payload, 'exp')) {
     if (typeof payload['exp'] !== 'number') throw new JwtBuiltinError('exp value must be a number');
     if (nowSeconds >= payload['exp']) return UNVERIFIED();
   }
-  if ('nbf' in payload) {
+  if (Object.hasOwn(payload, 'nbf')) {
     if (typeof payload['nbf'] !== 'number') throw new JwtBuiltinError('nbf value must be a number');
     if (nowSeconds < payload['nbf']) return UNVERIFIED();
   }

@@ -229,14 +229,25 @@ export class RegoPolicy {
     try {
       outcome = interpretRegoResult(this.policy.evaluate(inputBytes(this.writeInput(source))), this.entrypoint);
     } catch (e) {
-      const message = typeof e === 'string' ? e : e instanceof Error ? e.message : typeof (e as { message?: unknown })?.message === 'string' ? (e as { message: string }).message : String(e);
-      outcome = { allowed: false, reason: `rego ${this.entrypoint} evaluation failed (denied): ${message.slice(0, 200)}` };
+      outcome = { allowed: false, reason: `rego ${this.entrypoint} evaluation failed (denied): ${evaluationError(e).slice(0, 200)}` };
     }
     if (this.failures.length === 0) return outcome;
     const errors = [...this.failures];
     const detail = errors.slice(0, 3).map((f) => `${f.builtin}: ${f.message.slice(0, 120)}`).join('; ');
     return { ...outcome, reason: `${outcome.reason} (built-in error, result undefined: ${detail})`, builtinErrors: errors };
   }
+}
+
+/**
+ * What to log of an exception out of opa-wasm. Its own conditions are strings or `{message}`
+ * objects that name a built-in or an ABI problem: logged. A JavaScript error from inside a
+ * built-in (e.g. a RegExp SyntaxError) may quote request data (headers, the token): only its name.
+ */
+function evaluationError(e: unknown): string {
+  if (typeof e === 'string') return e;
+  if (e instanceof Error) return `${e.name} in a built-in (message withheld: it may quote request data)`;
+  const message = (e as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : 'unknown error';
 }
 
 const encoder = new TextEncoder();

@@ -380,7 +380,7 @@ describe('Check with io.jwt built-ins in the Rego policy', () => {
     const { a } = await authorizer('throws.rego', rego, 're/allow');
     const bad = await a.check({ ...attrs('GET', '/'), request: { http: { method: 'GET', path: '/', headers: { 'x-re': '(' } } } }, 'grpc');
     expect(bad).toMatchObject({ result: 'deny', status: 403 });
-    expect(bad.reason).toMatch(/^rego re\/allow evaluation failed \(denied\): /);
+    expect(bad.reason).toBe('rego re/allow evaluation failed (denied): SyntaxError in a built-in (message withheld: it may quote request data)');
     expect((await a.check({ ...attrs('GET', '/'), request: { http: { method: 'GET', path: '/', headers: { 'x-re': 'b' } } } }, 'grpc')).result).toBe('allow');
   });
 });

@@ -79,9 +79,26 @@ interface VerificationKey {
   kid?: string;
 }
 
+/**
+ * Parsed keys by their text. A policy's key is usually a constant, and parsing a PEM or JWK (an
+ * RSA key especially) would otherwise be repeated in every Check. Bounded; errors are not kept.
+ */
+const parsedKeys = new Map<string, VerificationKey[]>();
+const PARSED_KEYS_MAX = 64;
+
 /** A PEM certificate, a PEM public key, or a JWK / JWK set (JSON text), as OPA accepts for `cert`. */
 export function keysFrom(certificate: unknown): VerificationKey[] {
   if (typeof certificate !== 'string') throw new JwtBuiltinError(`operand 2 must be string but got ${typeName(certificate)}`);
+  let keys = parsedKeys.get(certificate);
+  if (!keys) {
+    keys = parseKeys(certificate);
+    if (parsedKeys.size >= PARSED_KEYS_MAX) parsedKeys.clear();
+    parsedKeys.set(certificate, keys);
+  }
+  return keys;
+}
+
+function parseKeys(certificate: string): VerificationKey[] {
   const pem = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/.exec(certificate);
   if (pem) {
     if (certificate.slice(pem.index + pem[0].length).trim() !== '') throw new JwtBuiltinError('extra data after a PEM certificate block');

@@ -6,13 +6,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { RegoConfig } from '../config/types.js';
 import { policyInputWriter, type PolicyInputSource, type PolicyInputWriter } from './input.js';
 import { inputPathsOf, type InputPaths } from './input-paths.js';
 import type { PolicyDecisionSpec } from './native.js';
+import { EvaluationClock, HOST_BUILTIN_NAMES, suppliedBuiltins, type BuiltinFailure } from './rego-builtins.js';
 
 /** Files of a (gzipped) tar archive by name, leading `/` and `./` dropped. Handles ustar and PAX names. */
 export function untar(archive: Buffer): Map<string, Buffer> {
@@ -89,6 +91,8 @@ export function wasmFromBundle(archive: Buffer, origin: string): Buffer {
 export interface RegoOutcome {
   allowed: boolean;
   reason: string;
+  /** Built-in calls that failed during this evaluation (each left undefined, as in OPA). */
+  builtinErrors?: BuiltinFailure[];
   /** A denial's form, from the result object's `decision` (`step_up`, `throttle`, `read_only`). */
   decision?: PolicyDecisionSpec;
 }
@@ -125,10 +129,44 @@ interface LoadedPolicyLike {
   /** An ArrayBuffer is taken as ready JSON text (opa-wasm does not stringify it again). */
   evaluate(input: unknown, entrypoint?: number | string): unknown;
   setData(data: object): void;
+  /** The instance's exports: OPA's wasm ABI (`builtins`, `opa_json_dump`). */
+  wasmInstance: WebAssembly.Instance;
+  mem: WebAssembly.Memory;
 }
+
+/**
+ * The built-ins a compiled policy calls out to the host for: the keys of the `builtins` export
+ * of OPA's wasm ABI (built-ins OPA compiles into the wasm are not listed).
+ */
+function requiredBuiltins(policy: LoadedPolicyLike): string[] {
+  const exports = policy.wasmInstance.exports as Record<string, (...a: number[]) => number>;
+  const addr = exports['opa_json_dump']!(exports['builtins']!());
+  const bytes = new Uint8Array(policy.mem.buffer);
+  let end = addr;
+  while (bytes[end] !== 0) end++;
+  return Object.keys(JSON.parse(new TextDecoder().decode(bytes.subarray(addr, end))) as object).sort();
+}
+
+/**
+ * The built-ins opa-wasm itself implements in JavaScript. Its package exports only its entry, so
+ * the list is read from the file next to it; undefined if that ever moves (then no load check).
+ */
+function opaWasmBuiltins(): ReadonlySet<string> | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const entry = require.resolve('@open-policy-agent/opa-wasm');
+    return new Set(Object.keys(require(join(dirname(entry), 'builtins', 'index.js')) as object));
+  } catch {
+    return undefined;
+  }
+}
+
+export type { BuiltinFailure } from './rego-builtins.js';
 
 export class RegoPolicy {
   private readonly writeInput: PolicyInputWriter;
+  /** Filled by the supplied built-ins during one evaluation; cleared before each. */
+  private readonly failures: BuiltinFailure[];
 
   private constructor(
     private readonly policy: LoadedPolicyLike,
@@ -137,8 +175,13 @@ export class RegoPolicy {
     readonly origin: string,
     /** The parts of the input document the policy can read: only these are written for it. */
     readonly input: InputPaths,
+    /** The host built-ins this policy needs and was given (e.g. `io.jwt.decode`). */
+    readonly builtins: readonly string[],
+    failures: BuiltinFailure[],
+    private readonly clock: EvaluationClock,
   ) {
     this.writeInput = policyInputWriter(input.selection);
+    this.failures = failures;
   }
 
   /** Compiles (or loads the prebuilt bundle) and instantiates the policy. */
@@ -158,15 +201,53 @@ export class RegoPolicy {
       input = regoInputPaths(opa, config.files);
     }
     const { loadPolicy } = await import('@open-policy-agent/opa-wasm');
-    const policy = (await loadPolicy(wasm)) as unknown as LoadedPolicyLike;
+    const module = await WebAssembly.compile(new Uint8Array(wasm));
+    // A first instance only to read which built-ins the policy calls out for.
+    const required = requiredBuiltins((await loadPolicy(module)) as unknown as LoadedPolicyLike);
+    const builtIn = opaWasmBuiltins();
+    const supplied = required.filter((name) => HOST_BUILTIN_NAMES.includes(name) && !builtIn?.has(name));
+    const missing = builtIn ? required.filter((name) => !builtIn.has(name) && !supplied.includes(name)) : [];
+    if (missing.length > 0) {
+      throw new Error(`rego policy ${origin} uses built-in function${missing.length > 1 ? 's' : ''} ${missing.join(', ')} that the in-process evaluator (opa-wasm) does not implement; built-ins the server adds: ${HOST_BUILTIN_NAMES.join(', ')}`);
+    }
+    const failures: BuiltinFailure[] = [];
+    const clock = new EvaluationClock();
+    const policy = (await loadPolicy(module, undefined, suppliedBuiltins(supplied, failures, clock))) as unknown as LoadedPolicyLike;
     if (config.dataFile) policy.setData(JSON.parse(readFileSync(config.dataFile, 'utf8')) as object);
-    return new RegoPolicy(policy, config.entrypoint, origin, input);
+    return new RegoPolicy(policy, config.entrypoint, origin, input, supplied, failures, clock);
   }
 
-  /** Decides on the input document built from `source`, written as JSON bytes with only the parts the policy reads. */
+  /**
+   * Decides on the input document built from `source`, written as JSON bytes with only the parts
+   * the policy reads. Never throws: an evaluation that fails (a trap, a built-in that throws
+   * unexpectedly) denies, with the error in the reason.
+   */
   evaluate(source: PolicyInputSource): RegoOutcome {
-    return interpretRegoResult(this.policy.evaluate(inputBytes(this.writeInput(source))), this.entrypoint);
+    this.failures.length = 0;
+    this.clock.reset();
+    let outcome: RegoOutcome;
+    try {
+      outcome = interpretRegoResult(this.policy.evaluate(inputBytes(this.writeInput(source))), this.entrypoint);
+    } catch (e) {
+      outcome = { allowed: false, reason: `rego ${this.entrypoint} evaluation failed (denied): ${evaluationError(e).slice(0, 200)}` };
+    }
+    if (this.failures.length === 0) return outcome;
+    const errors = [...this.failures];
+    const detail = errors.slice(0, 3).map((f) => `${f.builtin}: ${f.message.slice(0, 120)}`).join('; ');
+    return { ...outcome, reason: `${outcome.reason} (built-in error, result undefined: ${detail})`, builtinErrors: errors };
   }
+}
+
+/**
+ * What to log of an exception out of opa-wasm. Its own conditions are strings or `{message}`
+ * objects that name a built-in or an ABI problem: logged. A JavaScript error from inside a
+ * built-in (e.g. a RegExp SyntaxError) may quote request data (headers, the token): only its name.
+ */
+function evaluationError(e: unknown): string {
+  if (typeof e === 'string') return e;
+  if (e instanceof Error) return `${e.name} in a built-in (message withheld: it may quote request data)`;
+  const message = (e as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : 'unknown error';
 }
 
 const encoder = new TextEncoder();

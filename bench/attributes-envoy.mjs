@@ -20,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { typical, constant, noOutputs, headersOnly, requestHeaders, requestMethod, requestPath } from './lib/attributes-workload.mjs';
+import { startVariantEnvoys, logMarks, collectInEnvoy, pct, addedP50 } from './lib/envoy-variants.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wasmPath = process.env.BENCH_ATTR_WASM ?? join(root, 'build', 'attributes.wasm');
@@ -38,11 +39,10 @@ try {
   console.error(`bench/attributes-envoy: the SDK is not built (${e.message}); run \`npm run build\``);
   process.exit(1);
 }
-const { startEnvoy, stopAllEnvoys, httpProxyBootstrap, wasmHttpFilter, startEchoUpstream, envoyVersionLine } = envoyApi;
+const { stopAllEnvoys, wasmHttpFilter, startEchoUpstream, envoyVersionLine } = envoyApi;
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 
 
-const ACCESS = 'BENCH %REQ(x-bench-variant)% %COMMON_DURATION(DS_RX_BEG:US_TX_BEG:us)%';
 const filter = (config, path = wasmPath) => [wasmHttpFilter({ name: 'attributes', wasmPath: path, config })];
 const variants = [
   { name: 'no filter', filters: [] },
@@ -59,18 +59,10 @@ if (baseWasmPath !== undefined) {
 }
 
 const upstream = await startEchoUpstream();
-const agents = [];
+let agents = [];
 try {
-  for (const v of variants) {
-    v.envoy = await startEnvoy({
-      config: (p) => httpProxyBootstrap({ listenerPort: p['listener'], adminPort: p['admin'], upstreamPort: upstream.port, httpFilters: v.filters, accessLogFormat: ACCESS }),
-      logLevel: 'warn',
-    });
-    v.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    agents.push(v.agent);
-    v.port = Number(new URL(v.envoy.url('/')).port);
-    v.rtt = [];
-  }
+  agents = await startVariantEnvoys(envoyApi, variants, upstream);
+  for (const v of variants) v.rtt = [];
 
   const headers = requestHeaders;
   const get = (v, i) =>
@@ -92,37 +84,16 @@ try {
 
   // Warm-up (connections, V8 tiers), then measured rounds until the time is up.
   for (let i = 0; i < 300; i++) for (const v of variants) await get(v, i);
-  const warmLogLength = variants.map((v) => v.envoy.log().length);
+  const marks = logMarks(variants);
   const end = performance.now() + seconds * 1000;
   let i = 0;
   while (performance.now() < end) {
     for (const v of variants) v.rtt.push(await get(v, i));
     i++;
   }
-  await new Promise((r) => setTimeout(r, 1500)); // access logs are flushed every second
+  await collectInEnvoy(variants, marks);
 
-  const pct = (xs, p) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-  };
-  for (const [k, v] of variants.entries()) {
-    const lines = v.envoy.log().slice(warmLogLength[k]).split('\n').filter((l) => l.startsWith(`BENCH ${k} `));
-    v.inEnvoy = lines.map((l) => Number(l.split(' ')[2])).filter((n) => Number.isFinite(n));
-  }
-  // Added p50: the median over rounds (blocks of ROUND consecutive requests, sent interleaved) of
-  // the variant's round median minus the baseline's in the same round, so load that comes and
-  // goes on this shared machine cancels round by round. Added p99: p99 minus the baseline's p99.
-  const ROUND = 50;
-  const roundMedians = (xs) => {
-    const out = [];
-    for (let r = 0; r + ROUND <= xs.length; r += ROUND) out.push(pct(xs.slice(r, r + ROUND), 50));
-    return out;
-  };
-  const addedP50 = (xs, base) => {
-    const a = roundMedians(xs), b = roundMedians(base);
-    const n = Math.min(a.length, b.length);
-    return n === 0 ? NaN : pct(a.slice(0, n).map((m, r) => m - b[r]), 50);
-  };
+  // Added p50: see addedP50 (bench/lib/envoy-variants.mjs). Added p99: p99 minus the baseline's p99.
   const base = variants[0];
   const fmt = (n) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(0));
   const signed = (n) => (n === undefined || Number.isNaN(n) ? 'n/a' : `${n >= 0 ? '+' : ''}${n.toFixed(0)}`);

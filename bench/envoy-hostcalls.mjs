@@ -11,6 +11,7 @@ import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startVariantEnvoys, logMarks, collectInEnvoy, addedP50 as added } from './lib/envoy-variants.mjs';
 
 let envoyApi, wabtInit;
 try {
@@ -20,7 +21,7 @@ try {
   console.error(`bench/envoy-hostcalls: ${e.message}; run \`npm install\` and \`npm run build\``);
   process.exit(1);
 }
-const { startEnvoy, stopAllEnvoys, httpProxyBootstrap, wasmHttpFilter, startEchoUpstream, envoyVersionLine } = envoyApi;
+const { stopAllEnvoys, wasmHttpFilter, startEchoUpstream, envoyVersionLine } = envoyApi;
 const seconds = Number(process.env.BENCH_SECONDS ?? 30);
 
 // Static data: property paths (NUL-separated), a filter-state key, header names, a value.
@@ -72,19 +73,10 @@ for (const [i, [kind, call]] of Object.entries(CALLS).entries()) {
 const everyKind = Object.values(CALLS);
 variants.push({ name: `one call of each of the ${everyKind.length} kinds`, filters: filterOf(wasmFile('every-kind', everyKind.join(' '))) });
 
-const ACCESS = 'BENCH %REQ(x-bench-variant)% %COMMON_DURATION(DS_RX_BEG:US_TX_BEG:us)%';
 const upstream = await startEchoUpstream();
-const agents = [];
+let agents = [];
 try {
-  for (const v of variants) {
-    v.envoy = await startEnvoy({
-      config: (p) => httpProxyBootstrap({ listenerPort: p['listener'], adminPort: p['admin'], upstreamPort: upstream.port, httpFilters: v.filters, accessLogFormat: ACCESS }),
-      logLevel: 'warn',
-    });
-    v.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    agents.push(v.agent);
-    v.port = Number(new URL(v.envoy.url('/')).port);
-  }
+  agents = await startVariantEnvoys(envoyApi, variants, upstream);
   const get = (v, k) =>
     new Promise((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port: v.port, path: '/', agent: v.agent, headers: { 'x-bench-variant': String(k) } }, (res) => {
@@ -95,33 +87,14 @@ try {
       req.end();
     });
   for (let i = 0; i < 200; i++) for (const [k, v] of variants.entries()) await get(v, k);
-  const warmLogLength = variants.map((v) => v.envoy.log().length);
+  const marks = logMarks(variants);
   const end = performance.now() + seconds * 1000;
   let rounds = 0;
   while (performance.now() < end) {
     for (const [k, v] of variants.entries()) await get(v, k);
     rounds++;
   }
-  await new Promise((r) => setTimeout(r, 1500)); // access logs are flushed every second
-  for (const [k, v] of variants.entries()) {
-    const lines = v.envoy.log().slice(warmLogLength[k]).split('\n').filter((l) => l.startsWith(`BENCH ${k} `));
-    v.inEnvoy = lines.map((l) => Number(l.split(' ')[2])).filter((n) => Number.isFinite(n));
-  }
-  const pct = (xs, p) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-  };
-  const ROUND = 50;
-  const roundMedians = (xs) => {
-    const out = [];
-    for (let r = 0; r + ROUND <= xs.length; r += ROUND) out.push(pct(xs.slice(r, r + ROUND), 50));
-    return out;
-  };
-  const added = (xs, base) => {
-    const a = roundMedians(xs), b = roundMedians(base);
-    const n = Math.min(a.length, b.length);
-    return n === 0 ? NaN : pct(a.slice(0, n).map((m, r) => m - b[r]), 50);
-  };
+  await collectInEnvoy(variants, marks);
   const [base, empty] = variants;
   const fmt = (n) => (Number.isNaN(n) ? 'n/a' : n.toFixed(1));
   console.log(`\nProxy-wasm host calls in real Envoy (${envoyVersionLine?.() ?? 'envoy'}, concurrency 1), ${rounds} requests per variant, interleaved; µs in Envoy\n`);

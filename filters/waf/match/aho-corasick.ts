@@ -5,74 +5,28 @@
 //
 // Case-insensitive matching (the default, as ModSecurity's @pm) folds ASCII letters only.
 // Code units >= 128 are matched exactly (each one a class of its own when a phrase uses it).
+import { CodeUnitClasses } from "./alphabet";
 
 export class PhraseMatcher {
   /** The phrases, as given (empty ones dropped). */
-  readonly phrases: Array<string> = new Array<string>();
-  private readonly caseInsensitive: bool;
-  /** Code unit (< 128) -> class; class 0 is "not in any phrase". */
-  private asciiClass: Uint8Array = new Uint8Array(128);
-  /** Code units >= 128 used in phrases, sorted, and their classes. */
-  private highUnits: Int32Array = new Int32Array(0);
-  private highClasses: Int32Array = new Int32Array(0);
-  private classCount: i32 = 1;
-  /** delta[state * classCount + class] -> next state. */
+  readonly phrases: Array<string>;
+  private readonly classes: CodeUnitClasses;
+  /** delta[state * classes.count + class] -> next state. */
   private delta: Int32Array = new Int32Array(0);
   /** The shortest phrase ending in each state (index into phrases, -1 none), following suffix links. */
   private output: Int32Array = new Int32Array(0);
 
   constructor(phrases: string[], caseInsensitive: bool = true) {
-    this.caseInsensitive = caseInsensitive;
-    for (let i = 0; i < phrases.length; i++) if (phrases[i].length > 0) this.phrases.push(phrases[i]);
+    const kept = new Array<string>();
+    for (let i = 0; i < phrases.length; i++) if (phrases[i].length > 0) kept.push(phrases[i]);
+    this.phrases = kept;
+    this.classes = new CodeUnitClasses(kept, caseInsensitive);
     this.build();
   }
 
-  private fold(c: i32): i32 {
-    if (this.caseInsensitive && c >= 0x41 && c <= 0x5a) return c + 32;
-    return c;
-  }
-
-  private classOf(c: i32): i32 {
-    if (c < 128) return <i32>unchecked(this.asciiClass[this.fold(c)]);
-    const units = this.highUnits;
-    let lo = 0, hi = units.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const u = unchecked(units[mid]);
-      if (u < c) lo = mid + 1;
-      else if (u > c) hi = mid - 1;
-      else return unchecked(this.highClasses[mid]);
-    }
-    return 0;
-  }
-
   private build(): void {
-    // Alphabet: the (folded) code units the phrases use.
-    const high = new Set<i32>();
-    for (let p = 0; p < this.phrases.length; p++) {
-      const s = this.phrases[p];
-      for (let i = 0; i < s.length; i++) {
-        const c = this.fold(s.charCodeAt(i));
-        if (c < 128) {
-          if (this.asciiClass[c] == 0) {
-            this.asciiClass[c] = <u8>this.classCount;
-            this.classCount++;
-          }
-        } else {
-          high.add(c);
-        }
-      }
-    }
-    const hv = high.values();
-    hv.sort((a: i32, b: i32): i32 => a - b);
-    this.highUnits = new Int32Array(hv.length);
-    this.highClasses = new Int32Array(hv.length);
-    for (let i = 0; i < hv.length; i++) {
-      this.highUnits[i] = hv[i];
-      this.highClasses[i] = this.classCount;
-      this.classCount++;
-    }
-    const k = this.classCount;
+    const classes = this.classes;
+    const k = classes.count;
     // Trie, as a growable table (-1: no edge yet).
     let cap = 64;
     let goto = new Int32Array(cap * k).fill(-1);
@@ -82,7 +36,7 @@ export class PhraseMatcher {
       const s = this.phrases[p];
       let st = 0;
       for (let i = 0; i < s.length; i++) {
-        const cls = this.classOf(s.charCodeAt(i));
+        const cls = classes.classOf(s.charCodeAt(i));
         let next = goto[st * k + cls];
         if (next < 0) {
           if (states == cap) {
@@ -140,11 +94,12 @@ export class PhraseMatcher {
   /** Index (into phrases) of the first phrase to end in input, or -1. */
   findFirstIndex(input: string): i32 {
     if (this.phrases.length == 0) return -1;
-    const k = this.classCount;
+    const classes = this.classes;
+    const k = classes.count;
     // Raw pointers: the loop is a few loads per code unit with no calls (the arrays stay
     // reachable from this).
-    const delta = this.delta.dataStart, output = this.output.dataStart, ascii = this.asciiClass.dataStart;
-    const ci = this.caseInsensitive;
+    const delta = this.delta.dataStart, output = this.output.dataStart, ascii = classes.ascii.dataStart;
+    const ci = classes.caseInsensitive;
     const base = changetype<usize>(input);
     let st = 0;
     for (let i = 0, n = input.length; i < n; i++) {
@@ -154,7 +109,7 @@ export class PhraseMatcher {
         if (ci && c >= 0x41 && c <= 0x5a) c += 32;
         cls = <i32>load<u8>(ascii + <usize>c);
       } else {
-        cls = this.classOf(c);
+        cls = classes.classOf(c);
       }
       st = load<i32>(delta + (<usize>(st * k + cls) << 2));
       const o = load<i32>(output + (<usize>st << 2));

@@ -4,6 +4,8 @@
 // not run on it. ASCII letters match case-insensitively (literals are given lowercase); other
 // code units exactly. Built once at configure time; dense table, one load per code unit.
 
+import { CodeUnitClasses } from "./alphabet";
+
 export class LiteralScreen {
   /** Rules (slots) screened: bit `slot` of a result. */
   slots: i32 = 0;
@@ -11,11 +13,7 @@ export class LiteralScreen {
   words: i32 = 0;
   private literals: string[] = [];
   private owners: i32[] = [];
-  /** Code unit (< 128, folded) -> class; class 0: in no literal. */
-  private asciiClass: Uint8Array = new Uint8Array(128);
-  private highUnits: Int32Array = new Int32Array(0);
-  private highClasses: Int32Array = new Int32Array(0);
-  private classCount: i32 = 1;
+  private classes: CodeUnitClasses = new CodeUnitClasses([], true);
   private delta: Int32Array = new Int32Array(0);
   /** Per state: whether some literal ends there (then its slot bits are in `bits`). */
   private ends: Uint8Array = new Uint8Array(0);
@@ -36,41 +34,13 @@ export class LiteralScreen {
     return slot;
   }
 
-  private classOf(c: i32): i32 {
-    if (c < 128) return <i32>unchecked(this.asciiClass[c >= 0x41 && c <= 0x5a ? c + 32 : c]);
-    const units = this.highUnits;
-    let lo = 0, hi = units.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const u = unchecked(units[mid]);
-      if (u < c) lo = mid + 1;
-      else if (u > c) hi = mid - 1;
-      else return unchecked(this.highClasses[mid]);
-    }
-    return 0;
-  }
-
   /** Builds the automaton (after every add). */
   build(): void {
     this.words = (this.slots + 31) >> 5;
     const words = this.words;
-    const high = new Set<i32>();
-    for (let p = 0; p < this.literals.length; p++) {
-      const s = this.literals[p];
-      for (let i = 0; i < s.length; i++) {
-        let c = s.charCodeAt(i);
-        if (c >= 0x41 && c <= 0x5a) c += 32;
-        if (c < 128) {
-          if (this.asciiClass[c] == 0) { this.asciiClass[c] = <u8>this.classCount; this.classCount++; }
-        } else high.add(c);
-      }
-    }
-    const hv = high.values();
-    hv.sort((a: i32, b: i32): i32 => a - b);
-    this.highUnits = new Int32Array(hv.length);
-    this.highClasses = new Int32Array(hv.length);
-    for (let i = 0; i < hv.length; i++) { this.highUnits[i] = hv[i]; this.highClasses[i] = this.classCount; this.classCount++; }
-    const k = this.classCount;
+    const classes = new CodeUnitClasses(this.literals, true);
+    this.classes = classes;
+    const k = classes.count;
     // Trie.
     let total = 1;
     for (let p = 0; p < this.literals.length; p++) total += this.literals[p].length;
@@ -81,7 +51,7 @@ export class LiteralScreen {
       const s = this.literals[p];
       let st = 0;
       for (let i = 0; i < s.length; i++) {
-        const cls = this.classOf(s.charCodeAt(i));
+        const cls = classes.classOf(s.charCodeAt(i));
         let next = goto[st * k + cls];
         if (next < 0) { next = states++; goto[st * k + cls] = next; }
         st = next;
@@ -126,9 +96,10 @@ export class LiteralScreen {
    * Stops early once every slot is set.
    */
   scan(input: string, out: Uint32Array, at: i32): bool {
-    const k = this.classCount;
+    const classes = this.classes;
+    const k = classes.count;
     const words = this.words;
-    const delta = this.delta.dataStart, ends = this.ends.dataStart, ascii = this.asciiClass.dataStart;
+    const delta = this.delta.dataStart, ends = this.ends.dataStart, ascii = classes.ascii.dataStart;
     const bits = this.bits.dataStart;
     const dst = out.dataStart + (<usize>at << 2);
     const base = changetype<usize>(input);
@@ -145,7 +116,7 @@ export class LiteralScreen {
         if (c >= 0x41 && c <= 0x5a) c += 32;
         cls = <i32>load<u8>(ascii + <usize>c);
       } else {
-        cls = this.classOf(c);
+        cls = classes.classOf(c);
       }
       st = load<i32>(delta + (<usize>(st * k + cls) << 2));
       if (load<u8>(ends + <usize>st) != 0 && load<i32>(seen + (<usize>st << 2)) != scan) {

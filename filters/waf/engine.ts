@@ -6,10 +6,11 @@ import {
 } from "./seclang/model";
 import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
-import { applyTransform, applyTransforms } from "./transforms";
+import { applyTransform, applyTransforms, TRANSFORM_COUNT } from "./transforms";
 import { Pairs, RequestData } from "./request";
 import { parseIntOr } from "./bytes";
 import { familyOf } from "./family";
+import { HI_DONE, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
 
 /** One matched rule (chain), for the audit log, metrics and the matched-rules list. */
 export class MatchEvent {
@@ -64,6 +65,11 @@ class ValueTable {
   /** The rule set whose transformation lists, groups and slots the results are for. */
   private owner: RuleSet | null = null;
   private chars: i32 = 0;
+  /** By value id, two words: its character summary (summary.ts; 0: not computed yet). */
+  private sums: Uint64Array = new Uint64Array(128);
+  /** By transformation list id: the units one of which a value needs for the list to change it. */
+  private chainTrigLo: Uint64Array = new Uint64Array(0);
+  private chainTrigHi: Uint64Array = new Uint64Array(0);
 
   /**
    * Starts a phase. Everything kept per value is a function of its content alone, so it stays
@@ -81,7 +87,10 @@ class ValueTable {
   private clear(rules: RuleSet): void {
     this.generation++;
     // Slots are numbered per rule set: another one starts with no verdict arrays at all.
-    if (this.owner !== rules) { this.verdicts.length = 0; this.screenBits.length = 0; this.screenState.length = 0; }
+    if (this.owner !== rules) {
+      this.verdicts.length = 0; this.screenBits.length = 0; this.screenState.length = 0;
+      this.chainTriggers(rules);
+    }
     this.owner = rules;
     this.chars = 0;
     this.ids.clear();
@@ -91,6 +100,43 @@ class ValueTable {
     for (let i = 0; i < this.screened.length; i++) { const p = unchecked(this.screened[i]); if (p !== null) p.fill(0); }
     for (let i = 0; i < this.screenState.length; i++) { const p = unchecked(this.screenState[i]); if (p !== null) p.fill(0); }
     for (let i = 0; i < this.verdicts.length; i++) { const p = unchecked(this.verdicts[i]); if (p !== null) p.fill(0); }
+    this.sums.fill(0);
+  }
+
+  /** Each transformation list's trigger units: the union of its steps' (a list's parent has a smaller id). */
+  private chainTriggers(rules: RuleSet): void {
+    const n = rules.chainParent.length;
+    const lo = new Uint64Array(n), hi = new Uint64Array(n);
+    for (let c = 1; c < n; c++) {
+      const t = transformTrigger(rules.chainLast[c]);
+      const parent = rules.chainParent[c];
+      lo[c] = lo[parent] | t.lo;
+      hi[c] = hi[parent] | t.hi;
+    }
+    this.chainTrigLo = lo;
+    this.chainTrigHi = hi;
+  }
+
+  /** By transformation: the units one of which a value needs for it to change the value. */
+  private tfTrigLo: Uint64Array = transformTriggers(false);
+  private tfTrigHi: Uint64Array = transformTriggers(true);
+
+  /** The offset of value `id`'s summary in `sums` (computed on first use). */
+  summaryAt(id: i32): i32 {
+    const at = id << 1;
+    if (at + 1 >= this.sums.length) {
+      const bigger = new Uint64Array(capacityFor(id) << 1);
+      bigger.set(this.sums);
+      this.sums = bigger;
+    }
+    if ((unchecked(this.sums[at + 1]) & HI_DONE) == 0) summarize(unchecked(this.values[id]), this.sums, at);
+    return at;
+  }
+
+  /** Whether value `id` holds one of the unit sets `masks` (a literal of them may occur in it). */
+  mayHoldLiteral(id: i32, masks: Uint64Array): bool {
+    const at = this.summaryAt(id);
+    return mayHoldLiteral(unchecked(this.sums[at]), unchecked(this.sums[at + 1]), masks);
   }
 
   intern(v: string): i32 {
@@ -172,6 +218,10 @@ class ValueTable {
    */
   transformedId(id: i32, chain: i32, rules: RuleSet): i32 {
     if (chain == 0) return id;
+    // A value with none of the units that could make a step of the list change it is its own result.
+    const at = this.summaryAt(id);
+    if (chain < this.chainTrigLo.length &&
+        disjoint(unchecked(this.sums[at]), unchecked(this.sums[at + 1]), unchecked(this.chainTrigLo[chain]), unchecked(this.chainTrigHi[chain]))) return id;
     while (this.transformed.length <= chain) this.transformed.push(null);
     let t = unchecked(this.transformed[chain]);
     if (t === null || t.length <= id) t = this.grow(this.transformed, chain, id);
@@ -190,6 +240,8 @@ class ValueTable {
 
   /** The id of transformation `tf` applied to value `id` (the same id when it changes nothing). */
   private step(id: i32, tf: i32): i32 {
+    const at = this.summaryAt(id);
+    if (disjoint(unchecked(this.sums[at]), unchecked(this.sums[at + 1]), unchecked(this.tfTrigLo[tf]), unchecked(this.tfTrigHi[tf]))) return id;
     while (this.steps.length <= tf) this.steps.push(null);
     let t = unchecked(this.steps[tf]);
     if (t === null || t.length <= id) t = this.grow(this.steps, tf, id);
@@ -198,7 +250,8 @@ class ValueTable {
     const v = unchecked(this.values[id]);
     const out = applyTransform(tf, v);
     let outId = id;
-    if (changetype<usize>(out) != changetype<usize>(v)) {
+    // Some transformations build a new string even when nothing changed: equal content keeps the id.
+    if (changetype<usize>(out) != changetype<usize>(v) && !(out.length == v.length && out == v)) {
       // A derived value: kept by id only (not looked up by content).
       outId = this.values.length;
       this.values.push(out);
@@ -318,6 +371,16 @@ class ValueTable {
     unchecked(this.seen[id] = this.stamp);
     return true;
   }
+}
+
+/** Every transformation's trigger units (summary.ts transformTrigger), one word of them. */
+function transformTriggers(high: bool): Uint64Array {
+  const out = new Uint64Array(TRANSFORM_COUNT);
+  for (let t = 0; t < TRANSFORM_COUNT; t++) {
+    const m = transformTrigger(t);
+    out[t] = high ? m.hi : m.lo;
+  }
+  return out;
 }
 
 const sharedTable = new ValueTable();
@@ -646,11 +709,14 @@ export class Transaction {
         const known = pure ? table.verdict(slot, id) : <u8>0;
         if (known == 1) continue;
         const prefixes = prefixChainsOf(r, this.rules);
+        const masks = r.literalMasks;
         let last = -1;
         for (let t = 0; !hit && t < prefixes.length; t++) {
           const cur = table.transformedId(id, unchecked(prefixes[t]), this.rules);
           if (cur == last) continue;
           last = cur;
+          // A form that cannot hold any of the rule's required literals cannot match.
+          if (masks !== null && !table.mayHoldLiteral(cur, masks)) continue;
           v = unchecked(table.values[cur]);
           const res = evalOperator(op, v, param, r.capture);
           hit = res.matched != op.negated;

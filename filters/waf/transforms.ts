@@ -11,6 +11,9 @@ export enum Transform {
   Utf8ToUnicode, Trim, TrimLeft, TrimRight, Length,
 }
 
+/** How many transformations there are (ids 0 .. TRANSFORM_COUNT - 1). */
+export const TRANSFORM_COUNT = Transform.Length + 1;
+
 const NAMES: string[] = [
   "lowercase", "uppercase", "urlDecode", "urlDecodeUni", "htmlEntityDecode", "jsDecode", "cssDecode",
   "base64Decode", "hexDecode", "removeNulls", "replaceNulls", "removeWhitespace", "compressWhitespace",

@@ -139,6 +139,11 @@ export class Rule {
   /** multiMatch: the transformation list ids of every prefix of `transforms` (the engine fills it on first use). */
   prefixChains: i32[] | null = null;
   screenSlot: i32 = 0;
+  /**
+   * multiMatch rules (not screened): the unit sets of the rule's required literals (see
+   * summary.ts literalMasks); a form of a value holding none of them is not run. Null: no test.
+   */
+  literalMasks: Uint64Array | null = null;
   /** The target list as text (rules with equal lists share their collected values within a phase); "" when not shareable (TX, MATCHED_*). */
   targetKey: string = "";
   /** Small id of targetKey (0: not shared), indexing the engine's per-phase collections. */

@@ -5,6 +5,7 @@ import { compileRegex, lastRegexError } from "@meshward/sdk/assembly/regex";
 import { PhraseMatcher } from "../match/aho-corasick";
 import { LiteralScreen } from "../match/screen";
 import { requiredLiterals } from "./literals";
+import { literalMasks } from "../summary";
 import { Cidr, CidrSet } from "@meshward/sdk/assembly";
 import { lexSecLang, Directive } from "./lexer";
 import { transformByName } from "../transforms";
@@ -125,6 +126,12 @@ export class SecLangParser {
     for (let i = 0; i < this.ruleSet.rules.length; i++) {
       let r: Rule | null = this.ruleSet.rules[i];
       while (r !== null) {
+        if (!r.removed && r.targets.length > 0 && !r.op.negated && r.multiMatch && r.op.param.constant()) {
+          // multiMatch runs on several forms of a value (not one screened form): each form is
+          // tested against the literals' unit sets instead.
+          const lits = screenLiterals(r.op);
+          if (lits !== null) r.literalMasks = literalMasks(lits);
+        }
         if (!r.removed && r.targets.length > 0 && !r.op.negated && !r.multiMatch && r.op.param.constant() && !this.aboveParanoia(r)) {
           const lits = screenLiterals(r.op);
           if (lits !== null) {

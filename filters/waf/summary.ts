@@ -1,0 +1,146 @@
+// Per-value character summaries: the set of ASCII code units a value holds (letters folded to
+// lowercase), plus whether it has an upper-case ASCII letter or a code unit >= 0x80, in two
+// 64-bit words. Computed once per value (kept in the engine's value table), a summary proves
+// cheaply that some work cannot change anything:
+//  - a transformation whose trigger units are all absent returns its input unchanged (lowercase
+//    without upper-case letters, urlDecode without '%' or '+', ...), so a whole transformation
+//    list can be skipped when the value has none of the list's triggers;
+//  - a literal (of the required literals every match of a rule contains) can only occur in a value
+//    holding every unit of it, so a rule none of whose literals can occur is not run.
+// Pure: no host calls.
+import { Transform } from "./transforms";
+
+/** Bit (in the high word, units 64..127) set when the value has an ASCII upper-case letter (folded into the lower-case bits otherwise). */
+const HI_UPPER: u64 = 1 << (0x41 - 64);
+/** Bit set when the value has a code unit >= 0x80. */
+const HI_HIGH: u64 = 1 << (0x42 - 64);
+/** Bit set in every computed summary (so a summary is never all zero, and NEVER below always intersects it). */
+export const HI_DONE: u64 = 1 << (0x43 - 64);
+
+/** A set of summary bits, as two words (units 0..63, 64..127 and the flags). */
+export class UnitMask {
+  constructor(public lo: u64 = 0, public hi: u64 = 0) {}
+
+  addUnit(c: i32): UnitMask {
+    if (c >= 0x80) this.hi |= HI_HIGH;
+    else {
+      if (c >= 0x41 && c <= 0x5a) c += 32;
+      if (c < 64) this.lo |= (<u64>1) << (<u64>c); else this.hi |= (<u64>1) << (<u64>(c - 64));
+    }
+    return this;
+  }
+
+  addUnits(s: string): UnitMask {
+    for (let i = 0; i < s.length; i++) this.addUnit(s.charCodeAt(i));
+    return this;
+  }
+
+  or(m: UnitMask): UnitMask { this.lo |= m.lo; this.hi |= m.hi; return this; }
+}
+
+/** Writes the summary of `s` at out[at], out[at + 1]. */
+export function summarize(s: string, out: Uint64Array, at: i32): void {
+  let lo: u64 = 0, hi: u64 = HI_DONE;
+  const p = changetype<usize>(s);
+  for (let i = 0, n = s.length; i < n; i++) {
+    let c = <u32>load<u16>(p + (<usize>i << 1));
+    if (c < 64) { lo |= (<u64>1) << (<u64>c); continue; }
+    if (c >= 0x80) { hi |= HI_HIGH; continue; }
+    if (c >= 0x41 && c <= 0x5a) { hi |= HI_UPPER; c += 32; }
+    hi |= (<u64>1) << (<u64>(c - 64));
+  }
+  unchecked(out[at] = lo);
+  unchecked(out[at + 1] = hi);
+}
+
+/** ASCII whitespace as bytes.ts isSpace (space, \t, \n, \v, \f, \r). */
+function spaces(): UnitMask {
+  return new UnitMask().addUnit(0x20).addUnit(0x09).addUnit(0x0a).addUnit(0x0b).addUnit(0x0c).addUnit(0x0d);
+}
+
+/** Matches every summary: the transformation may change any value. */
+function never(): UnitMask { return new UnitMask(u64.MAX_VALUE, u64.MAX_VALUE); }
+
+/**
+ * The units whose presence a transformation needs to change a value: when a value has none of
+ * them, the transformation returns it unchanged (derived from transforms.ts, conservatively).
+ */
+export function transformTrigger(t: i32): UnitMask {
+  switch (t) {
+    case Transform.Lowercase: return new UnitMask(0, HI_UPPER);
+    case Transform.Uppercase: return new UnitMask().addUnits("abcdefghijklmnopqrstuvwxyz");
+    case Transform.UrlDecode:
+    case Transform.UrlDecodeUni: return new UnitMask().addUnits("%+");
+    case Transform.HtmlEntityDecode: return new UnitMask().addUnits("&");
+    case Transform.JsDecode:
+    case Transform.CssDecode: return new UnitMask().addUnits("\\");
+    case Transform.RemoveNulls:
+    case Transform.ReplaceNulls: return new UnitMask().addUnit(0);
+    // Whitespace as isWideSpace: ASCII spaces and U+00A0 (a unit >= 0x80).
+    case Transform.RemoveWhitespace:
+    case Transform.CompressWhitespace:
+    case Transform.Trim:
+    case Transform.TrimLeft:
+    case Transform.TrimRight: return spaces().addUnit(0xa0);
+    case Transform.ReplaceComments: return new UnitMask().addUnits("/");
+    case Transform.RemoveCommentsChar: return new UnitMask().addUnits("/*-#");
+    case Transform.RemoveComments: return new UnitMask().addUnits("/-#");
+    case Transform.CmdLine: return spaces().addUnits("\\\"'^,;").or(new UnitMask(0, HI_UPPER));
+    // Without a slash a value is one segment, unchanged unless it is "." (hence the dot).
+    case Transform.NormalizePath: return new UnitMask().addUnits("/.");
+    case Transform.NormalizePathWin: return new UnitMask().addUnits("/.\\");
+    case Transform.Utf8ToUnicode: return new UnitMask(0, HI_HIGH);
+  }
+  // base64Decode, hexDecode, length: change (nearly) every value.
+  return never();
+}
+
+/** Whether a value with summary (lo, hi) holds none of the units of `m`. */
+@inline export function disjoint(lo: u64, hi: u64, mLo: u64, mHi: u64): bool {
+  return (lo & mLo) == 0 && (hi & mHi) == 0;
+}
+
+/** Whether a value with summary (lo, hi) holds every unit of `m`. */
+@inline export function covers(lo: u64, hi: u64, mLo: u64, mHi: u64): bool {
+  return (mLo & ~lo) == 0 && (mHi & ~hi) == 0;
+}
+
+/** Most distinct literal masks kept for a rule (beyond it, the test keeps what all of them share). */
+const MAX_LITERAL_MASKS = 32;
+
+/**
+ * The unit sets of a rule's required literals (lowercase-folded), as (lo, hi) pairs: a value can
+ * hold one of the literals only if it covers one of the sets. Null when the test could exclude
+ * nothing. Beyond MAX_LITERAL_MASKS distinct sets, one set of the units all of them share.
+ */
+export function literalMasks(literals: string[]): Uint64Array | null {
+  const out = new Array<u64>();
+  for (let i = 0; i < literals.length; i++) {
+    const m = new UnitMask().addUnits(literals[i]);
+    if (m.lo == 0 && m.hi == 0) return null; // an empty literal: anything may match
+    let dup = false;
+    for (let k = 0; k < out.length; k += 2) if (out[k] == m.lo && out[k + 1] == m.hi) { dup = true; break; }
+    if (!dup) { out.push(m.lo); out.push(m.hi); }
+  }
+  if (out.length == 0) return null;
+  if (out.length > 2 * MAX_LITERAL_MASKS) {
+    let lo = u64.MAX_VALUE, hi = u64.MAX_VALUE;
+    for (let k = 0; k < out.length; k += 2) { lo &= out[k]; hi &= out[k + 1]; }
+    if (lo == 0 && hi == 0) return null;
+    const one = new Uint64Array(2);
+    one[0] = lo;
+    one[1] = hi;
+    return one;
+  }
+  const arr = new Uint64Array(out.length);
+  for (let k = 0; k < out.length; k++) arr[k] = out[k];
+  return arr;
+}
+
+/** Whether a value with summary (lo, hi) covers one of the literal sets `masks`. */
+export function mayHoldLiteral(lo: u64, hi: u64, masks: Uint64Array): bool {
+  for (let k = 0, n = masks.length; k < n; k += 2) {
+    if (covers(lo, hi, unchecked(masks[k]), unchecked(masks[k + 1]))) return true;
+  }
+  return false;
+}

@@ -10,7 +10,7 @@ import { applyTransform, applyTransforms, TRANSFORM_COUNT } from "./transforms";
 import { Pairs, RequestData } from "./request";
 import { parseIntOr } from "./bytes";
 import { familyOf } from "./family";
-import { HI_DONE, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
+import { HI_DONE, caseTrigger, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
 
 /** One matched rule (chain), for the audit log, metrics and the matched-rules list. */
 export class MatchEvent {
@@ -55,10 +55,11 @@ class ValueTable {
   private screened: Array<Uint8Array | null> = [];
   /** By rule slot (Rule.verdictSlot), then value id: 0 not run, 1 no match, 2 match (operators whose verdict depends on the value alone). */
   private verdicts: Array<Uint8Array | null> = [];
-  /** By literal screen id: per value, the screen's words of slot bits (rules one of whose literals occur in it). */
-  private screenBits: Array<Uint32Array | null> = [];
-  /** By literal screen id, then value id: 0 not screened yet, 1 no literal, 2 some literal. */
-  private screenState: Array<Uint8Array | null> = [];
+  /** By value id (a form scanned by the literal screen): 0 not scanned yet, 1 no literal, 2 some literal. */
+  private scanState: Uint8Array = new Uint8Array(0);
+  /** By value id: the screen's words of slot bits (rules one of whose literals occur in it), at id * scanWords. */
+  private scanBits: Uint32Array = new Uint32Array(0);
+  private scanWords: i32 = 0;
   /** Dedup marks: seen[id] == stamp when the value is already in the list being built. */
   private seen: Int32Array = new Int32Array(64);
   private stamp: i32 = 0;
@@ -88,7 +89,11 @@ class ValueTable {
     this.generation++;
     // Slots are numbered per rule set: another one starts with no verdict arrays at all.
     if (this.owner !== rules) {
-      this.verdicts.length = 0; this.screenBits.length = 0; this.screenState.length = 0;
+      this.verdicts.length = 0;
+      this.scanState = new Uint8Array(0);
+      this.scanBits = new Uint32Array(0);
+      const screen = rules.screen;
+      this.scanWords = screen !== null ? screen.words : 0;
       this.chainTriggers(rules);
     }
     this.owner = rules;
@@ -98,7 +103,7 @@ class ValueTable {
     for (let i = 0; i < this.transformed.length; i++) { const t = unchecked(this.transformed[i]); if (t !== null) t.fill(0); }
     for (let i = 0; i < this.steps.length; i++) { const t = unchecked(this.steps[i]); if (t !== null) t.fill(0); }
     for (let i = 0; i < this.screened.length; i++) { const p = unchecked(this.screened[i]); if (p !== null) p.fill(0); }
-    for (let i = 0; i < this.screenState.length; i++) { const p = unchecked(this.screenState[i]); if (p !== null) p.fill(0); }
+    this.scanState.fill(0);
     for (let i = 0; i < this.verdicts.length; i++) { const p = unchecked(this.verdicts[i]); if (p !== null) p.fill(0); }
     this.sums.fill(0);
   }
@@ -107,15 +112,25 @@ class ValueTable {
   private chainTriggers(rules: RuleSet): void {
     const n = rules.chainParent.length;
     const lo = new Uint64Array(n), hi = new Uint64Array(n);
+    const caseLo = new Uint64Array(n), caseHi = new Uint64Array(n);
     for (let c = 1; c < n; c++) {
       const t = transformTrigger(rules.chainLast[c]);
+      const ct = caseTrigger(rules.chainLast[c]);
       const parent = rules.chainParent[c];
       lo[c] = lo[parent] | t.lo;
       hi[c] = hi[parent] | t.hi;
+      caseLo[c] = caseLo[parent] | ct.lo;
+      caseHi[c] = caseHi[parent] | ct.hi;
     }
     this.chainTrigLo = lo;
     this.chainTrigHi = hi;
+    this.chainCaseLo = caseLo;
+    this.chainCaseHi = caseHi;
   }
+
+  /** By transformation list id: the units one of which a value needs for the list to change more than its case. */
+  private chainCaseLo: Uint64Array = new Uint64Array(0);
+  private chainCaseHi: Uint64Array = new Uint64Array(0);
 
   /** By transformation: the units one of which a value needs for it to change the value. */
   private tfTrigLo: Uint64Array = transformTriggers(false);
@@ -286,63 +301,54 @@ class ValueTable {
   }
 
   /**
-   * Runs literal screen `s` over value `id` (transformed by the screen's list `chain`) once, kept
-   * with the value; returns the offset of its slot bits in screenBitsOf(s), or -1 when no literal
-   * of any rule occurs in it.
+   * The form of value `id` the literal screen reads for rules of transformation list `chain`:
+   * the value itself when the list can change no more than its case (the screen folds case), so
+   * lists that leave a value alone share one scan of it; else the transformed value.
    */
-  screenOffset(s: i32, id: i32, chain: i32, rules: RuleSet): i32 {
-    while (this.screenState.length <= s) { this.screenState.push(null); this.screenBits.push(null); }
-    const screen = unchecked(rules.screens[s]);
-    const words = screen.words;
-    let cur = unchecked(this.screenState[s]);
-    if (cur === null || cur.length <= id) {
-      this.growScreen(s, id);
-      cur = unchecked(this.screenState[s]);
-    }
-    const st = cur!;
-    let state = unchecked(st[id]);
-    if (state == 0) {
-      const bits = unchecked(this.screenBits[s])!;
-      const at = id * words;
-      for (let w = 0; w < words; w++) unchecked(bits[at + w] = 0);
-      state = screen.scan(this.transformedOf(id, chain, rules), bits, at) ? 2 : 1;
-      unchecked(st[id] = state);
-    }
-    return state == 2 ? id * words : -1;
+  screenKey(id: i32, chain: i32, rules: RuleSet): i32 {
+    if (chain == 0) return id;
+    const at = this.summaryAt(id);
+    if (chain < this.chainCaseLo.length &&
+        disjoint(unchecked(this.sums[at]), unchecked(this.sums[at + 1]), unchecked(this.chainCaseLo[chain]), unchecked(this.chainCaseHi[chain]))) return id;
+    return this.transformedId(id, chain, rules);
   }
 
   /**
-   * Screen `s`'s per-value states (0 not screened, 1 no literal, 2 some: bits at id * words);
-   * ids past its length are not screened yet (screenOffset grows it).
+   * Runs the literal screen over value `key` once, kept with the value; returns the offset of its
+   * slot bits in scanBitsOf(), or -1 when no literal of any rule occurs in it.
    */
-  screenStates(s: i32): Uint8Array {
-    while (this.screenState.length <= s) { this.screenState.push(null); this.screenBits.push(null); }
-    const st = unchecked(this.screenState[s]);
-    return st !== null ? st! : NO_STATES;
+  scanOffset(key: i32, rules: RuleSet): i32 {
+    const words = this.scanWords;
+    if (key >= this.scanState.length) {
+      const size = capacityFor(key);
+      const st = new Uint8Array(size);
+      st.set(this.scanState);
+      this.scanState = st;
+      const bits = new Uint32Array(size * words);
+      bits.set(this.scanBits);
+      this.scanBits = bits;
+    }
+    let state = unchecked(this.scanState[key]);
+    const at = key * words;
+    if (state == 0) {
+      const bits = this.scanBits;
+      for (let w = 0; w < words; w++) unchecked(bits[at + w] = 0);
+      state = rules.screen!.scan(unchecked(this.values[key]), bits, at) ? 2 : 1;
+      unchecked(this.scanState[key] = state);
+    }
+    return state == 2 ? at : -1;
   }
 
-  private growScreen(s: i32, id: i32): void {
-    const words = this.owner!.screens[s].words;
-    const st = unchecked(this.screenState[s]);
-    const size = capacityFor(id);
-    const bigger = new Uint8Array(size);
-    if (st !== null) bigger.set(st!);
-    this.screenState[s] = bigger;
-    const bits = new Uint32Array(size * words);
-    const old = unchecked(this.screenBits[s]);
-    if (old !== null) bits.set(old!);
-    this.screenBits[s] = bits;
+  scanBitsOf(): Uint32Array {
+    return this.scanBits;
   }
 
-  screenBitsOf(s: i32): Uint32Array {
-    return unchecked(this.screenBits[s])!;
-  }
-
-  /** Whether one of the literals of the rule in `slot` of screen `s` occurs in value `id`. */
-  screenHit(s: i32, slot: i32, id: i32, chain: i32, rules: RuleSet): bool {
-    const at = this.screenOffset(s, id, chain, rules);
+  /** Whether one of the literals of screened rule `r` occurs in value `id` (in the form its list reads). */
+  screenHit(r: Rule, id: i32, rules: RuleSet): bool {
+    const at = this.scanOffset(this.screenKey(id, r.transformChain, rules), rules);
     if (at < 0) return false;
-    return (unchecked(this.screenBitsOf(s)[at + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) != 0;
+    const slot = r.screenSlot;
+    return (unchecked(this.scanBits[at + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) != 0;
   }
 
   /** Starts a dedup pass; then firstSight(id) is true once per id. */
@@ -403,46 +409,42 @@ class CollectedTargets {
    * when none of their literals occurs.
    */
   literalSurvivorsFor(r: Rule, table: ValueTable, rules: RuleSet): i32[] {
-    const s = r.screenId;
-    while (this.screened.length <= s) this.screened.push(null);
-    let per = unchecked(this.screened[s]);
+    const g = r.screenId;
+    while (this.screened.length <= g) this.screened.push(null);
+    let per = unchecked(this.screened[g]);
     if (per === null) {
-      const screen = unchecked(rules.screens[s]);
-      const words = screen.words;
+      const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
+      const w0 = start >> 5, w1 = (end - 1) >> 5;
       per = NO_SLOTS;
       const ids = this.ids;
       const chain = r.transformChain;
-      // Every list holding a value shares its screen result: after the first pass over it, a
-      // value costs one load here (the pass runs once per value and screen, not per list).
-      let states = table.screenStates(s);
+      // One scan per distinct form of a value, shared by every list and group reading that form:
+      // after the first, a value costs a summary test and a few loads here.
       for (let i = 0; i < ids.length; i++) {
-        const id = unchecked(ids[i]);
-        const state = id < states.length ? unchecked(states[id]) : <u8>0;
-        if (state == 1) continue;
-        let at = id * words;
-        if (state == 0) {
-          at = table.screenOffset(s, id, chain, rules);
-          states = table.screenStates(s); // may have grown
-        }
+        const at = table.scanOffset(table.screenKey(unchecked(ids[i]), chain, rules), rules);
         if (at < 0) continue;
-        const bits = table.screenBitsOf(s);
-        for (let w = 0; w < words; w++) {
+        const bits = table.scanBitsOf();
+        for (let w = w0; w <= w1; w++) {
           let word = unchecked(bits[at + w]);
+          // Only this group's slots.
+          if (w == w0) word &= (<u32>0xffffffff) << (<u32>(start & 31));
+          if (w == w1 && (end & 31) != 0) word &= ((<u32>1) << (<u32>(end & 31))) - 1;
           while (word != 0) {
             const b = <i32>ctz(word);
             word &= word - 1;
-            const slot = (w << 5) + b;
-            if (per.length == 0) per = new Array<i32[] | null>(screen.slots);
+            const slot = (w << 5) + b - start;
+            if (per.length == 0) per = new Array<i32[] | null>(end - start);
             let list = unchecked(per![slot]);
             if (list === null) { list = new Array<i32>(); unchecked(per[slot] = list); }
             list.push(i);
           }
         }
       }
-      this.screened[s] = per;
+      this.screened[g] = per;
     }
-    if (r.screenSlot >= per.length) return NO_VALUES;
-    const got = unchecked(per[r.screenSlot]);
+    const slot = r.screenSlot - unchecked(rules.screenGroupStart[g]);
+    if (slot >= per.length) return NO_VALUES;
+    const got = unchecked(per[slot]);
     return got === null ? NO_VALUES : got;
   }
 
@@ -470,7 +472,6 @@ class CollectedTargets {
 
 const MAX_MACRO_VALUE = 1024;
 const NO_VALUES: i32[] = [];
-const NO_STATES = new Uint8Array(0);
 
 /**
  * Room for index `id` in a per-value array, with a half again for the next ones. Sized by the id
@@ -725,7 +726,7 @@ export class Transaction {
         if (pure) table.setVerdict(slot, id, hit);
       } else {
         if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
-        if (only === null && literal && !table.screenHit(r.screenId, r.screenSlot, id, chain, this.rules)) continue;
+        if (only === null && literal && !table.screenHit(r, id, this.rules)) continue;
         if (only === null && screened && !table.groupMayMatch(id, r, v)) continue;
         if (pure && !r.capture) {
           // The verdict depends on the value alone: run the operator once per value.

@@ -34,7 +34,7 @@ class WafRoot extends RootContext {
     logInfo("waf: configured " + n.toString() + " rule(s)" +
       (config.paranoiaLevel > 0 ? ", bundled ruleset at paranoia level " + config.paranoiaLevel.toString() : "") +
       (config.detectionOnly ? ", detection only" : "") +
-      "; " + config.rules.screenedRules.toString() + " rule(s) screened by literals in " + config.rules.screens.length.toString() + " pass(es), " +
+      "; " + config.rules.screenedRules.toString() + " rule(s) screened by literals in one pass per value form (" + config.rules.screenGroupChain.length.toString() + " transformation list(s)), " +
       config.rules.prefilteredRules.toString() + " @rx rule(s) in " + config.rules.prefilterGroups.toString() + " shared-pass group(s)");
     return true;
   }

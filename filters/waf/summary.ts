@@ -11,7 +11,7 @@
 import { Transform } from "./transforms";
 
 /** Bit (in the high word, units 64..127) set when the value has an ASCII upper-case letter (folded into the lower-case bits otherwise). */
-const HI_UPPER: u64 = 1 << (0x41 - 64);
+export const HI_UPPER: u64 = 1 << (0x41 - 64);
 /** Bit set when the value has a code unit >= 0x80. */
 const HI_HIGH: u64 = 1 << (0x42 - 64);
 /** Bit set in every computed summary (so a summary is never all zero, and NEVER below always intersects it). */
@@ -93,6 +93,19 @@ export function transformTrigger(t: i32): UnitMask {
   }
   // base64Decode, hexDecode, length: change (nearly) every value.
   return never();
+}
+
+/**
+ * The units one of which a value needs for transformation `t` to change more than the case of
+ * its ASCII letters: a value holding none of them comes out of the transformation equal to it
+ * but for case (lowercase, and cmdLine on a plain value, only fold letters), which the
+ * case-insensitive literal screen cannot tell apart.
+ */
+export function caseTrigger(t: i32): UnitMask {
+  if (t == Transform.Uppercase) return never();
+  const m = transformTrigger(t);
+  m.hi &= ~HI_UPPER;
+  return m;
 }
 
 /** Whether a value with summary (lo, hi) holds none of the units of `m`. */

@@ -2,9 +2,11 @@
 // Aho-Corasick automaton. One pass over a value gives the set of rules (slots) one of whose
 // literals occurs in it, as a bit set; a rule whose bit is clear cannot match the value and is
 // not run on it. ASCII letters match case-insensitively (literals are given lowercase); other
-// code units exactly. Built once at configure time; dense table, one load per code unit.
+// code units exactly. Built once at configure time; dense table, one load per code unit
+// (16-bit entries while the automaton has fewer than 65,536 states, as the bundled ruleset's).
 
 import { CodeUnitClasses } from "./alphabet";
+import { DenseAutomaton, buildAutomaton } from "./automaton";
 
 export class LiteralScreen {
   /** Rules (slots) screened: bit `slot` of a result. */
@@ -14,10 +16,10 @@ export class LiteralScreen {
   private literals: string[] = [];
   private owners: i32[] = [];
   private classes: CodeUnitClasses = new CodeUnitClasses([], true);
-  private delta: Int32Array = new Int32Array(0);
-  /** Per state: whether some literal ends there (then its slot bits are in `bits`). */
-  private ends: Uint8Array = new Uint8Array(0);
-  /** Per state, `words` words: the slots of every literal ending in it (suffix links followed). */
+  private automaton: DenseAutomaton = new DenseAutomaton();
+  /** Per state: 0 when no literal ends there, else 1 + its row in `bits`. */
+  private ends: Int32Array = new Int32Array(0);
+  /** Per output row, `words` words: the slots of every literal ending in its state (suffix links followed). */
   private bits: Uint32Array = new Uint32Array(0);
   /** Per state: the scan that last added its slots (a state reached again adds nothing new). */
   private seenIn: Int32Array = new Int32Array(0);
@@ -40,55 +42,35 @@ export class LiteralScreen {
     const words = this.words;
     const classes = new CodeUnitClasses(this.literals, true);
     this.classes = classes;
-    const k = classes.count;
-    // Trie.
-    let total = 1;
-    for (let p = 0; p < this.literals.length; p++) total += this.literals[p].length;
-    const goto = new Int32Array(total * k).fill(-1);
-    const bits = new Uint32Array(total * words);
-    let states = 1;
+    const a = buildAutomaton(this.literals, classes);
+    this.automaton = a;
+    const states = a.states;
+    // Slots per state: those of the literals ending there, then (breadth-first) its failure state's.
+    const bits = new Uint32Array(states * words);
     for (let p = 0; p < this.literals.length; p++) {
-      const s = this.literals[p];
-      let st = 0;
-      for (let i = 0; i < s.length; i++) {
-        const cls = classes.classOf(s.charCodeAt(i));
-        let next = goto[st * k + cls];
-        if (next < 0) { next = states++; goto[st * k + cls] = next; }
-        st = next;
-      }
       const slot = this.owners[p];
-      bits[st * words + (slot >> 5)] |= (<u32>1) << (<u32>(slot & 31));
+      bits[a.ends[p] * words + (slot >> 5)] |= (<u32>1) << (<u32>(slot & 31));
     }
-    // Breadth-first: failure links folded into a complete table; a state inherits its failure state's slots.
-    const delta = new Int32Array(states * k);
-    const fail = new Int32Array(states);
-    const queue = new Int32Array(states);
-    let qh = 0, qt = 0;
-    for (let c = 0; c < k; c++) {
-      const next = goto[c];
-      if (next > 0) { delta[c] = next; fail[next] = 0; queue[qt++] = next; }
-    }
-    while (qh < qt) {
-      const st = queue[qh++];
-      const f = fail[st];
+    for (let i = 0; i < a.order.length; i++) {
+      const st = a.order[i], f = a.fail[st];
       for (let w = 0; w < words; w++) bits[st * words + w] |= bits[f * words + w];
-      for (let c = 0; c < k; c++) {
-        const next = goto[st * k + c];
-        if (next >= 0) {
-          fail[next] = delta[f * k + c];
-          delta[st * k + c] = next;
-          queue[qt++] = next;
-        } else {
-          delta[st * k + c] = delta[f * k + c];
-        }
-      }
     }
-    const ends = new Uint8Array(states);
-    for (let s = 0; s < states; s++) for (let w = 0; w < words; w++) if (bits[s * words + w] != 0) ends[s] = 1;
-    this.delta = delta;
+    // Output rows for the states where some literal ends only (most states have none).
+    const ends = new Int32Array(states);
+    let rows = 0;
+    for (let s = 0; s < states; s++) {
+      let any = false;
+      for (let w = 0; w < words; w++) if (bits[s * words + w] != 0) any = true;
+      if (any) ends[s] = ++rows;
+    }
+    const out = new Uint32Array(rows * words);
+    for (let s = 0; s < states; s++) {
+      const row = ends[s] - 1;
+      if (row >= 0) for (let w = 0; w < words; w++) out[row * words + w] = bits[s * words + w];
+    }
     this.ends = ends;
     this.seenIn = new Int32Array(states);
-    this.bits = bits.slice(0, states * words);
+    this.bits = out;
   }
 
   /**
@@ -99,7 +81,8 @@ export class LiteralScreen {
     const classes = this.classes;
     const k = classes.count;
     const words = this.words;
-    const delta = this.delta.dataStart, ends = this.ends.dataStart, ascii = classes.ascii.dataStart;
+    const narrow = this.automaton.narrow;
+    const delta = this.automaton.table, ends = this.ends.dataStart, ascii = classes.ascii.dataStart;
     const bits = this.bits.dataStart;
     const dst = out.dataStart + (<usize>at << 2);
     const base = changetype<usize>(input);
@@ -118,11 +101,12 @@ export class LiteralScreen {
       } else {
         cls = classes.classOf(c);
       }
-      st = load<i32>(delta + (<usize>(st * k + cls) << 2));
-      if (load<u8>(ends + <usize>st) != 0 && load<i32>(seen + (<usize>st << 2)) != scan) {
+      st = narrow ? <i32>load<u16>(delta + (<usize>(st * k + cls) << 1)) : load<i32>(delta + (<usize>(st * k + cls) << 2));
+      const row = load<i32>(ends + (<usize>st << 2));
+      if (row != 0 && load<i32>(seen + (<usize>st << 2)) != scan) {
         store<i32>(seen + (<usize>st << 2), scan);
         any = true;
-        const src = bits + (<usize>(st * words) << 2);
+        const src = bits + (<usize>((row - 1) * words) << 2);
         for (let w = 0; w < words; w++) {
           const p = dst + (<usize>w << 2);
           store<u32>(p, load<u32>(p) | load<u32>(src + (<usize>w << 2)));
@@ -134,6 +118,6 @@ export class LiteralScreen {
 
   /** Bytes held (for memory accounting). */
   get memoryBytes(): i32 {
-    return (this.delta.length << 2) + this.ends.length + (this.bits.length << 2);
+    return this.automaton.memoryBytes + (this.ends.length << 2) + (this.bits.length << 2);
   }
 }

@@ -132,8 +132,9 @@ export class Rule {
   prefilter: Regex | null = null;
   prefilterId: i32 = 0;
   /**
-   * The literal screen (RuleSet.screens index, -1: none) holding this link's required literals,
-   * and its slot there: the operator runs only on values where one of them occurs.
+   * The screen group (RuleSet.screenGroup* index, -1: none: the rules of one transformation list)
+   * holding this link's required literals, and its slot in RuleSet.screen: the operator runs
+   * only on values where one of them occurs.
    */
   screenId: i32 = -1;
   /** multiMatch: the transformation list ids of every prefix of `transforms` (the engine fills it on first use). */
@@ -196,8 +197,16 @@ export class RuleSet {
   /** By transformation list id: its last transformation (-1 for the empty list). */
   chainLast: i32[] = [-1];
   prefilteredRules: i32 = 0;
-  /** Literal screens, one per transformation list whose rules have required literals. */
-  screens: LiteralScreen[] = [];
+  /**
+   * The literal screen: the required literals of every screened rule, whatever its transformation
+   * list, in one automaton (one pass per distinct form of a value, shared by all lists that leave
+   * it in that form). Null when no rule is screened.
+   */
+  screen: LiteralScreen | null = null;
+  /** By screen group: its transformation list and its slots [start, end) in the screen (contiguous). */
+  screenGroupChain: i32[] = [];
+  screenGroupStart: i32[] = [];
+  screenGroupEnd: i32[] = [];
   /** Rule links screened by literals. */
   screenedRules: i32 = 0;
   /** Rule.verdictSlot values handed out so far (by the engine, on first use). */

@@ -115,13 +115,15 @@ export class SecLangParser {
   }
 
   /**
-   * Literal screens: for each transformation list, one automaton with the required literals of
-   * every rule using it (@rx from its regex, @pm its phrases, @contains & co. the parameter), so
-   * one pass per value tells which of those rules can match it at all. Rules whose match needs
-   * no literal (or negated, multiMatch, or with a macro parameter) are not screened.
+   * The literal screen: one automaton with the required literals of every screened rule (@rx
+   * from its regex, @pm its phrases, @contains & co. the parameter), so one pass over a form of a
+   * value tells which rules can match it at all. Slots are grouped by transformation list (a
+   * group's rules read the same form). Rules whose match needs no literal (or negated,
+   * multiMatch, or with a macro parameter) are not screened.
    */
   private buildScreens(): void {
-    const byChain = new Map<i32, LiteralScreen>();
+    const byChain = new Map<i32, Rule[]>();
+    const litsOf = new Map<Rule, string[]>();
     const order = new Array<i32>();
     for (let i = 0; i < this.ruleSet.rules.length; i++) {
       let r: Rule | null = this.ruleSet.rules[i];
@@ -136,23 +138,31 @@ export class SecLangParser {
           const lits = screenLiterals(r.op);
           if (lits !== null) {
             const chain = r.transformChain;
-            if (!byChain.has(chain)) { byChain.set(chain, new LiteralScreen()); order.push(chain); }
-            const sc = byChain.get(chain);
-            r.screenSlot = sc.add(lits);
-            r.screenId = order.indexOf(chain);
-            this.ruleSet.screenedRules++;
+            if (!byChain.has(chain)) { byChain.set(chain, new Array<Rule>()); order.push(chain); }
+            byChain.get(chain).push(r);
+            litsOf.set(r, lits);
           }
         }
         r = r.chained;
       }
     }
-    const screens = new Array<LiteralScreen>();
-    for (let i = 0; i < order.length; i++) {
-      const sc = byChain.get(order[i]);
-      sc.build();
-      screens.push(sc);
+    if (order.length == 0) return;
+    const sc = new LiteralScreen();
+    const rs = this.ruleSet;
+    for (let g = 0; g < order.length; g++) {
+      const members = byChain.get(order[g]);
+      rs.screenGroupChain.push(order[g]);
+      rs.screenGroupStart.push(sc.slots);
+      for (let m = 0; m < members.length; m++) {
+        const r = members[m];
+        r.screenSlot = sc.add(litsOf.get(r));
+        r.screenId = g;
+        rs.screenedRules++;
+      }
+      rs.screenGroupEnd.push(sc.slots);
     }
-    this.ruleSet.screens = screens;
+    sc.build();
+    rs.screen = sc;
   }
 
   /** Groups @rx rules by transformation list and compiles each group's alternation. */

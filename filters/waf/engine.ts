@@ -60,6 +60,12 @@ class ValueTable {
   /** By value id: the screen's words of slot bits (rules one of whose literals occur in it), at id * scanWords. */
   private scanBits: Uint32Array = new Uint32Array(0);
   private scanWords: i32 = 0;
+  /**
+   * By screen group, then value id: where the group's slot bits for the value are (the offset in
+   * scanBits of the form the group's list reads + 2), 1 when no rule of the group can match it, 0
+   * not known yet. One load per value for a list's survivors once known.
+   */
+  private groupForms: Array<Int32Array | null> = [];
   /** Dedup marks: seen[id] == stamp when the value is already in the list being built. */
   private seen: Int32Array = new Int32Array(64);
   private stamp: i32 = 0;
@@ -94,6 +100,7 @@ class ValueTable {
       this.scanBits = new Uint32Array(0);
       const screen = rules.screen;
       this.scanWords = screen !== null ? screen.words : 0;
+      this.groupForms.length = 0;
       this.chainTriggers(rules);
     }
     this.owner = rules;
@@ -104,6 +111,7 @@ class ValueTable {
     for (let i = 0; i < this.steps.length; i++) { const t = unchecked(this.steps[i]); if (t !== null) t.fill(0); }
     for (let i = 0; i < this.screened.length; i++) { const p = unchecked(this.screened[i]); if (p !== null) p.fill(0); }
     this.scanState.fill(0);
+    for (let i = 0; i < this.groupForms.length; i++) { const p = unchecked(this.groupForms[i]); if (p !== null) p.fill(0); }
     for (let i = 0; i < this.verdicts.length; i++) { const p = unchecked(this.verdicts[i]); if (p !== null) p.fill(0); }
     this.sums.fill(0);
   }
@@ -339,6 +347,39 @@ class ValueTable {
     return state == 2 ? at : -1;
   }
 
+  /** The known forms of screen group `g` by value id (see groupForms; ids past its length are not known). */
+  groupFormsOf(g: i32): Int32Array {
+    while (this.groupForms.length <= g) this.groupForms.push(null);
+    const f = unchecked(this.groupForms[g]);
+    return f !== null ? f : NO_FORMS;
+  }
+
+  /**
+   * Screen group `g`'s entry for value `id` (see groupForms): 1 when none of the group's rules
+   * has a literal in the form its list reads, else the offset of the form's slot bits + 2.
+   */
+  groupForm(g: i32, id: i32, rules: RuleSet): i32 {
+    while (this.groupForms.length <= g) this.groupForms.push(null);
+    let f = unchecked(this.groupForms[g]);
+    if (f === null || f.length <= id) f = this.grow(this.groupForms, g, id);
+    let known = unchecked(f[id]);
+    if (known != 0) return known;
+    known = 1;
+    const at = this.scanOffset(this.screenKey(id, unchecked(rules.screenGroupChain[g]), rules), rules);
+    if (at >= 0) {
+      const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
+      const bits = this.scanBits;
+      for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) {
+        let word = unchecked(bits[at + w]);
+        if (w == start >> 5) word &= (<u32>0xffffffff) << (<u32>(start & 31));
+        if (w == w1 && (end & 31) != 0) word &= ((<u32>1) << (<u32>(end & 31))) - 1;
+        if (word != 0) { known = at + 2; break; }
+      }
+    }
+    unchecked(f[id] = known);
+    return known;
+  }
+
   scanBitsOf(): Uint32Array {
     return this.scanBits;
   }
@@ -417,12 +458,19 @@ class CollectedTargets {
       const w0 = start >> 5, w1 = (end - 1) >> 5;
       per = NO_SLOTS;
       const ids = this.ids;
-      const chain = r.transformChain;
-      // One scan per distinct form of a value, shared by every list and group reading that form:
-      // after the first, a value costs a summary test and a few loads here.
+      // One scan per distinct form of a value, shared by every list and group reading that form;
+      // the group's outcome is kept per value: after the first, a value costs one load here.
+      let forms = table.groupFormsOf(g);
       for (let i = 0; i < ids.length; i++) {
-        const at = table.scanOffset(table.screenKey(unchecked(ids[i]), chain, rules), rules);
-        if (at < 0) continue;
+        const id = unchecked(ids[i]);
+        let form = id < forms.length ? unchecked(forms[id]) : 0;
+        if (form == 1) continue;
+        if (form == 0) {
+          form = table.groupForm(g, id, rules);
+          forms = table.groupFormsOf(g); // may have grown
+          if (form == 1) continue;
+        }
+        const at = form - 2;
         const bits = table.scanBitsOf();
         for (let w = w0; w <= w1; w++) {
           let word = unchecked(bits[at + w]);
@@ -472,6 +520,7 @@ class CollectedTargets {
 
 const MAX_MACRO_VALUE = 1024;
 const NO_VALUES: i32[] = [];
+const NO_FORMS = new Int32Array(0);
 
 /**
  * Room for index `id` in a per-value array, with a half again for the next ones. Sized by the id

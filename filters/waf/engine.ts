@@ -216,7 +216,7 @@ class ValueTable {
       if (this.firstMarks.length < this.values.length) this.firstMarks = new Int32Array(capacityFor(this.values.length));
       const marks = this.firstMarks;
       const stamp = ++this.firstStamp;
-      const out = new Array<i32>();
+      const out = reserved<i32>(ids.length);
       for (let i = 0; i < ids.length; i++) {
         const id = unchecked(ids[i]);
         if (unchecked(marks[id]) == stamp) continue;
@@ -531,6 +531,13 @@ function capacityFor(id: i32): i32 {
   const n = id + 1;
   return max(64, n + (n >> 1));
 }
+/** An empty array with room for `n` elements (pushes up to n do not regrow it). */
+function reserved<T>(n: i32): Array<T> {
+  const a = new Array<T>(n);
+  a.length = 0;
+  return a;
+}
+
 /** A screen pass over a list where no literal occurred: no rule of the screen has a value to visit. */
 const NO_SLOTS: Array<i32[] | null> = [];
 
@@ -555,6 +562,8 @@ export class Transaction {
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private targetCache: Array<CollectedTargets | null> = [];
+  /** By target list id: how many entries it had when last collected (the next one's initial capacity). */
+  private listSizes: i32[] = [];
   /** What the request data and the value table were when the kept target lists were collected. */
   private keptFingerprint: i32 = -1;
   private keptGeneration: i32 = -1;
@@ -703,9 +712,12 @@ export class Transaction {
     } else {
       // A list kept for the phase gets its own arrays; one used once (TX, MATCHED_VARS, ...) reuses scratch ones.
       if (shared) {
-        names = new Array<string>();
-        kinds = new Array<i32>();
-        ids = new Array<i32>();
+        // Sized as the list was last time (requests of one shape collect alike): no regrowth while collecting.
+        while (this.listSizes.length <= r.targetId) this.listSizes.push(0);
+        const hint = unchecked(this.listSizes[r.targetId]);
+        names = reserved<string>(hint);
+        kinds = reserved<i32>(hint);
+        ids = reserved<i32>(hint);
       } else {
         names = this.scratchNames;
         kinds = this.scratchKinds;
@@ -728,7 +740,10 @@ export class Transaction {
         ids.length = 0;
         this.collect(r, names, kinds, ids);
       }
-      if (shared) this.targetCache[r.targetId] = new CollectedTargets(names, kinds, ids);
+      if (shared) {
+        this.targetCache[r.targetId] = new CollectedTargets(names, kinds, ids);
+        unchecked(this.listSizes[r.targetId] = ids.length);
+      }
     }
     if (names.length == 0) return false;
     const table = this.table;

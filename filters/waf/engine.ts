@@ -431,6 +431,11 @@ function transformTriggers(high: bool): Uint64Array {
 }
 
 const sharedTable = new ValueTable();
+/**
+ * By target list id: how many entries the list had when last collected, in any transaction (the
+ * next one's initial capacity; only a size hint, so lists of another rule set do no harm).
+ */
+const listSizes: i32[] = [];
 
 /**
  * One phase's values for a shared target list: names and value ids (the values are in the
@@ -562,8 +567,6 @@ export class Transaction {
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private targetCache: Array<CollectedTargets | null> = [];
-  /** By target list id: how many entries it had when last collected (the next one's initial capacity). */
-  private listSizes: i32[] = [];
   /** What the request data and the value table were when the kept target lists were collected. */
   private keptFingerprint: i32 = -1;
   private keptGeneration: i32 = -1;
@@ -713,8 +716,8 @@ export class Transaction {
       // A list kept for the phase gets its own arrays; one used once (TX, MATCHED_VARS, ...) reuses scratch ones.
       if (shared) {
         // Sized as the list was last time (requests of one shape collect alike): no regrowth while collecting.
-        while (this.listSizes.length <= r.targetId) this.listSizes.push(0);
-        const hint = unchecked(this.listSizes[r.targetId]);
+        while (listSizes.length <= r.targetId) listSizes.push(0);
+        const hint = unchecked(listSizes[r.targetId]);
         names = reserved<string>(hint);
         kinds = reserved<i32>(hint);
         ids = reserved<i32>(hint);
@@ -742,7 +745,7 @@ export class Transaction {
       }
       if (shared) {
         this.targetCache[r.targetId] = new CollectedTargets(names, kinds, ids);
-        unchecked(this.listSizes[r.targetId] = ids.length);
+        unchecked(listSizes[r.targetId] = ids.length);
       }
     }
     if (names.length == 0) return false;

@@ -161,38 +161,45 @@ export function flattenJson(s: string, out: Pairs): string {
   return p.run();
 }
 
+/**
+ * A flattened JSON name and the names under it, so the name of every value is built once per
+ * distinct path of a body (an array of objects repeats the same few), not once per value.
+ */
+class JsonName {
+  private children: Map<string, JsonName> | null = null;
+  constructor(public name: string) {}
+
+  child(key: string): JsonName {
+    let c = this.children;
+    if (c === null) { c = new Map<string, JsonName>(); this.children = c; }
+    if (c.has(key)) return c.get(key);
+    const n = new JsonName(this.name + "." + key);
+    c.set(key, n);
+    return n;
+  }
+}
+
 class JsonFlattener {
   pos: i32 = 0;
-  /** Path segments; kinds: 0 object, 1 array (with the next index). */
-  path: string[] = [];
+  /** The name of each open level (the path from the root); kinds: 0 object, 1 array (with the next index). */
+  path: JsonName[] = [new JsonName("json")];
   kinds: i32[] = [];
   indexes: i32[] = [];
   constructor(public s: string, public out: Pairs) {}
 
   ws(): void { while (this.pos < this.s.length && isSpace(this.s.charCodeAt(this.pos))) this.pos++; }
 
-  /** The name built last and the path it was built for (the next value in the same place reuses it). */
-  private lastName: string = "";
-  private lastPath: string[] = [];
-
   /** json.<keys>; array elements share their array's name (json.items.sku for every item). */
   name(): string {
-    const path = this.path;
-    const last = this.lastPath;
-    if (path.length == last.length && this.lastName.length > 0) {
-      let same = true;
-      for (let i = 0; i < path.length; i++) if (unchecked(path[i]) != unchecked(last[i])) { same = false; break; }
-      if (same) return this.lastName;
-    }
-    let n = 4;
-    for (let i = 0; i < path.length; i++) if (path[i].length > 0) n += 1 + path[i].length;
-    const b = new ByteBuilder(n);
-    b.pushString("json");
-    for (let i = 0; i < path.length; i++) if (path[i].length > 0) { b.push(0x2e); b.pushString(path[i]); }
-    const r = b.toString();
-    this.lastName = r;
-    this.lastPath = path.slice(0);
-    return r;
+    const n = this.path.length;
+    return n > 0 ? unchecked(this.path[n - 1]).name : "json";
+  }
+
+  /** Opens a level under key `k` ("" for an array element: the same name as its parent). */
+  private enter(k: string): void {
+    const n = this.path.length;
+    const top = n > 0 ? unchecked(this.path[n - 1]) : new JsonName("json");
+    this.path.push(k.length == 0 ? top : top.child(k));
   }
 
   run(): string {
@@ -221,7 +228,7 @@ class JsonFlattener {
           this.kinds.push(1);
           this.indexes.push(0);
           if (this.pos < s.length && s.charCodeAt(this.pos) == 0x5d) { this.pos++; this.kinds.pop(); this.indexes.pop(); expectValue = false; continue; }
-          this.path.push("");
+          this.enter("");
           continue;
         }
         let value = "";
@@ -263,7 +270,7 @@ class JsonFlattener {
         } else {
           this.path.pop();
           this.indexes[top]++;
-          this.path.push("");
+          this.enter("");
         }
         expectValue = true;
         continue;
@@ -289,7 +296,7 @@ class JsonFlattener {
     this.ws();
     if (this.pos >= this.s.length || this.s.charCodeAt(this.pos) != 0x3a) return "expected : in JSON at " + this.pos.toString();
     this.pos++;
-    this.path.push(k);
+    this.enter(k);
     return "";
   }
 

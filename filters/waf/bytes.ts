@@ -37,6 +37,9 @@ export function textOf(s: string): string {
   return s;
 }
 
+/** The largest buffer (code units) a reused builder keeps between uses. */
+export const REUSED_MAX = 16384;
+
 /** Builds strings from char codes without quadratic concatenation. */
 export class ByteBuilder {
   private buf: Uint16Array;
@@ -54,6 +57,11 @@ export class ByteBuilder {
     // In bounds (checked above): a plain store, no second bounds check per character.
     store<u16>(this.buf.dataStart + (<usize>n << 1), <u16>c);
     this.length = n + 1;
+  }
+  /** Empties the builder for reuse, with room for `capacity` (a buffer grown far beyond what is usual is let go). */
+  reset(capacity: i32): void {
+    this.length = 0;
+    if (this.buf.length < capacity || this.buf.length > REUSED_MAX) this.buf = new Uint16Array(capacity < 256 ? 256 : capacity);
   }
   pushString(s: string): void {
     for (let i = 0; i < s.length; i++) this.push(s.charCodeAt(i));

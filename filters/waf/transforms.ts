@@ -2,7 +2,20 @@
 // applied in order to every value before its operator runs. Semantics follow ModSecurity's
 // reference manual; invalid encodings are left as they are (never dropped), so an evasion that
 // hides behind a broken escape still reaches the operator.
-import { ByteBuilder, hexValue, isSpace, lowerBytes, upperBytes } from "./bytes";
+import { ByteBuilder, REUSED_MAX, hexValue, isSpace, lowerBytes, upperBytes } from "./bytes";
+
+/**
+ * The builder every transformation writes its result with: each builds one string from start to
+ * finish and none calls another meanwhile, so one buffer serves them all instead of a new one
+ * per value (large results get a builder of their own, so the shared buffer stays small).
+ */
+const shared = new ByteBuilder(256);
+
+function builderFor(capacity: i32): ByteBuilder {
+  if (capacity > REUSED_MAX) return new ByteBuilder(capacity);
+  shared.reset(capacity);
+  return shared;
+}
 
 export enum Transform {
   Lowercase, Uppercase, UrlDecode, UrlDecodeUni, HtmlEntityDecode, JsDecode, CssDecode,
@@ -76,7 +89,7 @@ function unicodeToByte(code: i32): i32 {
 
 export function urlDecode(s: string, unicode: bool): string {
   if (s.indexOf("%") < 0 && s.indexOf("+") < 0) return s;
-  const b = new ByteBuilder(s.length);
+  const b = builderFor(s.length);
   const n = s.length;
   const p = changetype<usize>(s);
   for (let i = 0; i < n; i++) {
@@ -122,7 +135,7 @@ function entityByName(name: string): i32 {
 
 export function htmlEntityDecode(s: string): string {
   if (s.indexOf("&") < 0) return s;
-  const b = new ByteBuilder(s.length);
+  const b = builderFor(s.length);
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -163,7 +176,7 @@ export function htmlEntityDecode(s: string): string {
 
 export function jsDecode(s: string): string {
   if (s.indexOf("\\") < 0) return s;
-  const b = new ByteBuilder(s.length);
+  const b = builderFor(s.length);
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -203,7 +216,7 @@ export function jsDecode(s: string): string {
 
 export function cssDecode(s: string): string {
   if (s.indexOf("\\") < 0) return s;
-  const b = new ByteBuilder(s.length);
+  const b = builderFor(s.length);
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -235,7 +248,7 @@ function base64Value(c: i32): i32 {
 
 /** Decodes until the first character that is not Base64 (as ModSecurity's lenient decoder does). */
 export function base64Decode(s: string): string {
-  const b = new ByteBuilder((s.length * 3) / 4 + 1);
+  const b = builderFor((s.length * 3) / 4 + 1);
   let acc = 0, bits = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -251,7 +264,7 @@ export function base64Decode(s: string): string {
 }
 
 export function hexDecode(s: string): string {
-  const b = new ByteBuilder(s.length / 2 + 1);
+  const b = builderFor(s.length / 2 + 1);
   for (let i = 0; i + 1 < s.length; i += 2) {
     const h = hexValue(s.charCodeAt(i)), l = hexValue(s.charCodeAt(i + 1));
     if (h < 0 || l < 0) return s; // not hex: unchanged
@@ -265,7 +278,7 @@ function removeChar(s: string, ch: i32): string {
   const p = changetype<usize>(s);
   for (let i = 0, n = s.length; i < n; i++) if (<i32>load<u16>(p + (<usize>i << 1)) == ch) { found = true; break; }
   if (!found) return s;
-  const b = new ByteBuilder(s.length);
+  const b = builderFor(s.length);
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) != ch) b.push(s.charCodeAt(i));
   return b.toString();
 }
@@ -273,7 +286,7 @@ function removeChar(s: string, ch: i32): string {
 function isWideSpace(c: i32): bool { return isSpace(c) || c == 0xa0; }
 
 function removeWhitespace(s: string): string {
-  const b = new ByteBuilder(s.length);
+  const b = builderFor(s.length);
   for (let i = 0; i < s.length; i++) if (!isWideSpace(s.charCodeAt(i))) b.push(s.charCodeAt(i));
   return b.toString();
 }
@@ -287,7 +300,7 @@ function compressWhitespace(s: string): string {
     if (isWideSpace(c) && (c != 0x20 || (i + 1 < n && isWideSpace(<i32>load<u16>(p + (<usize>(i + 1) << 1)))))) needed = true;
   }
   if (!needed) return s;
-  const b = new ByteBuilder(s.length);
+  const b = builderFor(s.length);
   let inSpace = false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -302,7 +315,7 @@ function compressWhitespace(s: string): string {
 /** C-style comments become one space; an unterminated one runs to the end. */
 function replaceComments(s: string): string {
   if (s.indexOf("/*") < 0) return s;
-  const b = new ByteBuilder(s.length);
+  const b = builderFor(s.length);
   for (let i = 0; i < s.length; i++) {
     if (s.charCodeAt(i) == 0x2f && i + 1 < s.length && s.charCodeAt(i + 1) == 0x2a) {
       const end = s.indexOf("*/", i + 2);
@@ -318,7 +331,7 @@ function replaceComments(s: string): string {
 
 // Removes C comments (slash-star ... star-slash), SQL (--) and shell (#) comments to the end of the line.
 function removeComments(s: string): string {
-  const b = new ByteBuilder(s.length);
+  const b = builderFor(s.length);
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -340,7 +353,7 @@ function removeComments(s: string): string {
 }
 
 function removeCommentsChar(s: string): string {
-  const b = new ByteBuilder(s.length);
+  const b = builderFor(s.length);
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -363,7 +376,7 @@ function cmdLine(s: string): string {
     else if (isSpace(c) && (c != 0x20 || i + 1 >= s.length || isSpace(s.charCodeAt(i + 1)) || s.charCodeAt(i + 1) == 0x2f || s.charCodeAt(i + 1) == 0x28)) plain = false;
   }
   if (plain) return s;
-  const b = new ByteBuilder(s.length);
+  const b = builderFor(s.length);
   let space = false;
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
@@ -410,7 +423,7 @@ function utf8ToUnicode(s: string): string {
   const p = changetype<usize>(s);
   for (let i = 0, n = s.length; i < n; i++) if (load<u16>(p + (<usize>i << 1)) >= 0x80) { any = true; break; }
   if (!any) return s;
-  const b = new ByteBuilder(s.length * 2);
+  const b = builderFor(s.length * 2);
   const n = s.length;
   const HEX = "0123456789abcdef";
   for (let i = 0; i < n; i++) {

@@ -6,10 +6,11 @@
 export function byteStringOf(buf: ArrayBuffer): string {
   const n = buf.byteLength;
   if (n == 0) return "";
-  const out = new Uint16Array(n);
-  const src = Uint8Array.wrap(buf);
-  for (let i = 0; i < n; i++) out[i] = <u16>src[i];
-  return String.UTF16.decode(out.buffer);
+  // Written straight into the string (a body is large: no intermediate copy).
+  const out = changetype<string>(__new(<usize>n << 1, idof<string>()));
+  const src = changetype<usize>(buf), dst = changetype<usize>(out);
+  for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>load<u8>(src + <usize>i));
+  return out;
 }
 
 /** The UTF-8 bytes of `s` as a byte string (ASCII-only strings are returned as they are). */

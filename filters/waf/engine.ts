@@ -444,9 +444,9 @@ const listSizes: i32[] = [];
  */
 class CollectedTargets {
   /** By prefilter group: the indexes of the values the group's alternation matches (the only ones its rules can match). */
-  private survivors: Array<i32[] | null> = [];
+  private survivors: Array<i32[] | null> = NO_LISTS;
   /** By literal screen: per slot, the indexes of the values where one of that rule's literals occurs. */
-  private screened: Array<Array<i32[] | null> | null> = [];
+  private screened: Array<Array<i32[] | null> | null> = NO_SLOT_LISTS;
   constructor(public names: string[], public kinds: i32[], public ids: i32[]) {}
 
   /**
@@ -456,6 +456,8 @@ class CollectedTargets {
    */
   literalSurvivorsFor(r: Rule, table: ValueTable, rules: RuleSet): i32[] {
     const g = r.screenId;
+    // Made on first use (most lists never need one): a list is collected for every request.
+    if (this.screened === NO_SLOT_LISTS) this.screened = new Array<Array<i32[] | null> | null>();
     while (this.screened.length <= g) this.screened.push(null);
     let per = unchecked(this.screened[g]);
     if (per === null) {
@@ -507,6 +509,7 @@ class CollectedTargets {
    */
   survivorsFor(r: Rule, table: ValueTable, rules: RuleSet): i32[] {
     const g = r.prefilterId;
+    if (this.survivors === NO_LISTS) this.survivors = new Array<i32[] | null>();
     while (this.survivors.length <= g) this.survivors.push(null);
     let s = unchecked(this.survivors[g]);
     if (s === null) {
@@ -525,6 +528,9 @@ class CollectedTargets {
 
 const MAX_MACRO_VALUE = 1024;
 const NO_VALUES: i32[] = [];
+/** Shared empty placeholders of CollectedTargets' per-group arrays (replaced, never written). */
+const NO_LISTS: Array<i32[] | null> = [];
+const NO_SLOT_LISTS: Array<Array<i32[] | null> | null> = [];
 const NO_FORMS = new Int32Array(0);
 
 /**

@@ -566,7 +566,31 @@ export class Transaction {
   allowed: bool = false;
   matchedVar: string = "";
   matchedVarName: string = "";
-  matchedVars: Pairs = new Pairs();
+  private matchedPairs: Pairs = new Pairs();
+  /**
+   * A match on one TX key leaves MATCHED_VARS as that one (name, value): kept as the two strings
+   * and made a collection only if a rule reads MATCHED_VARS (most such matches are the ruleset's
+   * paranoia-level and threshold checks, whose MATCHED_VARS nothing reads).
+   */
+  private pendingName: string | null = null;
+  private pendingValue: string = "";
+
+  /** MATCHED_VARS: the (name, value) pairs the last matching rule link matched. */
+  get matchedVars(): Pairs {
+    const name = this.pendingName;
+    if (name !== null) {
+      const p = new Pairs();
+      p.add(name, this.pendingValue);
+      this.matchedPairs = p;
+      this.pendingName = null;
+    }
+    return this.matchedPairs;
+  }
+
+  set matchedVars(p: Pairs) {
+    this.matchedPairs = p;
+    this.pendingName = null;
+  }
   private removedIds: Ctl[] = [];
   private removedTags: string[] = [];
   private removedTargets: Ctl[] = [];
@@ -851,13 +875,12 @@ export class Transaction {
     const res = evalOperator(op, v, param, r.capture);
     if (res.matched == op.negated) return false;
     if (r.capture) this.capture(res.captures);
-    const name = VAR_NAMES[Var.TX] + ":" + t.key;
-    const matches = new Pairs();
-    matches.add(name, v);
+    const name = t.qualifiedName();
     this.matchedVar = v;
     this.matchedVarName = name;
     for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
-    this.matchedVars = matches;
+    this.pendingName = name;
+    this.pendingValue = v;
     return true;
   }
 

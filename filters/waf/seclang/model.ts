@@ -48,6 +48,15 @@ export class Target {
   count: bool = false;
   exclude: bool = false;
 
+  private qualified: string | null = null;
+
+  /** "VAR:key", made once (the name a match on a keyed target reports). */
+  qualifiedName(): string {
+    let q = this.qualified;
+    if (q === null) { q = VAR_NAMES[this.variable] + ":" + this.key; this.qualified = q; }
+    return q!;
+  }
+
   describe(): string {
     let s = (this.exclude ? "!" : "") + (this.count ? "&" : "") + VAR_NAMES[this.variable];
     if (this.keyRegex !== null) s += ":/" + this.keyRegexSource + "/";

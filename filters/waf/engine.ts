@@ -436,6 +436,13 @@ const sharedTable = new ValueTable();
  * next one's initial capacity; only a size hint, so lists of another rule set do no harm).
  */
 const listSizes: i32[] = [];
+/**
+ * Target lists of finished phases, reused instead of allocated per request (a GET collects ~70
+ * small lists). Only lists of at most POOLED_LIST_MAX entries are kept, so the pool stays small.
+ */
+const listPool: CollectedTargets[] = [];
+const POOLED_LIST_MAX = 1024;
+const LIST_POOL_MAX = 256;
 
 /**
  * One phase's values for a shared target list: names and value ids (the values are in the
@@ -447,7 +454,18 @@ class CollectedTargets {
   private survivors: Array<i32[] | null> = NO_LISTS;
   /** By literal screen: per slot, the indexes of the values where one of that rule's literals occurs. */
   private screened: Array<Array<i32[] | null> | null> = NO_SLOT_LISTS;
+  /** The most entries its arrays were made for or held (a pooled list keeps that room). */
+  room: i32 = 0;
   constructor(public names: string[], public kinds: i32[], public ids: i32[]) {}
+
+  /** Empties the list for another collection (its arrays keep their room). */
+  reset(): void {
+    this.names.length = 0;
+    this.kinds.length = 0;
+    this.ids.length = 0;
+    this.survivors = NO_LISTS;
+    this.screened = NO_SLOT_LISTS;
+  }
 
   /**
    * The values where one of rule `r`'s required literals occurs (the only ones it can match),
@@ -641,7 +659,7 @@ export class Transaction {
     // to back) and the value ids of the kept lists still hold.
     const fingerprint = this.req.version;
     if (fingerprint != this.keptFingerprint || this.table.generation != this.keptGeneration) {
-      for (let i = 0; i < this.targetCache.length; i++) this.targetCache[i] = null;
+      this.releaseLists();
       this.keptFingerprint = fingerprint;
       this.keptGeneration = this.table.generation;
     }
@@ -663,7 +681,21 @@ export class Transaction {
       if (r.skipAfter.length > 0) skipMarker = r.skipAfter;
       if (r.skip > 0) skipCount = r.skip;
     }
+    // The request side ends with phase 2 (phase 3 always collects afresh: the response changed
+    // the data), the transaction with phase 5: their lists go back to the pool.
+    if (phase == 2 || phase == 5) this.releaseLists();
     return this.interrupted;
+  }
+
+  /** Drops the kept target lists, handing the small ones to the pool for the next collection. */
+  private releaseLists(): void {
+    const cache = this.targetCache;
+    for (let i = 0; i < cache.length; i++) {
+      const l = unchecked(cache[i]);
+      if (l === null) continue;
+      unchecked(cache[i] = null);
+      if (max(l.room, l.ids.length) <= POOLED_LIST_MAX && listPool.length < LIST_POOL_MAX) listPool.push(l);
+    }
   }
 
   private isRemoved(r: Rule): bool {
@@ -738,6 +770,7 @@ export class Transaction {
     const shared = r.targetId > 0 && this.removedTargets.length == 0;
     while (this.targetCache.length <= r.targetId) this.targetCache.push(null);
     let list: CollectedTargets | null = shared ? unchecked(this.targetCache[r.targetId]) : null;
+    let fresh: CollectedTargets | null = null;
     if (list !== null) {
       names = list.names;
       kinds = list.kinds;
@@ -745,12 +778,22 @@ export class Transaction {
     } else {
       // A list kept for the phase gets its own arrays; one used once (TX, MATCHED_VARS, ...) reuses scratch ones.
       if (shared) {
-        // Sized as the list was last time (requests of one shape collect alike): no regrowth while collecting.
+        // A pooled list (its arrays reused), else new arrays sized as the list was last time
+        // (requests of one shape collect alike): no allocation, or no regrowth while collecting.
         while (listSizes.length <= r.targetId) listSizes.push(0);
         const hint = unchecked(listSizes[r.targetId]);
-        names = reserved<string>(hint);
-        kinds = reserved<i32>(hint);
-        ids = reserved<i32>(hint);
+        let l: CollectedTargets;
+        if (listPool.length > 0 && hint <= POOLED_LIST_MAX) {
+          l = listPool.pop();
+          l.reset();
+        } else {
+          l = new CollectedTargets(reserved<string>(hint), reserved<i32>(hint), reserved<i32>(hint));
+          l.room = hint;
+        }
+        fresh = l;
+        names = l.names;
+        kinds = l.kinds;
+        ids = l.ids;
       } else {
         names = this.scratchNames;
         kinds = this.scratchKinds;
@@ -774,7 +817,9 @@ export class Transaction {
         this.collect(r, names, kinds, ids);
       }
       if (shared) {
-        this.targetCache[r.targetId] = new CollectedTargets(names, kinds, ids);
+        const l = fresh!;
+        if (ids.length > l.room) l.room = ids.length;
+        this.targetCache[r.targetId] = l;
         unchecked(listSizes[r.targetId] = ids.length);
       }
     }

@@ -185,3 +185,37 @@ describe('WAF filter configuration', () => {
     waf.close();
   });
 });
+
+describe('WAF filter with streams interleaved', () => {
+  // The engine keeps a phase's target lists for the next phase when the request did not change,
+  // reuses the lists of finished transactions, and keeps per-value results across requests:
+  // a request whose body arrives while hundreds of others come and go must be judged as if alone.
+  it('a request paused between headers and body gets the same verdict as when sent alone', async () => {
+    const waf = await loadWaf({ ruleset: { paranoia_level: 1 }, audit_log: false, log_level: 'error' });
+    try {
+      const headers = { ':method': 'POST', ':path': '/search?q=1', ':authority': 'shop.example.com', ':scheme': 'http', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Mozilla/5.0' };
+      const body = "comment=hello&id=1' UNION SELECT password FROM users--";
+      const alone = await waf.http({ method: 'POST', path: '/search?q=1', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Mozilla/5.0' }, body });
+      expect(alone.status).toBe(403);
+      const rules = matchedRules(alone);
+      expect(rules.length).toBeGreaterThan(0);
+      const paused = Array.from({ length: 20 }, () => {
+        const s = waf.stream();
+        s.sendRequestHeaders(headers, false);
+        return s;
+      });
+      for (let i = 0; i < 300; i++) {
+        const res = await waf.http({ path: `/products?page=${i}&sort=price`, headers: { 'x-request-id': `r-${i}`, cookie: `session=${i}` } });
+        expect(res.status).toBe(200);
+      }
+      for (const s of paused) {
+        s.sendRequestBody(body, true);
+        expect(s.localReply?.status).toBe(403);
+        const got = new TextDecoder().decode(s.filterStateValue('meshward.waf.matched_rules'));
+        expect(got.split(',').map(Number)).toEqual(rules);
+      }
+    } finally {
+      waf.close();
+    }
+  });
+});

@@ -445,24 +445,87 @@ const POOLED_LIST_MAX = 1024;
 const LIST_POOL_MAX = 256;
 
 /**
- * One phase's values for a shared target list: names and value ids (the values are in the
- * ValueTable). A name is kept unqualified with its variable (kinds[i], -1: the name is complete),
- * so "ARGS:" + name is only built for the values a rule matches.
+ * The values a rule inspects: value ids (the values are in the ValueTable), and where each
+ * entry's name is, resolved only for the values a rule matches: entries come in runs from one
+ * source (a collection's Pairs, whose names[srcs[i]] it is, or `extra` names for scalars and TX
+ * keys) with one variable (the name is "VAR:" + name; -1: the name is complete). So collecting
+ * copies no string reference: the lists hold plain integers.
  */
-class CollectedTargets {
+class TargetList {
+  ids: i32[];
+  srcs: i32[];
+  private runStart: i32[] = [];
+  private runKind: i32[] = [];
+  private runPairs: Array<Pairs | null> = [];
+  private extra: string[] = [];
+
+  constructor(room: i32 = 0) {
+    this.ids = reserved<i32>(room);
+    this.srcs = reserved<i32>(room);
+  }
+
+  get length(): i32 { return this.ids.length; }
+
+  clear(): void {
+    this.ids.length = 0;
+    this.srcs.length = 0;
+    this.runStart.length = 0;
+    this.runKind.length = 0;
+    this.runPairs.length = 0;
+    this.extra.length = 0;
+  }
+
+  /** Starts a run of entries from `p` (null: named ones) with variable `kind`, unless the last run is one. */
+  beginRun(p: Pairs | null, kind: i32): void {
+    const n = this.runStart.length;
+    if (n > 0 && unchecked(this.runPairs[n - 1]) === p && unchecked(this.runKind[n - 1]) == kind) return;
+    this.runStart.push(this.ids.length);
+    this.runKind.push(kind);
+    this.runPairs.push(p);
+  }
+
+  /** Entry `index` of collection `p` (its name is p.names[index]); beginRun(p, kind) first. */
+  @inline push(index: i32, id: i32): void {
+    this.ids.push(id);
+    this.srcs.push(index);
+  }
+
+  addNamed(name: string, kind: i32, id: i32): void {
+    this.beginRun(null, kind);
+    this.ids.push(id);
+    this.srcs.push(this.extra.length);
+    this.extra.push(name);
+  }
+
+  /** The name entry `i` is reported under ("ARGS:q", "REQUEST_URI", ...). */
+  nameAt(i: i32): string {
+    // The run holding it: the last one starting at or before it (lists have a few runs).
+    let r = this.runStart.length - 1;
+    while (r > 0 && unchecked(this.runStart[r]) > i) r--;
+    const p = unchecked(this.runPairs[r]);
+    const src = unchecked(this.srcs[i]);
+    const name = p !== null ? unchecked(p.names[src]) : unchecked(this.extra[src]);
+    const k = unchecked(this.runKind[r]);
+    return k < 0 ? name : VAR_NAMES[k] + ":" + name;
+  }
+}
+
+/** One phase's values for a shared target list, with what the screens found in them. */
+class CollectedTargets extends TargetList {
   /** By prefilter group: the indexes of the values the group's alternation matches (the only ones its rules can match). */
   private survivors: Array<i32[] | null> = NO_LISTS;
   /** By literal screen: per slot, the indexes of the values where one of that rule's literals occurs. */
   private screened: Array<Array<i32[] | null> | null> = NO_SLOT_LISTS;
   /** The most entries its arrays were made for or held (a pooled list keeps that room). */
   room: i32 = 0;
-  constructor(public names: string[], public kinds: i32[], public ids: i32[]) {}
+  constructor(room: i32) {
+    super(room);
+    this.room = room;
+  }
 
   /** Empties the list for another collection (its arrays keep their room). */
   reset(): void {
-    this.names.length = 0;
-    this.kinds.length = 0;
-    this.ids.length = 0;
+    this.clear();
     this.survivors = NO_LISTS;
     this.screened = NO_SLOT_LISTS;
   }
@@ -618,9 +681,8 @@ export class Transaction {
   /** What the request data and the value table were when the kept target lists were collected. */
   private keptFingerprint: i32 = -1;
   private keptGeneration: i32 = -1;
-  private scratchNames: string[] = [];
-  private scratchKinds: i32[] = [];
-  private scratchIds: i32[] = [];
+  /** The list of a rule whose list is not kept (TX, MATCHED_VARS, ctl-altered ones): reused. */
+  private scratch: TargetList = new TargetList();
   /** While collecting a shared list: drop values already in it; rawCount counts every entry. */
   private dedupping: bool = false;
   private rawCount: i32 = 0;
@@ -764,17 +826,13 @@ export class Transaction {
       if (t.variable == Var.TX && t.keyRegex === null && t.key.length > 0 && !t.exclude) return this.evalTxKey(r, t);
     }
     // Rules with the same target list share what was collected in this phase.
-    let names: string[];
-    let kinds: i32[];
-    let ids: i32[];
+    let tl: TargetList;
     const shared = r.targetId > 0 && this.removedTargets.length == 0;
     while (this.targetCache.length <= r.targetId) this.targetCache.push(null);
     let list: CollectedTargets | null = shared ? unchecked(this.targetCache[r.targetId]) : null;
     let fresh: CollectedTargets | null = null;
     if (list !== null) {
-      names = list.names;
-      kinds = list.kinds;
-      ids = list.ids;
+      tl = list;
     } else {
       // A list kept for the phase gets its own arrays; one used once (TX, MATCHED_VARS, ...) reuses scratch ones.
       if (shared) {
@@ -787,20 +845,13 @@ export class Transaction {
           l = listPool.pop();
           l.reset();
         } else {
-          l = new CollectedTargets(reserved<string>(hint), reserved<i32>(hint), reserved<i32>(hint));
-          l.room = hint;
+          l = new CollectedTargets(hint);
         }
         fresh = l;
-        names = l.names;
-        kinds = l.kinds;
-        ids = l.ids;
+        tl = l;
       } else {
-        names = this.scratchNames;
-        kinds = this.scratchKinds;
-        ids = this.scratchIds;
-        names.length = 0;
-        kinds.length = 0;
-        ids.length = 0;
+        tl = this.scratch;
+        tl.clear();
       }
       // A value seen twice gives the same verdict twice: in a shared list of more than 8
       // entries it is inspected once (the first variable holding it is the one reported).
@@ -808,22 +859,21 @@ export class Transaction {
       if (shared) this.table.beginDedup();
       this.dedupping = shared;
       this.rawCount = 0;
-      this.collect(r, names, kinds, ids);
+      this.collect(r, tl);
       this.dedupping = false;
-      if (shared && this.rawCount <= 8 && ids.length < this.rawCount) {
-        names.length = 0;
-        kinds.length = 0;
-        ids.length = 0;
-        this.collect(r, names, kinds, ids);
+      if (shared && this.rawCount <= 8 && tl.length < this.rawCount) {
+        tl.clear();
+        this.collect(r, tl);
       }
       if (shared) {
         const l = fresh!;
-        if (ids.length > l.room) l.room = ids.length;
+        if (tl.length > l.room) l.room = tl.length;
         this.targetCache[r.targetId] = l;
-        unchecked(listSizes[r.targetId] = ids.length);
+        unchecked(listSizes[r.targetId] = tl.length);
       }
     }
-    if (names.length == 0) return false;
+    if (tl.length == 0) return false;
+    const ids = tl.ids;
     const table = this.table;
     const param = r.op.param.constant() ? r.op.param.constantText() : this.expand(r.op.param);
     let matches: Pairs | null = null;
@@ -890,8 +940,7 @@ export class Transaction {
       }
       if (hit) {
         if (matches === null) matches = new Pairs();
-        const k = unchecked(kinds[i]);
-        const name = k < 0 ? unchecked(names[i]) : VAR_NAMES[k] + ":" + unchecked(names[i]);
+        const name = tl.nameAt(i);
         matches!.add(name, v);
         this.matchedVar = v;
         this.matchedVarName = name;
@@ -941,33 +990,37 @@ export class Transaction {
 
   /** The (name, value) pairs a rule inspects: its targets minus exclusions. */
   /** Appends an entry to the list being collected (unless it is a duplicate being dropped). */
-  private add(names: string[], kinds: i32[], ids: i32[], name: string, kind: i32, id: i32): void {
+  private add(out: TargetList, name: string, kind: i32, id: i32): void {
     this.rawCount++;
     if (this.dedupping && !this.table.firstSight(id)) return;
-    names.push(name);
-    kinds.push(kind);
-    ids.push(id);
+    out.addNamed(name, kind, id);
   }
 
-  private collect(r: Rule, names: string[], kinds: i32[], ids: i32[]): void {
+  /** Appends entry `i` of collection `p` (unless it is a duplicate being dropped). */
+  private addAt(out: TargetList, p: Pairs, kind: i32, i: i32, id: i32): void {
+    this.rawCount++;
+    if (this.dedupping && !this.table.firstSight(id)) return;
+    out.beginRun(p, kind);
+    out.push(i, id);
+  }
+
+  private collect(r: Rule, out: TargetList): void {
     this.collecting = r;
     for (let t = 0; t < r.targets.length; t++) {
       const target = r.targets[t];
       if (target.exclude) continue;
       if (target.count) {
         // Counts are of every entry: no dedup inside.
-        const n = new Array<string>();
-        const nk = new Array<i32>();
-        const x = new Array<i32>();
+        const n = new TargetList();
         const dedupping = this.dedupping, raw = this.rawCount;
         this.dedupping = false;
-        this.expandTarget(target, n, nk, x);
+        this.expandTarget(target, n);
         this.dedupping = dedupping;
         this.rawCount = raw;
-        this.add(names, kinds, ids, target.key.length > 0 ? target.key : VAR_NAMES[target.variable], target.key.length > 0 ? target.variable : -1, this.table.intern(n.length.toString()));
+        this.add(out, target.key.length > 0 ? target.key : VAR_NAMES[target.variable], target.key.length > 0 ? target.variable : -1, this.table.intern(n.length.toString()));
         continue;
       }
-      this.expandTarget(target, names, kinds, ids);
+      this.expandTarget(target, out);
     }
     this.collecting = null;
   }
@@ -991,10 +1044,9 @@ export class Transaction {
     return false;
   }
 
-  private addPairs(t: Target, p: Pairs, namesOnly: bool, names: string[], kinds: i32[], ids: i32[]): void {
+  private addPairs(t: Target, p: Pairs, namesOnly: bool, out: TargetList): void {
     if (p.length == 0) return;
     const pids = this.table.idsOf(p, namesOnly);
-    const raw = p.names;
     const kind = t.variable;
     const needLower = t.key.length > 0 && t.keyRegex === null;
     const r = this.collecting;
@@ -1003,6 +1055,8 @@ export class Transaction {
       // The whole collection (the common case: ARGS, ARGS_NAMES, ...): a tight loop, no call per entry.
       const n = p.length;
       this.rawCount += n;
+      out.beginRun(p, kind);
+      const ids = out.ids, srcs = out.srcs;
       if (this.dedupping) {
         const seen = this.table.dedupMarks();
         const stamp = this.table.dedupStamp();
@@ -1013,12 +1067,11 @@ export class Transaction {
           const id = unchecked(pids[i]);
           if (unchecked(seen[id]) == stamp) continue;
           unchecked(seen[id] = stamp);
-          names.push(unchecked(raw[i]));
-          kinds.push(kind);
           ids.push(id);
+          srcs.push(i);
         }
       } else {
-        for (let i = 0; i < n; i++) { names.push(unchecked(raw[i])); kinds.push(kind); ids.push(unchecked(pids[i])); }
+        for (let i = 0; i < n; i++) { ids.push(unchecked(pids[i])); srcs.push(i); }
       }
       return;
     }
@@ -1027,35 +1080,35 @@ export class Transaction {
       const key = unchecked(p.names[i]);
       if (!keySelectedLower(t, key, unchecked(lower[i]))) continue;
       if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
-      this.add(names, kinds, ids, unchecked(raw[i]), kind, unchecked(pids[i]));
+      this.addAt(out, p, kind, i, unchecked(pids[i]));
     }
   }
 
-  private expandTarget(t: Target, names: string[], kinds: i32[], ids: i32[]): void {
+  private expandTarget(t: Target, out: TargetList): void {
     const req = this.req;
     const vname = VAR_NAMES[t.variable];
     switch (t.variable) {
-      case Var.ARGS: this.addPairs(t, req.argsGet, false, names, kinds, ids); this.addPairs(t, req.argsPost, false, names, kinds, ids); return;
-      case Var.ARGS_NAMES: this.addPairs(t, req.argsGet, true, names, kinds, ids); this.addPairs(t, req.argsPost, true, names, kinds, ids); return;
-      case Var.ARGS_GET: this.addPairs(t, req.argsGet, false, names, kinds, ids); return;
-      case Var.ARGS_GET_NAMES: this.addPairs(t, req.argsGet, true, names, kinds, ids); return;
-      case Var.ARGS_POST: this.addPairs(t, req.argsPost, false, names, kinds, ids); return;
-      case Var.ARGS_POST_NAMES: this.addPairs(t, req.argsPost, true, names, kinds, ids); return;
-      case Var.REQUEST_HEADERS: this.addPairs(t, req.headers, false, names, kinds, ids); return;
-      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, req.headers, true, names, kinds, ids); return;
-      case Var.REQUEST_COOKIES: this.addPairs(t, req.cookies, false, names, kinds, ids); return;
-      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, req.cookies, true, names, kinds, ids); return;
-      case Var.FILES: this.addPairs(t, req.files, false, names, kinds, ids); return;
-      case Var.FILES_NAMES: this.addPairs(t, req.files, true, names, kinds, ids); return;
-      case Var.RESPONSE_HEADERS: this.addPairs(t, req.responseHeaders, false, names, kinds, ids); return;
-      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, req.responseHeaders, true, names, kinds, ids); return;
-      case Var.MATCHED_VARS: this.addPairs(t, this.matchedVars, false, names, kinds, ids); return;
-      case Var.MATCHED_VARS_NAMES: this.addPairs(t, this.matchedVars, true, names, kinds, ids); return;
+      case Var.ARGS: this.addPairs(t, req.argsGet, false, out); this.addPairs(t, req.argsPost, false, out); return;
+      case Var.ARGS_NAMES: this.addPairs(t, req.argsGet, true, out); this.addPairs(t, req.argsPost, true, out); return;
+      case Var.ARGS_GET: this.addPairs(t, req.argsGet, false, out); return;
+      case Var.ARGS_GET_NAMES: this.addPairs(t, req.argsGet, true, out); return;
+      case Var.ARGS_POST: this.addPairs(t, req.argsPost, false, out); return;
+      case Var.ARGS_POST_NAMES: this.addPairs(t, req.argsPost, true, out); return;
+      case Var.REQUEST_HEADERS: this.addPairs(t, req.headers, false, out); return;
+      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, req.headers, true, out); return;
+      case Var.REQUEST_COOKIES: this.addPairs(t, req.cookies, false, out); return;
+      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, req.cookies, true, out); return;
+      case Var.FILES: this.addPairs(t, req.files, false, out); return;
+      case Var.FILES_NAMES: this.addPairs(t, req.files, true, out); return;
+      case Var.RESPONSE_HEADERS: this.addPairs(t, req.responseHeaders, false, out); return;
+      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, req.responseHeaders, true, out); return;
+      case Var.MATCHED_VARS: this.addPairs(t, this.matchedVars, false, out); return;
+      case Var.MATCHED_VARS_NAMES: this.addPairs(t, this.matchedVars, true, out); return;
       case Var.TX: {
         if (t.keyRegex === null && t.key.length > 0) {
           // A plain key: one lookup (TX keys are stored lowercase).
           if (this.tx.has(t.key) && !(this.collecting !== null && this.collecting!.hasExclusions && this.excluded(Var.TX, t.key, t.key))) {
-            this.add(names, kinds, ids, t.key, Var.TX, this.table.intern(this.tx.get(t.key)));
+            this.add(out, t.key, Var.TX, this.table.intern(this.tx.get(t.key)));
           }
           return;
         }
@@ -1063,7 +1116,7 @@ export class Transaction {
         for (let i = 0; i < keys.length; i++) {
           if (!keySelected(t, keys[i])) continue;
           if ((this.collecting !== null && (this.collecting!.hasExclusions || this.removedTargets.length > 0)) && this.excluded(Var.TX, keys[i], keys[i])) continue;
-          this.add(names, kinds, ids, keys[i], Var.TX, this.table.intern(this.tx.get(keys[i])));
+          this.add(out, keys[i], Var.TX, this.table.intern(this.tx.get(keys[i])));
         }
         return;
       }
@@ -1072,7 +1125,7 @@ export class Transaction {
     if (t.variable == Var.REQUEST_BODY && req.bodyLength == 0 && req.body.length == 0) return;
     if (t.variable == Var.RESPONSE_BODY && req.responseBody.length == 0) return;
     if (t.variable == Var.MATCHED_VAR && this.matchedVarName.length == 0) return;
-    this.add(names, kinds, ids, vname, -1, this.table.intern(this.scalar(t.variable)));
+    this.add(out, vname, -1, this.table.intern(this.scalar(t.variable)));
   }
 
   scalar(v: i32): string {
@@ -1162,11 +1215,9 @@ export class Transaction {
     const t = new Target();
     for (let v = 0; v < VAR_NAMES.length; v++) if (VAR_NAMES[v] == head) t.variable = v;
     t.key = key;
-    const names = new Array<string>();
-    const kinds = new Array<i32>();
-    const ids = new Array<i32>();
-    this.expandTarget(t, names, kinds, ids);
-    return ids.length > 0 ? this.table.values[ids[0]] : "";
+    const out = new TargetList();
+    this.expandTarget(t, out);
+    return out.length > 0 ? this.table.values[out.ids[0]] : "";
   }
 
   /** Expansion without rule.* references (msg and logdata may not refer to themselves). */

@@ -82,33 +82,30 @@ describe('multiMatch runs the operator on the original value and after each tran
 // a skip taken wrongly loses the match.
 describe('work skipped by character summaries never loses a match', () => {
   let waf: Rules;
-  const RULES: Array<[string, string, string]> = [
-    // [rule (operator and actions after the id), a value that fires it, one that does not]
-    ['"@contains <script" "t:none,t:urlDecodeUni"', '%3Cscript', 'script'], // the literal appears only after decoding
-    ['"@contains union" "t:none,t:lowercase"', 'UNION', 'unio n'], // case-only list: the screen reads the value itself
-    ['"@rx ^select$" "t:none,t:cmdLine"', 'SELECT', 'se lect'], // cmdLine on a plain value only folds case
-    ['"@rx ^selectx$" "t:none,t:cmdLine"', 'SELECT\\x', 'selectx '], // ... but drops backslashes: a form of its own
-    ['"@contains ab" "t:none,t:removeWhitespace"', 'a b', 'a-b'], // removeWhitespace builds a new string
-    ['"@rx ^a b$" "t:none,t:compressWhitespace"', 'a   b', 'ab'],
-    ['"@rx ^x$" "t:none,t:trim"', '  x ', 'x y'],
-    ['"@contains </" "t:none,t:htmlEntityDecode"', '&lt;/', 'lt;/'],
-    ['"@contains alert(" "t:none,t:jsDecode"', 'alert\\x28', 'alert'],
-    ['"@rx etc/passwd" "t:none,t:normalizePathWin"', 'etc\\.\\passwd', 'etc-passwd'],
-    ['"@rx \\.\\./" "t:none,t:urlDecodeUni,multiMatch"', '%2e%2e/', '%2e/'], // multiMatch: the literal only in the decoded form
-    ['"@pm javascript" "t:none,t:removeNulls,t:lowercase,multiMatch"', 'JAVA\0SCRIPT', 'java script'],
+  const RULES: Array<[string, string, string, string]> = [
+    // [operator, transformations and flags, a value that fires the rule, one that does not]
+    ['@contains <script', 't:none,t:urlDecodeUni', '%3Cscript', 'script'], // the literal appears only after decoding
+    ['@contains union', 't:none,t:lowercase', 'UNION', 'unio n'], // case-only list: the screen reads the value itself
+    ['@rx ^select$', 't:none,t:cmdLine', 'SELECT', 'se lect'], // cmdLine on a plain value only folds case
+    ['@rx ^selectx$', 't:none,t:cmdLine', 'SELECT\\x', 'selectx '], // ... but drops backslashes: a form of its own
+    ['@contains ab', 't:none,t:removeWhitespace', 'a b', 'a-b'], // removeWhitespace builds a new string
+    ['@rx ^a b$', 't:none,t:compressWhitespace', 'a   b', 'ab'],
+    ['@rx ^x$', 't:none,t:trim', '  x ', 'x y'],
+    ['@contains </', 't:none,t:htmlEntityDecode', '&lt;/', 'lt;/'],
+    ['@contains alert(', 't:none,t:jsDecode', 'alert\\x28', 'alert'],
+    ['@rx etc/passwd', 't:none,t:normalizePathWin', 'etc\\.\\passwd', 'etc-passwd'],
+    ['@rx \\.\\./', 't:none,t:urlDecodeUni,multiMatch', '%2e%2e/', '%2e/'], // multiMatch: the literal only in the decoded form
+    ['@pm javascript', 't:none,t:removeNulls,t:lowercase,multiMatch', 'JAVA\0SCRIPT', 'java script'],
   ];
   beforeAll(async () => {
     const lines = ['SecRuleEngine On'];
-    RULES.forEach(([r], i) => {
-      const [op, actions] = r.split(/" "/);
-      lines.push(`SecRule ARGS:v${i} ${op}" "id:${200 + i},phase:2,pass,log,${actions.slice(0, -1)}"`);
-    });
+    RULES.forEach(([op, actions], i) => lines.push(`SecRule ARGS:v${i} "${op}" "id:${200 + i},phase:2,pass,log,${actions}"`));
     waf = await withRules(lines.join('\n'));
   });
   afterAll(() => waf.close());
 
-  for (const [i, [rule, hit, miss]] of RULES.entries()) {
-    it(`${rule}: fires on ${JSON.stringify(hit)}, not on ${JSON.stringify(miss)}`, async () => {
+  for (const [i, [op, actions, hit, miss]] of RULES.entries()) {
+    it(`${op} (${actions}): fires on ${JSON.stringify(hit)}, not on ${JSON.stringify(miss)}`, async () => {
       // Values are sent URL-encoded: the rule reads them as written here ("%3C" stays encoded).
       const enc = encodeURIComponent;
       expect(await waf.matches({ path: `/?v${i}=${enc(hit)}` })).toEqual([200 + i]);

@@ -28,6 +28,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { rawH2Client } from './lib/raw-h2-client.mjs';
 import * as grpc from '@grpc/grpc-js';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -99,12 +100,16 @@ async function serve(name, setupJson) {
   process.on('SIGINT', () => process.exit(0));
   // The parent brackets the measured window: the server's own CPU time per Check, whatever the client costs.
   let mark;
+  let stalls;
   process.on('message', (m) => {
     if (m === 'start') mark = process.cpuUsage();
     if (m === 'stop') {
       const d = process.cpuUsage(mark);
       process.send({ cpuUs: d.user + d.system });
     }
+    // Around the paced run: how long this server's event loop was held up, and by GC.
+    if (m === 'stalls-start') stalls = stallProbe();
+    if (m === 'stalls-stop') process.send({ stalls: stalls.stop() });
   });
   process.send({ port });
 }
@@ -113,6 +118,38 @@ if (process.argv[2] === '--serve') {
   await serve(process.argv[3], process.argv[4]);
 } else {
   await main();
+}
+
+// ------------------------------------------------------------------------------ stalls
+
+/**
+ * Event-loop delay (p99, max) and GC pauses (count, max, total) of this process from now until
+ * stop(): they tell whether a slow paced Check waited on the server, the client or neither (the
+ * machine itself: the scheduler or the hypervisor).
+ */
+function stallProbe() {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const gc = { count: 0, maxMs: 0, totalMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += e.duration;
+      gc.maxMs = Math.max(gc.maxMs, e.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      loop.disable();
+      observer.disconnect();
+      return { loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6, gc };
+    },
+  };
+}
+
+function formatStalls(s) {
+  return `loop delay p99 ${s.loopP99Ms.toFixed(1)} / max ${s.loopMaxMs.toFixed(1)} ms, GC ${s.gc.count}× max ${s.gc.maxMs.toFixed(1)} ms (total ${s.gc.totalMs.toFixed(0)} ms)`;
 }
 
 // ------------------------------------------------------------------------------ client side
@@ -130,6 +167,12 @@ function serverCpu(child, message) {
   child.send(message);
   if (message === 'start') return Promise.resolve(0);
   return new Promise((resolve) => child.once('message', (m) => resolve(m.cpuUs)));
+}
+
+function serverStalls(child, message) {
+  child.send(message);
+  if (message === 'stalls-start') return Promise.resolve(undefined);
+  return new Promise((resolve) => child.once('message', (m) => resolve(m.stalls)));
 }
 
 function percentile(sorted, p) {
@@ -230,6 +273,8 @@ async function loader(port, requests, child) {
       const late = [];
       const inflight = [];
       const interval = 1000 / rate;
+      await serverStalls(child, 'stalls-start');
+      const clientStalls = stallProbe();
       const pacedEnd = performance.now() + ms;
       let due = performance.now();
       while (due < pacedEnd) {
@@ -245,9 +290,10 @@ async function loader(port, requests, child) {
         due += interval;
       }
       await Promise.all(inflight);
+      const stalls = { server: await serverStalls(child, 'stalls-stop'), client: clientStalls.stop() };
       paced.sort((x, y) => x - y);
       late.sort((x, y) => x - y);
-      return { pacedP50: percentile(paced, 50), pacedP99: percentile(paced, 99), pacedPerSecond: paced.length / (ms / 1000), lateP99: percentile(late, 99) };
+      return { pacedP50: percentile(paced, 50), pacedP99: percentile(paced, 99), pacedMax: paced[paced.length - 1], pacedPerSecond: paced.length / (ms / 1000), lateP99: percentile(late, 99), stalls };
     },
     result() {
       const sorted = [...latencies].sort((x, y) => x - y);
@@ -340,6 +386,8 @@ async function main() {
   const os = await import('node:os');
   console.log(`\n"server core-capacity" = 1 / server CPU per Check: what one fully busy server core would answer. Checks/s and latency are what this client reached (1-minute load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores).`);
   console.log(`"at ${rate}/s": the paced run (open loop), each Check timed from when it was sent; "Checks/s offered" is what was answered in it. Client send lateness p99 (ms): ${rows.map((r) => `${r.variant} ${r.lateP99.toFixed(1)}`).join(', ')}.`);
+  console.log(`\nStalls during each paced run (what a slow Check waited on; the loop-delay probe samples every 1 ms):`);
+  for (const r of rows) console.log(`- ${r.variant}: slowest Check ${r.pacedMax.toFixed(1)} ms; server ${formatStalls(r.stalls.server)}; client ${formatStalls(r.stalls.client)}`);
   for (const name of ['full', 'full+rego']) {
     const r = rows.find((x) => x.variant === name);
     if (!r) continue;

@@ -28,7 +28,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { rawH2Client } from './lib/raw-h2-client.mjs';
 import * as grpc from '@grpc/grpc-js';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -130,12 +130,17 @@ if (process.argv[2] === '--serve') {
 function stallProbe() {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
-  const gc = { count: 0, maxMs: 0, totalMs: 0 };
+  const gc = { count: 0, maxMs: 0, totalMs: 0, major: 0, majorMaxMs: 0 };
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gc.count++;
       gc.totalMs += e.duration;
       gc.maxMs = Math.max(gc.maxMs, e.duration);
+      // Mark-compact (the whole heap) as against scavenges of the young generation.
+      if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        gc.major++;
+        gc.majorMaxMs = Math.max(gc.majorMaxMs, e.duration);
+      }
     }
   });
   observer.observe({ entryTypes: ['gc'] });
@@ -143,19 +148,23 @@ function stallProbe() {
     stop() {
       loop.disable();
       observer.disconnect();
-      return { loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6, gc };
+      return { loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6, gc, heapMiB: process.memoryUsage().heapUsed / 2 ** 20 };
     },
   };
 }
 
 function formatStalls(s) {
-  return `loop delay p99 ${s.loopP99Ms.toFixed(1)} / max ${s.loopMaxMs.toFixed(1)} ms, GC ${s.gc.count}× max ${s.gc.maxMs.toFixed(1)} ms (total ${s.gc.totalMs.toFixed(0)} ms)`;
+  return `loop delay p99 ${s.loopP99Ms.toFixed(1)} / max ${s.loopMaxMs.toFixed(1)} ms, GC ${s.gc.count}× max ${s.gc.maxMs.toFixed(1)} ms (total ${s.gc.totalMs.toFixed(0)} ms; ${s.gc.major} mark-compact, max ${s.gc.majorMaxMs.toFixed(1)} ms), heap ${s.heapMiB.toFixed(0)} MiB`;
 }
 
 // ------------------------------------------------------------------------------ client side
 
 function startServer(variant, setup) {
-  const execArgv = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const execArgv = [
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+    // e.g. `--max-semi-space-size=32`: V8 flags for the servers only (not the client).
+    ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
+  ];
   const child = fork(self, ['--serve', variant, JSON.stringify(setup)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, port: m.port }));

@@ -21,9 +21,12 @@
 // saturated. The sender never waits for answers (no coordinated omission: a stalled server cannot
 // slow the offered load); due Checks go out on a 1 ms tick (a busy loop would take CPU from the
 // server on a shared machine), and how late the client itself sent them is printed (p99).
+// BENCH_PIN=1 pins the client to CPU 0 and the servers to CPU 1 (taskset); BENCH_SERVER_FLAGS
+// passes V8 flags to the servers. The paced run also reports the servers' and the client's
+// event-loop delay and GC pauses: what a slow Check waited on.
 // BENCH_BASELINE=<dir of another ext-authz build, e.g. /tmp/old/ext-authz/dist> adds `full@before`
 // and `full+rego@before` rows served by that build (before/after in one run).
-import { fork, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +43,7 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const rate = Number(process.env.BENCH_RATE ?? 5000);
 const clientKind = process.env.BENCH_CLIENT ?? 'h2';
 const baseline = process.env.BENCH_BASELINE;
+const pin = process.env.BENCH_PIN === '1';
 const self = fileURLToPath(import.meta.url);
 const ISS = 'https://bench.meshward.test';
 
@@ -319,7 +323,15 @@ async function loader(port, requests, child) {
   };
 }
 
+/** Every thread of process `pid` onto one CPU (taskset -a: V8's GC and compiler threads too). */
+function pinTo(pid, cpu) {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+}
+
 async function main() {
+  // BENCH_PIN=1: the client on CPU 0, every server on CPU 1, so neither's threads (GC, JIT)
+  // preempt the other: the latency a server sees with a core of its own, as behind a real proxy.
+  if (pin) pinTo(process.pid, 0);
   const dir = mkdtempSync(join(tmpdir(), 'meshward-bench-authz-'));
   const rego = join(dir, 'bench.rego');
   writeFileSync(rego, 'package bench.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n  input.identity.kind == "jwt"\n  input.risk.score < 70\n  input.attributes.request.http.method in {"GET", "POST"}\n}\n');
@@ -367,6 +379,7 @@ async function main() {
     // variant sees the same mix of other load on the machine.
     for (const variant of variants) {
       const { child, port } = await startServer(variant, setup);
+      if (pin) pinTo(child.pid, 1);
       servers.push({ variant, child, load: await loader(port, prepared, child) });
     }
     for (const s of servers) await s.load.warm(1000);
@@ -383,7 +396,7 @@ async function main() {
   const floor = rows[0];
   const leanFloor = rows.find((r) => r.variant === 'no-op-lean');
   const client = clientKind === 'grpc-js' ? 'a @grpc/grpc-js client' : 'a lean HTTP/2 client (pre-encoded requests, bench/lib/raw-h2-client.mjs)';
-  console.log(`\next_authz Check over gRPC (server: one child process each; client: ${client}, ${concurrency} in flight; ${seconds} s per variant in ${rounds} interleaved windows, then ${pacedSeconds} s paced; Node ${process.version})\n`);
+  console.log(`\next_authz Check over gRPC (server: one child process each${pin ? ', pinned to CPU 1' : ''}; client: ${client}${pin ? ' pinned to CPU 0' : ''}, ${concurrency} in flight; ${seconds} s per variant in ${rounds} interleaved windows, then ${pacedSeconds} s paced; Node ${process.version})\n`);
   console.log(`| server | Checks/s | p50 ms | p99 ms | Checks/s offered ${rate}/s | p50 ms at ${rate}/s | p99 ms at ${rate}/s | server CPU µs per Check (median window; range) | cost vs ${floor.variant} (server CPU) |${leanFloor ? ' cost vs no-op-lean |' : ''} server core-capacity Checks/s | answers |`);
   console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${leanFloor ? ' ---: |' : ''} ---: | --- |`);
   for (const r of rows) {

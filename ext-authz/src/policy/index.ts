@@ -77,6 +77,6 @@ export class PolicyEngine {
 export { evaluateIntentions, parseIntentions, precedenceOf, sourceServiceOf, destinationServiceOf, type Intention, type IntentionsConfig } from './intentions.js';
 export { evaluateNative, parseNativePolicies, parseScoreRange, SAFE_METHODS, type NativePolicy, type PolicyDecisionSpec, type ScoreRange } from './native.js';
 export { factsOf, type Facts } from './facts.js';
-export { policyInput, policyInputJson, policyInputWriter, type PolicyInput, type PolicyInputSource, type PolicyInputWriter } from './input.js';
+export { policyInput, policyInputOf, policyInputJson, policyInputWriter, type PolicyInput, type PolicyInputSource, type PolicyInputWriter, type RiskSource } from './input.js';
 export { inputPathsOf, selectionOf, selectedJson, selectionWriter, type InputPaths, type InputSelection, type SelectionWriter } from './input-paths.js';
 export { RegoPolicy, untar, interpretRegoResult, regoInputPaths } from './rego.js';

@@ -14,6 +14,7 @@ import type { RegoConfig } from '../config/types.js';
 import { policyInputWriter, type PolicyInputSource, type PolicyInputWriter } from './input.js';
 import { inputPathsOf, type InputPaths } from './input-paths.js';
 import type { PolicyDecisionSpec } from './native.js';
+import { directEvaluator, evaluateThroughOpaWasm, type OpaPolicyLike, type RegoEvaluator } from './rego-eval.js';
 import { EvaluationClock, HOST_BUILTIN_NAMES, suppliedBuiltins, type BuiltinFailure } from './rego-builtins.js';
 
 /** Files of a (gzipped) tar archive by name, leading `/` and `./` dropped. Handles ustar and PAX names. */
@@ -125,13 +126,19 @@ export function interpretRegoResult(resultSet: unknown, entrypoint: string): Reg
   return { allowed: false, reason: `rego ${entrypoint} is not a boolean or {allow: boolean}` };
 }
 
-interface LoadedPolicyLike {
-  /** An ArrayBuffer is taken as ready JSON text (opa-wasm does not stringify it again). */
-  evaluate(input: unknown, entrypoint?: number | string): unknown;
+/**
+ * Reads the result set's JSON text as a decision: the usual boolean answers are recognised as
+ * text (`opa_json_dump` writes them compactly: `[{"result":true}]`); anything else is parsed.
+ */
+export function interpretRegoResultText(text: string, entrypoint: string): RegoOutcome {
+  if (text === '[{"result":true}]') return { allowed: true, reason: `rego ${entrypoint} = true` };
+  if (text === '[{"result":false}]') return { allowed: false, reason: `rego ${entrypoint} = false` };
+  if (text === '[]') return { allowed: false, reason: `rego ${entrypoint} is undefined` };
+  return interpretRegoResult(JSON.parse(text), entrypoint);
+}
+
+interface LoadedPolicyLike extends OpaPolicyLike {
   setData(data: object): void;
-  /** The instance's exports: OPA's wasm ABI (`builtins`, `opa_json_dump`). */
-  wasmInstance: WebAssembly.Instance;
-  mem: WebAssembly.Memory;
 }
 
 /**
@@ -165,11 +172,12 @@ export type { BuiltinFailure } from './rego-builtins.js';
 
 export class RegoPolicy {
   private readonly writeInput: PolicyInputWriter;
+  private readonly evaluator: RegoEvaluator;
   /** Filled by the supplied built-ins during one evaluation; cleared before each. */
   private readonly failures: BuiltinFailure[];
 
   private constructor(
-    private readonly policy: LoadedPolicyLike,
+    policy: LoadedPolicyLike,
     readonly entrypoint: string,
     /** Where it came from, for logs. */
     readonly origin: string,
@@ -182,7 +190,13 @@ export class RegoPolicy {
   ) {
     this.writeInput = policyInputWriter(input.selection);
     this.failures = failures;
+    const direct = directEvaluator(policy, entrypoint);
+    this.evaluator = direct ?? evaluateThroughOpaWasm(policy, entrypoint);
+    this.evaluation = direct ? 'opa_eval' : 'opa-wasm evaluate';
   }
+
+  /** How it is evaluated: `opa_eval` (directly, ABI 1.2+) or `opa-wasm evaluate` (older policies). */
+  readonly evaluation: 'opa_eval' | 'opa-wasm evaluate';
 
   /** Compiles (or loads the prebuilt bundle) and instantiates the policy. */
   static async load(config: RegoConfig, opaPath?: () => Promise<string>): Promise<RegoPolicy> {
@@ -227,7 +241,7 @@ export class RegoPolicy {
     this.clock.reset();
     let outcome: RegoOutcome;
     try {
-      outcome = interpretRegoResult(this.policy.evaluate(inputBytes(this.writeInput(source))), this.entrypoint);
+      outcome = interpretRegoResultText(this.evaluator(this.writeInput(source)), this.entrypoint);
     } catch (e) {
       outcome = { allowed: false, reason: `rego ${this.entrypoint} evaluation failed (denied): ${evaluationError(e).slice(0, 200)}` };
     }
@@ -248,29 +262,6 @@ function evaluationError(e: unknown): string {
   if (e instanceof Error) return `${e.name} in a built-in (message withheld: it may quote request data)`;
   const message = (e as { message?: unknown } | null)?.message;
   return typeof message === 'string' ? message : 'unknown error';
-}
-
-const encoder = new TextEncoder();
-const scratch = new Uint8Array(16 * 1024);
-/** Reused input buffers by length (opa-wasm copies the whole buffer it is given into wasm memory before evaluate returns). */
-const buffers = new Map<number, ArrayBuffer>();
-
-/**
- * The UTF-8 bytes of a JSON text as an ArrayBuffer of exactly their length (opa-wasm takes it as
- * ready JSON). Pruned documents are small and their lengths repeat, so a buffer per length is kept
- * (at most 256) instead of a fresh allocation per evaluation; larger ones are encoded afresh.
- */
-function inputBytes(json: string): ArrayBuffer {
-  if (json.length * 3 > scratch.length) return encoder.encode(json).buffer as ArrayBuffer;
-  const { written } = encoder.encodeInto(json, scratch);
-  let buffer = buffers.get(written);
-  if (!buffer) {
-    if (buffers.size >= 256) buffers.clear();
-    buffer = new ArrayBuffer(written);
-    buffers.set(written, buffer);
-  }
-  new Uint8Array(buffer).set(scratch.subarray(0, written));
-  return buffer;
 }
 
 async function defaultOpaPath(): Promise<string> {

@@ -8,7 +8,7 @@ import {
   Logger,
   parseConfig,
   parsedQuery,
-  policyInput,
+  policyInputOf,
   policyInputJson,
   RegoPolicy,
   regoInputPaths,
@@ -185,7 +185,7 @@ function jwtIdentity(claims: Record<string, unknown>, audiences = ['api']): Iden
 }
 
 const workload: Identity = { kind: 'workload', workload: { id: 'spiffe://cluster.local/ns/shop/sa/cart', principal: 'cluster.local/ns/shop/sa/cart', trustDomain: 'cluster.local', namespace: 'shop', serviceAccount: 'cart', from: 'peer' } } as Identity;
-const risk = (score: number) => () => ({ score, reasons: score ? [`waf:anomaly ${score}`] : [], signals: [{ name: 'waf', score, weight: 50, contribution: score, reasons: [] }] });
+const risk = (score: number) => ({ score, reasons: score ? [`waf:anomaly ${score}`] : [], signals: () => [{ name: 'waf', score, weight: 50, contribution: score, reasons: [] }] });
 
 // Requests chosen so that every policy above both allows and denies some of them.
 const SOURCES: Array<[string, PolicyInputSource]> = [
@@ -201,7 +201,7 @@ const SOURCES: Array<[string, PolicyInputSource]> = [
   ['odd keys', { attrs: attrs({ path: '/p?__proto__=1&constructor=2', headers: JSON.parse('{"__proto__": "admin", "constructor": "y"}') as Record<string, string> }), identity: { kind: 'anonymous' }, signals: {} }],
 ];
 
-const fullInput = (s: PolicyInputSource) => policyInput(s.attrs, s.identity, s.signals, s.risk?.());
+const fullInput = (s: PolicyInputSource) => policyInputOf(s);
 
 describe('Rego input pruning: the paths a policy reads', () => {
   it.each<[string, string[]]>([

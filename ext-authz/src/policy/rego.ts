@@ -67,9 +67,11 @@ export function compileRego(opaPath: string, files: string[], entrypoint: string
 /**
  * The parts of the input the Rego files can read, from `opa parse --format json` of each file (the
  * same files `opa build` compiled). If OPA cannot parse one (it just compiled them, so this should
- * not happen) the full document is used.
+ * not happen) the full document is used. With the entrypoint (what the server reads of the result),
+ * rules that only name an input path (`http_request := input.attributes.request.http`) are
+ * followed to the sub-paths read through them (see input-paths.ts).
  */
-export function regoInputPaths(opaPath: string, files: string[]): InputPaths {
+export function regoInputPaths(opaPath: string, files: string[], entrypoint?: string): InputPaths {
   const modules: unknown[] = [];
   for (const file of files) {
     const r = spawnSync(opaPath, ['parse', '--format', 'json', '--json-include', '-comments', file], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
@@ -80,7 +82,7 @@ export function regoInputPaths(opaPath: string, files: string[]): InputPaths {
       return { selection: true, description: `full document (opa parse output for ${basename(file)} is not JSON)` };
     }
   }
-  return inputPathsOf(modules);
+  return inputPathsOf(modules, entrypoint === undefined ? undefined : [entrypoint]);
 }
 
 export function wasmFromBundle(archive: Buffer, origin: string): Buffer {
@@ -212,7 +214,7 @@ export class RegoPolicy {
       const opa = opaPath ? await opaPath() : await defaultOpaPath();
       wasm = compileRego(opa, config.files, config.entrypoint);
       origin = config.files.map((f) => basename(f)).join(',');
-      input = regoInputPaths(opa, config.files);
+      input = regoInputPaths(opa, config.files, config.entrypoint);
     }
     const { loadPolicy } = await import('@open-policy-agent/opa-wasm');
     const module = await WebAssembly.compile(new Uint8Array(wasm));

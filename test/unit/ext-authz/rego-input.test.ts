@@ -36,7 +36,13 @@ function regoFile(name: string, text: string): string {
   return file;
 }
 
-const POLICIES: Record<string, { rego: string; entrypoint: string; data?: object }> = {
+/** A policy of POLICIES as files. */
+function policyFiles(name: string, prefix = ''): string[] {
+  const p = POLICIES[name]!;
+  return [p.rego, ...(p.modules ?? [])].map((text, i) => regoFile(`${prefix}${name}-${i}.rego`, text));
+}
+
+const POLICIES: Record<string, { rego: string; entrypoint: string; data?: object; modules?: string[] }> = {
   // docs/ext-authz.md's example
   docs: {
     entrypoint: 'meshward/authz/allow',
@@ -165,6 +171,158 @@ allow if {
 }
 `,
   },
+  // Names bound to input paths, read by sub-paths: a local, an import, a rule (OPA-Envoy's
+  // http_request); an alias that is bound but never read (whether the path exists still decides).
+  aliases: {
+    entrypoint: 'alias/authz/allow',
+    rego: `package alias.authz
+
+import rego.v1
+import input.attributes.request.http as req
+import input.identity
+
+http_request := input.attributes.request.http
+
+default allow := false
+
+allow if {
+  h := input.attributes.request.http
+  h.method == "GET"
+  startswith(h.path, "/api")
+  identity.kind == "jwt"
+  claims := input.identity.jwt.claims
+  claims.role in {"viewer", "admin"}
+}
+
+allow if {
+  req.method == "POST"
+  http_request.headers["x-tenant"] == "acme"
+  identity.workload.namespace == "shop"
+}
+
+allow if {
+  c := input.identity.jwt.claims
+  http_request.method == "DELETE"
+}
+`,
+  },
+  // Aliases read as a whole: walk, object.get, some/every over them, a rule run with part of
+  // input replaced (with), an alias expression under with, a variable key.
+  'alias-escapes': {
+    entrypoint: 'escapes/allow',
+    rego: `package escapes
+
+import rego.v1
+
+default allow := false
+
+allow if {
+  id := input.identity
+  walk(id, [_, value])
+  value == "admin"
+}
+
+allow if {
+  h := input.attributes.request.http
+  object.get(h, ["headers", "x-role"], "") == "admin"
+}
+
+allow if {
+  r := input.risk
+  r.score < 50
+  every reason in r.reasons { startswith(reason, "waf") }
+  some s in r.signals
+  s.name == "waf"
+}
+
+is_delete if input.attributes.request.http.method == "DELETE"
+
+allow if {
+  q := input.parsed_query
+  is_delete with input.attributes.request.http.method as q.method[0]
+}
+
+allow if {
+  s := input.signals
+  some name
+  s[name].matched == true
+  name == "allow_list"
+}
+`,
+  },
+  // A binding under `with` is not an alias: what replaces the path is read.
+  'with-binding': {
+    entrypoint: 'withbinding/allow',
+    rego: `package withbinding
+
+import rego.v1
+
+allow if {
+  m := input.attributes.request.http.method with input.attributes.request.http.method as input.attributes.request.http.headers["x-method"]
+  m == "PATCH"
+}
+`,
+  },
+  // A name bound and never read: whether the bound path exists still decides.
+  'bound-unread': {
+    entrypoint: 'unread/allow',
+    rego: `package unread
+
+import rego.v1
+
+default allow := false
+
+allow if {
+  jwt := input.identity.jwt
+  input.attributes.request.http.method == "DELETE"
+}
+`,
+  },
+  // The entrypoint is the package: its value holds the rule alias's whole value.
+  'package-entrypoint': {
+    entrypoint: 'pkgwide',
+    rego: `package pkgwide
+
+import rego.v1
+
+http_request := input.attributes.request.http
+
+allow if http_request.method == "GET"
+`,
+  },
+  // Rule aliases read from another package through data: by path (sub-paths), or as part of
+  // their package's value (whole).
+  'data-refs': {
+    entrypoint: 'viadata/main/allow',
+    modules: [
+      `package viadata.aliases
+
+import rego.v1
+
+http_request := input.attributes.request.http
+`,
+      `package viadata.peers
+
+import rego.v1
+
+peer := input.attributes.source.address.socket_address
+`,
+    ],
+    rego: `package viadata.main
+
+import rego.v1
+
+default allow := false
+
+allow if data.viadata.aliases.http_request.method == "POST"
+
+allow if {
+  some name, value in data.viadata.peers
+  name == "peer"
+  startswith(value.address, "192.")
+}
+`,
+  },
 };
 
 function b64url(o: object): string {
@@ -199,6 +357,11 @@ const SOURCES: Array<[string, PolicyInputSource]> = [
   ['workload, other tenant', { attrs: attrs({ method: 'POST', path: '/api/orders?dry_run=1', headers: { 'x-tenant': 'other' }, ip: '172.16.0.1' }), identity: workload, signals: {} }],
   ['"admin" only in a header', { attrs: attrs({ path: '/x', headers: { 'x-role': 'admin' } }), identity: { kind: 'anonymous' }, signals: {} }],
   ['odd keys', { attrs: attrs({ path: '/p?__proto__=1&constructor=2', headers: JSON.parse('{"__proto__": "admin", "constructor": "y"}') as Record<string, string> }), identity: { kind: 'anonymous' }, signals: {} }],
+  ['anonymous GET from 192.0.2.7', { attrs: attrs({ path: '/z', ip: '192.0.2.7' }), identity: { kind: 'anonymous' }, signals: {} }],
+  ['anonymous DELETE', { attrs: attrs({ method: 'DELETE', path: '/api/orders/1' }), identity: { kind: 'anonymous' }, signals: {} }],
+  ['a method override header', { attrs: attrs({ path: '/x', headers: { 'x-method': 'PATCH' } }), identity: { kind: 'anonymous' }, signals: {} }],
+  ['a method in the query', { attrs: attrs({ path: '/x?method=DELETE' }), identity: { kind: 'anonymous' }, signals: {} }],
+  ['allow-listed', { attrs: attrs({ method: 'PUT', path: '/y' }), identity: { kind: 'anonymous' }, signals: { allow_list: { score: 0, matched: true } } }],
 ];
 
 const fullInput = (s: PolicyInputSource) => policyInputOf(s);
@@ -208,11 +371,16 @@ describe('Rego input pruning: the paths a policy reads', () => {
     ['docs', ['identity.kind', 'identity.jwt.claims.role', 'attributes.request.http.method', 'parsed_path']],
     ['bench', ['identity.kind', 'risk.score', 'attributes.request.http.method']],
     ['workloads', ['attributes.request.http.method', 'attributes.request.http.headers.x-tenant', 'parsed_path', 'identity.workload.namespace', 'signals.ip_blocklist.matched']],
-    // An alias keeps the aliased subtree whole (http_request, the imported peer address).
-    ['opa-envoy', ['attributes.source.address.socket_address', 'attributes.request.http', 'parsed_path', 'parsed_query.dry_run']],
+    // Aliases are followed to what is read through them (http_request's headers by a variable name: all of them).
+    ['opa-envoy', ['attributes.source.address.socket_address.address', 'attributes.request.http.headers', 'attributes.request.http.method', 'attributes.request.http.path', 'parsed_path', 'parsed_query.dry_run']],
+    ['aliases', ['attributes.request.http.method', 'attributes.request.http.path', 'attributes.request.http.headers.x-tenant', 'identity.kind', 'identity.jwt.claims.role', 'identity.workload.namespace']],
+    ['alias-escapes', ['identity', 'attributes.request.http', 'risk.score', 'risk.reasons', 'risk.signals', 'parsed_query.method', 'signals']],
+    ['with-binding', ['attributes.request.http.method', 'attributes.request.http.headers.x-method']],
+    ['bound-unread', ['attributes.request.http.method', 'identity.jwt (whether it exists)']],
+    ['package-entrypoint', ['attributes.request.http']],
+    ['data-refs', ['attributes.request.http.method', 'attributes.source.address.socket_address']],
   ])('%s keeps only %j', (name, paths) => {
-    const p = POLICIES[name]!;
-    const got = regoInputPaths(opa, [regoFile(`${name}.rego`, p.rego)]);
+    const got = regoInputPaths(opa, policyFiles(name), POLICIES[name]!.entrypoint);
     expect(got.selection).not.toBe(true);
     expect(got.description.split(', ').sort()).toEqual([...paths].sort());
   });
@@ -243,9 +411,9 @@ describe('Rego input pruning: the paths a policy reads', () => {
 describe('Rego input pruning: same decisions as the full document', () => {
   it.each(Object.keys(POLICIES))('%s', async (name) => {
     const p = POLICIES[name]!;
-    const file = regoFile(`same-${name}.rego`, p.rego);
-    const paths = regoInputPaths(opa, [file]);
-    const policy = await loadPolicy(compileRego(opa, [file], p.entrypoint));
+    const files = policyFiles(name, 'same-');
+    const paths = regoInputPaths(opa, files, p.entrypoint);
+    const policy = await loadPolicy(compileRego(opa, files, p.entrypoint));
     if (p.data) policy.setData(p.data);
     const results: string[] = [];
     for (const [label, source] of SOURCES) {

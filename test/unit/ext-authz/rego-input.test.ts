@@ -16,9 +16,12 @@ import {
   selectionOf,
   type CheckAttributes,
   type Identity,
+  interpretRegoResult,
+  type InputSelection,
   type PolicyInputSource,
 } from '../../../ext-authz/src/index.js';
-import { compileRego } from '../../../ext-authz/src/policy/rego.js';
+import { compileRego, interpretRegoResultText } from '../../../ext-authz/src/policy/rego.js';
+import { directEvaluator, type OpaPolicyLike } from '../../../ext-authz/src/policy/rego-eval.js';
 import { requireTool } from '../../../sdk/src/tools/resolve.js';
 
 // The server writes a Rego policy only the parts of the input document its modules can read.
@@ -484,5 +487,80 @@ describe('the server reports what it writes for the policy', () => {
     const walk = regoFile('summary-walk.rego', POLICIES['walk']!.rego);
     const b = await Authorizer.create(parseConfig({ policy: { rego: { file: walk, entrypoint: 'fallback/allow' } } }), { logger });
     expect(b.policy.summary.rego_input).toBe('full document (reads input as a whole)');
+  });
+});
+
+describe('the input written part by part', () => {
+  // Selections into every part the server builds lazily (identity, its jwt, risk), present or not,
+  // some only as far as whether a path exists (an empty map).
+  const selections: Array<[string, InputSelection]> = [
+    ['identity.kind, risk.score', selectionOf([['identity', 'kind'], ['risk', 'score']])],
+    ['identity.jwt.claims.role, identity.principal', selectionOf([['identity', 'jwt', 'claims', 'role'], ['identity', 'principal']])],
+    ['identity.jwt whole, identity.workload.namespace', selectionOf([['identity', 'jwt'], ['identity', 'workload', 'namespace']])],
+    ['identity.api_key, identity.jwt.subject, identity.jwt.from, identity.jwt.presenter', selectionOf([['identity', 'api_key'], ['identity', 'jwt', 'subject'], ['identity', 'jwt', 'from'], ['identity', 'jwt', 'presenter']])],
+    ['risk whole', selectionOf([['risk']])],
+    ['risk.signals, risk.reasons', selectionOf([['risk', 'signals'], ['risk', 'reasons']])],
+    ['exists: identity.jwt, risk', selectionOf([], [['identity', 'jwt'], ['risk']])],
+    ['keys no part has', selectionOf([['identity', 'nope'], ['risk', 'nope'], ['nope'], ['identity', 'jwt', 'nope']])],
+    ['parsed_query.page, signals.waf.score, attributes.request.http.headers.x-tenant', selectionOf([['parsed_query', 'page'], ['signals', 'waf', 'score'], ['attributes', 'request', 'http', 'headers', 'x-tenant']])],
+  ];
+  it.each(selections)('%s: the same JSON as the selection of the whole document', (_name, selection) => {
+    for (const [label, source] of SOURCES) {
+      expect(policyInputJson(source, selection), label).toBe(selectedJson(policyInputOf(source), selection));
+    }
+  });
+
+  it('the per-signal list of input.risk is built only when selected', () => {
+    let built = 0;
+    const source: PolicyInputSource = { ...SOURCES[0]![1], risk: { score: 5, reasons: [], signals: () => (built++, []) } };
+    policyInputJson(source, selectionOf([['risk', 'score'], ['identity', 'kind']]));
+    expect(built).toBe(0);
+    policyInputJson(source, selectionOf([['risk', 'signals']]));
+    policyInputJson(source, true);
+    expect(built).toBe(2);
+  });
+});
+
+describe('the direct opa_eval evaluator', () => {
+  it.each(Object.keys(POLICIES))('%s: the same result sets as opa-wasm evaluate', async (name) => {
+    const p = POLICIES[name]!;
+    const files = policyFiles(name, 'direct-');
+    const policy = await loadPolicy(compileRego(opa, files, p.entrypoint));
+    if (p.data) policy.setData(p.data);
+    const direct = directEvaluator(policy as unknown as OpaPolicyLike, p.entrypoint);
+    expect(direct).toBeDefined();
+    for (const [label, source] of SOURCES) {
+      const json = policyInputJson(source, true);
+      const text = direct!(json);
+      expect(JSON.parse(text), label).toEqual(policy.evaluate(new TextEncoder().encode(json).buffer, p.entrypoint));
+      expect(interpretRegoResultText(text, p.entrypoint), label).toEqual(interpretRegoResult(JSON.parse(text), p.entrypoint));
+    }
+  });
+
+  it('an input larger than the wasm memory grows it, and later inputs are decided on their own bytes', async () => {
+    const file = regoFile('grow.rego', 'package grow\n\nimport rego.v1\n\nallow if {\n  x := input\n  x.attributes.request.http.headers["x-tenant"] == "acme"\n}\n');
+    const policy = await RegoPolicy.load({ files: [file], entrypoint: 'grow/allow' }, () => Promise.resolve(opa));
+    expect(policy.evaluation).toBe('opa_eval');
+    const source = (tenant: string, pad: string): PolicyInputSource => ({ attrs: attrs({ headers: { 'x-tenant': tenant, 'x-pad': pad } }), identity: { kind: 'anonymous' }, signals: {} });
+    // The memory starts at 5 pages (320 KiB); 2 MB of header (UTF-8 two-byte characters too).
+    expect(policy.evaluate(source('acme', 'é'.repeat(1_000_000))).allowed).toBe(true);
+    expect(policy.evaluate(source('acmf', 'x'.repeat(2_000_000))).allowed).toBe(false);
+    expect(policy.evaluate(source('acme', '')).allowed).toBe(true);
+    expect(policy.evaluate(source('acmf', '')).allowed).toBe(false);
+  });
+
+  it('a policy without what the direct call needs (ABI before 1.2) is not given one', () => {
+    const like = (o: Partial<OpaPolicyLike>): OpaPolicyLike => ({ evaluate: () => [], wasmInstance: { exports: { opa_eval: () => 0 } } as unknown as WebAssembly.Instance, mem: new WebAssembly.Memory({ initial: 1 }), minorVersion: 2, dataAddr: 8, dataHeapPtr: 64, entrypoints: { 'a/allow': 0 }, ...o });
+    expect(directEvaluator(like({}), 'a/allow')).toBeDefined();
+    expect(directEvaluator(like({ minorVersion: 1 }), 'a/allow')).toBeUndefined();
+    expect(directEvaluator(like({ dataHeapPtr: undefined }), 'a/allow')).toBeUndefined();
+    expect(directEvaluator(like({ wasmInstance: { exports: {} } as unknown as WebAssembly.Instance }), 'a/allow')).toBeUndefined();
+    expect(directEvaluator(like({}), 'a/other')).toBeUndefined();
+  });
+
+  it('the result text: booleans and undefined read without parsing, objects as before', () => {
+    for (const text of ['[{"result":true}]', '[{"result":false}]', '[]', '[{"result":{"allow":false,"decision":"step_up","acr_values":"mfa","reason":"r"}}]', '[{"result":{"allow":true}}]', '[{"result":1}]']) {
+      expect(interpretRegoResultText(text, 'e/p'), text).toEqual(interpretRegoResult(JSON.parse(text), 'e/p'));
+    }
   });
 });

@@ -239,7 +239,7 @@ export class RegoPolicy {
    * unexpectedly) denies, with the error in the reason.
    */
   evaluate(source: PolicyInputSource): RegoOutcome {
-    this.failures.length = 0;
+    if (this.failures.length !== 0) this.failures.length = 0;
     this.clock.reset();
     let outcome: RegoOutcome;
     try {

@@ -167,7 +167,11 @@ export function inputPathsOf(modules: readonly unknown[], entrypoints?: readonly
       else whole.push(a.path);
     }
   };
-  for (const e of entrypoints ?? []) readData(e.split('/').filter((k) => k !== ''));
+  for (const e of entrypoints ?? []) {
+    // `pkg/rule` (the config turns dots into slashes); a dot left in it is a shape we do not parse: all of data.
+    const keys = e.split('/').filter((k) => k !== '');
+    readData(keys.some((k) => k.includes('.')) ? [] : keys);
+  }
 
   const visit = (node: unknown, names: Map<string, Alias[]>, skip: ReadonlySet<unknown>): void => {
     if (full !== undefined || node === null || typeof node !== 'object' || skip.has(node)) return;

@@ -401,6 +401,16 @@ describe('Rego input pruning: the paths a policy reads', () => {
     expect(got).toEqual({ selection: true, description: `full document (${why})` });
   });
 
+  it('rule aliases are followed only with the entrypoint known and not covering them', () => {
+    const files = policyFiles('opa-envoy', 'entry-');
+    const http = (e?: string) => regoInputPaths(opa, files, e).description.split(', ').filter((p) => p.startsWith('attributes.request'));
+    expect(http('envoy/authz/result')).toEqual(['attributes.request.http.headers', 'attributes.request.http.method', 'attributes.request.http.path']);
+    // Without the entrypoint, or with one the server could read the alias's value through: all of it.
+    expect(http()).toEqual(['attributes.request.http']);
+    expect(http('envoy/authz')).toEqual(['attributes.request.http']);
+    expect(http('envoy.authz.result')).toEqual(['attributes.request.http']);
+  });
+
   it('several files: the union of what each reads; a policy that never reads input gets {}', () => {
     const a = regoFile('multi-a.rego', 'package m\n\nimport rego.v1\n\nallow if {\n  input.identity.kind == "jwt"\n  data.m.helper\n}\n');
     const b = regoFile('multi-b.rego', 'package m\n\nimport rego.v1\n\nhelper if input.risk.score < 50\n');

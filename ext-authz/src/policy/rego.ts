@@ -14,7 +14,7 @@ import type { RegoConfig } from '../config/types.js';
 import { policyInputWriter, type PolicyInputSource, type PolicyInputWriter } from './input.js';
 import { inputPathsOf, type InputPaths } from './input-paths.js';
 import type { PolicyDecisionSpec } from './native.js';
-import { directEvaluator, evaluateThroughOpaWasm, type OpaPolicyLike, type RegoEvaluator } from './rego-eval.js';
+import { directEvaluator, evaluateThroughOpaWasm, RESULT_FALSE, RESULT_TRUE, RESULT_UNDEFINED, type OpaPolicyLike, type RegoEvaluator } from './rego-eval.js';
 import { EvaluationClock, HOST_BUILTIN_NAMES, suppliedBuiltins, type BuiltinFailure } from './rego-builtins.js';
 
 /** Files of a (gzipped) tar archive by name, leading `/` and `./` dropped. Handles ustar and PAX names. */
@@ -132,11 +132,22 @@ export function interpretRegoResult(resultSet: unknown, entrypoint: string): Reg
  * Reads the result set's JSON text as a decision: the usual boolean answers are recognised as
  * text (`opa_json_dump` writes them compactly: `[{"result":true}]`); anything else is parsed.
  */
-export function interpretRegoResultText(text: string, entrypoint: string): RegoOutcome {
-  if (text === '[{"result":true}]') return { allowed: true, reason: `rego ${entrypoint} = true` };
-  if (text === '[{"result":false}]') return { allowed: false, reason: `rego ${entrypoint} = false` };
-  if (text === '[]') return { allowed: false, reason: `rego ${entrypoint} is undefined` };
+export function interpretRegoResultText(text: string, entrypoint: string, reasons: BooleanReasons = booleanReasons(entrypoint)): RegoOutcome {
+  if (text === RESULT_TRUE) return { allowed: true, reason: reasons.true };
+  if (text === RESULT_FALSE) return { allowed: false, reason: reasons.false };
+  if (text === RESULT_UNDEFINED) return { allowed: false, reason: reasons.undefined };
   return interpretRegoResult(JSON.parse(text), entrypoint);
+}
+
+/** The decision log's reasons for a boolean or undefined result (built once per policy). */
+export interface BooleanReasons {
+  true: string;
+  false: string;
+  undefined: string;
+}
+
+export function booleanReasons(entrypoint: string): BooleanReasons {
+  return { true: `rego ${entrypoint} = true`, false: `rego ${entrypoint} = false`, undefined: `rego ${entrypoint} is undefined` };
 }
 
 interface LoadedPolicyLike extends OpaPolicyLike {
@@ -175,6 +186,7 @@ export type { BuiltinFailure } from './rego-builtins.js';
 export class RegoPolicy {
   private readonly writeInput: PolicyInputWriter;
   private readonly evaluator: RegoEvaluator;
+  private readonly reasons: BooleanReasons;
   /** Filled by the supplied built-ins during one evaluation; cleared before each. */
   private readonly failures: BuiltinFailure[];
 
@@ -195,6 +207,7 @@ export class RegoPolicy {
     const direct = directEvaluator(policy, entrypoint);
     this.evaluator = direct ?? evaluateThroughOpaWasm(policy, entrypoint);
     this.evaluation = direct ? 'opa_eval' : 'opa-wasm evaluate';
+    this.reasons = booleanReasons(entrypoint);
   }
 
   /** How it is evaluated: `opa_eval` (directly, ABI 1.2+) or `opa-wasm evaluate` (older policies). */
@@ -243,7 +256,7 @@ export class RegoPolicy {
     this.clock.reset();
     let outcome: RegoOutcome;
     try {
-      outcome = interpretRegoResultText(this.evaluator(this.writeInput(source)), this.entrypoint);
+      outcome = interpretRegoResultText(this.evaluator(this.writeInput(source)), this.entrypoint, this.reasons);
     } catch (e) {
       outcome = { allowed: false, reason: `rego ${this.entrypoint} evaluation failed (denied): ${evaluationError(e).slice(0, 200)}` };
     }

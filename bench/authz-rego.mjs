@@ -11,7 +11,8 @@
 // For a few policies (the bench's, the docs' example, an OPA-Envoy-style one, one that needs the
 // whole document), on the input documents of the bench's requests (JWT, seven signals, risk:
 // about 2.3 KB of JSON). CPU time per evaluation (process.cpuUsage), the median of BENCH_ROUNDS
-// (default 7) interleaved rounds of BENCH_ITERATIONS (default 4000) evaluations, with its range.
+// (default 7) interleaved rounds (each starting with the next variant) of BENCH_ITERATIONS
+// (default 4000) evaluations, with its range.
 // Also printed: the whole in-process Check (full pipeline) without and with the bench's policy
 // (and with BENCH_BASELINE, the same served by that build).
 // Needs OPA (MESHWARD_HOME or `npx meshward setup --only opa`) and a built ext-authz (npm run build).
@@ -150,6 +151,9 @@ const asyncCpu = async (f, n) => {
   const d = process.cpuUsage(t);
   return (d.user + d.system) / n;
 };
+// Each round starts with the next variant: a variant that follows one that allocates a lot pays for
+// its garbage collection, and a fixed order would always bill the same one.
+const rotated = (xs, r) => xs.map((_, j) => xs[(j + r) % xs.length]);
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const fmt = (xs) => `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)})`;
 
@@ -191,14 +195,14 @@ for (const [name, [entrypoint, rego]] of Object.entries(POLICIES)) {
   };
   const times = Object.fromEntries(Object.keys(ways).map((k) => [k, []]));
   for (const f of Object.values(ways)) cpu(f, 1000); // warm up
-  for (let r = 0; r < rounds; r++) for (const [k, f] of Object.entries(ways)) times[k].push(cpu(f, iterations));
+  for (let r = 0; r < rounds; r++) for (const [k, f] of rotated(Object.entries(ways), r)) times[k].push(cpu(f, iterations));
   const bytes = (sel) => encoder.encode(ext.policyInputJson(sources[0], sel)).length;
   rows.push({ name, times, fullBytes: bytes(true), servedBytes: bytes(policy.input.selection), reads: policy.input.description });
 }
 
 const authorizers = { 'full pipeline': full, 'full + Rego (bench policy)': withRego, ...(before ? { 'full pipeline @before': fullBefore, 'full + Rego (bench policy) @before': withRegoBefore } : {}) };
 const checks = Object.fromEntries(Object.keys(authorizers).map((k) => [k, []]));
-for (let r = 0; r < rounds; r++) for (const [k, a] of Object.entries(authorizers)) checks[k].push(await asyncCpu((i) => a.check(requests[i & 63], 'grpc'), iterations));
+for (let r = 0; r < rounds; r++) for (const [k, a] of rotated(Object.entries(authorizers), r)) checks[k].push(await asyncCpu((i) => a.check(requests[i & 63], 'grpc'), iterations));
 
 console.log(`\nRego evaluation in process, CPU µs per evaluation (median of ${rounds} interleaved rounds of ${iterations}; range); input documents of the bench's 64 requests; Node ${process.version}\n`);
 console.log(`| policy | object | full bytes |${before ? ' before |' : ''} served | served vs ${before ? 'before' : 'object'} | served: write input | opa_eval | read result | input JSON bytes full / served | the policy reads |`);

@@ -33,13 +33,13 @@ export class PolicyEngine {
     return new PolicyEngine(config.policies, rego, config.intentions);
   }
 
-  get summary(): { native: number; allow: number; deny: number; intentions?: number; rego?: string; rego_input?: string } {
+  get summary(): { native: number; allow: number; deny: number; intentions?: number; rego?: string; rego_input?: string; rego_eval?: string } {
     return {
       native: this.policies.length,
       ...(this.intentions ? { intentions: this.intentions.rules.length } : {}),
       allow: this.policies.filter((p) => p.action === 'ALLOW').length,
       deny: this.policies.filter((p) => p.action === 'DENY').length,
-      ...(this.rego ? { rego: `${this.rego.origin} (${this.rego.entrypoint})`, rego_input: this.rego.input.description } : {}),
+      ...(this.rego ? { rego: `${this.rego.origin} (${this.rego.entrypoint})`, rego_input: this.rego.input.description, rego_eval: this.rego.evaluation } : {}),
     };
   }
 

@@ -187,6 +187,8 @@ export class RegoPolicy {
   private readonly writeInput: PolicyInputWriter;
   private readonly evaluator: RegoEvaluator;
   private readonly reasons: BooleanReasons;
+  /** How it is evaluated: `opa_eval` called directly (ABI 1.2+), or opa-wasm's `evaluate` (older policies). */
+  readonly evaluation: 'opa_eval' | 'opa-wasm evaluate';
   /** Filled by the supplied built-ins during one evaluation; cleared before each. */
   private readonly failures: BuiltinFailure[];
 
@@ -209,9 +211,6 @@ export class RegoPolicy {
     this.evaluation = direct ? 'opa_eval' : 'opa-wasm evaluate';
     this.reasons = booleanReasons(entrypoint);
   }
-
-  /** How it is evaluated: `opa_eval` (directly, ABI 1.2+) or `opa-wasm evaluate` (older policies). */
-  readonly evaluation: 'opa_eval' | 'opa-wasm evaluate';
 
   /** Compiles (or loads the prebuilt bundle) and instantiates the policy. */
   static async load(config: RegoConfig, opaPath?: () => Promise<string>): Promise<RegoPolicy> {

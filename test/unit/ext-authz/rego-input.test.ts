@@ -494,6 +494,7 @@ describe('the server reports what it writes for the policy', () => {
     const bench = regoFile('summary-bench.rego', POLICIES['bench']!.rego);
     const a = await Authorizer.create(parseConfig({ policy: { rego: { file: bench, entrypoint: 'bench/authz/allow' } } }), { logger });
     expect(a.policy.summary.rego_input).toBe('identity.kind, risk.score, attributes.request.http.method');
+    expect(a.policy.summary.rego_eval).toBe('opa_eval');
     const walk = regoFile('summary-walk.rego', POLICIES['walk']!.rego);
     const b = await Authorizer.create(parseConfig({ policy: { rego: { file: walk, entrypoint: 'fallback/allow' } } }), { logger });
     expect(b.policy.summary.rego_input).toBe('full document (reads input as a whole)');

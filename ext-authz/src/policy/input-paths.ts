@@ -309,18 +309,27 @@ const isEnumerableOwn = Object.prototype.propertyIsEnumerable;
  */
 export function selectionWriter(sel: InputSelection): SelectionWriter {
   if (sel === true) return (value) => JSON.stringify(value);
-  const fields = [...sel].map(([key, s]) => ({ key, prefix: `${JSON.stringify(key)}:`, write: selectionWriter(s) }));
+  const fields = [...sel].map(([key, s]) => ({ key, ...fieldPrefixes(key), write: selectionWriter(s) }));
   return (value) => {
     if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value);
     let out = '';
-    for (const f of fields) {
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
       if (!isEnumerableOwn.call(value, f.key)) continue;
       const json = f.write((value as Record<string, unknown>)[f.key]);
       if (json === undefined) continue;
-      out += out === '' ? f.prefix + json : `,${f.prefix}${json}`;
+      out = out === '' ? f.first + json : out + f.next + json;
     }
-    return `{${out}}`;
+    return out === '' ? '{}' : `${out}}`;
   };
+}
+
+/**
+ * A field's JSON written ahead: `{"key":` when it is the object's first, `,"key":` otherwise (a
+ * writer then joins fewer strings per Check).
+ */
+export function fieldPrefixes(key: string): { first: string; next: string } {
+  return { first: `{${JSON.stringify(key)}:`, next: `,${JSON.stringify(key)}:` };
 }
 
 /** `selectionWriter(sel)(value)`, for one-off use. */

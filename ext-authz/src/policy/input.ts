@@ -1,6 +1,6 @@
 import { parsedPath, parsedQuery, type CheckAttributes } from '../attributes.js';
 import { principalOf, type Identity } from '../identity/types.js';
-import { selectionWriter, type InputSelection } from './input-paths.js';
+import { fieldPrefixes, selectionWriter, type InputSelection } from './input-paths.js';
 
 /**
  * The document a Rego policy sees as `input`: the CheckRequest's attributes as Envoy sent them
@@ -197,16 +197,17 @@ function partWriter(p: DocumentPart, selection: InputSelection): PartWriter {
   // A selected key the part never has is absent from the full document too: nothing to write.
   const writers = [...selection]
     .filter(([key]) => hasOwn.call(fields, key))
-    .map(([key, sub]) => ({ prefix: `${JSON.stringify(key)}:`, write: partWriter(fields[key]!, sub) }));
+    .map(([key, sub]) => ({ ...fieldPrefixes(key), write: partWriter(fields[key]!, sub) }));
   return (s) => {
     if (!present(s)) return undefined;
     let out = '';
-    for (const w of writers) {
+    for (let i = 0; i < writers.length; i++) {
+      const w = writers[i]!;
       const json = w.write(s);
       if (json === undefined) continue;
-      out += out === '' ? w.prefix + json : `,${w.prefix}${json}`;
+      out = out === '' ? w.first + json : out + w.next + json;
     }
-    return `{${out}}`;
+    return out === '' ? '{}' : `${out}}`;
   };
 }
 

@@ -22,11 +22,16 @@ export interface PolicyDecision {
 }
 
 export class PolicyEngine {
+  /** `rego:<entrypoint>`, the decision log's policy name for Rego's decisions. */
+  private readonly regoName: string | undefined;
+
   private constructor(
     private readonly policies: readonly NativePolicy[],
     private readonly rego: RegoPolicy | undefined,
     private readonly intentions: IntentionsConfig | undefined,
-  ) {}
+  ) {
+    this.regoName = rego && `rego:${rego.entrypoint}`;
+  }
 
   static async create(config: AuthzConfig['policy'], options: { opaPath?: () => Promise<string> } = {}): Promise<PolicyEngine> {
     const rego = config.rego ? await RegoPolicy.load(config.rego, options.opaPath) : undefined;
@@ -66,7 +71,7 @@ export class PolicyEngine {
     const rego = this.rego.evaluate(input);
     return {
       allowed: rego.allowed,
-      policy: `rego:${this.rego.entrypoint}`,
+      policy: this.regoName!,
       reason: this.policies.length > 0 ? `${nativeReason}; ${rego.reason}` : rego.reason,
       explicitDeny: !rego.allowed && rego.decision !== undefined,
       ...(rego.decision ? { decision: rego.decision } : {}),

@@ -361,6 +361,7 @@ const SOURCES: Array<[string, PolicyInputSource]> = [
   ['"admin" only in a header', { attrs: attrs({ path: '/x', headers: { 'x-role': 'admin' } }), identity: { kind: 'anonymous' }, signals: {} }],
   ['odd keys', { attrs: attrs({ path: '/p?__proto__=1&constructor=2', headers: JSON.parse('{"__proto__": "admin", "constructor": "y"}') as Record<string, string> }), identity: { kind: 'anonymous' }, signals: {} }],
   ['anonymous GET from 192.0.2.7', { attrs: attrs({ path: '/z', ip: '192.0.2.7' }), identity: { kind: 'anonymous' }, signals: {} }],
+  ['an API key', { attrs: attrs({ method: 'POST', path: '/api/orders', headers: { 'x-api-key': 'k', 'x-tenant': 'acme' } }), identity: { kind: 'api_key', apiKey: { id: 'ci', principal: 'svc:ci', labels: { team: 'build' }, header: 'x-api-key' } } as Identity, signals: {}, risk: risk(20) }],
   ['anonymous DELETE', { attrs: attrs({ method: 'DELETE', path: '/api/orders/1' }), identity: { kind: 'anonymous' }, signals: {} }],
   ['a method override header', { attrs: attrs({ path: '/x', headers: { 'x-method': 'PATCH' } }), identity: { kind: 'anonymous' }, signals: {} }],
   ['a method in the query', { attrs: attrs({ path: '/x?method=DELETE' }), identity: { kind: 'anonymous' }, signals: {} }],

@@ -397,6 +397,8 @@ describe('Rego input pruning: the paths a policy reads', () => {
     ['object.get on input', 'package a\n\nimport rego.v1\n\nallow if object.get(input, ["identity", "kind"], "") == "jwt"\n', 'reads input as a whole'],
     ['some k, v in input', 'package a\n\nimport rego.v1\n\nallow if {\n  some k, v in input\n  k == "risk"\n}\n', 'reads input as a whole'],
     ['import input', 'package a\n\nimport rego.v1\nimport input as req\n\nallow if req.identity.kind == "jwt"\n', 'reads input as a whole'],
+    ['every over input', 'package a\n\nimport rego.v1\n\nallow if {\n  every k, _ in input { k != "debug" }\n}\n', 'reads input as a whole'],
+    ['walk on a local alias of input', 'package a\n\nimport rego.v1\n\nallow if {\n  doc := input\n  walk(doc, [_, "admin"])\n}\n', 'reads input as a whole'],
   ])('%s: the full document', (name, rego, why) => {
     const got = regoInputPaths(opa, [regoFile(`full-${name.replace(/\W+/g, '-')}.rego`, rego)]);
     expect(got).toEqual({ selection: true, description: `full document (${why})` });

@@ -221,5 +221,9 @@ export function parseAttributesConfig(ctx: ConfigContext, text: string): Attribu
     const a = config.attributes[i];
     a.computedSlot = config.registry.computedSlot(a.name);
   }
+  // What requests read, copied next to each other now that parsing left its garbage behind.
+  const compacted = new Array<Attribute>(config.attributes.length);
+  for (let i = 0; i < compacted.length; i++) unchecked(compacted[i] = config.attributes[i].compacted());
+  config.attributes = compacted;
   return config;
 }

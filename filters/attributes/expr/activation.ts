@@ -3,7 +3,7 @@
 // (through an `Activation` subclass) only the first time an expression evaluated for it needs
 // it, so unused properties cost nothing.
 import { Type } from "./ast";
-import { Value } from "./value";
+import { Value, Kind } from "./value";
 
 export enum Source {
   /** `proxy_get_property(path)`, decoded by the spec's type (string, int or bool). */
@@ -83,6 +83,14 @@ export abstract class Activation {
     this.fetches++;
     unchecked(this.cache[slot] = v);
     return v;
+  }
+
+  /** Whether the attribute is present (not ABSENT); subclasses may answer without reading the value. */
+  has(slot: i32): bool { return this.get(slot).kind != Kind.Absent; }
+
+  /** Whether `slot` was already read (or computed) for this request. */
+  isCached(slot: i32): bool {
+    return slot >= 0 && slot < this.cache.length && unchecked(this.cache[slot]) !== null;
   }
 
   /** Stores a computed attribute so later expressions read it as `attr.<name>`. */

@@ -14,6 +14,8 @@ export class Rule {
 /** Generators read the request through registry slots, so reads are shared and lazy like expressions'. */
 export abstract class Generator {
   abstract compute(act: Activation): Value;
+  /** Moves what `compute` reads next to each other (see expr/compact.ts); most generators hold little. */
+  compact(): void {}
 }
 
 function slotOf(reg: AttrRegistry, source: Source, path: Array<string>, type: Type, display: string): i32 {
@@ -37,6 +39,12 @@ export class OperationGenerator extends Generator {
     super();
     this.methodSlot = headerSlot(reg, ":method");
     this.pathSlot = slotOf(reg, Source.UrlPath, [":path"], Type.String, "request.url_path");
+  }
+
+  compact(): void {
+    const copies = new Array<PathTemplate>(this.templates.length);
+    for (let i = 0; i < copies.length; i++) unchecked(copies[i] = this.templates[i].compacted());
+    this.templates = copies;
   }
 
   compute(act: Activation): Value {
@@ -112,11 +120,16 @@ export class ClientClassGenerator extends Generator {
   }
 
   // One Value per class name, reused by every request (its UTF-8 form is then encoded once).
-  private classValues: Map<string, Value> = new Map<string, Value>();
+  // classifyClient returns one of a few string constants, so a short list found by identity
+  // serves where a Map would hash the name on every request.
+  private classNames: Array<string> = new Array<string>();
+  private classValues: Array<Value> = new Array<Value>();
   private valueOf(name: string): Value {
-    if (this.classValues.has(name)) return this.classValues.get(name);
+    const names = this.classNames;
+    for (let i = 0; i < names.length; i++) if (unchecked(names[i]) == name) return unchecked(this.classValues[i]);
     const v = Value.string_(name);
-    this.classValues.set(name, v);
+    names.push(name);
+    this.classValues.push(v);
     return v;
   }
 }
@@ -171,7 +184,9 @@ export class Attribute {
   compacted(): Attribute {
     const c = new Attribute();
     c.name = this.name;
-    c.generator = this.generator;
+    const g = this.generator;
+    if (g !== null) g.compact();
+    c.generator = g;
     const rules = new Array<Rule>(this.rules.length);
     for (let i = 0; i < rules.length; i++) {
       const r = this.rules[i];

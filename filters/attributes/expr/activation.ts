@@ -52,6 +52,21 @@ export class AttrRegistry {
     return spec;
   }
 
+  /**
+   * Replaces every spec with a fresh copy, in slot order, once registration is over (see
+   * compact.ts: the request path then reads them from adjacent memory).
+   */
+  compact(): void {
+    const copies = new Array<AttrSpec>(this.specs.length);
+    for (let i = 0; i < copies.length; i++) {
+      const s = this.specs[i];
+      const c = new AttrSpec(s.source, s.path, s.type, s.display);
+      c.slot = s.slot;
+      unchecked(copies[i] = c);
+    }
+    this.specs = copies;
+  }
+
   /** The slot of `attr.<name>`, or -1 when no expression reads it. */
   computedSlot(name: string): i32 {
     const k = (<i32>Source.Computed).toString() + ":" + (<i32>Type.Dyn).toString() + ":" + name;

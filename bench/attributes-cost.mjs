@@ -1,7 +1,7 @@
 // Where the attributes filter's added latency goes in real Envoy, in one run: the 10 typical
 // attributes (bench/lib/attributes-workload.mjs) as shipped, with their outputs turned off, and
 // hand-made builds that each do one part of the per-request work (bench/attributes-variants/
-// variant.ts, built here into build/bench-variants/): the module entry alone, the host reads
+// variant.ts.template, built here into build/bench-variants/): the module entry alone, the host reads
 // alone, the evaluation alone (reads reused from the first request: no host call), the host
 // reads and outputs without evaluation; plus a hand-written module doing nothing (the floor of
 // any wasm filter). Same method as attributes-envoy.mjs: variants interleaved request by request,
@@ -35,7 +35,7 @@ const { stopAllEnvoys, wasmHttpFilter, startEchoUpstream, envoyVersionLine } = e
 // The part builds: one source, MODE substituted, compiled with the filter's own asconfig.
 const outDir = join(root, 'build', 'bench-variants');
 mkdirSync(outDir, { recursive: true });
-const source = readFileSync(join(root, 'bench', 'attributes-variants', 'variant.ts'), 'utf8');
+const source = readFileSync(join(root, 'bench', 'attributes-variants', 'variant.ts.template'), 'utf8');
 const asc = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
 const buildMode = (mode) => new Promise((resolve, reject) => {
   const entry = join(outDir, `mode${mode}.ts`);

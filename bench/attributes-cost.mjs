@@ -40,7 +40,7 @@ const asc = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
 const buildMode = (mode) => new Promise((resolve, reject) => {
   const entry = join(outDir, `mode${mode}.ts`);
   const out = join(outDir, `mode${mode}.wasm`);
-  writeFileSync(entry, source.replace('__MODE__', String(mode)));
+  writeFileSync(entry, source.replaceAll('__MODE__', String(mode)));
   // Paths relative to the repository root: asc resolves the config's library folders against the working directory.
   const p = spawn(process.execPath, [asc, relative(root, entry), '--config', 'filters/attributes/asconfig.json', '--target', 'release', '--outFile', relative(root, out)], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';

@@ -1,7 +1,7 @@
 // The WAF filter: SecLang rules (the bundled core ruleset and/or your own) run on every request
 // in phases 1-2 and, when rules ask for it, on the response in phases 3-4. Glue only: parsing
 // lives in config.ts and seclang/, the decisions in engine.ts, request parsing in request.ts.
-export * from "@meshward/sdk/assembly/abi";
+export * from "@meshward/sdk/assembly/abi-collect";
 import {
   RootContext, Context, registerRootContext, FilterHeadersStatusValues, FilterDataStatusValues,
   FilterTrailersStatusValues, HeaderMapTypeValues, ConfigContext, getPluginConfiguration, logError,

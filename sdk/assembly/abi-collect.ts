@@ -1,0 +1,77 @@
+// The full proxy-wasm ABI entry (as abi.ts: every proxy_on_* callback, bodies and trailers
+// included) for a filter built with AssemblyScript's minimal runtime. A filter's entry file
+// re-exports it instead of abi.ts:
+//
+//   export * from "@meshward/sdk/assembly/abi-collect";
+//
+// Garbage is collected only at top-level points (collect.ts): after `proxy_on_configure` (what
+// loading the configuration left behind), after `proxy_on_delete` every `STREAMS_PER_COLLECT`
+// streams or when the memory grew, and after any stream callback during which the filter called
+// `collectAfterCallback()`. Each wrapper below calls into proxy-runtime and collects only once
+// that call returned: the wrapper's own frame holds no managed reference, so only the globals are
+// roots. Under the incremental runtime the wrappers only forward.
+export {
+  proxy_abi_version_0_2_0, malloc, free, proxy_on_vm_start, proxy_validate_configuration,
+  proxy_on_tick, proxy_on_foreign_function, proxy_on_queue_ready, proxy_on_context_create,
+  proxy_on_request_metadata, proxy_on_response_metadata, proxy_on_http_call_response,
+  proxy_on_grpc_receive_initial_metadata, proxy_on_grpc_trailing_metadata, proxy_on_grpc_receive,
+  proxy_on_grpc_close, proxy_on_done, proxy_on_log,
+} from "@solo-io/proxy-runtime/assembly/proxy";
+export { proxy_on_grpc_receive_trailing_metadata } from "./abi";
+import {
+  proxy_on_configure as configure, proxy_on_delete as deleteContext,
+  proxy_on_request_headers as requestHeaders, proxy_on_request_body as requestBody,
+  proxy_on_request_trailers as requestTrailers, proxy_on_response_headers as responseHeaders,
+  proxy_on_response_body as responseBody, proxy_on_response_trailers as responseTrailers,
+} from "@solo-io/proxy-runtime/assembly/proxy";
+import { collectBetweenStreams, collectIfRequested, collectNow } from "./collect";
+
+/** Streams between two collections (a GET leaves tens of KiB of garbage). */
+const STREAMS_PER_COLLECT: u32 = 64;
+
+export function proxy_on_configure(root_context_id: u32, configuration_size: u32): u32 {
+  const ok = configure(root_context_id, configuration_size);
+  collectNow();
+  return ok;
+}
+
+export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
+  const status = requestHeaders(context_id, headers, end_of_stream);
+  collectIfRequested();
+  return status;
+}
+
+export function proxy_on_request_body(context_id: u32, body_buffer_length: u32, end_of_stream: u32): u32 {
+  const status = requestBody(context_id, body_buffer_length, end_of_stream);
+  collectIfRequested();
+  return status;
+}
+
+export function proxy_on_request_trailers(context_id: u32, trailers: u32): u32 {
+  const status = requestTrailers(context_id, trailers);
+  collectIfRequested();
+  return status;
+}
+
+export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
+  const status = responseHeaders(context_id, headers, end_of_stream);
+  collectIfRequested();
+  return status;
+}
+
+export function proxy_on_response_body(context_id: u32, body_buffer_length: u32, end_of_stream: u32): u32 {
+  const status = responseBody(context_id, body_buffer_length, end_of_stream);
+  collectIfRequested();
+  return status;
+}
+
+export function proxy_on_response_trailers(context_id: u32, trailers: u32): u32 {
+  const status = responseTrailers(context_id, trailers);
+  collectIfRequested();
+  return status;
+}
+
+export function proxy_on_delete(context_id: u32): void {
+  deleteContext(context_id);
+  collectBetweenStreams(STREAMS_PER_COLLECT);
+}

@@ -5,9 +5,11 @@
 //   export * from "@meshward/sdk/assembly/abi-collect";
 //
 // Garbage is collected only at top-level points (collect.ts): after `proxy_on_configure` (what
-// loading the configuration left behind), after `proxy_on_delete` every `STREAMS_PER_COLLECT`
-// streams or when the memory grew, and after any stream callback during which the filter called
-// `collectAfterCallback()`. Each wrapper below calls into proxy-runtime and collects only once
+// loading the configuration left behind) and after each configure step a filter registered with
+// `configureInSteps` (a large configuration loaded in parts), after `proxy_on_delete` every `STREAMS_PER_COLLECT`
+// streams or when the memory grew, after any stream callback during which the filter called
+// `collectAfterCallback()`, and before the callback that ends a large body when the filter asked
+// for it (`collectBeforeBodiesOf`). Each wrapper below calls into proxy-runtime and collects only once
 // that call returned: the wrapper's own frame holds no managed reference, so only the globals are
 // roots. Under the incremental runtime the wrappers only forward.
 export {
@@ -24,15 +26,18 @@ import {
   proxy_on_request_trailers as requestTrailers, proxy_on_response_headers as responseHeaders,
   proxy_on_response_body as responseBody, proxy_on_response_trailers as responseTrailers,
 } from "@solo-io/proxy-runtime/assembly/proxy";
-import { collectBetweenStreams, collectIfRequested, collectNow } from "./collect";
+import { collectBeforeBody, collectBetweenStreams, collectIfRequested, collectNow, runConfigureSteps, cancelConfigureSteps } from "./collect";
 
 /** Streams between two collections (a GET leaves tens of KiB of garbage). */
 const STREAMS_PER_COLLECT: u32 = 64;
 
 export function proxy_on_configure(root_context_id: u32, configuration_size: u32): u32 {
-  const ok = configure(root_context_id, configuration_size);
+  let ok = configure(root_context_id, configuration_size) != 0;
   collectNow();
-  return ok;
+  // The configuration's remaining steps, if `onConfigure` registered any (collect.ts).
+  if (ok) ok = runConfigureSteps();
+  else cancelConfigureSteps();
+  return ok ? 1 : 0;
 }
 
 export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
@@ -42,6 +47,7 @@ export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_s
 }
 
 export function proxy_on_request_body(context_id: u32, body_buffer_length: u32, end_of_stream: u32): u32 {
+  collectBeforeBody(body_buffer_length, end_of_stream != 0);
   const status = requestBody(context_id, body_buffer_length, end_of_stream);
   collectIfRequested();
   return status;
@@ -60,6 +66,7 @@ export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_
 }
 
 export function proxy_on_response_body(context_id: u32, body_buffer_length: u32, end_of_stream: u32): u32 {
+  collectBeforeBody(body_buffer_length, end_of_stream != 0);
   const status = responseBody(context_id, body_buffer_length, end_of_stream);
   collectIfRequested();
   return status;

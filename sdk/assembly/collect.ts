@@ -28,6 +28,7 @@ export function collectNow(): void {
   if (ASC_RUNTIME != RUNTIME_MINIMAL) return;
   requested = false;
   deletedSinceCollect = 0;
+  inputSinceCollect = 0;
   __collect();
   pagesAtCollect = memory.size();
 }
@@ -35,6 +36,40 @@ export function collectNow(): void {
 /** Top-level point only: collects when `collectAfterCallback` was called during the callback. */
 export function collectIfRequested(): void {
   if (requested) collectNow();
+}
+
+let largeBody: u32 = 0;
+let inputBudget: u32 = 0;
+let inputSinceCollect: u32 = 0;
+
+/**
+ * Asks for a collection after the callback in which the input the filter handled since the last
+ * collection (`noteInput`) reached `bytes`: for filters whose garbage grows with their input
+ * (a WAF's values and their transformed forms), so a run of mid-sized requests cannot pile up
+ * more garbage than about `bytes` of input makes. 0 turns it off (the default).
+ */
+export function collectEveryInputBytes(bytes: u32): void {
+  inputBudget = bytes;
+}
+
+/** Counts `bytes` of input handled in this callback (see `collectEveryInputBytes`). */
+export function noteInput(bytes: u32): void {
+  inputSinceCollect += bytes;
+  if (inputBudget != 0 && inputSinceCollect >= inputBudget) requested = true;
+}
+
+/**
+ * Asks the ABI entry (abi-collect.ts) to collect before a body callback that ends a body of at
+ * least `bytes` (end of stream), so such a body's garbage does not land on top of the garbage of
+ * the streams before it. For filters that inspect whole bodies; 0 turns it off (the default).
+ */
+export function collectBeforeBodiesOf(bytes: u32): void {
+  largeBody = bytes;
+}
+
+/** Top-level point only (before a body callback): see `collectBeforeBodiesOf`. */
+export function collectBeforeBody(length: u32, endOfStream: bool): void {
+  if (largeBody != 0 && endOfStream && length >= largeBody) collectNow();
 }
 
 /**
@@ -47,4 +82,49 @@ export function collectBetweenStreams(streamsPerCollect: u32): void {
   deletedSinceCollect++;
   if (!requested && deletedSinceCollect < streamsPerCollect && memory.size() <= pagesAtCollect) return;
   collectNow();
+}
+
+/** What one configure step (`configureInSteps`) leaves to do. */
+export enum ConfigureStep { More, Done, Failed }
+
+function noStep(): ConfigureStep {
+  return ConfigureStep.Done;
+}
+
+let configureStep: () => ConfigureStep = noStep;
+let stepsPending = false;
+
+/**
+ * For a configuration too large to load in one call without piling up garbage (the minimal
+ * runtime frees nothing inside a call): `onConfigure` keeps its loading state in a global,
+ * registers `step` here and returns true; the ABI entry (abi-collect.ts) then calls `step` until
+ * it returns Done or Failed, collecting after each call, before `proxy_on_configure` returns
+ * (Failed rejects the configuration as `onConfigure` returning false would). A step must keep
+ * everything the next one needs in globals: its locals are gone when it returns.
+ */
+export function configureInSteps(step: () => ConfigureStep): void {
+  configureStep = step;
+  stepsPending = true;
+}
+
+/**
+ * ABI entry only, at a top-level point (after `onConfigure` returned): runs the registered
+ * configure steps, calling `afterEach` after each (a collection; a test build may measure the
+ * heap first); false when one failed.
+ */
+export function runConfigureSteps(afterEach: () => void = collectNow): bool {
+  let status = ConfigureStep.Done;
+  while (stepsPending) {
+    status = configureStep();
+    if (status != ConfigureStep.More) stepsPending = false;
+    afterEach();
+  }
+  configureStep = noStep;
+  return status != ConfigureStep.Failed;
+}
+
+/** ABI entry only: drops the registered configure steps without running them (`onConfigure` failed). */
+export function cancelConfigureSteps(): void {
+  stepsPending = false;
+  configureStep = noStep;
 }

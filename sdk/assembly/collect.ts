@@ -23,9 +23,22 @@ export function collectAfterCallback(): void {
   requested = true;
 }
 
+function nothing(): void {}
+let beforeCollect: () => void = nothing;
+
+/**
+ * For test builds that measure the heap: `fn` runs before every collection, when the garbage
+ * since the last one is still there (the heap's high-water mark is reached just before a
+ * collection or at the end of a run, as nothing is freed in between).
+ */
+export function onBeforeCollect(fn: () => void): void {
+  beforeCollect = fn;
+}
+
 /** Collects now. Call only at a top-level point (see above): from an ABI entry, after the callback. */
 export function collectNow(): void {
   if (ASC_RUNTIME != RUNTIME_MINIMAL) return;
+  beforeCollect();
   requested = false;
   deletedSinceCollect = 0;
   inputSinceCollect = 0;

@@ -6,12 +6,13 @@
 //
 // Garbage is collected only at top-level points (collect.ts): after `proxy_on_configure` (what
 // loading the configuration left behind) and after each configure step a filter registered with
-// `configureInSteps` (a large configuration loaded in parts), after `proxy_on_delete` every `STREAMS_PER_COLLECT`
-// streams or when the memory grew, after any stream callback during which the filter called
-// `collectAfterCallback()`, and before the callback that ends a large body when the filter asked
-// for it (`collectBeforeBodiesOf`). Each wrapper below calls into proxy-runtime and collects only once
-// that call returned: the wrapper's own frame holds no managed reference, so only the globals are
-// roots. Under the incremental runtime the wrappers only forward.
+// `configureInSteps` (a large configuration loaded in parts); after `proxy_on_delete` every
+// STREAMS_PER_COLLECT streams or when the memory grew; after any stream callback during which the
+// filter asked for it (`collectAfterCallback`, `noteInput`); and before the callback that ends a
+// large body when the filter asked for that (`collectBeforeBodiesOf`). Each wrapper below collects
+// only before calling into proxy-runtime or after that call returned: its own frame holds no
+// managed reference, so the globals are the only roots. Under the incremental runtime the
+// wrappers only forward.
 export {
   proxy_abi_version_0_2_0, malloc, free, proxy_on_vm_start, proxy_validate_configuration,
   proxy_on_tick, proxy_on_foreign_function, proxy_on_queue_ready, proxy_on_context_create,

@@ -20,9 +20,10 @@ const SCORE_HEADER = "x-meshward-waf-score";
  * Garbage collection (built with the minimal runtime, the filter frees garbage only between
  * callbacks, sdk collect.ts): the garbage of a request grows with its input (each value and its
  * transformed forms; ~90 bytes per byte of a JSON body, ~150 per byte of a GET's path and
- * headers), so a collection follows the callback in which INPUT_PER_COLLECT bytes of input were
- * handled since the last one, and precedes the callback that ends a body of LARGE_BODY bytes or
- * more (the garbage before it is freed before its own lands). docs/waf.md "memory".
+ * headers), so a collection follows the end of the stream by which INPUT_PER_COLLECT bytes of
+ * input were handled since the last one, and precedes the callback that ends a body of
+ * LARGE_BODY bytes or more when 8 KiB of input came since the last one (that garbage is freed
+ * before the body's own lands). docs/waf.md "Runtime and memory".
  */
 const INPUT_PER_COLLECT: u32 = 32768;
 const LARGE_BODY: u32 = 16384;

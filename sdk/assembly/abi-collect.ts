@@ -7,9 +7,10 @@
 // Garbage is collected only at top-level points (collect.ts): after `proxy_on_configure` (what
 // loading the configuration left behind) and after each configure step a filter registered with
 // `configureInSteps` (a large configuration loaded in parts); after `proxy_on_delete` every
-// STREAMS_PER_COLLECT streams or when the memory grew; after any stream callback during which the
-// filter asked for it (`collectAfterCallback`, `noteInput`); and before the callback that ends a
-// large body when the filter asked for that (`collectBeforeBodiesOf`). Each wrapper below collects
+// STREAMS_PER_COLLECT streams, when the memory grew or when the filter's input budget is spent
+// (`collectEveryInputBytes`, `noteInput`); after any stream callback during which the filter
+// asked for it (`collectAfterCallback`); and before the callback that ends a large body when the
+// filter asked for that (`collectBeforeBodiesOf`). Each wrapper below collects
 // only before calling into proxy-runtime or after that call returned: its own frame holds no
 // managed reference, so the globals are the only roots. Under the incremental runtime the
 // wrappers only forward.

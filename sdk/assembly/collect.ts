@@ -56,10 +56,12 @@ let inputBudget: u32 = 0;
 let inputSinceCollect: u32 = 0;
 
 /**
- * Asks for a collection after the callback in which the input the filter handled since the last
- * collection (`noteInput`) reached `bytes`: for filters whose garbage grows with their input
- * (a WAF's values and their transformed forms), so a run of mid-sized requests cannot pile up
- * more garbage than about `bytes` of input makes. 0 turns it off (the default).
+ * Asks for a collection when a stream ends (`proxy_on_delete`) once the input the filter handled
+ * since the last collection (`noteInput`) reached `bytes`: for filters whose garbage grows with
+ * their input (a WAF's values and their transformed forms), so a run of requests cannot pile up
+ * more garbage than about `bytes` of input makes. At the stream's end rather than after the
+ * callback: the stream's own data (a large body, its values) is garbage then too. 0 turns it
+ * off (the default).
  */
 export function collectEveryInputBytes(bytes: u32): void {
   inputBudget = bytes;
@@ -68,13 +70,15 @@ export function collectEveryInputBytes(bytes: u32): void {
 /** Counts `bytes` of input handled in this callback (see `collectEveryInputBytes`). */
 export function noteInput(bytes: u32): void {
   inputSinceCollect += bytes;
-  if (inputBudget != 0 && inputSinceCollect >= inputBudget) requested = true;
 }
 
 /**
  * Asks the ABI entry (abi-collect.ts) to collect before a body callback that ends a body of at
  * least `bytes` (end of stream), so such a body's garbage does not land on top of the garbage of
  * the streams before it. For filters that inspect whole bodies; 0 turns it off (the default).
+ * With `collectEveryInputBytes`, only when a quarter of that input was handled since the last
+ * collection (else there is little garbage to free: a stream with a large body is collected
+ * when it ends already).
  */
 export function collectBeforeBodiesOf(bytes: u32): void {
   largeBody = bytes;
@@ -82,18 +86,19 @@ export function collectBeforeBodiesOf(bytes: u32): void {
 
 /** Top-level point only (before a body callback): see `collectBeforeBodiesOf`. */
 export function collectBeforeBody(length: u32, endOfStream: bool): void {
-  if (largeBody != 0 && endOfStream && length >= largeBody) collectNow();
+  if (largeBody != 0 && endOfStream && length >= largeBody && inputSinceCollect >= (inputBudget >> 2)) collectNow();
 }
 
 /**
  * Top-level point only (after `proxy_on_delete`): a collection every `streamsPerCollect` streams,
- * or as soon as the memory had to grow since the last one (large requests), so memory stays near
- * its high-water mark.
+ * once the input budget is reached (`collectEveryInputBytes`), or as soon as the memory had to
+ * grow since the last one (large requests), so memory stays near its high-water mark.
  */
 export function collectBetweenStreams(streamsPerCollect: u32): void {
   if (ASC_RUNTIME != RUNTIME_MINIMAL) return;
   deletedSinceCollect++;
-  if (!requested && deletedSinceCollect < streamsPerCollect && memory.size() <= pagesAtCollect) return;
+  if (!requested && deletedSinceCollect < streamsPerCollect && memory.size() <= pagesAtCollect &&
+      (inputBudget == 0 || inputSinceCollect < inputBudget)) return;
   collectNow();
 }
 

@@ -1,9 +1,10 @@
 // The WAF is built with AssemblyScript's minimal runtime (filters/waf/asconfig.json): nothing is
 // freed unless the filter collects, and it collects only at top-level points, where no frame of
 // the filter is live (sdk/assembly/collect.ts, abi-collect.ts): after each step of loading the
-// configuration, after callbacks that handled 32 KiB of input, before large bodies, every 64
-// streams. These tests check that this keeps the VM's memory flat and under 32 MiB, and that
-// collecting far more often changes no decision (a collection that freed something in use would).
+// configuration, at the end of a stream once 32 KiB of input came since the last collection,
+// before large bodies, every 64 streams. These tests check that this keeps the VM's memory flat
+// and under 32 MiB, and that collecting far more often changes no decision (a collection that
+// freed something still in use would).
 // build/waf-heap-probe.wasm is the same filter with exports that measure its heap.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

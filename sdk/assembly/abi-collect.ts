@@ -28,13 +28,18 @@ import {
   proxy_on_request_trailers as requestTrailers, proxy_on_response_headers as responseHeaders,
   proxy_on_response_body as responseBody, proxy_on_response_trailers as responseTrailers,
 } from "@solo-io/proxy-runtime/assembly/proxy";
-import { collectBeforeBody, collectBetweenStreams, collectIfRequested, collectNow, runConfigureSteps, cancelConfigureSteps } from "./collect";
+import {
+  collectBeforeBody, collectBetweenStreams, collectIfRequested, collectNow, runConfigureSteps, cancelConfigureSteps,
+  enterCallback, leaveCallback,
+} from "./collect";
 
 /** Streams between two collections (a GET leaves tens of KiB of garbage). */
 const STREAMS_PER_COLLECT: u32 = 64;
 
 export function proxy_on_configure(root_context_id: u32, configuration_size: u32): u32 {
+  enterCallback();
   let ok = configure(root_context_id, configuration_size) != 0;
+  leaveCallback();
   collectNow();
   // The configuration's remaining steps, if `onConfigure` registered any (collect.ts).
   if (ok) ok = runConfigureSteps();
@@ -43,44 +48,58 @@ export function proxy_on_configure(root_context_id: u32, configuration_size: u32
 }
 
 export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
+  enterCallback();
   const status = requestHeaders(context_id, headers, end_of_stream);
+  leaveCallback();
   collectIfRequested();
   return status;
 }
 
 export function proxy_on_request_body(context_id: u32, body_buffer_length: u32, end_of_stream: u32): u32 {
   collectBeforeBody(body_buffer_length, end_of_stream != 0);
+  enterCallback();
   const status = requestBody(context_id, body_buffer_length, end_of_stream);
+  leaveCallback();
   collectIfRequested();
   return status;
 }
 
 export function proxy_on_request_trailers(context_id: u32, trailers: u32): u32 {
+  enterCallback();
   const status = requestTrailers(context_id, trailers);
+  leaveCallback();
   collectIfRequested();
   return status;
 }
 
 export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
+  enterCallback();
   const status = responseHeaders(context_id, headers, end_of_stream);
+  leaveCallback();
   collectIfRequested();
   return status;
 }
 
 export function proxy_on_response_body(context_id: u32, body_buffer_length: u32, end_of_stream: u32): u32 {
   collectBeforeBody(body_buffer_length, end_of_stream != 0);
+  enterCallback();
   const status = responseBody(context_id, body_buffer_length, end_of_stream);
+  leaveCallback();
   collectIfRequested();
   return status;
 }
 
 export function proxy_on_response_trailers(context_id: u32, trailers: u32): u32 {
+  enterCallback();
   const status = responseTrailers(context_id, trailers);
+  leaveCallback();
   collectIfRequested();
   return status;
 }
 
 export function proxy_on_delete(context_id: u32): void {
+  enterCallback();
   deleteContext(context_id);
+  leaveCallback();
   collectBetweenStreams(STREAMS_PER_COLLECT);
 }

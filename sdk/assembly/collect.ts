@@ -35,9 +35,25 @@ export function onBeforeCollect(fn: () => void): void {
   beforeCollect = fn;
 }
 
+/** Callbacks of abi-collect.ts under way (more than one only if the host nested them). */
+let depth: i32 = 0;
+
+/**
+ * ABI entry only: a wrapped callback starts / ends. Hosts do not call a callback from inside a
+ * host call (Envoy defers local replies and the like until the VM call returned); should one do
+ * it anyway, the nested callback's collections are skipped (its caller's frames are live).
+ */
+export function enterCallback(): void {
+  depth++;
+}
+
+export function leaveCallback(): void {
+  depth--;
+}
+
 /** Collects now. Call only at a top-level point (see above): from an ABI entry, after the callback. */
 export function collectNow(): void {
-  if (ASC_RUNTIME != RUNTIME_MINIMAL) return;
+  if (ASC_RUNTIME != RUNTIME_MINIMAL || depth != 0) return;
   beforeCollect();
   requested = false;
   deletedSinceCollect = 0;
@@ -133,7 +149,9 @@ export function configureInSteps(step: () => ConfigureStep): void {
 export function runConfigureSteps(afterEach: () => void = collectNow): bool {
   let status = ConfigureStep.Done;
   while (stepsPending) {
+    enterCallback();
     status = configureStep();
+    leaveCallback();
     if (status != ConfigureStep.More) stepsPending = false;
     afterEach();
   }

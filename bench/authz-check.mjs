@@ -21,13 +21,17 @@
 // saturated. The sender never waits for answers (no coordinated omission: a stalled server cannot
 // slow the offered load); due Checks go out on a 1 ms tick (a busy loop would take CPU from the
 // server on a shared machine), and how late the client itself sent them is printed (p99).
+// BENCH_PIN=1 pins the client to CPU 0 and the servers to CPU 1 (taskset); BENCH_SERVER_FLAGS
+// passes V8 flags to the servers. The paced run also reports the servers' and the client's
+// event-loop delay and GC pauses: what a slow Check waited on.
 // BENCH_BASELINE=<dir of another ext-authz build, e.g. /tmp/old/ext-authz/dist> adds `full@before`
 // and `full+rego@before` rows served by that build (before/after in one run).
-import { fork, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { rawH2Client } from './lib/raw-h2-client.mjs';
 import * as grpc from '@grpc/grpc-js';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -39,6 +43,7 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const rate = Number(process.env.BENCH_RATE ?? 5000);
 const clientKind = process.env.BENCH_CLIENT ?? 'h2';
 const baseline = process.env.BENCH_BASELINE;
+const pin = process.env.BENCH_PIN === '1';
 const self = fileURLToPath(import.meta.url);
 const ISS = 'https://bench.meshward.test';
 
@@ -99,12 +104,16 @@ async function serve(name, setupJson) {
   process.on('SIGINT', () => process.exit(0));
   // The parent brackets the measured window: the server's own CPU time per Check, whatever the client costs.
   let mark;
+  let stalls;
   process.on('message', (m) => {
     if (m === 'start') mark = process.cpuUsage();
     if (m === 'stop') {
       const d = process.cpuUsage(mark);
       process.send({ cpuUs: d.user + d.system });
     }
+    // Around the paced run: how long this server's event loop was held up, and by GC.
+    if (m === 'stalls-start') stalls = stallProbe();
+    if (m === 'stalls-stop') process.send({ stalls: stalls.stop() });
   });
   process.send({ port });
 }
@@ -115,10 +124,51 @@ if (process.argv[2] === '--serve') {
   await main();
 }
 
+// ------------------------------------------------------------------------------ stalls
+
+/**
+ * Event-loop delay (p99, max) and GC pauses (count, max, total) of this process from now until
+ * stop(): they tell whether a slow paced Check waited on the server, the client or neither (the
+ * machine itself: the scheduler or the hypervisor).
+ */
+function stallProbe() {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const gc = { count: 0, maxMs: 0, totalMs: 0, major: 0, majorMaxMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += e.duration;
+      gc.maxMs = Math.max(gc.maxMs, e.duration);
+      // Mark-compact (the whole heap) as against scavenges of the young generation.
+      if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        gc.major++;
+        gc.majorMaxMs = Math.max(gc.majorMaxMs, e.duration);
+      }
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      loop.disable();
+      observer.disconnect();
+      return { loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6, gc, heapMiB: process.memoryUsage().heapUsed / 2 ** 20 };
+    },
+  };
+}
+
+function formatStalls(s) {
+  return `loop delay p99 ${s.loopP99Ms.toFixed(1)} / max ${s.loopMaxMs.toFixed(1)} ms, GC ${s.gc.count}× max ${s.gc.maxMs.toFixed(1)} ms (total ${s.gc.totalMs.toFixed(0)} ms; ${s.gc.major} mark-compact, max ${s.gc.majorMaxMs.toFixed(1)} ms), heap ${s.heapMiB.toFixed(0)} MiB`;
+}
+
 // ------------------------------------------------------------------------------ client side
 
 function startServer(variant, setup) {
-  const execArgv = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const execArgv = [
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+    // e.g. `--max-semi-space-size=32`: V8 flags for the servers only (not the client).
+    ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
+  ];
   const child = fork(self, ['--serve', variant, JSON.stringify(setup)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, port: m.port }));
@@ -130,6 +180,12 @@ function serverCpu(child, message) {
   child.send(message);
   if (message === 'start') return Promise.resolve(0);
   return new Promise((resolve) => child.once('message', (m) => resolve(m.cpuUs)));
+}
+
+function serverStalls(child, message) {
+  child.send(message);
+  if (message === 'stalls-start') return Promise.resolve(undefined);
+  return new Promise((resolve) => child.once('message', (m) => resolve(m.stalls)));
 }
 
 function percentile(sorted, p) {
@@ -230,6 +286,8 @@ async function loader(port, requests, child) {
       const late = [];
       const inflight = [];
       const interval = 1000 / rate;
+      await serverStalls(child, 'stalls-start');
+      const clientStalls = stallProbe();
       const pacedEnd = performance.now() + ms;
       let due = performance.now();
       while (due < pacedEnd) {
@@ -245,9 +303,10 @@ async function loader(port, requests, child) {
         due += interval;
       }
       await Promise.all(inflight);
+      const stalls = { server: await serverStalls(child, 'stalls-stop'), client: clientStalls.stop() };
       paced.sort((x, y) => x - y);
       late.sort((x, y) => x - y);
-      return { pacedP50: percentile(paced, 50), pacedP99: percentile(paced, 99), pacedPerSecond: paced.length / (ms / 1000), lateP99: percentile(late, 99) };
+      return { pacedP50: percentile(paced, 50), pacedP99: percentile(paced, 99), pacedMax: paced[paced.length - 1], pacedPerSecond: paced.length / (ms / 1000), lateP99: percentile(late, 99), stalls };
     },
     result() {
       const sorted = [...latencies].sort((x, y) => x - y);
@@ -264,7 +323,15 @@ async function loader(port, requests, child) {
   };
 }
 
+/** Every thread of process `pid` onto one CPU (taskset -a: V8's GC and compiler threads too). */
+function pinTo(pid, cpu) {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+}
+
 async function main() {
+  // BENCH_PIN=1: the client on CPU 0, every server on CPU 1, so neither's threads (GC, JIT)
+  // preempt the other: the latency a server sees with a core of its own, as behind a real proxy.
+  if (pin) pinTo(process.pid, 0);
   const dir = mkdtempSync(join(tmpdir(), 'meshward-bench-authz-'));
   const rego = join(dir, 'bench.rego');
   writeFileSync(rego, 'package bench.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n  input.identity.kind == "jwt"\n  input.risk.score < 70\n  input.attributes.request.http.method in {"GET", "POST"}\n}\n');
@@ -312,6 +379,7 @@ async function main() {
     // variant sees the same mix of other load on the machine.
     for (const variant of variants) {
       const { child, port } = await startServer(variant, setup);
+      if (pin) pinTo(child.pid, 1);
       servers.push({ variant, child, load: await loader(port, prepared, child) });
     }
     for (const s of servers) await s.load.warm(1000);
@@ -328,7 +396,7 @@ async function main() {
   const floor = rows[0];
   const leanFloor = rows.find((r) => r.variant === 'no-op-lean');
   const client = clientKind === 'grpc-js' ? 'a @grpc/grpc-js client' : 'a lean HTTP/2 client (pre-encoded requests, bench/lib/raw-h2-client.mjs)';
-  console.log(`\next_authz Check over gRPC (server: one child process each; client: ${client}, ${concurrency} in flight; ${seconds} s per variant in ${rounds} interleaved windows, then ${pacedSeconds} s paced; Node ${process.version})\n`);
+  console.log(`\next_authz Check over gRPC (server: one child process each${pin ? ', pinned to CPU 1' : ''}; client: ${client}${pin ? ' pinned to CPU 0' : ''}, ${concurrency} in flight; ${seconds} s per variant in ${rounds} interleaved windows, then ${pacedSeconds} s paced; Node ${process.version})\n`);
   console.log(`| server | Checks/s | p50 ms | p99 ms | Checks/s offered ${rate}/s | p50 ms at ${rate}/s | p99 ms at ${rate}/s | server CPU µs per Check (median window; range) | cost vs ${floor.variant} (server CPU) |${leanFloor ? ' cost vs no-op-lean |' : ''} server core-capacity Checks/s | answers |`);
   console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${leanFloor ? ' ---: |' : ''} ---: | --- |`);
   for (const r of rows) {
@@ -340,6 +408,8 @@ async function main() {
   const os = await import('node:os');
   console.log(`\n"server core-capacity" = 1 / server CPU per Check: what one fully busy server core would answer. Checks/s and latency are what this client reached (1-minute load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores).`);
   console.log(`"at ${rate}/s": the paced run (open loop), each Check timed from when it was sent; "Checks/s offered" is what was answered in it. Client send lateness p99 (ms): ${rows.map((r) => `${r.variant} ${r.lateP99.toFixed(1)}`).join(', ')}.`);
+  console.log(`\nStalls during each paced run (what a slow Check waited on; the loop-delay probe samples every 1 ms):`);
+  for (const r of rows) console.log(`- ${r.variant}: slowest Check ${r.pacedMax.toFixed(1)} ms; server ${formatStalls(r.stalls.server)}; client ${formatStalls(r.stalls.client)}`);
   for (const name of ['full', 'full+rego']) {
     const r = rows.find((x) => x.variant === name);
     if (!r) continue;

@@ -21,22 +21,29 @@ export function sourceIp(attrs: CheckAttributes): string | undefined {
 /** The path without the query string and fragment. */
 export function pathOnly(path: string | undefined): string {
   if (!path) return '';
-  const q = path.search(/[?#]/);
-  return q >= 0 ? path.slice(0, q) : path;
+  const q = path.indexOf('?');
+  const h = path.indexOf('#');
+  const cut = q < 0 ? h : h < 0 ? q : Math.min(q, h);
+  return cut >= 0 ? path.slice(0, cut) : path;
 }
 
 /** `/a/b%20c/` -> `["a", "b c"]` (decoded segments, empty ones dropped), as OPA-Envoy's parsed_path. */
 export function parsedPath(path: string | undefined): string[] {
-  return pathOnly(path)
-    .split('/')
-    .filter((s) => s !== '')
-    .map((s) => {
-      try {
-        return decodeURIComponent(s);
-      } catch {
-        return s;
-      }
-    });
+  const segments: string[] = [];
+  for (const s of pathOnly(path).split('/')) {
+    if (s === '') continue;
+    // Only a `%` escape changes under decoding: other segments are taken as they are.
+    segments.push(s.includes('%') ? decodedSegment(s) : s);
+  }
+  return segments;
+}
+
+function decodedSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** `?a=1&a=2&b` -> `{ a: ["1", "2"], b: [""] }`, as OPA-Envoy's parsed_query. */

@@ -15,7 +15,7 @@ import { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { PolicyEngine } from './policy/index.js';
 import { factsOf } from './policy/facts.js';
-import type { PolicyInput, PolicyInputSource } from './policy/input.js';
+import type { PolicyInputSource, RiskSource } from './policy/input.js';
 import { challengeOf, resolveDenial, stepUpSatisfied, thresholdFor, type DenialContext, type StepUpChallenge } from './policy/decisions.js';
 import { ResponseBuilder, type Decision, type RiskSummary } from './response.js';
 import type { SignalContext, SignalPlugin } from './signals/api.js';
@@ -174,7 +174,7 @@ export class Authorizer {
     // 3. authorization
     const denialCtx: DenialContext = { method: facts.method, identity, nowMs, skewSeconds: skew, risk: config.risk };
     const satisfied = (c: StepUpChallenge) => stepUpSatisfied(challengeOf(c, config.risk), identity, nowMs, skew);
-    const input: PolicyInputSource = { attrs, identity, signals: assessment.data, ...(risk ? { risk: () => riskInput(assessment) } : {}) };
+    const input: PolicyInputSource = { attrs, identity, signals: assessment.data, ...(risk ? { risk: riskSource(assessment) } : {}) };
     const p = active.policy.evaluate(facts, input, { stepUpSatisfied: satisfied });
     if (!p.allowed) {
       if (p.decision) {
@@ -201,16 +201,11 @@ export class Authorizer {
   }
 }
 
-/**
- * `input.risk`; its per-signal list is built only if the policy's input reads it (a getter: JSON
- * writes it like a field, the input pruning skips it unless selected).
- */
-function riskInput(a: RiskAssessment): NonNullable<PolicyInput['risk']> {
+/** `input.risk`'s source: its per-signal list is built only if the policy's input reads it. */
+function riskSource(a: RiskAssessment): RiskSource {
   return {
     score: a.score,
     reasons: a.reasons,
-    get signals() {
-      return a.signals.map((s) => ({ name: s.name, score: s.score, weight: s.weight, contribution: s.contribution, reasons: s.reasons }));
-    },
+    signals: () => a.signals.map((s) => ({ name: s.name, score: s.score, weight: s.weight, contribution: s.contribution, reasons: s.reasons })),
   };
 }

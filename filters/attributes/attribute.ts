@@ -1,6 +1,7 @@
 // A configured attribute and how it is computed for one request: rules (first match wins) or a
 // generator, then the default. Pure: host reads go through the Activation.
 import { Activation, AttrRegistry, AttrSpec, Source, Type, Node, Value, Kind, evaluate, ABSENT } from "./expr/index";
+import { compactNode } from "./expr/compact";
 import { PathSegments, PathTemplate } from "./generators/operation";
 import { parseSpiffeId, spiffePart } from "./generators/spiffe";
 import { ClientSignals, ClientTokens, classifyClient } from "./generators/client-class";
@@ -13,6 +14,8 @@ export class Rule {
 /** Generators read the request through registry slots, so reads are shared and lazy like expressions'. */
 export abstract class Generator {
   abstract compute(act: Activation): Value;
+  /** Moves what `compute` reads next to each other (see expr/compact.ts); most generators hold little. */
+  compact(): void {}
 }
 
 function slotOf(reg: AttrRegistry, source: Source, path: Array<string>, type: Type, display: string): i32 {
@@ -36,6 +39,12 @@ export class OperationGenerator extends Generator {
     super();
     this.methodSlot = headerSlot(reg, ":method");
     this.pathSlot = slotOf(reg, Source.UrlPath, [":path"], Type.String, "request.url_path");
+  }
+
+  compact(): void {
+    const copies = new Array<PathTemplate>(this.templates.length);
+    for (let i = 0; i < copies.length; i++) unchecked(copies[i] = this.templates[i].compacted());
+    this.templates = copies;
   }
 
   compute(act: Activation): Value {
@@ -89,26 +98,38 @@ export class ClientClassGenerator extends Generator {
     this.requestedWith = headerSlot(reg, "x-requested-with");
   }
 
+  /** One per generator, refilled per request (requests run one at a time in a VM). */
+  private sig: ClientSignals = new ClientSignals();
+
   compute(act: Activation): Value {
-    const sig = new ClientSignals();
+    const sig = this.sig;
     sig.userAgent = stringOf(act, this.ua);
-    // Headers are read only as far as the decision needs them.
+    sig.requestedWith = null;
+    sig.acceptLanguage = false;
+    sig.secFetch = false;
+    sig.secChUa = false;
+    // Headers are read only as far as the decision needs them; for three, presence is enough.
     const ua = sig.userAgent;
     if (ua !== null && ua.length > 0) {
       sig.requestedWith = stringOf(act, this.requestedWith);
-      sig.acceptLanguage = act.get(this.lang).kind == Kind.String;
-      sig.secFetch = act.get(this.fetchMode).kind == Kind.String;
-      sig.secChUa = act.get(this.chUa).kind == Kind.String;
+      sig.acceptLanguage = act.has(this.lang);
+      sig.secFetch = act.has(this.fetchMode);
+      sig.secChUa = act.has(this.chUa);
     }
     return this.valueOf(classifyClient(sig, this.tokens));
   }
 
   // One Value per class name, reused by every request (its UTF-8 form is then encoded once).
-  private classValues: Map<string, Value> = new Map<string, Value>();
+  // classifyClient returns one of a few string constants, so a short list found by identity
+  // serves where a Map would hash the name on every request.
+  private classNames: Array<string> = new Array<string>();
+  private classValues: Array<Value> = new Array<Value>();
   private valueOf(name: string): Value {
-    if (this.classValues.has(name)) return this.classValues.get(name);
+    const names = this.classNames;
+    for (let i = 0; i < names.length; i++) if (unchecked(names[i]) == name) return unchecked(this.classValues[i]);
     const v = Value.string_(name);
-    this.classValues.set(name, v);
+    names.push(name);
+    this.classValues.push(v);
     return v;
   }
 }
@@ -155,6 +176,34 @@ export class Attribute {
   responseHeader: string = "";
   /** Slot of attr.<name> when a later expression reads it; -1 otherwise. */
   computedSlot: i32 = -1;
+
+  /**
+   * A copy whose rules and default are laid out next to each other (see expr/compact.ts); made
+   * once, after the whole configuration parsed, attribute by attribute in evaluation order.
+   */
+  compacted(): Attribute {
+    const c = new Attribute();
+    c.name = this.name;
+    const g = this.generator;
+    if (g !== null) g.compact();
+    c.generator = g;
+    const rules = new Array<Rule>(this.rules.length);
+    for (let i = 0; i < rules.length; i++) {
+      const r = this.rules[i];
+      const when = r.when;
+      unchecked(rules[i] = new Rule(when === null ? null : compactNode(when), compactNode(r.value)));
+    }
+    c.rules = rules;
+    const d = this.defaultValue;
+    if (d !== null) c.defaultValue = compactNode(d);
+    c.header = this.header;
+    c.headerBytes = this.headerBytes;
+    c.filterState = this.filterState;
+    c.filterStateKey = this.filterStateKey.slice(0);
+    c.responseHeader = this.responseHeader;
+    c.computedSlot = this.computedSlot;
+    return c;
+  }
 
   /** The attribute's value for this request; ABSENT when no rule matched and there is no default. */
   compute(act: Activation): Value {

@@ -221,5 +221,27 @@ export function parseAttributesConfig(ctx: ConfigContext, text: string): Attribu
     const a = config.attributes[i];
     a.computedSlot = config.registry.computedSlot(a.name);
   }
+  compactConfig(config);
   return config;
+}
+
+/**
+ * What requests read, copied next to each other now that parsing left its garbage behind (see
+ * expr/compact.ts): the header names, the attribute specs, then attribute by attribute.
+ */
+function compactConfig(config: AttributesConfig): void {
+  const names = config.requestHeaderBytes;
+  const nameCopies = new Array<ArrayBuffer>(names.length);
+  for (let i = 0; i < names.length; i++) unchecked(nameCopies[i] = names[i].slice(0));
+  config.requestHeaderBytes = nameCopies;
+  config.registry.compact();
+  const compacted = new Array<Attribute>(config.attributes.length);
+  for (let i = 0; i < compacted.length; i++) {
+    const c = config.attributes[i].compacted();
+    // The anti-forgery list and the outputs share one buffer per header name.
+    const at = names.indexOf(c.headerBytes);
+    if (at >= 0) c.headerBytes = nameCopies[at];
+    unchecked(compacted[i] = c);
+  }
+  config.attributes = compacted;
 }

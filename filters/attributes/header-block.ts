@@ -3,41 +3,59 @@
 // expression asks for a value, and lookups compare UTF-8 bytes against names encoded once at
 // configure time. Reading a request's headers costs one host call and one small index.
 
+const NO_BYTES = new ArrayBuffer(0);
+
 export class HeaderBlock {
   /** Per entry: name offset, name length (-1 once removed), value offset, value length. */
-  private index: Int32Array;
-  readonly count: i32;
+  private index: Int32Array = new Int32Array(64);
+  private buf: ArrayBuffer = NO_BYTES;
+  count: i32 = 0;
 
-  private constructor(private buf: ArrayBuffer, count: i32) {
-    this.count = count;
-    this.index = new Int32Array(count * 4);
-  }
-
-  static empty(): HeaderBlock { return new HeaderBlock(new ArrayBuffer(0), 0); }
+  static empty(): HeaderBlock { return new HeaderBlock(); }
 
   /** Indexes serialized pairs; null when malformed (a length pointing past the end). */
   static parse(buf: ArrayBuffer): HeaderBlock | null {
+    const block = new HeaderBlock();
+    return block.load(buf) ? block : null;
+  }
+
+  /**
+   * Indexes `buf` in place of what this block held (one block serves every request: no
+   * allocation unless a request has more headers than any before). False when malformed; the
+   * block is then empty.
+   */
+  load(buf: ArrayBuffer): bool {
+    this.buf = buf;
+    this.count = 0;
     const total = <u64>buf.byteLength;
-    if (total == 0) return HeaderBlock.empty();
-    if (total < 4) return null;
+    if (total == 0) return true;
+    if (total < 4) return false;
     const base = changetype<usize>(buf);
     const n = <u64>load<u32>(base);
-    if (n == 0) return HeaderBlock.empty();
-    if (4 + 8 * n > total || n > 65536) return null;
-    const block = new HeaderBlock(buf, <i32>n);
+    if (n == 0) return true;
+    if (4 + 8 * n > total || n > 65536) return false;
+    if (<i32>n * 4 > this.index.length) this.index = new Int32Array(<i32>n * 4);
+    const index = this.index;
     let data: u64 = 4 + 8 * n;
     for (let i: i32 = 0; i < <i32>n; i++) {
       const nameLen = <u64>load<u32>(base + 4 + 8 * <usize>i);
       const valueLen = <u64>load<u32>(base + 8 + 8 * <usize>i);
-      if (data + nameLen + 1 + valueLen + 1 > total) return null;
-      unchecked(block.index[4 * i] = <i32>data);
-      unchecked(block.index[4 * i + 1] = <i32>nameLen);
+      if (data + nameLen + 1 + valueLen + 1 > total) return false;
+      unchecked(index[4 * i] = <i32>data);
+      unchecked(index[4 * i + 1] = <i32>nameLen);
       data += nameLen + 1;
-      unchecked(block.index[4 * i + 2] = <i32>data);
-      unchecked(block.index[4 * i + 3] = <i32>valueLen);
+      unchecked(index[4 * i + 2] = <i32>data);
+      unchecked(index[4 * i + 3] = <i32>valueLen);
       data += valueLen + 1;
     }
-    return block;
+    this.count = <i32>n;
+    return true;
+  }
+
+  /** Forgets the request's headers (the buffer can then be collected). */
+  clear(): void {
+    this.buf = NO_BYTES;
+    this.count = 0;
   }
 
   /** The first entry at or after `from` named `name` (UTF-8 bytes, compared exactly); -1 if none. */

@@ -15,24 +15,35 @@ const PATH = String.UTF8.encode(":path");
 
 export class HostActivation extends Activation {
   /** The request headers, fetched in one host call on first use per request and indexed in place. */
-  private block: HeaderBlock | null = null;
+  private block: HeaderBlock = new HeaderBlock();
+  private blockLoaded: bool = false;
 
   constructor(registry: AttrRegistry) { super(registry); }
 
   reset(): void {
     super.reset();
-    this.block = null;
+    this.block.clear();
+    this.blockLoaded = false;
   }
 
   headers(): HeaderBlock {
-    const cached = this.block;
-    if (cached !== null) return cached;
+    const b = this.block;
+    if (this.blockLoaded) return b;
+    this.blockLoaded = true;
     const raw = getHeaderPairsBytes(HeaderMapTypeValues.RequestHeaders);
-    let parsed: HeaderBlock | null = null;
-    if (raw !== null) parsed = HeaderBlock.parse(raw);
-    const b = parsed !== null ? parsed : HeaderBlock.empty();
-    this.block = b;
+    // Unreadable or malformed: no headers (load leaves the block empty).
+    if (raw === null) b.clear();
+    else if (!b.load(raw)) b.clear();
     return b;
+  }
+
+  /** Presence without decoding the value (the client_class signals only ask whether a header is there). */
+  has(slot: i32): bool {
+    if (!this.isCached(slot)) {
+      const spec = this.registry.specs[slot];
+      if (spec.source == Source.Header) return this.headers().has(spec.nameBytes);
+    }
+    return super.has(slot);
   }
 
   /** A request header's value (repeated values joined with ","), or null. `name`: lowercase UTF-8. */

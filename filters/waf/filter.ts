@@ -1,32 +1,48 @@
 // The WAF filter: SecLang rules (the bundled core ruleset and/or your own) run on every request
 // in phases 1-2 and, when rules ask for it, on the response in phases 3-4. Glue only: parsing
 // lives in config.ts and seclang/, the decisions in engine.ts, request parsing in request.ts.
-export * from "@meshward/sdk/assembly/abi";
+export * from "@meshward/sdk/assembly/abi-collect";
 import {
   RootContext, Context, registerRootContext, FilterHeadersStatusValues, FilterDataStatusValues,
   FilterTrailersStatusValues, HeaderMapTypeValues, ConfigContext, getPluginConfiguration, logError,
   logInfo, logWarn, logDebug, logEnabled, setLogLevel, LogLevelValues, getHeaderPairs, removeHeader,
   setHeader, sendLocalResponse, setFilterState, getRequestBody, getResponseBody, Request, Source, counter, gauge,
 } from "@meshward/sdk/assembly";
-import { WafConfig, parseWafConfig } from "./config";
+import { LoadStatus, WafConfig, WafConfigLoader } from "./config";
+import { ConfigureStep, collectBeforeBodiesOf, collectEveryInputBytes, configureInSteps, noteInput } from "@meshward/sdk/assembly/collect";
 import { MatchEvent, Transaction } from "./engine";
 import { BodyLimitAction } from "./seclang/model";
 import { Pairs, contentTypeParam, flattenJson, flattenXml, mediaType, parseCookies, parseMultipart, parseUrlEncoded } from "./request";
 import { byteStringOf, jsonString, textOf, toByteString } from "./bytes";
 
 const SCORE_HEADER = "x-meshward-waf-score";
+/**
+ * Garbage collection (built with the minimal runtime, the filter frees garbage only between
+ * callbacks, sdk collect.ts): the garbage of a request grows with its input (each value and its
+ * transformed forms; ~90 bytes per byte of a JSON body, ~150 per byte of a GET's path and
+ * headers), so a collection follows the end of the stream by which INPUT_PER_COLLECT bytes of
+ * input were handled since the last one, and precedes the callback that ends a body of
+ * LARGE_BODY bytes or more when 8 KiB of input came since the last one (that garbage is freed
+ * before the body's own lands). docs/waf.md "Runtime and memory".
+ */
+const INPUT_PER_COLLECT: u32 = 32768;
+const LARGE_BODY: u32 = 16384;
 let requestsSeen: u32 = 0;
 
 class WafRoot extends RootContext {
   config: WafConfig | null = null;
 
   onConfigure(configuration_size: u32): bool {
-    const ctx = new ConfigContext();
-    const config = parseWafConfig(ctx, getPluginConfiguration(configuration_size));
-    if (config === null) {
-      logError("waf: invalid plugin configuration: " + ctx.error());
-      return false;
-    }
+    // Loaded in steps (the ABI entry collects the garbage of each before the next; see
+    // configureStep): one call would leave tens of MiB of garbage behind under the minimal runtime.
+    loading = new WafConfigLoader(new ConfigContext(), getPluginConfiguration(configuration_size));
+    loadingFor = this;
+    configureInSteps(configureStep);
+    return true;
+  }
+
+  /** The last step of loading: the configuration takes effect. */
+  configured(config: WafConfig): void {
     setLogLevel(<LogLevelValues>config.logLevel);
     this.config = config;
     let n = 0;
@@ -36,12 +52,37 @@ class WafRoot extends RootContext {
       (config.detectionOnly ? ", detection only" : "") +
       "; " + config.rules.screenedRules.toString() + " rule(s) screened by literals in one pass per value form (" + config.rules.screenGroupChain.length.toString() + " transformation list(s)), " +
       config.rules.prefilteredRules.toString() + " @rx rule(s) in " + config.rules.prefilterGroups.toString() + " shared-pass group(s)");
-    return true;
   }
 
   createContext(context_id: u32): Context {
     return new WafStream(context_id, this);
   }
+}
+
+/** The configuration being loaded and the root context it is for (globals: they outlive each step). */
+let loading: WafConfigLoader | null = null;
+let loadingFor: WafRoot | null = null;
+
+/**
+ * One step of loading the configuration, called by the ABI entry (sdk abi-collect.ts) until it
+ * returns Done or Failed, with a garbage collection after each call. Sound because the
+ * collection runs after this function returned, when no frame of the filter is live: every
+ * object a later step uses is reachable from the globals above (the loader holds the parser,
+ * the rules parsed so far and the JSON configuration).
+ */
+function configureStep(): ConfigureStep {
+  const status = loading!.step();
+  if (status == LoadStatus.More) return ConfigureStep.More;
+  const loader = loading!;
+  const root = loadingFor!;
+  loading = null;
+  loadingFor = null;
+  if (status == LoadStatus.Failed) {
+    logError("waf: invalid plugin configuration: " + loader.ctx.error());
+    return ConfigureStep.Failed;
+  }
+  root.configured(loader.config!);
+  return ConfigureStep.Done;
 }
 
 /** Strips the port from "ip:port" / "[v6]:port". */
@@ -77,9 +118,11 @@ class WafStream extends Context {
     const req = tx.req;
     const pairs = getHeaderPairs(HeaderMapTypeValues.RequestHeaders);
     let path = "/";
+    let input: u32 = 0;
     for (let i = 0; i < pairs.length; i++) {
       const name = pairs[i][0];
       const value = toByteString(pairs[i][1]);
+      input += <u32>(name.length + value.length);
       if (name == ":path") path = value;
       else if (name == ":method") req.method = value;
       else if (name.startsWith(":")) continue;
@@ -95,6 +138,7 @@ class WafStream extends Context {
     if (protocol !== null) req.protocol = protocol;
     const source = Source.address();
     if (source !== null) req.remoteAddr = hostOf(source);
+    noteInput(input);
 
     if (tx.evaluatePhase(1)) return this.block(tx);
     if (end_of_stream || !tx.requestBodyAccess) return this.finishRequest(tx) ? FilterHeadersStatusValues.StopIteration : FilterHeadersStatusValues.Continue;
@@ -165,6 +209,7 @@ class WafStream extends Context {
       req.argsPost.add("body", body);
     }
     req.touch(); // the engine collects afresh for phase 2
+    noteInput(<u32>body.length);
     if (req.bodyError.length > 0 && logEnabled(LogLevelValues.debug)) logDebug("waf: request body error: " + req.bodyError);
   }
 
@@ -185,10 +230,13 @@ class WafStream extends Context {
     if (config === null || tx === null || this.blocked || !config.hasResponseRules) return FilterHeadersStatusValues.Continue;
     const req = tx.req;
     const pairs = getHeaderPairs(HeaderMapTypeValues.ResponseHeaders);
+    let input: u32 = 0;
     for (let i = 0; i < pairs.length; i++) {
+      input += <u32>(pairs[i][0].length + pairs[i][1].length);
       if (pairs[i][0] == ":status") req.responseStatus = pairs[i][1];
       else if (!pairs[i][0].startsWith(":")) req.responseHeaders.add(pairs[i][0], toByteString(pairs[i][1]));
     }
+    noteInput(input);
     req.touch();
     if (tx.evaluatePhase(3)) { this.blockResponse(tx); return FilterHeadersStatusValues.StopIteration; }
     if (end_of_stream || !this.inspectsResponseBody(tx)) {
@@ -220,6 +268,7 @@ class WafStream extends Context {
     this.responseInspected = true;
     const buf = getResponseBody();
     if (buf !== null) tx.req.responseBody = byteStringOf(buf.byteLength > limit ? buf.slice(0, limit) : buf);
+    noteInput(<u32>tx.req.responseBody.length);
     tx.req.touch();
     if (tx.evaluatePhase(4)) { this.blockResponse(tx); return FilterDataStatusValues.StopIterationNoBuffer; }
     tx.evaluatePhase(5);
@@ -318,4 +367,6 @@ function auditLine(tx: Transaction, ev: MatchEvent): string {
     ",\"tags\":" + tags + "}";
 }
 
+collectBeforeBodiesOf(LARGE_BODY);
+collectEveryInputBytes(INPUT_PER_COLLECT);
 registerRootContext((context_id: u32) => new WafRoot(context_id), "waf");

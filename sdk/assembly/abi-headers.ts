@@ -15,11 +15,12 @@
 // Garbage collection: with the default incremental runtime nothing changes here. A filter built
 // with `--runtime minimal` (no shadow stack, no GC work interleaved with allocations: measurably
 // faster per request) must collect by itself when no managed reference is on the stack; this entry
-// does it at the end of `proxy_on_delete` (see collectBetweenStreams), a top-level call from the
-// host (streams are destroyed after their callbacks returned, never from inside one).
+// does it at the end of `proxy_on_delete` (collect.ts, collectBetweenStreams), a top-level call from
+// the host (streams are destroyed after their callbacks returned, never from inside one).
 import {
   Context, ensureRootContext, getRootContext, FilterHeadersStatusValues,
 } from "@solo-io/proxy-runtime/assembly/runtime";
+import { collectBetweenStreams } from "./collect";
 
 export {
   proxy_abi_version_0_2_0, malloc, free, proxy_on_vm_start, proxy_validate_configuration, proxy_on_configure,
@@ -49,24 +50,8 @@ export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_
 
 /** Streams between two collections under the minimal runtime (each request's garbage is a few KiB). */
 const STREAMS_PER_COLLECT: u32 = 256;
-/** `ASC_RUNTIME` under `--runtime minimal` (0 stub, 1 minimal, 2 incremental). */
-const RUNTIME_MINIMAL = 1;
-let deletedSinceCollect: u32 = 0;
-let pagesAtCollect: i32 = 0;
-
-/**
- * Minimal runtime only: a collection every STREAMS_PER_COLLECT streams, or as soon as the memory
- * had to grow since the last one (large requests), so memory stays near its high-water mark.
- */
-function collectBetweenStreams(): void {
-  deletedSinceCollect++;
-  if (deletedSinceCollect < STREAMS_PER_COLLECT && memory.size() <= pagesAtCollect) return;
-  deletedSinceCollect = 0;
-  __collect();
-  pagesAtCollect = memory.size();
-}
 
 export function proxy_on_delete(context_id: u32): void {
   if (streams.has(context_id)) streams.delete(context_id);
-  if (ASC_RUNTIME == RUNTIME_MINIMAL) collectBetweenStreams();
+  collectBetweenStreams(STREAMS_PER_COLLECT);
 }

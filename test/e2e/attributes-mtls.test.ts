@@ -1,10 +1,6 @@
 // The attributes filter on a real mTLS listener: the spiffe generator and the connection.*
 // attributes read what Envoy reports for the client certificate (certificates made with the
 // openssl CLI for this run).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,22 +14,12 @@ import {
   type Json,
 } from '../../sdk/src/envoy/index.js';
 import { buildDir } from '../support/cli.js';
+import { createTestPki, type TestPki } from '../support/test-pki.js';
 
 const SPIFFE = 'spiffe://cluster.local/ns/shop/sa/frontend';
-let dir: string;
+let pki: TestPki;
 let upstream: EchoUpstream;
 let envoy: EnvoyInstance;
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-/** A P-256 key and a certificate signed by the test CA, with the given extensions. */
-function issue(name: string, subject: string, extensions: string): void {
-  writeFileSync(join(dir, `${name}.ext`), extensions);
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`);
-}
 
 const attributes = {
   attributes: [
@@ -53,11 +39,9 @@ const attributes = {
 };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'meshward-mtls-'));
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=meshward test CA', '-days', '1');
-  issue('server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  issue('client', '/CN=frontend', `subjectAltName=${SPIFFE}`.replace('=', '=URI:') + '\nextendedKeyUsage=clientAuth\n');
-  issue('plain', '/CN=plain', 'subjectAltName=DNS:plain.example\nextendedKeyUsage=clientAuth\n');
+  pki = createTestPki('mtls');
+  pki.issueClient('client', '/CN=frontend', `URI:${SPIFFE}`);
+  pki.issueClient('plain', '/CN=plain', 'DNS:plain.example');
   upstream = await startEchoUpstream();
   envoy = await startEnvoy({
     config: (p) => {
@@ -71,17 +55,7 @@ beforeAll(async () => {
       cfg.static_resources.listeners[0]!.listener_filters = [
         { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } },
       ];
-      cfg.static_resources.listeners[0]!.filter_chains[0]!['transport_socket'] = {
-        name: 'envoy.transport_sockets.tls',
-        typed_config: {
-          '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-          require_client_certificate: false,
-          common_tls_context: {
-            tls_certificates: [{ certificate_chain: { filename: join(dir, 'server.crt') }, private_key: { filename: join(dir, 'server.key') } }],
-            validation_context: { trusted_ca: { filename: join(dir, 'ca.crt') } },
-          },
-        },
-      };
+      cfg.static_resources.listeners[0]!.filter_chains[0]!['transport_socket'] = pki.downstreamTlsSocket({ requireClientCertificate: false });
       return cfg as unknown as Json;
     },
   });
@@ -90,41 +64,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAllEnvoys();
   await upstream?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  pki?.remove();
 });
 
 /** GET over TLS, optionally presenting a client certificate; the echoed upstream headers. */
-function get(path: string, client?: string): Promise<Record<string, string>> {
-  const port = Number(new URL(envoy.url('/')).port);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        servername: 'localhost',
-        ca: readFileSync(join(dir, 'ca.crt')),
-        ...(client ? { cert: readFileSync(join(dir, `${client}.crt`)), key: readFileSync(join(dir, `${client}.key`)) } : {}),
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => {
-          if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}: ${body}`));
-          else resolve((JSON.parse(body) as { headers: Record<string, string> }).headers);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+async function get(path: string, options: { client?: string; headers?: Record<string, string> } = {}): Promise<Record<string, string>> {
+  const res = await pki.get(Number(new URL(envoy.url('/')).port), path, options);
+  if (res.status !== 200) throw new Error(`status ${res.status}: ${res.body}`);
+  return (JSON.parse(res.body) as { headers: Record<string, string> }).headers;
 }
 
 describe('attributes on an mTLS listener (real Envoy)', () => {
   it('a workload certificate: the SPIFFE ID is split, connection attributes are read', async () => {
-    const h = await get('/orders', 'client');
+    const h = await get('/orders', { client: 'client' });
     expect(h).toMatchObject({
       'x-peer-td': 'cluster.local', 'x-peer-ns': 'shop', 'x-peer-sa': 'frontend', 'x-mtls': 'true',
       'x-san': SPIFFE, 'x-sni': 'localhost', 'x-caller': 'shop-reader',
@@ -141,26 +93,14 @@ describe('attributes on an mTLS listener (real Envoy)', () => {
   });
 
   it('a certificate without a URI SAN: no SPIFFE identity', async () => {
-    const h = await get('/orders', 'plain');
+    const h = await get('/orders', { client: 'plain' });
     expect(h['x-mtls']).toBe('true');
     expect(h['x-peer-ns']).toBeUndefined();
     expect(h['x-san']).toBe('none');
   });
 
   it('a client cannot claim a workload identity with headers', async () => {
-    const port = Number(new URL(envoy.url('/')).port);
-    const h = await new Promise<Record<string, string>>((resolve, reject) => {
-      const req = request(
-        { host: '127.0.0.1', port, path: '/x', servername: 'localhost', ca: readFileSync(join(dir, 'ca.crt')), agent: false, headers: { 'x-peer-ns': 'kube-system', 'x-caller': 'shop-reader' } },
-        (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve((JSON.parse(body) as { headers: Record<string, string> }).headers));
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
+    const h = await get('/x', { headers: { 'x-peer-ns': 'kube-system', 'x-caller': 'shop-reader' } });
     expect(h['x-peer-ns']).toBeUndefined();
     expect(h['x-caller']).toBe('unknown');
   });

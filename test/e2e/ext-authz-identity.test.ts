@@ -2,13 +2,9 @@
 // the JWT typ check, API keys, identity already verified by Envoy's jwt_authn
 // (payload_in_metadata + metadata_context_namespaces) and by Meshward's JWT filter
 // (forward_payload_header), and Consul-style intentions for an mTLS peer.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +20,7 @@ import {
   type Json,
 } from '../../sdk/src/envoy/index.js';
 import { buildDir } from '../support/cli.js';
+import { createTestPki, type TestPki } from '../support/test-pki.js';
 import { extAuthzHttpFilter, startAuthzServer, type AuthzServer } from '../../ext-authz/src/index.js';
 
 const STATIC_ISS = 'https://issuer.identity-e2e.meshward.test';
@@ -263,46 +260,16 @@ describe('identity verified in front of ext_authz', () => {
 });
 
 describe('Consul-style intentions for an mTLS peer', () => {
-  let dir: string;
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  function issue(name: string, subject: string, extensions: string): void {
-    writeFileSync(join(dir, `${name}.ext`), extensions);
-    openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`);
-  }
-
+  let pki: TestPki;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'meshward-intentions-'));
-    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=meshward test CA', '-days', '1');
-    issue('server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-    issue('web', '/CN=web', 'subjectAltName=URI:spiffe://cluster.local/ns/shop/sa/web\nextendedKeyUsage=clientAuth\n');
-    issue('cart', '/CN=cart', 'subjectAltName=URI:spiffe://cluster.local/ns/shop/sa/cart\nextendedKeyUsage=clientAuth\n');
+    pki = createTestPki('intentions');
+    pki.issueClient('web', '/CN=web', 'URI:spiffe://cluster.local/ns/shop/sa/web');
+    pki.issueClient('cart', '/CN=cart', 'URI:spiffe://cluster.local/ns/shop/sa/cart');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => pki.remove());
 
-  function get(envoy: EnvoyInstance, path: string, client: string): Promise<number> {
-    const port = Number(new URL(envoy.url('/')).port);
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          servername: 'localhost',
-          ca: readFileSync(join(dir, 'ca.crt')),
-          cert: readFileSync(join(dir, `${client}.crt`)),
-          key: readFileSync(join(dir, `${client}.key`)),
-          agent: false,
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode!));
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-  }
+  const get = async (envoy: EnvoyInstance, path: string, client: string): Promise<number> =>
+    (await pki.get(Number(new URL(envoy.url('/')).port), path, { client })).status;
 
   it('the SPIFFE service account is the source, a context extension the destination; the most specific intention decides', async () => {
     const server = await startServer({
@@ -324,17 +291,7 @@ describe('Consul-style intentions for an mTLS peer', () => {
         },
       },
       patch: (cfg) => {
-        cfg.static_resources.listeners[0].filter_chains[0].transport_socket = {
-          name: 'envoy.transport_sockets.tls',
-          typed_config: {
-            '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-            require_client_certificate: true,
-            common_tls_context: {
-              tls_certificates: [{ certificate_chain: { filename: join(dir, 'server.crt') }, private_key: { filename: join(dir, 'server.key') } }],
-              validation_context: { trusted_ca: { filename: join(dir, 'ca.crt') } },
-            },
-          },
-        };
+        cfg.static_resources.listeners[0].filter_chains[0].transport_socket = pki.downstreamTlsSocket({ requireClientCertificate: true });
       },
     });
     expect(await get(envoy, '/orders/1', 'web')).toBe(200);

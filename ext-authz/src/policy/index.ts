@@ -22,24 +22,29 @@ export interface PolicyDecision {
 }
 
 export class PolicyEngine {
+  /** `rego:<entrypoint>`, the decision log's policy name for Rego's decisions. */
+  private readonly regoName: string | undefined;
+
   private constructor(
     private readonly policies: readonly NativePolicy[],
     private readonly rego: RegoPolicy | undefined,
     private readonly intentions: IntentionsConfig | undefined,
-  ) {}
+  ) {
+    this.regoName = rego && `rego:${rego.entrypoint}`;
+  }
 
   static async create(config: AuthzConfig['policy'], options: { opaPath?: () => Promise<string> } = {}): Promise<PolicyEngine> {
     const rego = config.rego ? await RegoPolicy.load(config.rego, options.opaPath) : undefined;
     return new PolicyEngine(config.policies, rego, config.intentions);
   }
 
-  get summary(): { native: number; allow: number; deny: number; intentions?: number; rego?: string; rego_input?: string } {
+  get summary(): { native: number; allow: number; deny: number; intentions?: number; rego?: string; rego_input?: string; rego_eval?: string } {
     return {
       native: this.policies.length,
       ...(this.intentions ? { intentions: this.intentions.rules.length } : {}),
       allow: this.policies.filter((p) => p.action === 'ALLOW').length,
       deny: this.policies.filter((p) => p.action === 'DENY').length,
-      ...(this.rego ? { rego: `${this.rego.origin} (${this.rego.entrypoint})`, rego_input: this.rego.input.description } : {}),
+      ...(this.rego ? { rego: `${this.rego.origin} (${this.rego.entrypoint})`, rego_input: this.rego.input.description, rego_eval: this.rego.evaluation } : {}),
     };
   }
 
@@ -66,7 +71,7 @@ export class PolicyEngine {
     const rego = this.rego.evaluate(input);
     return {
       allowed: rego.allowed,
-      policy: `rego:${this.rego.entrypoint}`,
+      policy: this.regoName!,
       reason: this.policies.length > 0 ? `${nativeReason}; ${rego.reason}` : rego.reason,
       explicitDeny: !rego.allowed && rego.decision !== undefined,
       ...(rego.decision ? { decision: rego.decision } : {}),
@@ -77,6 +82,6 @@ export class PolicyEngine {
 export { evaluateIntentions, parseIntentions, precedenceOf, sourceServiceOf, destinationServiceOf, type Intention, type IntentionsConfig } from './intentions.js';
 export { evaluateNative, parseNativePolicies, parseScoreRange, SAFE_METHODS, type NativePolicy, type PolicyDecisionSpec, type ScoreRange } from './native.js';
 export { factsOf, type Facts } from './facts.js';
-export { policyInput, policyInputJson, policyInputWriter, type PolicyInput, type PolicyInputSource, type PolicyInputWriter } from './input.js';
+export { policyInput, policyInputOf, policyInputJson, policyInputWriter, type PolicyInput, type PolicyInputSource, type PolicyInputWriter, type RiskSource } from './input.js';
 export { inputPathsOf, selectionOf, selectedJson, selectionWriter, type InputPaths, type InputSelection, type SelectionWriter } from './input-paths.js';
 export { RegoPolicy, untar, interpretRegoResult, regoInputPaths } from './rego.js';

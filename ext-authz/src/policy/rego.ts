@@ -14,6 +14,7 @@ import type { RegoConfig } from '../config/types.js';
 import { policyInputWriter, type PolicyInputSource, type PolicyInputWriter } from './input.js';
 import { inputPathsOf, type InputPaths } from './input-paths.js';
 import type { PolicyDecisionSpec } from './native.js';
+import { directEvaluator, evaluateThroughOpaWasm, RESULT_FALSE, RESULT_TRUE, RESULT_UNDEFINED, type OpaPolicyLike, type RegoEvaluator } from './rego-eval.js';
 import { EvaluationClock, HOST_BUILTIN_NAMES, suppliedBuiltins, type BuiltinFailure } from './rego-builtins.js';
 
 /** Files of a (gzipped) tar archive by name, leading `/` and `./` dropped. Handles ustar and PAX names. */
@@ -66,9 +67,11 @@ export function compileRego(opaPath: string, files: string[], entrypoint: string
 /**
  * The parts of the input the Rego files can read, from `opa parse --format json` of each file (the
  * same files `opa build` compiled). If OPA cannot parse one (it just compiled them, so this should
- * not happen) the full document is used.
+ * not happen) the full document is used. With the entrypoint (what the server reads of the result),
+ * rules that only name an input path (`http_request := input.attributes.request.http`) are
+ * followed to the sub-paths read through them (see input-paths.ts).
  */
-export function regoInputPaths(opaPath: string, files: string[]): InputPaths {
+export function regoInputPaths(opaPath: string, files: string[], entrypoint?: string): InputPaths {
   const modules: unknown[] = [];
   for (const file of files) {
     const r = spawnSync(opaPath, ['parse', '--format', 'json', '--json-include', '-comments', file], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
@@ -79,7 +82,7 @@ export function regoInputPaths(opaPath: string, files: string[]): InputPaths {
       return { selection: true, description: `full document (opa parse output for ${basename(file)} is not JSON)` };
     }
   }
-  return inputPathsOf(modules);
+  return inputPathsOf(modules, entrypoint === undefined ? undefined : [entrypoint]);
 }
 
 export function wasmFromBundle(archive: Buffer, origin: string): Buffer {
@@ -125,13 +128,30 @@ export function interpretRegoResult(resultSet: unknown, entrypoint: string): Reg
   return { allowed: false, reason: `rego ${entrypoint} is not a boolean or {allow: boolean}` };
 }
 
-interface LoadedPolicyLike {
-  /** An ArrayBuffer is taken as ready JSON text (opa-wasm does not stringify it again). */
-  evaluate(input: unknown, entrypoint?: number | string): unknown;
+/**
+ * Reads the result set's JSON text as a decision: the usual boolean answers are recognised as
+ * text (`opa_json_dump` writes them compactly: `[{"result":true}]`); anything else is parsed.
+ */
+export function interpretRegoResultText(text: string, entrypoint: string, reasons: BooleanReasons = booleanReasons(entrypoint)): RegoOutcome {
+  if (text === RESULT_TRUE) return { allowed: true, reason: reasons.true };
+  if (text === RESULT_FALSE) return { allowed: false, reason: reasons.false };
+  if (text === RESULT_UNDEFINED) return { allowed: false, reason: reasons.undefined };
+  return interpretRegoResult(JSON.parse(text), entrypoint);
+}
+
+/** The decision log's reasons for a boolean or undefined result (built once per policy). */
+export interface BooleanReasons {
+  true: string;
+  false: string;
+  undefined: string;
+}
+
+export function booleanReasons(entrypoint: string): BooleanReasons {
+  return { true: `rego ${entrypoint} = true`, false: `rego ${entrypoint} = false`, undefined: `rego ${entrypoint} is undefined` };
+}
+
+interface LoadedPolicyLike extends OpaPolicyLike {
   setData(data: object): void;
-  /** The instance's exports: OPA's wasm ABI (`builtins`, `opa_json_dump`). */
-  wasmInstance: WebAssembly.Instance;
-  mem: WebAssembly.Memory;
 }
 
 /**
@@ -165,11 +185,15 @@ export type { BuiltinFailure } from './rego-builtins.js';
 
 export class RegoPolicy {
   private readonly writeInput: PolicyInputWriter;
+  private readonly evaluator: RegoEvaluator;
+  private readonly reasons: BooleanReasons;
+  /** How it is evaluated: `opa_eval` called directly (ABI 1.2+), or opa-wasm's `evaluate` (older policies). */
+  readonly evaluation: 'opa_eval' | 'opa-wasm evaluate';
   /** Filled by the supplied built-ins during one evaluation; cleared before each. */
   private readonly failures: BuiltinFailure[];
 
   private constructor(
-    private readonly policy: LoadedPolicyLike,
+    policy: LoadedPolicyLike,
     readonly entrypoint: string,
     /** Where it came from, for logs. */
     readonly origin: string,
@@ -182,6 +206,10 @@ export class RegoPolicy {
   ) {
     this.writeInput = policyInputWriter(input.selection);
     this.failures = failures;
+    const direct = directEvaluator(policy, entrypoint);
+    this.evaluator = direct ?? evaluateThroughOpaWasm(policy, entrypoint);
+    this.evaluation = direct ? 'opa_eval' : 'opa-wasm evaluate';
+    this.reasons = booleanReasons(entrypoint);
   }
 
   /** Compiles (or loads the prebuilt bundle) and instantiates the policy. */
@@ -198,7 +226,7 @@ export class RegoPolicy {
       const opa = opaPath ? await opaPath() : await defaultOpaPath();
       wasm = compileRego(opa, config.files, config.entrypoint);
       origin = config.files.map((f) => basename(f)).join(',');
-      input = regoInputPaths(opa, config.files);
+      input = regoInputPaths(opa, config.files, config.entrypoint);
     }
     const { loadPolicy } = await import('@open-policy-agent/opa-wasm');
     const module = await WebAssembly.compile(new Uint8Array(wasm));
@@ -223,11 +251,11 @@ export class RegoPolicy {
    * unexpectedly) denies, with the error in the reason.
    */
   evaluate(source: PolicyInputSource): RegoOutcome {
-    this.failures.length = 0;
+    if (this.failures.length !== 0) this.failures.length = 0;
     this.clock.reset();
     let outcome: RegoOutcome;
     try {
-      outcome = interpretRegoResult(this.policy.evaluate(inputBytes(this.writeInput(source))), this.entrypoint);
+      outcome = interpretRegoResultText(this.evaluator(this.writeInput(source)), this.entrypoint, this.reasons);
     } catch (e) {
       outcome = { allowed: false, reason: `rego ${this.entrypoint} evaluation failed (denied): ${evaluationError(e).slice(0, 200)}` };
     }
@@ -248,29 +276,6 @@ function evaluationError(e: unknown): string {
   if (e instanceof Error) return `${e.name} in a built-in (message withheld: it may quote request data)`;
   const message = (e as { message?: unknown } | null)?.message;
   return typeof message === 'string' ? message : 'unknown error';
-}
-
-const encoder = new TextEncoder();
-const scratch = new Uint8Array(16 * 1024);
-/** Reused input buffers by length (opa-wasm copies the whole buffer it is given into wasm memory before evaluate returns). */
-const buffers = new Map<number, ArrayBuffer>();
-
-/**
- * The UTF-8 bytes of a JSON text as an ArrayBuffer of exactly their length (opa-wasm takes it as
- * ready JSON). Pruned documents are small and their lengths repeat, so a buffer per length is kept
- * (at most 256) instead of a fresh allocation per evaluation; larger ones are encoded afresh.
- */
-function inputBytes(json: string): ArrayBuffer {
-  if (json.length * 3 > scratch.length) return encoder.encode(json).buffer as ArrayBuffer;
-  const { written } = encoder.encodeInto(json, scratch);
-  let buffer = buffers.get(written);
-  if (!buffer) {
-    if (buffers.size >= 256) buffers.clear();
-    buffer = new ArrayBuffer(written);
-    buffers.set(written, buffer);
-  }
-  new Uint8Array(buffer).set(scratch.subarray(0, written));
-  return buffer;
 }
 
 async function defaultOpaPath(): Promise<string> {

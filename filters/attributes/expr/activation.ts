@@ -3,7 +3,7 @@
 // (through an `Activation` subclass) only the first time an expression evaluated for it needs
 // it, so unused properties cost nothing.
 import { Type } from "./ast";
-import { Value } from "./value";
+import { Value, Kind } from "./value";
 
 export enum Source {
   /** `proxy_get_property(path)`, decoded by the spec's type (string, int or bool). */
@@ -52,6 +52,21 @@ export class AttrRegistry {
     return spec;
   }
 
+  /**
+   * Replaces every spec with a fresh copy, in slot order, once registration is over (see
+   * compact.ts: the request path then reads them from adjacent memory).
+   */
+  compact(): void {
+    const copies = new Array<AttrSpec>(this.specs.length);
+    for (let i = 0; i < copies.length; i++) {
+      const s = this.specs[i];
+      const c = new AttrSpec(s.source, s.path, s.type, s.display);
+      c.slot = s.slot;
+      unchecked(copies[i] = c);
+    }
+    this.specs = copies;
+  }
+
   /** The slot of `attr.<name>`, or -1 when no expression reads it. */
   computedSlot(name: string): i32 {
     const k = (<i32>Source.Computed).toString() + ":" + (<i32>Type.Dyn).toString() + ":" + name;
@@ -83,6 +98,14 @@ export abstract class Activation {
     this.fetches++;
     unchecked(this.cache[slot] = v);
     return v;
+  }
+
+  /** Whether the attribute is present (not ABSENT); subclasses may answer without reading the value. */
+  has(slot: i32): bool { return this.get(slot).kind != Kind.Absent; }
+
+  /** Whether `slot` was already read (or computed) for this request. */
+  isCached(slot: i32): bool {
+    return slot >= 0 && slot < this.cache.length && unchecked(this.cache[slot]) !== null;
   }
 
   /** Stores a computed attribute so later expressions read it as `attr.<name>`. */

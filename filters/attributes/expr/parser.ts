@@ -61,7 +61,11 @@ class Parser {
 
   node(kind: NodeKind, pos: i32): Node {
     this.nodes++;
-    return new Node(kind, pos);
+    const n = new Node(kind, pos);
+    // The kinds whose children are appended one by one get arrays of their own (see NO_NODES).
+    if (kind == NodeKind.Call || kind == NodeKind.ListLit || kind == NodeKind.MapLit) n.args = new Array<Node>();
+    if (kind == NodeKind.MapLit) n.keys = new Array<string>();
+    return n;
   }
 
   enter(pos: i32): bool {

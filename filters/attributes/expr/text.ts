@@ -38,12 +38,14 @@ export class SubstringSet {
   private ranks: Array<i32> = new Array<i32>();
   private other: Array<i32> = new Array<i32>();
   /**
-   * One bit per ASCII character pair that starts a token (2 KiB): most positions of a text are
-   * ruled out by one lookup, without touching the token strings. A first character whose list
-   * has a token of one character, or a non-ASCII second one, is checked at every occurrence.
+   * Per ASCII first character, one bit per second character (folded to 6 bits) that starts a
+   * token: most positions of a text are ruled out by one lookup in 1 KiB, without touching the
+   * lists or the token strings (few cache lines: per request this table is usually out of the
+   * CPU caches). A first character with a token of one character, or a non-ASCII second one, has
+   * every bit set (checked at every occurrence). Folding only lets more candidates through to
+   * the exact comparison.
    */
-  private bigrams: StaticArray<u32> = new StaticArray<u32>(128 * 128 / 32);
-  private always: StaticArray<bool> = new StaticArray<bool>(128);
+  private seconds: StaticArray<u64> = new StaticArray<u64>(128);
 
   add(token: string, rank: i32): void {
     if (token.length == 0) return;
@@ -56,11 +58,8 @@ export class SubstringSet {
     if (list === null) { list = new Array<i32>(); this.byFirst[c] = list; }
     list.push(id);
     const second = token.length > 1 ? token.charCodeAt(1) : -1;
-    if (second < 0 || second >= 128) this.always[c] = true;
-    else {
-      const bit = (c << 7) | second;
-      this.bigrams[bit >>> 5] |= 1 << (bit & 31);
-    }
+    if (second < 0 || second >= 128) this.seconds[c] = u64.MAX_VALUE;
+    else this.seconds[c] |= (<u64>1) << <u64>(second & 63);
   }
 
   addAll(tokens: Array<string>, rank: i32): void {
@@ -74,14 +73,15 @@ export class SubstringSet {
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 128) continue;
+      const mask = unchecked(this.seconds[c]);
+      if (mask == 0) continue;
+      const next = i + 1 < n ? <i32>s.charCodeAt(i + 1) : -1;
+      if (mask != u64.MAX_VALUE) {
+        if (next < 0 || next >= 128) continue;
+        if (((mask >> <u64>(next & 63)) & 1) == 0) continue;
+      }
       const list = unchecked(this.byFirst[c]);
       if (list === null) continue;
-      const next = i + 1 < n ? <i32>s.charCodeAt(i + 1) : -1;
-      if (!unchecked(this.always[c])) {
-        if (next < 0 || next >= 128) continue;
-        const bit = (c << 7) | next;
-        if ((unchecked(this.bigrams[bit >>> 5]) & (1 << (bit & 31))) == 0) continue;
-      }
       for (let k = 0; k < list.length; k++) {
         const id = unchecked(list[k]);
         const rank = unchecked(this.ranks[id]);

@@ -5,6 +5,7 @@
 // with no recursion; a trailing slash is ignored ("/users/" matches "/users").
 
 import { Value } from "../expr/value";
+import { copyString, compactValue } from "../expr/compact";
 
 export enum SegmentKind { Literal, One, Any }
 
@@ -16,6 +17,20 @@ export class PathTemplate {
   result: Value;
   constructor(public source: string, public value: string) {
     this.result = Value.string_(value);
+  }
+
+  /** A copy in adjacent allocations (see expr/compact.ts). */
+  compacted(): PathTemplate {
+    const t = new PathTemplate(this.source, this.value);
+    t.result = compactValue(this.result);
+    const methods = new Array<string>(this.methods.length);
+    for (let i = 0; i < methods.length; i++) unchecked(methods[i] = copyString(this.methods[i]));
+    t.methods = methods;
+    t.kinds = this.kinds.slice(0);
+    const texts = new Array<string>(this.texts.length);
+    for (let i = 0; i < texts.length; i++) unchecked(texts[i] = copyString(this.texts[i]));
+    t.texts = texts;
+    return t;
   }
 
   matches(method: string, path: PathSegments): bool {

@@ -146,6 +146,9 @@ export class Rule {
    * only on values where one of them occurs.
    */
   screenId: i32 = -1;
+  /** The link's screen literals, extracted when it was parsed (screenLiteralsKnown); dropped once the screens are built. */
+  screenLiterals: string[] | null = null;
+  screenLiteralsKnown: bool = false;
   /** multiMatch: the transformation list ids of every prefix of `transforms` (the engine fills it on first use). */
   prefixChains: i32[] | null = null;
   screenSlot: i32 = 0;

@@ -7,7 +7,7 @@ import { LiteralScreen } from "../match/screen";
 import { requiredLiterals } from "./literals";
 import { literalMasks } from "../summary";
 import { Cidr, CidrSet } from "@meshward/sdk/assembly";
-import { lexSecLang, Directive } from "./lexer";
+import { lexSecLang, Directive, LexResult } from "./lexer";
 import { transformByName } from "../transforms";
 import {
   BodyLimitAction, Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, Op, Operator, Rule,
@@ -45,12 +45,41 @@ export class SecLangParser {
 
   /** Parses one text; `source` names it in errors ("rules", "bundled ruleset", ...). False on error. */
   parse(text: string, source: string): bool {
+    if (!this.begin(text, source)) return false;
+    while (this.parsing()) if (!this.parseSome(i32.MAX_VALUE)) return false;
+    return true;
+  }
+
+  // A text can also be parsed a few directives at a time (begin, then parseSome until parsing()
+  // is false), so a caller can free the garbage of each step before the next (config.ts). All
+  // the state between steps is in fields.
+  private lexed: LexResult | null = null;
+  private nextDirective: i32 = 0;
+
+  /** Lexes a text to parse with `parseSome`; false on error. */
+  begin(text: string, source: string): bool {
     this.source = source;
     const lexed = lexSecLang(text);
     if (lexed.error.length > 0) return this.fail(lexed.error);
-    for (let i = 0; i < lexed.directives.length; i++) {
-      if (!this.directive(lexed.directives[i])) return false;
+    this.lexed = lexed;
+    this.nextDirective = 0;
+    return true;
+  }
+
+  /** Whether the text begun has directives left (or its end is still to be checked). */
+  parsing(): bool {
+    return this.lexed !== null;
+  }
+
+  /** Parses up to `count` more directives of the text begun, and checks its end after the last; false on error. */
+  parseSome(count: i32): bool {
+    const lexed = this.lexed!;
+    const n = lexed.directives.length;
+    for (; count > 0 && this.nextDirective < n; count--) {
+      if (!this.directive(lexed.directives[this.nextDirective++])) return false;
     }
+    if (this.nextDirective < n) return true;
+    this.lexed = null;
     if (this.pendingChain !== null) {
       return this.fail("rule id " + this.pendingChain!.id.toString() + " (line " + this.pendingChain!.line.toString() + "): `chain` but no rule follows");
     }
@@ -128,14 +157,10 @@ export class SecLangParser {
     for (let i = 0; i < this.ruleSet.rules.length; i++) {
       let r: Rule | null = this.ruleSet.rules[i];
       while (r !== null) {
-        if (!r.removed && r.targets.length > 0 && !r.op.negated && r.multiMatch && r.op.param.constant()) {
-          // multiMatch runs on several forms of a value (not one screened form): each form is
-          // tested against the literals' unit sets instead.
-          const lits = screenLiterals(r.op);
-          if (lits !== null) r.literalMasks = literalMasks(lits);
-        }
-        if (!r.removed && r.targets.length > 0 && !r.op.negated && !r.multiMatch && r.op.param.constant() && !this.aboveParanoia(r)) {
-          const lits = screenLiterals(r.op);
+        const noted = r.screenLiterals;
+        r.screenLiterals = null; // only needed here
+        if (!r.removed && r.targets.length > 0 && this.screenable(r)) {
+          const lits = r.screenLiteralsKnown ? noted : screenLiterals(r.op);
           if (lits !== null) {
             const chain = r.transformChain;
             if (!byChain.has(chain)) { byChain.set(chain, new Array<Rule>()); order.push(chain); }
@@ -196,6 +221,29 @@ export class SecLangParser {
       this.ruleSet.prefilteredRules += members.length;
       for (let m = 0; m < members.length; m++) { members[m].prefilter = re; members[m].prefilterId = id; }
     }
+  }
+
+  /** Whether a rule link may be screened by its literals (removal and targets aside, which deferred directives may change). */
+  private screenable(r: Rule): bool {
+    return !r.op.negated && !r.multiMatch && r.op.param.constant() && !this.aboveParanoia(r);
+  }
+
+  /**
+   * Extracts a rule link's screen literals when it is parsed (the regex analysis leaves much
+   * garbage; done here, it is freed with the directive's step rather than piling up in finish).
+   * Depends only on what the link's own directive set.
+   */
+  private noteScreenLiterals(r: Rule): void {
+    if (!r.op.negated && r.multiMatch && r.op.param.constant()) {
+      // multiMatch runs on several forms of a value (not one screened form): each form is
+      // tested against the character sets of the literals instead (summary.ts).
+      const lits = screenLiterals(r.op);
+      if (lits !== null) r.literalMasks = literalMasks(lits);
+      return;
+    }
+    if (!this.screenable(r)) return;
+    r.screenLiterals = screenLiterals(r.op);
+    r.screenLiteralsKnown = true;
   }
 
   /**
@@ -351,6 +399,7 @@ export class SecLangParser {
     r.isChainLink = link;
     if (!link) r.phase = 2;
     if (!this.actions(d, r, actionText, link, false)) return false;
+    this.noteScreenLiterals(r);
     if (link) {
       const head = this.pendingChain!;
       r.phase = head.phase;

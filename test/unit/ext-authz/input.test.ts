@@ -166,6 +166,8 @@ describe('policy input document (what Rego sees)', () => {
     ['/a//b/', ['a', 'b'], {}],
     ['/%E2%9C%93?q=%20x', ['✓'], { q: [' x'] }],
     ['/bad%zz?a=1#frag', ['bad%zz'], { a: ['1'] }],
+    ['/a%2Fb/c#f', ['a/b', 'c'], {}],
+    ['/x?y#z/w', ['x'], { y: [''] }],
   ])('parsed path/query of %s', (path, segments, query) => {
     expect(parsedPath(path)).toEqual(segments);
     expect(parsedQuery(path)).toEqual(query);

@@ -1,0 +1,166 @@
+// Garbage collection at top-level points, for filters built with AssemblyScript's minimal runtime
+// (`"runtime": "minimal"` in the filter's asconfig.json). That runtime keeps no shadow stack and
+// does no GC work inside allocations (measurably faster per request), so nothing is ever freed
+// unless the module calls `__collect`, and a collection frees every object no global reaches,
+// even one a live wasm local still uses. The ABI entries (abi-headers.ts, abi-collect.ts) collect
+// only at top-level points: after a host->VM callback returned, when no frame of the module is
+// live, so the globals are the only roots (the root and stream contexts, proxy-runtime's maps,
+// the buffers the host allocated through `malloc`, which stay pinned until read).
+// Under the default incremental runtime all of this does nothing (that runtime collects itself).
+
+/** `ASC_RUNTIME` under `--runtime minimal` (0 stub, 1 minimal, 2 incremental). */
+const RUNTIME_MINIMAL = 1;
+let deletedSinceCollect: u32 = 0;
+let pagesAtCollect: i32 = 0;
+let requested = false;
+
+/**
+ * Asks the ABI entry (abi-collect.ts) to collect as soon as the current callback returned: for a
+ * callback that left much garbage (a large body), so it is freed before the next request's
+ * garbage lands on top of it. Safe to call from anywhere: nothing is collected before the return.
+ */
+export function collectAfterCallback(): void {
+  requested = true;
+}
+
+function nothing(): void {}
+let beforeCollect: () => void = nothing;
+
+/**
+ * For test builds that measure the heap: `fn` runs before every collection, when the garbage
+ * since the last one is still there (the heap's high-water mark is reached just before a
+ * collection or at the end of a run, as nothing is freed in between).
+ */
+export function onBeforeCollect(fn: () => void): void {
+  beforeCollect = fn;
+}
+
+/** Callbacks of abi-collect.ts under way (more than one only if the host nested them). */
+let depth: i32 = 0;
+
+/**
+ * ABI entry only: a wrapped callback starts / ends. Hosts do not call a callback from inside a
+ * host call (Envoy defers local replies and the like until the VM call returned); should one do
+ * it anyway, the nested callback's collections are skipped (its caller's frames are live).
+ */
+export function enterCallback(): void {
+  depth++;
+}
+
+export function leaveCallback(): void {
+  depth--;
+}
+
+/** Collects now. Call only at a top-level point (see above): from an ABI entry, after the callback. */
+export function collectNow(): void {
+  if (ASC_RUNTIME != RUNTIME_MINIMAL || depth != 0) return;
+  beforeCollect();
+  requested = false;
+  deletedSinceCollect = 0;
+  inputSinceCollect = 0;
+  __collect();
+  pagesAtCollect = memory.size();
+}
+
+/** Top-level point only: collects when `collectAfterCallback` was called during the callback. */
+export function collectIfRequested(): void {
+  if (requested) collectNow();
+}
+
+let largeBody: u32 = 0;
+let inputBudget: u32 = 0;
+let inputSinceCollect: u32 = 0;
+
+/**
+ * Asks for a collection when a stream ends (`proxy_on_delete`) once the input the filter handled
+ * since the last collection (`noteInput`) reached `bytes`: for filters whose garbage grows with
+ * their input (a WAF's values and their transformed forms), so a run of requests cannot pile up
+ * more garbage than about `bytes` of input makes. At the stream's end rather than after the
+ * callback: the stream's own data (a large body, its values) is garbage then too. 0 turns it
+ * off (the default).
+ */
+export function collectEveryInputBytes(bytes: u32): void {
+  inputBudget = bytes;
+}
+
+/** Counts `bytes` of input handled in this callback (see `collectEveryInputBytes`). */
+export function noteInput(bytes: u32): void {
+  inputSinceCollect += bytes;
+}
+
+/**
+ * Asks the ABI entry (abi-collect.ts) to collect before a body callback that ends a body of at
+ * least `bytes` (end of stream), so such a body's garbage does not land on top of the garbage of
+ * the streams before it. For filters that inspect whole bodies; 0 turns it off (the default).
+ * With `collectEveryInputBytes`, only when a quarter of that input was handled since the last
+ * collection (else there is little garbage to free: a stream with a large body is collected
+ * when it ends already).
+ */
+export function collectBeforeBodiesOf(bytes: u32): void {
+  largeBody = bytes;
+}
+
+/** Top-level point only (before a body callback): see `collectBeforeBodiesOf`. */
+export function collectBeforeBody(length: u32, endOfStream: bool): void {
+  if (largeBody != 0 && endOfStream && length >= largeBody && inputSinceCollect >= (inputBudget >> 2)) collectNow();
+}
+
+/**
+ * Top-level point only (after `proxy_on_delete`): a collection every `streamsPerCollect` streams,
+ * once the input budget is reached (`collectEveryInputBytes`), or as soon as the memory had to
+ * grow since the last one (large requests), so memory stays near its high-water mark.
+ */
+export function collectBetweenStreams(streamsPerCollect: u32): void {
+  if (ASC_RUNTIME != RUNTIME_MINIMAL) return;
+  deletedSinceCollect++;
+  if (!requested && deletedSinceCollect < streamsPerCollect && memory.size() <= pagesAtCollect &&
+      (inputBudget == 0 || inputSinceCollect < inputBudget)) return;
+  collectNow();
+}
+
+/** What one configure step (`configureInSteps`) leaves to do. */
+export enum ConfigureStep { More, Done, Failed }
+
+function noStep(): ConfigureStep {
+  return ConfigureStep.Done;
+}
+
+let configureStep: () => ConfigureStep = noStep;
+let stepsPending = false;
+
+/**
+ * For a configuration too large to load in one call without piling up garbage (the minimal
+ * runtime frees nothing inside a call): `onConfigure` keeps its loading state in a global,
+ * registers `step` here and returns true; the ABI entry (abi-collect.ts) then calls `step` until
+ * it returns Done or Failed, collecting after each call, before `proxy_on_configure` returns
+ * (Failed rejects the configuration as `onConfigure` returning false would). A step must keep
+ * everything the next one needs in globals: its locals are gone when it returns.
+ */
+export function configureInSteps(step: () => ConfigureStep): void {
+  configureStep = step;
+  stepsPending = true;
+}
+
+/**
+ * ABI entry only, at a top-level point (after `onConfigure` returned): runs the registered
+ * configure steps, calling `afterEach` after each (a collection; a test build may measure the
+ * heap first); false when one failed.
+ */
+export function runConfigureSteps(afterEach: () => void = collectNow): bool {
+  let status = ConfigureStep.Done;
+  while (stepsPending) {
+    enterCallback();
+    status = configureStep();
+    leaveCallback();
+    if (status != ConfigureStep.More) stepsPending = false;
+    afterEach();
+  }
+  configureStep = noStep;
+  return status != ConfigureStep.Failed;
+}
+
+/** ABI entry only: drops the registered configure steps without running them (`onConfigure` failed). */
+export function cancelConfigureSteps(): void {
+  stepsPending = false;
+  configureStep = noStep;
+}

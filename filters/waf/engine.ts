@@ -466,6 +466,21 @@ class TargetList {
 
   get length(): i32 { return this.ids.length; }
 
+  /** Makes this (empty) list a copy of `p`'s entries and runs, and marks their values as seen by the current dedup pass. */
+  copyFrom(p: TargetList, table: ValueTable): void {
+    copyInts(this.ids, p.ids);
+    copyInts(this.srcs, p.srcs);
+    copyInts(this.runStart, p.runStart);
+    copyInts(this.runKind, p.runKind);
+    const pairs = p.runPairs, extra = p.extra;
+    for (let i = 0; i < pairs.length; i++) this.runPairs.push(unchecked(pairs[i]));
+    for (let i = 0; i < extra.length; i++) this.extra.push(unchecked(extra[i]));
+    const seen = table.dedupMarks();
+    const stamp = table.dedupStamp();
+    const ids = p.ids;
+    for (let i = 0, n = ids.length; i < n; i++) unchecked(seen[unchecked(ids[i])] = stamp);
+  }
+
   clear(): void {
     this.ids.length = 0;
     this.srcs.length = 0;
@@ -518,6 +533,16 @@ class CollectedTargets extends TargetList {
   private screened: Array<Array<i32[] | null> | null> = NO_SLOT_LISTS;
   /** The most entries its arrays were made for or held (a pooled list keeps that room). */
   room: i32 = 0;
+  /** How many entries its targets had before duplicates were dropped. */
+  rawCount: i32 = 0;
+  /** Whether it holds its targets' values with duplicates dropped (false: a small list collected again with them). */
+  deduped: bool = false;
+  /**
+   * The shared list of this phase whose entries this one starts with (copied by startFrom), so
+   * its screen survivors are this one's below prefixLength: only the rest is walked here.
+   */
+  private prefix: CollectedTargets | null = null;
+  private prefixLength: i32 = 0;
   constructor(room: i32) {
     super(room);
     this.room = room;
@@ -528,15 +553,25 @@ class CollectedTargets extends TargetList {
     this.clear();
     this.survivors = NO_LISTS;
     this.screened = NO_SLOT_LISTS;
+    this.dropPrefix();
+    this.rawCount = 0;
+    this.deduped = false;
   }
 
-  /**
-   * The values where one of rule `r`'s required literals occurs (the only ones it can match),
-   * from one screen pass per value for every rule of the screen: the others visit no value at all
-   * when none of their literals occurs.
-   */
-  literalSurvivorsFor(r: Rule, table: ValueTable, rules: RuleSet): i32[] {
-    const g = r.screenId;
+  /** Starts this (empty) list with the entries of `p`, a shared list of the same phase. */
+  startFrom(p: CollectedTargets, table: ValueTable): void {
+    this.copyFrom(p, table);
+    this.prefix = p;
+    this.prefixLength = p.length;
+  }
+
+  dropPrefix(): void {
+    this.prefix = null;
+    this.prefixLength = 0;
+  }
+
+  /** By slot of screen group `g` (from its first slot): the indexes of the values where one of that rule's literals occurs (NO_SLOTS: none anywhere). */
+  slotListsFor(g: i32, table: ValueTable, rules: RuleSet): Array<i32[] | null> {
     // Made on first use (most lists never need one): a list is collected for every request.
     if (this.screened === NO_SLOT_LISTS) this.screened = new Array<Array<i32[] | null> | null>();
     while (this.screened.length <= g) this.screened.push(null);
@@ -546,10 +581,24 @@ class CollectedTargets extends TargetList {
       const w0 = start >> 5, w1 = (end - 1) >> 5;
       per = NO_SLOTS;
       const ids = this.ids;
+      let first = 0;
+      const prefix = this.prefix;
+      if (prefix !== null) {
+        // The entries below prefixLength are the prefix list's: so are their survivors.
+        const theirs = prefix.slotListsFor(g, table, rules);
+        if (theirs.length > 0) {
+          per = new Array<i32[] | null>(end - start);
+          for (let k = 0; k < theirs.length; k++) {
+            const got = unchecked(theirs[k]);
+            if (got !== null) unchecked(per[k] = got.slice(0));
+          }
+        }
+        first = this.prefixLength;
+      }
       // One scan per distinct form of a value, shared by every list and group reading that form;
       // the group's outcome is kept per value: after the first, a value costs one load here.
       let forms = table.groupFormsOf(g);
-      for (let i = 0; i < ids.length; i++) {
+      for (let i = first; i < ids.length; i++) {
         const id = unchecked(ids[i]);
         let form = id < forms.length ? unchecked(forms[id]) : 0;
         if (form == 1) continue;
@@ -578,6 +627,17 @@ class CollectedTargets extends TargetList {
       }
       this.screened[g] = per;
     }
+    return per!;
+  }
+
+  /**
+   * The values where one of rule `r`'s required literals occurs (the only ones it can match),
+   * from one screen pass per value for every rule of the screen: the others visit no value at all
+   * when none of their literals occurs.
+   */
+  literalSurvivorsFor(r: Rule, table: ValueTable, rules: RuleSet): i32[] {
+    const g = r.screenId;
+    const per = this.slotListsFor(g, table, rules);
     const slot = r.screenSlot - unchecked(rules.screenGroupStart[g]);
     if (slot >= per.length) return NO_VALUES;
     const got = unchecked(per[slot]);
@@ -594,10 +654,12 @@ class CollectedTargets extends TargetList {
     while (this.survivors.length <= g) this.survivors.push(null);
     let s = unchecked(this.survivors[g]);
     if (s === null) {
-      const out = new Array<i32>();
+      const prefix = this.prefix;
+      // The entries below prefixLength are the prefix list's: so are their survivors.
+      const out = prefix !== null ? prefix.survivorsFor(r, table, rules).slice(0) : new Array<i32>();
       const ids = this.ids;
       const chain = r.transformChain;
-      for (let i = 0; i < ids.length; i++) {
+      for (let i = prefix !== null ? this.prefixLength : 0; i < ids.length; i++) {
         const id = unchecked(ids[i]);
         if (table.groupMayMatch(id, r, table.transformedOf(id, chain, rules))) out.push(i);
       }
@@ -623,6 +685,14 @@ function capacityFor(id: i32): i32 {
   const n = id + 1;
   return max(64, n + (n >> 1));
 }
+/** Appends `src`'s elements to `dst` (in one block copy). */
+function copyInts(dst: i32[], src: i32[]): void {
+  const at = dst.length, n = src.length;
+  if (n == 0) return;
+  dst.length = at + n;
+  memory.copy(dst.dataStart + (<usize>at << 2), src.dataStart, <usize>n << 2);
+}
+
 /** An empty array with room for `n` elements (pushes up to n do not regrow it). */
 function reserved<T>(n: i32): Array<T> {
   const a = new Array<T>(n);
@@ -827,50 +897,17 @@ export class Transaction {
     }
     // Rules with the same target list share what was collected in this phase.
     let tl: TargetList;
-    const shared = r.targetId > 0 && this.removedTargets.length == 0;
-    while (this.targetCache.length <= r.targetId) this.targetCache.push(null);
-    let list: CollectedTargets | null = shared ? unchecked(this.targetCache[r.targetId]) : null;
-    let fresh: CollectedTargets | null = null;
-    if (list !== null) {
+    let list: CollectedTargets | null = null;
+    if (r.targetId > 0 && this.removedTargets.length == 0) {
+      list = this.sharedList(r, r.targetId, r.targets.length);
       tl = list;
     } else {
-      // A list kept for the phase gets its own arrays; one used once (TX, MATCHED_VARS, ...) reuses scratch ones.
-      if (shared) {
-        // A pooled list (its arrays reused), else new arrays sized as the list was last time
-        // (requests of one shape collect alike): no allocation, or no regrowth while collecting.
-        while (listSizes.length <= r.targetId) listSizes.push(0);
-        const hint = unchecked(listSizes[r.targetId]);
-        let l: CollectedTargets;
-        if (listPool.length > 0 && hint <= POOLED_LIST_MAX) {
-          l = listPool.pop();
-          l.reset();
-        } else {
-          l = new CollectedTargets(hint);
-        }
-        fresh = l;
-        tl = l;
-      } else {
-        tl = this.scratch;
-        tl.clear();
-      }
-      // A value seen twice gives the same verdict twice: in a shared list of more than 8
-      // entries it is inspected once (the first variable holding it is the one reported).
-      // Duplicates are dropped while collecting; a small list that lost some is collected again.
-      if (shared) this.table.beginDedup();
-      this.dedupping = shared;
-      this.rawCount = 0;
-      this.collect(r, tl);
+      // A list used once (TX, MATCHED_VARS, ctl-altered ones) reuses scratch arrays.
+      tl = this.scratch;
+      tl.clear();
       this.dedupping = false;
-      if (shared && this.rawCount <= 8 && tl.length < this.rawCount) {
-        tl.clear();
-        this.collect(r, tl);
-      }
-      if (shared) {
-        const l = fresh!;
-        if (tl.length > l.room) l.room = tl.length;
-        this.targetCache[r.targetId] = l;
-        unchecked(listSizes[r.targetId] = tl.length);
-      }
+      this.rawCount = 0;
+      this.collect(r, tl, 0, r.targets.length);
     }
     if (tl.length == 0) return false;
     const ids = tl.ids;
@@ -917,8 +954,9 @@ export class Transaction {
         }
         if (pure) table.setVerdict(slot, id, hit);
       } else {
-        if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
+        // The screen first: a value it rejects is not transformed for this rule.
         if (only === null && literal && !table.screenHit(r, id, this.rules)) continue;
+        if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
         if (only === null && screened && !table.groupMayMatch(id, r, v)) continue;
         if (pure && !r.capture) {
           // The verdict depends on the value alone: run the operator once per value.
@@ -951,6 +989,64 @@ export class Transaction {
     if (matches === null) return false;
     this.matchedVars = matches!;
     return true;
+  }
+
+  /**
+   * Shared list `targetId` of this phase: the values of targets [0, upTo) of `r` (a rule with
+   * that list, or with a longer list starting with it), collected on first use. A list whose
+   * targets start with another shared list's (RuleSet.targetPrefix) starts from that list's
+   * entries (collected first if needed) and collects only the rest: the same entries in the same
+   * order as collecting all its targets, since dropping duplicates keeps first occurrences.
+   */
+  private sharedList(r: Rule, targetId: i32, upTo: i32): CollectedTargets {
+    while (this.targetCache.length <= targetId) this.targetCache.push(null);
+    const cached = unchecked(this.targetCache[targetId]);
+    if (cached !== null) return cached;
+    const rules = this.rules;
+    let prefix: CollectedTargets | null = null;
+    let from = 0;
+    const prefixId = targetId < rules.targetPrefix.length ? unchecked(rules.targetPrefix[targetId]) : 0;
+    if (prefixId > 0) {
+      const k = unchecked(rules.targetPrefixTargets[targetId]);
+      const p = this.sharedList(r, prefixId, k);
+      // Only a list that holds its targets' values without duplicates (see below) is a prefix.
+      if (p.deduped) { prefix = p; from = k; }
+    }
+    // A pooled list (its arrays reused), else new arrays sized as the list was last time
+    // (requests of one shape collect alike): no allocation, or no regrowth while collecting.
+    while (listSizes.length <= targetId) listSizes.push(0);
+    const hint = unchecked(listSizes[targetId]);
+    let l: CollectedTargets;
+    if (listPool.length > 0 && hint <= POOLED_LIST_MAX) {
+      l = listPool.pop();
+      l.reset();
+    } else {
+      l = new CollectedTargets(hint);
+    }
+    // A value seen twice gives the same verdict twice: in a shared list of more than 8
+    // entries it is inspected once (the first variable holding it is the one reported).
+    // Duplicates are dropped while collecting; a small list that lost some is collected again.
+    this.table.beginDedup();
+    this.dedupping = true;
+    this.rawCount = 0;
+    if (prefix !== null) {
+      l.startFrom(prefix!, this.table);
+      this.rawCount = prefix!.rawCount;
+    }
+    this.collect(r, l, from, upTo);
+    this.dedupping = false;
+    l.rawCount = this.rawCount;
+    l.deduped = true;
+    if (this.rawCount <= 8 && l.length < this.rawCount) {
+      l.clear();
+      l.dropPrefix();
+      this.collect(r, l, 0, upTo);
+      l.deduped = false;
+    }
+    if (l.length > l.room) l.room = l.length;
+    this.targetCache[targetId] = l;
+    unchecked(listSizes[targetId] = l.length);
+    return l;
   }
 
   /**
@@ -1004,9 +1100,10 @@ export class Transaction {
     out.push(i, id);
   }
 
-  private collect(r: Rule, out: TargetList): void {
+  /** Appends the values of targets [from, upTo) of `r` (its exclusions apply). */
+  private collect(r: Rule, out: TargetList, from: i32, upTo: i32): void {
     this.collecting = r;
-    for (let t = 0; t < r.targets.length; t++) {
+    for (let t = from; t < upTo; t++) {
       const target = r.targets[t];
       if (target.exclude) continue;
       if (target.count) {

@@ -202,6 +202,12 @@ export class RuleSet {
   prefilterGroups: i32 = 0;
   /** Distinct shared target lists (Rule.targetId runs 1..targetLists). */
   targetLists: i32 = 0;
+  /**
+   * By targetId: the shared list whose targets are the first targetPrefixTargets[id] targets of
+   * this one (0: none), whose collected entries this list starts with.
+   */
+  targetPrefix: i32[] = [0];
+  targetPrefixTargets: i32[] = [0];
   /** Distinct transformation lists and their prefixes (Rule.transformChain runs 1..transformChains; 0 is the empty list). */
   transformChains: i32 = 0;
   /** By transformation list id: the id of the list without its last transformation (0: empty). */

@@ -102,6 +102,8 @@ export class SecLangParser {
     rs.chainParent = [0];
     rs.chainLast = [-1];
     const targetIds = new Map<string, i32>();
+    /** By targetId - 1: a rule link with that target list. */
+    const listRules = new Array<Rule>();
     for (let i = 0; i < this.ruleSet.rules.length; i++) {
       let r: Rule | null = this.ruleSet.rules[i];
       while (r !== null) {
@@ -127,13 +129,14 @@ export class SecLangParser {
         }
         r.targetKey = tk;
         if (tk.length > 0) {
-          if (!targetIds.has(tk)) targetIds.set(tk, targetIds.size + 1);
+          if (!targetIds.has(tk)) { targetIds.set(tk, targetIds.size + 1); listRules.push(r); }
           r.targetId = targetIds.get(tk);
         }
         r = r.chained;
       }
     }
     this.ruleSet.targetLists = targetIds.size;
+    this.notePrefixLists(targetIds, listRules);
     this.ruleSet.transformChains = chains.size - 1;
     this.buildScreens();
     this.buildPrefilters();
@@ -141,6 +144,35 @@ export class SecLangParser {
     for (let i = 0; i < this.ruleSet.rules.length; i++) if (!this.ruleSet.rules[i].removed) kept.push(this.ruleSet.rules[i]);
     this.ruleSet.rules = kept;
     return this.ruleSet;
+  }
+
+  /**
+   * For each shared target list, the longest other shared list its targets start with (e.g.
+   * `REQUEST_COOKIES|...|ARGS` for `REQUEST_COOKIES|...|ARGS|REQUEST_FILENAME`), when the rest
+   * of its targets has no exclusion (an exclusion applies to every target of its variable, so it
+   * would change what the first part collects). The engine then starts the longer list from the
+   * shorter one's entries instead of collecting them again (RuleSet.targetPrefix).
+   */
+  private notePrefixLists(targetIds: Map<string, i32>, listRules: Rule[]): void {
+    const rs = this.ruleSet;
+    rs.targetPrefix = new Array<i32>(listRules.length + 1).fill(0);
+    rs.targetPrefixTargets = new Array<i32>(listRules.length + 1).fill(0);
+    for (let l = 0; l < listRules.length; l++) {
+      const r = listRules[l];
+      const n = r.targets.length;
+      let key = "";
+      let best = 0, bestTargets = 0;
+      for (let k = 0; k < n - 1; k++) {
+        key += r.targets[k].describe() + "|";
+        if (targetIds.has(key)) { best = targetIds.get(key); bestTargets = k + 1; }
+      }
+      if (best == 0) continue;
+      let tailExcludes = false;
+      for (let t = bestTargets; t < n; t++) if (r.targets[t].exclude) tailExcludes = true;
+      if (tailExcludes) continue;
+      rs.targetPrefix[r.targetId] = best;
+      rs.targetPrefixTargets[r.targetId] = bestTargets;
+    }
   }
 
   /**

@@ -23,6 +23,11 @@ const RULES = [
   // A longer list used before the shorter one (which it collects first): ARGS_NAMES then ARGS.
   `SecRule ARGS_NAMES|ARGS|REQUEST_FILENAME "@contains zzlate" "id:7,phase:2,pass,log,t:none,logdata:'%{MATCHED_VAR_NAME}'"`,
   'SecRule ARGS_NAMES|ARGS "@contains zzlate" "id:8,phase:2,pass,log,t:none"',
+  // Three @rx rules without literals and with one transformation list: one alternation screens
+  // them (its survivors are taken from the shorter list too).
+  'SecRule ARGS "@rx ^\\w{30,}$" "id:9,phase:2,pass,log,t:lowercase"',
+  `SecRule ARGS|REQUEST_HEADERS:x-tail "@rx ^\\w{31,}$" "id:10,phase:2,pass,log,t:lowercase,logdata:'%{MATCHED_VAR_NAME}'"`,
+  `SecRule ARGS|REQUEST_HEADERS:x-tail "@rx ^\\w{32,}$" "id:11,phase:2,pass,log,t:lowercase,logdata:'%{MATCHED_VAR_NAME}'"`,
 ];
 
 /** More than 8 entries, so the lists drop duplicate values (the path that shares entries). */
@@ -64,6 +69,16 @@ describe('a target list that starts with another shared list keeps every match',
   it('a rule without literals sees the shared part and the rest', async () => {
     expect((await dataOf(query({ n: '123456789012' }))).get(5)).toBe('ARGS:n');
     expect((await dataOf(query({}), { 'x-tail': '123456789012' })).get(5)).toBe('REQUEST_HEADERS:x-tail');
+  });
+
+  it('rules screened by one alternation see the shared part and the rest', async () => {
+    const long = 'W'.repeat(33);
+    const inArgs = await dataOf(query({ w: long }));
+    expect([...inArgs.keys()].sort((a, b) => a - b)).toEqual([9, 10, 11]);
+    expect(inArgs.get(11)).toBe('ARGS:w');
+    const inHeader = await dataOf(query({}), { 'x-tail': long });
+    expect([...inHeader.keys()].sort((a, b) => a - b)).toEqual([10, 11]);
+    expect(inHeader.get(11)).toBe('REQUEST_HEADERS:x-tail');
   });
 
   it('an exclusion among the later targets still removes the excluded argument', async () => {

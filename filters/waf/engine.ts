@@ -565,6 +565,8 @@ class CollectedTargets extends TargetList {
     this.prefixLength = p.length;
   }
 
+  hasPrefix(): bool { return this.prefix !== null; }
+
   dropPrefix(): void {
     this.prefix = null;
     this.prefixLength = 0;
@@ -669,6 +671,8 @@ class CollectedTargets extends TargetList {
   }
 }
 
+/** Lists shorter than this are screened value by value by the rule that collected them. */
+const SURVIVORS_MIN = 64;
 const MAX_MACRO_VALUE = 1024;
 const NO_VALUES: i32[] = [];
 /** Shared empty placeholders of CollectedTargets' per-group arrays (replaced, never written). */
@@ -898,9 +902,16 @@ export class Transaction {
     // Rules with the same target list share what was collected in this phase.
     let tl: TargetList;
     let list: CollectedTargets | null = null;
+    // Whether this rule screens the list's values one by one rather than through the survivors.
+    let perValue = true;
     if (r.targetId > 0 && this.removedTargets.length == 0) {
+      const cache = this.targetCache;
+      const kept = r.targetId < cache.length && unchecked(cache[r.targetId]) !== null;
       list = this.sharedList(r, r.targetId, r.targets.length);
       tl = list;
+      // A small list just collected is screened value by value by the rule that collected it
+      // (survivor lists cost allocations that pay off only when many rules read a large list).
+      perValue = !kept && list.length < SURVIVORS_MIN && !list.hasPrefix();
     } else {
       // A list used once (TX, MATCHED_VARS, ctl-altered ones) reuses scratch arrays.
       tl = this.scratch;
@@ -923,9 +934,9 @@ export class Transaction {
     if (pure && r.verdictSlot < 0) r.verdictSlot = this.rules.verdictSlots++;
     const slot = r.verdictSlot;
     const literal = r.screenId >= 0;
-    const only: i32[] | null = list === null ? null
-      : literal ? list.literalSurvivorsFor(r, table, this.rules)
-      : screened ? list.survivorsFor(r, table, this.rules) : null;
+    const only: i32[] | null = perValue ? null
+      : literal ? list!.literalSurvivorsFor(r, table, this.rules)
+      : screened ? list!.survivorsFor(r, table, this.rules) : null;
     const count = only !== null ? only.length : ids.length;
     for (let k = 0; k < count; k++) {
       const i = only !== null ? unchecked(only[k]) : k;

@@ -542,6 +542,8 @@ class CollectedTargets extends TargetList {
    * its screen survivors are this one's below prefixLength: only the rest is walked here.
    */
   private prefix: CollectedTargets | null = null;
+  /** By screen group: an emptied per-slot array from an earlier collection (see reset). */
+  private spareSlots: Array<Array<i32[] | null> | null> = [];
   private prefixLength: i32 = 0;
   constructor(room: i32) {
     super(room);
@@ -552,7 +554,19 @@ class CollectedTargets extends TargetList {
   reset(): void {
     this.clear();
     this.survivors = NO_LISTS;
-    this.screened = NO_SLOT_LISTS;
+    // The per-slot survivor arrays are kept, emptied, for the next collection (a pooled list is
+    // collected again on every request: no allocation for them then).
+    const sc = this.screened;
+    for (let g = 0; g < sc.length; g++) {
+      const per = unchecked(sc[g]);
+      if (per === null) continue;
+      unchecked(sc[g] = null);
+      if (per.length == 0) continue; // NO_SLOTS
+      for (let k = 0; k < per.length; k++) { const l = unchecked(per[k]); if (l !== null) l.length = 0; }
+      const spare = this.spareSlots;
+      while (spare.length <= g) spare.push(null);
+      unchecked(spare[g] = per);
+    }
     this.dropPrefix();
     this.rawCount = 0;
     this.deduped = false;
@@ -589,10 +603,13 @@ class CollectedTargets extends TargetList {
         // The entries below prefixLength are the prefix list's: so are their survivors.
         const theirs = prefix.slotListsFor(g, table, rules);
         if (theirs.length > 0) {
-          per = new Array<i32[] | null>(end - start);
+          per = this.slotArray(g, end - start);
           for (let k = 0; k < theirs.length; k++) {
             const got = unchecked(theirs[k]);
-            if (got !== null) unchecked(per[k] = got.slice(0));
+            if (got === null || got.length == 0) continue;
+            let mine = unchecked(per[k]);
+            if (mine === null) { unchecked(per[k] = got.slice(0)); continue; }
+            copyInts(mine, got);
           }
         }
         first = this.prefixLength;
@@ -620,7 +637,7 @@ class CollectedTargets extends TargetList {
             const b = <i32>ctz(word);
             word &= word - 1;
             const slot = (w << 5) + b - start;
-            if (per.length == 0) per = new Array<i32[] | null>(end - start);
+            if (per.length == 0) per = this.slotArray(g, end - start);
             let list = unchecked(per![slot]);
             if (list === null) { list = new Array<i32>(); unchecked(per[slot] = list); }
             list.push(i);
@@ -630,6 +647,16 @@ class CollectedTargets extends TargetList {
       this.screened[g] = per;
     }
     return per!;
+  }
+
+  /** An empty per-slot array of `slots` for group `g`: the spare one when there is one. */
+  private slotArray(g: i32, slots: i32): Array<i32[] | null> {
+    const spare = this.spareSlots;
+    if (g < spare.length) {
+      const per = unchecked(spare[g]);
+      if (per !== null && per.length == slots) return per;
+    }
+    return new Array<i32[] | null>(slots);
   }
 
   /**

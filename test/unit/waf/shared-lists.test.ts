@@ -81,6 +81,26 @@ describe('a target list that starts with another shared list keeps every match',
     expect(inHeader.get(11)).toBe('REQUEST_HEADERS:x-tail');
   });
 
+  it('lists collected again on later requests (their arrays reused) report exactly that request\'s matches', async () => {
+    // The match moves between arguments, lists and rules from request to request; what an
+    // earlier request's screen found must neither linger nor be lost.
+    const steps: Array<[Record<string, string>, Record<string, string>, number[], string]> = [
+      [{ z1: 'x', z2: 'y', q: 'a zzprefix b' }, {}, [1, 3, 6], 'ARGS:q'],
+      [{}, {}, [], ''],
+      [{ w: 'zzprefix' }, { 'x-tail': 'zztail' }, [1, 2, 3, 6], 'ARGS:w'],
+      [{ a: '1', b: '2', c: '3', q: 'zzprefix' }, {}, [1, 3, 6], 'ARGS:q'],
+      [{}, { 'x-tail': 'zztail' }, [2], ''],
+      [{ q: 'zzprefix' }, {}, [1, 3, 6], 'ARGS:q'],
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const [args, headers, ids, name] of steps) {
+        const got = await dataOf(query(args), headers);
+        expect([...got.keys()].sort((a, b) => a - b)).toEqual(ids);
+        if (name) expect(got.get(3)).toBe(name);
+      }
+    }
+  });
+
   it('an exclusion among the later targets still removes the excluded argument', async () => {
     const got = await dataOf(query({ secret: 'zzprefix' }));
     expect(got.has(1)).toBe(true);

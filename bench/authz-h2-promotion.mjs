@@ -5,13 +5,15 @@
 //                one DATA, trailers): no grpc-js, no proto decoding
 //   no-op        the bare grpc-js Authorization server of authz-check.mjs (default options)
 // each under two clients: the lean raw HTTP/2 client of authz-check.mjs and a node:http2 client,
-// so neither the bench's client nor grpc-js can hide the answer. Promotion is what fills the old
+// so neither the bench's client nor grpc-js can hide the answer; and a node:http (HTTP/1.1
+// keep-alive) server under a node:http client, the transport of Envoy's HTTP ext_authz mode. Promotion is what fills the old
 // generation between mark-compacts, and every mark-compact is a pause of 10-100 ms that a paced
 // Check waits on. The server measures its own old-generation growth over the middle half of the
 // run (the positive steps of its size, sampled every 5 ms) and counts the mark-compacts in it. Pinning as in authz-check: BENCH_PIN=1.
 // BENCH_RATE (default 5000), BENCH_PACED_SECONDS (default 3), BENCH_SERVER_FLAGS as there.
 import { execFileSync, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Agent, createServer as h1server, request as h1request } from 'node:http';
 import { connect as h2connect, constants as h2c, createServer as h2server } from 'node:http2';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
@@ -31,7 +33,18 @@ function oldGeneration() {
 
 async function serve(kind) {
   let port;
-  if (kind === 'node:http2') {
+  if (kind === 'node:http') {
+    // The same answer over HTTP/1.1 keep-alive: the transport floor of the HTTP ext_authz mode.
+    const server = h1server({ keepAliveTimeout: 60_000 }, (req, res) => {
+      req.on('data', () => {});
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/grpc' });
+        res.end(Buffer.from([0, 0, 0, 0, 4, 10, 2, 8, 0]));
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    port = server.address().port;
+  } else if (kind === 'node:http2') {
     // An OK CheckResponse, gRPC-framed: status {code: 0}.
     const answer = Buffer.from([0, 0, 0, 0, 4, 10, 2, 8, 0]);
     const server = h2server();
@@ -93,11 +106,28 @@ function nodeH2Client(port) {
   };
 }
 
+/** node:http client on keep-alive sockets (as Envoy's HTTP/1.1 pool to an ext_authz http_service). */
+function nodeH1Client(port) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  return {
+    call: (framed) => new Promise((resolve, reject) => {
+      const r = h1request({ host: '127.0.0.1', port, method: 'POST', path: PATH, agent }, (res) => {
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+      });
+      r.on('error', reject);
+      r.end(framed);
+    }),
+    close: () => agent.destroy(),
+  };
+}
+
 async function measure(kind, clientKind, framed) {
   const child = fork(self, ['--serve', kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [] });
   const { port } = await new Promise((r) => child.once('message', r));
   if (pin) execFileSync('taskset', ['-a', '-p', '-c', '1', String(child.pid)], { stdio: 'ignore' });
-  const client = clientKind === 'raw' ? await rawH2Client('127.0.0.1', port, PATH) : nodeH2Client(port);
+  const client = clientKind === 'raw' ? await rawH2Client('127.0.0.1', port, PATH) : clientKind === 'node:http' ? nodeH1Client(port) : nodeH2Client(port);
   // Warm-up (JIT, connection), then the paced run, each Check timed from when it was sent.
   for (let i = 0; i < 2000; i++) await client.call(framed);
   const latencies = [];
@@ -152,11 +182,12 @@ if (process.argv[2] === '--serve') {
   bytes.copy(framed, 5);
   const rows = [];
   for (const kind of ['node:http2', 'no-op']) for (const clientKind of ['raw', 'node:http2']) rows.push(await measure(kind, clientKind, framed));
+  rows.push(await measure('node:http', 'node:http', framed));
   const os = await import('node:os');
   console.log(`\nOld-generation growth per Check while a server answers ${rate} Checks/s paced (${seconds} s; middle half measured; Node ${process.version}; load average ${os.loadavg()[0].toFixed(1)}${pin ? '; client CPU 0, server CPU 1' : ''})\n`);
   console.log('| server | client | p50 ms | p99 ms | promoted bytes per Check | mark-compacts in the window |');
   console.log('| --- | --- | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
-    console.log(`| ${r.kind} | ${r.clientKind === 'raw' ? 'lean raw HTTP/2' : 'node:http2'} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Math.round(r.perCheck).toLocaleString('en-US')} | ${r.majors} |`);
+    console.log(`| ${r.kind} | ${r.clientKind === 'raw' ? 'lean raw HTTP/2' : r.clientKind} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Math.round(r.perCheck).toLocaleString('en-US')} | ${r.majors} |`);
   }
 }

@@ -34,7 +34,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { rawH2Client } from './lib/raw-h2-client.mjs';
 import * as grpc from '@grpc/grpc-js';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { BENCH_REGO, benchRequests, fullPipelineConfig } from './lib/authz-fixtures.mjs';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -45,7 +45,6 @@ const clientKind = process.env.BENCH_CLIENT ?? 'h2';
 const baseline = process.env.BENCH_BASELINE;
 const pin = process.env.BENCH_PIN === '1';
 const self = fileURLToPath(import.meta.url);
-const ISS = 'https://bench.meshward.test';
 
 // ------------------------------------------------------------------------------ server side
 
@@ -73,28 +72,9 @@ async function serve(name, setupJson) {
     port = server.ports.grpc;
   } else {
     const config = {
+      ...fullPipelineConfig({ jwk: setup.jwk, signals: variant !== 'jwt+yaml', regoFile: variant === 'full+rego' ? setup.rego : undefined }),
       log_level: 'info',
       server: { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } },
-      reload: { enabled: false },
-      identity: { jwt: { issuers: [{ issuer: ISS, audiences: ['bench'], jwks: { keys: [setup.jwk] } }] } },
-      signals: variant === 'jwt+yaml' ? {} : {
-        ip_reputation: { lists: [{ name: 'abuse', cidrs: ['203.0.113.0/24', '198.51.100.0/24'], score: 100 }] },
-        geo: { denied_countries: ['KP'] },
-        new_device: {},
-        velocity: { per_principal: { window_seconds: 60, max_requests: 1_000_000 }, per_ip: { window_seconds: 60, max_requests: 10_000_000 } },
-        failed_auth: {},
-        waf: {},
-        route_sensitivity: {},
-      },
-      risk: { step_up: { acr_values: 'mfa' }, thresholds: [{ score: 90, decision: 'deny' }, { score: 70, decision: 'step_up' }] },
-      policy: {
-        policies: [
-          { name: 'no-admin', action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin/*'] } }], when: [{ key: 'request.auth.claims[role]', not_values: ['admin'] }] }] },
-          { name: 'no-deletes-when-risky', action: 'DENY', decision: 'read_only', rules: [{ when: [{ key: 'risk.score', values: ['>=50'] }] }] },
-          { name: 'tenant', action: 'ALLOW', rules: [{ from: [{ source: { request_principals: [`${ISS}/*`] } }], when: [{ key: 'request.headers[x-tenant]', values: ['acme', 'globex'] }] }] },
-        ],
-        ...(variant === 'full+rego' ? { rego: { file: setup.rego, entrypoint: 'bench/authz/allow' } } : {}),
-      },
       ...(variant === 'full+redis' ? { state: { url: setup.redisUrl, key_prefix: `bench:${Date.now()}:`, timeout_ms: 200 } } : {}),
     };
     // Decision lines are built (JSON) as in production, then dropped instead of written.
@@ -334,26 +314,9 @@ async function main() {
   if (pin) pinTo(process.pid, 0);
   const dir = mkdtempSync(join(tmpdir(), 'meshward-bench-authz-'));
   const rego = join(dir, 'bench.rego');
-  writeFileSync(rego, 'package bench.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n  input.identity.kind == "jwt"\n  input.risk.score < 70\n  input.attributes.request.http.method in {"GET", "POST"}\n}\n');
-  const pair = await generateKeyPair('ES256');
-  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'b', alg: 'ES256' };
-  // 64 principals, each with its own device and address: per-principal history stays realistic.
-  const requests = [];
-  for (let u = 0; u < 64; u++) {
-    const token = await new SignJWT({ sub: `user-${u}`, role: 'viewer' }).setProtectedHeader({ alg: 'ES256', kid: 'b' }).setIssuer(ISS).setAudience('bench').setIssuedAt().setExpirationTime('1h').sign(pair.privateKey);
-    requests.push({
-      attributes: {
-        source: { address: { socket_address: { address: `10.0.${u}.7`, port_value: 40000 } } },
-        destination: { address: { socket_address: { address: '10.9.9.9', port_value: 8080 } } },
-        request: {
-          http: {
-            id: String(u), method: 'GET', path: `/api/orders/${u}?full=1`, host: 'api.example.com', scheme: 'https', protocol: 'HTTP/1.1',
-            headers: { ':path': `/api/orders/${u}?full=1`, ':method': 'GET', ':authority': 'api.example.com', authorization: `Bearer ${token}`, 'user-agent': `bench-agent/${u}`, 'x-tenant': 'acme', 'x-meshward-waf-score': '2', 'x-meshward-geo-country': 'FR', 'x-request-id': `r-${u}` },
-          },
-        },
-      },
-    });
-  }
+  writeFileSync(rego, BENCH_REGO);
+  const { jwk, attributes } = await benchRequests();
+  const requests = attributes.map((a) => ({ attributes: a }));
   // A throwaway redis-server for the full+redis variant (nothing persisted).
   const { requireTool } = await import('../sdk/dist/tools/index.js');
   const { freePort } = await import('../sdk/dist/envoy/index.js');

@@ -21,32 +21,20 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as ext from '../ext-authz/dist/index.js';
 import { compileRego, interpretRegoResultText } from '../ext-authz/dist/policy/rego.js';
 import { directEvaluator } from '../ext-authz/dist/policy/rego-eval.js';
+import { BENCH_REGO, BENCH_REGO_ENTRYPOINT, benchRequests, fullPipelineConfig } from './lib/authz-fixtures.mjs';
 
 const baseline = process.env.BENCH_BASELINE;
 const before = baseline ? await import(pathToFileURL(join(baseline, 'index.js')).href) : undefined;
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 4000);
-const ISS = 'https://bench.meshward.test';
 const dir = mkdtempSync(join(tmpdir(), 'meshward-bench-rego-'));
 
 const POLICIES = {
-  'bench (authz-check)': ['bench/authz/allow', `package bench.authz
-
-import rego.v1
-
-default allow := false
-
-allow if {
-  input.identity.kind == "jwt"
-  input.risk.score < 70
-  input.attributes.request.http.method in {"GET", "POST"}
-}
-`],
+  'bench (authz-check)': [BENCH_REGO_ENTRYPOINT, BENCH_REGO],
   'docs example': ['meshward/authz/allow', `package meshward.authz
 
 import rego.v1
@@ -94,36 +82,10 @@ allow if {
 };
 
 // The bench's requests (as bench/authz-check.mjs), decided by the full pipeline to get real input documents.
-const pair = await generateKeyPair('ES256');
-const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'b', alg: 'ES256' };
-const requests = [];
-for (let u = 0; u < 64; u++) {
-  const token = await new SignJWT({ sub: `user-${u}`, role: 'viewer' }).setProtectedHeader({ alg: 'ES256', kid: 'b' }).setIssuer(ISS).setAudience('bench').setIssuedAt().setExpirationTime('1h').sign(pair.privateKey);
-  requests.push({
-    source: { address: { socket_address: { address: `10.0.${u}.7`, port_value: 40000 } } },
-    destination: { address: { socket_address: { address: '10.9.9.9', port_value: 8080 } } },
-    request: { http: { id: String(u), method: 'GET', path: `/api/orders/${u}?full=1`, host: 'api.example.com', scheme: 'https', protocol: 'HTTP/1.1',
-      headers: { ':path': `/api/orders/${u}?full=1`, ':method': 'GET', ':authority': 'api.example.com', authorization: `Bearer ${token}`, 'user-agent': `bench-agent/${u}`, 'x-tenant': 'acme', 'x-meshward-waf-score': '2', 'x-meshward-geo-country': 'FR', 'x-request-id': `r-${u}` } } },
-  });
-}
+const { jwk, attributes: requests } = await benchRequests();
 const benchRego = join(dir, 'bench.rego');
 writeFileSync(benchRego, POLICIES['bench (authz-check)'][1]);
-const config = (rego) => ext.parseConfig({
-  reload: { enabled: false },
-  identity: { jwt: { issuers: [{ issuer: ISS, audiences: ['bench'], jwks: { keys: [jwk] } }] } },
-  signals: {
-    ip_reputation: { lists: [{ name: 'abuse', cidrs: ['203.0.113.0/24', '198.51.100.0/24'], score: 100 }] }, geo: { denied_countries: ['KP'] }, new_device: {},
-    velocity: { per_principal: { window_seconds: 60, max_requests: 1_000_000 }, per_ip: { window_seconds: 60, max_requests: 10_000_000 } }, failed_auth: {}, waf: {}, route_sensitivity: {},
-  },
-  risk: { step_up: { acr_values: 'mfa' }, thresholds: [{ score: 90, decision: 'deny' }, { score: 70, decision: 'step_up' }] },
-  policy: {
-    policies: [
-      { name: 'no-admin', action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin/*'] } }], when: [{ key: 'request.auth.claims[role]', not_values: ['admin'] }] }] },
-      { name: 'tenant', action: 'ALLOW', rules: [{ from: [{ source: { request_principals: [`${ISS}/*`] } }], when: [{ key: 'request.headers[x-tenant]', values: ['acme', 'globex'] }] }] },
-    ],
-    ...(rego ? { rego: { file: benchRego, entrypoint: 'bench/authz/allow' } } : {}),
-  },
-});
+const config = (rego) => ext.parseConfig(fullPipelineConfig({ jwk, regoFile: rego ? benchRego : undefined }));
 const logger = new ext.Logger('info', () => {});
 const full = await ext.Authorizer.create(config(false), { logger });
 const withRego = await ext.Authorizer.create(config(true), { logger });

@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,21 +20,17 @@ import {
 import { compileRego, interpretRegoResultText } from '../../../ext-authz/src/policy/rego.js';
 import { directEvaluator, type OpaPolicyLike } from '../../../ext-authz/src/policy/rego-eval.js';
 import { requireTool } from '../../../sdk/src/tools/resolve.js';
+import { scratchFiles } from '../../support/scratch-files.js';
 
 // The server writes a Rego policy only the parts of the input document its modules can read.
 // These tests hold that to the same decisions as the full document (what opa-wasm wrote before).
 
-const dir = mkdtempSync(join(tmpdir(), 'meshward-rego-input-'));
+const regoFile = scratchFiles('rego-input').write;
 let opa: string;
 beforeAll(() => {
   opa = requireTool('opa').path;
 });
 
-function regoFile(name: string, text: string): string {
-  const file = join(dir, name);
-  writeFileSync(file, text);
-  return file;
-}
 
 /** A policy of POLICIES as files. */
 function policyFiles(name: string, prefix = ''): string[] {

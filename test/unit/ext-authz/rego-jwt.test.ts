@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHmac, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,23 +8,21 @@ import { Authorizer, Logger, parseConfig, RegoPolicy, startAuthzServer, type Che
 import { compileRego } from '../../../ext-authz/src/policy/rego.js';
 import { suppliedBuiltins, type BuiltinFailure } from '../../../ext-authz/src/policy/rego-builtins.js';
 import { requireTool } from '../../../sdk/src/tools/resolve.js';
+import { scratchFiles } from '../../support/scratch-files.js';
 
 // io.jwt.* built-ins supplied to opa-wasm by the server, held to the real OPA binary's answers
 // (its Go implementation is the reference) and to Wycheproof's JWS vectors.
 
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
 const vectors = resolve(repoRoot, '..', 'shared', 'vectors', 'wycheproof');
-const dir = mkdtempSync(join(tmpdir(), 'meshward-rego-jwt-'));
+const scratch = scratchFiles('rego-jwt');
+const dir = scratch.dir;
+const regoFile = scratch.write;
 let opa: string;
 beforeAll(() => {
   opa = requireTool('opa').path;
 });
 
-function regoFile(name: string, text: string): string {
-  const file = join(dir, name);
-  writeFileSync(file, text);
-  return file;
-}
 
 const b64url = (v: object | string) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 const HASH = { RS256: 'sha256', RS384: 'sha384', PS256: 'sha256', ES256: 'sha256', HS256: 'sha256', EdDSA: 'sha512' } as const;
@@ -101,8 +98,7 @@ interface DiffInput {
 /** OPA's answer (undefined entries are absent) and ours, for the same input. */
 async function both(input: DiffInput): Promise<{ opa: Record<string, Record<string, unknown>>; wasm: Record<string, Record<string, unknown>>; failures: BuiltinFailure[] }> {
   const file = regoFile('jwtdiff.rego', DIFF_REGO);
-  const inputFile = join(dir, 'diff-input.json');
-  writeFileSync(inputFile, JSON.stringify(input));
+  const inputFile = scratch.write('diff-input.json', JSON.stringify(input));
   const r = spawnSync(opa, ['eval', '--format', 'json', '-d', file, '-i', inputFile, 'data.jwtdiff'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   expect(r.status, r.stderr).toBe(0);
   const opaValue = (JSON.parse(r.stdout) as { result: Array<{ expressions: Array<{ value: Record<string, Record<string, unknown>> }> }> }).result[0]!.expressions[0]!.value;

@@ -1,6 +1,6 @@
 // Added latency of the attributes filter (filters/attributes) through real Envoy, in one run:
-// the same requests go to Envoys that differ only in their HTTP filters, interleaved request by
-// request (so machine noise hits every variant alike):
+// the same requests go to Envoys that differ only in their HTTP filters, interleaved (so machine
+// noise hits every variant alike):
 //   no filter              the router alone
 //   1 constant attribute   the wasm filter with one attribute `'x'` (the cost of running any wasm filter)
 //   10 typical attributes  operation, client_class, api_version, spiffe, header and claim rules,
@@ -11,6 +11,10 @@
 // byte sent upstream: header parsing plus the filter chain), which has no client or upstream noise.
 // Goal: under 20 µs added at p50 for 10 attributes.
 //
+// BENCH_ORDER: both orders by default (half the time each); `requests` sends one request to each Envoy in turn, so every request
+// finds the filter's code and data cold in the CPU caches (the other Envoys, the client and the
+// upstream ran in between): the cost after a pause in traffic. `bursts` sends 50 requests in a row
+// to each Envoy in turn: a steady stream per Envoy, as a proxy under continuous load serves it.
 // BENCH_SECONDS (default 8); BENCH_ATTR_WASM: the build to measure (default build/attributes.wasm);
 // BENCH_ATTR_BASE_WASM: another build (e.g. an older one) measured in the same run, for a before/after;
 // BENCH_BREAKDOWN=1 adds the 10 attributes without outputs and with request headers only, so the
@@ -20,7 +24,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { typical, constant, noOutputs, headersOnly, requestHeaders, requestMethod, requestPath } from './lib/attributes-workload.mjs';
-import { startVariantEnvoys, logMarks, collectInEnvoy, pct, addedP50 } from './lib/envoy-variants.mjs';
+import { startVariantEnvoys, logMarks, collectInEnvoy, pct, addedP50, ROUND } from './lib/envoy-variants.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wasmPath = process.env.BENCH_ATTR_WASM ?? join(root, 'build', 'attributes.wasm');
@@ -41,6 +45,14 @@ try {
 }
 const { stopAllEnvoys, wasmHttpFilter, startEchoUpstream, envoyVersionLine } = envoyApi;
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+if (!['requests', 'bursts', undefined].includes(process.env.BENCH_ORDER)) {
+  console.error(`bench/attributes-envoy: BENCH_ORDER must be \`requests\` or \`bursts\`, not \`${process.env.BENCH_ORDER}\``);
+  process.exit(1);
+}
+// Both orders by default, each for half of BENCH_SECONDS, with the same Envoys.
+const orders = process.env.BENCH_ORDER ? [process.env.BENCH_ORDER] : ['requests', 'bursts'];
+// As many requests in a row as addedP50 puts in one round, so a round compares adjacent bursts.
+const BURST = ROUND;
 
 
 const filter = (config, path = wasmPath) => [wasmHttpFilter({ name: 'attributes', wasmPath: path, config })];
@@ -82,38 +94,50 @@ try {
       req.end();
     });
 
-  // Warm-up (connections, V8 tiers), then measured rounds until the time is up.
+  // Warm-up (connections, V8 tiers), then each order's measured rounds until its time is up.
   for (let i = 0; i < 300; i++) for (const v of variants) await get(v, i);
-  const marks = logMarks(variants);
-  const end = performance.now() + seconds * 1000;
-  let i = 0;
-  while (performance.now() < end) {
-    for (const v of variants) v.rtt.push(await get(v, i));
-    i++;
-  }
-  await collectInEnvoy(variants, marks);
-
-  // Added p50: see addedP50 (bench/lib/envoy-variants.mjs). Added p99: p99 minus the baseline's p99.
   const base = variants[0];
   const fmt = (n) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(0));
   const signed = (n) => (n === undefined || Number.isNaN(n) ? 'n/a' : `${n >= 0 ? '+' : ''}${n.toFixed(0)}`);
-  console.log(`\nAttributes filter through real Envoy (${envoyVersionLine?.() ?? 'envoy'}, concurrency 1), ${i} requests per variant, interleaved; µs\n`);
-  console.log('| variant | round trip p50 | p99 | added p50 | added p99 | in Envoy p50 | p99 | added p50 | added p99 |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const v of variants) {
-    const r50 = pct(v.rtt, 50), r99 = pct(v.rtt, 99);
-    const e50 = v.inEnvoy.length ? pct(v.inEnvoy, 50) : NaN, e99 = v.inEnvoy.length ? pct(v.inEnvoy, 99) : NaN;
-    const isBase = v === base;
-    console.log(`| ${v.name} | ${fmt(r50)} | ${fmt(r99)} | ${isBase ? '' : signed(addedP50(v.rtt, base.rtt))} | ${isBase ? '' : signed(r99 - pct(base.rtt, 99))} | ` +
-      `${fmt(e50)} | ${fmt(e99)} | ${isBase ? '' : signed(addedP50(v.inEnvoy, base.inEnvoy))} | ${isBase ? '' : signed(e99 - pct(base.inEnvoy, 99))} |`);
+  for (const order of orders) {
+    for (const v of variants) v.rtt = [];
+    const marks = logMarks(variants);
+    const end = performance.now() + (seconds * 1000) / orders.length;
+    let i = 0;
+    if (order === 'bursts') {
+      // A steady stream per variant: BURST requests in a row to one Envoy, the variants taking turns.
+      while (performance.now() < end) {
+        for (const v of variants) for (let k = 0; k < BURST; k++) v.rtt.push(await get(v, i + k));
+        i += BURST;
+      }
+    } else {
+      while (performance.now() < end) {
+        for (const v of variants) v.rtt.push(await get(v, i));
+        i++;
+      }
+    }
+    await collectInEnvoy(variants, marks);
+
+    // Added p50: see addedP50 (bench/lib/envoy-variants.mjs). Added p99: p99 minus the baseline's p99.
+    const how = order === 'bursts' ? `in bursts of ${BURST} (a steady stream per Envoy)` : 'one request to each Envoy in turn (cold caches)';
+    console.log(`\nAttributes filter through real Envoy (${envoyVersionLine?.() ?? 'envoy'}, concurrency 1), ${i} requests per variant, ${how}; µs\n`);
+    console.log('| variant | round trip p50 | p99 | added p50 | added p99 | in Envoy p50 | p99 | added p50 | added p99 |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const v of variants) {
+      const r50 = pct(v.rtt, 50), r99 = pct(v.rtt, 99);
+      const e50 = v.inEnvoy.length ? pct(v.inEnvoy, 50) : NaN, e99 = v.inEnvoy.length ? pct(v.inEnvoy, 99) : NaN;
+      const isBase = v === base;
+      console.log(`| ${v.name} | ${fmt(r50)} | ${fmt(r99)} | ${isBase ? '' : signed(addedP50(v.rtt, base.rtt))} | ${isBase ? '' : signed(r99 - pct(base.rtt, 99))} | ` +
+        `${fmt(e50)} | ${fmt(e99)} | ${isBase ? '' : signed(addedP50(v.inEnvoy, base.inEnvoy))} | ${isBase ? '' : signed(e99 - pct(base.inEnvoy, 99))} |`);
+    }
+    const [, floor, typicalRow] = variants;
+    console.log(`\n10 typical attributes above the wasm floor (1 constant attribute), in Envoy: ${signed(addedP50(typicalRow.inEnvoy, floor.inEnvoy))} µs at p50.`);
+    for (const v of variants.slice(3)) {
+      console.log(`${v.name} against 10 typical attributes, in Envoy: ${signed(addedP50(v.inEnvoy, typicalRow.inEnvoy))} µs at p50.`);
+    }
   }
-  const [, floor, typicalRow] = variants;
-  console.log(`\n10 typical attributes above the wasm floor (1 constant attribute), in Envoy: ${signed(addedP50(typicalRow.inEnvoy, floor.inEnvoy))} µs at p50.`);
-  for (const v of variants.slice(3)) {
-    console.log(`${v.name} against 10 typical attributes, in Envoy: ${signed(addedP50(v.inEnvoy, typicalRow.inEnvoy))} µs at p50.`);
-  }
-  if (baseWasmPath !== undefined) console.log(`base build: ${baseWasmPath}`);
-  console.log('added p50: median over rounds of 50 of the round-median difference to "no filter"; added p99: p99 minus its p99.');
+  if (baseWasmPath !== undefined) console.log(`\nbase build: ${baseWasmPath}`);
+  console.log(`added p50: median over rounds of ${ROUND} of the round-median difference to "no filter"; added p99: p99 minus its p99.`);
   console.log('\n"in Envoy" = %COMMON_DURATION(DS_RX_BEG:US_TX_BEG:us)%: first request byte in to first byte sent upstream.');
   console.log('Goal: 10 typical attributes add under 20 µs at p50.');
 } finally {

@@ -45,7 +45,7 @@ export function pct(xs, p) {
 }
 
 /** Requests per round: consecutive requests of each variant sent interleaved. */
-const ROUND = 50;
+export const ROUND = 50;
 
 function roundMedians(xs) {
   const out = [];

@@ -11,24 +11,59 @@
 // Check waits on. The server measures its own old-generation growth over the middle half of the
 // run (the positive steps of its size, sampled every 5 ms) and counts the mark-compacts in it. Pinning as in authz-check: BENCH_PIN=1.
 // BENCH_RATE (default 5000), BENCH_PACED_SECONDS (default 3), BENCH_SERVER_FLAGS as there.
+// It also splits that growth with v8.GCProfiler (old-generation size before and after each GC):
+// what the server allocated straight into old space between GCs (node:http2 hands every header
+// value to JavaScript as an external string and every header name as an internalized string,
+// both of which V8 allocates in old space) and what scavenges promoted; and it lists the
+// mark-compacts' pauses. BENCH_CONCURRENCY=<n> replaces the paced run with a closed loop of n
+// calls in flight for BENCH_CHECKS calls (default 20000; middle half measured): on a busy
+// machine a paced server falls behind and what is in flight at each scavenge (and so promoted)
+// grows with the backlog, while the closed loop measures the same thing at any load.
 import { execFileSync, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Agent, createServer as h1server, request as h1request } from 'node:http';
 import { connect as h2connect, constants as h2c, createServer as h2server } from 'node:http2';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { GCProfiler, getHeapSpaceStatistics } from 'node:v8';
 import * as grpc from '@grpc/grpc-js';
 import { rawH2Client } from './lib/raw-h2-client.mjs';
 
 const rate = Number(process.env.BENCH_RATE ?? 5000);
 const seconds = Number(process.env.BENCH_PACED_SECONDS ?? 3);
 const pin = process.env.BENCH_PIN === '1';
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 0);
+const closedLoopChecks = Number(process.env.BENCH_CHECKS ?? 20000);
 const self = fileURLToPath(import.meta.url);
 const PATH = '/envoy.service.auth.v3.Authorization/Check';
 
 /** Bytes in V8's old generation (old, large-object and code spaces). */
 function oldGeneration() {
   return getHeapSpaceStatistics().filter((s) => !s.space_name.startsWith('new')).reduce((n, s) => n + s.space_used_size, 0);
+}
+
+/** The same from a GCProfiler record's heapSpaceStatistics. */
+function oldGenerationOf(spaces) {
+  return spaces.filter((s) => !s.spaceName.startsWith('new')).reduce((n, s) => n + s.spaceUsedSize, 0);
+}
+
+/**
+ * From the GCs between mark and read: bytes scavenges moved into old space, bytes the program
+ * allocated straight into old space between GCs, and each mark-compact's pause (ms).
+ */
+function splitOldGrowth(records) {
+  let promoted = 0;
+  let direct = 0;
+  const pauses = [];
+  let previousAfter;
+  for (const r of records) {
+    const before = oldGenerationOf(r.beforeGC.heapSpaceStatistics);
+    const after = oldGenerationOf(r.afterGC.heapSpaceStatistics);
+    if (previousAfter !== undefined && before > previousAfter) direct += before - previousAfter;
+    if (r.gcType === 'Scavenge' && after > before) promoted += after - before;
+    if (r.gcType === 'MarkSweepCompact') pauses.push(r.cost / 1000);
+    previousAfter = after;
+  }
+  return { promoted, direct, pauses };
 }
 
 async function serve(kind) {
@@ -78,9 +113,14 @@ async function serve(kind) {
     last = now;
   }, 5);
   let from;
+  let profiler;
   process.on('message', (m) => {
-    if (m === 'mark') from = { filled, majors };
-    if (m === 'read') process.send({ grew: filled - from.filled, majors: majors - from.majors });
+    if (m === 'mark') {
+      from = { filled, majors };
+      profiler = new GCProfiler();
+      profiler.start();
+    }
+    if (m === 'read') process.send({ grew: filled - from.filled, majors: majors - from.majors, ...splitOldGrowth(profiler.stop().statistics) });
   });
   process.send({ port });
 }
@@ -130,6 +170,7 @@ async function measure(kind, clientKind, framed) {
   const client = clientKind === 'raw' ? await rawH2Client('127.0.0.1', port, PATH) : clientKind === 'node:http' ? nodeH1Client(port) : nodeH2Client(port);
   // Warm-up (JIT, connection), then the paced run, each Check timed from when it was sent.
   for (let i = 0; i < 2000; i++) await client.call(framed);
+  if (concurrency > 0) return closedLoop(child, client, kind, clientKind, framed);
   const latencies = [];
   const inflight = [];
   const start = performance.now();
@@ -161,12 +202,40 @@ async function measure(kind, clientKind, framed) {
     due += 1000 / rate;
   }
   await Promise.all(inflight);
-  const { grew, majors } = await reading;
+  const read = await reading;
   client.close();
   child.kill();
+  return summary(kind, clientKind, latencies, read, window);
+}
+
+function summary(kind, clientKind, latencies, read, window) {
   latencies.sort((a, b) => a - b);
   const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  return { kind, clientKind, p50: pct(50), p99: pct(99), perCheck: grew / window, majors };
+  return {
+    kind, clientKind, p50: pct(50), p99: pct(99), perCheck: read.grew / window, majors: read.majors,
+    directPerCheck: read.direct / window, promotedPerCheck: read.promoted / window, pauses: read.pauses,
+  };
+}
+
+/** BENCH_CONCURRENCY: `concurrency` calls always in flight; the middle half of the calls measured. */
+async function closedLoop(child, client, kind, clientKind, framed) {
+  const latencies = [];
+  let next = 0;
+  let reading;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < closedLoopChecks) {
+      const i = next++;
+      if (i === Math.floor(closedLoopChecks / 4)) child.send('mark');
+      if (i === Math.floor((closedLoopChecks * 3) / 4)) reading = request(child, 'read');
+      const t = performance.now();
+      await client.call(framed);
+      latencies.push(performance.now() - t);
+    }
+  }));
+  const read = await reading;
+  client.close();
+  child.kill();
+  return summary(kind, clientKind, latencies, read, closedLoopChecks / 2);
 }
 
 if (process.argv[2] === '--serve') {
@@ -184,10 +253,13 @@ if (process.argv[2] === '--serve') {
   for (const kind of ['node:http2', 'no-op']) for (const clientKind of ['raw', 'node:http2']) rows.push(await measure(kind, clientKind, framed));
   rows.push(await measure('node:http', 'node:http', framed));
   const os = await import('node:os');
-  console.log(`\nOld-generation growth per Check while a server answers ${rate} Checks/s paced (${seconds} s; middle half measured; Node ${process.version}; load average ${os.loadavg()[0].toFixed(1)}${pin ? '; client CPU 0, server CPU 1' : ''})\n`);
-  console.log('| server | client | p50 ms | p99 ms | promoted bytes per Check | mark-compacts in the window |');
-  console.log('| --- | --- | ---: | ---: | ---: | ---: |');
+  const load = concurrency > 0 ? `${concurrency} calls in flight, closed loop, ${closedLoopChecks} calls` : `${rate} Checks/s paced (${seconds} s)`;
+  console.log(`\nOld-generation growth per Check while a server answers ${load} (middle half measured; Node ${process.version}; load average ${os.loadavg()[0].toFixed(1)}${pin ? '; client CPU 0, server CPU 1' : ''})\n`);
+  console.log('| server | client | p50 ms | p99 ms | old-generation bytes per Check | of which allocated straight into old space | promoted by scavenges | mark-compacts in the window (pause ms) |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const fmtBytes = (n) => Math.round(n).toLocaleString('en-US');
   for (const r of rows) {
-    console.log(`| ${r.kind} | ${r.clientKind === 'raw' ? 'lean raw HTTP/2' : r.clientKind} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Math.round(r.perCheck).toLocaleString('en-US')} | ${r.majors} |`);
+    const pauses = r.pauses.length ? ` (${r.pauses.map((p) => p.toFixed(0)).join(', ')})` : '';
+    console.log(`| ${r.kind} | ${r.clientKind === 'raw' ? 'lean raw HTTP/2' : r.clientKind} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${fmtBytes(r.perCheck)} | ${fmtBytes(r.directPerCheck)} | ${fmtBytes(r.promotedPerCheck)} | ${r.majors}${pauses} |`);
   }
 }

@@ -335,6 +335,7 @@ async function loader(variant, port, requests, child) {
       const paced = [];
       const fromDue = [];
       const late = [];
+      let failedChecks = 0;
       const inflight = [];
       const interval = 1000 / rate;
       await serverStalls(child, 'stalls-start');
@@ -355,7 +356,7 @@ async function loader(variant, port, requests, child) {
           const done = performance.now();
           paced.push(done - sent);
           fromDue.push(done - dueAt);
-        }));
+        }, () => failedChecks++));
         due += interval;
       }
       await Promise.all(inflight);
@@ -363,7 +364,7 @@ async function loader(variant, port, requests, child) {
       paced.sort((x, y) => x - y);
       late.sort((x, y) => x - y);
       fromDue.sort((x, y) => x - y);
-      return { pacedChecks: paced.length, pacedP50: percentile(paced, 50), pacedP99: percentile(paced, 99), pacedDueP99: percentile(fromDue, 99), pacedMax: paced[paced.length - 1], pacedPerSecond: paced.length / (ms / 1000), lateP99: percentile(late, 99), stalls };
+      return { pacedFailed: failedChecks, pacedChecks: paced.length, pacedP50: percentile(paced, 50), pacedP99: percentile(paced, 99), pacedDueP99: percentile(fromDue, 99), pacedMax: paced[paced.length - 1], pacedPerSecond: paced.length / (ms / 1000), lateP99: percentile(late, 99), stalls };
     },
     result() {
       const sorted = [...latencies].sort((x, y) => x - y);
@@ -453,7 +454,7 @@ async function main() {
   console.log(`\n"server core-capacity" = 1 / server CPU per Check: what one fully busy server core would answer. Checks/s and latency are what this client reached (1-minute load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores).`);
   console.log(`"at ${rate}/s": the paced run (open loop), each Check timed from when it was sent ("from due": from when it was due, so the client's own lateness is in it); "Checks/s offered" is what was answered in it. Client send lateness p99 (ms): ${rows.map((r) => `${r.variant} ${r.lateP99.toFixed(1)}`).join(', ')}.`);
   console.log(`\nStalls during each paced run (what a slow Check waited on; the loop-delay probe samples every 1 ms):`);
-  for (const r of rows) console.log(`- ${r.variant}: slowest Check ${r.pacedMax.toFixed(1)} ms; server ${formatStalls(r.stalls.server, r.pacedChecks)}; client ${formatStalls(r.stalls.client)}`);
+  for (const r of rows) console.log(`- ${r.variant}: slowest Check ${r.pacedMax.toFixed(1)} ms;${r.pacedFailed ? ` ${r.pacedFailed} Checks failed (no answer);` : ''} server ${formatStalls(r.stalls.server, r.pacedChecks)}; client ${formatStalls(r.stalls.client)}`);
   for (const name of ['full', 'full+rego', 'http-full', 'http-full+rego']) {
     const r = rows.find((x) => x.variant === name);
     if (!r) continue;

@@ -4,7 +4,9 @@
 // Like Envoy's HTTP/1.1 connection pool to an ext_authz `http_service`, it keeps a pool of
 // connections with one request in flight on each (no pipelining); a request that finds every
 // connection busy waits for the first one to free up (Envoy would open another connection; a
-// fixed pool keeps connection set-up out of the measured window). Each request is a pre-encoded
+// fixed pool keeps connection set-up out of the measured window). A connection the server closes
+// (e.g. its keep-alive timeout while other servers take their turn) is replaced, as Envoy's pool
+// does; a request in flight on it fails. Each request is a pre-encoded
 // byte string; of the answer only the status code is read (the headers are scanned for
 // Content-Length, the body skipped). Benchmark use only.
 import { connect } from 'node:net';
@@ -30,9 +32,11 @@ export async function rawH1Client(host, port, { connections = 32 } = {}) {
     waiting.length = 0;
   }
 
+  let closing = false;
+
   function open() {
     const socket = connect({ host, port, noDelay: true });
-    const conn = { socket, entry: undefined, pending: undefined };
+    const conn = { socket, connected: false, entry: undefined, pending: undefined };
     socket.on('data', (chunk) => {
       const buf = conn.pending ? Buffer.concat([conn.pending, chunk]) : chunk;
       conn.pending = undefined;
@@ -58,11 +62,24 @@ export async function rawH1Client(host, port, { connections = 32 } = {}) {
       release(conn);
       entry?.resolve(status);
     });
-    socket.on('error', (e) => fail(e));
-    socket.on('close', () => fail(new Error('connection closed by the server')));
+    socket.on('error', () => {}); // 'close' follows
+    socket.on('close', () => {
+      // A connection that never opened is reported by open()'s promise instead.
+      if (closing || !conn.connected) return;
+      all.splice(all.indexOf(conn), 1);
+      const i = idle.indexOf(conn);
+      if (i >= 0) idle.splice(i, 1);
+      conn.entry?.reject(new Error('connection closed by the server'));
+      conn.entry = undefined;
+      // Replace it; a server that refuses new connections fails the client.
+      open().then(release, (e) => fail(e));
+    });
     all.push(conn);
     return new Promise((resolve, reject) => {
-      socket.once('connect', () => resolve(conn));
+      socket.once('connect', () => {
+        conn.connected = true;
+        resolve(conn);
+      });
       socket.once('error', reject);
     });
   }
@@ -91,6 +108,7 @@ export async function rawH1Client(host, port, { connections = 32 } = {}) {
       });
     },
     close() {
+      closing = true;
       failed ??= new Error('client closed');
       for (const c of all) c.socket.end();
     },

@@ -217,6 +217,8 @@ function serverStalls(child, message) {
 }
 
 function percentile(sorted, p) {
+  // No answers at all (every Check failed): NaN, and the failures are printed with the stalls.
+  if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
@@ -309,7 +311,7 @@ async function loader(variant, port, requests, child) {
     async warm(ms) {
       const end = performance.now() + ms;
       await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (performance.now() < end) await call(next());
+        while (performance.now() < end) await call(next()).catch(() => {});
       }));
     },
     /** `concurrency` calls in flight for `ms`; the server's CPU time over the window. */
@@ -321,7 +323,8 @@ async function loader(variant, port, requests, child) {
       await Promise.all(Array.from({ length: concurrency }, async () => {
         while (performance.now() < deadline) {
           const s = performance.now();
-          const code = await call(next());
+          // A failed call (e.g. a connection the server closed with it in flight) is counted, not fatal.
+          const code = await call(next()).catch(() => 'failed');
           latencies.push(performance.now() - s);
           statuses.set(code, (statuses.get(code) ?? 0) + 1);
         }
@@ -364,7 +367,7 @@ async function loader(variant, port, requests, child) {
       paced.sort((x, y) => x - y);
       late.sort((x, y) => x - y);
       fromDue.sort((x, y) => x - y);
-      return { pacedFailed: failedChecks, pacedChecks: paced.length, pacedP50: percentile(paced, 50), pacedP99: percentile(paced, 99), pacedDueP99: percentile(fromDue, 99), pacedMax: paced[paced.length - 1], pacedPerSecond: paced.length / (ms / 1000), lateP99: percentile(late, 99), stalls };
+      return { pacedFailed: failedChecks, pacedChecks: paced.length, pacedP50: percentile(paced, 50), pacedP99: percentile(paced, 99), pacedDueP99: percentile(fromDue, 99), pacedMax: paced[paced.length - 1] ?? NaN, pacedPerSecond: paced.length / (ms / 1000), lateP99: percentile(late, 99), stalls };
     },
     result() {
       const sorted = [...latencies].sort((x, y) => x - y);
@@ -444,7 +447,7 @@ async function main() {
   console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${leanFloor ? ' ---: |' : ''}${httpFloor ? ' ---: |' : ''} ---: | --- |`);
   for (const r of rows) {
     const http = r.variant.startsWith('http-');
-    const answers = [...r.statuses].map(([c, n]) => `${http ? `HTTP ${c}` : c === 0 ? 'OK' : `code ${c}`}: ${n}`).join(', ');
+    const answers = [...r.statuses].map(([c, n]) => `${c === 'failed' ? 'failed' : http ? `HTTP ${c}` : c === 0 ? 'OK' : `code ${c}`}: ${n}`).join(', ');
     const vs = (f) => ` ${(r.serverUsPerCheck / f.serverUsPerCheck).toFixed(2)}x |`;
     console.log(
       `| ${r.variant} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Math.round(r.pacedPerSecond).toLocaleString('en-US')} | ${r.pacedP50.toFixed(2)} | ${r.pacedP99.toFixed(2)} | ${r.pacedDueP99.toFixed(2)} | ${r.serverUsPerCheck.toFixed(0)} (${r.serverUsRange.map((x) => x.toFixed(0)).join('-')}) |${vs(floor)}${leanFloor ? vs(leanFloor) : ''}${httpFloor ? vs(httpFloor) : ''} ${Math.round(1e6 / r.serverUsPerCheck).toLocaleString('en-US')} | ${answers} |`,

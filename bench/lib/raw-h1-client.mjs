@@ -37,7 +37,17 @@ export async function rawH1Client(host, port, { connections = 32 } = {}) {
   function open() {
     const socket = connect({ host, port, noDelay: true });
     const conn = { socket, connected: false, entry: undefined, pending: undefined };
+    // An answer this client cannot take: fail the request in flight and drop the connection
+    // (its 'close' replaces it), as Envoy would.
+    const broken = (why) => {
+      conn.entry?.reject(new Error(why));
+      conn.entry = undefined;
+      conn.pending = undefined;
+      socket.destroy();
+    };
     socket.on('data', (chunk) => {
+      // Bytes with no request in flight (e.g. a 408 before the server closes an idle connection).
+      if (!conn.entry) return broken('an answer without a request');
       const buf = conn.pending ? Buffer.concat([conn.pending, chunk]) : chunk;
       conn.pending = undefined;
       const end = buf.indexOf(CRLF2);
@@ -49,18 +59,18 @@ export async function rawH1Client(host, port, { connections = 32 } = {}) {
       const status = (buf[9] - 48) * 100 + (buf[10] - 48) * 10 + (buf[11] - 48);
       const head = buf.latin1Slice(0, end).toLowerCase();
       const at = head.indexOf(CONTENT_LENGTH);
-      if (at < 0) return fail(new Error(`answer without Content-Length (status ${status})`));
+      if (at < 0) return broken(`answer without Content-Length (status ${status})`);
       const length = parseInt(head.slice(at + CONTENT_LENGTH.length, head.indexOf('\r\n', at)), 10);
       const total = end + 4 + length;
       if (buf.length < total) {
         conn.pending = buf;
         return;
       }
-      if (buf.length > total) return fail(new Error('more bytes than one answer (the client never pipelines)'));
+      if (buf.length > total) return broken('more bytes than one answer (the client never pipelines)');
       const entry = conn.entry;
       conn.entry = undefined;
       release(conn);
-      entry?.resolve(status);
+      entry.resolve(status);
     });
     socket.on('error', () => {}); // 'close' follows
     socket.on('close', () => {

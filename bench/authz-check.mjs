@@ -10,7 +10,8 @@
 //   http-no-op      a bare node:http keep-alive server answering 200 to each Check (the HTTP floor)
 //   http-full       the full pipeline over HTTP (the same config; the client address from x-forwarded-for)
 //   http-full+rego  the same plus the Rego policy
-// BENCH_VARIANTS=no-op,jwt+yaml,full picks variants (jwt+yaml: the full config without signals).
+// BENCH_VARIANTS=no-op,jwt+yaml,full picks variants (jwt+yaml: the full config without signals;
+// http-jwt+yaml the same over HTTP).
 // Each server runs in its own child process; the load generator runs in this process with a fixed number of calls in flight. Latency is measured by the client per
 // call, so it includes the client's own cost.
 // gRPC variants: BENCH_CLIENT: `h2` (default) is a lean load generator, like a proxy's: one HTTP/2 connection
@@ -340,8 +341,8 @@ async function loader(variant, port, requests, child) {
       const late = [];
       let failedChecks = 0;
       // Answers still due, counted rather than kept as promises: holding every Check's promise
-      // to the end filled the client's old generation (mark-compacts of 20-35 ms in its stall
-      // line during 20 s runs), and the client's pauses land in the measured latency.
+      // to the end (100,000 in a 20 s run) grows the client's old generation, and the client's
+      // mark-compacts land in the measured latency.
       let outstanding = 0;
       let drained;
       const settle = () => {

@@ -5,19 +5,31 @@
 //   full+rego   the same plus a Rego policy (opa-wasm)
 //   full+redis  the full pipeline with its risk history in a local redis-server (state: redis://)
 //   no-op-lean  the no-op server decoding with the same lean codec as ours (the floor of our own stack)
-// BENCH_VARIANTS=no-op,jwt+yaml,full picks variants (jwt+yaml: the full config without signals).
+// and the same over Envoy's HTTP ext_authz mode (`http_service`: HTTP/1.1, the original method,
+// path and allowed headers, no body), on our server's HTTP Check port (the gRPC port off):
+//   http-no-op      a bare node:http keep-alive server answering 200 to each Check (the HTTP floor)
+//   http-full       the full pipeline over HTTP (the same config; the client address from x-forwarded-for)
+//   http-full+rego  the same plus the Rego policy
+// BENCH_VARIANTS=no-op,jwt+yaml,full picks variants (jwt+yaml: the full config without signals;
+// http-jwt+yaml the same over HTTP).
 // Each server runs in its own child process; the load generator runs in this process with a fixed number of calls in flight. Latency is measured by the client per
 // call, so it includes the client's own cost.
-// BENCH_CLIENT: `h2` (default) is a lean load generator, like a proxy's: one HTTP/2 connection
+// gRPC variants: BENCH_CLIENT: `h2` (default) is a lean load generator, like a proxy's: one HTTP/2 connection
 // (bench/lib/raw-h2-client.mjs: HTTP/2 framing written directly on a socket), each Check one gRPC
 // unary call with its request bytes encoded and gRPC-framed ahead of time, the answer read from
 // the response bytes; `grpc-js` is a @grpc/grpc-js client (it needs about as much CPU per call as
 // the server, so on 2 cores it limits Checks/s; a node:http2 client does too).
+// HTTP variants: a lean HTTP/1.1 client (bench/lib/raw-h1-client.mjs) on BENCH_HTTP_CONNECTIONS
+// (default 64) keep-alive connections, one request in flight on each, as Envoy's connection pool
+// to an http_service; each Check the bytes Envoy 1.40 sends (captured from Envoy: method, path
+// after path_prefix /authz, host, content-length: 0, the allowed headers, x-envoy-internal and
+// x-envoy-expected-rq-timeout-ms), encoded ahead of time; the answer's status code is read.
 // All servers start first; then each variant gets BENCH_SECONDS (default 6) of saturated load
 // with BENCH_CONCURRENCY (default 32) calls in flight, cut into BENCH_ROUNDS (default 6) windows
 // that take turns across the variants, and the server CPU per Check is the median window's.
 // A second, paced run per variant (BENCH_PACED_SECONDS, default 2) offers BENCH_RATE Checks/s (default 5000) open-loop and measures
-// each Check from the moment it was sent: the latency a proxy sees when the server is not
+// each Check from the moment it was sent (and, in the `from due` column, from the moment it was
+// due, which adds the client's own lateness): the latency a proxy sees when the server is not
 // saturated. The sender never waits for answers (no coordinated omission: a stalled server cannot
 // slow the offered load); due Checks go out on a 1 ms tick (a busy loop would take CPU from the
 // server on a shared machine), and how late the client itself sent them is printed (p99).
@@ -32,6 +44,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { rawH1Client } from './lib/raw-h1-client.mjs';
 import { rawH2Client } from './lib/raw-h2-client.mjs';
 import * as grpc from '@grpc/grpc-js';
 import { BENCH_REGO, benchRequests, fullPipelineConfig } from './lib/authz-fixtures.mjs';
@@ -44,6 +58,9 @@ const rate = Number(process.env.BENCH_RATE ?? 5000);
 const clientKind = process.env.BENCH_CLIENT ?? 'h2';
 const baseline = process.env.BENCH_BASELINE;
 const pin = process.env.BENCH_PIN === '1';
+const httpConnections = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 64);
+/** Envoy's `http_service.path_prefix` in the HTTP variants (and the server's `server.http.path_prefix`). */
+const HTTP_PATH_PREFIX = '/authz';
 const self = fileURLToPath(import.meta.url);
 
 // ------------------------------------------------------------------------------ server side
@@ -54,7 +71,18 @@ async function serve(name, setupJson) {
   const ext = await import(build === 'before' ? pathToFileURL(join(baseline, 'index.js')).href : '../ext-authz/dist/index.js');
   const setup = JSON.parse(setupJson);
   let port;
-  if (variant === 'no-op') {
+  if (variant === 'http-no-op') {
+    // What any HTTP Check server does at least: node:http parses the request line and headers,
+    // the (empty) body is drained, 200 allows.
+    const { createServer } = await import('node:http');
+    const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-length': 0 });
+      res.end();
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    port = server.address().port;
+  } else if (variant === 'no-op') {
     // What any Check server does at least: decode the request (proto-loader), answer OK.
     const server = new grpc.Server();
     server.addService(ext.serviceDefinitions().authorization, { Check: (_call, cb) => cb(null, { status: { code: 0 }, ok_response: {} }) });
@@ -71,15 +99,20 @@ async function serve(name, setupJson) {
     const server = await ext.startAuthzServer({ server: { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } }, reload: { enabled: false } }, { logSink: () => {} });
     port = server.ports.grpc;
   } else {
+    // `http-full`: the same pipeline on the HTTP Check port only.
+    const http = variant.startsWith('http-');
+    const pipeline = http ? variant.slice('http-'.length) : variant;
     const config = {
-      ...fullPipelineConfig({ jwk: setup.jwk, signals: variant !== 'jwt+yaml', regoFile: variant === 'full+rego' ? setup.rego : undefined }),
+      ...fullPipelineConfig({ jwk: setup.jwk, signals: pipeline !== 'jwt+yaml', regoFile: pipeline === 'full+rego' ? setup.rego : undefined }),
       log_level: 'info',
-      server: { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } },
-      ...(variant === 'full+redis' ? { state: { url: setup.redisUrl, key_prefix: `bench:${Date.now()}:`, timeout_ms: 200 } } : {}),
+      server: http
+        ? { grpc: { enabled: false }, http: { host: '127.0.0.1', port: 0, path_prefix: HTTP_PATH_PREFIX, client_ip_header: 'x-forwarded-for' }, admin: { enabled: false } }
+        : { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } },
+      ...(pipeline === 'full+redis' ? { state: { url: setup.redisUrl, key_prefix: `bench:${Date.now()}:`, timeout_ms: 200 } } : {}),
     };
     // Decision lines are built (JSON) as in production, then dropped instead of written.
     const server = await ext.startAuthzServer(config, { logSink: () => {} });
-    port = server.ports.grpc;
+    port = http ? server.ports.http : server.ports.grpc;
   }
   process.on('SIGINT', () => process.exit(0));
   // The parent brackets the measured window: the server's own CPU time per Check, whatever the client costs.
@@ -128,17 +161,33 @@ function stallProbe() {
     }
   });
   observer.observe({ entryTypes: ['gc'] });
+  // Promotion (what fills the old generation between mark-compacts, so what makes them come):
+  // the positive steps of the old generation's size, sampled every 5 ms, as in authz-h2-promotion.mjs.
+  let lastOld = oldGenerationBytes();
+  let promoted = 0;
+  const sampler = setInterval(() => {
+    const now = oldGenerationBytes();
+    if (now > lastOld) promoted += now - lastOld;
+    lastOld = now;
+  }, 5);
   return {
     stop() {
       loop.disable();
       observer.disconnect();
-      return { loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6, gc, heapMiB: process.memoryUsage().heapUsed / 2 ** 20 };
+      clearInterval(sampler);
+      return { loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6, gc, heapMiB: process.memoryUsage().heapUsed / 2 ** 20, promotedBytes: promoted };
     },
   };
 }
 
-function formatStalls(s) {
-  return `loop delay p99 ${s.loopP99Ms.toFixed(1)} / max ${s.loopMaxMs.toFixed(1)} ms, GC ${s.gc.count}× max ${s.gc.maxMs.toFixed(1)} ms (total ${s.gc.totalMs.toFixed(0)} ms; ${s.gc.major} mark-compact, max ${s.gc.majorMaxMs.toFixed(1)} ms), heap ${s.heapMiB.toFixed(0)} MiB`;
+/** Bytes in V8's old generation (old, large-object and code spaces). */
+function oldGenerationBytes() {
+  return getHeapSpaceStatistics().filter((sp) => !sp.space_name.startsWith('new')).reduce((n, sp) => n + sp.space_used_size, 0);
+}
+
+function formatStalls(s, checks) {
+  const promoted = checks ? `, promoted ${(s.promotedBytes / 2 ** 20).toFixed(1)} MiB (${Math.round(s.promotedBytes / checks).toLocaleString('en-US')} bytes per Check)` : '';
+  return `loop delay p99 ${s.loopP99Ms.toFixed(1)} / max ${s.loopMaxMs.toFixed(1)} ms, GC ${s.gc.count}× max ${s.gc.maxMs.toFixed(1)} ms (total ${s.gc.totalMs.toFixed(0)} ms; ${s.gc.major} mark-compact, max ${s.gc.majorMaxMs.toFixed(1)} ms)${promoted}, heap ${s.heapMiB.toFixed(0)} MiB`;
 }
 
 // ------------------------------------------------------------------------------ client side
@@ -169,6 +218,8 @@ function serverStalls(child, message) {
 }
 
 function percentile(sorted, p) {
+  // No answers at all (every Check failed): NaN, and the failures are printed with the stalls.
+  if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
@@ -224,10 +275,32 @@ async function h2Client(port) {
   };
 }
 
+/** The lean HTTP/1.1 client (bench/lib/raw-h1-client.mjs): the answer is the HTTP status. */
+async function h1Client(port) {
+  const client = await rawH1Client('127.0.0.1', port, { connections: httpConnections });
+  return { call: (req) => client.call(req.http), close: () => client.close() };
+}
+
+/**
+ * The HTTP check request Envoy's ext_authz filter (`http_service`) sends for a request with
+ * these CheckRequest attributes: the original method, the path after `path_prefix`, the original
+ * host, `content-length: 0`, the allowed headers (here every header the pipeline reads, and
+ * x-forwarded-for carrying the client address, x-forwarded-proto the scheme), then the two headers
+ * Envoy's router adds (as captured from Envoy 1.40). Pre-encoded as bytes.
+ */
+function envoyHttpCheckRequest(attributes) {
+  const http = attributes.request.http;
+  const lines = [`${http.method} ${HTTP_PATH_PREFIX}${http.path} HTTP/1.1`, `host: ${http.host}`, 'content-length: 0'];
+  for (const [name, value] of Object.entries(http.headers)) if (!name.startsWith(':')) lines.push(`${name}: ${value}`);
+  lines.push(`x-forwarded-for: ${attributes.source.address.socket_address.address}`, `x-forwarded-proto: ${http.scheme}`);
+  lines.push('x-envoy-internal: true', 'x-envoy-expected-rq-timeout-ms: 500');
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+}
+
 /** A load generator bound to one server: warm-up, saturated windows (interleaved across servers), a paced run. */
-async function loader(port, requests, child) {
+async function loader(variant, port, requests, child) {
   const ext = await import('../ext-authz/dist/index.js');
-  const client = clientKind === 'grpc-js' ? grpcJsClient(ext, port) : await h2Client(port);
+  const client = variant.startsWith('http-') ? await h1Client(port) : clientKind === 'grpc-js' ? grpcJsClient(ext, port) : await h2Client(port);
   const call = client.call;
   let i = 0;
   const next = () => requests[i++ % requests.length];
@@ -239,7 +312,7 @@ async function loader(port, requests, child) {
     async warm(ms) {
       const end = performance.now() + ms;
       await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (performance.now() < end) await call(next());
+        while (performance.now() < end) await call(next()).catch(() => {});
       }));
     },
     /** `concurrency` calls in flight for `ms`; the server's CPU time over the window. */
@@ -251,7 +324,8 @@ async function loader(port, requests, child) {
       await Promise.all(Array.from({ length: concurrency }, async () => {
         while (performance.now() < deadline) {
           const s = performance.now();
-          const code = await call(next());
+          // A failed call (e.g. a connection the server closed with it in flight) is counted, not fatal.
+          const code = await call(next()).catch(() => 'failed');
           latencies.push(performance.now() - s);
           statuses.set(code, (statuses.get(code) ?? 0) + 1);
         }
@@ -263,8 +337,17 @@ async function loader(port, requests, child) {
     /** Open loop: one Check due every 1/rate s, sent on a 1 ms tick, each timed from when it was sent. */
     async paced(ms) {
       const paced = [];
+      const fromDue = [];
       const late = [];
-      const inflight = [];
+      let failedChecks = 0;
+      // Answers still due, counted rather than kept as promises: holding every Check's promise
+      // to the end (100,000 in a 20 s run) grows the client's old generation, and the client's
+      // mark-compacts land in the measured latency.
+      let outstanding = 0;
+      let drained;
+      const settle = () => {
+        if (--outstanding === 0) drained?.();
+      };
       const interval = 1000 / rate;
       await serverStalls(child, 'stalls-start');
       const clientStalls = stallProbe();
@@ -279,14 +362,28 @@ async function loader(port, requests, child) {
         }
         late.push(now - due);
         const sent = performance.now();
-        inflight.push(call(next()).then(() => paced.push(performance.now() - sent)));
+        const dueAt = due;
+        outstanding++;
+        call(next()).then(
+          () => {
+            const done = performance.now();
+            paced.push(done - sent);
+            fromDue.push(done - dueAt);
+            settle();
+          },
+          () => {
+            failedChecks++;
+            settle();
+          },
+        );
         due += interval;
       }
-      await Promise.all(inflight);
+      if (outstanding) await new Promise((r) => (drained = r));
       const stalls = { server: await serverStalls(child, 'stalls-stop'), client: clientStalls.stop() };
       paced.sort((x, y) => x - y);
       late.sort((x, y) => x - y);
-      return { pacedP50: percentile(paced, 50), pacedP99: percentile(paced, 99), pacedMax: paced[paced.length - 1], pacedPerSecond: paced.length / (ms / 1000), lateP99: percentile(late, 99), stalls };
+      fromDue.sort((x, y) => x - y);
+      return { pacedFailed: failedChecks, pacedChecks: paced.length, pacedP50: percentile(paced, 50), pacedP99: percentile(paced, 99), pacedDueP99: percentile(fromDue, 99), pacedMax: paced[paced.length - 1] ?? NaN, pacedPerSecond: paced.length / (ms / 1000), lateP99: percentile(late, 99), stalls };
     },
     result() {
       const sorted = [...latencies].sort((x, y) => x - y);
@@ -332,10 +429,10 @@ async function main() {
     const framed = Buffer.alloc(5 + bytes.length);
     framed.writeUInt32BE(bytes.length, 1);
     bytes.copy(framed, 5);
-    return { object, framed };
+    return { object, framed, http: envoyHttpCheckRequest(object.attributes) };
   });
   const rows = [];
-  const variants = process.env.BENCH_VARIANTS?.split(',') ?? ['no-op', 'no-op-lean', 'empty', 'full', 'full+rego', 'full+redis', ...(baseline ? ['full@before', 'full+rego@before'] : [])];
+  const variants = process.env.BENCH_VARIANTS?.split(',') ?? ['no-op', 'no-op-lean', 'empty', 'full', 'full+rego', 'full+redis', 'http-no-op', 'http-full', 'http-full+rego', ...(baseline ? ['full@before', 'full+rego@before', 'http-full@before'] : [])];
   const servers = [];
   try {
     // Every server starts first; the saturated windows then take turns (round-robin), so each
@@ -343,7 +440,7 @@ async function main() {
     for (const variant of variants) {
       const { child, port } = await startServer(variant, setup);
       if (pin) pinTo(child.pid, 1);
-      servers.push({ variant, child, load: await loader(port, prepared, child) });
+      servers.push({ variant, child, load: await loader(variant, port, prepared, child) });
     }
     for (const s of servers) await s.load.warm(1000);
     for (let round = 0; round < rounds; round++) for (const s of servers) await s.load.saturate((seconds * 1000) / rounds);
@@ -358,29 +455,33 @@ async function main() {
   }
   const floor = rows[0];
   const leanFloor = rows.find((r) => r.variant === 'no-op-lean');
+  const httpFloor = floor.variant === 'http-no-op' ? undefined : rows.find((r) => r.variant === 'http-no-op');
   const client = clientKind === 'grpc-js' ? 'a @grpc/grpc-js client' : 'a lean HTTP/2 client (pre-encoded requests, bench/lib/raw-h2-client.mjs)';
-  console.log(`\next_authz Check over gRPC (server: one child process each${pin ? ', pinned to CPU 1' : ''}; client: ${client}${pin ? ' pinned to CPU 0' : ''}, ${concurrency} in flight; ${seconds} s per variant in ${rounds} interleaved windows, then ${pacedSeconds} s paced; Node ${process.version})\n`);
-  console.log(`| server | Checks/s | p50 ms | p99 ms | Checks/s offered ${rate}/s | p50 ms at ${rate}/s | p99 ms at ${rate}/s | server CPU µs per Check (median window; range) | cost vs ${floor.variant} (server CPU) |${leanFloor ? ' cost vs no-op-lean |' : ''} server core-capacity Checks/s | answers |`);
-  console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${leanFloor ? ' ---: |' : ''} ---: | --- |`);
+  const httpClient = `a lean HTTP/1.1 client on ${httpConnections} keep-alive connections (pre-encoded requests, bench/lib/raw-h1-client.mjs)`;
+  console.log(`\next_authz Check over gRPC and, in the http-* rows, over Envoy's HTTP mode (server: one child process each${pin ? ', pinned to CPU 1' : ''}; client: ${client}, for http-* ${httpClient}${pin ? ', pinned to CPU 0' : ''}, ${concurrency} in flight; ${seconds} s per variant in ${rounds} interleaved windows, then ${pacedSeconds} s paced; Node ${process.version})\n`);
+  console.log(`| server | Checks/s | p50 ms | p99 ms | Checks/s offered ${rate}/s | p50 ms at ${rate}/s | p99 ms at ${rate}/s | p99 ms at ${rate}/s from due | server CPU µs per Check (median window; range) | cost vs ${floor.variant} (server CPU) |${leanFloor ? ' cost vs no-op-lean |' : ''}${httpFloor ? ' cost vs http-no-op |' : ''} server core-capacity Checks/s | answers |`);
+  console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${leanFloor ? ' ---: |' : ''}${httpFloor ? ' ---: |' : ''} ---: | --- |`);
   for (const r of rows) {
-    const answers = [...r.statuses].map(([c, n]) => `${c === 0 ? 'OK' : `code ${c}`}: ${n}`).join(', ');
+    const http = r.variant.startsWith('http-');
+    const answers = [...r.statuses].map(([c, n]) => `${c === 'failed' ? 'failed' : http ? `HTTP ${c}` : c === 0 ? 'OK' : `code ${c}`}: ${n}`).join(', ');
+    const vs = (f) => ` ${(r.serverUsPerCheck / f.serverUsPerCheck).toFixed(2)}x |`;
     console.log(
-      `| ${r.variant} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Math.round(r.pacedPerSecond).toLocaleString('en-US')} | ${r.pacedP50.toFixed(2)} | ${r.pacedP99.toFixed(2)} | ${r.serverUsPerCheck.toFixed(0)} (${r.serverUsRange.map((x) => x.toFixed(0)).join('-')}) | ${(r.serverUsPerCheck / floor.serverUsPerCheck).toFixed(2)}x |${leanFloor ? ` ${(r.serverUsPerCheck / leanFloor.serverUsPerCheck).toFixed(2)}x |` : ''} ${Math.round(1e6 / r.serverUsPerCheck).toLocaleString('en-US')} | ${answers} |`,
+      `| ${r.variant} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Math.round(r.pacedPerSecond).toLocaleString('en-US')} | ${r.pacedP50.toFixed(2)} | ${r.pacedP99.toFixed(2)} | ${r.pacedDueP99.toFixed(2)} | ${r.serverUsPerCheck.toFixed(0)} (${r.serverUsRange.map((x) => x.toFixed(0)).join('-')}) |${vs(floor)}${leanFloor ? vs(leanFloor) : ''}${httpFloor ? vs(httpFloor) : ''} ${Math.round(1e6 / r.serverUsPerCheck).toLocaleString('en-US')} | ${answers} |`,
     );
   }
   const os = await import('node:os');
   console.log(`\n"server core-capacity" = 1 / server CPU per Check: what one fully busy server core would answer. Checks/s and latency are what this client reached (1-minute load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores).`);
-  console.log(`"at ${rate}/s": the paced run (open loop), each Check timed from when it was sent; "Checks/s offered" is what was answered in it. Client send lateness p99 (ms): ${rows.map((r) => `${r.variant} ${r.lateP99.toFixed(1)}`).join(', ')}.`);
+  console.log(`"at ${rate}/s": the paced run (open loop), each Check timed from when it was sent ("from due": from when it was due, so the client's own lateness is in it); "Checks/s offered" is what was answered in it. Client send lateness p99 (ms): ${rows.map((r) => `${r.variant} ${r.lateP99.toFixed(1)}`).join(', ')}.`);
   console.log(`\nStalls during each paced run (what a slow Check waited on; the loop-delay probe samples every 1 ms):`);
-  for (const r of rows) console.log(`- ${r.variant}: slowest Check ${r.pacedMax.toFixed(1)} ms; server ${formatStalls(r.stalls.server)}; client ${formatStalls(r.stalls.client)}`);
-  for (const name of ['full', 'full+rego']) {
+  for (const r of rows) console.log(`- ${r.variant}: slowest Check ${r.pacedMax.toFixed(1)} ms;${r.pacedFailed ? ` ${r.pacedFailed} Checks failed (no answer);` : ''} server ${formatStalls(r.stalls.server, r.pacedChecks)}; client ${formatStalls(r.stalls.client)}`);
+  for (const name of ['full', 'full+rego', 'http-full', 'http-full+rego']) {
     const r = rows.find((x) => x.variant === name);
     if (!r) continue;
     const ratio = (f) => `${(r.serverUsPerCheck / f.serverUsPerCheck).toFixed(2)}x ${f.variant} ${r.serverUsPerCheck / f.serverUsPerCheck <= 2 ? 'met' : 'NOT met'}`;
     console.log(
       `goals (${name}): >= 5,000 Checks/s: ${Math.round(r.perSecond) >= 5000 ? 'met' : 'NOT met'} (${Math.round(r.perSecond)} saturated, core capacity ${Math.round(1e6 / r.serverUsPerCheck)}); ` +
         `p99 < 5 ms at ${rate}/s: ${r.pacedP99 < 5 && r.pacedPerSecond >= 0.95 * rate ? 'met' : 'NOT met'} (${r.pacedP99.toFixed(2)} ms, ${Math.round(r.pacedPerSecond)}/s answered; saturated with ${concurrency} in flight: ${r.p99.toFixed(1)} ms); ` +
-        `within 2x of the floor's cost: ${[floor, leanFloor].filter(Boolean).map(ratio).join(', ')}`,
+        `within 2x of the floor's cost: ${[...new Set([floor, leanFloor, name.startsWith('http-') ? rows.find((x) => x.variant === 'http-no-op') : undefined])].filter(Boolean).map(ratio).join(', ')}`,
     );
   }
 }

@@ -21,7 +21,7 @@ export { Logger, type LogSink } from './log.js';
 export { Metrics, LATENCY_BUCKETS_SECONDS, RISK_BUCKETS } from './metrics.js';
 export { toCheckResponse } from './protocol/grpc.js';
 export { decodeCheckRequest, encodeCheckResponse } from './protocol/check-codec.js';
-export { attributesFromHttp, clientIpFrom, HEADERS_TO_REMOVE } from './protocol/http.js';
+export { attributesFromHttp, clientIpFrom, httpAnswerHeaders, HEADERS_TO_REMOVE } from './protocol/http.js';
 export { serviceDefinitions, envoyProtoIncludeDirs, AUTHORIZATION_SERVICE, HEALTH_SERVICE } from './protocol/proto.js';
 export { parseCidr, parseIp, cidrContains, anyCidrContains, type Cidr } from './cidr.js';
 export { matchPattern, matchAny } from './match.js';

@@ -10,7 +10,7 @@ import { ApiKeyStore } from './api-keys.js';
 import type { DiscoveryLog } from './discovery.js';
 import { bearerToken, JwtVerifier } from './jwt.js';
 import { verifiedUpstreamJwt } from './upstream.js';
-import type { Identity, IdentityOutcome, WorkloadIdentity } from './types.js';
+import type { Identity, IdentityOutcome, JwtIdentity, WorkloadIdentity } from './types.js';
 import { workloadFrom, workloadFromXfcc } from './workload.js';
 
 export * from './types.js';
@@ -97,7 +97,23 @@ export class IdentityResolver {
     const verified = await this.jwt.verify(token, nowMs);
     if (!verified.ok) return fail('invalid', verified.reason);
     identity.kind = 'jwt';
-    identity.jwt = { ...verified.jwt, from: 'bearer' };
+    identity.jwt = bearerJwtIdentity(verified.jwt);
     return { outcome: { ok: true, identity }, notes };
   }
+}
+
+/**
+ * This request's own copy of a verified token's identity (the verifier caches one per token),
+ * marked as verified here. Written field by field, in the verifier's order: the object spread
+ * `{ ...jwt, from: 'bearer' }` of the cached (old-generation) object made V8 keep every copy
+ * through two scavenges and promote it, about 120 bytes per Check (`--trace-gc-nvp`: ~100 KB per
+ * scavenge with the spread, none with this literal), which filled the old generation towards
+ * the next mark-compact pause.
+ */
+export function bearerJwtIdentity(jwt: JwtIdentity): JwtIdentity {
+  const copy: JwtIdentity = { issuer: jwt.issuer, principal: jwt.principal, audiences: jwt.audiences, claims: jwt.claims };
+  if (jwt.subject !== undefined) copy.subject = jwt.subject;
+  if (jwt.presenter !== undefined) copy.presenter = jwt.presenter;
+  copy.from = 'bearer';
+  return copy;
 }

@@ -17,16 +17,20 @@ export const HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove';
 /** The client address from `header`: its rightmost entry (the one the proxy next to us appended). */
 export function clientIpFrom(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  const last = value.split(',').pop()?.trim();
+  // The text after the last comma, without splitting the whole list (it is read on every Check).
+  const last = value.slice(value.lastIndexOf(',') + 1).trim();
   return last || undefined;
 }
 
 /** CheckAttributes rebuilt from a forwarded HTTP check request. */
 export function attributesFromHttp(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, config: Pick<HttpListenerConfig, 'pathPrefix' | 'clientIpHeader'>): CheckAttributes {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
+  const received = req.headers;
+  // Own keys only, as Object.entries, but without a [name, value] array per header.
+  for (const k of Object.keys(received)) {
+    const v = received[k];
     if (v === undefined) continue;
-    headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+    headers[k.toLowerCase()] = typeof v === 'string' ? v : v.join(',');
   }
   let path = req.url ?? '/';
   if (config.pathPrefix && path.startsWith(config.pathPrefix)) path = path.slice(config.pathPrefix.length) || '/';
@@ -43,17 +47,32 @@ export function attributesFromHttp(req: Pick<IncomingMessage, 'method' | 'url' |
   return attrs;
 }
 
-function reply(res: ServerResponse, d: Decision): void {
-  if (d.result === 'allow') {
-    const headers: Record<string, string> = { ...d.upstreamHeaders };
-    if (d.removeHeaders.length) headers[HEADERS_TO_REMOVE] = d.removeHeaders.join(', ');
-    res.writeHead(200, { ...headers, 'content-length': 0 });
-    res.end();
-    return;
+/**
+ * The answer's header fields as one flat [name, value, ...] list, which writeHead takes as is
+ * (no header object copied twice per Check). The decision's own headers come first; a name the
+ * protocol sets itself (`x-envoy-auth-headers-to-remove`, `content-length`) replaces one of the
+ * decision's under the same name, as the object spreads did before.
+ */
+export function httpAnswerHeaders(d: Decision): { status: number; headers: string[]; body: string } {
+  const allow = d.result === 'allow';
+  const own = allow ? d.upstreamHeaders : d.responseHeaders;
+  const body = allow ? '' : (d.body ?? '');
+  const remove = allow && d.removeHeaders.length ? d.removeHeaders.join(', ') : undefined;
+  const headers: string[] = [];
+  for (const name of Object.keys(own)) {
+    if (name === 'content-length' || (remove !== undefined && name === HEADERS_TO_REMOVE)) continue;
+    headers.push(name, own[name]!);
   }
-  const body = d.body ?? '';
-  res.writeHead(d.status, { ...d.responseHeaders, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  if (remove !== undefined) headers.push(HEADERS_TO_REMOVE, remove);
+  headers.push('content-length', allow ? '0' : String(Buffer.byteLength(body)));
+  return { status: allow ? 200 : d.status, headers, body };
+}
+
+function reply(res: ServerResponse, d: Decision): void {
+  const a = httpAnswerHeaders(d);
+  res.writeHead(a.status, a.headers);
+  if (a.body) res.end(a.body);
+  else res.end();
 }
 
 export interface HttpHandle {

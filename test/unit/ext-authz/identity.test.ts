@@ -231,6 +231,22 @@ describe('workload identity', () => {
     });
   });
 
+  it('a token verified from the cache gives each request its own identity, equal to the first, marked bearer', async () => {
+    const r = new IdentityResolver(parseConfig({ identity: { jwt: { issuers: [{ issuer: ISS, jwks: { keys: [es.jwk] }, audiences: ['api'] }] } } }).identity);
+    const request = attrs({ headers: { authorization: `Bearer ${await sign({ azp: 'web' })}` } });
+    const first = await r.resolve(request);
+    const second = await r.resolve(request);
+    expect(r.jwt.cacheStats).toEqual({ hits: 1, misses: 1 });
+    const jwtOf = (x: typeof first) => (x.outcome.ok ? x.outcome.identity.jwt : undefined);
+    expect(jwtOf(first)).toMatchObject({ issuer: ISS, subject: 'alice', principal: `${ISS}/alice`, presenter: 'web', audiences: ['api'], from: 'bearer' });
+    expect(jwtOf(second)).toEqual(jwtOf(first));
+    // The same fields in the same order (what a decision log or a plug-in serialises).
+    expect(JSON.stringify(jwtOf(second))).toBe(JSON.stringify(jwtOf(first)));
+    expect(Object.keys(jwtOf(first)!)).toEqual(['issuer', 'principal', 'audiences', 'claims', 'subject', 'presenter', 'from']);
+    // Not one shared object: a plug-in writing on one request's identity leaves the next one alone.
+    expect(jwtOf(second)).not.toBe(jwtOf(first));
+  });
+
   it('without JWT issuers a bearer token is left alone (not verified, not refused)', async () => {
     const r = new IdentityResolver(parseConfig({}).identity);
     expect((await r.resolve(attrs({ headers: { authorization: 'Bearer whatever' } }))).outcome).toEqual({ ok: true, identity: { kind: 'anonymous' } });

@@ -3,7 +3,9 @@ import {
   attributesFromCheckRequest,
   attributesFromHttp,
   clientIpFrom,
+  type Decision,
   factsOf,
+  httpAnswerHeaders,
   parsedPath,
   parsedQuery,
   policyInput,
@@ -126,6 +128,42 @@ describe('HTTP check request -> CheckAttributes', () => {
     expect(attributesFromHttp(req, { pathPrefix: '', clientIpHeader: 'x-forwarded-for' }).source).toEqual({ address: { socket_address: { address: '10.0.0.1' } } });
     expect(clientIpFrom(' 1.2.3.4 ')).toBe('1.2.3.4');
     expect(clientIpFrom('')).toBeUndefined();
+    expect(clientIpFrom('203.0.113.9,10.0.0.1')).toBe('10.0.0.1');
+    // A list ending in an empty entry names no client: no address rather than the one before it.
+    expect(clientIpFrom('203.0.113.9, ')).toBeUndefined();
+    expect(clientIpFrom(',')).toBeUndefined();
+  });
+
+  it('joins a repeated header with "," and lowercases names, from the own keys only', () => {
+    const headers = Object.assign(Object.create({ inherited: 'x' }) as Record<string, string | string[]>, { 'X-Tenant': 'acme', via: ['a', 'b'], skipped: undefined as unknown as string });
+    expect(attributesFromHttp({ method: 'GET', url: '/p', headers }, { pathPrefix: '' }).request.http.headers).toEqual({ 'x-tenant': 'acme', via: 'a,b' });
+  });
+});
+
+describe('HTTP check answer (status, header fields, body)', () => {
+  const base: Decision = { id: 'd-1', result: 'allow', status: 200, reason: 'r', identity: { kind: 'anonymous' }, upstreamHeaders: {}, removeHeaders: [], responseHeaders: {} };
+
+  it('allow: 200, the upstream headers, the headers to remove, an empty body', () => {
+    expect(httpAnswerHeaders({ ...base, upstreamHeaders: { 'x-meshward-principal': 'alice', 'x-meshward-decision-id': 'd-1' }, removeHeaders: ['x-meshward-workload', 'authorization'] })).toEqual({
+      status: 200,
+      headers: ['x-meshward-principal', 'alice', 'x-meshward-decision-id', 'd-1', 'x-envoy-auth-headers-to-remove', 'x-meshward-workload, authorization', 'content-length', '0'],
+      body: '',
+    });
+    expect(httpAnswerHeaders(base)).toEqual({ status: 200, headers: ['content-length', '0'], body: '' });
+  });
+
+  it('a refusal: its status, its response headers (not the upstream ones) and its body, with its byte length', () => {
+    const body = '{"code":"forbidden","decision_id":"d-é"}';
+    const d: Decision = { ...base, result: 'throttle', status: 429, upstreamHeaders: { 'x-meshward-principal': 'alice' }, removeHeaders: ['authorization'], responseHeaders: { 'retry-after': '3', 'content-type': 'application/json' }, body };
+    expect(httpAnswerHeaders(d)).toEqual({ status: 429, headers: ['retry-after', '3', 'content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))], body });
+    expect(httpAnswerHeaders({ ...base, result: 'deny', status: 403 })).toEqual({ status: 403, headers: ['content-length', '0'], body: '' });
+  });
+
+  it('the protocol\'s own fields replace a decision header of the same name (sent once)', () => {
+    const d: Decision = { ...base, upstreamHeaders: { 'content-length': '9', 'x-envoy-auth-headers-to-remove': 'x', 'x-a': '1' }, removeHeaders: ['authorization'] };
+    expect(httpAnswerHeaders(d).headers).toEqual(['x-a', '1', 'x-envoy-auth-headers-to-remove', 'authorization', 'content-length', '0']);
+    // Without headers to remove, a decision's own x-envoy-auth-headers-to-remove is kept (as before).
+    expect(httpAnswerHeaders({ ...d, removeHeaders: [] }).headers).toEqual(['x-envoy-auth-headers-to-remove', 'x', 'x-a', '1', 'content-length', '0']);
   });
 });
 

@@ -219,28 +219,34 @@ const JSON_RECENT_VALUES = 4;
  * objects for the collection at the stream's end to free.
  */
 class JsonName {
-  private keys: string[] = [];
-  private nodes: JsonName[] = [];
+  // Made on first use: a body of many distinct keys makes a name per key, most with no children
+  // and one value (no arrays for those).
+  private keys: string[] | null = null;
+  private nodes: JsonName[] | null = null;
   private byKey: Map<string, JsonName> | null = null;
   /** Where the next key lookup starts (objects in an array repeat their keys in order). */
   private hint: i32 = 0;
-  private recent: string[] = [];
+  /** The last value made at this path, then (once a second one is) the last few. */
+  private last: string | null = null;
+  private recent: string[] | null = null;
   private nextRecent: i32 = 0;
   constructor(public name: string) {}
 
   child(key: string): JsonName {
-    const keys = this.keys, n = keys.length;
+    let keys = this.keys, nodes = this.nodes;
+    if (keys === null || nodes === null) { keys = this.keys = new Array<string>(); nodes = this.nodes = new Array<JsonName>(); }
+    const n = keys.length;
     if (n <= JSON_LINEAR_CHILDREN) {
-      for (let k = 0; k < n; k++) if (unchecked(keys[k]) == key) return unchecked(this.nodes[k]);
+      for (let k = 0; k < n; k++) if (unchecked(keys[k]) == key) return unchecked(nodes[k]);
     } else if (this.byKey!.has(key)) return this.byKey!.get(key);
     const c = new JsonName(this.name + "." + key);
     keys.push(key);
-    this.nodes.push(c);
+    nodes.push(c);
     if (n + 1 > JSON_LINEAR_CHILDREN) {
       let m = this.byKey;
       if (m === null) {
         m = new Map<string, JsonName>();
-        for (let k = 0; k <= n; k++) m.set(unchecked(keys[k]), unchecked(this.nodes[k]));
+        for (let k = 0; k <= n; k++) m.set(unchecked(keys[k]), unchecked(nodes[k]));
         this.byKey = m;
       } else m.set(key, c);
     }
@@ -249,12 +255,13 @@ class JsonName {
 
   /** The child named by the (escape-free) key s[start, end). */
   childAt(s: string, start: i32, end: i32): JsonName {
-    const keys = this.keys, n = keys.length;
-    if (n <= JSON_LINEAR_CHILDREN) {
+    const keys = this.keys;
+    if (keys !== null && keys.length <= JSON_LINEAR_CHILDREN) {
+      const n = keys.length;
       let j = this.hint;
       for (let k = 0; k < n; k++, j++) {
         if (j >= n) j = 0;
-        if (sliceIs(unchecked(keys[j]), s, start, end)) { this.hint = j + 1; return unchecked(this.nodes[j]); }
+        if (sliceIs(unchecked(keys[j]), s, start, end)) { this.hint = j + 1; return unchecked(this.nodes![j]); }
       }
     }
     return this.child(s.substring(start, end));
@@ -262,7 +269,18 @@ class JsonName {
 
   /** The value s[start, end) (escape-free), as a string already made for this path when one of the last few was equal. */
   valueAt(s: string, start: i32, end: i32): string {
-    const r = this.recent;
+    const last = this.last;
+    if (last === null) {
+      const v = s.substring(start, end);
+      this.last = v;
+      return v;
+    }
+    if (sliceIs(last, s, start, end)) return last;
+    let r = this.recent;
+    if (r === null) {
+      r = this.recent = new Array<string>();
+      r.push(last);
+    }
     for (let k = 0, n = r.length; k < n; k++) {
       const v = unchecked(r[k]);
       if (sliceIs(v, s, start, end)) return v;
@@ -273,6 +291,7 @@ class JsonName {
       unchecked(r[this.nextRecent] = v);
       this.nextRecent = (this.nextRecent + 1) % JSON_RECENT_VALUES;
     }
+    this.last = v;
     return v;
   }
 }

@@ -10,6 +10,7 @@ import { applyTransform, applyTransforms, TRANSFORM_COUNT } from "./transforms";
 import { Pairs, RequestData } from "./request";
 import { parseIntOr } from "./bytes";
 import { familyOf } from "./family";
+import { HASH } from "util/hash";
 import { HI_DONE, caseTrigger, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
 
 /** One matched rule (chain), for the audit log, metrics and the matched-rules list. */
@@ -45,7 +46,14 @@ let valueEpoch: i32 = 0;
  */
 class ValueTable {
   epoch: i32 = 0;
-  private ids: Map<string, i32> = new Map<string, i32>();
+  /**
+   * The interned values by content: an open-addressing table of value id + 1 (0: empty), with
+   * each interned value's hash by id, so a lookup hashes once (a Map hashed twice, has then get
+   * or set) and a clear keeps the table's room (a Map was rebuilt and regrown every request).
+   */
+  private slots: Int32Array = new Int32Array(1024);
+  private hashes: Uint32Array = new Uint32Array(512);
+  private interned: i32 = 0;
   values: string[] = [];
   /** By transformation list id, then value id: the id of the transformed value + 1 (0: not computed yet). */
   private transformed: Array<Int32Array | null> = [];
@@ -85,7 +93,20 @@ class ValueTable {
    */
   beginPhase(rules: RuleSet): void {
     this.epoch = ++valueEpoch;
-    if (this.owner !== rules || this.values.length > VALUE_TABLE_MAX_VALUES || this.chars > VALUE_TABLE_MAX_CHARS) this.clear(rules);
+    if (this.owner !== rules || this.overBounds()) this.clear(rules);
+  }
+
+  private overBounds(): bool {
+    return this.values.length > VALUE_TABLE_MAX_VALUES || this.chars > VALUE_TABLE_MAX_CHARS;
+  }
+
+  /**
+   * Ends the request or response side: a table past its bounds would be cleared at the next
+   * phase start anyway, so it is cleared now, and the collection at the stream's end frees its
+   * values instead of marking them (a 64 KiB JSON body leaves ~10,000 of them).
+   */
+  endSide(rules: RuleSet): void {
+    if (this.owner === rules && this.overBounds()) this.clear(rules);
   }
 
   /** Bumped by every clear: ids handed out before a clear mean nothing after it. */
@@ -105,7 +126,8 @@ class ValueTable {
     }
     this.owner = rules;
     this.chars = 0;
-    this.ids.clear();
+    if (this.interned > 0) this.slots.fill(0);
+    this.interned = 0;
     this.values.length = 0;
     for (let i = 0; i < this.transformed.length; i++) { const t = unchecked(this.transformed[i]); if (t !== null) t.fill(0); }
     for (let i = 0; i < this.steps.length; i++) { const t = unchecked(this.steps[i]); if (t !== null) t.fill(0); }
@@ -163,13 +185,46 @@ class ValueTable {
   }
 
   intern(v: string): i32 {
-    const ids = this.ids;
-    if (ids.has(v)) return ids.get(v);
-    const id = this.values.length;
-    this.values.push(v);
+    const h = HASH<string>(v);
+    let slots = this.slots;
+    let mask = slots.length - 1;
+    let at = <i32>h & mask;
+    const values = this.values, hashes = this.hashes;
+    while (true) {
+      const e = unchecked(slots[at]);
+      if (e == 0) break;
+      const known = e - 1;
+      if (unchecked(hashes[known]) == h && unchecked(values[known]) == v) return known;
+      at = (at + 1) & mask;
+    }
+    const id = values.length;
+    values.push(v);
     this.chars += v.length;
-    ids.set(v, id);
+    if (id >= hashes.length) {
+      const bigger = new Uint32Array(capacityFor(id));
+      bigger.set(hashes);
+      this.hashes = bigger;
+    }
+    unchecked(this.hashes[id] = h);
+    unchecked(slots[at] = id + 1);
+    // At most half full: lookups stay short.
+    if (++this.interned * 2 > slots.length) this.rehash(slots.length << 1);
     return id;
+  }
+
+  /** Rebuilds the content table with `size` slots (a power of two) from the interned values' hashes. */
+  private rehash(size: i32): void {
+    const old = this.slots;
+    const slots = new Int32Array(size);
+    const mask = size - 1, hashes = this.hashes;
+    for (let i = 0, n = old.length; i < n; i++) {
+      const e = unchecked(old[i]);
+      if (e == 0) continue;
+      let at = <i32>unchecked(hashes[e - 1]) & mask;
+      while (unchecked(slots[at]) != 0) at = (at + 1) & mask;
+      unchecked(slots[at] = e);
+    }
+    this.slots = slots;
   }
 
   /** The cached verdict of the rule in `slot` on value `id`: 0 unknown, 1 no match, 2 match. */
@@ -196,8 +251,28 @@ class ValueTable {
     let ids = names ? p.nameIds : p.valueIds;
     if (ids === null) {
       const src = names ? p.names : p.values;
-      ids = new Array<i32>(src.length);
-      for (let i = 0; i < src.length; i++) unchecked(ids[i] = this.intern(unchecked(src[i])));
+      const n = src.length;
+      ids = new Array<i32>(n);
+      // The same string object is the same content: a name or value repeated as one string (a
+      // JSON array's names, its repeated values) is looked up once per run of RECENT_STRINGS.
+      const seen = recentStrings, seenIds = recentIds;
+      for (let k = 0; k < RECENT_STRINGS; k++) unchecked(seen[k] = 0);
+      let next = 0;
+      for (let i = 0; i < n; i++) {
+        const v = unchecked(src[i]);
+        const at = changetype<usize>(v);
+        let id = -1;
+        for (let k = 0; k < RECENT_STRINGS; k++) {
+          if (unchecked(seen[k]) == at) { id = unchecked(seenIds[k]); break; }
+        }
+        if (id < 0) {
+          id = this.intern(v);
+          unchecked(seen[next] = at);
+          unchecked(seenIds[next] = id);
+          next = (next + 1) & (RECENT_STRINGS - 1);
+        }
+        unchecked(ids[i] = id);
+      }
       if (names) p.nameIds = ids; else p.valueIds = ids;
     }
     return ids!;
@@ -429,6 +504,11 @@ function transformTriggers(high: bool): Uint64Array {
   }
   return out;
 }
+
+/** How many recent strings idsOf remembers by identity (a power of two). */
+const RECENT_STRINGS = 8;
+const recentStrings = new StaticArray<usize>(RECENT_STRINGS);
+const recentIds = new StaticArray<i32>(RECENT_STRINGS);
 
 const sharedTable = new ValueTable();
 /**
@@ -846,7 +926,10 @@ export class Transaction {
     }
     // The request side ends with phase 2 (phase 3 always collects afresh: the response changed
     // the data), the transaction with phase 5: their lists go back to the pool.
-    if (phase == 2 || phase == 5) this.releaseLists();
+    if (phase == 2 || phase == 5) {
+      this.releaseLists();
+      this.table.endSide(this.rules);
+    }
     return this.interrupted;
   }
 
@@ -857,7 +940,12 @@ export class Transaction {
       const l = unchecked(cache[i]);
       if (l === null) continue;
       unchecked(cache[i] = null);
-      if (max(l.room, l.ids.length) <= POOLED_LIST_MAX && listPool.length < LIST_POOL_MAX) listPool.push(l);
+      if (max(l.room, l.ids.length) <= POOLED_LIST_MAX && listPool.length < LIST_POOL_MAX) {
+        // Emptied now, not when reused: a pooled list must not keep this request's collections
+        // (their names and values) reachable, or every later collection marks them again.
+        l.reset();
+        listPool.push(l);
+      }
     }
   }
 

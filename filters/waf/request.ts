@@ -27,16 +27,55 @@ export class Pairs {
     this.firstValues = null;
   }
   get length(): i32 { return this.names.length; }
-  /** Lowercased names (selectors compare keys case-insensitively). */
+  /**
+   * Lowercased names (selectors compare keys case-insensitively). Names repeat as the same
+   * string (every value of a JSON array shares a few names), so each is lowered once per run of
+   * LOWER_RECENT distinct names, and one with nothing to lower is its own result (no copy).
+   */
   lowerNames(): string[] {
     let l = this.lower;
     if (l === null) {
-      l = new Array<string>(this.names.length);
-      for (let i = 0; i < this.names.length; i++) l[i] = this.names[i].toLowerCase();
+      const names = this.names, n = names.length;
+      l = new Array<string>(n);
+      const seen = lowerSeen, lowered = lowerDone;
+      for (let k = 0; k < LOWER_RECENT; k++) unchecked(seen[k] = 0);
+      let next = 0;
+      for (let i = 0; i < n; i++) {
+        const name = unchecked(names[i]);
+        const at = changetype<usize>(name);
+        let low: string | null = null;
+        for (let k = 0; k < LOWER_RECENT; k++) {
+          if (unchecked(seen[k]) == at) { low = unchecked(lowered[k]); break; }
+        }
+        if (low === null) {
+          low = lowerName(name);
+          unchecked(seen[next] = at);
+          unchecked(lowered[next] = low);
+          next = (next + 1) & (LOWER_RECENT - 1);
+        }
+        unchecked(l[i] = low!);
+      }
+      // The recent names are not kept past this call.
+      for (let k = 0; k < LOWER_RECENT; k++) unchecked(lowered[k] = "");
       this.lower = l;
     }
     return l;
   }
+}
+
+/** How many recent distinct names lowerNames remembers (a power of two). */
+const LOWER_RECENT = 8;
+const lowerSeen = new StaticArray<usize>(LOWER_RECENT);
+const lowerDone = new StaticArray<string>(LOWER_RECENT);
+
+/** `name.toLowerCase()`, without a copy when that changes nothing (ASCII without upper case). */
+function lowerName(name: string): string {
+  const p = changetype<usize>(name);
+  for (let i = 0, n = name.length; i < n; i++) {
+    const c = <u32>load<u16>(p + (<usize>i << 1));
+    if (c >= 0x80 || (c >= 0x41 && c <= 0x5a)) return name.toLowerCase();
+  }
+  return name;
 }
 
 export class RequestData {
@@ -161,21 +200,99 @@ export function flattenJson(s: string, out: Pairs): string {
   return p.run();
 }
 
+/** Children a JSON name looks up by comparing keys one by one; beyond them, through a map. */
+const JSON_LINEAR_CHILDREN = 16;
+/** Recent values a JSON name remembers, to reuse the string when a value repeats at its path. */
+const JSON_RECENT_VALUES = 4;
+
+/** Whether `str` holds the same units as s[start, end). */
+@inline function sliceIs(str: string, s: string, start: i32, end: i32): bool {
+  const len = end - start;
+  return str.length == len && memory.compare(changetype<usize>(str), changetype<usize>(s) + (<usize>start << 1), <usize>len << 1) == 0;
+}
+
 /**
  * A flattened JSON name and the names under it, so the name of every value is built once per
- * distinct path of a body (an array of objects repeats the same few), not once per value.
+ * distinct path of a body (an array of objects repeats the same few), not once per value. Keys
+ * and values are looked up in the body's text, so a key or value seen before at the same path
+ * (an array of objects repeats its keys and many of its values) allocates no new string: fewer
+ * objects for the collection at the stream's end to free.
  */
 class JsonName {
-  private children: Map<string, JsonName> | null = null;
+  // Made on first use: a body of many distinct keys makes a name per key, most with no children
+  // and one value (no arrays for those).
+  private keys: string[] | null = null;
+  private nodes: JsonName[] | null = null;
+  private byKey: Map<string, JsonName> | null = null;
+  /** Where the next key lookup starts (objects in an array repeat their keys in order). */
+  private hint: i32 = 0;
+  /** The last value made at this path, then (once a second one is) the last few. */
+  private last: string | null = null;
+  private recent: string[] | null = null;
+  private nextRecent: i32 = 0;
   constructor(public name: string) {}
 
   child(key: string): JsonName {
-    let c = this.children;
-    if (c === null) { c = new Map<string, JsonName>(); this.children = c; }
-    if (c.has(key)) return c.get(key);
-    const n = new JsonName(this.name + "." + key);
-    c.set(key, n);
-    return n;
+    let keys = this.keys, nodes = this.nodes;
+    if (keys === null || nodes === null) { keys = this.keys = new Array<string>(); nodes = this.nodes = new Array<JsonName>(); }
+    const n = keys.length;
+    if (n <= JSON_LINEAR_CHILDREN) {
+      for (let k = 0; k < n; k++) if (unchecked(keys[k]) == key) return unchecked(nodes[k]);
+    } else if (this.byKey!.has(key)) return this.byKey!.get(key);
+    const c = new JsonName(this.name + "." + key);
+    keys.push(key);
+    nodes.push(c);
+    if (n + 1 > JSON_LINEAR_CHILDREN) {
+      let m = this.byKey;
+      if (m === null) {
+        m = new Map<string, JsonName>();
+        for (let k = 0; k <= n; k++) m.set(unchecked(keys[k]), unchecked(nodes[k]));
+        this.byKey = m;
+      } else m.set(key, c);
+    }
+    return c;
+  }
+
+  /** The child named by the (escape-free) key s[start, end). */
+  childAt(s: string, start: i32, end: i32): JsonName {
+    const keys = this.keys;
+    if (keys !== null && keys.length <= JSON_LINEAR_CHILDREN) {
+      const n = keys.length;
+      let j = this.hint;
+      for (let k = 0; k < n; k++, j++) {
+        if (j >= n) j = 0;
+        if (sliceIs(unchecked(keys[j]), s, start, end)) { this.hint = j + 1; return unchecked(this.nodes![j]); }
+      }
+    }
+    return this.child(s.substring(start, end));
+  }
+
+  /** The value s[start, end) (escape-free), as a string already made for this path when one of the last few was equal. */
+  valueAt(s: string, start: i32, end: i32): string {
+    const last = this.last;
+    if (last === null) {
+      const v = s.substring(start, end);
+      this.last = v;
+      return v;
+    }
+    if (sliceIs(last, s, start, end)) return last;
+    let r = this.recent;
+    if (r === null) {
+      r = this.recent = new Array<string>();
+      r.push(last);
+    }
+    for (let k = 0, n = r.length; k < n; k++) {
+      const v = unchecked(r[k]);
+      if (sliceIs(v, s, start, end)) return v;
+    }
+    const v = s.substring(start, end);
+    if (r.length < JSON_RECENT_VALUES) r.push(v);
+    else {
+      unchecked(r[this.nextRecent] = v);
+      this.nextRecent = (this.nextRecent + 1) % JSON_RECENT_VALUES;
+    }
+    this.last = v;
+    return v;
   }
 }
 
@@ -194,6 +311,13 @@ class JsonFlattener {
     const n = this.path.length;
     return n > 0 ? unchecked(this.path[n - 1]).name : "json";
   }
+
+  /** The name of the innermost open level. */
+  private top(): JsonName {
+    const n = this.path.length;
+    return n > 0 ? unchecked(this.path[n - 1]) : this.root;
+  }
+  private root: JsonName = new JsonName("json");
 
   /** Opens a level under key `k` ("" for an array element: the same name as its parent). */
   private enter(k: string): void {
@@ -233,7 +357,7 @@ class JsonFlattener {
         }
         let value = "";
         if (c == 0x22) {
-          const str = this.string();
+          const str = this.string(this.top());
           if (str === null) return "unterminated JSON string";
           value = str;
         } else {
@@ -243,7 +367,7 @@ class JsonFlattener {
             if (d == 0x2c || d == 0x7d || d == 0x5d || isSpace(d)) break;
             this.pos++;
           }
-          value = s.substring(start, this.pos);
+          value = this.top().valueAt(s, start, this.pos);
           if (value.length == 0) return "unexpected character in JSON at " + this.pos.toString();
           if (value != "true" && value != "false" && value != "null" && !looksNumeric(value)) return "invalid JSON literal at " + start.toString();
         }
@@ -291,24 +415,43 @@ class JsonFlattener {
   key(): string {
     this.ws();
     if (this.pos >= this.s.length || this.s.charCodeAt(this.pos) != 0x22) return "expected a JSON object key at " + this.pos.toString();
-    const k = this.string();
-    if (k === null) return "unterminated JSON string";
+    // An escape-free key is looked up in the text (no string made for a key seen before).
+    const s = this.s;
+    const start = this.pos + 1;
+    let end = -1;
+    for (let i = start; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c == 0x22) { end = i; break; }
+      if (c == 0x5c) break;
+    }
+    let node: JsonName;
+    if (end >= 0) {
+      this.pos = end + 1;
+      node = this.top().childAt(s, start, end);
+    } else {
+      const k = this.string(null);
+      if (k === null) return "unterminated JSON string";
+      node = this.top().child(k);
+    }
     this.ws();
     if (this.pos >= this.s.length || this.s.charCodeAt(this.pos) != 0x3a) return "expected : in JSON at " + this.pos.toString();
     this.pos++;
-    this.enter(k);
+    this.path.push(node);
     return "";
   }
 
-  /** A JSON string at pos (escapes decoded to bytes; \u to UTF-8); null when unterminated. */
-  string(): string | null {
+  /**
+   * A JSON string at pos (escapes decoded to bytes; \u to UTF-8); null when unterminated. An
+   * escape-free one is a value of `at` (JsonName.valueAt) when given.
+   */
+  string(at: JsonName | null): string | null {
     const s = this.s;
     this.pos++;
     // Most strings have no escape: the text between the quotes as it is.
     const start = this.pos;
     for (let i = start; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      if (c == 0x22) { this.pos = i + 1; return s.substring(start, i); }
+      if (c == 0x22) { this.pos = i + 1; return at !== null ? at.valueAt(s, start, i) : s.substring(start, i); }
       if (c == 0x5c) break;
     }
     const b = new ByteBuilder(16);

@@ -1,0 +1,126 @@
+// The request-body value path's shortcuts (docs/waf.md "Speed and memory", body values round):
+// JSON keys and values reused from the text when they repeat at a path, names lowered once per
+// distinct string, values interned by content in the engine's own table and by identity when a
+// collection repeats one string, and the value table let go at the end of a request side once
+// past its bounds. Each case is built so that a wrong shortcut changes what a user sees (a rule
+// that should match does not, or the reverse).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLines, withRules } from '../../support/waf.js';
+
+type Rules = Awaited<ReturnType<typeof withRules>>;
+const post = (body: string) => ({ method: 'POST', path: '/api', headers: { 'content-type': 'application/json' }, body });
+
+describe('JSON keys and values that repeat at a path', () => {
+  let w: Rules;
+  beforeAll(async () => {
+    w = await withRules([
+      'SecRequestBodyAccess On',
+      // Counts of entries by name: a key taken for another would move them.
+      'SecRule &ARGS:json.items.kA "@eq 3" "id:1,phase:2,pass,log"',
+      'SecRule &ARGS:json.items.sku "@eq 4" "id:2,phase:2,pass,log"',
+      // Values equal in length to a recent one at the same path, and more distinct ones than are remembered.
+      'SecRule ARGS:json.items.t "@streq ba" "id:3,phase:2,pass,log"',
+      'SecRule ARGS:json.items.t "@streq e" "id:4,phase:2,pass,log"',
+      'SecRule ARGS:json.items.t "@streq zz" "id:5,phase:2,pass,log"',
+      // An object with more keys than are compared one by one (the rest through a map).
+      'SecRule ARGS:json.wide.f19 "@streq v19" "id:6,phase:2,pass,log"',
+      'SecRule &ARGS:json.wide.f3 "@eq 2" "id:7,phase:2,pass,log"',
+      'SecRule ARGS_NAMES "@streq json.wide.f20" "id:8,phase:2,pass,log"',
+      // Literals and numbers reused at a path are still their own text.
+      'SecRule ARGS:json.flags "@streq null" "id:9,phase:2,pass,log"',
+      'SecRule &ARGS:json.flags "@eq 6" "id:10,phase:2,pass,log"',
+      'SecRule ARGS:json.n "@streq 12" "id:11,phase:2,pass,log"',
+    ].join('\n'));
+  });
+  afterAll(() => w?.close());
+
+  it('keys in any order, escaped or not, name the same entries', async () => {
+    // kA written as k\u0041 in one object; keys in another order in each object.
+    const body = '{"items":[{"sku":"1","kA":"x","t":"ab"},{"kA":"y","sku":"2","t":"ba"},{"t":"c","k\\u0041":"z","sku":"3"},{"sku":"4","t":"d"}]}';
+    expect(await w.matches(post(body))).toEqual([1, 2, 3]);
+  });
+
+  it('a value is matched by its own text when more distinct values than are remembered repeat at its path', async () => {
+    const ts = ['ab', 'a', 'b', 'c', 'd', 'ab', 'e', 'b', 'ab', 'zy', 'zz'];
+    const body = JSON.stringify({ items: ts.map((t, i) => ({ t, sku: String(i) })) });
+    const got = await w.matches(post(body));
+    expect(got).toContain(4);
+    expect(got).toContain(5);
+    expect(got).not.toContain(3);
+    // Without the last value, 5 no longer matches (zy is as long as zz).
+    expect(await w.matches(post(JSON.stringify({ items: ts.slice(0, -1).map((t) => ({ t })) })))).not.toContain(5);
+  });
+
+  it('an object with many keys, repeated across objects', async () => {
+    const wide: Record<string, string> = {};
+    for (let i = 0; i < 24; i++) wide[`f${i}`] = `v${i}`;
+    const other: Record<string, string> = { f3: 'again', f21: 'x' };
+    const got = await w.matches(post(JSON.stringify({ wide: [wide, other] })));
+    expect(got).toEqual(expect.arrayContaining([6, 7, 8]));
+    const fewer = { ...wide };
+    delete fewer['f20'];
+    delete fewer['f19'];
+    const got2 = await w.matches(post(JSON.stringify({ wide: [fewer] })));
+    expect(got2).not.toContain(6);
+    expect(got2).not.toContain(7);
+    expect(got2).not.toContain(8);
+  });
+
+  it('literals and numbers repeated at a path', async () => {
+    expect(await w.matches(post('{"flags":[true,false,true,null,1,1],"n":[1,12,12,1]}'))).toEqual(expect.arrayContaining([9, 10, 11]));
+    expect(await w.matches(post('{"flags":[true,false,true,false,1,1],"n":[1,21,2]}'))).toEqual([10]);
+  });
+});
+
+describe('argument names are selected case-insensitively', () => {
+  it('for every entry, with names repeated in runs of more distinct names than are remembered', async () => {
+    const w = await withRules([
+      'SecRequestBodyAccess On',
+      'SecRule ARGS:json.user.name "@streq x9" "id:1,phase:2,pass,log"',
+      'SecRule ARGS:json.user.k0 "@streq late" "id:2,phase:2,pass,log"',
+      'SecRule ARGS|!ARGS:json.user.k3 "@streq skip" "id:3,phase:2,pass,log"',
+    ].join('\n'));
+    try {
+      // Mixed-case keys k0..k10 and Name, in every object: the lowered name of each is its own.
+      const users = [];
+      for (let i = 0; i < 10; i++) {
+        const u: Record<string, string> = {};
+        for (let k = 0; k <= 10; k++) u[k % 2 ? `K${k}` : `k${k}`] = `v${k}`;
+        u['NaMe'] = `x${i}`;
+        users.push(u);
+      }
+      users[9]!['k0'] = 'late';
+      // The excluded key holds the only "skip": the exclusion must still see its name.
+      users[4]!['K3'] = 'skip';
+      const res = await w.send(post(JSON.stringify({ user: users })));
+      const ids = auditLines(res).map((a) => a.rule_id);
+      expect(ids).toEqual([1, 2]);
+      expect(auditLines(res).find((a) => a.rule_id === 1)!.matched_var).toBe('ARGS:json.user.NaMe');
+    } finally {
+      w.close();
+    }
+  });
+});
+
+describe('the value table across requests', () => {
+  it('many distinct values, then a request past the table bounds, then small ones: every value is judged by its own text', async () => {
+    const w = await withRules([
+      'SecRequestBodyAccess On',
+      'SecRule ARGS "@streq needle" "id:1,phase:2,pass,log,msg:%{MATCHED_VAR_NAME}"',
+      'SecRule ARGS "@rx ^v1234$" "id:2,phase:2,pass,log"',
+    ].join('\n'));
+    try {
+      // 6,000 distinct values (past the table's 4,096): interned, rehashed, let go at the end.
+      const big = (extra: Record<string, string>) => JSON.stringify({ v: Array.from({ length: 6000 }, (_, i) => `v${i}`), ...extra });
+      expect(await w.matches(post(big({})))).toEqual([2]);
+      expect(await w.matches(post('{"a":"needle"}'))).toEqual([1]);
+      expect(await w.matches(post('{"a":"v1234"}'))).toEqual([2]);
+      expect(await w.matches(post('{"a":"v12345"}'))).toEqual([]);
+      const res = await w.send(post(big({ z: 'needle' })));
+      expect(auditLines(res).map((a) => [a.rule_id, a.msg])).toEqual([[1, 'ARGS:json.z'], [2, '']]);
+      expect(await w.matches(post('{"a":"needlE"}'))).toEqual([]);
+    } finally {
+      w.close();
+    }
+  });
+});

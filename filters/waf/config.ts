@@ -8,7 +8,7 @@
 // with both, the bundled rules run first. SecLang errors name the field, the line and the rule id.
 import { ConfigContext, ConfigObject, readConfigObject, parseLogLevel } from "@meshward/sdk/assembly";
 import { SecLangParser } from "./seclang/parser";
-import { EngineMode, RuleSet } from "./seclang/model";
+import { EngineMode, Macro, Rule, RuleSet, Var } from "./seclang/model";
 import { BUNDLED_RULES } from "./rules.generated";
 
 export class WafConfig {
@@ -21,6 +21,30 @@ export class WafConfig {
   paranoiaLevel: i32 = 0;
   /** Whether any rule runs in phase 3/4 (else the response is not inspected at all). */
   hasResponseRules: bool = false;
+  /**
+   * Whether a rule reads REMOTE_ADDR (a target or a macro): else the filter reads the client
+   * address (a host property read) only for an audit line.
+   */
+  readsRemoteAddr: bool = false;
+}
+
+/** Whether a rule or chain link reads variable `v` (`name`) as a target or in a macro. */
+export function readsVariable(rs: RuleSet, v: i32, name: string): bool {
+  for (let i = 0; i < rs.rules.length; i++) {
+    let r: Rule | null = rs.rules[i];
+    while (r !== null) {
+      for (let t = 0; t < r.targets.length; t++) if (r.targets[t].variable == v && !r.targets[t].exclude) return true;
+      if (macroReads(r.op.param, name) || macroReads(r.msg, name) || macroReads(r.logdata, name)) return true;
+      for (let s = 0; s < r.setvars.length; s++) if (macroReads(r.setvars[s].name, name) || macroReads(r.setvars[s].value, name)) return true;
+      r = r.chained;
+    }
+  }
+  return false;
+}
+
+function macroReads(m: Macro, name: string): bool {
+  for (let i = 0; i < m.parts.length; i++) if (m.refs[i] && m.parts[i].toUpperCase().startsWith(name)) return true;
+  return false;
 }
 
 /** The SecLang the `ruleset` fields turn into (runs before the bundled rules). */
@@ -164,6 +188,7 @@ export class WafConfigLoader {
     const config = this.config!;
     if (config.detectionOnly && rs.engineMode == EngineMode.On) rs.engineMode = EngineMode.DetectionOnly;
     for (let i = 0; i < rs.rules.length; i++) if (rs.rules[i].marker.length == 0 && rs.rules[i].phase >= 3 && rs.rules[i].phase <= 4) config.hasResponseRules = true;
+    config.readsRemoteAddr = readsVariable(rs, Var.REMOTE_ADDR, "REMOTE_ADDR");
     config.rules = rs;
     return true;
   }

@@ -2,7 +2,7 @@
 // collection, chains, skipAfter/SecMarker, ctl, MATCHED_VAR(S), captures and disruptive actions.
 // Pure: the filter feeds it request/response data and reads its decision and events.
 import {
-  Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, Rule, RuleSet, SetVarOp, Target, Var, VAR_NAMES,
+  Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, PhasePlan, Rule, RuleSet, SetVarOp, Target, Var, VAR_NAMES,
 } from "./seclang/model";
 import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
@@ -862,6 +862,10 @@ export class Transaction {
   /** What the request data and the value table were when the kept target lists were collected. */
   private keptFingerprint: i32 = -1;
   private keptGeneration: i32 = -1;
+  /** Bit v set when variable v may give an entry in this phase (presentVars). */
+  private present: u64 = ~(<u64>0);
+  /** The entries a count target (`&VAR`) counts: reused. */
+  private countScratch: TargetList = new TargetList();
   /** The list of a rule whose list is not kept (TX, MATCHED_VARS, ctl-altered ones): reused. */
   private scratch: TargetList = new TargetList();
   /** While collecting a shared list: drop values already in it; rawCount counts every entry. */
@@ -906,23 +910,24 @@ export class Transaction {
       this.keptFingerprint = fingerprint;
       this.keptGeneration = this.table.generation;
     }
-    const rules = this.rules.rules;
-    let skipMarker = "";
-    let skipCount = 0;
-    for (let i = 0; i < rules.length; i++) {
-      const r = rules[i];
-      if (r.marker.length > 0) {
-        if (skipMarker == r.marker) skipMarker = "";
-        continue;
+    this.present = presentVars(this.req);
+    const plan = planOf(this.rules);
+    if (phase < plan.rules.length) {
+      const rules = unchecked(plan.rules[phase]);
+      const skipTo = unchecked(plan.skipTo[phase]);
+      let k = 0;
+      const n = rules.length;
+      while (k < n) {
+        const at = k++;
+        const r = unchecked(rules[at]);
+        if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
+        if (!this.runRule(r, phase)) continue;
+        if (this.interrupted || this.allowed || this.mode == EngineMode.Off) break;
+        const to = unchecked(skipTo[at]);
+        if (to >= 0) k = to;
+        // `skip:N` passes over the next N rules of the phase (after a skipAfter's marker, if both).
+        if (r.skip > 0) k += r.skip;
       }
-      if (r.phase != phase) continue;
-      if (skipMarker.length > 0) continue;
-      if (skipCount > 0) { skipCount--; continue; }
-      if (this.isRemoved(r)) continue;
-      if (!this.runRule(r, phase)) continue;
-      if (this.interrupted || this.allowed || this.mode == EngineMode.Off) break;
-      if (r.skipAfter.length > 0) skipMarker = r.skipAfter;
-      if (r.skip > 0) skipCount = r.skip;
     }
     // The request side ends with phase 2 (phase 3 always collects afresh: the response changed
     // the data), the transaction with phase 5: their lists go back to the pool.
@@ -1010,10 +1015,10 @@ export class Transaction {
   private evalLink(head: Rule, r: Rule): bool {
     const op = r.op;
     if (r.targets.length == 0) return true; // SecAction
-    if (r.targets.length == 1 && r.transforms.length == 0 && !r.multiMatch && this.removedTargets.length == 0) {
-      const t = unchecked(r.targets[0]);
-      if (t.variable == Var.TX && t.keyRegex === null && t.key.length > 0 && !t.exclude) return this.evalTxKey(r, t);
-    }
+    // None of its variables has an entry in this request: an empty list, no match.
+    if ((r.targetVars & this.present) == 0) return false;
+    const txKey = r.txKeyTarget;
+    if (txKey !== null && this.removedTargets.length == 0) return this.evalTxKey(r, txKey);
     // Rules with the same target list share what was collected in this phase.
     let tl: TargetList;
     let list: CollectedTargets | null = null;
@@ -1038,14 +1043,14 @@ export class Transaction {
     if (tl.length == 0) return false;
     const ids = tl.ids;
     const table = this.table;
-    const param = r.op.param.constant() ? r.op.param.constantText() : this.expand(r.op.param);
+    const param = r.paramConstant ? r.paramText : this.expand(r.op.param);
     let matches: Pairs | null = null;
     const transforms = r.transforms;
     const chain = r.transformChain;
     const screened = r.prefilter !== null;
     const values = table.values;
     // Operators with a constant parameter give a verdict that depends on the value alone.
-    const pure = r.op.param.constant();
+    const pure = r.paramConstant;
     if (pure && r.verdictSlot < 0) r.verdictSlot = this.rules.verdictSlots++;
     const slot = r.verdictSlot;
     const literal = r.screenId >= 0;
@@ -1187,7 +1192,7 @@ export class Transaction {
     if (t.count) v = present ? "1" : "0";
     else if (present) v = this.tx.get(t.key);
     else return false;
-    const param = op.param.constant() ? op.param.constantText() : this.expand(op.param);
+    const param = r.paramConstant ? r.paramText : this.expand(op.param);
     const res = evalOperator(op, v, param, r.capture);
     if (res.matched == op.negated) return false;
     if (r.capture) this.capture(res.captures);
@@ -1233,8 +1238,9 @@ export class Transaction {
       const target = r.targets[t];
       if (target.exclude) continue;
       if (target.count) {
-        // Counts are of every entry: no dedup inside.
-        const n = new TargetList();
+        // Counts are of every entry: no dedup inside. One scratch list for all counts (read at once).
+        const n = this.countScratch;
+        n.clear();
         const dedupping = this.dedupping, raw = this.rawCount;
         this.dedupping = false;
         this.expandTarget(target, n);
@@ -1383,9 +1389,11 @@ export class Transaction {
 
   private setvar(r: Rule, i: i32): void {
     const sv = r.setvars[i];
-    const key = this.expand(sv.name).toLowerCase();
+    const constKey = sv.constKey;
+    const key = constKey !== null ? constKey : this.expand(sv.name).toLowerCase();
     if (sv.op == SetVarOp.Unset) { if (this.tx.has(key)) this.tx.delete(key); return; }
-    const value = this.expand(sv.value);
+    const constValue = sv.constValue;
+    const value = constValue !== null ? constValue : this.expand(sv.value);
     if (sv.op == SetVarOp.Set) { this.tx.set(key, value); return; }
     const old = this.tx.has(key) ? parseIntOr(this.tx.get(key), 0) : 0;
     const delta = parseIntOr(value, 0);
@@ -1489,4 +1497,95 @@ function excludesVariable(r: Rule, variable: i32): bool {
     if (x.exclude && x.variable == variable) return true;
   }
   return false;
+}
+
+/**
+ * The rule set's per-phase plan (made once, kept on the set): each phase's rules in order and
+ * where a matched rule's skipAfter continues. The same walk as going over every rule and marker:
+ * a skipAfter passes over everything up to the first later marker of its name (or to the end when
+ * there is none), whatever the phase of the rules between, and rules of other phases never run.
+ * Also fills each link's fixed facts (constant parameter, direct TX key, constant setvar parts).
+ */
+export function planOf(set: RuleSet): PhasePlan {
+  const known = set.plan;
+  if (known !== null && known.madeFor === set.rules) return known;
+  const plan = new PhasePlan();
+  const rules = set.rules;
+  plan.madeFor = rules;
+  for (let p = 0; p <= 5; p++) { plan.rules.push(new Array<Rule>()); plan.skipTo.push(new Array<i32>()); }
+  // By global index: the rule's position in its phase's list (for markers: the count of their phase's rules before them is not needed).
+  const position = new Array<i32>(rules.length).fill(-1);
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i];
+    if (r.marker.length > 0) continue;
+    let link: Rule | null = r;
+    while (link !== null) { prepareLink(link); link = link.chained; }
+    if (r.phase < 0 || r.phase > 5) continue;
+    position[i] = plan.rules[r.phase].length;
+    plan.rules[r.phase].push(r);
+    plan.skipTo[r.phase].push(-1);
+  }
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i];
+    if (r.marker.length > 0 || r.skipAfter.length == 0 || r.phase < 0 || r.phase > 5) continue;
+    const list = plan.rules[r.phase];
+    // The first rule of the phase after the first later marker of that name; the end when none.
+    let to = list.length;
+    for (let m = i + 1; m < rules.length; m++) {
+      if (rules[m].marker != r.skipAfter) continue;
+      to = list.length;
+      for (let j = m + 1; j < rules.length; j++) if (position[j] >= 0 && rules[j].phase == r.phase) { to = position[j]; break; }
+      break;
+    }
+    plan.skipTo[r.phase][position[i]] = to;
+  }
+  set.plan = plan;
+  return plan;
+}
+
+function prepareLink(r: Rule): void {
+  r.paramConstant = r.op.param.constant();
+  r.paramText = r.paramConstant ? r.op.param.constantText() : "";
+  r.txKeyTarget = null;
+  if (r.targets.length == 1 && r.transforms.length == 0 && !r.multiMatch) {
+    const t = r.targets[0];
+    if (t.variable == Var.TX && t.keyRegex === null && t.key.length > 0 && !t.exclude) r.txKeyTarget = t;
+  }
+  let vars: u64 = 0;
+  for (let t = 0; t < r.targets.length; t++) {
+    const x = r.targets[t];
+    if (x.exclude) continue;
+    if (x.count || x.variable < 0 || x.variable >= 64) { vars = ~(<u64>0); break; }
+    vars |= (<u64>1) << (<u64>x.variable);
+  }
+  r.targetVars = vars;
+  for (let i = 0; i < r.setvars.length; i++) {
+    const sv = r.setvars[i];
+    sv.constKey = sv.name.constant() ? sv.name.constantText().toLowerCase() : null;
+    sv.constValue = sv.value.constant() ? sv.value.constantText() : null;
+  }
+}
+
+/**
+ * The variables that may give an entry for this request data, one bit each: a collection with
+ * entries, REQUEST_BODY / RESPONSE_BODY when there is one, every other scalar, and the ones that
+ * change while a phase runs (TX, MATCHED_*), always. The same tests as expandTarget's.
+ */
+function presentVars(req: RequestData): u64 {
+  let m: u64 = ~(<u64>0);
+  const args = req.argsGet.length + req.argsPost.length > 0;
+  if (!args) m &= ~(bit(Var.ARGS) | bit(Var.ARGS_NAMES));
+  if (req.argsGet.length == 0) m &= ~(bit(Var.ARGS_GET) | bit(Var.ARGS_GET_NAMES));
+  if (req.argsPost.length == 0) m &= ~(bit(Var.ARGS_POST) | bit(Var.ARGS_POST_NAMES));
+  if (req.headers.length == 0) m &= ~(bit(Var.REQUEST_HEADERS) | bit(Var.REQUEST_HEADERS_NAMES));
+  if (req.cookies.length == 0) m &= ~(bit(Var.REQUEST_COOKIES) | bit(Var.REQUEST_COOKIES_NAMES));
+  if (req.files.length == 0) m &= ~(bit(Var.FILES) | bit(Var.FILES_NAMES));
+  if (req.responseHeaders.length == 0) m &= ~(bit(Var.RESPONSE_HEADERS) | bit(Var.RESPONSE_HEADERS_NAMES));
+  if (req.bodyLength == 0 && req.body.length == 0) m &= ~bit(Var.REQUEST_BODY);
+  if (req.responseBody.length == 0) m &= ~bit(Var.RESPONSE_BODY);
+  return m;
+}
+
+@inline function bit(v: i32): u64 {
+  return (<u64>1) << (<u64>v);
 }

@@ -12,7 +12,7 @@ import { LoadStatus, WafConfig, WafConfigLoader } from "./config";
 import { ConfigureStep, collectBeforeBodiesOf, collectEveryInputBytes, configureInSteps, noteInput } from "@meshward/sdk/assembly/collect";
 import { MatchEvent, Transaction } from "./engine";
 import { BodyLimitAction } from "./seclang/model";
-import { Pairs, contentTypeParam, flattenJson, flattenXml, mediaType, parseCookies, parseMultipart, parseUrlEncoded } from "./request";
+import { Pairs, RequestData, contentTypeParam, flattenJson, flattenXml, mediaType, parseCookies, parseMultipart, parseUrlEncoded } from "./request";
 import { byteStringOf, jsonString, textOf, toByteString } from "./bytes";
 
 const SCORE_HEADER = "x-meshward-waf-score";
@@ -136,8 +136,9 @@ class WafStream extends Context {
     req.setUri(path);
     const protocol = Request.protocol();
     if (protocol !== null) req.protocol = protocol;
-    const source = Source.address();
-    if (source !== null) req.remoteAddr = hostOf(source);
+    // The client address is a host property read: made here only when a rule reads it, else
+    // when an audit line needs it (readRemoteAddr).
+    if (config.readsRemoteAddr) this.readRemoteAddr(req);
     noteInput(input);
 
     if (tx.evaluatePhase(1)) return this.block(tx);
@@ -302,6 +303,15 @@ class WafStream extends Context {
     this.auditNew(tx);
   }
 
+  private remoteAddrRead: bool = false;
+
+  private readRemoteAddr(req: RequestData): void {
+    if (this.remoteAddrRead) return;
+    this.remoteAddrRead = true;
+    const source = Source.address();
+    if (source !== null) req.remoteAddr = hostOf(source);
+  }
+
   private auditNew(tx: Transaction): void {
     const config = this.root.config!;
     for (let i = this.audited; i < tx.events.length; i++) {
@@ -309,7 +319,10 @@ class WafStream extends Context {
       if (!ev.log) continue;
       const c = counter("waf.rule." + ev.family + "." + ev.action);
       if (c !== null) c.increment(1);
-      if (config.auditLog && logEnabled(LogLevelValues.warn)) logWarn(auditLine(tx, ev));
+      if (config.auditLog && logEnabled(LogLevelValues.warn)) {
+        this.readRemoteAddr(tx.req);
+        logWarn(auditLine(tx, ev));
+      }
     }
     this.audited = tx.events.length;
   }

@@ -123,7 +123,8 @@ export class RequestData {
 
   /** The first value of a request header (names compared case-insensitively). */
   header(name: string): string {
-    for (let i = 0; i < this.headers.length; i++) if (this.headers.names[i].toLowerCase() == name) return this.headers.values[i];
+    const lower = this.headers.lowerNames();
+    for (let i = 0; i < lower.length; i++) if (unchecked(lower[i]) == name) return this.headers.values[i];
     return "";
   }
 }

@@ -14,24 +14,70 @@
 // only before calling into proxy-runtime or after that call returned: its own frame holds no
 // managed reference, so the globals are the only roots. Under the incremental runtime the
 // wrappers only forward.
+//
+// Stream contexts live in this module's own map (as in abi-headers.ts; the root context is still
+// proxy-runtime's): proxy-runtime's stream bookkeeping (ensureContext, onLog, onDone, onDelete)
+// writes about ten debug lines through proxy_log per request, host calls made whatever Envoy's
+// log level, each building strings (one lists every live context id). For the same reason
+// proxy_on_log and proxy_on_done are not exported (Envoy skips a callback a module does not
+// export), nor the metadata callbacks Envoy never calls for HTTP. Stream contexts get the header,
+// body and trailer callbacks.
 export {
   proxy_abi_version_0_2_0, malloc, free, proxy_on_vm_start, proxy_validate_configuration,
-  proxy_on_tick, proxy_on_foreign_function, proxy_on_queue_ready, proxy_on_context_create,
-  proxy_on_request_metadata, proxy_on_response_metadata, proxy_on_http_call_response,
+  proxy_on_tick, proxy_on_foreign_function, proxy_on_queue_ready, proxy_on_http_call_response,
   proxy_on_grpc_receive_initial_metadata, proxy_on_grpc_trailing_metadata, proxy_on_grpc_receive,
-  proxy_on_grpc_close, proxy_on_done, proxy_on_log,
+  proxy_on_grpc_close,
 } from "@solo-io/proxy-runtime/assembly/proxy";
 export { proxy_on_grpc_receive_trailing_metadata } from "./abi";
+import { proxy_on_configure as configure, proxy_on_delete as deleteRootContext } from "@solo-io/proxy-runtime/assembly/proxy";
 import {
-  proxy_on_configure as configure, proxy_on_delete as deleteContext,
-  proxy_on_request_headers as requestHeaders, proxy_on_request_body as requestBody,
-  proxy_on_request_trailers as requestTrailers, proxy_on_response_headers as responseHeaders,
-  proxy_on_response_body as responseBody, proxy_on_response_trailers as responseTrailers,
-} from "@solo-io/proxy-runtime/assembly/proxy";
+  Context, ensureRootContext, getRootContext, FilterHeadersStatusValues, FilterDataStatusValues, FilterTrailersStatusValues,
+} from "@solo-io/proxy-runtime/assembly/runtime";
 import {
   collectBeforeBody, collectBetweenStreams, collectIfRequested, collectNow, runConfigureSteps, cancelConfigureSteps,
   enterCallback, leaveCallback,
 } from "./collect";
+
+const streams = new Map<u32, Context>();
+
+export function proxy_on_context_create(context_id: u32, root_context_id: u32): void {
+  if (root_context_id == 0) {
+    ensureRootContext(context_id);
+    return;
+  }
+  if (streams.has(context_id)) return;
+  streams.set(context_id, getRootContext(root_context_id).createContext(context_id));
+}
+
+function requestHeaders(context_id: u32, headers: u32, end_of_stream: u32): u32 {
+  if (!streams.has(context_id)) return FilterHeadersStatusValues.Continue;
+  return streams.get(context_id).onRequestHeaders(headers, end_of_stream != 0);
+}
+
+function requestBody(context_id: u32, body_buffer_length: u32, end_of_stream: u32): u32 {
+  if (!streams.has(context_id)) return FilterDataStatusValues.Continue;
+  return streams.get(context_id).onRequestBody(body_buffer_length, end_of_stream != 0);
+}
+
+function requestTrailers(context_id: u32, trailers: u32): u32 {
+  if (!streams.has(context_id)) return FilterTrailersStatusValues.Continue;
+  return streams.get(context_id).onRequestTrailers(trailers);
+}
+
+function responseHeaders(context_id: u32, headers: u32, end_of_stream: u32): u32 {
+  if (!streams.has(context_id)) return FilterHeadersStatusValues.Continue;
+  return streams.get(context_id).onResponseHeaders(headers, end_of_stream != 0);
+}
+
+function responseBody(context_id: u32, body_buffer_length: u32, end_of_stream: u32): u32 {
+  if (!streams.has(context_id)) return FilterDataStatusValues.Continue;
+  return streams.get(context_id).onResponseBody(body_buffer_length, end_of_stream != 0);
+}
+
+function responseTrailers(context_id: u32, trailers: u32): u32 {
+  if (!streams.has(context_id)) return FilterTrailersStatusValues.Continue;
+  return streams.get(context_id).onResponseTrailers(trailers);
+}
 
 /** Streams between two collections (a GET leaves tens of KiB of garbage). */
 const STREAMS_PER_COLLECT: u32 = 64;
@@ -99,7 +145,8 @@ export function proxy_on_response_trailers(context_id: u32, trailers: u32): u32 
 
 export function proxy_on_delete(context_id: u32): void {
   enterCallback();
-  deleteContext(context_id);
+  if (streams.has(context_id)) streams.delete(context_id);
+  else deleteRootContext(context_id);
   leaveCallback();
   collectBetweenStreams(STREAMS_PER_COLLECT);
 }

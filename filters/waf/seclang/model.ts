@@ -70,6 +70,7 @@ export class Macro {
   /** Literal text and references alternate: parts[i] is a reference when refs[i] is true. */
   parts: string[] = [];
   refs: bool[] = [];
+  /** Whether it has no reference (its text is constantText()). */
   constant(): bool { return this.refs.length == 0 || (this.refs.length == 1 && !this.refs[0]); }
   constantText(): string { return this.parts.length == 0 ? "" : this.parts[0]; }
 }
@@ -99,6 +100,10 @@ export enum SetVarOp { Set, Add, Subtract, Unset }
 export class SetVar {
   /** The TX key (lowercase, after expansion). */
   name: Macro = new Macro();
+  /** The key when `name` has no reference, lowercased (RuleSet.plan makes it): no expansion per run. */
+  constKey: string | null = null;
+  /** The value when `value` has no reference (RuleSet.plan makes it). */
+  constValue: string | null = null;
   /** The key depends on the match (%{MATCHED_VAR...}): it runs once per matched value. */
   perMatch: bool = false;
   op: i32 = SetVarOp.Set;
@@ -183,6 +188,30 @@ export class Rule {
   /** The head of this rule's chain (itself for a head). */
   isChainLink: bool = false;
   removed: bool = false;
+  /** Filled by the phase plan (PhasePlan) at first use: whether op.param has no reference, and its text then. */
+  paramConstant: bool = false;
+  paramText: string = "";
+  /** The link's one target when it is a plain TX key with no transformation, no multiMatch, no exclusion (the engine's direct path). */
+  txKeyTarget: Target | null = null;
+  /**
+   * Bit v set when a target reads variable v (exclusions aside); ~0 when a target always gives
+   * an entry (a count `&VAR`). Filled by the phase plan: a link none of whose variables has an
+   * entry in this request inspects nothing and cannot match (Transaction.present).
+   */
+  targetVars: u64 = 0;
+}
+
+/**
+ * The rules of each phase in order, with skipAfter jumps resolved to positions: the engine walks
+ * one phase's rules instead of every rule and marker of the set (built at first use, by the engine).
+ */
+export class PhasePlan {
+  /** By phase (1..5): the rules of that phase (heads), in the set's order. */
+  rules: Array<Rule[]> = [];
+  /** By phase, by position: where evaluation goes on after the rule matched and its skipAfter applied (-1: it has none). */
+  skipTo: Array<i32[]> = [];
+  /** The RuleSet.rules array it was made for (a set whose list changed gets a new plan). */
+  madeFor: Rule[] = [];
 }
 
 /** Disruptive action, log flags and transformations a SecDefaultAction gives rules of a phase. */
@@ -198,6 +227,8 @@ export enum BodyLimitAction { Reject, ProcessPartial }
 
 export class RuleSet {
   rules: Rule[] = [];
+  /** The per-phase plan of `rules` (the engine makes it at first use). */
+  plan: PhasePlan | null = null;
   /** @rx groups compiled into one alternation each, and the rules they cover (for the load log). */
   prefilterGroups: i32 = 0;
   /** Distinct shared target lists (Rule.targetId runs 1..targetLists). */

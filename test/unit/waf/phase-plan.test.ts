@@ -1,0 +1,153 @@
+// The engine's per-request shortcuts for the fixed cost of a request (docs/waf.md "Per-request
+// fixed cost"): the per-phase plan (each phase's rules with skipAfter jumps resolved at load), the
+// test that skips a rule none of whose variables has an entry, constant setvar keys and values,
+// and the client address read only when a rule or an audit line needs it. Each case is one a
+// wrong shortcut would answer differently from walking every rule and marker.
+import { describe, expect, it } from 'vitest';
+import type { HttpResult } from '../../../sdk/src/host/index.js';
+import { auditLines, withRules } from '../../support/waf.js';
+
+/** The rules that matched, in order, request and response phases alike (from the audit lines). */
+const fired = (res: HttpResult) => auditLines(res).map((l) => l.rule_id);
+
+describe('per-phase plan: skipAfter and skip keep their meaning', () => {
+  it('skipAfter passes over rules of other phases and continues after the first later marker of its name', async () => {
+    const w = await withRules([
+      `SecRule ARGS:s "@streq 1" "id:1,phase:2,pass,log,skipAfter:M"`,
+      `SecAction "id:2,phase:2,pass,log"`,
+      `SecAction "id:3,phase:1,pass,log"`,
+      `SecMarker M`,
+      `SecAction "id:4,phase:2,pass,log"`,
+      `SecMarker M`,
+      `SecAction "id:5,phase:2,pass,log"`,
+    ].join('\n'));
+    // Phase 1 runs first (rule 3 is not skipped: the jump is within phase 2).
+    expect(fired(await w.send({ path: '/?s=1' }))).toEqual([3, 1, 4, 5]);
+    expect(fired(await w.send({ path: '/' }))).toEqual([3, 2, 4, 5]);
+    w.close();
+  });
+  it('a skipAfter whose marker comes only earlier (or never) skips the rest of its phase', async () => {
+    const w = await withRules([
+      `SecMarker EARLY`,
+      `SecRule ARGS:s "@streq 1" "id:1,phase:2,pass,log,skipAfter:EARLY"`,
+      `SecRule ARGS:s "@streq 2" "id:2,phase:2,pass,log,skipAfter:NOWHERE"`,
+      `SecAction "id:3,phase:2,pass,log"`,
+      `SecAction "id:4,phase:1,pass,log"`,
+    ].join('\n'));
+    expect(fired(await w.send({ path: '/?s=1' }))).toEqual([4, 1]);
+    expect(fired(await w.send({ path: '/?s=2' }))).toEqual([4, 2]);
+    expect(fired(await w.send({ path: '/?s=3' }))).toEqual([4, 3]);
+    w.close();
+  });
+  it('skipAfter on a marker right before the last rule of the phase, and skip:N counts only rules of the phase', async () => {
+    const w = await withRules([
+      `SecRule ARGS:s "@streq 1" "id:1,phase:2,pass,log,skipAfter:M,skip:1"`,
+      `SecAction "id:2,phase:2,pass,log"`,
+      `SecMarker M`,
+      `SecAction "id:3,phase:1,pass,log"`,
+      `SecAction "id:4,phase:2,pass,log"`,
+      `SecAction "id:5,phase:2,pass,log"`,
+      `SecAction "id:6,phase:2,pass,log,skip:2"`,
+      `SecAction "id:7,phase:1,pass,log"`,
+      `SecAction "id:8,phase:2,pass,log"`,
+      `SecAction "id:9,phase:2,pass,log"`,
+      `SecAction "id:10,phase:2,pass,log"`,
+    ].join('\n'));
+    // s=1: the jump lands on 4, skip:1 passes over it; 6's skip:2 passes over 8 and 9 (7 is phase 1).
+    expect(fired(await w.send({ path: '/?s=1' }))).toEqual([3, 7, 1, 5, 6, 10]);
+    expect(fired(await w.send({ path: '/' }))).toEqual([3, 7, 2, 4, 5, 6, 10]);
+    w.close();
+  });
+  it('the skipAfter of a chain applies only when the whole chain matched', async () => {
+    const w = await withRules([
+      `SecRule ARGS:a "@streq 1" "id:1,phase:2,pass,log,skipAfter:M,chain"`,
+      `  SecRule ARGS:b "@streq 1"`,
+      `SecAction "id:2,phase:2,pass,log"`,
+      `SecMarker M`,
+      `SecAction "id:3,phase:2,pass,log"`,
+    ].join('\n'));
+    expect(fired(await w.send({ path: '/?a=1&b=1' }))).toEqual([1, 3]);
+    expect(fired(await w.send({ path: '/?a=1&b=2' }))).toEqual([2, 3]);
+    w.close();
+  });
+  it('ctl:ruleRemoveById made while a phase runs removes later rules of the plan', async () => {
+    const w = await withRules([
+      `SecRule ARGS:off "@streq 1" "id:1,phase:1,pass,nolog,ctl:ruleRemoveById=3"`,
+      `SecAction "id:2,phase:1,pass,log"`,
+      `SecAction "id:3,phase:1,pass,log"`,
+      `SecAction "id:4,phase:2,pass,log"`,
+    ].join('\n'));
+    expect(fired(await w.send({ path: '/?off=1' }))).toEqual([2, 4]);
+    expect(fired(await w.send({ path: '/' }))).toEqual([2, 3, 4]);
+    w.close();
+  });
+});
+
+describe('rules whose variables have no entry in the request', () => {
+  it('an absent collection or body never matches, a count of it does, and one present variable is enough', async () => {
+    const w = await withRules([
+      `SecRequestBodyAccess On`,
+      `SecRule ARGS_POST|FILES|REQUEST_BODY "@unconditionalMatch" "id:1,phase:2,pass,log"`,
+      `SecRule &ARGS_POST "@eq 0" "id:2,phase:2,pass,log"`,
+      `SecRule ARGS_POST|REQUEST_HEADERS:x-a "@unconditionalMatch" "id:3,phase:2,pass,log"`,
+      `SecRule REQUEST_COOKIES_NAMES "@unconditionalMatch" "id:4,phase:2,pass,log"`,
+      `SecRule ARGS_GET_NAMES "@streq q" "id:6,phase:2,pass,log"`,
+    ].join('\n'));
+    expect(fired(await w.send({ path: '/' }))).toEqual([2]);
+    expect(fired(await w.send({ path: '/?q=1', headers: { 'x-a': '1', cookie: 'c=1' } }))).toEqual([2, 3, 4, 6]);
+    expect(fired(await w.send({ method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'p=1' }))).toEqual([1, 3]);
+    expect(fired(await w.send({ method: 'POST', path: '/', headers: { 'content-type': 'text/plain' }, body: 'hello' }))).toEqual([1, 3]);
+    w.close();
+  });
+  it('response variables are present only in the response phases that have them', async () => {
+    // Response-phase matches are audited when they block.
+    const upstream = () => ({ status: 200, headers: { 'content-type': 'text/plain', 'x-r': '1' }, body: 'a secret' });
+    const body = await withRules([
+      `SecResponseBodyAccess On`,
+      `SecRule RESPONSE_HEADERS_NAMES|RESPONSE_BODY "@rx ^x-r$|secret" "id:1,phase:2,deny,log"`,
+      `SecRule RESPONSE_BODY "@contains secret" "id:3,phase:3,deny,log"`,
+      `SecRule RESPONSE_BODY "@contains secret" "id:4,phase:4,deny,log"`,
+    ].join('\n'));
+    expect(fired(await body.send({ path: '/', upstream }))).toEqual([4]);
+    body.close();
+    const headers = await withRules(`SecRule RESPONSE_HEADERS_NAMES "@streq x-r" "id:2,phase:3,deny,log"`);
+    expect(fired(await headers.send({ path: '/', upstream }))).toEqual([2]);
+    headers.close();
+  });
+});
+
+describe('setvar with constant keys and values', () => {
+  it('a key in any case sets the lowercase TX variable; += and -= count from it', async () => {
+    const w = await withRules([
+      `SecAction "id:1,phase:1,pass,nolog,setvar:TX.Some_Key=5,setvar:'tx.other=a b'"`,
+      `SecAction "id:2,phase:1,pass,nolog,setvar:tx.SOME_KEY=+3,setvar:tx.some_key=-1"`,
+      `SecRule TX:some_key "@eq 7" "id:3,phase:2,pass,log"`,
+      `SecRule TX:OTHER "@streq a b" "id:4,phase:2,pass,log"`,
+      `SecAction "id:5,phase:2,pass,nolog,setvar:!tx.other"`,
+      `SecRule &TX:other "@eq 0" "id:6,phase:2,pass,log"`,
+    ].join('\n'));
+    expect(fired(await w.send({ path: '/' }))).toEqual([3, 4, 6]);
+    w.close();
+  });
+});
+
+describe('the client address', () => {
+  it('is read for a rule that inspects it, a macro that names it, and the audit line', async () => {
+    const byTarget = await withRules(`SecRule REMOTE_ADDR "@ipMatch 127.0.0.1" "id:1,phase:1,pass,log"`);
+    const res = await byTarget.send({ path: '/' });
+    expect(auditLines(res).map((l) => [l.rule_id, l.client])).toEqual([[1, '127.0.0.1']]);
+    byTarget.close();
+    const byMacro = await withRules(`SecAction "id:1,phase:1,pass,nolog,setvar:tx.who=%{REMOTE_ADDR}"\nSecRule TX:who "@streq 127.0.0.1" "id:2,phase:2,pass,log,logdata:'%{remote_addr}'"`);
+    const res2 = await byMacro.send({ path: '/' });
+    expect(auditLines(res2).map((l) => [l.rule_id, l.data, l.client])).toEqual([[2, '127.0.0.1', '127.0.0.1']]);
+    byMacro.close();
+    // No rule reads it: the audit line still names the client.
+    const neither = await withRules(`SecRule ARGS:a "@streq 1" "id:1,phase:2,deny,log"`, { ruleset: { paranoia_level: 1, inbound_threshold: 5 } });
+    const res3 = await neither.send({ path: '/?a=1' });
+    expect(res3.status).toBe(403);
+    const lines = auditLines(res3);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => l.client === '127.0.0.1')).toBe(true);
+    neither.close();
+  });
+});

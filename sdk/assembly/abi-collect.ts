@@ -31,23 +31,15 @@ export {
 export { proxy_on_grpc_receive_trailing_metadata } from "./abi";
 import { proxy_on_configure as configure, proxy_on_delete as deleteRootContext } from "@solo-io/proxy-runtime/assembly/proxy";
 import {
-  Context, ensureRootContext, getRootContext, FilterHeadersStatusValues, FilterDataStatusValues, FilterTrailersStatusValues,
+  FilterHeadersStatusValues, FilterDataStatusValues, FilterTrailersStatusValues,
 } from "@solo-io/proxy-runtime/assembly/runtime";
 import {
   collectBeforeBody, collectBetweenStreams, collectIfRequested, collectNow, runConfigureSteps, cancelConfigureSteps,
   enterCallback, leaveCallback,
 } from "./collect";
 
-const streams = new Map<u32, Context>();
-
-export function proxy_on_context_create(context_id: u32, root_context_id: u32): void {
-  if (root_context_id == 0) {
-    ensureRootContext(context_id);
-    return;
-  }
-  if (streams.has(context_id)) return;
-  streams.set(context_id, getRootContext(root_context_id).createContext(context_id));
-}
+import { streams } from "./stream-contexts";
+export { proxy_on_context_create } from "./stream-contexts";
 
 function requestHeaders(context_id: u32, headers: u32, end_of_stream: u32): u32 {
   if (!streams.has(context_id)) return FilterHeadersStatusValues.Continue;

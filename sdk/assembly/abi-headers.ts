@@ -18,7 +18,7 @@
 // does it at the end of `proxy_on_delete` (collect.ts, collectBetweenStreams), a top-level call from
 // the host (streams are destroyed after their callbacks returned, never from inside one).
 import {
-  Context, ensureRootContext, getRootContext, FilterHeadersStatusValues,
+  FilterHeadersStatusValues,
 } from "@solo-io/proxy-runtime/assembly/runtime";
 import { collectBetweenStreams } from "./collect";
 
@@ -27,16 +27,8 @@ export {
   proxy_on_tick, proxy_on_queue_ready, proxy_on_http_call_response,
 } from "@solo-io/proxy-runtime/assembly/proxy";
 
-const streams = new Map<u32, Context>();
-
-export function proxy_on_context_create(context_id: u32, root_context_id: u32): void {
-  if (root_context_id == 0) {
-    ensureRootContext(context_id);
-    return;
-  }
-  if (streams.has(context_id)) return;
-  streams.set(context_id, getRootContext(root_context_id).createContext(context_id));
-}
+import { streams } from "./stream-contexts";
+export { proxy_on_context_create } from "./stream-contexts";
 
 export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
   if (!streams.has(context_id)) return FilterHeadersStatusValues.Continue;

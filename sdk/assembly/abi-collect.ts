@@ -31,45 +31,15 @@ export {
 export { proxy_on_grpc_receive_trailing_metadata } from "./abi";
 import { proxy_on_configure as configure, proxy_on_delete as deleteRootContext } from "@solo-io/proxy-runtime/assembly/proxy";
 import {
-  FilterHeadersStatusValues, FilterDataStatusValues, FilterTrailersStatusValues,
-} from "@solo-io/proxy-runtime/assembly/runtime";
-import {
   collectBeforeBody, collectBetweenStreams, collectIfRequested, collectNow, runConfigureSteps, cancelConfigureSteps,
   enterCallback, leaveCallback,
 } from "./collect";
 
-import { streams } from "./stream-contexts";
+import {
+  streams, streamRequestHeaders as requestHeaders, streamRequestBody as requestBody, streamRequestTrailers as requestTrailers,
+  streamResponseHeaders as responseHeaders, streamResponseBody as responseBody, streamResponseTrailers as responseTrailers,
+} from "./stream-contexts";
 export { proxy_on_context_create } from "./stream-contexts";
-
-function requestHeaders(context_id: u32, headers: u32, end_of_stream: u32): u32 {
-  if (!streams.has(context_id)) return FilterHeadersStatusValues.Continue;
-  return streams.get(context_id).onRequestHeaders(headers, end_of_stream != 0);
-}
-
-function requestBody(context_id: u32, body_buffer_length: u32, end_of_stream: u32): u32 {
-  if (!streams.has(context_id)) return FilterDataStatusValues.Continue;
-  return streams.get(context_id).onRequestBody(body_buffer_length, end_of_stream != 0);
-}
-
-function requestTrailers(context_id: u32, trailers: u32): u32 {
-  if (!streams.has(context_id)) return FilterTrailersStatusValues.Continue;
-  return streams.get(context_id).onRequestTrailers(trailers);
-}
-
-function responseHeaders(context_id: u32, headers: u32, end_of_stream: u32): u32 {
-  if (!streams.has(context_id)) return FilterHeadersStatusValues.Continue;
-  return streams.get(context_id).onResponseHeaders(headers, end_of_stream != 0);
-}
-
-function responseBody(context_id: u32, body_buffer_length: u32, end_of_stream: u32): u32 {
-  if (!streams.has(context_id)) return FilterDataStatusValues.Continue;
-  return streams.get(context_id).onResponseBody(body_buffer_length, end_of_stream != 0);
-}
-
-function responseTrailers(context_id: u32, trailers: u32): u32 {
-  if (!streams.has(context_id)) return FilterTrailersStatusValues.Continue;
-  return streams.get(context_id).onResponseTrailers(trailers);
-}
 
 /** Streams between two collections (a GET leaves tens of KiB of garbage). */
 const STREAMS_PER_COLLECT: u32 = 64;

@@ -17,9 +17,6 @@
 // faster per request) must collect by itself when no managed reference is on the stack; this entry
 // does it at the end of `proxy_on_delete` (collect.ts, collectBetweenStreams), a top-level call from
 // the host (streams are destroyed after their callbacks returned, never from inside one).
-import {
-  FilterHeadersStatusValues,
-} from "@solo-io/proxy-runtime/assembly/runtime";
 import { collectBetweenStreams } from "./collect";
 
 export {
@@ -28,17 +25,9 @@ export {
 } from "@solo-io/proxy-runtime/assembly/proxy";
 
 import { streams } from "./stream-contexts";
-export { proxy_on_context_create } from "./stream-contexts";
-
-export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
-  if (!streams.has(context_id)) return FilterHeadersStatusValues.Continue;
-  return streams.get(context_id).onRequestHeaders(headers, end_of_stream != 0);
-}
-
-export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
-  if (!streams.has(context_id)) return FilterHeadersStatusValues.Continue;
-  return streams.get(context_id).onResponseHeaders(headers, end_of_stream != 0);
-}
+export {
+  proxy_on_context_create, streamRequestHeaders as proxy_on_request_headers, streamResponseHeaders as proxy_on_response_headers,
+} from "./stream-contexts";
 
 /** Streams between two collections under the minimal runtime (each request's garbage is a few KiB). */
 const STREAMS_PER_COLLECT: u32 = 256;

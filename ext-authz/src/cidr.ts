@@ -16,6 +16,38 @@ function parseV4(ip: string): Uint8Array {
   return Uint8Array.from(ip.split('.').map(Number));
 }
 
+/**
+ * A plain dotted-quad IPv4 address (`10.0.3.7`: four decimal octets, no leading zeros, nothing
+ * around it) read straight into bytes, or undefined for anything else (the general path then
+ * decides). Source addresses are read on every Check, and almost all of them look like this.
+ */
+function plainV4(text: string): Uint8Array | undefined {
+  const n = text.length;
+  if (n < 7 || n > 15) return undefined;
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      // A leading zero ("010") is not an IPv4 octet for node's isIP either.
+      if (digits === 1 && value === 0) return undefined;
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return undefined;
+    } else if (c === 46 && digits > 0 && part < 3) {
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else {
+      return undefined;
+    }
+  }
+  if (part !== 3 || digits === 0) return undefined;
+  out[3] = value;
+  return out;
+}
+
 function parseV6(ip: string): Uint8Array {
   let text = ip;
   const tail: number[] = [];
@@ -42,6 +74,8 @@ function parseV6(ip: string): Uint8Array {
 
 /** Bytes of an IP address (4 or 16), or undefined when it is not one. Zone ids (`%eth0`) are dropped. */
 export function parseIp(text: string): Uint8Array | undefined {
+  const plain = plainV4(text);
+  if (plain) return plain;
   const ip = text.trim().replace(/^\[|\]$/g, '').replace(/%.*$/, '');
   const kind = isIP(ip);
   if (kind === 4) return parseV4(ip);

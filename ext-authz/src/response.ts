@@ -51,6 +51,25 @@ export interface Decision {
   body?: string;
 }
 
+/**
+ * True when `s` needs no cleaning: 1-4096 characters, none a control character, and no
+ * whitespace at either end (what trim would remove). Most values (principals, ids, scores) are;
+ * they are returned as they are, without a regex pass and a copy per header per Check.
+ */
+function plainHeaderValue(s: string): boolean {
+  const n = s.length;
+  if (n === 0 || n > 4096) return false;
+  // Ends: printable ASCII other than space (trim removes Unicode spaces too: leave those to it).
+  const first = s.charCodeAt(0);
+  const last = s.charCodeAt(n - 1);
+  if (first <= 0x20 || first >= 0x7f || last <= 0x20 || last >= 0x7f) return false;
+  for (let i = 1; i < n - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return true;
+}
+
 /** Header values must not carry control characters (CR/LF would split headers). */
 export function headerValue(v: unknown): string | undefined {
   let s: string | undefined;
@@ -61,6 +80,7 @@ export function headerValue(v: unknown): string | undefined {
     s = parts.length ? parts.join(',') : undefined;
   }
   if (s === undefined) return undefined;
+  if (plainHeaderValue(s)) return s;
   // eslint-disable-next-line no-control-regex
   const clean = s.replace(/[\x00-\x1f\x7f]/g, '').trim();
   return clean === '' ? undefined : clean.slice(0, 4096);

@@ -1,6 +1,10 @@
 import type { MemberCheck, RiskState, WindowCount } from './types.js';
 
 interface Entry {
+  /** The key as first stored (the write-order queue refers to it, not to each caller's copy). */
+  key: string;
+  /** Write sequence number of the last write (see `written`). */
+  seq: number;
   expiresMs: number;
   /** A window's events in time order, from index `head` on (the ones before it have expired). */
   events?: number[];
@@ -14,15 +18,28 @@ const MAX_EVENTS_PER_KEY = 10_000;
 /** Expired events are removed from a window's array once there are more than this many (and they are most of it). */
 const COMPACT_AFTER = 64;
 
+/** Queue entries skipped over before the queue's front is cut off. */
+const QUEUE_COMPACT_AFTER = 1024;
+
 /**
  * Risk history in this process. Bounded: at most `maxKeys` keys (the least recently written go
  * first) and `MAX_EVENTS_PER_KEY` events per window; expired keys are dropped when touched and by
  * a periodic sweep (on `clock`, the wall clock by default).
+ *
+ * The eviction order is kept in a write-order queue of (key, write number) pairs beside the map,
+ * not by deleting and re-inserting each written key: re-insertion on every write made the map
+ * rehash all the time, and each new table and key string was copied into V8's old generation (a
+ * few hundred bytes per Check), which is what brings the long collection pauses. A pair whose
+ * key was written again later (or deleted) is stale and skipped when evicting.
  */
 export class MemoryState implements RiskState {
   readonly backend = 'memory';
   private readonly entries = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
+  private writes = 0;
+  private queueKeys: string[] = [];
+  private queueSeqs: number[] = [];
+  private queueHead = 0;
 
   constructor(
     private readonly maxKeys = 100_000,
@@ -45,17 +62,65 @@ export class MemoryState implements RiskState {
     return e;
   }
 
-  /** Marks a key as recently written (moves it to the end of the eviction order). */
-  private touch(key: string, e: Entry): void {
-    this.entries.delete(key);
-    this.entries.set(key, e);
+  /** Records a write of `e` (it becomes the most recently written key). */
+  private written(e: Entry): void {
+    e.seq = ++this.writes;
+    this.queueKeys.push(e.key);
+    this.queueSeqs.push(e.seq);
+    // Stale pairs pile up when the same keys are written over and over: keep the queue within a
+    // small multiple of the map (rebuilding it costs one pass, once per that many writes).
+    if (this.queueKeys.length - this.queueHead > 2 * this.entries.size + QUEUE_COMPACT_AFTER) this.rebuildQueue();
   }
 
-  private put(key: string, e: Entry): void {
-    // Re-inserting moves the key to the end: Map order is then least recently written first.
-    this.entries.delete(key);
+  /** Drops the stale pairs (and the consumed front) from the write-order queue. */
+  private rebuildQueue(): void {
+    const keys: string[] = [];
+    const seqs: number[] = [];
+    for (let i = this.queueHead; i < this.queueKeys.length; i++) {
+      const k = this.queueKeys[i]!;
+      const seq = this.queueSeqs[i]!;
+      if (this.entries.get(k)?.seq === seq) {
+        keys.push(k);
+        seqs.push(seq);
+      }
+    }
+    this.queueKeys = keys;
+    this.queueSeqs = seqs;
+    this.queueHead = 0;
+  }
+
+  /** Evicts the least recently written keys while there are more than `maxKeys`. */
+  private evict(): void {
+    while (this.entries.size > this.maxKeys && this.queueHead < this.queueKeys.length) {
+      const k = this.queueKeys[this.queueHead]!;
+      const seq = this.queueSeqs[this.queueHead]!;
+      this.queueHead++;
+      if (this.entries.get(k)?.seq === seq) this.entries.delete(k);
+    }
+    if (this.queueHead > QUEUE_COMPACT_AFTER && this.queueHead * 2 > this.queueKeys.length) {
+      this.queueKeys.splice(0, this.queueHead);
+      this.queueSeqs.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  /** Stores `fields` under `key` (replacing what was there) as its most recent write. */
+  private put(key: string, fields: Pick<Entry, 'expiresMs' | 'events' | 'head' | 'value' | 'members'>): void {
+    const old = this.entries.get(key);
+    if (old) {
+      // The same entry object keeps its place in the map: no delete and re-insert.
+      old.expiresMs = fields.expiresMs;
+      old.events = fields.events;
+      old.head = fields.head;
+      old.value = fields.value;
+      old.members = fields.members;
+      this.written(old);
+      return;
+    }
+    const e: Entry = { key, seq: 0, expiresMs: fields.expiresMs, events: fields.events, head: fields.head, value: fields.value, members: fields.members };
     this.entries.set(key, e);
-    while (this.entries.size > this.maxKeys) this.entries.delete(this.entries.keys().next().value as string);
+    this.written(e);
+    this.evict();
   }
 
   private window(key: string, windowMs: number, nowMs: number, add: boolean): WindowCount {
@@ -82,7 +147,7 @@ export class MemoryState implements RiskState {
         e.events = events;
         e.head = head;
         e.expiresMs = nowMs + windowMs;
-        this.touch(key, e);
+        this.written(e);
       } else {
         this.put(key, { events, head, expiresMs: nowMs + windowMs });
       }

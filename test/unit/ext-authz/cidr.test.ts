@@ -29,6 +29,16 @@ describe('CIDR matching', () => {
     expect([...parseIp('::ffff:1.2.3.4')!]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 1, 2, 3, 4]);
     expect([...parseIp('[2001:db8::1]')!].slice(0, 4)).toEqual([0x20, 0x01, 0x0d, 0xb8]);
     expect(parseIp('1.2.3')).toBeUndefined();
+    // Dotted quads (read by a fast path) against node's own IPv4 syntax, edge by edge.
+    const v4 = (t: string) => (parseIp(t) ? [...parseIp(t)!] : undefined);
+    expect(v4('0.0.0.0')).toEqual([0, 0, 0, 0]);
+    expect(v4('255.255.255.255')).toEqual([255, 255, 255, 255]);
+    expect(v4('10.0.3.7')).toEqual([10, 0, 3, 7]);
+    expect(v4(' 10.0.3.7 ')).toEqual([10, 0, 3, 7]);
+    expect(v4('10.0.3.7%eth0')).toEqual([10, 0, 3, 7]);
+    for (const bad of ['256.1.1.1', '1.2.3.256', '01.2.3.4', '1.2.3.00', '1.2.3.4.', '.1.2.3.4', '1..2.3', '1.2.3.4.5', '1.2.3.a', '1.2.3.-1', '1234.1.1.1', '1.2.3.', '']) {
+      expect(v4(bad), bad).toBeUndefined();
+    }
     expect(() => parseCidr('10.0.0.0/abc')).toThrow('prefix length must be 0-32');
     expect(() => parseCidr('::/129')).toThrow('prefix length must be 0-128');
   });

@@ -6,6 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   Authorizer,
   ConfigError,
+  headerValue,
   Logger,
   parseConfig,
   startAuthzServer,
@@ -298,5 +299,26 @@ describe('on the wire', () => {
     expect(stepUpSatisfied({ maxAge: 60 }, id({ auth_time: T0 / 1000 - 91 }), T0, 30)).toBe(false);
     expect(stepUpSatisfied({ maxAge: 60 }, id({}), T0, 30)).toBe(false);
     expect(stepUpSatisfied({ acrValues: 'a' }, { kind: 'anonymous' }, T0, 0)).toBe(false);
+  });
+});
+
+describe('header values set upstream', () => {
+  it('are kept as they are when clean, and cleaned of control characters and outer whitespace otherwise', () => {
+    expect(headerValue('https://issuer.example/user-1')).toBe('https://issuer.example/user-1');
+    expect(headerValue('a b')).toBe('a b');
+    expect(headerValue('é-ü')).toBe('é-ü');
+    expect(headerValue(42)).toBe('42');
+    expect(headerValue(['a', 2, true, {}])).toBe('a,2,true');
+    expect(headerValue(' x ')).toBe('x');
+    expect(headerValue('\u00a0x\u00a0')).toBe('x');
+    expect(headerValue('evil\r\nx-admin: 1')).toBe('evilx-admin: 1');
+    expect(headerValue('a\u007fb')).toBe('ab');
+    expect(headerValue('a\tb')).toBe('ab');
+    expect(headerValue('\r\n')).toBeUndefined();
+    expect(headerValue('')).toBeUndefined();
+    expect(headerValue([])).toBeUndefined();
+    expect(headerValue({})).toBeUndefined();
+    expect(headerValue('x'.repeat(5000))).toBe('x'.repeat(4096));
+    expect(headerValue(`${'y'.repeat(4096)}`)).toBe('y'.repeat(4096));
   });
 });

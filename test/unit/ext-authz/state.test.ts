@@ -50,6 +50,36 @@ describe('MemoryState', () => {
     expect(await s.get('k4', T0)).toBe('k4');
     await s.close();
   });
+
+  it('evicts the least recently written key, counting rewrites and window hits as writes', async () => {
+    const s = new MemoryState(3);
+    await s.set('a', '1', 60_000, T0);
+    await s.hit('w', 60_000, T0);
+    await s.addMember('d', 'x', 60_000, T0);
+    // `a` and the window are written again: `d` is now the least recently written.
+    await s.set('a', '2', 60_000, T0 + 1);
+    await s.hit('w', 60_000, T0 + 2);
+    await s.set('n', 'new', 60_000, T0 + 3);
+    expect(s.size).toBe(3);
+    expect(await s.isMember('d', 'x', T0 + 4)).toEqual({ known: false, size: 0 });
+    expect(await s.get('a', T0 + 4)).toBe('2');
+    expect(await s.count('w', 60_000, T0 + 4)).toEqual({ count: 2, oldestMs: T0 });
+    // Thousands of rewrites (the order queue compacts meanwhile), then new keys: still the
+    // least recently written goes first. `n2` evicts `a`; `a` comes back and evicts `n`, the
+    // one not written since; `m` evicts `n2`, written one hit before `w`'s last.
+    for (let i = 0; i < 5000; i++) await s.hit(i % 2 ? 'w' : 'n2', 60_000, T0 + 10 + i);
+    expect(s.size).toBe(3);
+    expect(await s.get('a', T0 + 5999)).toBeUndefined();
+    await s.set('a', '3', 60_000, T0 + 6000);
+    expect(await s.get('n', T0 + 6000)).toBeUndefined();
+    await s.set('m', 'm', 60_000, T0 + 6001);
+    expect(await s.count('n2', 60_000, T0 + 6002)).toEqual({ count: 0 });
+    expect(await s.get('a', T0 + 6002)).toBe('3');
+    expect(await s.get('m', T0 + 6002)).toBe('m');
+    expect((await s.count('w', 60_000, T0 + 6002)).count).toBe(2502);
+    expect(s.size).toBe(3);
+    await s.close();
+  });
 });
 
 describe('RESP', () => {

@@ -94,7 +94,6 @@ export class RiskEngine {
     }
     const outcomes = (pending ? await Promise.all(results) : results) as SignalOutcome[];
     const reports: SignalReport[] = [];
-    const data: Record<string, Record<string, unknown>> = {};
     let action: RiskAssessment['action'];
     let total = 0;
     for (let i = 0; i < outcomes.length; i++) {
@@ -104,7 +103,6 @@ export class RiskEngine {
       const contribution = Math.round((score * weight) / 100);
       const reasons = outcome.reasons ?? [];
       reports.push({ name: signal.name, score, weight, contribution, reasons });
-      data[signal.name] = outcome.data ? { score, ...outcome.data } : { score };
       total += contribution;
       if (outcome.action && !action) action = { ...outcome.action, signal: signal.name, reason: reasons.join(',') || outcome.action.kind };
       if (score > 0 || outcome.action) this.metrics?.recordSignalHit(signal.name);
@@ -116,35 +114,47 @@ export class RiskEngine {
       if (r.reasons.length === 0) reasons.push(`${r.name}:risk`);
       for (const code of r.reasons) reasons.push(`${r.name}:${code}`);
     }
+    const data: Record<string, Record<string, unknown>> = {};
+    for (let i = 0; i < reports.length; i++) {
+      const extra = outcomes[i]!.data;
+      data[reports[i]!.name] = extra ? { score: reports[i]!.score, ...extra } : { score: reports[i]!.score };
+    }
     return { score: Math.min(100, total), reasons, signals: reports, data, ...(action ? { action } : {}) };
   }
 
   /** After an allow: every signal with a `learn` hook remembers what it needs. */
-  async learn(input: RiskInput): Promise<void> {
-    if (this.learners.length === 0) return;
-    const ctx = this.withState(input);
-    await Promise.all(
-      this.learners.map(async (signal) => {
-        try {
-          await signal.learn!(ctx);
-        } catch (e) {
-          this.logger?.warn('signal learn failed', { signal: signal.name, error: (e as Error).message });
-        }
-      }),
-    );
+  learn(input: RiskInput): Promise<void> {
+    return this.notify(this.learners, input, 'learn');
   }
 
-  async authFailure(input: RiskInput): Promise<void> {
-    if (this.failureWatchers.length === 0) return;
+  /** A bearer token that did not verify: every signal with an `onAuthFailure` hook counts it. */
+  authFailure(input: RiskInput): Promise<void> {
+    return this.notify(this.failureWatchers, input, 'onAuthFailure');
+  }
+
+  /**
+   * Calls `hook` of each signal, all at once; resolves when those that returned promises are done.
+   * A hook that fails is logged, never thrown (the decision is made already). Hooks that answer
+   * synchronously (in-process history) cost no promise each.
+   */
+  private notify(signals: RiskSignal[], input: RiskInput, hook: 'learn' | 'onAuthFailure'): Promise<void> {
+    if (signals.length === 0) return DONE;
     const ctx = this.withState(input);
-    await Promise.all(
-      this.failureWatchers.map(async (signal) => {
-        try {
-          await signal.onAuthFailure!(ctx);
-        } catch (e) {
-          this.logger?.warn('signal onAuthFailure failed', { signal: signal.name, error: (e as Error).message });
-        }
-      }),
-    );
+    let pending: Array<Promise<void>> | undefined;
+    for (const signal of signals) {
+      try {
+        const r = signal[hook]!(ctx);
+        if (r instanceof Promise) (pending ??= []).push(r.then(undefined, (e: unknown) => this.hookFailed(signal, hook, e)));
+      } catch (e) {
+        this.hookFailed(signal, hook, e);
+      }
+    }
+    return pending ? Promise.all(pending).then(() => undefined) : DONE;
+  }
+
+  private hookFailed(signal: RiskSignal, hook: string, e: unknown): void {
+    this.logger?.warn(`signal ${hook} failed`, { signal: signal.name, error: (e as Error)?.message ?? String(e) });
   }
 }
+
+const DONE: Promise<void> = Promise.resolve();

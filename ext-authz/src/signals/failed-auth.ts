@@ -1,5 +1,6 @@
 import { defineSignal, type SignalOutcome } from './api.js';
 import { positive } from './helpers.js';
+import type { WindowCount } from '../state/types.js';
 
 export interface FailedAuthConfig {
   windowMs: number;
@@ -23,15 +24,23 @@ export const failedAuth = defineSignal<FailedAuthConfig>({
   },
   create: (c) => ({
     name: 'failed_auth',
-    async evaluate(ctx): Promise<SignalOutcome> {
+    evaluate(ctx): SignalOutcome | Promise<SignalOutcome> {
       const ip = ctx.facts.sourceIp;
       if (!ip) return { score: 0, data: { failures: 0 } };
-      const w = await ctx.state.count(key(ip), c.windowMs, ctx.nowMs);
-      const score = Math.min(100, Math.round((100 * w.count) / c.maxFailures));
-      return { score, reasons: w.count ? [`${w.count} failures`] : [], data: { failures: w.count, window_seconds: c.windowMs / 1000 } };
+      const sync = ctx.state.sync;
+      if (sync) return failuresOutcome(c, sync.count(key(ip), c.windowMs, ctx.nowMs));
+      return ctx.state.count(key(ip), c.windowMs, ctx.nowMs).then((w) => failuresOutcome(c, w));
     },
-    async onAuthFailure(ctx) {
-      if (ctx.facts.sourceIp) await ctx.state.hit(key(ctx.facts.sourceIp), c.windowMs, ctx.nowMs);
+    onAuthFailure(ctx) {
+      if (!ctx.facts.sourceIp) return;
+      const sync = ctx.state.sync;
+      if (sync) sync.hit(key(ctx.facts.sourceIp), c.windowMs, ctx.nowMs);
+      else return ctx.state.hit(key(ctx.facts.sourceIp), c.windowMs, ctx.nowMs).then(() => undefined);
     },
   }),
 });
+
+function failuresOutcome(c: FailedAuthConfig, w: WindowCount): SignalOutcome {
+  const score = Math.min(100, Math.round((100 * w.count) / c.maxFailures));
+  return { score, reasons: w.count ? [`${w.count} failures`] : [], data: { failures: w.count, window_seconds: c.windowMs / 1000 } };
+}

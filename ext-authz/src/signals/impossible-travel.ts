@@ -115,22 +115,32 @@ export const impossibleTravel = defineSignal<TravelConfig>({
   },
   create: (c) => ({
     name: 'impossible_travel',
-    async evaluate(ctx): Promise<SignalOutcome> {
+    evaluate(ctx): SignalOutcome | Promise<SignalOutcome> {
       const here = locate(c, ctx);
       if (!ctx.principal || !here) return { score: 0, data: { located: !!here } };
-      const lastText = await ctx.state.get(key(ctx.principal), ctx.nowMs);
-      const last = lastText ? (JSON.parse(lastText) as LatLon & { t: number }) : undefined;
-      if (!last) return { score: 0, data: { located: true, first: true } };
-      const km = distanceKm(last, here);
-      const hours = Math.max(ctx.nowMs - last.t, 1000) / 3_600_000;
-      const speed = km / hours;
-      const data = { located: true, distance_km: Math.round(km), speed_kmh: Math.round(speed) };
-      if (km >= c.minDistanceKm && speed > c.maxSpeedKmh) return { score: c.score, reasons: [`speed ${Math.round(speed)} km/h`], data };
-      return { score: 0, data };
+      const sync = ctx.state.sync;
+      if (sync) return travelOutcome(c, here, sync.get(key(ctx.principal), ctx.nowMs), ctx.nowMs);
+      return ctx.state.get(key(ctx.principal), ctx.nowMs).then((lastText) => travelOutcome(c, here, lastText, ctx.nowMs));
     },
-    async learn(ctx) {
+    learn(ctx) {
       const here = locate(c, ctx);
-      if (ctx.principal && here) await ctx.state.set(key(ctx.principal), JSON.stringify({ ...here, t: ctx.nowMs }), c.rememberMs, ctx.nowMs);
+      if (!ctx.principal || !here) return;
+      const text = JSON.stringify({ ...here, t: ctx.nowMs });
+      const sync = ctx.state.sync;
+      if (sync) sync.set(key(ctx.principal), text, c.rememberMs, ctx.nowMs);
+      else return ctx.state.set(key(ctx.principal), text, c.rememberMs, ctx.nowMs);
     },
   }),
 });
+
+/** The outcome from where the principal is now and its last remembered location (JSON text). */
+function travelOutcome(c: TravelConfig, here: LatLon, lastText: string | undefined, nowMs: number): SignalOutcome {
+  const last = lastText ? (JSON.parse(lastText) as LatLon & { t: number }) : undefined;
+  if (!last) return { score: 0, data: { located: true, first: true } };
+  const km = distanceKm(last, here);
+  const hours = Math.max(nowMs - last.t, 1000) / 3_600_000;
+  const speed = km / hours;
+  const data = { located: true, distance_km: Math.round(km), speed_kmh: Math.round(speed) };
+  if (km >= c.minDistanceKm && speed > c.maxSpeedKmh) return { score: c.score, reasons: [`speed ${Math.round(speed)} km/h`], data };
+  return { score: 0, data };
+}

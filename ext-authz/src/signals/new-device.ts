@@ -3,6 +3,7 @@ import { join } from '../config/reader.js';
 import { header } from '../attributes.js';
 import { defineSignal, type SignalContext, type SignalOutcome } from './api.js';
 import { positive, scoreField } from './helpers.js';
+import type { MemberCheck } from '../state/types.js';
 
 export interface NewDeviceConfig {
   headers: string[];
@@ -73,17 +74,25 @@ export const newDevice = defineSignal<NewDeviceConfig>({
     };
     return {
       name: 'new_device',
-      async evaluate(ctx): Promise<SignalOutcome> {
+      evaluate(ctx): SignalOutcome | Promise<SignalOutcome> {
         if (!ctx.principal) return { score: 0, data: {} };
         const fp = fingerprintOf(ctx);
-        const { known, size } = await ctx.state.isMember(key(ctx.principal), fp, ctx.nowMs);
-        if (known) return { score: 0, data: { fingerprint: fp, known: true, devices: size } };
-        if (size === 0) return { score: c.firstDeviceScore, reasons: c.firstDeviceScore ? ['first_device'] : [], data: { fingerprint: fp, known: false, devices: 0 } };
-        return { score: c.score, reasons: ['unknown_device'], data: { fingerprint: fp, known: false, devices: size } };
+        const sync = ctx.state.sync;
+        if (sync) return deviceOutcome(c, fp, sync.isMember(key(ctx.principal), fp, ctx.nowMs));
+        return ctx.state.isMember(key(ctx.principal), fp, ctx.nowMs).then((m) => deviceOutcome(c, fp, m));
       },
-      async learn(ctx) {
-        if (ctx.principal) await ctx.state.addMember(key(ctx.principal), fingerprintOf(ctx), c.rememberMs, ctx.nowMs);
+      learn(ctx) {
+        if (!ctx.principal) return;
+        const sync = ctx.state.sync;
+        if (sync) sync.addMember(key(ctx.principal), fingerprintOf(ctx), c.rememberMs, ctx.nowMs);
+        else return ctx.state.addMember(key(ctx.principal), fingerprintOf(ctx), c.rememberMs, ctx.nowMs);
       },
     };
   },
 });
+
+function deviceOutcome(c: NewDeviceConfig, fp: string, { known, size }: MemberCheck): SignalOutcome {
+  if (known) return { score: 0, data: { fingerprint: fp, known: true, devices: size } };
+  if (size === 0) return { score: c.firstDeviceScore, reasons: c.firstDeviceScore ? ['first_device'] : [], data: { fingerprint: fp, known: false, devices: 0 } };
+  return { score: c.score, reasons: ['unknown_device'], data: { fingerprint: fp, known: false, devices: size } };
+}

@@ -52,28 +52,43 @@ export const velocity = defineSignal<VelocityConfig>({
   },
   create: (c) => ({
     name: 'velocity',
-    async evaluate(ctx): Promise<SignalOutcome> {
-      const checks: Array<Promise<[string, Limit, WindowCount]>> = [];
-      if (c.perPrincipal && ctx.principal) checks.push(ctx.state.hit(`rate:p:${ctx.principal}`, c.perPrincipal.windowMs, ctx.nowMs).then((w) => ['principal', c.perPrincipal!, w]));
-      if (c.perIp && ctx.facts.sourceIp) checks.push(ctx.state.hit(`rate:ip:${ctx.facts.sourceIp}`, c.perIp.windowMs, ctx.nowMs).then((w) => ['ip', c.perIp!, w]));
-      const results = await Promise.all(checks);
-      const data: Record<string, unknown> = {};
-      const over: string[] = [];
-      let wait = 0;
-      for (const [who, limit, w] of results) {
-        data[who] = { count: w.count, limit: limit.maxRequests, window_seconds: limit.windowMs / 1000 };
-        if (w.count > limit.maxRequests) {
-          over.push(`${who}_over_limit`);
-          wait = Math.max(wait, retryAfter(w, limit.windowMs, ctx.nowMs));
-        }
+    evaluate(ctx): SignalOutcome | Promise<SignalOutcome> {
+      const principalKey = c.perPrincipal && ctx.principal ? `rate:p:${ctx.principal}` : undefined;
+      const ipKey = c.perIp && ctx.facts.sourceIp ? `rate:ip:${ctx.facts.sourceIp}` : undefined;
+      // In-process history answers at once (no promise per window); a shared one in one round trip.
+      const sync = ctx.state.sync;
+      if (sync) {
+        const p = principalKey === undefined ? undefined : sync.hit(principalKey, c.perPrincipal!.windowMs, ctx.nowMs);
+        const ip = ipKey === undefined ? undefined : sync.hit(ipKey, c.perIp!.windowMs, ctx.nowMs);
+        return velocityOutcome(c, p, ip, ctx.nowMs);
       }
-      if (!over.length) return { score: 0, data };
-      return {
-        score: c.score,
-        reasons: over,
-        data,
-        ...(c.onExceed === 'throttle' ? { action: { kind: 'throttle' as const, retryAfterSeconds: wait } } : {}),
-      };
+      return Promise.all([
+        principalKey === undefined ? undefined : ctx.state.hit(principalKey, c.perPrincipal!.windowMs, ctx.nowMs),
+        ipKey === undefined ? undefined : ctx.state.hit(ipKey, c.perIp!.windowMs, ctx.nowMs),
+      ]).then(([p, ip]) => velocityOutcome(c, p, ip, ctx.nowMs));
     },
   }),
 });
+
+/** The outcome from the principal's and the address's windows (undefined: not counted). */
+function velocityOutcome(c: VelocityConfig, principal: WindowCount | undefined, ip: WindowCount | undefined, nowMs: number): SignalOutcome {
+  const data: Record<string, unknown> = {};
+  const over: string[] = [];
+  let wait = 0;
+  const judge = (who: string, limit: Limit, w: WindowCount) => {
+    data[who] = { count: w.count, limit: limit.maxRequests, window_seconds: limit.windowMs / 1000 };
+    if (w.count > limit.maxRequests) {
+      over.push(`${who}_over_limit`);
+      wait = Math.max(wait, retryAfter(w, limit.windowMs, nowMs));
+    }
+  };
+  if (principal) judge('principal', c.perPrincipal!, principal);
+  if (ip) judge('ip', c.perIp!, ip);
+  if (!over.length) return { score: 0, data };
+  return {
+    score: c.score,
+    reasons: over,
+    data,
+    ...(c.onExceed === 'throttle' ? { action: { kind: 'throttle' as const, retryAfterSeconds: wait } } : {}),
+  };
+}

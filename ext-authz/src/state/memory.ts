@@ -1,4 +1,4 @@
-import type { MemberCheck, RiskState, WindowCount } from './types.js';
+import type { SyncRiskState, MemberCheck, RiskState, WindowCount } from './types.js';
 
 interface Entry {
   /** The key as first stored (the write-order queue refers to it, not to each caller's copy). */
@@ -158,32 +158,46 @@ export class MemoryState implements RiskState {
     return count ? { count, oldestMs: events[head]! } : { count: 0 };
   }
 
+  /** The same operations, synchronous (this history is in the process). */
+  readonly sync: SyncRiskState = {
+    hit: (key, windowMs, nowMs) => this.window(key, windowMs, nowMs, true),
+    count: (key, windowMs, nowMs) => this.window(key, windowMs, nowMs, false),
+    get: (key, nowMs) => this.live(key, nowMs)?.value,
+    set: (key, value, ttlMs, nowMs) => this.put(key, { value, expiresMs: nowMs + ttlMs }),
+    isMember: (key, member, nowMs) => {
+      const m = this.live(key, nowMs)?.members;
+      return { known: m?.has(member) ?? false, size: m?.size ?? 0 };
+    },
+    addMember: (key, member, ttlMs, nowMs) => {
+      const members = this.live(key, nowMs)?.members ?? new Set<string>();
+      members.add(member);
+      this.put(key, { members, expiresMs: nowMs + ttlMs });
+    },
+  };
+
   hit(key: string, windowMs: number, nowMs: number): Promise<WindowCount> {
-    return Promise.resolve(this.window(key, windowMs, nowMs, true));
+    return Promise.resolve(this.sync.hit(key, windowMs, nowMs));
   }
 
   count(key: string, windowMs: number, nowMs: number): Promise<WindowCount> {
-    return Promise.resolve(this.window(key, windowMs, nowMs, false));
+    return Promise.resolve(this.sync.count(key, windowMs, nowMs));
   }
 
   get(key: string, nowMs: number): Promise<string | undefined> {
-    return Promise.resolve(this.live(key, nowMs)?.value);
+    return Promise.resolve(this.sync.get(key, nowMs));
   }
 
   set(key: string, value: string, ttlMs: number, nowMs: number): Promise<void> {
-    this.put(key, { value, expiresMs: nowMs + ttlMs });
+    this.sync.set(key, value, ttlMs, nowMs);
     return Promise.resolve();
   }
 
   isMember(key: string, member: string, nowMs: number): Promise<MemberCheck> {
-    const m = this.live(key, nowMs)?.members;
-    return Promise.resolve({ known: m?.has(member) ?? false, size: m?.size ?? 0 });
+    return Promise.resolve(this.sync.isMember(key, member, nowMs));
   }
 
   addMember(key: string, member: string, ttlMs: number, nowMs: number): Promise<void> {
-    const members = this.live(key, nowMs)?.members ?? new Set<string>();
-    members.add(member);
-    this.put(key, { members, expiresMs: nowMs + ttlMs });
+    this.sync.addMember(key, member, ttlMs, nowMs);
     return Promise.resolve();
   }
 

@@ -7,4 +7,4 @@
  */
 
 // The interface is the SDK's (`@meshward/sdk/authz`): signal plug-ins use the same state.
-export type { WindowCount, MemberCheck, RiskState } from '@meshward/sdk/authz';
+export type { WindowCount, MemberCheck, RiskState, SyncRiskState } from '@meshward/sdk/authz';

@@ -17,6 +17,7 @@ import {
   RiskEngine,
   type CheckAttributes,
   type Identity,
+  type RiskState,
   type SignalPlugin,
 } from '../../../ext-authz/src/index.js';
 import { tenantMismatch } from '../../../examples/authz-signal/tenant-mismatch.js';
@@ -52,7 +53,7 @@ function request(o: Req = {}) {
   return { attrs, identity, facts: factsOf(attrs, identity), nowMs: o.nowMs ?? T0, ...(o.principal ? { principal: `https://idp/${o.principal}` } : {}) };
 }
 
-function engine(signals: Record<string, unknown>, options: { state?: MemoryState; plugins?: SignalPlugin<unknown>[]; metrics?: Metrics } = {}): RiskEngine {
+function engine(signals: Record<string, unknown>, options: { state?: RiskState; plugins?: SignalPlugin<unknown>[]; metrics?: Metrics } = {}): RiskEngine {
   const config = parseConfig({ signals }, { baseDir: dir, ...(options.plugins ? { signals: options.plugins } : {}) });
   return new RiskEngine(config.signals.list, options.state ?? new MemoryState(), undefined, options.metrics);
 }
@@ -332,5 +333,67 @@ describe('the plug-in API (examples/authz-signal)', () => {
     const other = await e.assess(request({ principal: 'ivy', claims: { tenant: 'acme' }, headers: { 'x-tenant': 'globex' } }));
     expect(other).toMatchObject({ score: 80, reasons: ['tenant_mismatch:tenant globex != acme'] });
     expect(other.data['tenant_mismatch']).toEqual({ score: 100, checked: true, match: false });
+  });
+});
+
+describe('history signals answer the same with in-process and shared (promise-only) state', () => {
+  // A shared store (Redis) has no synchronous view: the signals then take their promise path.
+  // Both paths must decide alike, request by request, and remember alike.
+  function promiseOnly(inner: MemoryState): RiskState {
+    return {
+      backend: 'promise-only',
+      hit: (k, w, n) => inner.hit(k, w, n),
+      count: (k, w, n) => inner.count(k, w, n),
+      get: (k, n) => inner.get(k, n),
+      set: (k, v, t, n) => inner.set(k, v, t, n),
+      isMember: (k, m, n) => inner.isMember(k, m, n),
+      addMember: (k, m, t, n) => inner.addMember(k, m, t, n),
+      close: () => inner.close(),
+    };
+  }
+
+  it('velocity, new_device, failed_auth and impossible_travel give identical assessments', async () => {
+    const signals = {
+      velocity: { per_principal: { window_seconds: 60, max_requests: 3 }, per_ip: { window_seconds: 60, max_requests: 5 } },
+      new_device: { first_device_score: 20 },
+      failed_auth: { window_seconds: 300, max_failures: 2 },
+      impossible_travel: {},
+    };
+    const local = new MemoryState();
+    expect(local.sync).toBeDefined();
+    const shared = promiseOnly(new MemoryState());
+    const engines = [engine(signals, { state: local }), engine(signals, { state: shared })];
+    const steps: Array<Req & { failure?: boolean }> = [
+      { principal: 'ann', headers: { 'user-agent': 'A', 'x-meshward-geo-location': '48.85,2.35' } },
+      { principal: 'ann', headers: { 'user-agent': 'A', 'x-meshward-geo-location': '48.85,2.35' }, nowMs: T0 + 1000 },
+      { principal: 'ann', headers: { 'user-agent': 'B', 'x-meshward-geo-location': '40.71,-74.0' }, nowMs: T0 + 2000 },
+      { ip: '203.0.113.9', failure: true, nowMs: T0 + 2500 },
+      { ip: '203.0.113.9', failure: true, nowMs: T0 + 2600 },
+      { ip: '203.0.113.9', principal: 'bob', headers: { 'user-agent': 'C' }, nowMs: T0 + 3000 },
+      { principal: 'ann', headers: { 'user-agent': 'A' }, nowMs: T0 + 4000 },
+      { principal: 'ann', headers: { 'user-agent': 'A' }, nowMs: T0 + 5000 },
+      { ip: '203.0.113.9', principal: 'bob', headers: { 'user-agent': 'C' }, nowMs: T0 + 6000 },
+      { ip: '203.0.113.9', principal: 'bob', headers: { 'user-agent': 'C' }, nowMs: T0 + 7000 },
+    ];
+    const seen: string[] = [];
+    for (const step of steps) {
+      const outcomes = [];
+      for (const e of engines) {
+        const ctx = request(step);
+        if (step.failure) {
+          await e.authFailure({ ...ctx, identity: { kind: 'anonymous' } });
+          outcomes.push('failure');
+          continue;
+        }
+        const a = await e.assess(ctx);
+        if (!a.action) await e.learn(ctx);
+        outcomes.push({ score: a.score, reasons: a.reasons, signals: a.signals, data: a.data, action: a.action });
+      }
+      expect(outcomes[1]).toEqual(outcomes[0]);
+      if (typeof outcomes[0] !== 'string') seen.push(...outcomes[0]!.reasons);
+    }
+    // The sequence reaches every signal's interesting outcomes (else the comparison proves little).
+    expect(seen).toEqual(expect.arrayContaining(['new_device:first_device', 'new_device:unknown_device', 'velocity:principal_over_limit', 'failed_auth:2 failures']));
+    expect(seen.some((r) => r.startsWith('impossible_travel:speed'))).toBe(true);
   });
 });

@@ -1,8 +1,15 @@
+export interface MatchOptions {
+  ignoreCase?: boolean;
+}
+
+/** The default options, shared: a `= {}` default would make an object per call (every Check). */
+export const NO_OPTIONS: MatchOptions = Object.freeze({});
+
 /**
  * Istio-style string patterns: `*` alone matches any non-empty value, `abc*` a prefix, `*abc` a
  * suffix, anything else the exact value.
  */
-export function matchPattern(pattern: string, value: string | undefined, options: { ignoreCase?: boolean } = {}): boolean {
+export function matchPattern(pattern: string, value: string | undefined, options: MatchOptions = NO_OPTIONS): boolean {
   if (value === undefined || value === '') return false;
   let p = pattern;
   let v = value;
@@ -17,8 +24,9 @@ export function matchPattern(pattern: string, value: string | undefined, options
 }
 
 /** True when any pattern matches any of the values. */
-export function matchAny(patterns: readonly string[], values: readonly string[], options: { ignoreCase?: boolean } = {}): boolean {
-  return patterns.some((p) => values.some((v) => matchPattern(p, v, options)));
+export function matchAny(patterns: readonly string[], values: readonly string[], options: MatchOptions = NO_OPTIONS): boolean {
+  for (const p of patterns) for (const v of values) if (matchPattern(p, v, options)) return true;
+  return false;
 }
 
 /** A pattern is valid when `*` appears at most once and only at one end (or alone). */

@@ -13,7 +13,7 @@
  */
 import { anyCidrContains, parseCidr, type Cidr } from '../cidr.js';
 import { join, type Reader } from '../config/reader.js';
-import { matchAny, matchPattern, patternProblem } from '../match.js';
+import { matchAny, matchPattern, NO_OPTIONS, patternProblem, type MatchOptions } from '../match.js';
 import type { Facts } from './facts.js';
 
 export type PolicyAction = 'ALLOW' | 'DENY';
@@ -106,12 +106,18 @@ export type NativeResult =
 /** Methods a read-only decision lets through (RFC 9110 safe methods). */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
-function fieldMatches(patterns: string[] | undefined, value: string | undefined, options: { ignoreCase?: boolean } = {}): boolean {
-  return patterns === undefined || (value !== undefined && patterns.some((p) => matchPattern(p, value, options)));
+// Loops rather than `some` with a closure: policies are matched on every Check.
+function anyPatternMatches(patterns: readonly string[], value: string, options: MatchOptions): boolean {
+  for (const p of patterns) if (matchPattern(p, value, options)) return true;
+  return false;
 }
 
-function notFieldMatches(patterns: string[] | undefined, value: string | undefined, options: { ignoreCase?: boolean } = {}): boolean {
-  return patterns === undefined || value === undefined || !patterns.some((p) => matchPattern(p, value, options));
+function fieldMatches(patterns: string[] | undefined, value: string | undefined, options: MatchOptions = NO_OPTIONS): boolean {
+  return patterns === undefined || (value !== undefined && anyPatternMatches(patterns, value, options));
+}
+
+function notFieldMatches(patterns: string[] | undefined, value: string | undefined, options: MatchOptions = NO_OPTIONS): boolean {
+  return patterns === undefined || value === undefined || !anyPatternMatches(patterns, value, options);
 }
 
 function sourceMatches(s: SourceMatch, f: Facts): boolean {
@@ -236,17 +242,23 @@ function conditionMatches(c: Condition, f: Facts): boolean {
 }
 
 export function ruleMatches(rule: Rule, f: Facts): boolean {
-  return (
-    (rule.from.length === 0 || rule.from.some((s) => sourceMatches(s, f))) &&
-    (rule.to.length === 0 || rule.to.some((o) => operationMatches(o, f))) &&
-    rule.when.every((c) => conditionMatches(c, f))
-  );
+  if (rule.from.length !== 0) {
+    let any = false;
+    for (const s of rule.from) if ((any = sourceMatches(s, f))) break;
+    if (!any) return false;
+  }
+  if (rule.to.length !== 0) {
+    let any = false;
+    for (const o of rule.to) if ((any = operationMatches(o, f))) break;
+    if (!any) return false;
+  }
+  for (const c of rule.when) if (!conditionMatches(c, f)) return false;
+  return true;
 }
 
 function firstMatch(policies: readonly NativePolicy[], f: Facts): { policy: string; rule: number } | undefined {
   for (const p of policies) {
-    const i = p.rules.findIndex((r) => ruleMatches(r, f));
-    if (i >= 0) return { policy: p.name, rule: i };
+    for (let i = 0; i < p.rules.length; i++) if (ruleMatches(p.rules[i]!, f)) return { policy: p.name, rule: i };
   }
   return undefined;
 }

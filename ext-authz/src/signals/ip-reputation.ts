@@ -37,9 +37,19 @@ export const ipReputation = defineSignal<{ lists: ReputationList[] }>({
     evaluate(ctx): SignalOutcome {
       const bytes = ctx.facts.sourceIp === undefined ? undefined : parseIp(ctx.facts.sourceIp);
       if (!bytes) return { score: 0, data: { lists: [], unknown_source: true } };
-      const hits = lists.filter((l) => l.cidrs.some((c) => cidrContains(c, bytes)));
-      const score = Math.max(0, ...hits.map((h) => h.score));
-      return { score, reasons: hits.map((h) => `listed ${h.name}`), data: { lists: hits.map((h) => h.name) } };
+      // One pass over the lists, no intermediate arrays (read on every Check; most addresses are on none).
+      let score = 0;
+      const reasons: string[] = [];
+      const names: string[] = [];
+      for (const l of lists) {
+        let listed = false;
+        for (const c of l.cidrs) if ((listed = cidrContains(c, bytes))) break;
+        if (!listed) continue;
+        score = Math.max(score, l.score);
+        reasons.push(`listed ${l.name}`);
+        names.push(l.name);
+      }
+      return { score, reasons, data: { lists: names } };
     },
   }),
 });

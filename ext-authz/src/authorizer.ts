@@ -97,7 +97,7 @@ export class Authorizer {
   }
 
   get signalNames(): string[] {
-    return this.active.risk.names;
+    return [...this.active.risk.names];
   }
 
   /**
@@ -163,7 +163,7 @@ export class Authorizer {
     // 2. signals -> risk
     const assessment = await active.risk.assess(base);
     // Without any signal there is no risk phase: no score in logs, risk headers only removed.
-    const risk: RiskSummary | undefined = active.risk.names.length ? { score: assessment.score, reasons: assessment.reasons } : undefined;
+    const risk: RiskSummary | undefined = active.risk.size ? { score: assessment.score, reasons: assessment.reasons } : undefined;
     if (risk) facts.risk = risk;
     if (assessment.action) {
       const why = `signal ${assessment.action.signal}: ${assessment.action.reason}`;

@@ -63,6 +63,11 @@ export class RiskEngine {
     return this.active.map((a) => a.signal.name);
   }
 
+  /** How many signals run (read on every Check: no names list made for it). */
+  get size(): number {
+    return this.active.length;
+  }
+
   private failed(signal: RiskSignal, e: unknown): SignalOutcome {
     this.logger?.error('signal failed', { signal: signal.name, error: (e as Error)?.message ?? String(e) });
     this.metrics?.recordSignalError(signal.name);

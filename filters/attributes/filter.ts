@@ -105,7 +105,9 @@ class AttributesStream extends Context {
 
   onResponseHeaders(headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
     const config = this.root.config;
-    if (config === null) return FilterHeadersStatusValues.Continue;
+    // Most configurations write no response header: then the response needs nothing from this
+    // filter (not even a look at each attribute).
+    if (config === null || config.responseHeaders.length == 0) return FilterHeadersStatusValues.Continue;
     const values = this.responseValues;
     const attrs = config.attributes;
     for (let i = 0; i < attrs.length; i++) {

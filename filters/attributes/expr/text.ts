@@ -66,16 +66,21 @@ export class SubstringSet {
     for (let i = 0; i < tokens.length; i++) this.add(tokens[i], rank);
   }
 
-  /** The lowest rank of a token occurring in `s` (stopping early at rank 0); -1 when none does. */
+  /**
+   * The lowest rank of a token occurring in `s` compared with ASCII letters folded to lowercase
+   * (stopping early at rank 0); -1 when none does. The tokens themselves must hold no ASCII
+   * uppercase letter (the configuration refuses them). Folding while scanning finds what a search
+   * of `lowerAscii(s)` finds, without making that copy per request.
+   */
   bestIn(s: string): i32 {
     let best = -1;
     const n = s.length;
     for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
+      const c = foldAscii(s.charCodeAt(i));
       if (c >= 128) continue;
       const mask = unchecked(this.seconds[c]);
       if (mask == 0) continue;
-      const next = i + 1 < n ? <i32>s.charCodeAt(i + 1) : -1;
+      const next = i + 1 < n ? foldAscii(s.charCodeAt(i + 1)) : -1;
       if (mask != u64.MAX_VALUE) {
         if (next < 0 || next >= 128) continue;
         if (((mask >> <u64>(next & 63)) & 1) == 0) continue;
@@ -90,7 +95,7 @@ export class SubstringSet {
         const tl = t.length;
         // The second character rules out most candidates before a full comparison.
         if (i + tl > n || (tl > 1 && <i32>t.charCodeAt(1) != next)) continue;
-        if (tl == 1 || s.startsWith(t, i)) {
+        if (tl <= 2 || startsWithFolded(s, t, i)) {
           best = rank;
           if (best == 0) return 0;
         }
@@ -99,8 +104,26 @@ export class SubstringSet {
     for (let k = 0; k < this.other.length; k++) {
       const id = this.other[k];
       const rank = this.ranks[id];
-      if ((best < 0 || rank < best) && s.includes(this.tokens[id])) best = rank;
+      if ((best < 0 || rank < best) && includesFolded(s, this.tokens[id])) best = rank;
     }
     return best;
   }
+}
+
+/** An ASCII uppercase letter's lowercase form; any other UTF-16 code unit unchanged. */
+// @ts-ignore: decorator
+@inline function foldAscii(c: i32): i32 { return <u32>(c - 0x41) < 26 ? c | 0x20 : c; }
+
+/** Whether `t` (no ASCII uppercase letters) occurs in `s` at `at`, ASCII letters of `s` folded. */
+export function startsWithFolded(s: string, t: string, at: i32): bool {
+  const n = t.length;
+  if (at < 0 || at + n > s.length) return false;
+  for (let k = 0; k < n; k++) if (foldAscii(s.charCodeAt(at + k)) != <i32>t.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Whether `t` (no ASCII uppercase letters) occurs anywhere in `s`, ASCII letters of `s` folded. */
+export function includesFolded(s: string, t: string): bool {
+  for (let i = 0; i + t.length <= s.length; i++) if (startsWithFolded(s, t, i)) return true;
+  return false;
 }

@@ -4,7 +4,7 @@ import { Activation, AttrRegistry, AttrSpec, Source, Type, Node, Value, Kind, ev
 import { compactNode } from "./expr/compact";
 import { PathSegments, PathTemplate } from "./generators/operation";
 import { parseSpiffeId, spiffePart } from "./generators/spiffe";
-import { ClientSignals, ClientTokens, classifyClient } from "./generators/client-class";
+import { ClientSignals, ClientTokens, classifyClient, CLIENT_CLASSES } from "./generators/client-class";
 import { versionFromAccept, versionFromHeader, versionFromPath } from "./generators/api-version";
 
 export class Rule {
@@ -101,6 +101,14 @@ export class ClientClassGenerator extends Generator {
   /** One per generator, refilled per request (requests run one at a time in a VM). */
   private sig: ClientSignals = new ClientSignals();
 
+  /** Makes every class's value, encoded for the outputs, next to each other (see expr/compact.ts). */
+  compact(): void {
+    for (let i = 0; i < CLIENT_CLASSES.length; i++) {
+      const v = this.valueOf(CLIENT_CLASSES[i]);
+      v.utf8(v.s);
+    }
+  }
+
   compute(act: Activation): Value {
     const sig = this.sig;
     sig.userAgent = stringOf(act, this.ua);
@@ -174,6 +182,12 @@ export class Attribute {
   filterStateKey: ArrayBuffer = new ArrayBuffer(0);
   headerBytes: ArrayBuffer = new ArrayBuffer(0);
   responseHeader: string = "";
+  /**
+   * Whether `header` / `responseHeader` is set, kept in the attribute itself: a request then reads
+   * the name's object only when it writes that output (one cache line less per attribute).
+   */
+  hasHeader: bool = false;
+  hasResponseHeader: bool = false;
   /** Slot of attr.<name> when a later expression reads it; -1 otherwise. */
   computedSlot: i32 = -1;
 
@@ -201,6 +215,8 @@ export class Attribute {
     c.filterState = this.filterState;
     c.filterStateKey = this.filterStateKey.slice(0);
     c.responseHeader = this.responseHeader;
+    c.hasHeader = this.header.length > 0;
+    c.hasResponseHeader = this.responseHeader.length > 0;
     c.computedSlot = this.computedSlot;
     return c;
   }

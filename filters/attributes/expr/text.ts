@@ -30,22 +30,31 @@ export function upperAscii(s: string): string { return mapAscii(s, 0x61, 0x7a, -
 /**
  * Substrings to look for in a text, each with a rank, indexed by first character so a search
  * checks only the tokens that can start at each position (not every token at every position).
- * `bestIn` makes one pass and reports the lowest rank found.
+ * `bestIn` makes one pass and reports the lowest rank found. Add every token, then `freeze()`
+ * once before searching.
  */
 export class SubstringSet {
-  private byFirst: StaticArray<Array<i32> | null> = new StaticArray<Array<i32> | null>(128);
   private tokens: Array<string> = new Array<string>();
   private ranks: Array<i32> = new Array<i32>();
   private other: Array<i32> = new Array<i32>();
   /**
    * Per ASCII first character, one bit per second character (folded to 6 bits) that starts a
    * token: most positions of a text are ruled out by one lookup in 1 KiB, without touching the
-   * lists or the token strings (few cache lines: per request this table is usually out of the
-   * CPU caches). A first character with a token of one character, or a non-ASCII second one, has
-   * every bit set (checked at every occurrence). Folding only lets more candidates through to
-   * the exact comparison.
+   * token data (few cache lines: per request this table is usually out of the CPU caches). A
+   * first character with a token of one character, or a non-ASCII second one, has every bit set
+   * (checked at every occurrence). Folding only lets more candidates through to the exact
+   * comparison.
    */
   private seconds: StaticArray<u64> = new StaticArray<u64>(128);
+  /**
+   * The tokens with an ASCII first character, made by `freeze()`: grouped by first character,
+   * each as [rank, length, UTF-16 code units...], in one block, so checking a candidate position
+   * reads a few adjacent cache lines (before: a list, its backing buffer, the rank and token
+   * arrays and one string object per token with that first character, all apart).
+   * `starts[c]`..`starts[c + 1]` is the group of first character `c`.
+   */
+  private flat: StaticArray<u16> = new StaticArray<u16>(0);
+  private starts: StaticArray<i32> = new StaticArray<i32>(129);
 
   add(token: string, rank: i32): void {
     if (token.length == 0) return;
@@ -53,10 +62,8 @@ export class SubstringSet {
     this.tokens.push(token);
     this.ranks.push(rank);
     const c = token.charCodeAt(0);
-    if (c >= 128) { this.other.push(id); return; }
-    let list = this.byFirst[c];
-    if (list === null) { list = new Array<i32>(); this.byFirst[c] = list; }
-    list.push(id);
+    // Non-ASCII first characters, and tokens too long for a u16 length, take the plain search.
+    if (c >= 128 || token.length > 0xffff || rank < 0 || rank > 0xffff) { this.other.push(id); return; }
     const second = token.length > 1 ? token.charCodeAt(1) : -1;
     if (second < 0 || second >= 128) this.seconds[c] = u64.MAX_VALUE;
     else this.seconds[c] |= (<u64>1) << <u64>(second & 63);
@@ -64,6 +71,34 @@ export class SubstringSet {
 
   addAll(tokens: Array<string>, rank: i32): void {
     for (let i = 0; i < tokens.length; i++) this.add(tokens[i], rank);
+  }
+
+  /** Lays the ASCII-first tokens out in `flat` (see there); call after the last `add`. */
+  freeze(): void {
+    const tokens = this.tokens;
+    const inFlat = new Array<bool>(tokens.length);
+    let size = 0;
+    for (let id = 0; id < tokens.length; id++) {
+      inFlat[id] = !this.other.includes(id);
+      if (inFlat[id]) size += 2 + tokens[id].length;
+    }
+    const flat = new StaticArray<u16>(size);
+    const starts = new StaticArray<i32>(129);
+    let at = 0;
+    for (let c = 0; c < 128; c++) {
+      starts[c] = at;
+      for (let id = 0; id < tokens.length; id++) {
+        if (!inFlat[id]) continue;
+        const t = tokens[id];
+        if (t.charCodeAt(0) != c) continue;
+        flat[at++] = <u16>this.ranks[id];
+        flat[at++] = <u16>t.length;
+        for (let k = 0; k < t.length; k++) flat[at++] = <u16>t.charCodeAt(k);
+      }
+    }
+    starts[128] = at;
+    this.flat = flat;
+    this.starts = starts;
   }
 
   /**
@@ -75,27 +110,31 @@ export class SubstringSet {
   bestIn(s: string): i32 {
     let best = -1;
     const n = s.length;
+    const flat = this.flat;
+    const src = changetype<usize>(s);
     for (let i = 0; i < n; i++) {
-      const c = foldAscii(s.charCodeAt(i));
+      const c = foldAscii(<i32>load<u16>(src + (<usize>i << 1)));
       if (c >= 128) continue;
       const mask = unchecked(this.seconds[c]);
       if (mask == 0) continue;
-      const next = i + 1 < n ? foldAscii(s.charCodeAt(i + 1)) : -1;
+      const next = i + 1 < n ? foldAscii(<i32>load<u16>(src + (<usize>(i + 1) << 1))) : -1;
       if (mask != u64.MAX_VALUE) {
         if (next < 0 || next >= 128) continue;
         if (((mask >> <u64>(next & 63)) & 1) == 0) continue;
       }
-      const list = unchecked(this.byFirst[c]);
-      if (list === null) continue;
-      for (let k = 0; k < list.length; k++) {
-        const id = unchecked(list[k]);
-        const rank = unchecked(this.ranks[id]);
+      let p = unchecked(this.starts[c]);
+      const end = unchecked(this.starts[c + 1]);
+      while (p < end) {
+        const rank = <i32>unchecked(flat[p]);
+        const tl = <i32>unchecked(flat[p + 1]);
+        const t = p + 2;
+        p = t + tl;
         if (best >= 0 && rank >= best) continue;
-        const t = unchecked(this.tokens[id]);
-        const tl = t.length;
         // The second character rules out most candidates before a full comparison.
-        if (i + tl > n || (tl > 1 && <i32>t.charCodeAt(1) != next)) continue;
-        if (tl <= 2 || startsWithFolded(s, t, i)) {
+        if (i + tl > n || (tl > 1 && <i32>unchecked(flat[t + 1]) != next)) continue;
+        let k = 2;
+        while (k < tl && foldAscii(<i32>load<u16>(src + (<usize>(i + k) << 1))) == <i32>unchecked(flat[t + k])) k++;
+        if (k >= tl) {
           best = rank;
           if (best == 0) return 0;
         }

@@ -23,6 +23,9 @@ export const MOBILE_TOKENS: Array<string> = [
   "okhttp", "dalvik/", "cfnetwork/", "alamofire", "dart:io", "dart/", "reactnative", "expo/", "ktor-client",
 ];
 
+/** Every value classifyClient returns. */
+export const CLIENT_CLASSES: Array<string> = ["browser", "bot", "cli", "mobile_app", "other"];
+
 export class ClientSignals {
   userAgent: string | null = null;
   acceptLanguage: bool = false;
@@ -46,6 +49,7 @@ export class ClientTokens {
     this.set.addAll(extraMobile, RANK_MOBILE);
     this.set.addAll(CLI_TOKENS, RANK_CLI);
     this.set.addAll(extraCli, RANK_CLI);
+    this.set.freeze();
   }
 }
 

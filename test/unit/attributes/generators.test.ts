@@ -144,6 +144,21 @@ describe('client_class generator', () => {
     ]);
     expect(got).toEqual(['browser', 'bot', 'cli', 'bot', 'cli', 'cli', 'other', 'mobile_app', 'other', 'other', 'bot', 'bot']);
   });
+
+  // Tokens are grouped by first character in one block: several tokens of a group, of different
+  // kinds, the strongest kind wins wherever it occurs; a non-ASCII second character.
+  it('finds the strongest token among tokens sharing a first character', async () => {
+    const got = await run({ client_class: { cli: ['bo', 'pé'], mobile_apps: ['boat/', 'p'] } }, [
+      { path: '/', headers: { 'user-agent': 'BOA' } },
+      { path: '/', headers: { 'user-agent': 'Boat/1' } },
+      { path: '/', headers: { 'user-agent': 'boat/1 Bot' } },
+      { path: '/', headers: { 'user-agent': 'xPÉ' } },
+      { path: '/', headers: { 'user-agent': 'xpÉ' } },
+      { path: '/', headers: { 'user-agent': 'Pé' } },
+      { path: '/', headers: { 'user-agent': 'zz' } },
+    ]);
+    expect(got).toEqual(['cli', 'mobile_app', 'bot', 'mobile_app', 'mobile_app', 'mobile_app', 'other']);
+  });
 });
 
 describe('api_version generator', () => {

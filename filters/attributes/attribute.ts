@@ -170,26 +170,31 @@ export class ApiVersionGenerator extends Generator {
   }
 }
 
+/** The default of the byte fields below: shared, so an attribute's copy allocates none of its own. */
+const NO_BYTES = new ArrayBuffer(0);
+
+// Field order is memory order: what every request reads (how to compute, which outputs) first,
+// the names that only configuration and debug logs use last.
 export class Attribute {
-  name: string = "";
-  rules: Array<Rule> = new Array<Rule>();
   generator: Generator | null = null;
+  rules: Array<Rule> = new Array<Rule>();
   defaultValue: Node | null = null;
-  /** Request header to the upstream ("" = none). */
-  header: string = "";
+  /** Slot of attr.<name> when a later expression reads it; -1 otherwise. */
+  computedSlot: i32 = -1;
   filterState: bool = true;
-  /** `meshward.attr.<name>` as UTF-8 (Envoy stores it as filter state `wasm.meshward.attr.<name>`). */
-  filterStateKey: ArrayBuffer = new ArrayBuffer(0);
-  headerBytes: ArrayBuffer = new ArrayBuffer(0);
-  responseHeader: string = "";
   /**
    * Whether `header` / `responseHeader` is set, kept in the attribute itself: a request then reads
    * the name's object only when it writes that output (one cache line less per attribute).
    */
   hasHeader: bool = false;
   hasResponseHeader: bool = false;
-  /** Slot of attr.<name> when a later expression reads it; -1 otherwise. */
-  computedSlot: i32 = -1;
+  /** `meshward.attr.<name>` as UTF-8 (Envoy stores it as filter state `wasm.meshward.attr.<name>`). */
+  filterStateKey: ArrayBuffer = NO_BYTES;
+  headerBytes: ArrayBuffer = NO_BYTES;
+  name: string = "";
+  /** Request header to the upstream ("" = none). */
+  header: string = "";
+  responseHeader: string = "";
 
   /**
    * A copy whose rules and default are laid out next to each other (see expr/compact.ts); made
@@ -197,6 +202,8 @@ export class Attribute {
    */
   compacted(): Attribute {
     const c = new Attribute();
+    // The filter-state key right after the attribute: the outputs read both.
+    c.filterStateKey = this.filterStateKey.slice(0);
     c.name = this.name;
     const g = this.generator;
     if (g !== null) g.compact();
@@ -213,7 +220,6 @@ export class Attribute {
     c.header = this.header;
     c.headerBytes = this.headerBytes;
     c.filterState = this.filterState;
-    c.filterStateKey = this.filterStateKey.slice(0);
     c.responseHeader = this.responseHeader;
     c.hasHeader = this.header.length > 0;
     c.hasResponseHeader = this.responseHeader.length > 0;

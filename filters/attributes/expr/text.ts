@@ -30,8 +30,8 @@ export function upperAscii(s: string): string { return mapAscii(s, 0x61, 0x7a, -
 /**
  * Substrings to look for in a text, each with a rank, indexed by first character so a search
  * checks only the tokens that can start at each position (not every token at every position).
- * `bestIn` makes one pass and reports the lowest rank found. Add every token, then `freeze()`
- * once before searching.
+ * `bestIn` makes one pass and reports the lowest rank found. Call `freeze()` after the last
+ * `add` (at configure time; else the first search does it).
  */
 export class SubstringSet {
   private tokens: Array<string> = new Array<string>();
@@ -55,9 +55,12 @@ export class SubstringSet {
    */
   private flat: StaticArray<u16> = new StaticArray<u16>(0);
   private starts: StaticArray<i32> = new StaticArray<i32>(129);
+  /** Whether `flat` holds every token added (else `bestIn` lays them out first). */
+  private frozen: bool = false;
 
   add(token: string, rank: i32): void {
     if (token.length == 0) return;
+    this.frozen = false;
     const id = this.tokens.length;
     this.tokens.push(token);
     this.ranks.push(rank);
@@ -99,6 +102,7 @@ export class SubstringSet {
     starts[128] = at;
     this.flat = flat;
     this.starts = starts;
+    this.frozen = true;
   }
 
   /**
@@ -108,6 +112,7 @@ export class SubstringSet {
    * of `lowerAscii(s)` finds, without making that copy per request.
    */
   bestIn(s: string): i32 {
+    if (!this.frozen) this.freeze();
     let best = -1;
     const n = s.length;
     const flat = this.flat;

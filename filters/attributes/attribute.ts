@@ -4,7 +4,7 @@ import { Activation, AttrRegistry, AttrSpec, Source, Type, Node, Value, Kind, ev
 import { compactNode } from "./expr/compact";
 import { PathSegments, PathTemplate } from "./generators/operation";
 import { parseSpiffeId, spiffePart } from "./generators/spiffe";
-import { ClientSignals, ClientTokens, classifyClient } from "./generators/client-class";
+import { ClientSignals, ClientTokens, classifyClient, CLIENT_CLASSES } from "./generators/client-class";
 import { versionFromAccept, versionFromHeader, versionFromPath } from "./generators/api-version";
 
 export class Rule {
@@ -101,6 +101,14 @@ export class ClientClassGenerator extends Generator {
   /** One per generator, refilled per request (requests run one at a time in a VM). */
   private sig: ClientSignals = new ClientSignals();
 
+  /** Makes every class's value, encoded for the outputs, next to each other (see expr/compact.ts). */
+  compact(): void {
+    for (let i = 0; i < CLIENT_CLASSES.length; i++) {
+      const v = this.valueOf(CLIENT_CLASSES[i]);
+      v.utf8(v.s);
+    }
+  }
+
   compute(act: Activation): Value {
     const sig = this.sig;
     sig.userAgent = stringOf(act, this.ua);
@@ -162,20 +170,31 @@ export class ApiVersionGenerator extends Generator {
   }
 }
 
+/** The default of the byte fields below: shared, so an attribute's copy allocates none of its own. */
+const NO_BYTES = new ArrayBuffer(0);
+
+// Field order is memory order: what every request reads (how to compute, which outputs) first,
+// the names that only configuration and debug logs use last.
 export class Attribute {
-  name: string = "";
-  rules: Array<Rule> = new Array<Rule>();
   generator: Generator | null = null;
+  rules: Array<Rule> = new Array<Rule>();
   defaultValue: Node | null = null;
-  /** Request header to the upstream ("" = none). */
-  header: string = "";
-  filterState: bool = true;
-  /** `meshward.attr.<name>` as UTF-8 (Envoy stores it as filter state `wasm.meshward.attr.<name>`). */
-  filterStateKey: ArrayBuffer = new ArrayBuffer(0);
-  headerBytes: ArrayBuffer = new ArrayBuffer(0);
-  responseHeader: string = "";
   /** Slot of attr.<name> when a later expression reads it; -1 otherwise. */
   computedSlot: i32 = -1;
+  filterState: bool = true;
+  /**
+   * Whether `header` / `responseHeader` is set, kept in the attribute itself: a request then reads
+   * the name's object only when it writes that output (one cache line less per attribute).
+   */
+  hasHeader: bool = false;
+  hasResponseHeader: bool = false;
+  /** `meshward.attr.<name>` as UTF-8 (Envoy stores it as filter state `wasm.meshward.attr.<name>`). */
+  filterStateKey: ArrayBuffer = NO_BYTES;
+  headerBytes: ArrayBuffer = NO_BYTES;
+  name: string = "";
+  /** Request header to the upstream ("" = none). */
+  header: string = "";
+  responseHeader: string = "";
 
   /**
    * A copy whose rules and default are laid out next to each other (see expr/compact.ts); made
@@ -183,6 +202,8 @@ export class Attribute {
    */
   compacted(): Attribute {
     const c = new Attribute();
+    // The filter-state key right after the attribute: the outputs read both.
+    c.filterStateKey = this.filterStateKey.slice(0);
     c.name = this.name;
     const g = this.generator;
     if (g !== null) g.compact();
@@ -199,8 +220,9 @@ export class Attribute {
     c.header = this.header;
     c.headerBytes = this.headerBytes;
     c.filterState = this.filterState;
-    c.filterStateKey = this.filterStateKey.slice(0);
     c.responseHeader = this.responseHeader;
+    c.hasHeader = this.header.length > 0;
+    c.hasResponseHeader = this.responseHeader.length > 0;
     c.computedSlot = this.computedSlot;
     return c;
   }

@@ -85,14 +85,14 @@ class AttributesStream extends Context {
       if (a.computedSlot >= 0) act.setComputed(a.computedSlot, v);
       const text = render(v);
       if (debug) logDebug("attributes: " + a.name + " = " + (text === null ? "(absent)" : text));
-      if (a.responseHeader.length > 0) {
+      if (a.hasResponseHeader) {
         if (this.responseValues === null) this.responseValues = new Array<string | null>(attrs.length);
         this.responseValues![i] = text !== null && isHeaderValue(text) ? text : null;
       }
       if (text === null) continue;
       const bytes = v.utf8(text);
       if (a.filterState) setPropertyBytes(a.filterStateKey, bytes);
-      if (a.header.length > 0) {
+      if (a.hasHeader) {
         if (!isHeaderValue(text)) {
           if (debug) logDebug("attributes: " + a.name + ": value has control characters; header " + a.header + " not set");
         } else if (outputsAbsent) addHeaderBytes(HeaderMapTypeValues.RequestHeaders, a.headerBytes, bytes);
@@ -105,7 +105,9 @@ class AttributesStream extends Context {
 
   onResponseHeaders(headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
     const config = this.root.config;
-    if (config === null) return FilterHeadersStatusValues.Continue;
+    // Most configurations write no response header: then the response needs nothing from this
+    // filter (not even a look at each attribute).
+    if (config === null || config.responseHeaders.length == 0) return FilterHeadersStatusValues.Continue;
     const values = this.responseValues;
     const attrs = config.attributes;
     for (let i = 0; i < attrs.length; i++) {

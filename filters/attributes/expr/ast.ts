@@ -59,25 +59,33 @@ export enum Fn {
 export const NO_NODES: Array<Node> = new Array<Node>(0);
 export const NO_KEYS: Array<string> = new Array<string>(0);
 
+// Field order is memory order: what evaluation reads comes first, so a node's hot fields share a
+// cache line (a request usually finds the configuration out of the CPU caches); what only the
+// parser, the checker and error messages use comes last.
 export class Node {
-  type: Type = Type.Dyn;
-  /** Children: operands, call arguments (receiver first), list items, map values. */
-  args: Array<Node> = NO_NODES;
-  /** Ident / Select field / Call name; map literal keys are in `keys`. */
-  name: string = "";
-  keys: Array<string> = NO_KEYS;
+  kind: NodeKind;
   op: Op = Op.Not;
   fn: Fn = Fn.None;
-  /** Literal value (also constant-folded list/map literals). */
-  value: Value | null = null;
   /** Attr: index into the activation's per-request cache. */
   slot: i32 = -1;
+  /** Children: operands, call arguments (receiver first), list items, map values. */
+  args: Array<Node> = NO_NODES;
+  /** Literal value (also constant-folded list/map literals). */
+  value: Value | null = null;
+  /** Ident / Select field / Call name; map literal keys are in `keys`. */
+  name: string = "";
   /** `matches` with a literal pattern: compiled once. */
   regex: Regex | null = null;
   /** `ip_in_cidr` with literal ranges: parsed once. */
   cidrs: CidrSet | null = null;
+  keys: Array<string> = NO_KEYS;
+  type: Type = Type.Dyn;
+  pos: i32;
   /** Call written as `x.f(...)`. */
   receiverStyle: bool = false;
 
-  constructor(public kind: NodeKind, public pos: i32) {}
+  constructor(kind: NodeKind, pos: i32) {
+    this.kind = kind;
+    this.pos = pos;
+  }
 }

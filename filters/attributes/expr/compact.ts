@@ -22,7 +22,13 @@ export function compactValue(v: Value): Value {
     case Kind.Absent: case Kind.Null: case Kind.Bool: return v;
     case Kind.Int: return Value.int_(v.i);
     case Kind.Double: return Value.double_(v.d);
-    case Kind.String: return Value.string_(copyString(v.s));
+    case Kind.String: {
+      // Encoded for the outputs now, next to the copy (else the first request encodes it, into a
+      // block among that request's garbage).
+      const c = Value.string_(copyString(v.s));
+      c.utf8(c.s);
+      return c;
+    }
     case Kind.List: {
       const src = v.items!;
       const items = new Array<Value>(src.length);

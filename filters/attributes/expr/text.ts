@@ -30,33 +30,43 @@ export function upperAscii(s: string): string { return mapAscii(s, 0x61, 0x7a, -
 /**
  * Substrings to look for in a text, each with a rank, indexed by first character so a search
  * checks only the tokens that can start at each position (not every token at every position).
- * `bestIn` makes one pass and reports the lowest rank found.
+ * `bestIn` makes one pass and reports the lowest rank found. Call `freeze()` after the last
+ * `add` (at configure time; else the first search does it).
  */
 export class SubstringSet {
-  private byFirst: StaticArray<Array<i32> | null> = new StaticArray<Array<i32> | null>(128);
   private tokens: Array<string> = new Array<string>();
   private ranks: Array<i32> = new Array<i32>();
   private other: Array<i32> = new Array<i32>();
   /**
    * Per ASCII first character, one bit per second character (folded to 6 bits) that starts a
    * token: most positions of a text are ruled out by one lookup in 1 KiB, without touching the
-   * lists or the token strings (few cache lines: per request this table is usually out of the
-   * CPU caches). A first character with a token of one character, or a non-ASCII second one, has
-   * every bit set (checked at every occurrence). Folding only lets more candidates through to
-   * the exact comparison.
+   * token data (few cache lines: per request this table is usually out of the CPU caches). A
+   * first character with a token of one character, or a non-ASCII second one, has every bit set
+   * (checked at every occurrence). Folding only lets more candidates through to the exact
+   * comparison.
    */
   private seconds: StaticArray<u64> = new StaticArray<u64>(128);
+  /**
+   * The tokens with an ASCII first character, made by `freeze()`: grouped by first character,
+   * each as [rank, length, UTF-16 code units...], in one block, so checking a candidate position
+   * reads a few adjacent cache lines (before: a list, its backing buffer, the rank and token
+   * arrays and one string object per token with that first character, all apart).
+   * `starts[c]`..`starts[c + 1]` is the group of first character `c`.
+   */
+  private flat: StaticArray<u16> = new StaticArray<u16>(0);
+  private starts: StaticArray<i32> = new StaticArray<i32>(129);
+  /** Whether `flat` holds every token added (else `bestIn` lays them out first). */
+  private frozen: bool = false;
 
   add(token: string, rank: i32): void {
     if (token.length == 0) return;
+    this.frozen = false;
     const id = this.tokens.length;
     this.tokens.push(token);
     this.ranks.push(rank);
     const c = token.charCodeAt(0);
-    if (c >= 128) { this.other.push(id); return; }
-    let list = this.byFirst[c];
-    if (list === null) { list = new Array<i32>(); this.byFirst[c] = list; }
-    list.push(id);
+    // Non-ASCII first characters, and tokens too long for a u16 length, take the plain search.
+    if (c >= 128 || token.length > 0xffff || rank < 0 || rank > 0xffff) { this.other.push(id); return; }
     const second = token.length > 1 ? token.charCodeAt(1) : -1;
     if (second < 0 || second >= 128) this.seconds[c] = u64.MAX_VALUE;
     else this.seconds[c] |= (<u64>1) << <u64>(second & 63);
@@ -66,31 +76,70 @@ export class SubstringSet {
     for (let i = 0; i < tokens.length; i++) this.add(tokens[i], rank);
   }
 
-  /** The lowest rank of a token occurring in `s` (stopping early at rank 0); -1 when none does. */
+  /** Lays the ASCII-first tokens out in `flat` (see there); call after the last `add`. */
+  freeze(): void {
+    const tokens = this.tokens;
+    const inFlat = new Array<bool>(tokens.length);
+    let size = 0;
+    for (let id = 0; id < tokens.length; id++) {
+      inFlat[id] = !this.other.includes(id);
+      if (inFlat[id]) size += 2 + tokens[id].length;
+    }
+    const flat = new StaticArray<u16>(size);
+    const starts = new StaticArray<i32>(129);
+    let at = 0;
+    for (let c = 0; c < 128; c++) {
+      starts[c] = at;
+      for (let id = 0; id < tokens.length; id++) {
+        if (!inFlat[id]) continue;
+        const t = tokens[id];
+        if (t.charCodeAt(0) != c) continue;
+        flat[at++] = <u16>this.ranks[id];
+        flat[at++] = <u16>t.length;
+        for (let k = 0; k < t.length; k++) flat[at++] = <u16>t.charCodeAt(k);
+      }
+    }
+    starts[128] = at;
+    this.flat = flat;
+    this.starts = starts;
+    this.frozen = true;
+  }
+
+  /**
+   * The lowest rank of a token occurring in `s` compared with ASCII letters folded to lowercase
+   * (stopping early at rank 0); -1 when none does. The tokens themselves must hold no ASCII
+   * uppercase letter (the configuration refuses them). Folding while scanning finds what a search
+   * of `lowerAscii(s)` finds, without making that copy per request.
+   */
   bestIn(s: string): i32 {
+    if (!this.frozen) this.freeze();
     let best = -1;
     const n = s.length;
+    const flat = this.flat;
+    const src = changetype<usize>(s);
     for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
+      const c = foldAscii(<i32>load<u16>(src + (<usize>i << 1)));
       if (c >= 128) continue;
       const mask = unchecked(this.seconds[c]);
       if (mask == 0) continue;
-      const next = i + 1 < n ? <i32>s.charCodeAt(i + 1) : -1;
+      const next = i + 1 < n ? foldAscii(<i32>load<u16>(src + (<usize>(i + 1) << 1))) : -1;
       if (mask != u64.MAX_VALUE) {
         if (next < 0 || next >= 128) continue;
         if (((mask >> <u64>(next & 63)) & 1) == 0) continue;
       }
-      const list = unchecked(this.byFirst[c]);
-      if (list === null) continue;
-      for (let k = 0; k < list.length; k++) {
-        const id = unchecked(list[k]);
-        const rank = unchecked(this.ranks[id]);
+      let p = unchecked(this.starts[c]);
+      const end = unchecked(this.starts[c + 1]);
+      while (p < end) {
+        const rank = <i32>unchecked(flat[p]);
+        const tl = <i32>unchecked(flat[p + 1]);
+        const t = p + 2;
+        p = t + tl;
         if (best >= 0 && rank >= best) continue;
-        const t = unchecked(this.tokens[id]);
-        const tl = t.length;
         // The second character rules out most candidates before a full comparison.
-        if (i + tl > n || (tl > 1 && <i32>t.charCodeAt(1) != next)) continue;
-        if (tl == 1 || s.startsWith(t, i)) {
+        if (i + tl > n || (tl > 1 && <i32>unchecked(flat[t + 1]) != next)) continue;
+        let k = 2;
+        while (k < tl && foldAscii(<i32>load<u16>(src + (<usize>(i + k) << 1))) == <i32>unchecked(flat[t + k])) k++;
+        if (k >= tl) {
           best = rank;
           if (best == 0) return 0;
         }
@@ -99,8 +148,26 @@ export class SubstringSet {
     for (let k = 0; k < this.other.length; k++) {
       const id = this.other[k];
       const rank = this.ranks[id];
-      if ((best < 0 || rank < best) && s.includes(this.tokens[id])) best = rank;
+      if ((best < 0 || rank < best) && includesFolded(s, this.tokens[id])) best = rank;
     }
     return best;
   }
+}
+
+/** An ASCII uppercase letter's lowercase form; any other UTF-16 code unit unchanged. */
+// @ts-ignore: decorator
+@inline function foldAscii(c: i32): i32 { return <u32>(c - 0x41) < 26 ? c | 0x20 : c; }
+
+/** Whether `t` (no ASCII uppercase letters) occurs in `s` at `at`, ASCII letters of `s` folded. */
+export function startsWithFolded(s: string, t: string, at: i32): bool {
+  const n = t.length;
+  if (at < 0 || at + n > s.length) return false;
+  for (let k = 0; k < n; k++) if (foldAscii(s.charCodeAt(at + k)) != <i32>t.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Whether `t` (no ASCII uppercase letters) occurs anywhere in `s`, ASCII letters of `s` folded. */
+export function includesFolded(s: string, t: string): bool {
+  for (let i = 0; i + t.length <= s.length; i++) if (startsWithFolded(s, t, i)) return true;
+  return false;
 }

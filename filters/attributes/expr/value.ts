@@ -5,19 +5,20 @@ import { JsonKind, JsonValue, stringifyJson } from "@meshward/sdk/assembly";
 
 export enum Kind { Absent, Null, Bool, Int, Double, String, List, Map }
 
+// Field order is memory order: the kind, a string and its encoded form (what rules and outputs
+// read most) first, so they usually share a cache line.
 export class Value {
   kind: Kind = Kind.Absent;
   b: bool = false;
+  s: string = "";
+  /** The rendered text as UTF-8, kept after the first use: constants are encoded once, not per request. */
+  private encoded: ArrayBuffer | null = null;
   i: i64 = 0;
   d: f64 = 0;
-  s: string = "";
   items: Array<Value> | null = null;
   /** Map keys and values (string keys only), in insertion order. */
   keys: Array<string> | null = null;
   vals: Array<Value> | null = null;
-
-  /** The rendered text as UTF-8, kept after the first use: constants are encoded once, not per request. */
-  private encoded: ArrayBuffer | null = null;
 
   static bool_(b: bool): Value { return b ? TRUE : FALSE; }
   static int_(i: i64): Value { const v = new Value(); v.kind = Kind.Int; v.i = i; return v; }

@@ -7,7 +7,7 @@
 //               Android WebView (X-Requested-With carries the app id)
 //   browser     a "Mozilla/..." UA with browser headers (Accept-Language, Sec-Fetch-*, Sec-CH-UA)
 //   other       anything else
-import { SubstringSet, lowerAscii } from "../expr/text";
+import { SubstringSet, startsWithFolded } from "../expr/text";
 
 export const BOT_TOKENS: Array<string> = [
   "bot", "crawl", "spider", "slurp", "scan", "sqlmap", "nikto", "nmap", "masscan", "zgrab", "nuclei", "dirbuster",
@@ -22,6 +22,9 @@ export const CLI_TOKENS: Array<string> = [
 export const MOBILE_TOKENS: Array<string> = [
   "okhttp", "dalvik/", "cfnetwork/", "alamofire", "dart:io", "dart/", "reactnative", "expo/", "ktor-client",
 ];
+
+/** Every value classifyClient returns. */
+export const CLIENT_CLASSES: Array<string> = ["browser", "bot", "cli", "mobile_app", "other"];
 
 export class ClientSignals {
   userAgent: string | null = null;
@@ -46,21 +49,23 @@ export class ClientTokens {
     this.set.addAll(extraMobile, RANK_MOBILE);
     this.set.addAll(CLI_TOKENS, RANK_CLI);
     this.set.addAll(extraCli, RANK_CLI);
+    this.set.freeze();
   }
 }
 
 export function classifyClient(sig: ClientSignals, tokens: ClientTokens): string {
   const raw = sig.userAgent;
   if (raw === null || raw.length == 0) return "bot";
-  const ua = lowerAscii(raw);
-  // One pass over the User-Agent finds the strongest kind of token in it.
+  // One pass over the User-Agent, ASCII letters folded to lowercase as it goes (no lowercase copy
+  // per request), finds the strongest kind of token in it.
+  const ua = raw;
   const rank = tokens.set.bestIn(ua);
   if (rank == RANK_BOT) return "bot";
   if (rank == RANK_MOBILE) return "mobile_app";
   const rw = sig.requestedWith;
   if (rw !== null && rw.indexOf(".") > 0 && rw != "XMLHttpRequest") return "mobile_app";
   if (rank == RANK_CLI) return "cli";
-  if (ua.startsWith("mozilla/")) {
+  if (startsWithFolded(ua, "mozilla/", 0)) {
     return sig.acceptLanguage || sig.secFetch || sig.secChUa ? "browser" : "bot";
   }
   return "other";

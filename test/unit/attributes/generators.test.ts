@@ -123,6 +123,42 @@ describe('client_class generator', () => {
     ]);
     expect(got).toEqual(['bot', 'cli', 'mobile_app']);
   });
+
+  // The User-Agent is matched with its ASCII letters folded while scanning (no lowercase copy):
+  // only A-Z fold, tokens of one and two characters match on their own, and tokens starting with
+  // a non-ASCII character (found by a separate search) fold the text's ASCII letters too.
+  it('matches tokens with ASCII case folded, and only ASCII', async () => {
+    const got = await run({ client_class: { bots: ['q', 'éx'], cli: ['zz'], mobile_apps: ['ünï-app/'] } }, [
+      { path: '/', headers: { 'user-agent': 'MOZILLA/5.0 (X11)', 'accept-language': 'en' } },
+      { path: '/', headers: { 'user-agent': 'Mozilla/5.0 (X11)' } },
+      { path: '/', headers: { 'user-agent': 'GO-HTTP-CLIENT/1.1' } },
+      { path: '/', headers: { 'user-agent': 'ACME Q' } },
+      { path: '/', headers: { 'user-agent': 'acme ZZ' } },
+      { path: '/', headers: { 'user-agent': 'acme Zz9' } },
+      { path: '/', headers: { 'user-agent': 'acme Z' } },
+      { path: '/', headers: { 'user-agent': 'shop ünï-APP/2' } },
+      { path: '/', headers: { 'user-agent': 'shop ÜNÏ-app/2' } },
+      { path: '/', headers: { 'user-agent': 'ÉX' } },
+      { path: '/', headers: { 'user-agent': 'éX' } },
+      { path: '/', headers: { 'user-agent': 'SpIdEr' } },
+    ]);
+    expect(got).toEqual(['browser', 'bot', 'cli', 'bot', 'cli', 'cli', 'other', 'mobile_app', 'other', 'other', 'bot', 'bot']);
+  });
+
+  // Tokens are grouped by first character in one block: several tokens of a group, of different
+  // kinds, the strongest kind wins wherever it occurs; a non-ASCII second character.
+  it('finds the strongest token among tokens sharing a first character', async () => {
+    const got = await run({ client_class: { cli: ['bo', 'pé'], mobile_apps: ['boat/', 'p'] } }, [
+      { path: '/', headers: { 'user-agent': 'BOA' } },
+      { path: '/', headers: { 'user-agent': 'Boat/1' } },
+      { path: '/', headers: { 'user-agent': 'boat/1 Bot' } },
+      { path: '/', headers: { 'user-agent': 'xPÉ' } },
+      { path: '/', headers: { 'user-agent': 'xpÉ' } },
+      { path: '/', headers: { 'user-agent': 'Pé' } },
+      { path: '/', headers: { 'user-agent': 'zz' } },
+    ]);
+    expect(got).toEqual(['cli', 'mobile_app', 'bot', 'mobile_app', 'mobile_app', 'mobile_app', 'other']);
+  });
 });
 
 describe('api_version generator', () => {

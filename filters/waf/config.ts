@@ -43,7 +43,7 @@ export function readsVariable(rs: RuleSet, v: i32, name: string): bool {
 }
 
 function macroReads(m: Macro, name: string): bool {
-  for (let i = 0; i < m.parts.length; i++) if (m.refs[i] && m.parts[i].toUpperCase().startsWith(name)) return true;
+  for (let i = 1; i < m.parts.length; i += 2) if (m.parts[i].toUpperCase().startsWith(name)) return true;
   return false;
 }
 

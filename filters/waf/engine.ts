@@ -1414,10 +1414,10 @@ export class Transaction {
 
   /** Expands `%{...}` references (each value capped, so a macro cannot blow up memory). */
   expand(m: Macro): string {
-    if (m.refs.length == 1 && !m.refs[0]) return m.parts[0];
+    if (m.parts.length == 1) return m.parts[0];
     let out = "";
     for (let i = 0; i < m.parts.length; i++) {
-      if (!m.refs[i]) { out += m.parts[i]; continue; }
+      if (!Macro.isRef(i)) { out += m.parts[i]; continue; }
       let v = this.resolve(m.parts[i]);
       if (v.length > MAX_MACRO_VALUE) v = v.substring(0, MAX_MACRO_VALUE);
       out += v;
@@ -1455,7 +1455,7 @@ export class Transaction {
   private expandNoRule(m: Macro): string {
     let out = "";
     for (let i = 0; i < m.parts.length; i++) {
-      if (!m.refs[i]) out += m.parts[i];
+      if (!Macro.isRef(i)) out += m.parts[i];
       else if (m.parts[i] != "RULE:msg" && m.parts[i] != "RULE:logdata") out += this.resolve(m.parts[i]);
     }
     return out;

@@ -9,7 +9,7 @@ import {
   setHeader, sendLocalResponse, setFilterState, getRequestBody, getResponseBody, Request, Source, counter, gauge,
 } from "@meshward/sdk/assembly";
 import { LoadStatus, WafConfig, WafConfigLoader } from "./config";
-import { ConfigureStep, collectBeforeBodiesOf, collectEveryInputBytes, configureInSteps, noteInput } from "@meshward/sdk/assembly/collect";
+import { ConfigureStep, collectBeforeBodiesOf, collectEveryAllocatedBytes, collectEveryInputBytes, configureInSteps, noteInput } from "@meshward/sdk/assembly/collect";
 import { MatchEvent, Transaction } from "./engine";
 import { BodyLimitAction } from "./seclang/model";
 import { Pairs, RequestData, contentTypeParam, flattenJson, flattenXml, mediaType, parseCookies, parseMultipart, parseUrlEncoded } from "./request";
@@ -18,14 +18,17 @@ import { byteStringOf, jsonString, textOf, toByteString } from "./bytes";
 const SCORE_HEADER = "x-meshward-waf-score";
 /**
  * Garbage collection (built with the minimal runtime, the filter frees garbage only between
- * callbacks, sdk collect.ts): the garbage of a request grows with its input (each value and its
- * transformed forms; ~90 bytes per byte of a JSON body, ~150 per byte of a GET's path and
- * headers), so a collection follows the end of the stream by which INPUT_PER_COLLECT bytes of
- * input were handled since the last one, and precedes the callback that ends a body of
- * LARGE_BODY bytes or more when 8 KiB of input came since the last one (that garbage is freed
- * before the body's own lands). docs/waf.md "Runtime and memory".
+ * callbacks, sdk collect.ts): by what was allocated since the last collection, measured (a GET
+ * leaves ~20 KB, a 128 KiB body of tiny values ~12 MiB: no input budget fits both), so a
+ * collection follows the end of the stream by which ALLOCATED_PER_COLLECT bytes were allocated,
+ * or by which BODY_INPUT_PER_COLLECT bytes of bodies were handled (a body also grows arrays made
+ * before it, which the allocation count does not see), and precedes the callback that ends a body
+ * of LARGE_BODY bytes or more once an eighth of the one or a quarter of the other came since the
+ * last collection (that garbage is freed before the body's own lands). docs/waf.md "Runtime and
+ * memory".
  */
-const INPUT_PER_COLLECT: u32 = 32768;
+const ALLOCATED_PER_COLLECT: usize = 8 << 20;
+const BODY_INPUT_PER_COLLECT: u32 = 32768;
 const LARGE_BODY: u32 = 16384;
 let requestsSeen: u32 = 0;
 
@@ -118,11 +121,9 @@ class WafStream extends Context {
     const req = tx.req;
     const pairs = getHeaderPairs(HeaderMapTypeValues.RequestHeaders);
     let path = "/";
-    let input: u32 = 0;
     for (let i = 0; i < pairs.length; i++) {
       const name = pairs[i][0];
       const value = toByteString(pairs[i][1]);
-      input += <u32>(name.length + value.length);
       if (name == ":path") path = value;
       else if (name == ":method") req.method = value;
       else if (name.startsWith(":")) continue;
@@ -139,7 +140,6 @@ class WafStream extends Context {
     // The client address is a host property read: made here only when a rule reads it, else
     // when an audit line needs it (readRemoteAddr).
     if (config.readsRemoteAddr) this.readRemoteAddr(req);
-    noteInput(input);
 
     if (tx.evaluatePhase(1)) return this.block(tx);
     if (end_of_stream || !tx.requestBodyAccess) return this.finishRequest(tx) ? FilterHeadersStatusValues.StopIteration : FilterHeadersStatusValues.Continue;
@@ -231,13 +231,10 @@ class WafStream extends Context {
     if (config === null || tx === null || this.blocked || !config.hasResponseRules) return FilterHeadersStatusValues.Continue;
     const req = tx.req;
     const pairs = getHeaderPairs(HeaderMapTypeValues.ResponseHeaders);
-    let input: u32 = 0;
     for (let i = 0; i < pairs.length; i++) {
-      input += <u32>(pairs[i][0].length + pairs[i][1].length);
       if (pairs[i][0] == ":status") req.responseStatus = pairs[i][1];
       else if (!pairs[i][0].startsWith(":")) req.responseHeaders.add(pairs[i][0], toByteString(pairs[i][1]));
     }
-    noteInput(input);
     req.touch();
     if (tx.evaluatePhase(3)) { this.blockResponse(tx); return FilterHeadersStatusValues.StopIteration; }
     if (end_of_stream || !this.inspectsResponseBody(tx)) {
@@ -381,5 +378,6 @@ function auditLine(tx: Transaction, ev: MatchEvent): string {
 }
 
 collectBeforeBodiesOf(LARGE_BODY);
-collectEveryInputBytes(INPUT_PER_COLLECT);
+collectEveryAllocatedBytes(ALLOCATED_PER_COLLECT);
+collectEveryInputBytes(BODY_INPUT_PER_COLLECT);
 registerRootContext((context_id: u32) => new WafRoot(context_id), "waf");

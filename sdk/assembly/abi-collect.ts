@@ -7,7 +7,8 @@
 // Garbage is collected only at top-level points (collect.ts): after `proxy_on_configure` (what
 // loading the configuration left behind) and after each configure step a filter registered with
 // `configureInSteps` (a large configuration loaded in parts); after `proxy_on_delete` every
-// STREAMS_PER_COLLECT streams, when the memory grew or when the filter's input budget is spent
+// STREAMS_PER_COLLECT streams (or, for a filter that opted in, once its allocation budget is spent:
+// `collectEveryAllocatedBytes`), when the memory grew or when the filter's input budget is spent
 // (`collectEveryInputBytes`, `noteInput`); after any stream callback during which the filter
 // asked for it (`collectAfterCallback`); and before the callback that ends a large body when the
 // filter asked for that (`collectBeforeBodiesOf`). Each wrapper below collects
@@ -41,7 +42,7 @@ import {
 } from "./stream-contexts";
 export { proxy_on_context_create } from "./stream-contexts";
 
-/** Streams between two collections (a GET leaves tens of KiB of garbage). */
+/** Streams between two collections (a GET leaves tens of KiB of garbage), unless the filter counts allocations. */
 const STREAMS_PER_COLLECT: u32 = 64;
 
 export function proxy_on_configure(root_context_id: u32, configuration_size: u32): u32 {

@@ -7,6 +7,7 @@
 // live, so the globals are the only roots (the root and stream contexts, proxy-runtime's maps,
 // the buffers the host allocated through `malloc`, which stay pinned until read).
 // Under the default incremental runtime all of this does nothing (that runtime collects itself).
+import { BLOCK_OVERHEAD, OBJECT, TOTAL_OVERHEAD } from "rt/common";
 
 /** `ASC_RUNTIME` under `--runtime minimal` (0 stub, 1 minimal, 2 incremental). */
 const RUNTIME_MINIMAL = 1;
@@ -60,6 +61,7 @@ export function collectNow(): void {
   inputSinceCollect = 0;
   __collect();
   pagesAtCollect = memory.size();
+  if (allocationBudget != 0) startCountingAllocations();
 }
 
 /** Top-level point only: collects when `collectAfterCallback` was called during the callback. */
@@ -94,7 +96,8 @@ export function noteInput(bytes: u32): void {
  * the streams before it. For filters that inspect whole bodies; 0 turns it off (the default).
  * With `collectEveryInputBytes`, only when a quarter of that input was handled since the last
  * collection (else there is little garbage to free: a stream with a large body is collected
- * when it ends already).
+ * when it ends already); with `collectEveryAllocatedBytes`, also when an eighth of that was
+ * allocated.
  */
 export function collectBeforeBodiesOf(bytes: u32): void {
   largeBody = bytes;
@@ -102,16 +105,98 @@ export function collectBeforeBodiesOf(bytes: u32): void {
 
 /** Top-level point only (before a body callback): see `collectBeforeBodiesOf`. */
 export function collectBeforeBody(length: u32, endOfStream: bool): void {
-  if (largeBody != 0 && endOfStream && length >= largeBody && inputSinceCollect >= (inputBudget >> 2)) collectNow();
+  if (largeBody == 0 || !endOfStream || length < largeBody) return;
+  const byInput = inputBudget == 0 ? allocationBudget == 0 : inputSinceCollect >= (inputBudget >> 2);
+  if (byInput || (allocationBudget != 0 && allocatedSinceCollect() >= (allocationBudget >> 3))) collectNow();
+}
+
+// Counting what was allocated since the last collection (collectEveryAllocatedBytes). The minimal
+// runtime's collector (rt/tcms.ts) keeps every object it manages in one circular list, whose
+// layout rt/common.ts documents (OBJECT: `gcInfo` is the next object, color in the low 2 bits):
+// `__new` appends each new object at the end, and a collection leaves the list holding the
+// objects that survived it. So the objects after a marker object allocated at some point are
+// exactly those allocated since (nothing is freed between collections; `__renew` keeps an
+// object's place), and summing their block sizes, as the collector's own byte count does, costs
+// one step per new object: a few hundred for a GET. The collector's own count (`total`) is private
+// to rt/tcms.ts, memory.size() only moves when the allocator runs out (never, below the VM's
+// initial size), and walking the allocator's blocks costs as much as a mark.
+
+/** An empty object marking a place in the collector's list: what follows it is new. */
+@final class AllocationMark {}
+
+let allocationBudget: usize = 0;
+/** Bytes allocated from the last collection to `mark`. */
+let countedSinceCollect: usize = 0;
+let mark: AllocationMark | null = null;
+/** The collector's list head when `mark` was made (the list's end; static, below the heap). */
+let markListHead: usize = 0;
+
+function startCountingAllocations(): void {
+  countedSinceCollect = 0;
+  placeMark();
+}
+
+/** A new mark at the end of the collector's list (the object just allocated is the last one). */
+function placeMark(): void {
+  const m = new AllocationMark();
+  mark = m;
+  markListHead = changetype<OBJECT>(changetype<usize>(m) - TOTAL_OVERHEAD).gcInfo & ~3;
 }
 
 /**
- * Top-level point only (after `proxy_on_delete`): a collection every `streamsPerCollect` streams,
- * once the input budget is reached (`collectEveryInputBytes`), or as soon as the memory had to
- * grow since the last one (large requests), so memory stays near its high-water mark.
+ * Bytes the runtime allocated since the last collection (blocks and their headers), minus what
+ * `__renew` added to objects older than that (an old array that grew: bounded by its size).
+ * Top-level point only, minimal runtime only. Should something else have collected meanwhile
+ * (a test's `__collect`), the walk ends where it started: more than was allocated, so the next
+ * check collects and counting starts afresh.
+ */
+export function allocatedSinceCollect(): usize {
+  if (ASC_RUNTIME != RUNTIME_MINIMAL) return 0;
+  const m = mark;
+  if (m === null) {
+    startCountingAllocations();
+    return 0;
+  }
+  const start = changetype<usize>(m) - TOTAL_OVERHEAD;
+  let bytes: usize = 0;
+  let obj = changetype<OBJECT>(start).gcInfo & ~3;
+  while (obj != markListHead && obj != start) {
+    bytes += BLOCK_OVERHEAD + (changetype<OBJECT>(obj).mmInfo & ~3);
+    obj = changetype<OBJECT>(obj).gcInfo & ~3;
+  }
+  countedSinceCollect += bytes;
+  if (bytes != 0) placeMark();
+  return countedSinceCollect;
+}
+
+/**
+ * Collects when a stream ends (`proxy_on_delete`) once `bytes` were allocated since the last
+ * collection (measured, see above), and before the callback that ends a large body
+ * (`collectBeforeBodiesOf`) once an eighth of that was: for filters whose garbage per request
+ * varies too much for an input budget alone to fit all requests. It replaces the ABI entry's
+ * streams-per-collection count (which estimated the same thing); 0 turns it off (the default).
+ * What the count misses is the growth of objects older than its last mark (an array made before
+ * and filled during a large body): a filter that grows such objects with its input keeps an
+ * input budget for that input too (`collectEveryInputBytes`, whichever comes first).
+ */
+export function collectEveryAllocatedBytes(bytes: usize): void {
+  allocationBudget = bytes;
+  if (bytes != 0 && ASC_RUNTIME == RUNTIME_MINIMAL) startCountingAllocations();
+}
+
+/**
+ * Top-level point only (after `proxy_on_delete`): a collection every `streamsPerCollect` streams
+ * (with `collectEveryAllocatedBytes`: once that many bytes were allocated instead), once the
+ * input budget is reached (`collectEveryInputBytes`), or as soon as the memory had to grow since
+ * the last one (large requests), so memory stays near its high-water mark.
  */
 export function collectBetweenStreams(streamsPerCollect: u32): void {
   if (ASC_RUNTIME != RUNTIME_MINIMAL) return;
+  if (allocationBudget != 0) {
+    if (requested || memory.size() > pagesAtCollect || (inputBudget != 0 && inputSinceCollect >= inputBudget) ||
+        allocatedSinceCollect() >= allocationBudget) collectNow();
+    return;
+  }
   deletedSinceCollect++;
   if (!requested && deletedSinceCollect < streamsPerCollect && memory.size() <= pagesAtCollect &&
       (inputBudget == 0 || inputSinceCollect < inputBudget)) return;

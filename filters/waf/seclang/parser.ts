@@ -597,8 +597,8 @@ export class SecLangParser {
     if (v === null) return null;
     sv.name = key;
     sv.value = v;
-    for (let i = 0; i < key.parts.length; i++) {
-      if (key.refs[i] && (key.parts[i] == "MATCHED_VAR" || key.parts[i] == "MATCHED_VAR_NAME")) sv.perMatch = true;
+    for (let i = 1; i < key.parts.length; i += 2) {
+      if (key.parts[i] == "MATCHED_VAR" || key.parts[i] == "MATCHED_VAR_NAME") sv.perMatch = true;
     }
     return sv;
   }
@@ -822,7 +822,7 @@ export class SecLangParser {
 
   /** Compiles `%{...}` references; unknown references are errors. */
   macro(text: string, where: string): Macro | null {
-    const m = new Macro();
+    const parts = new Array<string>();
     let i = 0;
     let lit = "";
     while (i < text.length) {
@@ -833,12 +833,14 @@ export class SecLangParser {
       lit += text.substring(i, at);
       const ref = normalizeMacroRef(text.substring(at + 2, end));
       if (ref.length == 0) { this.fail(where + ": unsupported macro %{" + text.substring(at + 2, end) + "}"); return null; }
-      if (lit.length > 0) { m.parts.push(lit); m.refs.push(false); lit = ""; }
-      m.parts.push(ref);
-      m.refs.push(true);
+      parts.push(lit); // even positions are literals, "" between two references
+      parts.push(ref);
+      lit = "";
       i = end + 1;
     }
-    if (lit.length > 0 || m.parts.length == 0) { m.parts.push(lit); m.refs.push(false); }
+    if (lit.length > 0 || parts.length == 0) parts.push(lit);
+    const m = new Macro();
+    m.parts = StaticArray.fromArray(parts);
     return m;
   }
 

@@ -1,10 +1,11 @@
 // The WAF is built with AssemblyScript's minimal runtime (filters/waf/asconfig.json): nothing is
 // freed unless the filter collects, and it collects only at top-level points, where no frame of
 // the filter is live (sdk/assembly/collect.ts, abi-collect.ts): after each step of loading the
-// configuration, at the end of a stream once 32 KiB of input came since the last collection,
-// before large bodies, every 64 streams. These tests check that this keeps the VM's memory flat
-// and under 32 MiB, and that collecting far more often changes no decision (a collection that
-// freed something still in use would).
+// configuration, at the end of a stream once 8 MiB were allocated or 32 KiB of bodies came since
+// the last collection, before large bodies. These tests check that this keeps the VM's memory
+// flat and under 32 MiB, that GETs collect by the garbage they make (not every few dozen), and
+// that collecting far more often changes no decision (a collection that freed something still in
+// use would).
 // build/waf-heap-probe.wasm is the same filter with exports that measure its heap.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +32,13 @@ function jsonBody(size: number, seed: number): string {
   return s;
 }
 
+/** A JSON object of ~`size` characters of tiny values ({"k0":"7",...}): the most garbage per byte of input. */
+function tinyJson(size: number, seed: number): string {
+  let s = '{';
+  for (let i = 0; s.length < size - 20; i++) s += (i > 0 ? ',' : '') + `"k${i}":"${(i + seed) % 100}"`;
+  return s + '}';
+}
+
 /** The request kinds of the memory budget (docs/waf.md "memory"), every one with new values. */
 const kinds: Record<string, (i: number) => HttpRequestInit> = {
   get: (i) => ({ path: `/products/search?q=running+shoes+${i}&size=${i % 50}&color=blue${i}&sort=price_asc&page=${i}`, headers: { ...browser, 'x-request-id': `r-${i}` }, upstream }),
@@ -42,6 +50,13 @@ const kinds: Record<string, (i: number) => HttpRequestInit> = {
     method: 'POST', path: '/comment', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' }, upstream,
     body: `name=${i}&comment=` + encodeURIComponent(`O'Reilly said "hi" ${i} `.repeat(4000)).slice(0, 128 * 1024 - 1024),
   }),
+  tinyJson15k: (i) => ({ method: 'POST', path: '/api/orders', headers: { ...browser, 'content-type': 'application/json' }, body: tinyJson(15 * 1024, i), upstream }),
+  tinyJson128k: (i) => ({ method: 'POST', path: '/api/orders', headers: { ...browser, 'content-type': 'application/json' }, body: tinyJson(127 * 1024, i), upstream }),
+  tinyForm128k: (i) => {
+    let body = '';
+    for (let k = 0; body.length < 127 * 1024; k++) body += (k > 0 ? '&' : '') + `a${k}=${(k + i) % 10}`;
+    return { method: 'POST', path: '/comment', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' }, body, upstream };
+  },
 };
 
 describe('WAF memory (minimal runtime, collected at top-level points)', () => {
@@ -73,7 +88,7 @@ describe('WAF memory (minimal runtime, collected at top-level points)', () => {
       const vm = memoryBytes(f);
       for (const [kind, make] of Object.entries(kinds)) {
         ex['meshward_reset_peak']!();
-        const n = kind === 'get' ? 300 : kind === 'json15k' ? 60 : 10;
+        const n = kind === 'get' ? 300 : kind === 'json15k' || kind === 'tinyJson15k' ? 60 : kind.startsWith('tiny') ? 4 : 10;
         for (let i = 0; i < n; i++) {
           const res = await f.http(make(i));
           expect(res.trap).toBeUndefined();
@@ -88,6 +103,78 @@ describe('WAF memory (minimal runtime, collected at top-level points)', () => {
       f.close();
     }
   });
+
+  it('GETs collect by the garbage they make: a few times per 1,000, not every few dozen', async () => {
+    const f = await loadFilter(probe, { name: 'waf', config: { ruleset: { paranoia_level: 1 }, audit_log: false } });
+    try {
+      const ex = f.vm(0).instance.exports as Record<string, () => number>;
+      const vm = memoryBytes(f);
+      for (let i = 0; i < 100; i++) await f.http(kinds['get']!(i)); // warm-up: per-value caches
+      const c0 = ex['meshward_collections']!();
+      ex['meshward_reset_peak']!();
+      for (let i = 100; i < 1100; i++) expect((await f.http(kinds['get']!(i))).status).toBe(200);
+      const collections = ex['meshward_collections']!() - c0;
+      const peak = ex['meshward_peak']!();
+      console.log(`1,000 GETs: ${collections} collections, heap peak ${(peak / MiB).toFixed(1)} MiB`);
+      // ~20 KB of garbage each against 8 MiB allocated per collection: 2-3 (by input bytes and
+      // every 64 streams it was 16).
+      expect(collections).toBeGreaterThanOrEqual(1);
+      expect(collections).toBeLessThanOrEqual(4);
+      expect(peak).toBeLessThan(20 * MiB);
+      expect(memoryBytes(f)).toBe(vm);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('counts what was allocated since the last collection as the heap grew', async () => {
+    const f = await loadFilter(probe, { name: 'waf', config: { ruleset: { paranoia_level: 1 }, audit_log: false } });
+    try {
+      const ex = f.vm(0).instance.exports as Record<string, () => number>;
+      for (let i = 0; i < 100; i++) await f.http(kinds['get']!(i));
+      // After a collection the filter did not make, the first count is high (the walk goes round
+      // the whole list) and the stream's end collects: counting starts afresh.
+      ex['meshward_collect']!();
+      const c0 = ex['meshward_collections']!();
+      await f.http(kinds['get']!(100));
+      expect(ex['meshward_collections']!() - c0).toBe(1);
+      expect(ex['meshward_allocated']!()).toBeLessThan(64 * 1024);
+      const base = ex['meshward_heap_used']!();
+      const counted0 = ex['meshward_allocated']!();
+      for (let i = 101; i < 201; i++) await f.http(kinds['get']!(i));
+      expect(ex['meshward_collections']!() - c0).toBe(1);
+      const grown = ex['meshward_heap_used']!() - base;
+      const counted = ex['meshward_allocated']!() - counted0;
+      console.log(`100 GETs: heap grew ${(grown / 1024).toFixed(0)} KiB, counted ${(counted / 1024).toFixed(0)} KiB`);
+      expect(grown).toBeGreaterThan(1024 * 1024);
+      expect(Math.abs(counted - grown)).toBeLessThan(grown * 0.05);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('bodies of tiny values after runs of GETs leave the VM at its size (their garbage lands on a collected heap)', async () => {
+    const f = await loadFilter(probe, { name: 'waf', config: { ruleset: { paranoia_level: 1 }, audit_log: false } });
+    try {
+      const ex = f.vm(0).instance.exports as Record<string, () => number>;
+      const vm = memoryBytes(f);
+      let i = 0;
+      ex['meshward_reset_peak']!();
+      for (const gets of [390, 40, 60, 200, 10]) {
+        for (let k = 0; k < gets; k++) expect((await f.http(kinds['get']!(i++))).status).toBe(200);
+        for (const kind of ['tinyJson128k', 'tinyForm128k', 'tinyJson15k', 'tinyJson15k', 'tinyJson15k']) {
+          const res = await f.http(kinds[kind]!(i++));
+          expect(res.trap).toBeUndefined();
+        }
+      }
+      const peak = ex['meshward_peak']!();
+      console.log(`GETs and tiny-value bodies: heap peak ${(peak / MiB).toFixed(1)} MiB`);
+      expect(peak).toBeLessThan(vm - 4 * MiB);
+      expect(memoryBytes(f)).toBe(vm);
+    } finally {
+      f.close();
+    }
+  }, 120_000);
 
   it('the VM stays flat and under 32 MiB over thousands of mixed requests with new values', async () => {
     const f = await loadWaf({ ruleset: { paranoia_level: 1 }, audit_log: false });

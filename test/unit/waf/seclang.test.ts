@@ -287,6 +287,16 @@ describe('actions and directives', () => {
     expect((await w.send({ path: '/?a=attack' })).status).toBe(200);
     w.close();
   });
+  it('macros expand references first, last, next to each other and alone, in msg, logdata and setvar names and values', async () => {
+    const w = await withRules([
+      `SecAction "id:1,phase:1,pass,nolog,setvar:tx.a=A,setvar:tx.b=%{tx.a}%{tx.a},setvar:'tx.k_%{tx.a}=%{tx.b}-%{tx.a}'"`,
+      `SecRule TX:k_a "@streq AA-A" "id:2,phase:1,pass,log,msg:'%{tx.a}',logdata:'%{tx.a}%{tx.b}:%{tx.k_a}x'"`,
+      `SecRule TX:b "@streq %{tx.a}%{tx.a}" "id:3,phase:1,pass,log,msg:'plain',logdata:'x%{tx.b}'"`,
+    ].join('\n'));
+    const lines = auditLines(await w.send({ path: '/' }));
+    expect(lines.map((l) => [l.rule_id, l.msg, l.data])).toEqual([[2, 'A', 'AAA:AA-Ax'], [3, 'plain', 'xAA']]);
+    w.close();
+  });
   it('log/nolog decide the audit line and the matched-rules list; msg, logdata, severity, tag, ver and macros', async () => {
     const w = await withRules([
       `SecRule ARGS:a "@rx (b+)" "id:7,phase:2,pass,log,capture,msg:'found %{TX.1} in %{MATCHED_VAR_NAME} by %{rule.id}',logdata:'%{MATCHED_VAR}/%{rule.msg}/%{REQUEST_HEADERS.host}',severity:'CRITICAL',tag:'attack-demo',tag:'x',ver:'v1',rev:'2',maturity:'9',accuracy:'9'"`,

@@ -74,6 +74,21 @@ class ValueTable {
    * not known yet. One load per value for a list's survivors once known.
    */
   private groupForms: Array<Int32Array | null> = [];
+  /**
+   * By value id: GROUP_HINTS_KNOWN plus bit g (g < HINTED_GROUPS) for each screen group that may
+   * have a literal in the form its list reads (0: not computed yet). A clear bit means the group's
+   * list leaves the value in its own form (no step of it can change more than case) and the
+   * value's own scan holds none of the group's slots: groupForm would answer 1. One computation
+   * per value answers every group, where groupForm is one computation per (group, value).
+   */
+  private groupHints: Uint64Array = new Uint64Array(0);
+  /** By screen group (< HINTED_GROUPS): its list's case triggers and the words and masks of its slots in a scan's bits. */
+  private hintCaseLo: Uint64Array = new Uint64Array(0);
+  private hintCaseHi: Uint64Array = new Uint64Array(0);
+  private hintW0: Int32Array = new Int32Array(0);
+  private hintW1: Int32Array = new Int32Array(0);
+  private hintM0: Uint32Array = new Uint32Array(0);
+  private hintM1: Uint32Array = new Uint32Array(0);
   /** Dedup marks: seen[id] == stamp when the value is already in the list being built. */
   private seen: Int32Array = new Int32Array(64);
   private stamp: i32 = 0;
@@ -123,6 +138,7 @@ class ValueTable {
       this.scanWords = screen !== null ? screen.words : 0;
       this.groupForms.length = 0;
       this.chainTriggers(rules);
+      this.groupHintRanges(rules);
     }
     this.owner = rules;
     this.chars = 0;
@@ -136,6 +152,94 @@ class ValueTable {
     for (let i = 0; i < this.groupForms.length; i++) { const p = unchecked(this.groupForms[i]); if (p !== null) p.fill(0); }
     for (let i = 0; i < this.verdicts.length; i++) { const p = unchecked(this.verdicts[i]); if (p !== null) p.fill(0); }
     this.sums.fill(0);
+    this.groupHints.fill(0);
+  }
+
+  /** Each hinted screen group's case triggers and slot words (see groupHints). */
+  private groupHintRanges(rules: RuleSet): void {
+    const n = min(rules.screenGroupChain.length, HINTED_GROUPS);
+    const caseLo = new Uint64Array(n), caseHi = new Uint64Array(n);
+    const w0s = new Int32Array(n), w1s = new Int32Array(n);
+    const m0s = new Uint32Array(n), m1s = new Uint32Array(n);
+    for (let g = 0; g < n; g++) {
+      const chain = rules.screenGroupChain[g];
+      if (chain == 0) {
+        // No transformation: the form read is the value itself.
+        caseLo[g] = 0;
+        caseHi[g] = 0;
+      } else if (chain < this.chainCaseLo.length) {
+        caseLo[g] = this.chainCaseLo[chain];
+        caseHi[g] = this.chainCaseHi[chain];
+      } else {
+        // Unknown list (screenKey transforms every value): always hinted.
+        caseLo[g] = u64.MAX_VALUE;
+        caseHi[g] = u64.MAX_VALUE;
+      }
+      const start = rules.screenGroupStart[g], end = rules.screenGroupEnd[g];
+      if (end <= start) {
+        // No slot: never a survivor (the walk in groupForm finds no bit either).
+        w0s[g] = 0;
+        w1s[g] = -1;
+        continue;
+      }
+      const w0 = start >> 5, w1 = (end - 1) >> 5;
+      w0s[g] = w0;
+      w1s[g] = w1;
+      m0s[g] = (<u32>0xffffffff) << (<u32>(start & 31));
+      m1s[g] = (end & 31) != 0 ? ((<u32>1) << (<u32>(end & 31))) - 1 : <u32>0xffffffff;
+    }
+    this.hintCaseLo = caseLo;
+    this.hintCaseHi = caseHi;
+    this.hintW0 = w0s;
+    this.hintW1 = w1s;
+    this.hintM0 = m0s;
+    this.hintM1 = m1s;
+  }
+
+  /** The group hints by value id (see groupHints; ids past its length are not known). */
+  groupHintsOf(): Uint64Array {
+    return this.groupHints;
+  }
+
+  /**
+   * Value `id`'s group hints (see groupHints), computed now. Only called for a group that reads
+   * the value's own form, so the scan of the value it may run was needed anyway.
+   */
+  private computeGroupHints(id: i32, rules: RuleSet): u64 {
+    const at = this.summaryAt(id);
+    const lo = unchecked(this.sums[at]), hi = unchecked(this.sums[at + 1]);
+    const n = this.hintCaseLo.length;
+    let hints: u64 = GROUP_HINTS_KNOWN;
+    let own: u64 = 0;
+    for (let g = 0; g < n; g++) {
+      const bit = (<u64>1) << (<u64>g);
+      if (!disjoint(lo, hi, unchecked(this.hintCaseLo[g]), unchecked(this.hintCaseHi[g]))) hints |= bit;
+      else own |= bit;
+    }
+    if (own != 0) {
+      const scanAt = this.scanOffset(id, rules);
+      if (scanAt >= 0) {
+        const bits = this.scanBits;
+        for (let g = 0; g < n; g++) {
+          const bit = (<u64>1) << (<u64>g);
+          if ((own & bit) == 0) continue;
+          const w0 = unchecked(this.hintW0[g]), w1 = unchecked(this.hintW1[g]);
+          for (let w = w0; w <= w1; w++) {
+            let word = unchecked(bits[scanAt + w]);
+            if (w == w0) word &= unchecked(this.hintM0[g]);
+            if (w == w1) word &= unchecked(this.hintM1[g]);
+            if (word != 0) { hints |= bit; break; }
+          }
+        }
+      }
+    }
+    if (id >= this.groupHints.length) {
+      const bigger = new Uint64Array(capacityFor(id));
+      bigger.set(this.groupHints);
+      this.groupHints = bigger;
+    }
+    unchecked(this.groupHints[id] = hints);
+    return hints;
   }
 
   /** Each transformation list's trigger units: the union of its steps' (a list's parent has a smaller id). */
@@ -440,7 +544,12 @@ class ValueTable {
     let known = unchecked(f[id]);
     if (known != 0) return known;
     known = 1;
-    const at = this.scanOffset(this.screenKey(id, unchecked(rules.screenGroupChain[g]), rules), rules);
+    const key = this.screenKey(id, unchecked(rules.screenGroupChain[g]), rules);
+    // This group reads the value's own form: its hints answer the other such groups in one load.
+    if (key == id && g < this.hintCaseLo.length && (id >= this.groupHints.length || unchecked(this.groupHints[id]) == 0)) {
+      if ((this.computeGroupHints(id, rules) & ((<u64>1) << (<u64>g))) == 0) { unchecked(f[id] = 1); return 1; }
+    }
+    const at = this.scanOffset(key, rules);
     if (at >= 0) {
       const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
       const bits = this.scanBits;
@@ -504,6 +613,10 @@ function transformTriggers(high: bool): Uint64Array {
   }
   return out;
 }
+
+/** Screen groups with a bit in ValueTable.groupHints (the top bit marks a computed entry). */
+const HINTED_GROUPS = 63;
+const GROUP_HINTS_KNOWN: u64 = (<u64>1) << 63;
 
 /** How many recent strings idsOf remembers by identity (a power of two). */
 const RECENT_STRINGS = 8;
@@ -697,13 +810,21 @@ class CollectedTargets extends TargetList {
       // One scan per distinct form of a value, shared by every list and group reading that form;
       // the group's outcome is kept per value: after the first, a value costs one load here.
       let forms = table.groupFormsOf(g);
+      let hints = table.groupHintsOf();
+      const hintBit: u64 = g < HINTED_GROUPS ? (<u64>1) << (<u64>g) : 0;
       for (let i = first; i < ids.length; i++) {
         const id = unchecked(ids[i]);
+        // Known from the value's group hints: no literal of this group in the form it reads.
+        if (hintBit != 0 && id < hints.length) {
+          const h = unchecked(hints[id]);
+          if (h != 0 && (h & hintBit) == 0) continue;
+        }
         let form = id < forms.length ? unchecked(forms[id]) : 0;
         if (form == 1) continue;
         if (form == 0) {
           form = table.groupForm(g, id, rules);
           forms = table.groupFormsOf(g); // may have grown
+          hints = table.groupHintsOf();
           if (form == 1) continue;
         }
         const at = form - 2;

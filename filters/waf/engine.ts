@@ -82,13 +82,12 @@ class ValueTable {
    * per value answers every group, where groupForm is one computation per (group, value).
    */
   private groupHints: Uint64Array = new Uint64Array(0);
-  /** By screen group (< HINTED_GROUPS): its list's case triggers and the words and masks of its slots in a scan's bits. */
-  private hintCaseLo: Uint64Array = new Uint64Array(0);
-  private hintCaseHi: Uint64Array = new Uint64Array(0);
-  private hintW0: Int32Array = new Int32Array(0);
-  private hintW1: Int32Array = new Int32Array(0);
-  private hintM0: Uint32Array = new Uint32Array(0);
-  private hintM1: Uint32Array = new Uint32Array(0);
+  /** Hinted screen groups (the first HINTED_GROUPS of the rule set's). */
+  private hintedGroups: i32 = 0;
+  /** By summary bit (lo's 64, then hi's 64): the hinted groups whose list a value holding that unit may change more than in case. */
+  private hintTrigByUnit: Uint64Array = new Uint64Array(128);
+  /** By screen slot: the bit of its hinted group (0: its group is not hinted). */
+  private hintSlotGroup: Uint64Array = new Uint64Array(0);
   /** Dedup marks: seen[id] == stamp when the value is already in the list being built. */
   private seen: Int32Array = new Int32Array(64);
   private stamp: i32 = 0;
@@ -155,45 +154,30 @@ class ValueTable {
     this.groupHints.fill(0);
   }
 
-  /** Each hinted screen group's case triggers and slot words (see groupHints). */
+  /** Each hinted screen group's case triggers by summary unit, and its bit by slot (see groupHints). */
   private groupHintRanges(rules: RuleSet): void {
     const n = min(rules.screenGroupChain.length, HINTED_GROUPS);
-    const caseLo = new Uint64Array(n), caseHi = new Uint64Array(n);
-    const w0s = new Int32Array(n), w1s = new Int32Array(n);
-    const m0s = new Uint32Array(n), m1s = new Uint32Array(n);
+    this.hintedGroups = n;
+    const byUnit = new Uint64Array(128);
+    const screen = rules.screen;
+    const bySlot = new Uint64Array(screen !== null ? screen.words << 5 : 0);
     for (let g = 0; g < n; g++) {
+      const bit = (<u64>1) << (<u64>g);
       const chain = rules.screenGroupChain[g];
-      if (chain == 0) {
-        // No transformation: the form read is the value itself.
-        caseLo[g] = 0;
-        caseHi[g] = 0;
-      } else if (chain < this.chainCaseLo.length) {
-        caseLo[g] = this.chainCaseLo[chain];
-        caseHi[g] = this.chainCaseHi[chain];
-      } else {
-        // Unknown list (screenKey transforms every value): always hinted.
-        caseLo[g] = u64.MAX_VALUE;
-        caseHi[g] = u64.MAX_VALUE;
+      // What screenKey tests: a list with no step reads the value itself; an unknown one never does.
+      let lo: u64 = 0, hi: u64 = 0;
+      if (chain != 0) {
+        if (chain < this.chainCaseLo.length) { lo = this.chainCaseLo[chain]; hi = this.chainCaseHi[chain]; }
+        else { lo = u64.MAX_VALUE; hi = u64.MAX_VALUE; }
       }
-      const start = rules.screenGroupStart[g], end = rules.screenGroupEnd[g];
-      if (end <= start) {
-        // No slot: never a survivor (the walk in groupForm finds no bit either).
-        w0s[g] = 0;
-        w1s[g] = -1;
-        continue;
+      for (let b = 0; b < 64; b++) {
+        if ((lo >> (<u64>b)) & 1) byUnit[b] |= bit;
+        if ((hi >> (<u64>b)) & 1) byUnit[64 + b] |= bit;
       }
-      const w0 = start >> 5, w1 = (end - 1) >> 5;
-      w0s[g] = w0;
-      w1s[g] = w1;
-      m0s[g] = (<u32>0xffffffff) << (<u32>(start & 31));
-      m1s[g] = (end & 31) != 0 ? ((<u32>1) << (<u32>(end & 31))) - 1 : <u32>0xffffffff;
+      for (let slot = rules.screenGroupStart[g], end = rules.screenGroupEnd[g]; slot < end && slot < bySlot.length; slot++) bySlot[slot] = bit;
     }
-    this.hintCaseLo = caseLo;
-    this.hintCaseHi = caseHi;
-    this.hintW0 = w0s;
-    this.hintW1 = w1s;
-    this.hintM0 = m0s;
-    this.hintM1 = m1s;
+    this.hintTrigByUnit = byUnit;
+    this.hintSlotGroup = bySlot;
   }
 
   /** The group hints by value id (see groupHints; ids past its length are not known). */
@@ -207,29 +191,23 @@ class ValueTable {
    */
   private computeGroupHints(id: i32, rules: RuleSet): u64 {
     const at = this.summaryAt(id);
-    const lo = unchecked(this.sums[at]), hi = unchecked(this.sums[at + 1]);
-    const n = this.hintCaseLo.length;
+    const byUnit = this.hintTrigByUnit;
+    // The groups one of whose list's case triggers the value holds (screenKey would transform it for them).
     let hints: u64 = GROUP_HINTS_KNOWN;
-    let own: u64 = 0;
-    for (let g = 0; g < n; g++) {
-      const bit = (<u64>1) << (<u64>g);
-      if (!disjoint(lo, hi, unchecked(this.hintCaseLo[g]), unchecked(this.hintCaseHi[g]))) hints |= bit;
-      else own |= bit;
-    }
-    if (own != 0) {
-      const scanAt = this.scanOffset(id, rules);
-      if (scanAt >= 0) {
-        const bits = this.scanBits;
-        for (let g = 0; g < n; g++) {
-          const bit = (<u64>1) << (<u64>g);
-          if ((own & bit) == 0) continue;
-          const w0 = unchecked(this.hintW0[g]), w1 = unchecked(this.hintW1[g]);
-          for (let w = w0; w <= w1; w++) {
-            let word = unchecked(bits[scanAt + w]);
-            if (w == w0) word &= unchecked(this.hintM0[g]);
-            if (w == w1) word &= unchecked(this.hintM1[g]);
-            if (word != 0) { hints |= bit; break; }
-          }
+    let m = unchecked(this.sums[at]);
+    while (m != 0) { hints |= unchecked(byUnit[<i32>ctz(m)]); m &= m - 1; }
+    m = unchecked(this.sums[at + 1]);
+    while (m != 0) { hints |= unchecked(byUnit[64 + <i32>ctz(m)]); m &= m - 1; }
+    // The groups with a slot set in the value's own scan.
+    const scanAt = this.scanOffset(id, rules);
+    if (scanAt >= 0) {
+      const bits = this.scanBits, bySlot = this.hintSlotGroup;
+      const words = min(this.scanWords, bySlot.length >> 5);
+      for (let w = 0; w < words; w++) {
+        let word = unchecked(bits[scanAt + w]);
+        while (word != 0) {
+          hints |= unchecked(bySlot[(w << 5) + <i32>ctz(word)]);
+          word &= word - 1;
         }
       }
     }
@@ -435,6 +413,14 @@ class ValueTable {
     return out;
   }
 
+  /** Whether transformation list `chain` leaves value `id` as it is (none of its steps' trigger units in it). */
+  unchangedBy(id: i32, chain: i32): bool {
+    if (chain == 0) return true;
+    const at = this.summaryAt(id);
+    return chain < this.chainTrigLo.length &&
+      disjoint(unchecked(this.sums[at]), unchecked(this.sums[at + 1]), unchecked(this.chainTrigLo[chain]), unchecked(this.chainTrigHi[chain]));
+  }
+
   /** The value `id` after transformation list `chain`. */
   transformedOf(id: i32, chain: i32, rules: RuleSet): string {
     return unchecked(this.values[this.transformedId(id, chain, rules)]);
@@ -546,7 +532,7 @@ class ValueTable {
     known = 1;
     const key = this.screenKey(id, unchecked(rules.screenGroupChain[g]), rules);
     // This group reads the value's own form: its hints answer the other such groups in one load.
-    if (key == id && g < this.hintCaseLo.length && (id >= this.groupHints.length || unchecked(this.groupHints[id]) == 0)) {
+    if (key == id && g < this.hintedGroups && (id >= this.groupHints.length || unchecked(this.groupHints[id]) == 0)) {
       if ((this.computeGroupHints(id, rules) & ((<u64>1) << (<u64>g))) == 0) { unchecked(f[id] = 1); return 1; }
     }
     const at = this.scanOffset(key, rules);
@@ -1193,7 +1179,10 @@ export class Transaction {
         const prefixes = prefixChainsOf(r, this.rules);
         const masks = r.literalMasks;
         let last = -1;
-        for (let t = 0; !hit && t < prefixes.length; t++) {
+        // A value the whole list leaves alone is left alone by each prefix (their triggers are
+        // subsets): every later form is the first one, which the loop would skip.
+        const forms = table.unchangedBy(id, chain) ? min(1, prefixes.length) : prefixes.length;
+        for (let t = 0; !hit && t < forms; t++) {
           const cur = table.transformedId(id, unchecked(prefixes[t]), this.rules);
           if (cur == last) continue;
           last = cur;

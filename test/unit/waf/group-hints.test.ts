@@ -73,3 +73,36 @@ describe('screen group hints answer each group as its own screen would', () => {
     }
   });
 });
+
+// multiMatch runs the operator on the value and after each step that changed it; a value that the
+// whole list leaves alone (none of its steps' trigger units in it) is tested once. Each value
+// below needs exactly one step of the list (or none) to match: a fast path that missed a step's
+// trigger (uppercase for lowercase, `%` for urlDecode, `&` for htmlEntityDecode) loses the match.
+describe('multiMatch tests every form a step of the list changed', () => {
+  let waf: Rules;
+  beforeAll(async () => {
+    waf = await withRules([
+      'SecRuleEngine On',
+      'SecRule ARGS "@rx ^zzq<1$" "id:1,phase:2,pass,log,multiMatch,t:none,t:lowercase,t:urlDecode,t:htmlEntityDecode"',
+      // Not lowercased: only the value itself (or a decoded form) can match.
+      'SecRule ARGS "@rx ^ZZQ<2$" "id:2,phase:2,pass,log,multiMatch,t:none,t:urlDecode,t:htmlEntityDecode"',
+    ].join('\n'));
+  });
+  afterAll(() => waf.close());
+
+  const matches = async (v: string) => (await waf.matches({ path: query({ q: v }) })).sort((a, b) => a - b);
+
+  it('the value itself, and each step that changed it', async () => {
+    for (let round = 0; round < 2; round++) {
+      expect(await matches('zzq%3C1')).toEqual([1]); // the query's decoding gives zzq<1: no step changes it
+      expect(await matches('ZZQ%3C1')).toEqual([1]); // lowercase
+      expect(await matches('zzq%253C1')).toEqual([1]); // urlDecode (after lowercase: %3c)
+      expect(await matches('zzq%26lt;1')).toEqual([1]); // htmlEntityDecode
+      expect(await matches('ZZQ%253C2')).toEqual([2]); // urlDecode, no lowercase in rule 2's list
+      expect(await matches('ZZQ%26lt;2')).toEqual([2]);
+      expect(await matches('ZZQ%3C2')).toEqual([2]);
+      expect(await matches('zzq%3C2')).toEqual([]);
+      expect(await matches('zzq%3C3')).toEqual([]);
+    }
+  });
+});

@@ -1396,21 +1396,31 @@ export class Transaction {
       this.rawCount += n;
       out.beginRun(p, kind);
       const ids = out.ids, srcs = out.srcs;
+      // Room for every entry made once (no capacity check per entry), then cut to what was kept.
+      let at = ids.length;
       if (this.dedupping) {
         const seen = this.table.dedupMarks();
         const stamp = this.table.dedupStamp();
         // Only first occurrences can be kept: visit those alone.
         const firsts = this.table.firstsOf(p, namesOnly);
-        for (let k = 0, m = firsts.length; k < m; k++) {
+        const m = firsts.length;
+        ids.length = at + m;
+        srcs.length = at + m;
+        for (let k = 0; k < m; k++) {
           const i = unchecked(firsts[k]);
           const id = unchecked(pids[i]);
           if (unchecked(seen[id]) == stamp) continue;
           unchecked(seen[id] = stamp);
-          ids.push(id);
-          srcs.push(i);
+          unchecked(ids[at] = id);
+          unchecked(srcs[at] = i);
+          at++;
         }
+        ids.length = at;
+        srcs.length = at;
       } else {
-        for (let i = 0; i < n; i++) { ids.push(unchecked(pids[i])); srcs.push(i); }
+        copyInts(ids, pids);
+        srcs.length = at + n;
+        for (let i = 0; i < n; i++) unchecked(srcs[at + i] = i);
       }
       return;
     }

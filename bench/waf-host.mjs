@@ -5,7 +5,8 @@
 // BENCH_WAF_WASM_B: a second build (e.g. the one before a change), measured interleaved with
 // build/waf.wasm in the same process (an A/B on the same machine state).
 // BENCH_SECONDS (default 2) per case and build. BENCH_CPU_PROF=1 with `node --cpu-prof`: profile
-// one case (BENCH_CASE=get|json|path4|path16|path64) on build/waf.debug.wasm instead.
+// one case (BENCH_CASE=get|json|path4|path16|path64) on build/waf.debug.wasm instead;
+// BENCH_REQUESTS=N with BENCH_CPU_PROF=1: exactly N requests of that case (for callgrind).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,8 +71,18 @@ async function perRequest(host, make, ms) {
 if (profile) {
   const which = process.env.BENCH_CASE ?? 'get';
   const host = await load(process.env.BENCH_WAF_WASM ?? join(root, 'build', 'waf.debug.wasm'), bundled);
-  const ms = await perRequest(host, cases[which], seconds * 1000);
-  console.log(`${labels[which]}: ${(ms * 1000).toFixed(0)} µs per request`);
+  if (process.env.BENCH_REQUESTS) {
+    // Exactly this many requests (for callgrind: runs of N1 and N2 requests subtracted, see scripts/wasm-callgrind.mjs).
+    const n = Number(process.env.BENCH_REQUESTS);
+    for (let i = 0; i < n; i++) {
+      const res = await host.http(cases[which](serial++));
+      if (res.trap) throw new Error(`trap: ${JSON.stringify(res.trap)}`);
+    }
+    console.log(`${labels[which]}: ${n} requests`);
+  } else {
+    const ms = await perRequest(host, cases[which], seconds * 1000);
+    console.log(`${labels[which]}: ${(ms * 1000).toFixed(0)} µs per request`);
+  }
   host.close();
 } else {
   const builds = [['this build', process.env.BENCH_WAF_WASM ?? join(root, 'build', 'waf.wasm')]];

@@ -74,6 +74,20 @@ class ValueTable {
    * not known yet. One load per value for a list's survivors once known.
    */
   private groupForms: Array<Int32Array | null> = [];
+  /**
+   * By value id: GROUP_HINTS_KNOWN plus bit g (g < HINTED_GROUPS) for each screen group that may
+   * have a literal in the form its list reads (0: not computed yet). A clear bit means the group's
+   * list leaves the value in its own form (no step of it can change more than case) and the
+   * value's own scan holds none of the group's slots: groupForm would answer 1. One computation
+   * per value answers every group, where groupForm is one computation per (group, value).
+   */
+  private groupHints: Uint64Array = new Uint64Array(0);
+  /** Hinted screen groups (the first HINTED_GROUPS of the rule set's). */
+  private hintedGroups: i32 = 0;
+  /** By summary bit (lo's 64, then hi's 64): the hinted groups whose list a value holding that unit may change more than in case. */
+  private hintTrigByUnit: Uint64Array = new Uint64Array(128);
+  /** By screen slot: the bit of its hinted group (0: its group is not hinted). */
+  private hintSlotGroup: Uint64Array = new Uint64Array(0);
   /** Dedup marks: seen[id] == stamp when the value is already in the list being built. */
   private seen: Int32Array = new Int32Array(64);
   private stamp: i32 = 0;
@@ -123,6 +137,7 @@ class ValueTable {
       this.scanWords = screen !== null ? screen.words : 0;
       this.groupForms.length = 0;
       this.chainTriggers(rules);
+      this.groupHintRanges(rules);
     }
     this.owner = rules;
     this.chars = 0;
@@ -136,6 +151,73 @@ class ValueTable {
     for (let i = 0; i < this.groupForms.length; i++) { const p = unchecked(this.groupForms[i]); if (p !== null) p.fill(0); }
     for (let i = 0; i < this.verdicts.length; i++) { const p = unchecked(this.verdicts[i]); if (p !== null) p.fill(0); }
     this.sums.fill(0);
+    this.groupHints.fill(0);
+  }
+
+  /** Each hinted screen group's case triggers by summary unit, and its bit by slot (see groupHints). */
+  private groupHintRanges(rules: RuleSet): void {
+    const n = min(rules.screenGroupChain.length, HINTED_GROUPS);
+    this.hintedGroups = n;
+    const byUnit = new Uint64Array(128);
+    const screen = rules.screen;
+    const bySlot = new Uint64Array(screen !== null ? screen.words << 5 : 0);
+    for (let g = 0; g < n; g++) {
+      const bit = (<u64>1) << (<u64>g);
+      const chain = rules.screenGroupChain[g];
+      // What screenKey tests: a list with no step reads the value itself; an unknown one never does.
+      let lo: u64 = 0, hi: u64 = 0;
+      if (chain != 0) {
+        if (chain < this.chainCaseLo.length) { lo = this.chainCaseLo[chain]; hi = this.chainCaseHi[chain]; }
+        else { lo = u64.MAX_VALUE; hi = u64.MAX_VALUE; }
+      }
+      for (let b = 0; b < 64; b++) {
+        if ((lo >> (<u64>b)) & 1) byUnit[b] |= bit;
+        if ((hi >> (<u64>b)) & 1) byUnit[64 + b] |= bit;
+      }
+      for (let slot = rules.screenGroupStart[g], end = rules.screenGroupEnd[g]; slot < end && slot < bySlot.length; slot++) bySlot[slot] = bit;
+    }
+    this.hintTrigByUnit = byUnit;
+    this.hintSlotGroup = bySlot;
+  }
+
+  /** The group hints by value id (see groupHints; ids past its length are not known). */
+  groupHintsOf(): Uint64Array {
+    return this.groupHints;
+  }
+
+  /**
+   * Value `id`'s group hints (see groupHints), computed now. Only called for a group that reads
+   * the value's own form, so the scan of the value it may run was needed anyway.
+   */
+  private computeGroupHints(id: i32, rules: RuleSet): u64 {
+    const at = this.summaryAt(id);
+    const byUnit = this.hintTrigByUnit;
+    // The groups one of whose list's case triggers the value holds (screenKey would transform it for them).
+    let hints: u64 = GROUP_HINTS_KNOWN;
+    let m = unchecked(this.sums[at]);
+    while (m != 0) { hints |= unchecked(byUnit[<i32>ctz(m)]); m &= m - 1; }
+    m = unchecked(this.sums[at + 1]);
+    while (m != 0) { hints |= unchecked(byUnit[64 + <i32>ctz(m)]); m &= m - 1; }
+    // The groups with a slot set in the value's own scan.
+    const scanAt = this.scanOffset(id, rules);
+    if (scanAt >= 0) {
+      const bits = this.scanBits, bySlot = this.hintSlotGroup;
+      const words = min(this.scanWords, bySlot.length >> 5);
+      for (let w = 0; w < words; w++) {
+        let word = unchecked(bits[scanAt + w]);
+        while (word != 0) {
+          hints |= unchecked(bySlot[(w << 5) + <i32>ctz(word)]);
+          word &= word - 1;
+        }
+      }
+    }
+    if (id >= this.groupHints.length) {
+      const bigger = new Uint64Array(capacityFor(id));
+      bigger.set(this.groupHints);
+      this.groupHints = bigger;
+    }
+    unchecked(this.groupHints[id] = hints);
+    return hints;
   }
 
   /** Each transformation list's trigger units: the union of its steps' (a list's parent has a smaller id). */
@@ -331,6 +413,14 @@ class ValueTable {
     return out;
   }
 
+  /** Whether transformation list `chain` leaves value `id` as it is (none of its steps' trigger units in it). */
+  unchangedBy(id: i32, chain: i32): bool {
+    if (chain == 0) return true;
+    const at = this.summaryAt(id);
+    return chain < this.chainTrigLo.length &&
+      disjoint(unchecked(this.sums[at]), unchecked(this.sums[at + 1]), unchecked(this.chainTrigLo[chain]), unchecked(this.chainTrigHi[chain]));
+  }
+
   /** The value `id` after transformation list `chain`. */
   transformedOf(id: i32, chain: i32, rules: RuleSet): string {
     return unchecked(this.values[this.transformedId(id, chain, rules)]);
@@ -440,7 +530,12 @@ class ValueTable {
     let known = unchecked(f[id]);
     if (known != 0) return known;
     known = 1;
-    const at = this.scanOffset(this.screenKey(id, unchecked(rules.screenGroupChain[g]), rules), rules);
+    const key = this.screenKey(id, unchecked(rules.screenGroupChain[g]), rules);
+    // This group reads the value's own form: its hints answer the other such groups in one load.
+    if (key == id && g < this.hintedGroups && (id >= this.groupHints.length || unchecked(this.groupHints[id]) == 0)) {
+      if ((this.computeGroupHints(id, rules) & ((<u64>1) << (<u64>g))) == 0) { unchecked(f[id] = 1); return 1; }
+    }
+    const at = this.scanOffset(key, rules);
     if (at >= 0) {
       const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
       const bits = this.scanBits;
@@ -504,6 +599,10 @@ function transformTriggers(high: bool): Uint64Array {
   }
   return out;
 }
+
+/** Screen groups with a bit in ValueTable.groupHints (the top bit marks a computed entry). */
+const HINTED_GROUPS = 63;
+const GROUP_HINTS_KNOWN: u64 = (<u64>1) << 63;
 
 /** How many recent strings idsOf remembers by identity (a power of two). */
 const RECENT_STRINGS = 8;
@@ -697,13 +796,21 @@ class CollectedTargets extends TargetList {
       // One scan per distinct form of a value, shared by every list and group reading that form;
       // the group's outcome is kept per value: after the first, a value costs one load here.
       let forms = table.groupFormsOf(g);
+      let hints = table.groupHintsOf();
+      const hintBit: u64 = g < HINTED_GROUPS ? (<u64>1) << (<u64>g) : 0;
       for (let i = first; i < ids.length; i++) {
         const id = unchecked(ids[i]);
+        // Known from the value's group hints: no literal of this group in the form it reads.
+        if (hintBit != 0 && id < hints.length) {
+          const h = unchecked(hints[id]);
+          if (h != 0 && (h & hintBit) == 0) continue;
+        }
         let form = id < forms.length ? unchecked(forms[id]) : 0;
         if (form == 1) continue;
         if (form == 0) {
           form = table.groupForm(g, id, rules);
           forms = table.groupFormsOf(g); // may have grown
+          hints = table.groupHintsOf();
           if (form == 1) continue;
         }
         const at = form - 2;
@@ -1072,7 +1179,10 @@ export class Transaction {
         const prefixes = prefixChainsOf(r, this.rules);
         const masks = r.literalMasks;
         let last = -1;
-        for (let t = 0; !hit && t < prefixes.length; t++) {
+        // A value the whole list leaves alone is left alone by each prefix (their triggers are
+        // subsets): every later form is the first one, which the loop would skip.
+        const forms = table.unchangedBy(id, chain) ? min(1, prefixes.length) : prefixes.length;
+        for (let t = 0; !hit && t < forms; t++) {
           const cur = table.transformedId(id, unchecked(prefixes[t]), this.rules);
           if (cur == last) continue;
           last = cur;
@@ -1286,21 +1396,31 @@ export class Transaction {
       this.rawCount += n;
       out.beginRun(p, kind);
       const ids = out.ids, srcs = out.srcs;
+      // Room for every entry made once (no capacity check per entry), then cut to what was kept.
+      let at = ids.length;
       if (this.dedupping) {
         const seen = this.table.dedupMarks();
         const stamp = this.table.dedupStamp();
         // Only first occurrences can be kept: visit those alone.
         const firsts = this.table.firstsOf(p, namesOnly);
-        for (let k = 0, m = firsts.length; k < m; k++) {
+        const m = firsts.length;
+        ids.length = at + m;
+        srcs.length = at + m;
+        for (let k = 0; k < m; k++) {
           const i = unchecked(firsts[k]);
           const id = unchecked(pids[i]);
           if (unchecked(seen[id]) == stamp) continue;
           unchecked(seen[id] = stamp);
-          ids.push(id);
-          srcs.push(i);
+          unchecked(ids[at] = id);
+          unchecked(srcs[at] = i);
+          at++;
         }
+        ids.length = at;
+        srcs.length = at;
       } else {
-        for (let i = 0; i < n; i++) { ids.push(unchecked(pids[i])); srcs.push(i); }
+        copyInts(ids, pids);
+        srcs.length = at + n;
+        for (let i = 0; i < n; i++) unchecked(srcs[at + i] = i);
       }
       return;
     }

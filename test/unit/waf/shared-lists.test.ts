@@ -117,3 +117,28 @@ describe('a target list that starts with another shared list keeps every match',
     expect([...(await dataOf(query({ v: 'zzlate' }))).keys()].sort()).toEqual([7, 8]);
   });
 });
+
+// Collecting a whole collection reserves room for all of its first occurrences at once and keeps
+// only those not already in the list: the room not used must not stay in the list as entries.
+describe('a target whose values are all in the list already adds no entry', () => {
+  let waf: Rules;
+  beforeAll(async () => {
+    waf = await withRules([
+      'SecRuleEngine On',
+      // Runs first on a fresh VM: the first argument's value is the first value interned (id 0).
+      'SecRule ARGS "@contains zzfirst" "id:1,phase:2,pass,log,t:none"',
+      // Every ARGS_GET_NAMES entry is already there from ARGS_NAMES: none is added for it.
+      `SecRule ARGS_NAMES|ARGS_GET_NAMES "@contains zzfirst" "id:2,phase:2,pass,log,t:none,logdata:'%{MATCHED_VAR_NAME}'"`,
+      `SecRule ARGS_NAMES|ARGS_GET_NAMES "@rx ^k\\d$" "id:3,phase:2,pass,log,t:none"`,
+    ].join('\n'), { audit_log: true });
+  });
+  afterAll(() => waf.close());
+
+  it('only the names are inspected, each once', async () => {
+    const args = ['a=zzfirst'];
+    for (let i = 0; i < 10; i++) args.push(`k${i}=v${i}`);
+    const res = await waf.send({ path: '/p?' + args.join('&') });
+    const lines = auditLines(res);
+    expect(lines.map((l) => l.rule_id)).toEqual([1, 3]);
+  });
+});

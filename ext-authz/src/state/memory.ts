@@ -27,9 +27,9 @@ const QUEUE_COMPACT_AFTER = 1024;
  * a periodic sweep (on `clock`, the wall clock by default).
  *
  * The eviction order is kept in a write-order queue of (key, write number) pairs beside the map,
- * not by deleting and re-inserting each written key: re-insertion on every write made the map
- * rehash all the time, and each new table and key string was copied into V8's old generation (a
- * few hundred bytes per Check), which is what brings the long collection pauses. A pair whose
+ * not by deleting and re-inserting each written key: re-insertion on every write kept the map
+ * rehashing and stored each caller's new key string, and the server promoted a few hundred bytes
+ * more per Check into V8's old generation (what makes mark-compact pauses come). A pair whose
  * key was written again later (or deleted) is stale and skipped when evicting.
  */
 export class MemoryState implements RiskState {

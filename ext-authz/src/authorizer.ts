@@ -97,7 +97,7 @@ export class Authorizer {
   }
 
   get signalNames(): string[] {
-    return [...this.active.risk.names];
+    return this.active.risk.names;
   }
 
   /**

@@ -7,10 +7,13 @@
  * identity phase and the risk state stay as started.
  */
 import { randomUUID } from 'node:crypto';
-import { header, pathOnly, sourceIp, type CheckAttributes } from './attributes.js';
+import type { CheckAttributes } from './attributes.js';
+import { decisionLogMembers, type Protocol } from './decision-log.js';
+
+export type { Protocol };
 import type { AuthzConfig } from './config/types.js';
-import { IdentityResolver } from './identity/index.js';
 import { principalOf, type Identity } from './identity/types.js';
+import { IdentityResolver, type IdentityResult } from './identity/index.js';
 import { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { PolicyEngine } from './policy/index.js';
@@ -23,7 +26,6 @@ import { RiskEngine, type RiskAssessment } from './signals/engine.js';
 import { MemoryState } from './state/memory.js';
 import type { RiskState } from './state/types.js';
 
-export type Protocol = 'grpc' | 'http';
 
 export interface AuthorizerOptions {
   logger?: Logger;
@@ -109,59 +111,67 @@ export class Authorizer {
     this.identity.setApiKeys(config.identity.apiKeys);
   }
 
-  /** Decides one request; logs the decision and counts it. Throws only on a server fault. */
+  /** Decides one request; logs the decision and counts it. Rejects only on a server fault. */
   async check(attrs: CheckAttributes, protocol: Protocol): Promise<Decision> {
+    return this.checkEager(attrs, protocol);
+  }
+
+  /**
+   * check(), answering synchronously when every phase can (in-process risk history, a token in
+   * the verified cache): the protocol adapters call this, so such a Check costs no promise and
+   * no microtask hop per phase. Throws on a server fault where check() rejects.
+   */
+  checkEager(attrs: CheckAttributes, protocol: Protocol): Decision | Promise<Decision> {
     const started = performance.now();
-    const active = this.active;
-    const decision = await this.decide(active, attrs, randomUUID());
+    const decided = this.decide(this.active, attrs, randomUUID());
+    if (decided instanceof Promise) return decided.then((d) => this.record(d, attrs, protocol, started));
+    return this.record(decided, attrs, protocol, started);
+  }
+
+  /** Counts and logs a decision. */
+  private record(decision: Decision, attrs: CheckAttributes, protocol: Protocol, started: number): Decision {
     const seconds = (performance.now() - started) / 1e3;
     this.metrics.recordDecision(decision.result, protocol, seconds);
     if (decision.risk) this.metrics.recordRiskScore(decision.risk.score);
-    const http = attrs.request.http;
-    this.logger.info('decision', {
-      decision_id: decision.id,
-      // Envoy's x-request-id when forwarded (http.id is Envoy's internal stream id).
-      request_id: header(attrs, 'x-request-id') ?? http.id,
-      protocol,
-      method: http.method,
-      host: http.host,
-      // Never the query string: it may carry credentials.
-      path: pathOnly(http.path),
-      source_ip: sourceIp(attrs),
-      identity: decision.identity.kind,
-      principal: principalOf(decision.identity),
-      workload: decision.identity.workload?.id,
-      decision: decision.result,
-      status: decision.status,
-      reason: decision.reason,
-      policy: decision.policy,
-      risk_score: decision.risk?.score,
-      risk_reasons: decision.risk?.reasons,
-      latency_ms: Math.round(seconds * 1e6) / 1e3,
-    });
+    if (this.logger.enabled('info')) this.logger.logJson('info', 'decision', decisionLogMembers(decision, attrs, protocol, Math.round(seconds * 1e6)));
     return decision;
   }
 
-  private async decide(active: Active, attrs: CheckAttributes, id: string): Promise<Decision> {
-    const { config, response } = active;
-    const nowMs = this.clock();
-    const skew = config.identity.jwt.clockSkewSeconds;
+  // Each phase below hands its result to the next directly when it has it, and through a promise
+  // only when it had to wait (a key fetch, Redis).
 
-    // 1. identity
-    const { outcome, notes } = await this.identity.resolve(attrs, nowMs);
+  private decide(active: Active, attrs: CheckAttributes, id: string): Decision | Promise<Decision> {
+    const nowMs = this.clock();
+    const resolved = this.identity.resolveEager(attrs, nowMs);
+    if (resolved instanceof Promise) return resolved.then((r) => this.afterIdentity(active, attrs, id, nowMs, r));
+    return this.afterIdentity(active, attrs, id, nowMs, resolved);
+  }
+
+  /** 1. identity: a failure answers 401 (an invalid credential counts as a failed authentication). */
+  private afterIdentity(active: Active, attrs: CheckAttributes, id: string, nowMs: number, { outcome, notes }: IdentityResult): Decision | Promise<Decision> {
     for (const note of notes) this.logger.debug('identity', { decision_id: id, note });
     if (!outcome.ok) {
       const anonymous: Identity = { kind: 'anonymous' };
-      if (outcome.failure.problem === 'invalid') await active.risk.authFailure({ attrs, identity: anonymous, facts: factsOf(attrs, anonymous), nowMs, state: this.state });
-      return response.unauthenticated(id, anonymous, outcome.failure.problem, outcome.failure.reason, undefined, outcome.failure.scheme);
+      const { problem, reason, scheme } = outcome.failure;
+      const answer = () => active.response.unauthenticated(id, anonymous, problem, reason, undefined, scheme);
+      if (problem !== 'invalid') return answer();
+      return active.risk.authFailure({ attrs, identity: anonymous, facts: factsOf(attrs, anonymous), nowMs, state: this.state }).then(answer);
     }
     const identity = outcome.identity;
     const facts = factsOf(attrs, identity);
     const principal = principalOf(identity);
-    const base: SignalContext = { attrs, identity, facts, nowMs, state: this.state, ...(principal !== undefined ? { principal } : {}) };
+    const base: SignalContext = principal !== undefined ? { attrs, identity, facts, nowMs, state: this.state, principal } : { attrs, identity, facts, nowMs, state: this.state };
+    const assessed = active.risk.assessEager(base);
+    if (assessed instanceof Promise) return assessed.then((a) => this.afterRisk(active, base, id, a));
+    return this.afterRisk(active, base, id, assessed);
+  }
 
-    // 2. signals -> risk
-    const assessment = await active.risk.assess(base);
+  /** 2. signals -> risk, 3. authorization, 4. risk thresholds; an allow lets the signals learn first. */
+  private afterRisk(active: Active, base: SignalContext, id: string, assessment: RiskAssessment): Decision | Promise<Decision> {
+    const { config, response } = active;
+    const { attrs, identity, facts, nowMs } = base;
+    const skew = config.identity.jwt.clockSkewSeconds;
+
     // Without any signal there is no risk phase: no score in logs, risk headers only removed.
     const risk: RiskSummary | undefined = active.risk.size ? { score: assessment.score, reasons: assessment.reasons } : undefined;
     if (risk) facts.risk = risk;
@@ -171,10 +181,9 @@ export class Authorizer {
       return response.deny(id, identity, why, undefined, risk);
     }
 
-    // 3. authorization
     const denialCtx: DenialContext = { method: facts.method, identity, nowMs, skewSeconds: skew, risk: config.risk };
     const satisfied = (c: StepUpChallenge) => stepUpSatisfied(challengeOf(c, config.risk), identity, nowMs, skew);
-    const input: PolicyInputSource = { attrs, identity, signals: assessment.data, ...(risk ? { risk: riskSource(assessment) } : {}) };
+    const input = new InputSource(attrs, identity, assessment, risk ? riskSource(assessment) : undefined);
     const p = active.policy.evaluate(facts, input, { stepUpSatisfied: satisfied });
     if (!p.allowed) {
       if (p.decision) {
@@ -187,7 +196,7 @@ export class Authorizer {
       }
     }
 
-    // 4. risk thresholds: a policy allow can still be stepped up, throttled, made read-only or refused.
+    // A policy allow can still be stepped up, throttled, made read-only or refused by the score.
     const threshold = risk && thresholdFor(risk.score, config.risk.thresholds);
     let reason = p.reason;
     if (risk && threshold) {
@@ -196,8 +205,27 @@ export class Authorizer {
       if (denial) return response.refuse(denial, id, identity, `${why} (${risk.reasons.join(', ')})`, p.policy, risk);
       reason = `${p.reason}; ${why} satisfied`;
     }
-    await active.risk.learn(base);
-    return response.allow(id, identity, reason, p.policy, risk);
+    const allow = () => response.allow(id, identity, reason, p.policy, risk);
+    const learned = active.risk.learnEager(base);
+    return learned ? learned.then(allow) : allow();
+  }
+}
+
+/** The policy input's parts; `signals` (each signal's data) is built only if the policy reads it. */
+class InputSource implements PolicyInputSource {
+  readonly risk?: RiskSource;
+
+  constructor(
+    readonly attrs: CheckAttributes,
+    readonly identity: Identity,
+    private readonly assessment: RiskAssessment,
+    risk: RiskSource | undefined,
+  ) {
+    if (risk) this.risk = risk;
+  }
+
+  get signals(): Record<string, Record<string, unknown>> {
+    return this.assessment.data;
   }
 }
 

@@ -19,6 +19,19 @@ function isoTime(): string {
 export type LogSink = (line: string) => void;
 
 /**
+ * `s` as a JSON string: quoted as it is when nothing in it needs escaping (ids, paths, names:
+ * nearly every value), else by JSON.stringify (quotes, backslashes, control characters, and
+ * surrogates, of which it escapes the lone ones). A loop, not a regex test: cheaper on short text.
+ */
+export function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
+/**
  * JSON lines to stdout (or a sink): `{"time": ..., "level": ..., "msg": ..., ...fields}`. Fields
  * are whatever the caller passes (named other than time/level/msg); the server never passes tokens
  * or raw header values.
@@ -35,11 +48,20 @@ export class Logger {
 
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     if (!this.enabled(level)) return;
-    // One JSON.stringify of the caller's fields (it leaves out undefined ones), no copy of them:
-    // the decision line is written for every Check.
-    const head = `{"time":"${isoTime()}","level":"${level}","msg":${JSON.stringify(msg)}`;
+    // One JSON.stringify of the caller's fields (it leaves out undefined ones), no copy of them.
     const rest = fields === undefined ? '{}' : JSON.stringify(fields);
-    this.sink(rest.length > 2 ? `${head},${rest.slice(1)}` : `${head}}`);
+    this.logJson(level, msg, rest.length > 2 ? rest.slice(1, -1) : '');
+  }
+
+  /**
+   * A line whose fields the caller has already written as JSON members (`"a":1,"b":"x"`, or
+   * empty): for the decision line, written on every Check, where building the text directly
+   * costs a fraction of JSON.stringify over a fields object (on Node 20).
+   */
+  logJson(level: LogLevel, msg: string, members: string): void {
+    if (!this.enabled(level)) return;
+    const head = `{"time":"${isoTime()}","level":"${level}","msg":${jsonString(msg)}`;
+    this.sink(members ? `${head},${members}}` : `${head}}`);
   }
 
   debug(msg: string, fields?: Record<string, unknown>): void {

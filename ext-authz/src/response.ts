@@ -108,23 +108,16 @@ export class ResponseBuilder {
     put(h.principal, principalOf(identity));
     put(h.workload, identity.workload?.id);
     put(h.decisionId, id);
-    for (const [name, claim] of Object.entries(h.claims)) put(name, identity.jwt?.claims[claim]);
+    for (const name in h.claims) put(name, identity.jwt?.claims[h.claims[name]!]);
     put(h.riskScore, risk?.score);
     put(h.riskReasons, risk?.reasons.length ? risk.reasons.join(',') : undefined);
     if (this.config.removeAuthorization && identity.jwt) remove.push('authorization');
     if (this.config.removeAuthorization && identity.apiKey) remove.push(identity.apiKey.header);
-    return {
-      id,
-      result: 'allow',
-      status: 200,
-      reason,
-      ...(policy !== undefined ? { policy } : {}),
-      ...(risk ? { risk } : {}),
-      identity,
-      upstreamHeaders: set,
-      removeHeaders: remove,
-      responseHeaders: {},
-    };
+    // Optional fields set after, not spread in: one object shape for every allow.
+    const d: Decision = { id, result: 'allow', status: 200, reason, identity, upstreamHeaders: set, removeHeaders: remove, responseHeaders: {} };
+    if (policy !== undefined) d.policy = policy;
+    if (risk) d.risk = risk;
+    return d;
   }
 
   deny(id: string, identity: Identity, reason: string, policy: string | undefined, risk?: RiskSummary): Decision {

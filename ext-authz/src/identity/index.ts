@@ -8,7 +8,7 @@ import { header, sourceIp, type CheckAttributes } from '../attributes.js';
 import type { AuthzConfig } from '../config/types.js';
 import { ApiKeyStore } from './api-keys.js';
 import type { DiscoveryLog } from './discovery.js';
-import { bearerToken, JwtVerifier } from './jwt.js';
+import { bearerToken, JwtVerifier, type JwtOutcome } from './jwt.js';
 import { verifiedUpstreamJwt } from './upstream.js';
 import type { Identity, IdentityOutcome, JwtIdentity, WorkloadIdentity } from './types.js';
 import { workloadFrom, workloadFromXfcc } from './workload.js';
@@ -58,6 +58,11 @@ export class IdentityResolver {
   }
 
   async resolve(attrs: CheckAttributes, nowMs: number = Date.now()): Promise<IdentityResult> {
+    return this.resolveEager(attrs, nowMs);
+  }
+
+  /** resolve(), answering synchronously unless a token must be verified with its keys. */
+  resolveEager(attrs: CheckAttributes, nowMs: number = Date.now()): IdentityResult | Promise<IdentityResult> {
     const notes: string[] = [];
     const identity: Identity = { kind: 'anonymous' };
     const fail = (problem: 'missing' | 'invalid', reason: string, scheme?: 'ApiKey'): IdentityResult => ({
@@ -94,11 +99,14 @@ export class IdentityResolver {
       if (this.config.jwt.required && !identity.apiKey) return fail('missing', 'bearer token required');
       return { outcome: { ok: true, identity }, notes };
     }
-    const verified = await this.jwt.verify(token, nowMs);
-    if (!verified.ok) return fail('invalid', verified.reason);
-    identity.kind = 'jwt';
-    identity.jwt = bearerJwtIdentity(verified.jwt);
-    return { outcome: { ok: true, identity }, notes };
+    const withToken = (verified: JwtOutcome): IdentityResult => {
+      if (!verified.ok) return fail('invalid', verified.reason);
+      identity.kind = 'jwt';
+      identity.jwt = bearerJwtIdentity(verified.jwt);
+      return { outcome: { ok: true, identity }, notes };
+    };
+    const verified = this.jwt.verifyEager(token, nowMs);
+    return verified instanceof Promise ? verified.then(withToken) : withToken(verified);
   }
 }
 

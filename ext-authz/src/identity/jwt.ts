@@ -137,6 +137,14 @@ export class JwtVerifier {
   }
 
   async verify(token: string, nowMs: number = Date.now()): Promise<JwtOutcome> {
+    return this.verifyEager(token, nowMs);
+  }
+
+  /**
+   * verify(), answering synchronously when it can (a token in the verified cache, or one refused
+   * before any key is needed), so that a Check whose every phase is synchronous costs no promise.
+   */
+  verifyEager(token: string, nowMs: number = Date.now()): JwtOutcome | Promise<JwtOutcome> {
     if (token === '') return { ok: false, reason: 'empty bearer token' };
     if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: `jwt longer than ${MAX_TOKEN_LENGTH} characters` };
     const cacheOn = this.config.verifiedCacheSize > 0;
@@ -151,6 +159,12 @@ export class JwtVerifier {
       if (hit) this.verified.delete(cacheKey);
       this.cacheStats.misses++;
     }
+    return this.verifyToken(token, cacheKey, nowMs);
+  }
+
+  /** Verifies a token that is not in the cache (and caches it when `cacheKey` is not ''). */
+  private async verifyToken(token: string, cacheKey: string, nowMs: number): Promise<JwtOutcome> {
+    const cacheOn = cacheKey !== '';
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(token);

@@ -88,15 +88,31 @@ export async function startGrpc(authorizer: Authorizer, host: string, port: numb
         callback({ code: status.INVALID_ARGUMENT, details: 'malformed CheckRequest' });
         return;
       }
-      authorizer.check(attrs, 'grpc').then(
-        (d) => callback(null, encodeCheckResponse(d)),
-        (e: unknown) => {
-          authorizer.metrics.recordError('grpc');
-          authorizer.logger.error('check failed', { protocol: 'grpc', error: e instanceof Error ? e.message : String(e) });
-          // An error, not a decision: Envoy applies its own failure mode (status_on_error / failure_mode_allow).
-          callback({ code: status.INTERNAL, details: 'authorization server error' });
-        },
-      );
+      const failed = (e: unknown) => {
+        authorizer.metrics.recordError('grpc');
+        authorizer.logger.error('check failed', { protocol: 'grpc', error: e instanceof Error ? e.message : String(e) });
+        // An error, not a decision: Envoy applies its own failure mode (status_on_error / failure_mode_allow).
+        callback({ code: status.INTERNAL, details: 'authorization server error' });
+      };
+      let decided: Decision | Promise<Decision>;
+      try {
+        decided = authorizer.checkEager(attrs, 'grpc');
+      } catch (e) {
+        failed(e);
+        return;
+      }
+      const answer = (d: Decision) => {
+        let encoded: Buffer;
+        try {
+          encoded = encodeCheckResponse(d);
+        } catch (e) {
+          failed(e);
+          return;
+        }
+        callback(null, encoded);
+      };
+      if (decided instanceof Promise) decided.then(answer, failed);
+      else answer(decided);
     },
   });
   server.addService(defs.health, {

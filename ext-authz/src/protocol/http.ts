@@ -122,15 +122,29 @@ export async function startHttp(authorizer: Authorizer, config: HttpListenerConf
       res.writeHead(400).end();
       return;
     }
-    authorizer.check(attrs, 'http').then(
-      (d) => reply(res, d),
-      (e: unknown) => {
-        authorizer.metrics.recordError('http');
-        authorizer.logger.error('check failed', { protocol: 'http', error: e instanceof Error ? e.message : String(e) });
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ code: 'internal_error' }));
-      },
-    );
+    const failed = (e: unknown) => {
+      authorizer.metrics.recordError('http');
+      authorizer.logger.error('check failed', { protocol: 'http', error: e instanceof Error ? e.message : String(e) });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: 'internal_error' }));
+    };
+    let decided: Decision | Promise<Decision>;
+    try {
+      decided = authorizer.checkEager(attrs, 'http');
+    } catch (e) {
+      failed(e);
+      return;
+    }
+    // A reply that cannot be written (a header Node refuses) is a server fault too, never a crash.
+    const answer = (d: Decision) => {
+      try {
+        reply(res, d);
+      } catch (e) {
+        failed(e);
+      }
+    };
+    if (decided instanceof Promise) decided.then(answer, failed);
+    else answer(decided);
   });
   server.keepAliveTimeout = 65_000;
   const port = await listen(server, config.host, config.port);

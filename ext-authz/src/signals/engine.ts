@@ -29,10 +29,37 @@ export interface RiskAssessment {
   /** `<signal>:<code>` for every signal that contributed, largest contribution first. */
   reasons: string[];
   signals: SignalReport[];
-  /** What policies see as `input.signals`. */
-  data: Record<string, Record<string, unknown>>;
+  /** What policies see as `input.signals` (built when first read). */
+  readonly data: Record<string, Record<string, unknown>>;
   /** The first hard action, with the signal that asked for it. */
   action?: SignalAction & { signal: string; reason: string };
+}
+
+/** An assessment whose `data` (input.signals) is built when first read: most policies never read it. */
+class Assessment implements RiskAssessment {
+  private built?: Record<string, Record<string, unknown>>;
+  readonly action?: RiskAssessment['action'];
+
+  constructor(
+    readonly score: number,
+    readonly reasons: string[],
+    readonly signals: SignalReport[],
+    private readonly outcomes: readonly SignalOutcome[],
+    action: RiskAssessment['action'],
+  ) {
+    if (action) this.action = action;
+  }
+
+  get data(): Record<string, Record<string, unknown>> {
+    if (this.built) return this.built;
+    const data: Record<string, Record<string, unknown>> = {};
+    for (let i = 0; i < this.signals.length; i++) {
+      const { name, score } = this.signals[i]!;
+      const extra = this.outcomes[i]!.data;
+      data[name] = extra ? { score, ...extra } : { score };
+    }
+    return (this.built = data);
+  }
 }
 
 /** A signal context; `state` may be left out (the engine's is used). */
@@ -80,6 +107,11 @@ export class RiskEngine {
   }
 
   async assess(input: RiskInput): Promise<RiskAssessment> {
+    return this.assessEager(input);
+  }
+
+  /** assess(), answering synchronously when every signal did (in-process history). */
+  assessEager(input: RiskInput): RiskAssessment | Promise<RiskAssessment> {
     const ctx = this.withState(input);
     // Most signals answer synchronously; only those reading history return promises (run together).
     const results: Array<SignalOutcome | Promise<SignalOutcome>> = [];
@@ -97,7 +129,11 @@ export class RiskEngine {
         results.push(this.failed(signal, e));
       }
     }
-    const outcomes = (pending ? await Promise.all(results) : results) as SignalOutcome[];
+    return pending ? Promise.all(results).then((outcomes) => this.weigh(outcomes)) : this.weigh(results as SignalOutcome[]);
+  }
+
+  /** The score, reasons and action from the signals' outcomes (in `active` order). */
+  private weigh(outcomes: SignalOutcome[]): RiskAssessment {
     const reports: SignalReport[] = [];
     let action: RiskAssessment['action'];
     let total = 0;
@@ -119,31 +155,31 @@ export class RiskEngine {
       if (r.reasons.length === 0) reasons.push(`${r.name}:risk`);
       for (const code of r.reasons) reasons.push(`${r.name}:${code}`);
     }
-    const data: Record<string, Record<string, unknown>> = {};
-    for (let i = 0; i < reports.length; i++) {
-      const extra = outcomes[i]!.data;
-      data[reports[i]!.name] = extra ? { score: reports[i]!.score, ...extra } : { score: reports[i]!.score };
-    }
-    return { score: Math.min(100, total), reasons, signals: reports, data, ...(action ? { action } : {}) };
+    return new Assessment(Math.min(100, total), reasons, reports, outcomes, action);
   }
 
   /** After an allow: every signal with a `learn` hook remembers what it needs. */
   learn(input: RiskInput): Promise<void> {
+    return this.notify(this.learners, input, 'learn') ?? DONE;
+  }
+
+  /** learn(); undefined when every hook was done synchronously (no promise to wait on). */
+  learnEager(input: RiskInput): Promise<void> | undefined {
     return this.notify(this.learners, input, 'learn');
   }
 
   /** A bearer token that did not verify: every signal with an `onAuthFailure` hook counts it. */
   authFailure(input: RiskInput): Promise<void> {
-    return this.notify(this.failureWatchers, input, 'onAuthFailure');
+    return this.notify(this.failureWatchers, input, 'onAuthFailure') ?? DONE;
   }
 
   /**
    * Calls `hook` of each signal, all at once; resolves when those that returned promises are done.
    * A hook that fails is logged, never thrown (the decision is made already). Hooks that answer
-   * synchronously (in-process history) cost no promise each.
+   * synchronously (in-process history) cost no promise: undefined when all of them did.
    */
-  private notify(signals: RiskSignal[], input: RiskInput, hook: 'learn' | 'onAuthFailure'): Promise<void> {
-    if (signals.length === 0) return DONE;
+  private notify(signals: RiskSignal[], input: RiskInput, hook: 'learn' | 'onAuthFailure'): Promise<void> | undefined {
+    if (signals.length === 0) return undefined;
     const ctx = this.withState(input);
     let pending: Array<Promise<void>> | undefined;
     for (const signal of signals) {
@@ -154,7 +190,7 @@ export class RiskEngine {
         this.hookFailed(signal, hook, e);
       }
     }
-    return pending ? Promise.all(pending).then(() => undefined) : DONE;
+    return pending ? Promise.all(pending).then(() => undefined) : undefined;
   }
 
   private hookFailed(signal: RiskSignal, hook: string, e: unknown): void {

@@ -62,15 +62,17 @@ export const newDevice = defineSignal<NewDeviceConfig>({
     };
   },
   create: (c) => {
-    // evaluate and learn see the same request: hash it once.
-    const fingerprints = new WeakMap<object, string>();
+    // evaluate and learn see the same request, one after the other: hash it once. Only the
+    // last request's is kept (a WeakMap entry per request cost more than the hash lookup it
+    // saves); requests interleaved by an asynchronous state just compute theirs again.
+    let lastAttrs: object | undefined;
+    let lastFingerprint = '';
     const fingerprintOf = (ctx: SignalContext): string => {
-      let fp = fingerprints.get(ctx.attrs);
-      if (fp === undefined) {
-        fp = deviceFingerprint(ctx, c.headers);
-        fingerprints.set(ctx.attrs, fp);
+      if (ctx.attrs !== lastAttrs) {
+        lastFingerprint = deviceFingerprint(ctx, c.headers);
+        lastAttrs = ctx.attrs;
       }
-      return fp;
+      return lastFingerprint;
     };
     return {
       name: 'new_device',

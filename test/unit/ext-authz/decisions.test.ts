@@ -322,3 +322,32 @@ describe('header values set upstream', () => {
     expect(headerValue(`${'y'.repeat(4096)}`)).toBe('y'.repeat(4096));
   });
 });
+
+describe('checkEager: the protocols get the decision without a promise when no phase waits', () => {
+  it('a token seen before, in-process history: a Decision at once; a new token: a promise of the same decision', async () => {
+    const a = await authorizer({ signals: { velocity: { per_principal: { window_seconds: 60, max_requests: 2 } }, new_device: {} } });
+    const request = attrs({ headers: await bearer() });
+    const first = a.checkEager(request, 'http');
+    // The token's signature must be checked with its key (WebCrypto answers asynchronously).
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toMatchObject({ result: 'allow', status: 200 });
+    const again = a.checkEager(request, 'http');
+    expect(again).not.toBeInstanceOf(Promise);
+    expect(again).toMatchObject({ result: 'allow', status: 200, risk: { score: 0 } });
+    expect((again as Decision).upstreamHeaders['x-meshward-principal']).toBe(`${ISS}/alice`);
+    // Both were counted and logged: the third is over the velocity limit, still without a promise.
+    const third = a.checkEager(request, 'http');
+    expect(third).not.toBeInstanceOf(Promise);
+    expect(third).toMatchObject({ result: 'throttle', status: 429 });
+    expect(a.metrics.render()).toMatch(/decisions_total\{decision="allow",protocol="http"\} 2\n/);
+  });
+
+  it("a bad token answers 401 and is counted as a failed authentication", async () => {
+    const a = await authorizer({ signals: { failed_auth: { max_failures: 1, weight: 100 } }, risk: { thresholds: [{ score: 100, decision: 'deny' }] } });
+    const bad = attrs({ headers: { authorization: 'Bearer not.a.jwt' } });
+    expect(await a.checkEager(bad, 'grpc')).toMatchObject({ result: 'unauthenticated', status: 401 });
+    // One failure from that address now scores the full weight: the next valid request is denied.
+    const next = await a.checkEager(attrs({ headers: await bearer() }), 'grpc');
+    expect(next).toMatchObject({ result: 'deny', status: 403 });
+  });
+});

@@ -31,6 +31,21 @@ function numberText(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
 
+/** Reasons and policy names seen before, as JSON text (a few dozen distinct ones; bounded anyway). */
+const knownTexts = new Map<string, string>();
+const KNOWN_TEXTS_KEPT = 1024;
+
+/** jsonString for text that repeats (a policy's reason quotes its name: escaped once, not per Check). */
+function repeatedJsonString(s: string): string {
+  let text = knownTexts.get(s);
+  if (text === undefined) {
+    if (knownTexts.size >= KNOWN_TEXTS_KEPT) knownTexts.clear();
+    text = jsonString(s);
+    knownTexts.set(s, text);
+  }
+  return text;
+}
+
 /** `,"name":"value"` for a string that is there, '' for one that is not. */
 function member(name: string, value: string | undefined): string {
   return value === undefined ? '' : `,"${name}":${jsonString(value)}`;
@@ -66,8 +81,8 @@ export function decisionLogMembers(decision: Decision, attrs: CheckAttributes, p
     member('principal', principalOf(identity)) +
     member('workload', identity.workload?.id) +
     `,"decision":"${decision.result}","status":${numberText(decision.status)}` +
-    member('reason', decision.reason) +
-    member('policy', decision.policy) +
+    `,"reason":${repeatedJsonString(decision.reason)}` +
+    (decision.policy === undefined ? '' : `,"policy":${repeatedJsonString(decision.policy)}`) +
     (risk ? `,"risk_score":${numberText(risk.score)}${reasons}` : '') +
     `,"latency_ms":${millisecondsText(latencyUs)}`
   );

@@ -12,6 +12,20 @@ export type JwtOutcome = { ok: true; jwt: JwtIdentity } | { ok: false; reason: s
 /** The bearer token of an `authorization` header value; '' when the scheme is Bearer but no token follows. */
 export function bearerToken(authorization: string | undefined): string | undefined {
   if (authorization === undefined) return undefined;
+  // The usual form, `Bearer <token>`, without the regex's match array, substring and trim (this
+  // runs on every Check): the same answer when the token starts and ends with a printable ASCII
+  // character (nothing to trim) and holds no line terminator (which `.` does not match).
+  const n = authorization.length;
+  if (n > 7 && authorization.startsWith('Bearer ')) {
+    const first = authorization.charCodeAt(7);
+    const last = authorization.charCodeAt(n - 1);
+    if (
+      first > 0x20 && first < 0x7f && last > 0x20 && last < 0x7f &&
+      authorization.indexOf('\n') < 0 && authorization.indexOf('\r') < 0 && authorization.indexOf('\u2028') < 0 && authorization.indexOf('\u2029') < 0
+    ) {
+      return authorization.slice(7);
+    }
+  }
   const m = /^\s*bearer(?:\s+(.*))?$/i.exec(authorization);
   if (!m) return undefined;
   return (m[1] ?? '').trim();

@@ -24,6 +24,10 @@ export interface PolicyDecision {
 export class PolicyEngine {
   /** `rego:<entrypoint>`, the decision log's policy name for Rego's decisions. */
   private readonly regoName: string | undefined;
+  // The reason of each native rule, made once (not a new string per Check; the decision log
+  // writes it on every Check): policy name -> per rule.
+  private readonly allowReasons = new Map<string, string[]>();
+  private readonly denyReasons = new Map<string, string[]>();
 
   private constructor(
     private readonly policies: readonly NativePolicy[],
@@ -31,6 +35,12 @@ export class PolicyEngine {
     private readonly intentions: IntentionsConfig | undefined,
   ) {
     this.regoName = rego && `rego:${rego.entrypoint}`;
+    for (const p of policies) (p.action === 'DENY' ? this.denyReasons : this.allowReasons).set(p.name, p.rules.map((_, i) => `${p.action} policy "${p.name}" rule ${i} matched`));
+  }
+
+  /** A native rule's reason (its text depends only on the action, the policy name and the rule index). */
+  private ruleReason(reasons: Map<string, string[]>, action: string, policy: string, rule: number): string {
+    return reasons.get(policy)?.[rule] ?? `${action} policy "${policy}" rule ${rule} matched`;
   }
 
   static async create(config: AuthzConfig['policy'], options: { opaPath?: () => Promise<string> } = {}): Promise<PolicyEngine> {
@@ -52,7 +62,7 @@ export class PolicyEngine {
     const native = evaluateNative(this.policies, facts, options);
     if (native.effect === 'deny' && native.policy !== undefined) {
       const decision = this.policies.find((p) => p.name === native.policy)?.decision;
-      return { allowed: false, policy: native.policy, reason: `DENY policy "${native.policy}" rule ${native.rule} matched`, explicitDeny: true, ...(decision ? { decision } : {}) };
+      return { allowed: false, policy: native.policy, reason: this.ruleReason(this.denyReasons, 'DENY', native.policy, native.rule), explicitDeny: true, ...(decision ? { decision } : {}) };
     }
     // Intentions gate service-to-service calls after the DENY policies: a deny intention (or the
     // default deny) refuses here; an allow intention does not skip the ALLOW policies or Rego.
@@ -65,7 +75,8 @@ export class PolicyEngine {
       intention = it.name;
     }
     if (native.effect === 'deny') return { allowed: false, reason: `${intentionReason}${native.why}`, explicitDeny: false };
-    const nativeReason = `${intentionReason}${native.policy !== undefined ? `ALLOW policy "${native.policy}" rule ${native.rule} matched` : native.why}`;
+    const nativeWhy = native.policy !== undefined ? this.ruleReason(this.allowReasons, 'ALLOW', native.policy, native.rule) : native.why;
+    const nativeReason = intentionReason ? `${intentionReason}${nativeWhy}` : nativeWhy;
     const decidedBy = native.policy ?? intention;
     if (!this.rego) return { allowed: true, ...(decidedBy !== undefined ? { policy: decidedBy } : {}), reason: nativeReason, explicitDeny: false };
     const rego = this.rego.evaluate(input);

@@ -256,11 +256,10 @@ export function ruleMatches(rule: Rule, f: Facts): boolean {
   return true;
 }
 
-function firstMatch(policies: readonly NativePolicy[], f: Facts): { policy: string; rule: number } | undefined {
-  for (const p of policies) {
-    for (let i = 0; i < p.rules.length; i++) if (ruleMatches(p.rules[i]!, f)) return { policy: p.name, rule: i };
-  }
-  return undefined;
+/** The index of the policy's first rule that matches, -1 when none does. */
+function matchingRule(p: NativePolicy, f: Facts): number {
+  for (let i = 0; i < p.rules.length; i++) if (ruleMatches(p.rules[i]!, f)) return i;
+  return -1;
 }
 
 export interface NativeOptions {
@@ -271,20 +270,20 @@ export interface NativeOptions {
 export function evaluateNative(policies: readonly NativePolicy[], f: Facts, options: NativeOptions = {}): NativeResult {
   // A read-only policy never refuses a safe method: it only takes writes away.
   const safe = f.method !== undefined && SAFE_METHODS.has(f.method.toUpperCase());
-  const deny = firstMatch(
-    policies.filter(
-      (p) =>
-        p.action === 'DENY' &&
-        !(safe && p.decision?.kind === 'read_only') &&
-        !(p.decision?.kind === 'step_up' && options.stepUpSatisfied?.(p.decision)),
-    ),
-    f,
-  );
-  if (deny) return { effect: 'deny', ...deny };
-  const allows = policies.filter((p) => p.action === 'ALLOW');
-  if (allows.length === 0) return { effect: 'allow', policy: undefined, rule: undefined, why: 'no ALLOW policy' };
-  const allow = firstMatch(allows, f);
-  if (allow) return { effect: 'allow', ...allow };
+  // DENY policies first, in order; then the first ALLOW policy that matches (no per-Check lists).
+  for (const p of policies) {
+    if (p.action !== 'DENY' || (safe && p.decision?.kind === 'read_only') || (p.decision?.kind === 'step_up' && options.stepUpSatisfied?.(p.decision))) continue;
+    const rule = matchingRule(p, f);
+    if (rule >= 0) return { effect: 'deny', policy: p.name, rule };
+  }
+  let allows = false;
+  for (const p of policies) {
+    if (p.action !== 'ALLOW') continue;
+    allows = true;
+    const rule = matchingRule(p, f);
+    if (rule >= 0) return { effect: 'allow', policy: p.name, rule };
+  }
+  if (!allows) return { effect: 'allow', policy: undefined, rule: undefined, why: 'no ALLOW policy' };
   return { effect: 'deny', policy: undefined, rule: undefined, why: 'no ALLOW policy matched' };
 }
 

@@ -5,7 +5,7 @@
  * `x-envoy-auth-headers-to-remove` lists headers Envoy removes from it. Any other status denies,
  * and Envoy passes that status, the headers and the body to the client.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CheckAttributes } from '../attributes.js';
 import type { Authorizer } from '../authorizer.js';
@@ -22,16 +22,22 @@ export function clientIpFrom(value: string | undefined): string | undefined {
   return last || undefined;
 }
 
-/** CheckAttributes rebuilt from a forwarded HTTP check request. */
-export function attributesFromHttp(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, config: Pick<HttpListenerConfig, 'pathPrefix' | 'clientIpHeader'>): CheckAttributes {
+function joinedHeaders(received: IncomingMessage['headers']): Record<string, string> {
   const headers: Record<string, string> = {};
-  const received = req.headers;
-  // Own keys only, as Object.entries, but without a [name, value] array per header.
   for (const k of Object.keys(received)) {
     const v = received[k];
-    if (v === undefined) continue;
-    headers[k.toLowerCase()] = typeof v === 'string' ? v : v.join(',');
+    if (v !== undefined) headers[k.toLowerCase()] = typeof v === 'string' ? v : v.join(',');
   }
+  return headers;
+}
+
+/** CheckAttributes rebuilt from a forwarded HTTP check request. */
+export function attributesFromHttp(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, config: Pick<HttpListenerConfig, 'pathPrefix' | 'clientIpHeader'>): CheckAttributes {
+  const received = req.headers;
+  // A request node:http parsed: its header object as it is (node lowercases the names and joins
+  // repeated values, except set-cookie's, a list, which a copy joins). Anything else is copied.
+  const asParsed = req instanceof IncomingMessage && received['set-cookie'] === undefined;
+  const headers = asParsed ? (received as Record<string, string>) : joinedHeaders(received);
   let path = req.url ?? '/';
   if (config.pathPrefix && path.startsWith(config.pathPrefix)) path = path.slice(config.pathPrefix.length) || '/';
   const q = path.indexOf('?');
@@ -104,6 +110,20 @@ export function closeServer(server: Server, graceMs = 5_000): Promise<void> {
 }
 
 export async function startHttp(authorizer: Authorizer, config: HttpListenerConfig): Promise<HttpHandle> {
+  const failed = (res: ServerResponse, e: unknown) => {
+    authorizer.metrics.recordError('http');
+    authorizer.logger.error('check failed', { protocol: 'http', error: e instanceof Error ? e.message : String(e) });
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ code: 'internal_error' }));
+  };
+  // A reply that cannot be written (a header Node refuses) is a server fault too, never a crash.
+  const answer = (res: ServerResponse, d: Decision) => {
+    try {
+      reply(res, d);
+    } catch (e) {
+      failed(res, e);
+    }
+  };
   const server = createServer((req, res) => {
     // No body is expected (Envoy sends one only with with_request_body); read and drop it.
     req.resume();
@@ -122,29 +142,16 @@ export async function startHttp(authorizer: Authorizer, config: HttpListenerConf
       res.writeHead(400).end();
       return;
     }
-    const failed = (e: unknown) => {
-      authorizer.metrics.recordError('http');
-      authorizer.logger.error('check failed', { protocol: 'http', error: e instanceof Error ? e.message : String(e) });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ code: 'internal_error' }));
-    };
     let decided: Decision | Promise<Decision>;
     try {
       decided = authorizer.checkEager(attrs, 'http');
     } catch (e) {
-      failed(e);
+      failed(res, e);
       return;
     }
-    // A reply that cannot be written (a header Node refuses) is a server fault too, never a crash.
-    const answer = (d: Decision) => {
-      try {
-        reply(res, d);
-      } catch (e) {
-        failed(e);
-      }
-    };
-    if (decided instanceof Promise) decided.then(answer, failed);
-    else answer(decided);
+    // Most Checks are decided at once; one that waited (a key fetch, Redis) answers when done.
+    if (decided instanceof Promise) decided.then((d) => answer(res, d), (e: unknown) => failed(res, e));
+    else answer(res, decided);
   });
   server.keepAliveTimeout = 65_000;
   const port = await listen(server, config.host, config.port);

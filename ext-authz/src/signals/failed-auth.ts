@@ -1,5 +1,5 @@
 import { defineSignal, type SignalOutcome } from './api.js';
-import { positive } from './helpers.js';
+import { positive, stateKeys } from './helpers.js';
 import type { WindowCount } from '../state/types.js';
 
 export interface FailedAuthConfig {
@@ -7,7 +7,7 @@ export interface FailedAuthConfig {
   maxFailures: number;
 }
 
-const key = (ip: string) => `authfail:ip:${ip}`;
+const key = stateKeys('authfail:ip:');
 
 /**
  * Failed-authentication bursts: bearer tokens that did not verify (expired, badly signed, unknown

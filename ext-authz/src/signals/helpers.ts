@@ -72,3 +72,25 @@ export function metadataValue(meta: unknown, namespace: string, key: string): un
 export function clampScore(n: number): number {
   return Number.isFinite(n) ? Math.max(0, Math.min(100, Math.round(n))) : 100;
 }
+
+/** Ids whose keys are kept per prefix before the memo starts over (bounds its memory). */
+const STATE_KEYS_KEPT = 10_000;
+
+/**
+ * History keys `<prefix><id>`, kept per id: the same id gives back the same key string. A
+ * principal from the token cache is the same string on every Check, so its key is found without
+ * making, flattening and hashing a new string for each lookup in the state's map (several per
+ * Check). Bounded: cleared when it holds STATE_KEYS_KEPT ids.
+ */
+export function stateKeys(prefix: string): (id: string) => string {
+  const keys = new Map<string, string>();
+  return (id) => {
+    let k = keys.get(id);
+    if (k === undefined) {
+      if (keys.size >= STATE_KEYS_KEPT) keys.clear();
+      k = prefix + id;
+      keys.set(id, k);
+    }
+    return k;
+  };
+}

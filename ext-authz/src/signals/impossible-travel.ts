@@ -1,7 +1,7 @@
 import { header } from '../attributes.js';
 import { join } from '../config/reader.js';
 import { defineSignal, type SignalContext, type SignalOutcome } from './api.js';
-import { headerField, positive, scoreField } from './helpers.js';
+import { headerField, positive, scoreField, stateKeys } from './helpers.js';
 
 export interface LatLon {
   lat: number;
@@ -79,7 +79,7 @@ function locate(c: TravelConfig, ctx: SignalContext): LatLon | undefined {
   return undefined;
 }
 
-const key = (principal: string) => `travel:${principal}`;
+const key = stateKeys('travel:');
 
 /**
  * Impossible travel: the speed needed to get from a principal's last allowed request's location

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from '../config/reader.js';
 import { header } from '../attributes.js';
 import { defineSignal, type SignalContext, type SignalOutcome } from './api.js';
-import { positive, scoreField } from './helpers.js';
+import { positive, scoreField, stateKeys } from './helpers.js';
 import type { MemberCheck } from '../state/types.js';
 
 export interface NewDeviceConfig {
@@ -39,7 +39,7 @@ export function deviceFingerprint(ctx: Pick<SignalContext, 'attrs'>, headers: re
   return fp;
 }
 
-const key = (principal: string) => `devices:${principal}`;
+const key = stateKeys('devices:');
 
 /**
  * New device: a fingerprint of the user agent and client hints, per principal. A device the

@@ -1,7 +1,7 @@
 import { join } from '../config/reader.js';
 import { defineSignal, type SignalOutcome } from './api.js';
 import type { WindowCount } from '../state/types.js';
-import { positive, scoreField } from './helpers.js';
+import { positive, scoreField, stateKeys } from './helpers.js';
 
 export interface Limit {
   windowMs: number;
@@ -27,6 +27,9 @@ export function retryAfter(w: WindowCount, windowMs: number, nowMs: number): num
  * `max_requests` in `window_seconds` throttles (429, Retry-After = when the oldest request leaves
  * the window) or, with `on_exceed: score`, scores `score`.
  */
+const principalKeyOf = stateKeys('rate:p:');
+const ipKeyOf = stateKeys('rate:ip:');
+
 export const velocity = defineSignal<VelocityConfig>({
   name: 'velocity',
   defaultWeight: 50,
@@ -53,8 +56,8 @@ export const velocity = defineSignal<VelocityConfig>({
   create: (c) => ({
     name: 'velocity',
     evaluate(ctx): SignalOutcome | Promise<SignalOutcome> {
-      const principalKey = c.perPrincipal && ctx.principal ? `rate:p:${ctx.principal}` : undefined;
-      const ipKey = c.perIp && ctx.facts.sourceIp ? `rate:ip:${ctx.facts.sourceIp}` : undefined;
+      const principalKey = c.perPrincipal && ctx.principal ? principalKeyOf(ctx.principal) : undefined;
+      const ipKey = c.perIp && ctx.facts.sourceIp ? ipKeyOf(ctx.facts.sourceIp) : undefined;
       // In-process history answers at once (no promise per window); a shared one in one round trip.
       const sync = ctx.state.sync;
       if (sync) {

@@ -164,8 +164,29 @@ describe('bearer token extraction', () => {
     ['Basic dXNlcjpwYXNz', undefined],
     [undefined, undefined],
     ['Bearerabc', undefined],
+    ['Bearer abc\ndef', undefined],
+    ['Bearer  abc', 'abc'],
+    ['Bearer abc\u00a0', 'abc'],
+    ['Bearer a b', 'a b'],
+    ['Bearer é', 'é'],
+    ['Bearer \u2028', ''],
   ])('%j -> %j', (header, token) => {
     expect(bearerToken(header)).toBe(token);
+  });
+
+  it('reads every header as the full grammar does (/^\\s*bearer(?:\\s+(.*))?$/i, trimmed)', () => {
+    const reference = (h: string) => {
+      const m = /^\s*bearer(?:\s+(.*))?$/i.exec(h);
+      return m ? (m[1] ?? '').trim() : undefined;
+    };
+    const parts = ['Bearer', 'bearer', ' ', '  ', '\t', '\n', '\r', '\u00a0', '\u2028', 'abc', 'a.b-c_d', '~', '\u007f', 'é', '=', '"'];
+    let seed = 7;
+    const pick = () => parts[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % parts.length]!;
+    for (let i = 0; i < 5000; i++) {
+      let h = i % 3 ? 'Bearer ' : pick();
+      for (let n = i % 5; n >= 0; n--) h += pick();
+      expect(bearerToken(h), JSON.stringify(h)).toBe(reference(h));
+    }
   });
 });
 

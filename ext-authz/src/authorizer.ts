@@ -214,18 +214,20 @@ export class Authorizer {
 /** The policy input's parts; `signals` (each signal's data) is built only if the policy reads it. */
 class InputSource implements PolicyInputSource {
   readonly risk?: RiskSource;
+  readonly #assessment: RiskAssessment;
 
   constructor(
     readonly attrs: CheckAttributes,
     readonly identity: Identity,
-    private readonly assessment: RiskAssessment,
+    assessment: RiskAssessment,
     risk: RiskSource | undefined,
   ) {
+    this.#assessment = assessment;
     if (risk) this.risk = risk;
   }
 
   get signals(): Record<string, Record<string, unknown>> {
-    return this.assessment.data;
+    return this.#assessment.data;
   }
 }
 

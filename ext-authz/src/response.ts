@@ -86,6 +86,14 @@ export function headerValue(v: unknown): string | undefined {
   return clean === '' ? undefined : clean.slice(0, 4096);
 }
 
+/** Sets header `name` upstream to `value` cleaned, or removes it when there is no value to send. */
+function putHeader(set: Record<string, string>, remove: string[], name: string | undefined, value: unknown): void {
+  if (name === undefined) return;
+  const v = headerValue(value);
+  if (v === undefined) remove.push(name);
+  else set[name] = v;
+}
+
 export class ResponseBuilder {
   constructor(private readonly config: AuthzConfig['response']) {}
 
@@ -99,18 +107,16 @@ export class ResponseBuilder {
     const h = this.config.upstreamHeaders;
     const set: Record<string, string> = {};
     const remove: string[] = [];
-    const put = (name: string | undefined, value: unknown) => {
-      if (name === undefined) return;
-      const v = headerValue(value);
-      if (v === undefined) remove.push(name);
-      else set[name] = v;
-    };
-    put(h.principal, principalOf(identity));
-    put(h.workload, identity.workload?.id);
-    put(h.decisionId, id);
-    for (const name in h.claims) put(name, identity.jwt?.claims[h.claims[name]!]);
-    put(h.riskScore, risk?.score);
-    put(h.riskReasons, risk?.reasons.length ? risk.reasons.join(',') : undefined);
+    putHeader(set, remove, h.principal, principalOf(identity));
+    putHeader(set, remove, h.workload, identity.workload?.id);
+    putHeader(set, remove, h.decisionId, id);
+    for (const name in h.claims) putHeader(set, remove, name, identity.jwt?.claims[h.claims[name]!]);
+    // A score is a number: its text needs no cleaning.
+    if (h.riskScore !== undefined) {
+      if (risk) set[h.riskScore] = String(risk.score);
+      else remove.push(h.riskScore);
+    }
+    putHeader(set, remove, h.riskReasons, risk?.reasons.length ? risk.reasons.join(',') : undefined);
     if (this.config.removeAuthorization && identity.jwt) remove.push('authorization');
     if (this.config.removeAuthorization && identity.apiKey) remove.push(identity.apiKey.header);
     // Optional fields set after, not spread in: one object shape for every allow.

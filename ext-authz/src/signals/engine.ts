@@ -35,30 +35,35 @@ export interface RiskAssessment {
   action?: SignalAction & { signal: string; reason: string };
 }
 
-/** An assessment whose `data` (input.signals) is built when first read: most policies never read it. */
+/**
+ * An assessment whose `data` (input.signals) is built when first read: most policies never read
+ * it. Its own fields are those of RiskAssessment (the outcomes are kept in private slots).
+ */
 class Assessment implements RiskAssessment {
-  private built?: Record<string, Record<string, unknown>>;
   readonly action?: RiskAssessment['action'];
+  readonly #outcomes: readonly SignalOutcome[];
+  #data: Record<string, Record<string, unknown>> | undefined;
 
   constructor(
     readonly score: number,
     readonly reasons: string[],
     readonly signals: SignalReport[],
-    private readonly outcomes: readonly SignalOutcome[],
+    outcomes: readonly SignalOutcome[],
     action: RiskAssessment['action'],
   ) {
+    this.#outcomes = outcomes;
     if (action) this.action = action;
   }
 
   get data(): Record<string, Record<string, unknown>> {
-    if (this.built) return this.built;
+    if (this.#data) return this.#data;
     const data: Record<string, Record<string, unknown>> = {};
     for (let i = 0; i < this.signals.length; i++) {
       const { name, score } = this.signals[i]!;
-      const extra = this.outcomes[i]!.data;
+      const extra = this.#outcomes[i]!.data;
       data[name] = extra ? { score, ...extra } : { score };
     }
-    return (this.built = data);
+    return (this.#data = data);
   }
 }
 

@@ -68,6 +68,7 @@ export class Authorizer {
     this.metrics = metrics;
     this.clock = options.clock ?? Date.now;
     metrics.jwtCacheStats = () => identity.jwt.cacheStats;
+    metrics.regoCacheStats = () => this.active.policy.regoDecisionCacheStats;
     metrics.discoveryStats = () => identity.jwt.discoveryStatus();
   }
 

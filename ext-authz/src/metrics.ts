@@ -36,6 +36,8 @@ export class Metrics {
   private readonly stateDisconnects = new Map<string, number>();
   /** Where the verified-JWT cache's counters are read from at render time. */
   jwtCacheStats: (() => { hits: number; misses: number }) | undefined;
+  /** Where the Rego decision cache's counters are read from at render time (the active policy's). */
+  regoCacheStats: (() => { hits: number; misses: number } | undefined) | undefined;
   /** Where the OIDC discovery state of each issuer is read from at render time. */
   discoveryStats: (() => Array<{ issuer: string; usable: boolean; fetches: number; failures: number }>) | undefined;
 
@@ -160,6 +162,13 @@ export class Metrics {
       out.push('# TYPE meshward_authz_jwt_cache_total counter');
       out.push(`meshward_authz_jwt_cache_total{result="hit"} ${jwt.hits}`);
       out.push(`meshward_authz_jwt_cache_total{result="miss"} ${jwt.misses}`);
+    }
+    const rego = this.regoCacheStats?.();
+    if (rego) {
+      out.push('# HELP meshward_authz_rego_decision_cache_total Rego decisions served from the decision cache (hit) or evaluated (miss); reset when the policy is reloaded.');
+      out.push('# TYPE meshward_authz_rego_decision_cache_total counter');
+      out.push(`meshward_authz_rego_decision_cache_total{result="hit"} ${rego.hits}`);
+      out.push(`meshward_authz_rego_decision_cache_total{result="miss"} ${rego.misses}`);
     }
     const discovery = this.discoveryStats?.() ?? [];
     if (discovery.length) {

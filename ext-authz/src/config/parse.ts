@@ -19,6 +19,7 @@ import {
   DEFAULT_PORTS,
   JWT_ALGORITHMS,
   LOG_LEVELS,
+  REGO_DECISION_CACHE_SIZE,
   type AuthzConfig,
   type HttpListenerConfig,
   type IpBlocklistConfig,
@@ -318,7 +319,7 @@ function parseState(r: Reader, raw: unknown): StateConfig {
 const ENTRYPOINT = /^[A-Za-z_][A-Za-z0-9_]*([/.][A-Za-z_][A-Za-z0-9_]*)*$/;
 
 function parseRego(r: Reader, raw: unknown, path: string): RegoConfig | undefined {
-  const m = r.mapping(raw, path, ['file', 'files', 'bundle', 'entrypoint', 'data_file']);
+  const m = r.mapping(raw, path, ['file', 'files', 'bundle', 'entrypoint', 'data_file', 'decision_cache_size']);
   if (!m) return undefined;
   const files: string[] = [];
   const one = filePath(r, m['file'], join(path, 'file'));
@@ -347,8 +348,9 @@ function parseRego(r: Reader, raw: unknown, path: string): RegoConfig | undefine
       }
     }
   }
+  const decisionCacheSize = r.integer(m['decision_cache_size'], join(path, 'decision_cache_size'), REGO_DECISION_CACHE_SIZE, { min: 0, max: 1_000_000 });
   if (entrypoint === undefined) return undefined;
-  return { files, ...(bundle ? { bundle } : {}), entrypoint: entrypoint.replace(/\./g, '/'), ...(dataFile ? { dataFile } : {}) };
+  return { files, ...(bundle ? { bundle } : {}), entrypoint: entrypoint.replace(/\./g, '/'), ...(dataFile ? { dataFile } : {}), decisionCacheSize };
 }
 
 function parsePolicyFile(r: Reader, file: string, path: string): NativePolicy[] {

@@ -97,6 +97,9 @@ export interface IpBlocklistConfig {
   origins: string[];
 }
 
+/** Rego decisions kept by input, by default (`policy.rego.decision_cache_size`). */
+export const REGO_DECISION_CACHE_SIZE = 4096;
+
 export interface RegoConfig {
   /** `.rego` files compiled with `opa build -t wasm` at start. */
   files: string[];
@@ -106,6 +109,12 @@ export interface RegoConfig {
   entrypoint: string;
   /** JSON loaded as `data`. */
   dataFile?: string;
+  /**
+   * Decisions kept by input (entries; 0: none). Used only for a policy that calls no host
+   * built-in: its result then depends on nothing but the input parts it reads and its data.
+   * Default 4096.
+   */
+  decisionCacheSize?: number;
 }
 
 export interface UpstreamHeaders {

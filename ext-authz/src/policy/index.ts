@@ -48,13 +48,18 @@ export class PolicyEngine {
     return new PolicyEngine(config.policies, rego, config.intentions);
   }
 
-  get summary(): { native: number; allow: number; deny: number; intentions?: number; rego?: string; rego_input?: string; rego_eval?: string } {
+  /** The Rego decision cache's counters, when there is one. */
+  get regoDecisionCacheStats(): { hits: number; misses: number } | undefined {
+    return this.rego?.decisionCacheOn ? this.rego.decisionCacheStats : undefined;
+  }
+
+  get summary(): { native: number; allow: number; deny: number; intentions?: number; rego?: string; rego_input?: string; rego_eval?: string; rego_decision_cache?: string } {
     return {
       native: this.policies.length,
       ...(this.intentions ? { intentions: this.intentions.rules.length } : {}),
       allow: this.policies.filter((p) => p.action === 'ALLOW').length,
       deny: this.policies.filter((p) => p.action === 'DENY').length,
-      ...(this.rego ? { rego: `${this.rego.origin} (${this.rego.entrypoint})`, rego_input: this.rego.input.description, rego_eval: this.rego.evaluation } : {}),
+      ...(this.rego ? { rego: `${this.rego.origin} (${this.rego.entrypoint})`, rego_input: this.rego.input.description, rego_eval: this.rego.evaluation, rego_decision_cache: this.rego.decisionCache } : {}),
     };
   }
 

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { RegoConfig } from '../config/types.js';
+import { REGO_DECISION_CACHE_SIZE, type RegoConfig } from '../config/types.js';
 import { policyInputWriter, type PolicyInputSource, type PolicyInputWriter } from './input.js';
 import { inputPathsOf, type InputPaths } from './input-paths.js';
 import type { PolicyDecisionSpec } from './native.js';
@@ -183,6 +183,16 @@ function opaWasmBuiltins(): ReadonlySet<string> | undefined {
 
 export type { BuiltinFailure } from './rego-builtins.js';
 
+/**
+ * Built-ins opa-wasm implements in JavaScript whose result depends on their arguments only. A
+ * policy that needs no other host built-in (time, tokens, anything new) is a pure function of its
+ * input and data, so its decisions can be kept by input.
+ */
+const PURE_JS_BUILTINS: ReadonlySet<string> = new Set(['json.is_valid', 'regex.split', 'sprintf', 'yaml.is_valid', 'yaml.marshal', 'yaml.unmarshal']);
+
+/** Inputs longer than this (characters of JSON) are evaluated every time, never kept. */
+const MAX_CACHED_INPUT_LENGTH = 8192;
+
 export class RegoPolicy {
   private readonly writeInput: PolicyInputWriter;
   private readonly evaluator: RegoEvaluator;
@@ -191,6 +201,18 @@ export class RegoPolicy {
   readonly evaluation: 'opa_eval' | 'opa-wasm evaluate';
   /** Filled by the supplied built-ins during one evaluation; cleared before each. */
   private readonly failures: BuiltinFailure[];
+  /** Outcomes by input JSON, oldest first; absent when the policy calls host built-ins (or size 0). */
+  private readonly decisions: Map<string, RegoOutcome> | undefined;
+  private readonly decisionCacheSize: number;
+  /** Evaluations answered from the decision cache (hits) or evaluated (misses, while it is on). */
+  readonly decisionCacheStats = { hits: 0, misses: 0 };
+  /** For the start and reload log lines: the cache's size, or why there is none. */
+  readonly decisionCache: string;
+
+  /** Whether decisions are kept by input (the policy calls no host built-in, and the size is not 0). */
+  get decisionCacheOn(): boolean {
+    return this.decisions !== undefined;
+  }
 
   private constructor(
     policy: LoadedPolicyLike,
@@ -203,9 +225,15 @@ export class RegoPolicy {
     readonly builtins: readonly string[],
     failures: BuiltinFailure[],
     private readonly clock: EvaluationClock,
+    /** Whether the compiled policy calls a host built-in whose result is not a function of its arguments alone (time, tokens...). */
+    callsHost: boolean,
+    decisionCacheSize: number,
   ) {
     this.writeInput = policyInputWriter(input.selection);
     this.failures = failures;
+    this.decisionCacheSize = decisionCacheSize;
+    this.decisions = !callsHost && decisionCacheSize > 0 ? new Map() : undefined;
+    this.decisionCache = this.decisions ? `${decisionCacheSize} decisions` : decisionCacheSize > 0 ? 'off (the policy calls host built-ins)' : 'off';
     const direct = directEvaluator(policy, entrypoint);
     this.evaluator = direct ?? evaluateThroughOpaWasm(policy, entrypoint);
     this.evaluation = direct ? 'opa_eval' : 'opa-wasm evaluate';
@@ -242,7 +270,8 @@ export class RegoPolicy {
     const clock = new EvaluationClock();
     const policy = (await loadPolicy(module, undefined, suppliedBuiltins(supplied, failures, clock))) as unknown as LoadedPolicyLike;
     if (config.dataFile) policy.setData(JSON.parse(readFileSync(config.dataFile, 'utf8')) as object);
-    return new RegoPolicy(policy, config.entrypoint, origin, input, supplied, failures, clock);
+    const callsHost = required.some((name) => !PURE_JS_BUILTINS.has(name));
+    return new RegoPolicy(policy, config.entrypoint, origin, input, supplied, failures, clock, callsHost, config.decisionCacheSize ?? REGO_DECISION_CACHE_SIZE);
   }
 
   /**
@@ -251,13 +280,28 @@ export class RegoPolicy {
    * unexpectedly) denies, with the error in the reason.
    */
   evaluate(source: PolicyInputSource): RegoOutcome {
+    const json = this.writeInput(source);
+    const decisions = this.decisions;
+    if (decisions) {
+      const known = decisions.get(json);
+      if (known) {
+        this.decisionCacheStats.hits++;
+        return known;
+      }
+      this.decisionCacheStats.misses++;
+    }
     if (this.failures.length !== 0) this.failures.length = 0;
     this.clock.reset();
     let outcome: RegoOutcome;
     try {
-      outcome = interpretRegoResultText(this.evaluator(this.writeInput(source)), this.entrypoint, this.reasons);
+      outcome = interpretRegoResultText(this.evaluator(json), this.entrypoint, this.reasons);
     } catch (e) {
-      outcome = { allowed: false, reason: `rego ${this.entrypoint} evaluation failed (denied): ${evaluationError(e).slice(0, 200)}` };
+      // A failed evaluation is not kept: the next request evaluates again.
+      return { allowed: false, reason: `rego ${this.entrypoint} evaluation failed (denied): ${evaluationError(e).slice(0, 200)}` };
+    }
+    if (decisions && json.length <= MAX_CACHED_INPUT_LENGTH) {
+      if (decisions.size >= this.decisionCacheSize) decisions.delete(decisions.keys().next().value as string);
+      decisions.set(json, Object.freeze(outcome));
     }
     if (this.failures.length === 0) return outcome;
     const errors = [...this.failures];

@@ -85,6 +85,42 @@ describe('Rego policies compiled with the managed OPA and run with opa-wasm', ()
     await expect(RegoPolicy.load(config.policy.rego!)).rejects.toThrow(/opa build failed for broken\.rego:[\s\S]*broken\.rego:/);
   });
 
+  it('decisions of a policy that calls no host built-in are kept by input: same answers, counted as hits', async () => {
+    const cached = await authorizer('meshward/authz/allow');
+    const none = await Authorizer.create(
+      parseConfig({ policy: { rego: { file: 'authz.rego', data_file: 'data.json', entrypoint: 'meshward/authz/allow', decision_cache_size: 0 } }, signals: { ip_blocklist: { cidrs: ['192.0.2.0/24'] } } }, { baseDir: dir }),
+      { logger: new Logger('error', () => {}) },
+    );
+    expect(cached.policy.summary.rego_decision_cache).toBe('4096 decisions');
+    expect(none.policy.summary.rego_decision_cache).toBe('off');
+    expect(none.policy.regoDecisionCacheStats).toBeUndefined();
+    const requests = [
+      attrs({ path: '/public/a' }),
+      attrs({ method: 'POST', path: '/public/a' }),
+      attrs({ principal: 'spiffe://cluster.local/ns/shop/sa/cart', method: 'POST', path: '/orders', headers: { 'x-tenant': 'acme' } }),
+      attrs({ principal: 'spiffe://cluster.local/ns/shop/sa/cart', method: 'POST', path: '/orders', headers: { 'x-tenant': 'other' } }),
+      attrs({ principal: 'spiffe://cluster.local/ns/bank/sa/cart', method: 'POST', path: '/orders', headers: { 'x-tenant': 'acme' } }),
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const r of requests) {
+        const [a, b] = [await cached.check(r, 'grpc'), await none.check(r, 'grpc')];
+        expect([a.result, a.reason]).toEqual([b.result, b.reason]);
+      }
+    }
+    // Five distinct inputs (the parts the policy reads), each evaluated once, then served from the cache.
+    expect(cached.policy.regoDecisionCacheStats).toEqual({ hits: 10, misses: 5 });
+    expect(cached.metrics.render()).toContain('meshward_authz_rego_decision_cache_total{result="hit"} 10');
+  });
+
+  it('a policy that calls a host built-in (time.now_ns) is evaluated every time', async () => {
+    writeFileSync(join(dir, 'clock.rego'), 'package clock\n\nimport rego.v1\n\nallow if time.now_ns() > 0\n');
+    const a = await Authorizer.create(parseConfig({ policy: { rego: { file: 'clock.rego', entrypoint: 'clock/allow' } } }, { baseDir: dir }), { logger: new Logger('error', () => {}) });
+    expect(a.policy.summary.rego_decision_cache).toBe('off (the policy calls host built-ins)');
+    for (let i = 0; i < 3; i++) expect((await a.check(attrs({}), 'grpc')).result).toBe('allow');
+    expect(a.policy.regoDecisionCacheStats).toBeUndefined();
+    expect(() => parseConfig({ policy: { rego: { file: 'clock.rego', entrypoint: 'clock/allow', decision_cache_size: -1 } } }, { baseDir: dir })).toThrow(/policy\.rego\.decision_cache_size/);
+  });
+
   it.each<[unknown, { allowed: boolean; reason: string }]>([
     [[{ result: true }], { allowed: true, reason: 'rego e = true' }],
     [[{ result: false }], { allowed: false, reason: 'rego e = false' }],

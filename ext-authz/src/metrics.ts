@@ -156,20 +156,8 @@ export class Metrics {
     out.push('# HELP meshward_authz_state_disconnects_total Times the shared risk state backend went away.');
     out.push('# TYPE meshward_authz_state_disconnects_total counter');
     for (const [k, v] of this.stateDisconnects) out.push(`meshward_authz_state_disconnects_total${labels({ backend: k })} ${v}`);
-    const jwt = this.jwtCacheStats?.();
-    if (jwt) {
-      out.push('# HELP meshward_authz_jwt_cache_total Bearer tokens served from the verified-token cache (hit) or verified (miss).');
-      out.push('# TYPE meshward_authz_jwt_cache_total counter');
-      out.push(`meshward_authz_jwt_cache_total{result="hit"} ${jwt.hits}`);
-      out.push(`meshward_authz_jwt_cache_total{result="miss"} ${jwt.misses}`);
-    }
-    const rego = this.regoCacheStats?.();
-    if (rego) {
-      out.push('# HELP meshward_authz_rego_decision_cache_total Rego decisions served from the decision cache (hit) or evaluated (miss); reset when the policy is reloaded.');
-      out.push('# TYPE meshward_authz_rego_decision_cache_total counter');
-      out.push(`meshward_authz_rego_decision_cache_total{result="hit"} ${rego.hits}`);
-      out.push(`meshward_authz_rego_decision_cache_total{result="miss"} ${rego.misses}`);
-    }
+    cacheCounter(out, 'meshward_authz_jwt_cache_total', 'Bearer tokens served from the verified-token cache (hit) or verified (miss).', this.jwtCacheStats?.());
+    cacheCounter(out, 'meshward_authz_rego_decision_cache_total', 'Rego decisions served from the decision cache (hit) or evaluated (miss); reset when the policy is reloaded.', this.regoCacheStats?.());
     const discovery = this.discoveryStats?.() ?? [];
     if (discovery.length) {
       out.push('# HELP meshward_authz_oidc_discovery_up 1 when the issuer\'s OIDC discovery document is in use, 0 when its tokens are refused for want of one.');
@@ -187,4 +175,10 @@ export class Metrics {
     out.push(`meshward_authz_uptime_seconds ${(Date.now() - this.started) / 1000}`);
     return `${out.join('\n')}\n`;
   }
+}
+
+/** A cache's hit and miss counter (nothing when the cache is off). */
+function cacheCounter(out: string[], name: string, help: string, stats: { hits: number; misses: number } | undefined): void {
+  if (!stats) return;
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name}{result="hit"} ${stats.hits}`, `${name}{result="miss"} ${stats.misses}`);
 }

@@ -13,8 +13,10 @@
 // about 2.3 KB of JSON). CPU time per evaluation (process.cpuUsage), the median of BENCH_ROUNDS
 // (default 7) interleaved rounds (each starting with the next variant) of BENCH_ITERATIONS
 // (default 4000) evaluations, with its range.
-// Also printed: the whole in-process Check (full pipeline) without and with the bench's policy
-// (and with BENCH_BASELINE, the same served by that build).
+// Evaluations are timed with the decision cache off (policy.rego.decision_cache_size: 0).
+// Also printed: the whole in-process Check (full pipeline) without and with the bench's policy,
+// with the decision cache (the default: the bench's inputs repeat) and without it (and with
+// BENCH_BASELINE, the same served by that build).
 // Needs OPA (MESHWARD_HOME or `npx meshward setup --only opa`) and a built ext-authz (npm run build).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -85,10 +87,15 @@ allow if {
 const { jwk, attributes: requests } = await benchRequests();
 const benchRego = join(dir, 'bench.rego');
 writeFileSync(benchRego, POLICIES['bench (authz-check)'][1]);
-const config = (rego) => ext.parseConfig(fullPipelineConfig({ jwk, regoFile: rego ? benchRego : undefined }));
+const config = (rego, cache = true) => {
+  const raw = fullPipelineConfig({ jwk, regoFile: rego ? benchRego : undefined });
+  if (rego && !cache) raw.policy.rego.decision_cache_size = 0;
+  return ext.parseConfig(raw);
+};
 const logger = new ext.Logger('info', () => {});
 const full = await ext.Authorizer.create(config(false), { logger });
 const withRego = await ext.Authorizer.create(config(true), { logger });
+const withRegoUncached = await ext.Authorizer.create(config(true, false), { logger });
 const fullBefore = before && (await before.Authorizer.create(config(false), { logger }));
 const withRegoBefore = before && (await before.Authorizer.create(config(true), { logger }));
 const sources = [];
@@ -123,13 +130,12 @@ const rows = [];
 for (const [name, [entrypoint, rego]] of Object.entries(POLICIES)) {
   const file = join(dir, `${entrypoint.replace(/\W/g, '_')}.rego`);
   writeFileSync(file, rego);
-  const policy = await ext.RegoPolicy.load({ files: [file], entrypoint });
+  const policy = await ext.RegoPolicy.load({ files: [file], entrypoint, decisionCacheSize: 0 });
   const raw = await loadPolicy(compileRego(process.env.OPA_BIN ?? (await import('../sdk/dist/tools/index.js')).requireTool('opa').path, [file], entrypoint));
   const doc = (s) => ext.policyInputOf(s);
   const src = (i) => sources[i & 63];
-  // The baseline build's source: `risk` a function building the object, its signal list a getter (as its authorizer did).
-  const policyBefore = before && (await before.RegoPolicy.load({ files: [file], entrypoint }));
-  const sourcesBefore = sources.map((s) => ({ attrs: s.attrs, identity: s.identity, signals: s.signals, ...(s.risk ? { risk: () => ({ score: s.risk.score, reasons: s.risk.reasons, get signals() { return s.risk.signals(); } }) } : {}) }));
+  const policyBefore = before && (await before.RegoPolicy.load({ files: [file], entrypoint, decisionCacheSize: 0 }));
+  const sourcesBefore = sources;
   const write = ext.policyInputWriter(policy.input.selection);
   const evaluator = directEvaluator(raw, entrypoint);
   const written = sources.map(write);
@@ -162,7 +168,7 @@ for (const [name, [entrypoint, rego]] of Object.entries(POLICIES)) {
   rows.push({ name, times, fullBytes: bytes(true), servedBytes: bytes(policy.input.selection), reads: policy.input.description });
 }
 
-const authorizers = { 'full pipeline': full, 'full + Rego (bench policy)': withRego, ...(before ? { 'full pipeline @before': fullBefore, 'full + Rego (bench policy) @before': withRegoBefore } : {}) };
+const authorizers = { 'full pipeline': full, 'full + Rego (bench policy)': withRego, 'full + Rego, no decision cache': withRegoUncached, ...(before ? { 'full pipeline @before': fullBefore, 'full + Rego (bench policy) @before': withRegoBefore } : {}) };
 const checks = Object.fromEntries(Object.keys(authorizers).map((k) => [k, []]));
 for (let r = 0; r < rounds; r++) for (const [k, a] of rotated(Object.entries(authorizers), r)) checks[k].push(await asyncCpu((i) => a.check(requests[i & 63], 'grpc'), iterations));
 

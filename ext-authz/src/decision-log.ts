@@ -10,7 +10,7 @@
  */
 import { header, pathOnly, sourceIp, type CheckAttributes } from './attributes.js';
 import { principalOf } from './identity/types.js';
-import { jsonString } from './log.js';
+import { jsonString } from './json-text.js';
 import type { Decision } from './response.js';
 
 /** The protocols a Check arrives by. */

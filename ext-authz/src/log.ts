@@ -1,4 +1,5 @@
 import type { LogLevel } from './config/types.js';
+import { jsonString } from './json-text.js';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -17,19 +18,6 @@ function isoTime(): string {
 }
 
 export type LogSink = (line: string) => void;
-
-/**
- * `s` as a JSON string: quoted as it is when nothing in it needs escaping (ids, paths, names:
- * nearly every value), else by JSON.stringify (quotes, backslashes, control characters, and
- * surrogates, of which it escapes the lone ones). A loop, not a regex test: cheaper on short text.
- */
-export function jsonString(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
-  }
-  return `"${s}"`;
-}
 
 /**
  * JSON lines to stdout (or a sink): `{"time": ..., "level": ..., "msg": ..., ...fields}`. Fields

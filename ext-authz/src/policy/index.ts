@@ -28,6 +28,8 @@ export class PolicyEngine {
   // writes it on every Check): policy name -> per rule.
   private readonly allowReasons = new Map<string, string[]>();
   private readonly denyReasons = new Map<string, string[]>();
+  // The last native and Rego reasons joined: the same pair comes back Check after Check.
+  private lastReasons: [string, string, string] = ['', '', ''];
 
   private constructor(
     private readonly policies: readonly NativePolicy[],
@@ -36,6 +38,15 @@ export class PolicyEngine {
   ) {
     this.regoName = rego && `rego:${rego.entrypoint}`;
     for (const p of policies) (p.action === 'DENY' ? this.denyReasons : this.allowReasons).set(p.name, p.rules.map((_, i) => `${p.action} policy "${p.name}" rule ${i} matched`));
+  }
+
+  /** `<native reason>; <rego reason>`. */
+  private bothReasons(native: string, rego: string): string {
+    const last = this.lastReasons;
+    if (last[0] === native && last[1] === rego) return last[2];
+    const both = `${native}; ${rego}`;
+    this.lastReasons = [native, rego, both];
+    return both;
   }
 
   /** A native rule's reason (its text depends only on the action, the policy name and the rule index). */
@@ -88,7 +99,7 @@ export class PolicyEngine {
     return {
       allowed: rego.allowed,
       policy: this.regoName!,
-      reason: this.policies.length > 0 ? `${nativeReason}; ${rego.reason}` : rego.reason,
+      reason: this.policies.length > 0 ? this.bothReasons(nativeReason, rego.reason) : rego.reason,
       explicitDeny: !rego.allowed && rego.decision !== undefined,
       ...(rego.decision ? { decision: rego.decision } : {}),
     };

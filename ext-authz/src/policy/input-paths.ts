@@ -28,6 +28,7 @@
  * (`x := input`, `walk(input, ...)`, `object.get(input, ...)`, `with input as ...`) or a variable
  * first key (`input[k]`). References are collected from every rule of every module, reachable or not.
  */
+import { jsonValue } from '../json-text.js';
 
 /** `true`: the whole subtree; a map: only these keys, each with its own selection (none: only whether it exists). */
 export type InputSelection = true | Map<string, InputSelection>;
@@ -308,10 +309,10 @@ const isEnumerableOwn = Object.prototype.propertyIsEnumerable;
  * value does (a string, an array, an object with its own toJSON), the whole value is kept.
  */
 export function selectionWriter(sel: InputSelection): SelectionWriter {
-  if (sel === true) return (value) => JSON.stringify(value);
+  if (sel === true) return jsonValue;
   const fields = [...sel].map(([key, s]) => ({ key, ...fieldPrefixes(key), write: selectionWriter(s) }));
   return (value) => {
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value);
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return jsonValue(value);
     let out = '';
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i]!;

@@ -3,7 +3,8 @@
 // including text that needs escaping.
 import { describe, expect, it } from 'vitest';
 import { decisionLogMembers, millisecondsText } from '../../../ext-authz/src/decision-log.js';
-import { jsonString, Logger } from '../../../ext-authz/src/log.js';
+import { jsonString, jsonValue } from '../../../ext-authz/src/json-text.js';
+import { Logger } from '../../../ext-authz/src/log.js';
 import { pathOnly, type CheckAttributes, type Decision, type Identity } from '../../../ext-authz/src/index.js';
 
 const protocolOf = (i: number) => (i % 2 ? 'grpc' : 'http');
@@ -85,6 +86,11 @@ describe('decision log line', () => {
     expect(jsonString('a\ud800b')).toBe(JSON.stringify('a\ud800b'));
     expect(jsonString('ok \ud83d\ude80')).toBe(JSON.stringify('ok \ud83d\ude80'));
     for (const s of AWKWARD) expect(JSON.parse(jsonString(s))).toBe(s);
+  });
+
+  it('writes any value as JSON.stringify does', () => {
+    const values: unknown[] = [...AWKWARD, 0, -0, 1.5, -7, 1e21, 1e-7, Number.NaN, Infinity, true, false, null, undefined, () => 1, Symbol('s'), [1, 'a'], { a: 1, b: undefined }, new Date(0)];
+    for (const v of values) expect(jsonValue(v)).toBe(JSON.stringify(v));
   });
 
   it('writes latencies as the shortest text of the number of milliseconds', () => {

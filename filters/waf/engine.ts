@@ -1444,8 +1444,12 @@ export class Transaction {
       return;
     }
     const lower = needLower || checkExclusions ? p.lowerNames() : p.names;
+    // A plain key (`REQUEST_HEADERS:User-Agent`) selects only names of its length: most names
+    // are passed over without a string comparison.
+    const keyLength = needLower ? t.key.length : -1;
     for (let i = 0; i < p.length; i++) {
       const key = unchecked(p.names[i]);
+      if (keyLength >= 0 && unchecked(lower[i]).length != keyLength) continue;
       if (!keySelectedLower(t, key, unchecked(lower[i]))) continue;
       if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
       this.addAt(out, p, kind, i, unchecked(pids[i]));

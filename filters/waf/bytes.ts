@@ -88,6 +88,13 @@ export function isSpace(c: i32): bool {
   return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d || c == 0x0b || c == 0x0c;
 }
 
+/** Whether `s` holds code unit `c` (a loop over the units: `indexOf` with a one-unit string compares a substring per position). */
+export function hasUnit(s: string, c: u32): bool {
+  const p = changetype<usize>(s);
+  for (let i = 0, n = s.length; i < n; i++) if (<u32>load<u16>(p + (<usize>i << 1)) == c) return true;
+  return false;
+}
+
 export function isDigit(c: i32): bool { return c >= 0x30 && c <= 0x39; }
 
 /** ASCII lowercase of a byte string. */

@@ -661,12 +661,13 @@ class TargetList {
   }
 
   clear(): void {
-    this.ids.length = 0;
-    this.srcs.length = 0;
-    this.runStart.length = 0;
-    this.runKind.length = 0;
-    this.runPairs.length = 0;
-    this.extra.length = 0;
+    // Only the non-empty ones (setting a length is a call that checks the capacity).
+    if (this.ids.length != 0) this.ids.length = 0;
+    if (this.srcs.length != 0) this.srcs.length = 0;
+    if (this.runStart.length != 0) this.runStart.length = 0;
+    if (this.runKind.length != 0) this.runKind.length = 0;
+    if (this.runPairs.length != 0) this.runPairs.length = 0;
+    if (this.extra.length != 0) this.extra.length = 0;
   }
 
   /** Starts a run of entries from `p` (null: named ones) with variable `kind`, unless the last run is one. */
@@ -723,6 +724,10 @@ class CollectedTargets extends TargetList {
   private prefix: CollectedTargets | null = null;
   /** By screen group: an emptied per-slot array from an earlier collection (see reset). */
   private spareSlots: Array<Array<i32[] | null> | null> = [];
+  /** The groups set in `screened` (what reset walks). */
+  private screenedGroups: i32[] = [];
+  /** The slot lists of `screened` holding entries (what reset empties). */
+  private filledSlots: Array<i32[]> = [];
   private prefixLength: i32 = 0;
   constructor(room: i32) {
     super(room);
@@ -734,18 +739,22 @@ class CollectedTargets extends TargetList {
     this.clear();
     this.survivors = NO_LISTS;
     // The per-slot survivor arrays are kept, emptied, for the next collection (a pooled list is
-    // collected again on every request: no allocation for them then).
-    const sc = this.screened;
-    for (let g = 0; g < sc.length; g++) {
-      const per = unchecked(sc[g]);
-      if (per === null) continue;
+    // collected again on every request: no allocation for them then). Only the few slot lists
+    // that got entries are emptied (a group has up to hundreds of slots, nearly all empty).
+    const filled = this.filledSlots;
+    for (let i = 0, n = filled.length; i < n; i++) unchecked(filled[i]).length = 0;
+    if (filled.length != 0) filled.length = 0;
+    const sc = this.screened, used = this.screenedGroups;
+    for (let i = 0, n = used.length; i < n; i++) {
+      const g = unchecked(used[i]);
+      const per = unchecked(sc[g])!;
       unchecked(sc[g] = null);
       if (per.length == 0) continue; // NO_SLOTS
-      for (let k = 0; k < per.length; k++) { const l = unchecked(per[k]); if (l !== null) l.length = 0; }
       const spare = this.spareSlots;
       while (spare.length <= g) spare.push(null);
       unchecked(spare[g] = per);
     }
+    if (used.length != 0) used.length = 0;
     this.dropPrefix();
     this.rawCount = 0;
     this.deduped = false;
@@ -787,8 +796,9 @@ class CollectedTargets extends TargetList {
             const got = unchecked(theirs[k]);
             if (got === null || got.length == 0) continue;
             let mine = unchecked(per[k]);
-            if (mine === null) { unchecked(per[k] = got.slice(0)); continue; }
+            if (mine === null) { mine = new Array<i32>(); unchecked(per[k] = mine); }
             copyInts(mine, got);
+            this.filledSlots.push(mine);
           }
         }
         first = this.prefixLength;
@@ -827,11 +837,13 @@ class CollectedTargets extends TargetList {
             if (per.length == 0) per = this.slotArray(g, end - start);
             let list = unchecked(per![slot]);
             if (list === null) { list = new Array<i32>(); unchecked(per[slot] = list); }
+            if (list.length == 0) this.filledSlots.push(list);
             list.push(i);
           }
         }
       }
       this.screened[g] = per;
+      this.screenedGroups.push(g);
     }
     return per!;
   }
@@ -920,6 +932,9 @@ function reserved<T>(n: i32): Array<T> {
 
 /** A screen pass over a list where no literal occurred: no rule of the screen has a value to visit. */
 const NO_SLOTS: Array<i32[] | null> = [];
+/** Scratch lists of Transaction (one set for the VM: a phase runs to completion before another starts). */
+const countScratch = new TargetList();
+const linkScratch = new TargetList();
 
 export class Transaction {
   req: RequestData = new RequestData();
@@ -965,16 +980,16 @@ export class Transaction {
   private removedTargets: Ctl[] = [];
   private current: Rule | null = null;
   private collecting: Rule | null = null;
-  private targetCache: Array<CollectedTargets | null> = [];
+  private targetCache: Array<CollectedTargets | null>;
   /** What the request data and the value table were when the kept target lists were collected. */
   private keptFingerprint: i32 = -1;
   private keptGeneration: i32 = -1;
   /** Bit v set when variable v may give an entry in this phase (presentVars). */
   private present: u64 = ~(<u64>0);
-  /** The entries a count target (`&VAR`) counts: reused. */
-  private countScratch: TargetList = new TargetList();
-  /** The list of a rule whose list is not kept (TX, MATCHED_VARS, ctl-altered ones): reused. */
-  private scratch: TargetList = new TargetList();
+  /** The entries a count target (`&VAR`) counts: shared by transactions (read at once). */
+  private countScratch: TargetList = countScratch;
+  /** The list of a rule whose list is not kept (TX, MATCHED_VARS, ctl-altered ones): shared, as the value table. */
+  private scratch: TargetList = linkScratch;
   /** While collecting a shared list: drop values already in it; rawCount counts every entry. */
   private dedupping: bool = false;
   private rawCount: i32 = 0;
@@ -984,6 +999,8 @@ export class Transaction {
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
     this.requestBodyAccess = rules.requestBodyAccess;
+    // One slot per shared list, made at once (not grown by a push per id on every request).
+    this.targetCache = new Array<CollectedTargets | null>(rules.targetLists + 1);
   }
 
   /** The anomaly score the rules computed (TX:inbound_anomaly_score, else TX:anomaly_score). */
@@ -1040,6 +1057,9 @@ export class Transaction {
     // the data), the transaction with phase 5: their lists go back to the pool.
     if (phase == 2 || phase == 5) {
       this.releaseLists();
+      // The shared scratch lists must not keep this request's collections reachable either.
+      this.scratch.clear();
+      this.countScratch.clear();
       this.table.endSide(this.rules);
     }
     return this.interrupted;
@@ -1259,8 +1279,7 @@ export class Transaction {
     const hint = unchecked(listSizes[targetId]);
     let l: CollectedTargets;
     if (listPool.length > 0 && hint <= POOLED_LIST_MAX) {
-      l = listPool.pop();
-      l.reset();
+      l = listPool.pop(); // emptied when released
     } else {
       l = new CollectedTargets(hint);
     }
@@ -1425,8 +1444,12 @@ export class Transaction {
       return;
     }
     const lower = needLower || checkExclusions ? p.lowerNames() : p.names;
+    // A plain key (`REQUEST_HEADERS:User-Agent`) selects only names of its length: most names
+    // are passed over without a string comparison.
+    const keyLength = needLower ? t.key.length : -1;
     for (let i = 0; i < p.length; i++) {
       const key = unchecked(p.names[i]);
+      if (keyLength >= 0 && unchecked(lower[i]).length != keyLength) continue;
       if (!keySelectedLower(t, key, unchecked(lower[i]))) continue;
       if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
       this.addAt(out, p, kind, i, unchecked(pids[i]));

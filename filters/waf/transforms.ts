@@ -2,7 +2,7 @@
 // applied in order to every value before its operator runs. Semantics follow ModSecurity's
 // reference manual; invalid encodings are left as they are (never dropped), so an evasion that
 // hides behind a broken escape still reaches the operator.
-import { ByteBuilder, REUSED_MAX, hexValue, isSpace, lowerBytes, upperBytes } from "./bytes";
+import { ByteBuilder, REUSED_MAX, hasUnit, hexValue, isSpace, lowerBytes, upperBytes } from "./bytes";
 
 /**
  * The builder every transformation writes its result with: each builds one string from start to
@@ -88,7 +88,7 @@ function unicodeToByte(code: i32): i32 {
 }
 
 export function urlDecode(s: string, unicode: bool): string {
-  if (s.indexOf("%") < 0 && s.indexOf("+") < 0) return s;
+  if (!hasUnit(s, 0x25) && !hasUnit(s, 0x2b)) return s; // no % or +
   const b = builderFor(s.length);
   const n = s.length;
   const p = changetype<usize>(s);
@@ -134,7 +134,7 @@ function entityByName(name: string): i32 {
 }
 
 export function htmlEntityDecode(s: string): string {
-  if (s.indexOf("&") < 0) return s;
+  if (!hasUnit(s, 0x26)) return s; // no &
   const b = builderFor(s.length);
   const n = s.length;
   for (let i = 0; i < n; i++) {
@@ -175,7 +175,7 @@ export function htmlEntityDecode(s: string): string {
 }
 
 export function jsDecode(s: string): string {
-  if (s.indexOf("\\") < 0) return s;
+  if (!hasUnit(s, 0x5c)) return s; // no backslash
   const b = builderFor(s.length);
   const n = s.length;
   for (let i = 0; i < n; i++) {
@@ -215,7 +215,7 @@ export function jsDecode(s: string): string {
 }
 
 export function cssDecode(s: string): string {
-  if (s.indexOf("\\") < 0) return s;
+  if (!hasUnit(s, 0x5c)) return s; // no backslash
   const b = builderFor(s.length);
   const n = s.length;
   for (let i = 0; i < n; i++) {
@@ -395,9 +395,9 @@ function cmdLine(s: string): string {
 
 /** Removes `./` segments and `//`, resolves `../` (never above the start); Windows form turns `\` into `/` first. */
 export function normalizePath(s: string, windows: bool): string {
-  if (windows && s.indexOf("\\") >= 0) s = s.replaceAll("\\", "/");
+  if (windows && hasUnit(s, 0x5c)) s = s.replaceAll("\\", "/");
   // Without a slash there is one segment: unchanged unless it is ".".
-  if (s.indexOf("/") < 0) return s == "." ? "" : s;
+  if (!hasUnit(s, 0x2f)) return s == "." ? "" : s;
   const absolute = s.startsWith("/");
   const trailing = s.endsWith("/") || s.endsWith("/.") || s.endsWith("/..");
   const parts = s.split("/");

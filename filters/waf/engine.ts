@@ -31,9 +31,15 @@ export class MatchEvent {
 
 const MAX_CAPTURES = 10;
 
-/** Bounds of what the value table keeps across requests (it is cleared at a phase start beyond them). */
-const VALUE_TABLE_MAX_VALUES = 4096;
-const VALUE_TABLE_MAX_CHARS = 1 << 17;
+/**
+ * Bounds of what the value table keeps across requests (it is cleared at a phase start beyond
+ * them, and at the end of a request side). Room for one 64 KiB JSON body's values, their
+ * transformed forms and the body itself (~6,500 values, ~140 Ki chars): a body sent again
+ * finds every per-value result kept. The per-value arrays are sized by the most values one
+ * request makes anyway; what the bounds add is the strings kept between requests.
+ */
+const VALUE_TABLE_MAX_VALUES = 8192;
+const VALUE_TABLE_MAX_CHARS = 1 << 18;
 /** Bumped for every phase of every transaction: Pairs keep their value ids only for the epoch that made them. */
 let valueEpoch: i32 = 0;
 
@@ -608,6 +614,11 @@ const GROUP_HINTS_KNOWN: u64 = (<u64>1) << 63;
 const RECENT_STRINGS = 8;
 const recentStrings = new StaticArray<usize>(RECENT_STRINGS);
 const recentIds = new StaticArray<i32>(RECENT_STRINGS);
+
+/** How many recent distinct names addPairs remembers the selection of, by identity (a power of two). */
+const RECENT_NAMES = 8;
+const recentNames = new StaticArray<usize>(RECENT_NAMES);
+const recentTaken = new StaticArray<bool>(RECENT_NAMES);
 
 const sharedTable = new ValueTable();
 /**
@@ -1425,10 +1436,29 @@ export class Transaction {
       return;
     }
     const lower = needLower || checkExclusions ? p.lowerNames() : p.names;
-    for (let i = 0; i < p.length; i++) {
-      const key = unchecked(p.names[i]);
-      if (!keySelectedLower(t, key, unchecked(lower[i]))) continue;
-      if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
+    // Whether an entry is taken depends on its name alone (within this call): a name repeated as
+    // one string (a JSON array's names) is selected and checked against the exclusions (a key
+    // regex each) once per run of RECENT_NAMES distinct names, not once per entry.
+    const seen = recentNames, taken = recentTaken;
+    for (let k = 0; k < RECENT_NAMES; k++) unchecked(seen[k] = 0);
+    let next = 0;
+    const names = p.names;
+    for (let i = 0, n = p.length; i < n; i++) {
+      const key = unchecked(names[i]);
+      const at = changetype<usize>(key);
+      let known = -1;
+      for (let k = 0; k < RECENT_NAMES; k++) {
+        if (unchecked(seen[k]) == at) { known = unchecked(taken[k]) ? 1 : 0; break; }
+      }
+      if (known < 0) {
+        const lowerKey = unchecked(lower[i]);
+        const take = keySelectedLower(t, key, lowerKey) && !(checkExclusions && this.excluded(t.variable, key, lowerKey));
+        unchecked(seen[next] = at);
+        unchecked(taken[next] = take);
+        next = (next + 1) & (RECENT_NAMES - 1);
+        known = take ? 1 : 0;
+      }
+      if (known == 0) continue;
       this.addAt(out, p, kind, i, unchecked(pids[i]));
     }
   }

@@ -806,22 +806,31 @@ class CollectedTargets extends TargetList {
       }
       // One scan per distinct form of a value, shared by every list and group reading that form;
       // the group's outcome is kept per value: after the first, a value costs one load here.
+      // Most entries are skipped on one or two loads: the arrays are read through their data
+      // pointers and lengths, taken again after groupForm (which may grow them).
       let forms = table.groupFormsOf(g);
       let hints = table.groupHintsOf();
       const hintBit: u64 = g < HINTED_GROUPS ? (<u64>1) << (<u64>g) : 0;
-      for (let i = first; i < ids.length; i++) {
-        const id = unchecked(ids[i]);
+      let formsAt = forms.dataStart, formsLength = forms.length;
+      let hintsAt = hints.dataStart, hintsLength = hintBit != 0 ? hints.length : 0;
+      const idsAt = ids.dataStart;
+      for (let i = first, n = ids.length; i < n; i++) {
+        const id = load<i32>(idsAt + (<usize>i << 2));
         // Known from the value's group hints: no literal of this group in the form it reads.
-        if (hintBit != 0 && id < hints.length) {
-          const h = unchecked(hints[id]);
+        if (id < hintsLength) {
+          const h = load<u64>(hintsAt + (<usize>id << 3));
           if (h != 0 && (h & hintBit) == 0) continue;
         }
-        let form = id < forms.length ? unchecked(forms[id]) : 0;
+        let form = id < formsLength ? load<i32>(formsAt + (<usize>id << 2)) : 0;
         if (form == 1) continue;
         if (form == 0) {
           form = table.groupForm(g, id, rules);
-          forms = table.groupFormsOf(g); // may have grown
+          forms = table.groupFormsOf(g);
           hints = table.groupHintsOf();
+          formsAt = forms.dataStart;
+          formsLength = forms.length;
+          hintsAt = hints.dataStart;
+          hintsLength = hintBit != 0 ? hints.length : 0;
           if (form == 1) continue;
         }
         const at = form - 2;

@@ -31,9 +31,15 @@ export class MatchEvent {
 
 const MAX_CAPTURES = 10;
 
-/** Bounds of what the value table keeps across requests (it is cleared at a phase start beyond them). */
-const VALUE_TABLE_MAX_VALUES = 4096;
-const VALUE_TABLE_MAX_CHARS = 1 << 17;
+/**
+ * Bounds of what the value table keeps across requests (it is cleared at a phase start beyond
+ * them, and at the end of a request side). Room for one 64 KiB JSON body's values, their
+ * transformed forms and the body itself (~6,500 values, ~140 Ki chars): a body sent again
+ * finds every per-value result kept. The per-value arrays are sized by the most values one
+ * request makes anyway; what the bounds add is the strings kept between requests.
+ */
+const VALUE_TABLE_MAX_VALUES = 8192;
+const VALUE_TABLE_MAX_CHARS = 1 << 18;
 /** Bumped for every phase of every transaction: Pairs keep their value ids only for the epoch that made them. */
 let valueEpoch: i32 = 0;
 
@@ -609,6 +615,11 @@ const RECENT_STRINGS = 8;
 const recentStrings = new StaticArray<usize>(RECENT_STRINGS);
 const recentIds = new StaticArray<i32>(RECENT_STRINGS);
 
+/** How many recent distinct names addPairs remembers the selection of, by identity (a power of two). */
+const RECENT_NAMES = 8;
+const recentNames = new StaticArray<usize>(RECENT_NAMES);
+const recentTaken = new StaticArray<bool>(RECENT_NAMES);
+
 const sharedTable = new ValueTable();
 /**
  * By target list id: how many entries the list had when last collected, in any transaction (the
@@ -805,22 +816,31 @@ class CollectedTargets extends TargetList {
       }
       // One scan per distinct form of a value, shared by every list and group reading that form;
       // the group's outcome is kept per value: after the first, a value costs one load here.
+      // Most entries are skipped on one or two loads: the arrays are read through their data
+      // pointers and lengths, taken again after groupForm (which may grow them).
       let forms = table.groupFormsOf(g);
       let hints = table.groupHintsOf();
       const hintBit: u64 = g < HINTED_GROUPS ? (<u64>1) << (<u64>g) : 0;
-      for (let i = first; i < ids.length; i++) {
-        const id = unchecked(ids[i]);
+      let formsAt = forms.dataStart, formsLength = forms.length;
+      let hintsAt = hints.dataStart, hintsLength = hintBit != 0 ? hints.length : 0;
+      const idsAt = ids.dataStart;
+      for (let i = first, n = ids.length; i < n; i++) {
+        const id = load<i32>(idsAt + (<usize>i << 2));
         // Known from the value's group hints: no literal of this group in the form it reads.
-        if (hintBit != 0 && id < hints.length) {
-          const h = unchecked(hints[id]);
+        if (id < hintsLength) {
+          const h = load<u64>(hintsAt + (<usize>id << 3));
           if (h != 0 && (h & hintBit) == 0) continue;
         }
-        let form = id < forms.length ? unchecked(forms[id]) : 0;
+        let form = id < formsLength ? load<i32>(formsAt + (<usize>id << 2)) : 0;
         if (form == 1) continue;
         if (form == 0) {
           form = table.groupForm(g, id, rules);
-          forms = table.groupFormsOf(g); // may have grown
+          forms = table.groupFormsOf(g);
           hints = table.groupHintsOf();
+          formsAt = forms.dataStart;
+          formsLength = forms.length;
+          hintsAt = hints.dataStart;
+          hintsLength = hintBit != 0 ? hints.length : 0;
           if (form == 1) continue;
         }
         const at = form - 2;
@@ -1447,11 +1467,30 @@ export class Transaction {
     // A plain key (`REQUEST_HEADERS:User-Agent`) selects only names of its length: most names
     // are passed over without a string comparison.
     const keyLength = needLower ? t.key.length : -1;
-    for (let i = 0; i < p.length; i++) {
-      const key = unchecked(p.names[i]);
+    // Whether an entry is taken depends on its name alone (within this call): a name repeated as
+    // one string (a JSON array's names) is selected and checked against the exclusions (a key
+    // regex each) once per run of RECENT_NAMES distinct names, not once per entry.
+    const seen = recentNames, taken = recentTaken;
+    for (let k = 0; k < RECENT_NAMES; k++) unchecked(seen[k] = 0);
+    let next = 0;
+    const names = p.names;
+    for (let i = 0, n = p.length; i < n; i++) {
       if (keyLength >= 0 && unchecked(lower[i]).length != keyLength) continue;
-      if (!keySelectedLower(t, key, unchecked(lower[i]))) continue;
-      if (checkExclusions && this.excluded(t.variable, key, unchecked(lower[i]))) continue;
+      const key = unchecked(names[i]);
+      const at = changetype<usize>(key);
+      let known = -1;
+      for (let k = 0; k < RECENT_NAMES; k++) {
+        if (unchecked(seen[k]) == at) { known = unchecked(taken[k]) ? 1 : 0; break; }
+      }
+      if (known < 0) {
+        const lowerKey = unchecked(lower[i]);
+        const take = keySelectedLower(t, key, lowerKey) && !(checkExclusions && this.excluded(t.variable, key, lowerKey));
+        unchecked(seen[next] = at);
+        unchecked(taken[next] = take);
+        next = (next + 1) & (RECENT_NAMES - 1);
+        known = take ? 1 : 0;
+      }
+      if (known == 0) continue;
       this.addAt(out, p, kind, i, unchecked(pids[i]));
     }
   }

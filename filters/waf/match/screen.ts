@@ -8,6 +8,11 @@
 import { CodeUnitClasses } from "./alphabet";
 import { DenseAutomaton, buildAutomaton } from "./automaton";
 
+/** The flag of a 16-bit transition into a state where some literal ends (below it: the state). */
+const SCREEN_OUTPUT_FLAG: i32 = 0x8000;
+/** The most states a flagged table can name. */
+const SCREEN_FLAGGED_STATES: i32 = SCREEN_OUTPUT_FLAG;
+
 export class LiteralScreen {
   /** Rules (slots) screened: bit `slot` of a result. */
   slots: i32 = 0;
@@ -71,13 +76,30 @@ export class LiteralScreen {
     this.ends = ends;
     this.seenIn = new Int32Array(states);
     this.bits = out;
+    // The scan reads, per code unit, one class and one transition: ASCII classes with the case
+    // folded in, and (16-bit tables) the "some literal ends here" flag in each entry's top bit,
+    // so no per-unit test of `ends` or of the case.
+    const folded = new Uint8Array(128);
+    for (let c = 0; c < 128; c++) folded[c] = <u8>classes.classOf(c);
+    this.foldedAscii = folded;
+    this.flagged = a.narrow && states <= SCREEN_FLAGGED_STATES;
+    if (this.flagged) {
+      const t = a.delta16;
+      for (let i = 0, n = t.length; i < n; i++) if (ends[t[i]] != 0) t[i] |= <u16>SCREEN_OUTPUT_FLAG;
+    }
   }
+
+  /** Code unit (< 128) -> class, ASCII letters folded (classes.classOf without the folding test). */
+  private foldedAscii: Uint8Array = new Uint8Array(128);
+  /** Whether the 16-bit table's entries carry SCREEN_OUTPUT_FLAG (fewer states than it leaves room for). */
+  private flagged: bool = false;
 
   /**
    * ORs into out[at .. at + words) the slots of every literal occurring in input; true when any.
    * Stops early once every slot is set.
    */
   scan(input: string, out: Uint32Array, at: i32): bool {
+    if (this.flagged) return this.scanFlagged(input, out, at);
     const classes = this.classes;
     const k = classes.count;
     const words = this.words;
@@ -106,6 +128,39 @@ export class LiteralScreen {
       if (row != 0 && load<i32>(seen + (<usize>st << 2)) != scan) {
         store<i32>(seen + (<usize>st << 2), scan);
         any = true;
+        const src = bits + (<usize>((row - 1) * words) << 2);
+        for (let w = 0; w < words; w++) {
+          const p = dst + (<usize>w << 2);
+          store<u32>(p, load<u32>(p) | load<u32>(src + (<usize>w << 2)));
+        }
+      }
+    }
+    return any;
+  }
+
+  /** scan over a flagged 16-bit table (see build): the same outcome. */
+  private scanFlagged(input: string, out: Uint32Array, at: i32): bool {
+    const classes = this.classes;
+    const k = classes.count;
+    const words = this.words;
+    const delta = this.automaton.table, ends = this.ends.dataStart, ascii = this.foldedAscii.dataStart;
+    const bits = this.bits.dataStart;
+    const dst = out.dataStart + (<usize>at << 2);
+    const base = changetype<usize>(input);
+    let any = false;
+    let st = 0;
+    let scan = ++this.scans;
+    if (scan == i32.MAX_VALUE) { this.seenIn.fill(0); this.scans = scan = 1; }
+    const seen = this.seenIn.dataStart;
+    for (let i = 0, n = input.length; i < n; i++) {
+      const c = <i32>load<u16>(base + (<usize>i << 1));
+      const cls = c < 128 ? <i32>load<u8>(ascii + <usize>c) : classes.classOf(c);
+      const e = <i32>load<u16>(delta + (<usize>(st * k + cls) << 1));
+      st = e & (SCREEN_OUTPUT_FLAG - 1);
+      if ((e & SCREEN_OUTPUT_FLAG) != 0 && load<i32>(seen + (<usize>st << 2)) != scan) {
+        store<i32>(seen + (<usize>st << 2), scan);
+        any = true;
+        const row = load<i32>(ends + (<usize>st << 2));
         const src = bits + (<usize>((row - 1) * words) << 2);
         for (let w = 0; w < words; w++) {
           const p = dst + (<usize>w << 2);

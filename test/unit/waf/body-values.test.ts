@@ -110,8 +110,8 @@ describe('the value table across requests', () => {
       'SecRule ARGS "@rx ^v1234$" "id:2,phase:2,pass,log"',
     ].join('\n'));
     try {
-      // 6,000 distinct values (past the table's 4,096): interned, rehashed, let go at the end.
-      const big = (extra: Record<string, string>) => JSON.stringify({ v: Array.from({ length: 6000 }, (_, i) => `v${i}`), ...extra });
+      // 10,000 distinct values (past the table's 8,192): interned, rehashed, let go at the end.
+      const big = (extra: Record<string, string>) => JSON.stringify({ v: Array.from({ length: 10000 }, (_, i) => `v${i}`), ...extra });
       expect(await w.matches(post(big({})))).toEqual([2]);
       expect(await w.matches(post('{"a":"needle"}'))).toEqual([1]);
       expect(await w.matches(post('{"a":"v1234"}'))).toEqual([2]);
@@ -119,6 +119,55 @@ describe('the value table across requests', () => {
       const res = await w.send(post(big({ z: 'needle' })));
       expect(auditLines(res).map((a) => [a.rule_id, a.msg])).toEqual([[1, 'ARGS:json.z'], [2, '']]);
       expect(await w.matches(post('{"a":"needlE"}'))).toEqual([]);
+    } finally {
+      w.close();
+    }
+  });
+});
+
+describe('a body kept in the value table, names selected once per distinct name', () => {
+  it('a body sent again is judged as the first time, and a change in it is seen', async () => {
+    const w = await withRules([
+      'SecRequestBodyAccess On',
+      'SecRule ARGS "@rx (?i)union\\s+select" "id:1,phase:2,pass,log,t:none,t:lowercase"',
+      'SecRule ARGS "@pm needle" "id:2,phase:2,pass,log"',
+      'SecRule REQUEST_BODY "@contains NEEDLE" "id:3,phase:2,pass,log,t:none,t:uppercase"',
+    ].join('\n'));
+    try {
+      // ~4,000 values, within the table's bounds: the second request finds every result kept.
+      const items = (mark: string) => JSON.stringify({ items: Array.from({ length: 600 }, (_, i) => ({ id: i, sku: `SKU-${i}`, name: i === 333 ? mark : `Item number ${i}`, tags: ['a', 'b'] })) });
+      for (let round = 0; round < 2; round++) {
+        expect(await w.matches(post(items('x UNION  Select y')))).toEqual([1]);
+        expect(await w.matches(post(items('a needle')))).toEqual([2, 3]);
+        expect(await w.matches(post(items('Item number 333')))).toEqual([]);
+      }
+    } finally {
+      w.close();
+    }
+  });
+
+  it('a key selector and a key-regex exclusion apply to each entry by its own name, more names than are remembered', async () => {
+    const w = await withRules([
+      'SecRequestBodyAccess On',
+      'SecRule ARGS|!ARGS:/^json\\.items\\.s\\d$/ "@streq hit" "id:1,phase:2,pass,log,msg:%{MATCHED_VAR_NAME}"',
+      'SecRule ARGS:/^json\\.items\\.s[0-4]$/ "@streq hit" "id:2,phase:2,pass,log,msg:%{MATCHED_VAR_NAME}"',
+      'SecRule ARGS_NAMES|!ARGS_NAMES:/^json\\.items\\.s[5-9]$/ "@rx ^json\\.items\\.s" "id:3,phase:2,pass,log"',
+    ].join('\n'));
+    try {
+      // `names` + 1 names per object, in turn, twenty objects: 11 names are more than the eight
+      // remembered, 5 are fewer (later objects' names are then answered from the first's).
+      const body = (at: string, names: number) => JSON.stringify({ items: Array.from({ length: 20 }, (_, i) => {
+        const o: Record<string, string> = {};
+        for (let k = 0; k < names; k++) o[`s${k}`] = i === 15 && `s${k}` === at ? 'hit' : 'no';
+        o.t = i === 15 && at === 't' ? 'hit' : 'no';
+        return o;
+      }) });
+      const msgs = async (at: string, names: number) => auditLines(await w.send(post(body(at, names)))).map((a) => [a.rule_id, a.msg]);
+      for (const names of [10, 4]) {
+        if (names > 7) expect(await msgs('s7', names)).toEqual([[3, '']]);
+        expect(await msgs('s3', names)).toEqual([[2, 'ARGS:json.items.s3'], [3, '']]);
+        expect(await msgs('t', names)).toEqual([[1, 'ARGS:json.items.t'], [3, '']]);
+      }
     } finally {
       w.close();
     }

@@ -10,8 +10,18 @@ import { DenseAutomaton, buildAutomaton } from "./automaton";
 
 /** The flag of a 16-bit transition into a state where some literal ends (below it: the state). */
 const SCREEN_OUTPUT_FLAG: i32 = 0x8000;
+
 /** The most states a flagged table can name. */
 const SCREEN_FLAGGED_STATES: i32 = SCREEN_OUTPUT_FLAG;
+
+/** ORs the slots of `row` (1-based, `words` words each, from `bits`) into the words at `dst`. */
+@inline function orSlots(dst: usize, bits: usize, row: i32, words: i32): void {
+  const src = bits + (<usize>((row - 1) * words) << 2);
+  for (let w = 0; w < words; w++) {
+    const p = dst + (<usize>w << 2);
+    store<u32>(p, load<u32>(p) | load<u32>(src + (<usize>w << 2)));
+  }
+}
 
 export class LiteralScreen {
   /** Rules (slots) screened: bit `slot` of a result. */
@@ -110,9 +120,7 @@ export class LiteralScreen {
     const base = changetype<usize>(input);
     let any = false;
     let st = 0;
-    // A new mark for this scan (wrapping around clears the marks).
-    let scan = ++this.scans;
-    if (scan == i32.MAX_VALUE) { this.seenIn.fill(0); this.scans = scan = 1; }
+    const scan = this.nextScanMark();
     const seen = this.seenIn.dataStart;
     for (let i = 0, n = input.length; i < n; i++) {
       let c = <i32>load<u16>(base + (<usize>i << 1));
@@ -128,14 +136,17 @@ export class LiteralScreen {
       if (row != 0 && load<i32>(seen + (<usize>st << 2)) != scan) {
         store<i32>(seen + (<usize>st << 2), scan);
         any = true;
-        const src = bits + (<usize>((row - 1) * words) << 2);
-        for (let w = 0; w < words; w++) {
-          const p = dst + (<usize>w << 2);
-          store<u32>(p, load<u32>(p) | load<u32>(src + (<usize>w << 2)));
-        }
+        orSlots(dst, bits, row, words);
       }
     }
     return any;
+  }
+
+  /** A new mark for a scan (wrapping around clears the marks). */
+  @inline private nextScanMark(): i32 {
+    let scan = ++this.scans;
+    if (scan == i32.MAX_VALUE) { this.seenIn.fill(0); this.scans = scan = 1; }
+    return scan;
   }
 
   /** scan over a flagged 16-bit table (see build): the same outcome. */
@@ -149,8 +160,7 @@ export class LiteralScreen {
     const base = changetype<usize>(input);
     let any = false;
     let st = 0;
-    let scan = ++this.scans;
-    if (scan == i32.MAX_VALUE) { this.seenIn.fill(0); this.scans = scan = 1; }
+    const scan = this.nextScanMark();
     const seen = this.seenIn.dataStart;
     for (let i = 0, n = input.length; i < n; i++) {
       const c = <i32>load<u16>(base + (<usize>i << 1));
@@ -161,11 +171,7 @@ export class LiteralScreen {
         store<i32>(seen + (<usize>st << 2), scan);
         any = true;
         const row = load<i32>(ends + (<usize>st << 2));
-        const src = bits + (<usize>((row - 1) * words) << 2);
-        for (let w = 0; w < words; w++) {
-          const p = dst + (<usize>w << 2);
-          store<u32>(p, load<u32>(p) | load<u32>(src + (<usize>w << 2)));
-        }
+        orSlots(dst, bits, row, words);
       }
     }
     return any;

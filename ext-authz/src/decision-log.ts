@@ -10,7 +10,7 @@
  */
 import { header, pathOnly, sourceIp, type CheckAttributes } from './attributes.js';
 import { principalOf } from './identity/types.js';
-import { jsonString } from './json-text.js';
+import { jsonNumber, jsonString } from './json-text.js';
 import type { Decision } from './response.js';
 
 /** The protocols a Check arrives by. */
@@ -25,10 +25,6 @@ export function millisecondsText(us: number): string {
   // Three decimals without the trailing zeros (as the shortest text of the number has them).
   const digits = frac < 10 ? `00${frac}` : frac < 100 ? `0${frac}` : String(frac);
   return `${ms}.${frac % 100 === 0 ? digits.slice(0, 1) : frac % 10 === 0 ? digits.slice(0, 2) : digits}`;
-}
-
-function numberText(n: number): string {
-  return Number.isFinite(n) ? String(n) : 'null';
 }
 
 /** Reasons and policy names seen before, as JSON text (a few dozen distinct ones; bounded anyway). */
@@ -80,10 +76,10 @@ export function decisionLogMembers(decision: Decision, attrs: CheckAttributes, p
     `,"identity":"${identity.kind}"` +
     member('principal', principalOf(identity)) +
     member('workload', identity.workload?.id) +
-    `,"decision":"${decision.result}","status":${numberText(decision.status)}` +
+    `,"decision":"${decision.result}","status":${jsonNumber(decision.status)}` +
     `,"reason":${repeatedJsonString(decision.reason)}` +
     (decision.policy === undefined ? '' : `,"policy":${repeatedJsonString(decision.policy)}`) +
-    (risk ? `,"risk_score":${numberText(risk.score)}${reasons}` : '') +
+    (risk ? `,"risk_score":${jsonNumber(risk.score)}${reasons}` : '') +
     `,"latency_ms":${millisecondsText(latencyUs)}`
   );
 }

@@ -17,13 +17,18 @@ export function jsonString(s: string): string {
   return `"${s}"`;
 }
 
+/** A number's JSON text: as JSON.stringify writes it (`null` for NaN and the infinities). */
+export function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
 /** JSON.stringify(value): undefined for what JSON leaves out (undefined, functions, symbols). */
 export function jsonValue(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
       return jsonString(value);
     case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
+      return jsonNumber(value);
     case 'boolean':
       return value ? 'true' : 'false';
     default:

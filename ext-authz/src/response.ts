@@ -109,7 +109,8 @@ export class ResponseBuilder {
     const remove: string[] = [];
     putHeader(set, remove, h.principal, principalOf(identity));
     putHeader(set, remove, h.workload, identity.workload?.id);
-    putHeader(set, remove, h.decisionId, id);
+    // The id is this server's own UUID: nothing to clean.
+    if (h.decisionId !== undefined) set[h.decisionId] = id;
     for (const name in h.claims) putHeader(set, remove, name, identity.jwt?.claims[h.claims[name]!]);
     // A score is a number: its text needs no cleaning.
     if (h.riskScore !== undefined) {

@@ -6,17 +6,67 @@ interface Entry {
   /** Write sequence number of the last write (see `written`). */
   seq: number;
   expiresMs: number;
-  /** A window's events in time order, from index `head` on (the ones before it have expired). */
-  events?: number[];
-  head?: number;
+  events?: EventWindow;
   value?: string;
   members?: Set<string>;
 }
 
 /** Events kept per window key; a window holding more than this already counts as "over any limit". */
 const MAX_EVENTS_PER_KEY = 10_000;
-/** Expired events are removed from a window's array once there are more than this many (and they are most of it). */
-const COMPACT_AFTER = 64;
+
+/**
+ * A sliding window's event times, oldest first, in a ring that doubles when full (so at most
+ * 16 Ki slots for MAX_EVENTS_PER_KEY). A hit stores one number and an expired event only moves
+ * the start: a busy window allocates nothing per request. (An array pushed to at its end and cut
+ * at its front had to re-allocate its store every few hundred hits: old-generation garbage on
+ * every busy key, collected by the mark-compacts that set the server's tail latency.)
+ */
+export class EventWindow {
+  private times: number[] = new Array<number>(8).fill(0);
+  private start = 0;
+  /** Events in the window. */
+  count = 0;
+
+  /** The oldest event's time (when count > 0). */
+  get oldest(): number {
+    return this.times[this.start]!;
+  }
+
+  /** Forgets the events at or before `since`. */
+  expire(since: number): void {
+    const mask = this.times.length - 1;
+    while (this.count > 0 && this.times[this.start]! <= since) {
+      this.start = (this.start + 1) & mask;
+      this.count--;
+    }
+  }
+
+  /**
+   * Adds an event at `t` in time order (after events at the same time; before later ones, if a
+   * clock stepped back a little); past MAX_EVENTS_PER_KEY the oldest event is forgotten.
+   */
+  add(t: number): void {
+    if (this.count === this.times.length) this.grow();
+    const times = this.times;
+    const mask = times.length - 1;
+    let i = this.count;
+    for (; i > 0 && times[(this.start + i - 1) & mask]! > t; i--) times[(this.start + i) & mask] = times[(this.start + i - 1) & mask]!;
+    times[(this.start + i) & mask] = t;
+    if (++this.count > MAX_EVENTS_PER_KEY) {
+      this.start = (this.start + 1) & mask;
+      this.count--;
+    }
+  }
+
+  private grow(): void {
+    const old = this.times;
+    const mask = old.length - 1;
+    const times = new Array<number>(old.length * 2).fill(0);
+    for (let i = 0; i < this.count; i++) times[i] = old[(this.start + i) & mask]!;
+    this.times = times;
+    this.start = 0;
+  }
+}
 
 /** Queue entries skipped over before the queue's front is cut off. */
 const QUEUE_COMPACT_AFTER = 1024;
@@ -105,19 +155,18 @@ export class MemoryState implements RiskState {
   }
 
   /** Stores `fields` under `key` (replacing what was there) as its most recent write. */
-  private put(key: string, fields: Pick<Entry, 'expiresMs' | 'events' | 'head' | 'value' | 'members'>): void {
+  private put(key: string, fields: Pick<Entry, 'expiresMs' | 'events' | 'value' | 'members'>): void {
     const old = this.entries.get(key);
     if (old) {
       // The same entry object keeps its place in the map: no delete and re-insert.
       old.expiresMs = fields.expiresMs;
       old.events = fields.events;
-      old.head = fields.head;
       old.value = fields.value;
       old.members = fields.members;
       this.written(old);
       return;
     }
-    const e: Entry = { key, seq: 0, expiresMs: fields.expiresMs, events: fields.events, head: fields.head, value: fields.value, members: fields.members };
+    const e: Entry = { key, seq: 0, expiresMs: fields.expiresMs, events: fields.events, value: fields.value, members: fields.members };
     this.entries.set(key, e);
     this.written(e);
     this.evict();
@@ -125,37 +174,20 @@ export class MemoryState implements RiskState {
 
   private window(key: string, windowMs: number, nowMs: number, add: boolean): WindowCount {
     const e = this.live(key, nowMs);
-    const since = nowMs - windowMs;
-    const events = e?.events ?? [];
-    // Events are kept in time order, so the expired ones are a prefix: step over it, and drop it
-    // only once it is most of the array (a busy window expires one event per hit; removing each
-    // from the front would move the whole array every time).
-    let head = e?.head ?? 0;
-    while (head < events.length && events[head]! <= since) head++;
-    if (head > COMPACT_AFTER && head * 2 > events.length) {
-      events.splice(0, head);
-      head = 0;
-    }
+    let events = e?.events;
+    events?.expire(nowMs - windowMs);
     if (add) {
-      // Keep the order even if a clock steps back a little.
-      let at = events.length;
-      while (at > head && events[at - 1]! > nowMs) at--;
-      if (at === events.length) events.push(nowMs);
-      else events.splice(at, 0, nowMs);
-      if (events.length - head > MAX_EVENTS_PER_KEY) head = events.length - MAX_EVENTS_PER_KEY;
+      events ??= new EventWindow();
+      events.add(nowMs);
       if (e) {
         e.events = events;
-        e.head = head;
         e.expiresMs = nowMs + windowMs;
         this.written(e);
       } else {
-        this.put(key, { events, head, expiresMs: nowMs + windowMs });
+        this.put(key, { events, expiresMs: nowMs + windowMs });
       }
-    } else if (e) {
-      e.head = head;
     }
-    const count = events.length - head;
-    return count ? { count, oldestMs: events[head]! } : { count: 0 };
+    return events?.count ? { count: events.count, oldestMs: events.oldest } : { count: 0 };
   }
 
   /** The same operations, synchronous (this history is in the process). */

@@ -35,6 +35,29 @@ describe('MemoryState', () => {
     await s.close();
   });
 
+  it('keeps a window in time order when the clock steps back, across expiry and growth', async () => {
+    const s = new MemoryState();
+    await s.hit('k', 10_000, T0 + 5_000);
+    await s.hit('k', 10_000, T0 + 3_000);
+    await s.hit('k', 10_000, T0 + 6_000);
+    // The event stored late but dated earliest is the first to expire.
+    expect(await s.count('k', 10_000, T0 + 13_500)).toEqual({ count: 2, oldestMs: T0 + 5_000 });
+    // One hit per ms in a 100 ms window: the window wraps its storage many times over.
+    for (let t = 0; t < 1_000; t++) await s.hit('w', 100, T0 + t);
+    expect(await s.count('w', 100, T0 + 999)).toEqual({ count: 100, oldestMs: T0 + 900 });
+    // Growing while events expire out of the middle of the stored range keeps them in order.
+    for (let t = 0; t < 300; t++) await s.hit('g', 1_000, T0 + t * 7);
+    expect(await s.count('g', 1_000, T0 + 299 * 7)).toEqual({ count: 143, oldestMs: T0 + 157 * 7 });
+    await s.close();
+  });
+
+  it('keeps at most 10,000 events per window, the most recent', async () => {
+    const s = new MemoryState();
+    for (let i = 0; i < 10_050; i++) await s.hit('busy', 3_600_000, T0 + i);
+    expect(await s.count('busy', 3_600_000, T0 + 10_050)).toEqual({ count: 10_000, oldestMs: T0 + 50 });
+    await s.close();
+  });
+
   it('values and sets expire; the number of keys is bounded', async () => {
     const s = new MemoryState(3);
     await s.set('a', '1', 1000, T0);

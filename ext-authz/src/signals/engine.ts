@@ -36,32 +36,51 @@ export interface RiskAssessment {
 }
 
 /**
- * An assessment whose `data` (input.signals) is built when first read: most policies never read
- * it. Its own fields are those of RiskAssessment (the outcomes are kept in private slots).
+ * An assessment whose per-signal reports and `data` (input.signals) are built when first read:
+ * most Checks need only the score and reasons. Its own fields are those of RiskAssessment (the
+ * outcomes are kept in private slots).
  */
 class Assessment implements RiskAssessment {
   readonly action?: RiskAssessment['action'];
+  readonly #active: readonly Active[];
   readonly #outcomes: readonly SignalOutcome[];
+  readonly #contributions: readonly number[];
+  #signals: SignalReport[] | undefined;
   #data: Record<string, Record<string, unknown>> | undefined;
 
   constructor(
     readonly score: number,
     readonly reasons: string[],
-    readonly signals: SignalReport[],
+    active: readonly Active[],
     outcomes: readonly SignalOutcome[],
+    contributions: readonly number[],
     action: RiskAssessment['action'],
   ) {
+    this.#active = active;
     this.#outcomes = outcomes;
+    this.#contributions = contributions;
     if (action) this.action = action;
+  }
+
+  get signals(): SignalReport[] {
+    if (this.#signals) return this.#signals;
+    const reports: SignalReport[] = [];
+    for (let i = 0; i < this.#outcomes.length; i++) {
+      const { signal, weight } = this.#active[i]!;
+      const outcome = this.#outcomes[i]!;
+      reports.push({ name: signal.name, score: clampScore(outcome.score), weight, contribution: this.#contributions[i]!, reasons: outcome.reasons ?? [] });
+    }
+    return (this.#signals = reports);
   }
 
   get data(): Record<string, Record<string, unknown>> {
     if (this.#data) return this.#data;
     const data: Record<string, Record<string, unknown>> = {};
-    for (let i = 0; i < this.signals.length; i++) {
-      const { name, score } = this.signals[i]!;
-      const extra = this.#outcomes[i]!.data;
-      data[name] = extra ? { score, ...extra } : { score };
+    for (let i = 0; i < this.#outcomes.length; i++) {
+      const outcome = this.#outcomes[i]!;
+      const name = this.#active[i]!.signal.name;
+      const score = clampScore(outcome.score);
+      data[name] = outcome.data ? { score, ...outcome.data } : { score };
     }
     return (this.#data = data);
   }
@@ -69,6 +88,9 @@ class Assessment implements RiskAssessment {
 
 /** A signal context; `state` may be left out (the engine's is used). */
 export type RiskInput = Omit<SignalContext, 'state'> & { state?: RiskState };
+
+/** Reason texts remembered per signal (codes with numbers in them, e.g. a WAF score, vary). */
+const REASON_TEXTS_KEPT = 256;
 
 interface Active {
   signal: RiskSignal;
@@ -79,6 +101,7 @@ export class RiskEngine {
   private readonly active: Active[];
   private readonly learners: RiskSignal[];
   private readonly failureWatchers: RiskSignal[];
+  private readonly reasonTexts: Array<Map<string, string>>;
 
   constructor(
     configured: readonly ConfiguredSignal[],
@@ -87,6 +110,7 @@ export class RiskEngine {
     private readonly metrics?: Metrics,
   ) {
     this.active = configured.map((c) => ({ signal: c.plugin.create(c.config), weight: c.weight }));
+    this.reasonTexts = this.active.map(() => new Map<string, string>());
     this.learners = this.active.map((a) => a.signal).filter((s) => s.learn);
     this.failureWatchers = this.active.map((a) => a.signal).filter((s) => s.onAuthFailure);
   }
@@ -139,7 +163,9 @@ export class RiskEngine {
 
   /** The score, reasons and action from the signals' outcomes (in `active` order). */
   private weigh(outcomes: SignalOutcome[]): RiskAssessment {
-    const reports: SignalReport[] = [];
+    const contributions: number[] = [];
+    // Indexes of the signals that contributed (or asked for the action), for the reasons.
+    let contributing: number[] | undefined;
     let action: RiskAssessment['action'];
     let total = 0;
     for (let i = 0; i < outcomes.length; i++) {
@@ -147,20 +173,36 @@ export class RiskEngine {
       const outcome = outcomes[i]!;
       const score = clampScore(outcome.score);
       const contribution = Math.round((score * weight) / 100);
-      const reasons = outcome.reasons ?? [];
-      reports.push({ name: signal.name, score, weight, contribution, reasons });
+      contributions.push(contribution);
       total += contribution;
-      if (outcome.action && !action) action = { ...outcome.action, signal: signal.name, reason: reasons.join(',') || outcome.action.kind };
+      const asked = outcome.action !== undefined && !action;
+      if (asked) action = { ...outcome.action!, signal: signal.name, reason: outcome.reasons?.join(',') || outcome.action!.kind };
       if (score > 0 || outcome.action) this.metrics?.recordSignalHit(signal.name);
+      if (contribution > 0 || asked) (contributing ??= []).push(i);
     }
     const reasons: string[] = [];
-    const contributing = reports.filter((r) => r.contribution > 0 || (action && r.name === action.signal));
-    if (contributing.length > 1) contributing.sort((a, b) => b.contribution - a.contribution);
-    for (const r of contributing) {
-      if (r.reasons.length === 0) reasons.push(`${r.name}:risk`);
-      for (const code of r.reasons) reasons.push(`${r.name}:${code}`);
+    if (contributing) {
+      // Largest contribution first (a stable sort: ties keep the signals' order).
+      if (contributing.length > 1) contributing.sort((a, b) => contributions[b]! - contributions[a]!);
+      for (const i of contributing) {
+        const codes = outcomes[i]!.reasons;
+        if (!codes || codes.length === 0) reasons.push(this.reasonText(i, 'risk'));
+        else for (const code of codes) reasons.push(this.reasonText(i, code));
+      }
     }
-    return new Assessment(Math.min(100, total), reasons, reports, outcomes, action);
+    return new Assessment(Math.min(100, total), reasons, this.active, outcomes, contributions, action);
+  }
+
+  /** `<signal>:<code>`, made once per signal and code (codes repeat; a bounded memo per signal). */
+  private reasonText(i: number, code: string): string {
+    const memo = this.reasonTexts[i]!;
+    let text = memo.get(code);
+    if (text === undefined) {
+      if (memo.size >= REASON_TEXTS_KEPT) memo.clear();
+      text = `${this.active[i]!.signal.name}:${code}`;
+      memo.set(code, text);
+    }
+    return text;
   }
 
   /** After an allow: every signal with a `learn` hook remembers what it needs. */

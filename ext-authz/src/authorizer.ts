@@ -129,6 +129,24 @@ export class Authorizer {
     return this.record(decided, attrs, protocol, started);
   }
 
+  /**
+   * What both protocol adapters do with a Check: checkEager(), its decision handed to
+   * `answer(target, decision)` (at once when it was decided at once), a server fault to
+   * `fail(target, error)`. `target` is the adapter's reply handle, so the adapter's two functions
+   * can be made once, not a pair of closures per Check.
+   */
+  checkAndAnswer<T>(attrs: CheckAttributes, protocol: Protocol, target: T, answer: (target: T, d: Decision) => void, fail: (target: T, e: unknown) => void): void {
+    let decided: Decision | Promise<Decision>;
+    try {
+      decided = this.checkEager(attrs, protocol);
+    } catch (e) {
+      fail(target, e);
+      return;
+    }
+    if (decided instanceof Promise) decided.then((d) => answer(target, d), (e: unknown) => fail(target, e));
+    else answer(target, decided);
+  }
+
   /** Counts and logs a decision. */
   private record(decision: Decision, attrs: CheckAttributes, protocol: Protocol, started: number): Decision {
     const seconds = (performance.now() - started) / 1e3;

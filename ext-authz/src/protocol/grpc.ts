@@ -77,6 +77,22 @@ export async function startGrpc(authorizer: Authorizer, host: string, port: numb
     return serving ? 'SERVING' : 'NOT_SERVING';
   };
 
+  const failed = (callback: sendUnaryData<Buffer>, e: unknown) => {
+    authorizer.metrics.recordError('grpc');
+    authorizer.logger.error('check failed', { protocol: 'grpc', error: e instanceof Error ? e.message : String(e) });
+    // An error, not a decision: Envoy applies its own failure mode (status_on_error / failure_mode_allow).
+    callback({ code: status.INTERNAL, details: 'authorization server error' });
+  };
+  const answer = (callback: sendUnaryData<Buffer>, d: Decision) => {
+    let encoded: Buffer;
+    try {
+      encoded = encodeCheckResponse(d);
+    } catch (e) {
+      failed(callback, e);
+      return;
+    }
+    callback(null, encoded);
+  };
   server.addService(servedAuthorization(defs.authorization), {
     Check: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
       let attrs: CheckAttributes;
@@ -88,31 +104,7 @@ export async function startGrpc(authorizer: Authorizer, host: string, port: numb
         callback({ code: status.INVALID_ARGUMENT, details: 'malformed CheckRequest' });
         return;
       }
-      const failed = (e: unknown) => {
-        authorizer.metrics.recordError('grpc');
-        authorizer.logger.error('check failed', { protocol: 'grpc', error: e instanceof Error ? e.message : String(e) });
-        // An error, not a decision: Envoy applies its own failure mode (status_on_error / failure_mode_allow).
-        callback({ code: status.INTERNAL, details: 'authorization server error' });
-      };
-      let decided: Decision | Promise<Decision>;
-      try {
-        decided = authorizer.checkEager(attrs, 'grpc');
-      } catch (e) {
-        failed(e);
-        return;
-      }
-      const answer = (d: Decision) => {
-        let encoded: Buffer;
-        try {
-          encoded = encodeCheckResponse(d);
-        } catch (e) {
-          failed(e);
-          return;
-        }
-        callback(null, encoded);
-      };
-      if (decided instanceof Promise) decided.then(answer, failed);
-      else answer(decided);
+      authorizer.checkAndAnswer(attrs, 'grpc', callback, answer, failed);
     },
   });
   server.addService(defs.health, {

@@ -142,16 +142,7 @@ export async function startHttp(authorizer: Authorizer, config: HttpListenerConf
       res.writeHead(400).end();
       return;
     }
-    let decided: Decision | Promise<Decision>;
-    try {
-      decided = authorizer.checkEager(attrs, 'http');
-    } catch (e) {
-      failed(res, e);
-      return;
-    }
-    // Most Checks are decided at once; one that waited (a key fetch, Redis) answers when done.
-    if (decided instanceof Promise) decided.then((d) => answer(res, d), (e: unknown) => failed(res, e));
-    else answer(res, decided);
+    authorizer.checkAndAnswer(attrs, 'http', res, answer, failed);
   });
   server.keepAliveTimeout = 65_000;
   const port = await listen(server, config.host, config.port);

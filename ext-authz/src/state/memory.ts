@@ -17,9 +17,8 @@ const MAX_EVENTS_PER_KEY = 10_000;
 /**
  * A sliding window's event times, oldest first, in a ring that doubles when full (so at most
  * 16 Ki slots for MAX_EVENTS_PER_KEY). A hit stores one number and an expired event only moves
- * the start: a busy window allocates nothing per request. (An array pushed to at its end and cut
- * at its front had to re-allocate its store every few hundred hits: old-generation garbage on
- * every busy key, collected by the mark-compacts that set the server's tail latency.)
+ * the start: once grown, a busy window allocates nothing per request (an array pushed to at its
+ * end and cut at its front re-allocated its store now and then, and moved its events on a cut).
  */
 export class EventWindow {
   private times: number[] = new Array<number>(8).fill(0);

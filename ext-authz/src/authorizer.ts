@@ -6,9 +6,9 @@
  * The policy, the signals and the risk thresholds can be swapped at run time (hot reload); the
  * identity phase and the risk state stay as started.
  */
-import { randomUUID } from 'node:crypto';
 import type { CheckAttributes } from './attributes.js';
 import { decisionLogMembers, type Protocol } from './decision-log.js';
+import { decisionId } from './decision-id.js';
 
 export type { Protocol };
 import type { AuthzConfig } from './config/types.js';
@@ -124,7 +124,7 @@ export class Authorizer {
    */
   checkEager(attrs: CheckAttributes, protocol: Protocol): Decision | Promise<Decision> {
     const started = performance.now();
-    const decided = this.decide(this.active, attrs, randomUUID());
+    const decided = this.decide(this.active, attrs, decisionId());
     if (decided instanceof Promise) return decided.then((d) => this.record(d, attrs, protocol, started));
     return this.record(decided, attrs, protocol, started);
   }

@@ -38,6 +38,8 @@
 // event-loop delay and GC pauses: what a slow Check waited on, and the CPU steal (/proc/stat) of
 // the saturated windows and of each paced run: on a VM whose hypervisor takes the vCPUs away
 // (steal), every server stalls alike and the paced p99 says more about the host than the server.
+// BENCH_DECISION_LOG: `pipe` (default) has our servers write their decision lines to stdout, a
+// pipe this process drains, as a container's log; `drop` makes the lines but does not write them.
 // BENCH_BASELINE=<dir of another ext-authz build, e.g. /tmp/old/ext-authz/dist> adds `full@before`
 // and `full+rego@before` rows served by that build (before/after in one run).
 import { execFileSync, fork, spawn } from 'node:child_process';
@@ -72,6 +74,9 @@ async function serve(name, setupJson) {
   const [variant, build] = name.split('@');
   const ext = await import(build === 'before' ? pathToFileURL(join(baseline, 'index.js')).href : '../ext-authz/dist/index.js');
   const setup = JSON.parse(setupJson);
+  // Decision lines go to stdout as in production (a pipe the parent drains, as a container
+  // runtime does), or with BENCH_DECISION_LOG=drop are made and dropped unwritten.
+  const serverOptions = process.env.BENCH_DECISION_LOG === 'drop' ? { logSink: () => {} } : {};
   let port;
   if (variant === 'http-no-op') {
     // What any HTTP Check server does at least: node:http parses the request line and headers,
@@ -98,7 +103,7 @@ async function serve(name, setupJson) {
     server.addService(def, { Check: (call, cb) => { ext.decodeCheckRequest(call.request); cb(null, ext.encodeCheckResponse(ok)); } });
     port = await new Promise((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   } else if (variant === 'empty') {
-    const server = await ext.startAuthzServer({ server: { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } }, reload: { enabled: false } }, { logSink: () => {} });
+    const server = await ext.startAuthzServer({ server: { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } }, reload: { enabled: false } }, serverOptions);
     port = server.ports.grpc;
   } else {
     // `http-full`: the same pipeline on the HTTP Check port only.
@@ -112,8 +117,7 @@ async function serve(name, setupJson) {
         : { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } },
       ...(pipeline === 'full+redis' ? { state: { url: setup.redisUrl, key_prefix: `bench:${Date.now()}:`, timeout_ms: 200 } } : {}),
     };
-    // Decision lines are built (JSON) as in production, then dropped instead of written.
-    const server = await ext.startAuthzServer(config, { logSink: () => {} });
+    const server = await ext.startAuthzServer(config, serverOptions);
     port = http ? server.ports.http : server.ports.grpc;
   }
   process.on('SIGINT', () => process.exit(0));
@@ -218,7 +222,9 @@ function startServer(variant, setup) {
     // e.g. `--max-semi-space-size=32`: V8 flags for the servers only (not the client).
     ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
   ];
-  const child = fork(self, ['--serve', variant, JSON.stringify(setup)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  const child = fork(self, ['--serve', variant, JSON.stringify(setup)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });
+  // The servers' stdout (their decision lines) is read and discarded, as a log collector would.
+  child.stdout.resume();
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, port: m.port }));
     child.once('exit', (code) => reject(new Error(`${variant} server exited (${code})`)));
@@ -492,7 +498,7 @@ async function main() {
   const httpFloor = floor.variant === 'http-no-op' ? undefined : rows.find((r) => r.variant === 'http-no-op');
   const client = clientKind === 'grpc-js' ? 'a @grpc/grpc-js client' : 'a lean HTTP/2 client (pre-encoded requests, bench/lib/raw-h2-client.mjs)';
   const httpClient = `a lean HTTP/1.1 client on ${httpConnections} keep-alive connections (pre-encoded requests, bench/lib/raw-h1-client.mjs)`;
-  console.log(`\next_authz Check over gRPC and, in the http-* rows, over Envoy's HTTP mode (server: one child process each${pin ? ', pinned to CPU 1' : ''}; client: ${client}, for http-* ${httpClient}${pin ? ', pinned to CPU 0' : ''}, ${concurrency} in flight; ${seconds} s per variant in ${rounds} interleaved windows, then ${pacedSeconds} s paced; Node ${process.version})\n`);
+  console.log(`\next_authz Check over gRPC and, in the http-* rows, over Envoy's HTTP mode (server: one child process each${pin ? ', pinned to CPU 1' : ''}; client: ${client}, for http-* ${httpClient}${pin ? ', pinned to CPU 0' : ''}, ${concurrency} in flight; ${seconds} s per variant in ${rounds} interleaved windows, then ${pacedSeconds} s paced; our servers' decision lines ${process.env.BENCH_DECISION_LOG === 'drop' ? 'made but not written' : 'written to a pipe'}; Node ${process.version})\n`);
   console.log(`| server | Checks/s | p50 ms | p99 ms | Checks/s offered ${rate}/s | p50 ms at ${rate}/s | p99 ms at ${rate}/s | p99 ms at ${rate}/s from due | server CPU µs per Check (median window; range) | cost vs ${floor.variant} (server CPU) |${leanFloor ? ' cost vs no-op-lean |' : ''}${httpFloor ? ' cost vs http-no-op |' : ''} server core-capacity Checks/s | answers |`);
   console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${leanFloor ? ' ---: |' : ''}${httpFloor ? ' ---: |' : ''} ---: | --- |`);
   for (const r of rows) {

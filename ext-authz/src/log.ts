@@ -19,6 +19,53 @@ function isoTime(): string {
 
 export type LogSink = (line: string) => void;
 
+/** A batch is written once it holds this many characters, without waiting for the turn's end. */
+const BATCH_CHARS = 64 * 1024;
+
+/**
+ * Lines for standard output, written in batches: the lines of one event-loop turn go out in one
+ * write after it (setImmediate), not a system call per line. stdout is usually a pipe (a
+ * container's log), which node writes synchronously on Linux: in process, a write per decision
+ * line to a pipe added ~3.5 µs to a ~7 µs Check, a write per 20 lines ~1.2. A line waits at
+ * most until the turn ends; what is pending at exit is written then, so a server that stops, or
+ * exits on an error, loses no line.
+ */
+export class StdoutLines {
+  private pending = '';
+  private scheduled = false;
+  private readonly flushSoon = () => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  constructor(private readonly out: (text: string) => void = (text) => void process.stdout.write(text)) {
+    process.on('exit', () => this.flush());
+  }
+
+  write(line: string): void {
+    this.pending += `${line}\n`;
+    if (this.pending.length >= BATCH_CHARS) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushSoon);
+    }
+  }
+
+  flush(): void {
+    if (this.pending === '') return;
+    const text = this.pending;
+    this.pending = '';
+    this.out(text);
+  }
+}
+
+let stdoutLines: StdoutLines | undefined;
+
+/** The process's one batched stdout writer (made on first use). */
+function defaultSink(line: string): void {
+  (stdoutLines ??= new StdoutLines()).write(line);
+}
+
 /**
  * JSON lines to stdout (or a sink): `{"time": ..., "level": ..., "msg": ..., ...fields}`. Fields
  * are whatever the caller passes (named other than time/level/msg); the server never passes tokens
@@ -27,7 +74,7 @@ export type LogSink = (line: string) => void;
 export class Logger {
   constructor(
     readonly level: LogLevel,
-    private readonly sink: LogSink = (line) => process.stdout.write(`${line}\n`),
+    private readonly sink: LogSink = defaultSink,
   ) {}
 
   enabled(level: LogLevel): boolean {

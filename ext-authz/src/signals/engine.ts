@@ -175,7 +175,7 @@ export class RiskEngine {
       const contribution = Math.round((score * weight) / 100);
       contributions.push(contribution);
       total += contribution;
-      const asked = outcome.action !== undefined && !action;
+      const asked = !!outcome.action && !action;
       if (asked) action = { ...outcome.action!, signal: signal.name, reason: outcome.reasons?.join(',') || outcome.action!.kind };
       if (score > 0 || outcome.action) this.metrics?.recordSignalHit(signal.name);
       if (contribution > 0 || asked) (contributing ??= []).push(i);

@@ -64,6 +64,11 @@ export class ByteBuilder {
     this.length = 0;
     if (this.buf.length < capacity || this.buf.length > REUSED_MAX) this.buf = new Uint16Array(capacity < 256 ? 256 : capacity);
   }
+  /**
+   * Where to write up to `capacity` units (the capacity given to the constructor or reset) with
+   * plain stores, for a result no longer than its input; then `length` = how many were written.
+   */
+  get data(): usize { return this.buf.dataStart; }
   pushString(s: string): void {
     for (let i = 0; i < s.length; i++) this.push(s.charCodeAt(i));
   }

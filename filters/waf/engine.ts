@@ -255,15 +255,21 @@ class ValueTable {
   private tfTrigHi: Uint64Array = transformTriggers(true);
 
   /** The offset of value `id`'s summary in `sums` (computed on first use). */
-  summaryAt(id: i32): i32 {
+  @inline summaryAt(id: i32): i32 {
+    const at = id << 1;
+    // Inline when known (tens of thousands of asks per large body); computing it is a call.
+    if (at + 1 >= this.sums.length || (unchecked(this.sums[at + 1]) & HI_DONE) == 0) this.summarizeValue(id);
+    return at;
+  }
+
+  private summarizeValue(id: i32): void {
     const at = id << 1;
     if (at + 1 >= this.sums.length) {
       const bigger = new Uint64Array(capacityFor(id) << 1);
       bigger.set(this.sums);
       this.sums = bigger;
     }
-    if ((unchecked(this.sums[at + 1]) & HI_DONE) == 0) summarize(unchecked(this.values[id]), this.sums, at);
-    return at;
+    summarize(unchecked(this.values[id]), this.sums, at);
   }
 
   /** Whether value `id` holds one of the unit sets `masks` (a literal of them may occur in it). */
@@ -402,20 +408,35 @@ class ValueTable {
    * lowercase after decodings that changed nothing, and a lowercase alone) compute it once. A
    * step that changes nothing keeps the id, so equal results are visible as equal ids.
    */
-  transformedId(id: i32, chain: i32, rules: RuleSet): i32 {
+  @inline transformedId(id: i32, chain: i32, rules: RuleSet): i32 {
     if (chain == 0) return id;
-    // A value with none of the units that could make a step of the list change it is its own result.
-    const at = this.summaryAt(id);
-    if (chain < this.chainTrigLo.length &&
-        disjoint(unchecked(this.sums[at]), unchecked(this.sums[at + 1]), unchecked(this.chainTrigLo[chain]), unchecked(this.chainTrigHi[chain]))) return id;
+    // Inline when known (one load); the first time is a call.
+    if (chain < this.transformed.length) {
+      const t = unchecked(this.transformed[chain]);
+      if (t !== null && id < t.length) {
+        const known = unchecked(t[id]);
+        if (known > 0) return known - 1;
+      }
+    }
+    return this.transformFirst(id, chain, rules);
+  }
+
+  /** transformedId when the result is not known yet. */
+  private transformFirst(id: i32, chain: i32, rules: RuleSet): i32 {
     while (this.transformed.length <= chain) this.transformed.push(null);
     let t = unchecked(this.transformed[chain]);
     if (t === null || t.length <= id) t = this.grow(this.transformed, chain, id);
-    const known = unchecked(t[id]);
-    if (known > 0) return known - 1;
-    const base = this.transformedId(id, unchecked(rules.chainParent[chain]), rules);
-    const out = this.step(base, unchecked(rules.chainLast[chain]));
-    unchecked(t[id] = out + 1);
+    // A value with none of the units that could make a step of the list change it is its own
+    // result (kept too, so the next ask is the inline load).
+    let out = id;
+    const at = this.summaryAt(id);
+    if (!(chain < this.chainTrigLo.length &&
+        disjoint(unchecked(this.sums[at]), unchecked(this.sums[at + 1]), unchecked(this.chainTrigLo[chain]), unchecked(this.chainTrigHi[chain])))) {
+      // The parent list has a smaller id: its table is another one, `t` stays this list's.
+      const base = this.transformedId(id, unchecked(rules.chainParent[chain]), rules);
+      out = this.step(base, unchecked(rules.chainLast[chain]));
+    }
+    unchecked(t![id] = out + 1);
     return out;
   }
 

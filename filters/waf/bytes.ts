@@ -38,6 +38,21 @@ export function textOf(s: string): string {
   return s;
 }
 
+/**
+ * `a.push(v)`, inline while `a` has room: Array#push calls ensureCapacity on every push, and a
+ * large body makes tens of thousands of entries (names, values, value ids).
+ */
+@inline export function append<T>(a: Array<T>, v: T): void {
+  const n = a.length;
+  if ((<usize>(n + 1) << alignof<T>()) <= <usize>changetype<ArrayBufferView>(a).byteLength) {
+    store<T>(a.dataStart + (<usize>n << alignof<T>()), v);
+    if (isManaged<T>()) __link(changetype<usize>(a), changetype<usize>(v), true);
+    store<i32>(changetype<usize>(a), n + 1, offsetof<Array<T>>("length_"));
+  } else {
+    a.push(v);
+  }
+}
+
 /** The largest buffer (code units) a reused builder keeps between uses. */
 export const REUSED_MAX = 16384;
 

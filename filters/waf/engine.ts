@@ -8,7 +8,7 @@ import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
 import { applyTransform, applyTransforms, TRANSFORM_COUNT } from "./transforms";
 import { Pairs, RequestData } from "./request";
-import { parseIntOr } from "./bytes";
+import { append, parseIntOr } from "./bytes";
 import { familyOf } from "./family";
 import { HASH } from "util/hash";
 import { HI_DONE, caseTrigger, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
@@ -292,7 +292,7 @@ class ValueTable {
       at = (at + 1) & mask;
     }
     const id = values.length;
-    values.push(v);
+    append(values, v);
     this.chars += v.length;
     if (id >= hashes.length) {
       const bigger = new Uint32Array(capacityFor(id));
@@ -352,6 +352,8 @@ class ValueTable {
       const seen = recentStrings, seenIds = recentIds;
       for (let k = 0; k < RECENT_STRINGS; k++) unchecked(seen[k] = 0);
       let next = 0;
+      // Written through the data pointer: an Array's indexed store is a call with a bounds check.
+      const idsAt = ids.dataStart;
       for (let i = 0; i < n; i++) {
         const v = unchecked(src[i]);
         const at = changetype<usize>(v);
@@ -365,7 +367,7 @@ class ValueTable {
           unchecked(seenIds[next] = id);
           next = (next + 1) & (RECENT_STRINGS - 1);
         }
-        unchecked(ids[i] = id);
+        store<i32>(idsAt + (<usize>i << 2), id);
       }
       if (names) p.nameIds = ids; else p.valueIds = ids;
     }
@@ -469,7 +471,7 @@ class ValueTable {
     if (changetype<usize>(out) != changetype<usize>(v) && !(out.length == v.length && out == v)) {
       // A derived value: kept by id only (not looked up by content).
       outId = this.values.length;
-      this.values.push(out);
+      append(this.values, out);
       this.chars += out.length;
     }
     unchecked(t[id] = outId + 1);
@@ -879,7 +881,7 @@ class CollectedTargets extends TargetList {
             let list = unchecked(per![slot]);
             if (list === null) { list = new Array<i32>(); unchecked(per[slot] = list); }
             if (list.length == 0) this.filledSlots.push(list);
-            list.push(i);
+            append(list, i);
           }
         }
       }
@@ -1466,13 +1468,15 @@ export class Transaction {
         const m = firsts.length;
         ids.length = at + m;
         srcs.length = at + m;
+        // Written through the data pointers (an Array's indexed store is a call with a bounds check).
+        const idsAt = ids.dataStart, srcsAt = srcs.dataStart;
         for (let k = 0; k < m; k++) {
           const i = unchecked(firsts[k]);
           const id = unchecked(pids[i]);
           if (unchecked(seen[id]) == stamp) continue;
           unchecked(seen[id] = stamp);
-          unchecked(ids[at] = id);
-          unchecked(srcs[at] = i);
+          store<i32>(idsAt + (<usize>at << 2), id);
+          store<i32>(srcsAt + (<usize>at << 2), i);
           at++;
         }
         ids.length = at;
@@ -1480,7 +1484,8 @@ export class Transaction {
       } else {
         copyInts(ids, pids);
         srcs.length = at + n;
-        for (let i = 0; i < n; i++) unchecked(srcs[at + i] = i);
+        const srcsAt = srcs.dataStart + (<usize>at << 2);
+        for (let i = 0; i < n; i++) store<i32>(srcsAt + (<usize>i << 2), i);
       }
       return;
     }

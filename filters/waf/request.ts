@@ -332,7 +332,7 @@ class JsonFlattener {
   private enter(k: string): void {
     const n = this.path.length;
     const top = n > 0 ? unchecked(this.path[n - 1]) : new JsonName("json");
-    this.path.push(k.length == 0 ? top : top.child(k));
+    append(this.path, k.length == 0 ? top : top.child(k));
   }
 
   run(): string {
@@ -445,7 +445,7 @@ class JsonFlattener {
     this.ws();
     if (this.pos >= this.s.length || this.s.charCodeAt(this.pos) != 0x3a) return "expected : in JSON at " + this.pos.toString();
     this.pos++;
-    this.path.push(node);
+    append(this.path, node);
     return "";
   }
 

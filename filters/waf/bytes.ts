@@ -38,6 +38,21 @@ export function textOf(s: string): string {
   return s;
 }
 
+/**
+ * `a.push(v)`, inline while `a` has room: Array#push calls ensureCapacity on every push, and a
+ * large body makes tens of thousands of entries (names, values, value ids).
+ */
+@inline export function append<T>(a: Array<T>, v: T): void {
+  const n = a.length;
+  if ((<usize>(n + 1) << alignof<T>()) <= <usize>changetype<ArrayBufferView>(a).byteLength) {
+    store<T>(a.dataStart + (<usize>n << alignof<T>()), v);
+    if (isManaged<T>()) __link(changetype<usize>(a), changetype<usize>(v), true);
+    store<i32>(changetype<usize>(a), n + 1, offsetof<Array<T>>("length_"));
+  } else {
+    a.push(v);
+  }
+}
+
 /** The largest buffer (code units) a reused builder keeps between uses. */
 export const REUSED_MAX = 16384;
 
@@ -64,6 +79,11 @@ export class ByteBuilder {
     this.length = 0;
     if (this.buf.length < capacity || this.buf.length > REUSED_MAX) this.buf = new Uint16Array(capacity < 256 ? 256 : capacity);
   }
+  /**
+   * Where to write up to `capacity` units (the capacity given to the constructor or reset) with
+   * plain stores, for a result no longer than its input; then `length` = how many were written.
+   */
+  get data(): usize { return this.buf.dataStart; }
   pushString(s: string): void {
     for (let i = 0; i < s.length; i++) this.push(s.charCodeAt(i));
   }

@@ -8,7 +8,7 @@ import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
 import { applyTransform, applyTransforms, TRANSFORM_COUNT } from "./transforms";
 import { Pairs, RequestData } from "./request";
-import { parseIntOr } from "./bytes";
+import { append, parseIntOr } from "./bytes";
 import { familyOf } from "./family";
 import { HASH } from "util/hash";
 import { HI_DONE, caseTrigger, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
@@ -255,15 +255,21 @@ class ValueTable {
   private tfTrigHi: Uint64Array = transformTriggers(true);
 
   /** The offset of value `id`'s summary in `sums` (computed on first use). */
-  summaryAt(id: i32): i32 {
+  @inline summaryAt(id: i32): i32 {
+    const at = id << 1;
+    // Inline when known (tens of thousands of asks per large body); computing it is a call.
+    if (at + 1 >= this.sums.length || (unchecked(this.sums[at + 1]) & HI_DONE) == 0) this.summarizeValue(id);
+    return at;
+  }
+
+  private summarizeValue(id: i32): void {
     const at = id << 1;
     if (at + 1 >= this.sums.length) {
       const bigger = new Uint64Array(capacityFor(id) << 1);
       bigger.set(this.sums);
       this.sums = bigger;
     }
-    if ((unchecked(this.sums[at + 1]) & HI_DONE) == 0) summarize(unchecked(this.values[id]), this.sums, at);
-    return at;
+    summarize(unchecked(this.values[id]), this.sums, at);
   }
 
   /** Whether value `id` holds one of the unit sets `masks` (a literal of them may occur in it). */
@@ -286,7 +292,7 @@ class ValueTable {
       at = (at + 1) & mask;
     }
     const id = values.length;
-    values.push(v);
+    append(values, v);
     this.chars += v.length;
     if (id >= hashes.length) {
       const bigger = new Uint32Array(capacityFor(id));
@@ -346,6 +352,8 @@ class ValueTable {
       const seen = recentStrings, seenIds = recentIds;
       for (let k = 0; k < RECENT_STRINGS; k++) unchecked(seen[k] = 0);
       let next = 0;
+      // Written through the data pointer: an Array's indexed store is a call with a bounds check.
+      const idsAt = ids.dataStart;
       for (let i = 0; i < n; i++) {
         const v = unchecked(src[i]);
         const at = changetype<usize>(v);
@@ -359,7 +367,7 @@ class ValueTable {
           unchecked(seenIds[next] = id);
           next = (next + 1) & (RECENT_STRINGS - 1);
         }
-        unchecked(ids[i] = id);
+        store<i32>(idsAt + (<usize>i << 2), id);
       }
       if (names) p.nameIds = ids; else p.valueIds = ids;
     }
@@ -402,20 +410,35 @@ class ValueTable {
    * lowercase after decodings that changed nothing, and a lowercase alone) compute it once. A
    * step that changes nothing keeps the id, so equal results are visible as equal ids.
    */
-  transformedId(id: i32, chain: i32, rules: RuleSet): i32 {
+  @inline transformedId(id: i32, chain: i32, rules: RuleSet): i32 {
     if (chain == 0) return id;
-    // A value with none of the units that could make a step of the list change it is its own result.
-    const at = this.summaryAt(id);
-    if (chain < this.chainTrigLo.length &&
-        disjoint(unchecked(this.sums[at]), unchecked(this.sums[at + 1]), unchecked(this.chainTrigLo[chain]), unchecked(this.chainTrigHi[chain]))) return id;
+    // Inline when known (one load); the first time is a call.
+    if (chain < this.transformed.length) {
+      const t = unchecked(this.transformed[chain]);
+      if (t !== null && id < t.length) {
+        const known = unchecked(t[id]);
+        if (known > 0) return known - 1;
+      }
+    }
+    return this.transformFirst(id, chain, rules);
+  }
+
+  /** transformedId when the result is not known yet. */
+  private transformFirst(id: i32, chain: i32, rules: RuleSet): i32 {
     while (this.transformed.length <= chain) this.transformed.push(null);
     let t = unchecked(this.transformed[chain]);
     if (t === null || t.length <= id) t = this.grow(this.transformed, chain, id);
-    const known = unchecked(t[id]);
-    if (known > 0) return known - 1;
-    const base = this.transformedId(id, unchecked(rules.chainParent[chain]), rules);
-    const out = this.step(base, unchecked(rules.chainLast[chain]));
-    unchecked(t[id] = out + 1);
+    // A value with none of the units that could make a step of the list change it is its own
+    // result (kept too, so the next ask is the inline load).
+    let out = id;
+    const at = this.summaryAt(id);
+    if (!(chain < this.chainTrigLo.length &&
+        disjoint(unchecked(this.sums[at]), unchecked(this.sums[at + 1]), unchecked(this.chainTrigLo[chain]), unchecked(this.chainTrigHi[chain])))) {
+      // The parent list has a smaller id: its table is another one, `t` stays this list's.
+      const base = this.transformedId(id, unchecked(rules.chainParent[chain]), rules);
+      out = this.step(base, unchecked(rules.chainLast[chain]));
+    }
+    unchecked(t![id] = out + 1);
     return out;
   }
 
@@ -448,7 +471,7 @@ class ValueTable {
     if (changetype<usize>(out) != changetype<usize>(v) && !(out.length == v.length && out == v)) {
       // A derived value: kept by id only (not looked up by content).
       outId = this.values.length;
-      this.values.push(out);
+      append(this.values, out);
       this.chars += out.length;
     }
     unchecked(t[id] = outId + 1);
@@ -858,7 +881,7 @@ class CollectedTargets extends TargetList {
             let list = unchecked(per![slot]);
             if (list === null) { list = new Array<i32>(); unchecked(per[slot] = list); }
             if (list.length == 0) this.filledSlots.push(list);
-            list.push(i);
+            append(list, i);
           }
         }
       }
@@ -1445,13 +1468,15 @@ export class Transaction {
         const m = firsts.length;
         ids.length = at + m;
         srcs.length = at + m;
+        // Written through the data pointers (an Array's indexed store is a call with a bounds check).
+        const idsAt = ids.dataStart, srcsAt = srcs.dataStart;
         for (let k = 0; k < m; k++) {
           const i = unchecked(firsts[k]);
           const id = unchecked(pids[i]);
           if (unchecked(seen[id]) == stamp) continue;
           unchecked(seen[id] = stamp);
-          unchecked(ids[at] = id);
-          unchecked(srcs[at] = i);
+          store<i32>(idsAt + (<usize>at << 2), id);
+          store<i32>(srcsAt + (<usize>at << 2), i);
           at++;
         }
         ids.length = at;
@@ -1459,7 +1484,8 @@ export class Transaction {
       } else {
         copyInts(ids, pids);
         srcs.length = at + n;
-        for (let i = 0; i < n; i++) unchecked(srcs[at + i] = i);
+        const srcsAt = srcs.dataStart + (<usize>at << 2);
+        for (let i = 0; i < n; i++) store<i32>(srcsAt + (<usize>i << 2), i);
       }
       return;
     }

@@ -2,7 +2,7 @@
 // fill it: query strings and urlencoded bodies, cookies, JSON (flattened into `json.a.b` names)
 // and multipart/form-data. Parsers never fail the request by themselves: they record a body
 // error (REQBODY_ERROR) that rules decide on.
-import { ByteBuilder, hexValue, isSpace } from "./bytes";
+import { ByteBuilder, append, hexValue, isSpace } from "./bytes";
 import { urlDecode } from "./transforms";
 
 /** An ordered multimap (collections keep duplicates: parameter pollution stays visible). */
@@ -18,8 +18,8 @@ export class Pairs {
   firstValues: i32[] | null = null;
   idEpoch: i32 = 0;
   add(name: string, value: string): void {
-    this.names.push(name);
-    this.values.push(value);
+    append(this.names, name);
+    append(this.values, value);
     this.lower = null;
     this.nameIds = null;
     this.valueIds = null;
@@ -53,7 +53,8 @@ export class Pairs {
           unchecked(lowered[next] = low);
           next = (next + 1) & (LOWER_RECENT - 1);
         }
-        unchecked(l[i] = low!);
+        // Through the data pointer (an Array's indexed store is a call; the runtime's write barrier is a no-op).
+        store<usize>(l.dataStart + (<usize>i << alignof<usize>()), changetype<usize>(low));
       }
       // The recent names are not kept past this call.
       for (let k = 0; k < LOWER_RECENT; k++) unchecked(lowered[k] = "");
@@ -331,7 +332,7 @@ class JsonFlattener {
   private enter(k: string): void {
     const n = this.path.length;
     const top = n > 0 ? unchecked(this.path[n - 1]) : new JsonName("json");
-    this.path.push(k.length == 0 ? top : top.child(k));
+    append(this.path, k.length == 0 ? top : top.child(k));
   }
 
   run(): string {
@@ -444,7 +445,7 @@ class JsonFlattener {
     this.ws();
     if (this.pos >= this.s.length || this.s.charCodeAt(this.pos) != 0x3a) return "expected : in JSON at " + this.pos.toString();
     this.pos++;
-    this.path.push(node);
+    append(this.path, node);
     return "";
   }
 

@@ -278,16 +278,30 @@ function removeChar(s: string, ch: i32): string {
   const p = changetype<usize>(s);
   for (let i = 0, n = s.length; i < n; i++) if (<i32>load<u16>(p + (<usize>i << 1)) == ch) { found = true; break; }
   if (!found) return s;
+  // No longer than the input: written with plain stores into the builder's room.
   const b = builderFor(s.length);
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) != ch) b.push(s.charCodeAt(i));
+  const d = b.data;
+  let k = 0;
+  for (let i = 0, n = s.length; i < n; i++) {
+    const c = load<u16>(p + (<usize>i << 1));
+    if (<i32>c != ch) { store<u16>(d + (<usize>k << 1), c); k++; }
+  }
+  b.length = k;
   return b.toString();
 }
 
 function isWideSpace(c: i32): bool { return isSpace(c) || c == 0xa0; }
 
 function removeWhitespace(s: string): string {
+  // No longer than the input: written with plain stores into the builder's room.
   const b = builderFor(s.length);
-  for (let i = 0; i < s.length; i++) if (!isWideSpace(s.charCodeAt(i))) b.push(s.charCodeAt(i));
+  const p = changetype<usize>(s), d = b.data;
+  let k = 0;
+  for (let i = 0, n = s.length; i < n; i++) {
+    const c = <i32>load<u16>(p + (<usize>i << 1));
+    if (!isWideSpace(c)) { store<u16>(d + (<usize>k << 1), <u16>c); k++; }
+  }
+  b.length = k;
   return b.toString();
 }
 
@@ -300,15 +314,19 @@ function compressWhitespace(s: string): string {
     if (isWideSpace(c) && (c != 0x20 || (i + 1 < n && isWideSpace(<i32>load<u16>(p + (<usize>(i + 1) << 1)))))) needed = true;
   }
   if (!needed) return s;
+  // No longer than the input: written with plain stores into the builder's room.
   const b = builderFor(s.length);
+  const d = b.data;
+  let k = 0;
   let inSpace = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  for (let i = 0, n = s.length; i < n; i++) {
+    const c = <i32>load<u16>(p + (<usize>i << 1));
     if (isWideSpace(c)) {
-      if (!inSpace) b.push(0x20);
+      if (!inSpace) { store<u16>(d + (<usize>k << 1), 0x20); k++; }
       inSpace = true;
-    } else { b.push(c); inSpace = false; }
+    } else { store<u16>(d + (<usize>k << 1), <u16>c); k++; inSpace = false; }
   }
+  b.length = k;
   return b.toString();
 }
 
@@ -376,20 +394,26 @@ function cmdLine(s: string): string {
     else if (isSpace(c) && (c != 0x20 || i + 1 >= s.length || isSpace(s.charCodeAt(i + 1)) || s.charCodeAt(i + 1) == 0x2f || s.charCodeAt(i + 1) == 0x28)) plain = false;
   }
   if (plain) return s;
+  // No longer than the input (one unit out per unit in at most): plain stores into the builder's room.
   const b = builderFor(s.length);
+  const d = b.data;
+  let k = 0;
   let space = false;
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
+  for (let i = 0, n = s.length; i < n; i++) {
+    let c = <i32>load<u16>(p + (<usize>i << 1));
     if (c == 0x5c || c == 0x22 || c == 0x27 || c == 0x5e) continue;
     if (c == 0x2c || c == 0x3b || isSpace(c)) {
-      if (!space) { b.push(0x20); space = true; }
+      if (!space) { store<u16>(d + (<usize>k << 1), 0x20); k++; space = true; }
       continue;
     }
-    if ((c == 0x2f || c == 0x28) && space) b.pop();
+    // A space before '/' or '(' is dropped (it was the last unit written).
+    if ((c == 0x2f || c == 0x28) && space) k--;
     space = false;
     if (c >= 0x41 && c <= 0x5a) c += 0x20;
-    b.push(c);
+    store<u16>(d + (<usize>k << 1), <u16>c);
+    k++;
   }
+  b.length = k;
   return b.toString();
 }
 

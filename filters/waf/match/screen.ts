@@ -89,9 +89,9 @@ export class LiteralScreen {
     // The scan reads, per code unit, one class and one transition: ASCII classes with the case
     // folded in, and (16-bit tables) the "some literal ends here" flag in each entry's top bit,
     // so no per-unit test of `ends` or of the case.
-    const folded = new Uint8Array(128);
-    for (let c = 0; c < 128; c++) folded[c] = <u8>classes.classOf(c);
-    this.foldedAscii = folded;
+    const folded = new Uint8Array(256);
+    for (let c = 0; c < 256; c++) folded[c] = <u8>classes.classOf(c);
+    this.foldedBytes = folded;
     this.flagged = a.narrow && states <= SCREEN_FLAGGED_STATES;
     if (this.flagged) {
       const t = a.delta16;
@@ -99,8 +99,8 @@ export class LiteralScreen {
     }
   }
 
-  /** Code unit (< 128) -> class, ASCII letters folded (classes.classOf without the folding test). */
-  private foldedAscii: Uint8Array = new Uint8Array(128);
+  /** Code unit (< 256: a byte string's) -> class, ASCII letters folded (classes.classOf without the folding test). */
+  private foldedBytes: Uint8Array = new Uint8Array(256);
   /** Whether the 16-bit table's entries carry SCREEN_OUTPUT_FLAG (fewer states than it leaves room for). */
   private flagged: bool = false;
 
@@ -145,36 +145,65 @@ export class LiteralScreen {
   /** A new mark for a scan (wrapping around clears the marks). */
   @inline private nextScanMark(): i32 {
     let scan = ++this.scans;
-    if (scan == i32.MAX_VALUE) { this.seenIn.fill(0); this.scans = scan = 1; }
+    if (scan == i32.MAX_VALUE) { this.seenIn.fill(0); this.hitScan = 0; this.scans = scan = 1; }
     return scan;
   }
 
-  /** scan over a flagged 16-bit table (see build): the same outcome. */
+  /**
+   * scan over a flagged 16-bit table (see build): the same outcome. The loop over units below
+   * 256 (every unit of a byte string) calls nothing, so V8 keeps its locals in registers (a call
+   * anywhere in it, even on a rare path, had them all spilled and reloaded per unit); a hit reads
+   * what it needs through `this`. A unit above 0xff continues in scanFlaggedFrom.
+   */
   private scanFlagged(input: string, out: Uint32Array, at: i32): bool {
+    const k = this.classes.count;
+    const delta = this.automaton.table, bytes = this.foldedBytes.dataStart;
+    this.hitDst = out.dataStart + (<usize>at << 2);
+    const scan = this.nextScanMark();
+    let st = 0;
+    let p = changetype<usize>(input);
+    const end = p + (<usize>input.length << 1);
+    while (p < end) {
+      const c = <i32>load<u16>(p);
+      if (c > 0xff) break;
+      p += 2;
+      const e = <i32>load<u16>(delta + (<usize>(st * k + <i32>load<u8>(bytes + <usize>c)) << 1));
+      st = e & (SCREEN_OUTPUT_FLAG - 1);
+      if ((e & SCREEN_OUTPUT_FLAG) != 0) this.addSlotsOnce(st);
+    }
+    if (p < end) this.scanFlaggedFrom(p, end, st);
+    return this.hitScan == scan;
+  }
+
+  /** scanFlagged's loop for units of any value, from `p` in state `st`. */
+  private scanFlaggedFrom(p: usize, end: usize, st: i32): void {
     const classes = this.classes;
     const k = classes.count;
-    const words = this.words;
-    const delta = this.automaton.table, ends = this.ends.dataStart, ascii = this.foldedAscii.dataStart;
-    const bits = this.bits.dataStart;
-    const dst = out.dataStart + (<usize>at << 2);
-    const base = changetype<usize>(input);
-    let any = false;
-    let st = 0;
-    const scan = this.nextScanMark();
-    const seen = this.seenIn.dataStart;
-    for (let i = 0, n = input.length; i < n; i++) {
-      const c = <i32>load<u16>(base + (<usize>i << 1));
-      const cls = c < 128 ? <i32>load<u8>(ascii + <usize>c) : classes.classOf(c);
+    const delta = this.automaton.table, bytes = this.foldedBytes.dataStart;
+    while (p < end) {
+      const c = <i32>load<u16>(p);
+      p += 2;
+      const cls = c <= 0xff ? <i32>load<u8>(bytes + <usize>c) : classes.classOf(c);
       const e = <i32>load<u16>(delta + (<usize>(st * k + cls) << 1));
       st = e & (SCREEN_OUTPUT_FLAG - 1);
-      if ((e & SCREEN_OUTPUT_FLAG) != 0 && load<i32>(seen + (<usize>st << 2)) != scan) {
-        store<i32>(seen + (<usize>st << 2), scan);
-        any = true;
-        const row = load<i32>(ends + (<usize>st << 2));
-        orSlots(dst, bits, row, words);
-      }
+      if ((e & SCREEN_OUTPUT_FLAG) != 0) this.addSlotsOnce(st);
     }
-    return any;
+  }
+
+  /** Where the scan in progress writes its slots. */
+  private hitDst: usize = 0;
+  /** The last scan that added slots. */
+  private hitScan: i32 = 0;
+
+  /** ORs state `st`'s slots into the scan's words unless this scan added them already. */
+  @inline private addSlotsOnce(st: i32): void {
+    const scan = this.scans;
+    const seen = this.seenIn.dataStart + (<usize>st << 2);
+    if (load<i32>(seen) != scan) {
+      store<i32>(seen, scan);
+      this.hitScan = scan;
+      orSlots(this.hitDst, this.bits.dataStart, load<i32>(this.ends.dataStart + (<usize>st << 2)), this.words);
+    }
   }
 
   /** Bytes held (for memory accounting). */

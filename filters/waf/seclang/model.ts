@@ -45,6 +45,8 @@ export class Target {
   key: string = "";
   keyRegex: Regex | null = null;
   keyRegexSource: string = "";
+  /** A TX target's key hash (tx.ts txHash), made by the phase plan. */
+  keyHash: u32 = 0;
   count: bool = false;
   exclude: bool = false;
 
@@ -111,6 +113,8 @@ export class SetVar {
   constKey: string | null = null;
   /** The value when `value` has no reference (RuleSet.plan makes it). */
   constValue: string | null = null;
+  /** constKey's hash (tx.ts txHash). */
+  constKeyHash: u32 = 0;
   /** The key depends on the match (%{MATCHED_VAR...}): it runs once per matched value. */
   perMatch: bool = false;
   op: i32 = SetVarOp.Set;

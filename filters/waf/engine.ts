@@ -2,7 +2,7 @@
 // collection, chains, skipAfter/SecMarker, ctl, MATCHED_VAR(S), captures and disruptive actions.
 // Pure: the filter feeds it request/response data and reads its decision and events.
 import {
-  Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, PhasePlan, Rule, RuleSet, SetVarOp, Target, Var, VAR_NAMES,
+  Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, PhasePlan, Rule, RuleSet, SetVarOp, Target, TxRef, Var, VAR_NAMES,
 } from "./seclang/model";
 import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
@@ -51,8 +51,6 @@ const SCORE_HASH = txHash("anomaly_score");
  */
 const VALUE_TABLE_MAX_VALUES = 8192;
 const VALUE_TABLE_MAX_CHARS = 1 << 18;
-/** Bumped for every phase of every transaction: Pairs keep their value ids only for the epoch that made them. */
-let valueEpoch: i32 = 0;
 
 /**
  * The distinct values inspected, each with a small id. Every collected value is interned once
@@ -62,6 +60,7 @@ let valueEpoch: i32 = 0;
  * and equal values share it. It is kept from request to request within bounds (beginPhase).
  */
 class ValueTable {
+  /** The generation at this phase's start: a Pairs keeps the value ids it got in it (idsOf). */
   epoch: i32 = 0;
   /**
    * The interned values by content: an open-addressing table of value id + 1 (0: empty), with
@@ -123,8 +122,9 @@ class ValueTable {
    * second time) until the table grows past its bounds or another rule set uses it.
    */
   beginPhase(rules: RuleSet): void {
-    this.epoch = ++valueEpoch;
     if (this.owner !== rules || this.overBounds()) this.clear(rules);
+    // Ids stay valid until the table is cleared: a Pairs unchanged since (a GET's phase 2) keeps them.
+    this.epoch = this.generation;
   }
 
   private overBounds(): bool {
@@ -571,6 +571,13 @@ class ValueTable {
     return this.scanBits;
   }
 
+  /** Value `id`'s group hints (see groupHints), computed now if not known; 0 when no group is hinted. */
+  hintsOf(id: i32, rules: RuleSet): u64 {
+    if (this.hintedGroups == 0) return 0;
+    const h = id < this.groupHints.length ? unchecked(this.groupHints[id]) : 0;
+    return h != 0 ? h : this.computeGroupHints(id, rules);
+  }
+
   /**
    * ORs into `into` (from word `at`) screen group `g`'s slots that have a literal in the form of
    * value `id` the group reads: the slots a list holding the value can have survivors for.
@@ -665,6 +672,10 @@ class VariableSlots {
   version: i32 = -1;
   /** By variable: bit g when group g's slots are computed (at v * words in `bits`, the group's range). */
   known: Uint64Array = new Uint64Array(64);
+  /** Bit v: variable v's values' group hints are ORed into `withGroup`. */
+  hinted: u64 = 0;
+  /** By screen group: bit v when some value of variable v has the group's hint bit. */
+  withGroup: Uint64Array = new Uint64Array(64);
   bits: Uint32Array = new Uint32Array(0);
 }
 const variableSlots = new VariableSlots();
@@ -1006,6 +1017,9 @@ function reserved<T>(n: i32): Array<T> {
 
 /** A screen pass over a list where no literal occurred: no rule of the screen has a value to visit. */
 const NO_SLOTS: Array<i32[] | null> = [];
+/** Shared empty ctl lists of Transaction (replaced, never written). */
+const NO_CTLS: Ctl[] = [];
+const NO_TAGS: string[] = [];
 /** Scratch lists of Transaction (one set for the VM: a phase runs to completion before another starts). */
 const countScratch = new TargetList();
 const linkScratch = new TargetList();
@@ -1049,9 +1063,10 @@ export class Transaction {
     this.matchedPairs = p;
     this.pendingName = null;
   }
-  private removedIds: Ctl[] = [];
-  private removedTags: string[] = [];
-  private removedTargets: Ctl[] = [];
+  // Made by the first ctl that needs one (most transactions have none): shared empty ones till then.
+  private removedIds: Ctl[] = NO_CTLS;
+  private removedTags: string[] = NO_TAGS;
+  private removedTargets: Ctl[] = NO_CTLS;
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private targetCache: Array<CollectedTargets | null>;
@@ -1070,6 +1085,8 @@ export class Transaction {
   /** The values inspected in the current phase (one table for the VM: a phase runs to completion before another starts). */
   private table: ValueTable = sharedTable;
   private serial: i32 = ++transactionSerial;
+  private requestLine: string | null = null;
+  private requestLineVersion: i32 = -1;
 
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
@@ -1333,18 +1350,13 @@ export class Transaction {
   /**
    * Whether one of screened link `r`'s literals may occur in some entry of its variables (in the
    * form its transformation list reads): the union of the group's slots over each variable's
-   * entries, computed once per (variable, group) while the request data stays as it is. Only for
-   * links taking their variables whole (a keyed target's list is small, and the union would
-   * transform and scan values it never holds).
+   * distinct values (whatever a key selects: a superset), computed once per (variable, group)
+   * while the request data stays as it is. A variable none of whose values has the group's hint
+   * bit (group hints, ValueTable.groupHints) holds none of its slots: no pass over its values.
    */
   private literalMayOccur(r: Rule): bool {
     const g = r.screenId;
-    if (g >= 64) return true;
-    const targets = r.targets;
-    for (let t = 0, n = targets.length; t < n; t++) {
-      const x = unchecked(targets[t]);
-      if (!x.exclude && (x.key.length > 0 || x.keyRegex !== null)) return true;
-    }
+    if (g >= HINTED_GROUPS) return true;
     const u = variableSlots;
     const rules = this.rules;
     const words = rules.screen!.words;
@@ -1352,15 +1364,31 @@ export class Transaction {
       u.transaction = this.serial;
       u.version = this.req.version;
       u.known.fill(0);
+      u.hinted = 0;
+      u.withGroup.fill(0);
       if (u.bits.length < words << 6) u.bits = new Uint32Array(words << 6);
     }
+    const vars = r.targetVars & this.present;
+    let unhinted = vars & ~u.hinted;
+    while (unhinted != 0) {
+      const v = <i32>ctz(unhinted);
+      unhinted &= unhinted - 1;
+      let hints = this.variableHints(v) & ~GROUP_HINTS_KNOWN;
+      while (hints != 0) {
+        unchecked(u.withGroup[<i32>ctz(hints)] |= bit(v));
+        hints &= hints - 1;
+      }
+      u.hinted |= bit(v);
+    }
+    // Only variables with a value that has the group's hint bit can hold its slots.
+    let candidates = vars & unchecked(u.withGroup[g]);
+    if (candidates == 0) return false;
     const slot = r.screenSlot;
     const w = slot >> 5, b = (<u32>1) << (<u32>(slot & 31));
     const groupBit = (<u64>1) << (<u64>g);
-    let vars = r.targetVars & this.present;
-    while (vars != 0) {
-      const v = <i32>ctz(vars);
-      vars &= vars - 1;
+    while (candidates != 0) {
+      const v = <i32>ctz(candidates);
+      candidates &= candidates - 1;
       const at = v * words;
       if ((unchecked(u.known[v]) & groupBit) == 0) {
         this.groupSlotsOf(v, g, u.bits, at);
@@ -1369,6 +1397,38 @@ export class Transaction {
       if ((unchecked(u.bits[at + w]) & b) != 0) return true;
     }
     return false;
+  }
+
+  /** The OR of the group hints of every value variable `v` has (see literalMayOccur). */
+  private variableHints(v: i32): u64 {
+    const req = this.req;
+    switch (v) {
+      case Var.ARGS: return this.pairsHints(req.argsGet, false) | this.pairsHints(req.argsPost, false);
+      case Var.ARGS_NAMES: return this.pairsHints(req.argsGet, true) | this.pairsHints(req.argsPost, true);
+      case Var.ARGS_GET: return this.pairsHints(req.argsGet, false);
+      case Var.ARGS_GET_NAMES: return this.pairsHints(req.argsGet, true);
+      case Var.ARGS_POST: return this.pairsHints(req.argsPost, false);
+      case Var.ARGS_POST_NAMES: return this.pairsHints(req.argsPost, true);
+      case Var.REQUEST_HEADERS: return this.pairsHints(req.headers, false);
+      case Var.REQUEST_HEADERS_NAMES: return this.pairsHints(req.headers, true);
+      case Var.REQUEST_COOKIES: return this.pairsHints(req.cookies, false);
+      case Var.REQUEST_COOKIES_NAMES: return this.pairsHints(req.cookies, true);
+      case Var.FILES: return this.pairsHints(req.files, false);
+      case Var.FILES_NAMES: return this.pairsHints(req.files, true);
+      case Var.RESPONSE_HEADERS: return this.pairsHints(req.responseHeaders, false);
+      case Var.RESPONSE_HEADERS_NAMES: return this.pairsHints(req.responseHeaders, true);
+    }
+    return this.table.hintsOf(this.table.intern(this.scalar(v)), this.rules);
+  }
+
+  private pairsHints(p: Pairs, names: bool): u64 {
+    if (p.length == 0) return 0;
+    const table = this.table, rules = this.rules;
+    const ids = table.idsOf(p, names);
+    const firsts = table.firstsOf(p, names);
+    let hints: u64 = 0;
+    for (let k = 0, n = firsts.length; k < n; k++) hints |= table.hintsOf(unchecked(ids[unchecked(firsts[k])]), rules);
+    return hints;
   }
 
   /** Screen group `g`'s slots over every entry variable `v` has (see literalMayOccur), into `bits` from `at`. */
@@ -1696,7 +1756,14 @@ export class Transaction {
       case Var.REQUEST_URI_RAW: return req.uri;
       case Var.REQUEST_FILENAME: return req.filename;
       case Var.REQUEST_BASENAME: return req.basename;
-      case Var.REQUEST_LINE: return req.method + " " + req.uri + " " + req.protocol;
+      case Var.REQUEST_LINE: {
+        // Made once per version of the request data (several lists and the screen read it).
+        if (this.requestLineVersion != req.version || this.requestLine === null) {
+          this.requestLine = req.method + " " + req.uri + " " + req.protocol;
+          this.requestLineVersion = req.version;
+        }
+        return this.requestLine!;
+      }
       case Var.QUERY_STRING: return req.queryString;
       case Var.REQUEST_METHOD: return req.method;
       case Var.REQUEST_PROTOCOL: return req.protocol;
@@ -1732,10 +1799,19 @@ export class Transaction {
   private applyCtl(c: Ctl): void {
     switch (c.kind) {
       case CtlKind.RuleEngine: this.mode = c.mode; break;
-      case CtlKind.RuleRemoveById: this.removedIds.push(c); break;
-      case CtlKind.RuleRemoveByTag: this.removedTags.push(c.tag); break;
+      case CtlKind.RuleRemoveById:
+        if (this.removedIds === NO_CTLS) this.removedIds = [];
+        this.removedIds.push(c);
+        break;
+      case CtlKind.RuleRemoveByTag:
+        if (this.removedTags === NO_TAGS) this.removedTags = [];
+        this.removedTags.push(c.tag);
+        break;
       case CtlKind.RuleRemoveTargetById:
-      case CtlKind.RuleRemoveTargetByTag: this.removedTargets.push(c); break;
+      case CtlKind.RuleRemoveTargetByTag:
+        if (this.removedTargets === NO_CTLS) this.removedTargets = [];
+        this.removedTargets.push(c);
+        break;
       case CtlKind.RequestBodyAccess: this.requestBodyAccess = c.mode == 1; break;
       case CtlKind.RequestBodyProcessor: this.req.bodyProcessor = c.tag; this.req.touch(); break;
     }
@@ -1743,13 +1819,28 @@ export class Transaction {
 
   /** Expands `%{...}` references (each value capped, so a macro cannot blow up memory). */
   expand(m: Macro): string {
-    if (m.parts.length == 1) return m.parts[0];
+    const parts = m.parts;
+    if (parts.length == 1) return parts[0];
+    let refs = m.txRefs;
+    if (refs === null) m.txRefs = refs = txRefsOf(m);
     let out = "";
-    for (let i = 0; i < m.parts.length; i++) {
-      if (!Macro.isRef(i)) { out += m.parts[i]; continue; }
-      let v = this.resolve(m.parts[i]);
-      if (v.length > MAX_MACRO_VALUE) v = v.substring(0, MAX_MACRO_VALUE);
-      out += v;
+    for (let i = 0, n = parts.length; i < n; i++) {
+      let v: string;
+      if (!Macro.isRef(i)) {
+        v = unchecked(parts[i]);
+      } else {
+        const ref = unchecked(refs[i]);
+        if (ref !== null) {
+          const found = this.tx.getHashed(ref.key, ref.hash);
+          v = found !== null ? found : "";
+        } else {
+          v = this.resolve(unchecked(parts[i]));
+        }
+        if (v.length > MAX_MACRO_VALUE) v = v.substring(0, MAX_MACRO_VALUE);
+      }
+      // Empty parts add nothing (a reference alone is its value, no copy).
+      if (v.length == 0) continue;
+      out = out.length == 0 ? v : out + v;
     }
     return out;
   }
@@ -1789,6 +1880,20 @@ export class Transaction {
     }
     return out;
   }
+}
+
+/** Macro `m`'s `TX:key` references by part (see Macro.txRefs): resolved as Transaction.resolve does. */
+function txRefsOf(m: Macro): StaticArray<TxRef | null> {
+  const parts = m.parts;
+  const out = new StaticArray<TxRef | null>(parts.length);
+  for (let i = 1; i < parts.length; i += 2) {
+    const ref = parts[i];
+    const colon = ref.indexOf(":");
+    if (colon < 0 || ref.substring(0, colon) != "TX") continue;
+    const key = ref.substring(colon + 1);
+    out[i] = new TxRef(key, txHash(key));
+  }
+  return out;
 }
 
 /** The transformation list ids of every prefix of the rule's list, the empty one first (kept on the rule). */

@@ -82,6 +82,13 @@ export class Macro {
   /** Whether it has no reference (its text is constantText()). */
   constant(): bool { return this.parts.length <= 1; }
   constantText(): string { return this.parts.length == 0 ? "" : this.parts[0]; }
+  /** By part: the `TX:key` reference there, parsed (the engine fills it at first expansion; null: another part). */
+  txRefs: StaticArray<TxRef | null> | null = null;
+}
+
+/** A macro's `%{TX:key}` reference: the key and its TX hash (tx.ts txHash). */
+export class TxRef {
+  constructor(readonly key: string, readonly hash: u32) {}
 }
 
 export enum Op {

@@ -2,7 +2,7 @@
 // collection, chains, skipAfter/SecMarker, ctl, MATCHED_VAR(S), captures and disruptive actions.
 // Pure: the filter feeds it request/response data and reads its decision and events.
 import {
-  Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, PhasePlan, Rule, RuleSet, SetVarOp, Target, Var, VAR_NAMES,
+  Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, PhasePlan, Rule, RuleSet, SetVarOp, Target, TxRef, Var, VAR_NAMES,
 } from "./seclang/model";
 import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
@@ -11,6 +11,7 @@ import { Pairs, RequestData } from "./request";
 import { append, parseIntOr } from "./bytes";
 import { familyOf } from "./family";
 import { HASH } from "util/hash";
+import { TxVars, txHash } from "./tx";
 import { HI_DONE, caseTrigger, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
 
 /** One matched rule (chain), for the audit log, metrics and the matched-rules list. */
@@ -30,6 +31,16 @@ export class MatchEvent {
 }
 
 const MAX_CAPTURES = 10;
+/** TX keys of the captures ("0".."9") and their hashes. */
+const CAPTURE_KEYS: StaticArray<string> = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+const CAPTURE_HASHES = captureHashes();
+function captureHashes(): StaticArray<u32> {
+  const out = new StaticArray<u32>(MAX_CAPTURES);
+  for (let i = 0; i < MAX_CAPTURES; i++) out[i] = txHash(CAPTURE_KEYS[i]);
+  return out;
+}
+const INBOUND_SCORE_HASH = txHash("inbound_anomaly_score");
+const SCORE_HASH = txHash("anomaly_score");
 
 /**
  * Bounds of what the value table keeps across requests (it is cleared at a phase start beyond
@@ -40,8 +51,6 @@ const MAX_CAPTURES = 10;
  */
 const VALUE_TABLE_MAX_VALUES = 8192;
 const VALUE_TABLE_MAX_CHARS = 1 << 18;
-/** Bumped for every phase of every transaction: Pairs keep their value ids only for the epoch that made them. */
-let valueEpoch: i32 = 0;
 
 /**
  * The distinct values inspected, each with a small id. Every collected value is interned once
@@ -51,6 +60,7 @@ let valueEpoch: i32 = 0;
  * and equal values share it. It is kept from request to request within bounds (beginPhase).
  */
 class ValueTable {
+  /** The generation at this phase's start: a Pairs keeps the value ids it got in it (idsOf). */
   epoch: i32 = 0;
   /**
    * The interned values by content: an open-addressing table of value id + 1 (0: empty), with
@@ -112,8 +122,9 @@ class ValueTable {
    * second time) until the table grows past its bounds or another rule set uses it.
    */
   beginPhase(rules: RuleSet): void {
-    this.epoch = ++valueEpoch;
     if (this.owner !== rules || this.overBounds()) this.clear(rules);
+    // Ids stay valid until the table is cleared: a Pairs unchanged since (a GET's phase 2) keeps them.
+    this.epoch = this.generation;
   }
 
   private overBounds(): bool {
@@ -583,6 +594,35 @@ class ValueTable {
     return this.scanBits;
   }
 
+  /** Value `id`'s group hints (see groupHints), computed now if not known; 0 when no group is hinted. */
+  hintsOf(id: i32, rules: RuleSet): u64 {
+    if (this.hintedGroups == 0) return 0;
+    const h = id < this.groupHints.length ? unchecked(this.groupHints[id]) : 0;
+    return h != 0 ? h : this.computeGroupHints(id, rules);
+  }
+
+  /**
+   * ORs into `into` (from word `at`) screen group `g`'s slots that have a literal in the form of
+   * value `id` the group reads: the slots a list holding the value can have survivors for.
+   */
+  orGroupSlots(g: i32, id: i32, rules: RuleSet, into: Uint32Array, at: i32): void {
+    // A clear hint bit: the group reads the value itself and none of its slots is set there.
+    if (g < this.hintedGroups) {
+      let hints: u64 = id < this.groupHints.length ? unchecked(this.groupHints[id]) : 0;
+      if (hints != 0 && (hints & ((<u64>1) << (<u64>g))) == 0) return;
+    }
+    const form = this.groupForm(g, id, rules);
+    if (form == 1) return;
+    const bits = this.scanBits, from = form - 2;
+    const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
+    for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) {
+      let word = unchecked(bits[from + w]);
+      if (w == start >> 5) word &= (<u32>0xffffffff) << (<u32>(start & 31));
+      if (w == w1 && (end & 31) != 0) word &= ((<u32>1) << (<u32>(end & 31))) - 1;
+      unchecked(into[at + w] |= word);
+    }
+  }
+
   /** Whether one of the literals of screened rule `r` occurs in value `id` (in the form its list reads). */
   screenHit(r: Rule, id: i32, rules: RuleSet): bool {
     const at = this.scanOffset(this.screenKey(id, r.transformChain, rules), rules);
@@ -644,6 +684,31 @@ const recentNames = new StaticArray<usize>(RECENT_NAMES);
 const recentTaken = new StaticArray<bool>(RECENT_NAMES);
 
 const sharedTable = new ValueTable();
+
+/**
+ * By variable, the slots of screen groups with a literal in some entry the variable has in this
+ * request (Transaction.literalMayOccur), for one transaction and version of its request data:
+ * one set for the VM, as the value table (a phase runs to completion before another starts).
+ */
+class VariableSlots {
+  transaction: i32 = 0;
+  version: i32 = -1;
+  /** By variable: bit g when group g's slots are computed (at v * words in `bits`, the group's range). */
+  known: Uint64Array = new Uint64Array(64);
+  /** Bit v: variable v's values' group hints are ORed into `withGroup`. */
+  hinted: u64 = 0;
+  /** By screen group: bit v when some value of variable v has the group's hint bit. */
+  withGroup: Uint64Array = new Uint64Array(64);
+  bits: Uint32Array = new Uint32Array(0);
+}
+const variableSlots = new VariableSlots();
+/** Numbers transactions (VariableSlots.transaction). */
+let transactionSerial: i32 = 0;
+/**
+ * Variables whose entries change while a phase runs (TX, MATCHED_*): a link reading one is never
+ * skipped by literalMayOccur (a count target sets every bit of Rule.targetVars).
+ */
+const CHANGING_VARS: u64 = bit(Var.TX) | bit(Var.MATCHED_VAR) | bit(Var.MATCHED_VAR_NAME) | bit(Var.MATCHED_VARS) | bit(Var.MATCHED_VARS_NAMES);
 /**
  * By target list id: how many entries the list had when last collected, in any transaction (the
  * next one's initial capacity; only a size hint, so lists of another rule set do no harm).
@@ -975,13 +1040,16 @@ function reserved<T>(n: i32): Array<T> {
 
 /** A screen pass over a list where no literal occurred: no rule of the screen has a value to visit. */
 const NO_SLOTS: Array<i32[] | null> = [];
+/** Shared empty ctl lists of Transaction (replaced, never written). */
+const NO_CTLS: Ctl[] = [];
+const NO_TAGS: string[] = [];
 /** Scratch lists of Transaction (one set for the VM: a phase runs to completion before another starts). */
 const countScratch = new TargetList();
 const linkScratch = new TargetList();
 
 export class Transaction {
   req: RequestData = new RequestData();
-  tx: Map<string, string> = new Map<string, string>();
+  tx: TxVars = new TxVars();
   mode: i32;
   requestBodyAccess: bool;
   events: MatchEvent[] = [];
@@ -1018,9 +1086,10 @@ export class Transaction {
     this.matchedPairs = p;
     this.pendingName = null;
   }
-  private removedIds: Ctl[] = [];
-  private removedTags: string[] = [];
-  private removedTargets: Ctl[] = [];
+  // Made by the first ctl that needs one (most transactions have none): shared empty ones till then.
+  private removedIds: Ctl[] = NO_CTLS;
+  private removedTags: string[] = NO_TAGS;
+  private removedTargets: Ctl[] = NO_CTLS;
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private targetCache: Array<CollectedTargets | null>;
@@ -1038,6 +1107,9 @@ export class Transaction {
   private rawCount: i32 = 0;
   /** The values inspected in the current phase (one table for the VM: a phase runs to completion before another starts). */
   private table: ValueTable = sharedTable;
+  private serial: i32 = ++transactionSerial;
+  private requestLine: string | null = null;
+  private requestLineVersion: i32 = -1;
 
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
@@ -1048,9 +1120,9 @@ export class Transaction {
 
   /** The anomaly score the rules computed (TX:inbound_anomaly_score, else TX:anomaly_score). */
   anomalyScore(): i32 {
-    if (this.tx.has("inbound_anomaly_score")) return <i32>parseIntOr(this.tx.get("inbound_anomaly_score"), 0);
-    if (this.tx.has("anomaly_score")) return <i32>parseIntOr(this.tx.get("anomaly_score"), 0);
-    return 0;
+    let v = this.tx.getHashed("inbound_anomaly_score", INBOUND_SCORE_HASH);
+    if (v === null) v = this.tx.getHashed("anomaly_score", SCORE_HASH);
+    return v !== null ? <i32>parseIntOr(v, 0) : 0;
   }
 
   matchedRuleIds(): string {
@@ -1189,6 +1261,9 @@ export class Transaction {
     if ((r.targetVars & this.present) == 0) return false;
     const txKey = r.txKeyTarget;
     if (txKey !== null && this.removedTargets.length == 0) return this.evalTxKey(r, txKey);
+    // A screened link none of whose literals occurs in any value of its variables: no survivor in
+    // any list of them, whatever its key selectors and exclusions; the list is not collected.
+    if (r.screenId >= 0 && !r.multiMatch && (r.targetVars & CHANGING_VARS) == 0 && !this.literalMayOccur(r)) return false;
     // Rules with the same target list share what was collected in this phase.
     let tl: TargetList;
     let list: CollectedTargets | null = null;
@@ -1296,6 +1371,131 @@ export class Transaction {
   }
 
   /**
+   * Whether one of screened link `r`'s literals may occur in some entry of its variables (in the
+   * form its transformation list reads): the union of the group's slots over each variable's
+   * distinct values (whatever a key selects: a superset), computed once per (variable, group)
+   * while the request data stays as it is. A variable none of whose values has the group's hint
+   * bit (group hints, ValueTable.groupHints) holds none of its slots: no pass over its values.
+   */
+  private literalMayOccur(r: Rule): bool {
+    const g = r.screenId;
+    if (g >= HINTED_GROUPS) return true;
+    const u = variableSlots;
+    const rules = this.rules;
+    const words = rules.screen!.words;
+    if (u.transaction != this.serial || u.version != this.req.version) {
+      u.transaction = this.serial;
+      u.version = this.req.version;
+      u.known.fill(0);
+      u.hinted = 0;
+      u.withGroup.fill(0);
+      if (u.bits.length < words << 6) u.bits = new Uint32Array(words << 6);
+    }
+    const vars = r.targetVars & this.present;
+    let unhinted = vars & ~u.hinted;
+    while (unhinted != 0) {
+      const v = <i32>ctz(unhinted);
+      unhinted &= unhinted - 1;
+      let hints = this.variableHints(v) & ~GROUP_HINTS_KNOWN;
+      while (hints != 0) {
+        unchecked(u.withGroup[<i32>ctz(hints)] |= bit(v));
+        hints &= hints - 1;
+      }
+      u.hinted |= bit(v);
+    }
+    // Only variables with a value that has the group's hint bit can hold its slots.
+    let candidates = vars & unchecked(u.withGroup[g]);
+    if (candidates == 0) return false;
+    const slot = r.screenSlot;
+    const w = slot >> 5, b = (<u32>1) << (<u32>(slot & 31));
+    const groupBit = (<u64>1) << (<u64>g);
+    while (candidates != 0) {
+      const v = <i32>ctz(candidates);
+      candidates &= candidates - 1;
+      const at = v * words;
+      if ((unchecked(u.known[v]) & groupBit) == 0) {
+        this.groupSlotsOf(v, g, u.bits, at);
+        unchecked(u.known[v] |= groupBit);
+      }
+      if ((unchecked(u.bits[at + w]) & b) != 0) return true;
+    }
+    return false;
+  }
+
+  /** The OR of the group hints of every value variable `v` has (see literalMayOccur). */
+  private variableHints(v: i32): u64 {
+    const req = this.req;
+    switch (v) {
+      case Var.ARGS: return this.pairsHints(req.argsGet, false) | this.pairsHints(req.argsPost, false);
+      case Var.ARGS_NAMES: return this.pairsHints(req.argsGet, true) | this.pairsHints(req.argsPost, true);
+      case Var.ARGS_GET: return this.pairsHints(req.argsGet, false);
+      case Var.ARGS_GET_NAMES: return this.pairsHints(req.argsGet, true);
+      case Var.ARGS_POST: return this.pairsHints(req.argsPost, false);
+      case Var.ARGS_POST_NAMES: return this.pairsHints(req.argsPost, true);
+      case Var.REQUEST_HEADERS: return this.pairsHints(req.headers, false);
+      case Var.REQUEST_HEADERS_NAMES: return this.pairsHints(req.headers, true);
+      case Var.REQUEST_COOKIES: return this.pairsHints(req.cookies, false);
+      case Var.REQUEST_COOKIES_NAMES: return this.pairsHints(req.cookies, true);
+      case Var.FILES: return this.pairsHints(req.files, false);
+      case Var.FILES_NAMES: return this.pairsHints(req.files, true);
+      case Var.RESPONSE_HEADERS: return this.pairsHints(req.responseHeaders, false);
+      case Var.RESPONSE_HEADERS_NAMES: return this.pairsHints(req.responseHeaders, true);
+    }
+    return this.table.hintsOf(this.table.intern(this.scalar(v)), this.rules);
+  }
+
+  private pairsHints(p: Pairs, names: bool): u64 {
+    if (p.length == 0) return 0;
+    const table = this.table, rules = this.rules;
+    const ids = table.idsOf(p, names);
+    const firsts = table.firstsOf(p, names);
+    let hints: u64 = 0;
+    for (let k = 0, n = firsts.length; k < n; k++) hints |= table.hintsOf(unchecked(ids[unchecked(firsts[k])]), rules);
+    return hints;
+  }
+
+  /** Screen group `g`'s slots over every entry variable `v` has (see literalMayOccur), into `bits` from `at`. */
+  private groupSlotsOf(v: i32, g: i32, bits: Uint32Array, at: i32): void {
+    const rules = this.rules;
+    const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
+    // The group's range only (its edge words are shared with other groups: those bits are kept).
+    for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) {
+      let mask: u32 = 0xffffffff;
+      if (w == start >> 5) mask &= (<u32>0xffffffff) << (<u32>(start & 31));
+      if (w == w1 && (end & 31) != 0) mask &= ((<u32>1) << (<u32>(end & 31))) - 1;
+      unchecked(bits[at + w] &= ~mask);
+    }
+    const req = this.req;
+    switch (v) {
+      case Var.ARGS: this.groupSlotsOfPairs(req.argsGet, false, g, bits, at); this.groupSlotsOfPairs(req.argsPost, false, g, bits, at); return;
+      case Var.ARGS_NAMES: this.groupSlotsOfPairs(req.argsGet, true, g, bits, at); this.groupSlotsOfPairs(req.argsPost, true, g, bits, at); return;
+      case Var.ARGS_GET: this.groupSlotsOfPairs(req.argsGet, false, g, bits, at); return;
+      case Var.ARGS_GET_NAMES: this.groupSlotsOfPairs(req.argsGet, true, g, bits, at); return;
+      case Var.ARGS_POST: this.groupSlotsOfPairs(req.argsPost, false, g, bits, at); return;
+      case Var.ARGS_POST_NAMES: this.groupSlotsOfPairs(req.argsPost, true, g, bits, at); return;
+      case Var.REQUEST_HEADERS: this.groupSlotsOfPairs(req.headers, false, g, bits, at); return;
+      case Var.REQUEST_HEADERS_NAMES: this.groupSlotsOfPairs(req.headers, true, g, bits, at); return;
+      case Var.REQUEST_COOKIES: this.groupSlotsOfPairs(req.cookies, false, g, bits, at); return;
+      case Var.REQUEST_COOKIES_NAMES: this.groupSlotsOfPairs(req.cookies, true, g, bits, at); return;
+      case Var.FILES: this.groupSlotsOfPairs(req.files, false, g, bits, at); return;
+      case Var.FILES_NAMES: this.groupSlotsOfPairs(req.files, true, g, bits, at); return;
+      case Var.RESPONSE_HEADERS: this.groupSlotsOfPairs(req.responseHeaders, false, g, bits, at); return;
+      case Var.RESPONSE_HEADERS_NAMES: this.groupSlotsOfPairs(req.responseHeaders, true, g, bits, at); return;
+    }
+    // A scalar: its one value (a body only when there is one: `present`).
+    this.table.orGroupSlots(g, this.table.intern(this.scalar(v)), rules, bits, at);
+  }
+
+  private groupSlotsOfPairs(p: Pairs, names: bool, g: i32, bits: Uint32Array, at: i32): void {
+    if (p.length == 0) return;
+    const table = this.table;
+    const ids = table.idsOf(p, names);
+    // Each distinct entry once.
+    const firsts = table.firstsOf(p, names);
+    for (let k = 0, n = firsts.length; k < n; k++) table.orGroupSlots(g, unchecked(ids[unchecked(firsts[k])]), this.rules, bits, at);
+  }
+
+  /**
    * Shared list `targetId` of this phase: the values of targets [0, upTo) of `r` (a rule with
    * that list, or with a longer list starting with it), collected on first use. A list whose
    * targets start with another shared list's (RuleSet.targetPrefix) starts from that list's
@@ -1359,10 +1559,10 @@ export class Transaction {
    */
   private evalTxKey(r: Rule, t: Target): bool {
     const op = r.op;
-    const present = this.tx.has(t.key);
+    const at = this.tx.find(t.key, t.keyHash);
     let v: string;
-    if (t.count) v = present ? "1" : "0";
-    else if (present) v = this.tx.get(t.key);
+    if (t.count) v = at >= 0 ? "1" : "0";
+    else if (at >= 0) v = this.tx.valueAt(at);
     else return false;
     const param = r.paramConstant ? r.paramText : this.expand(op.param);
     const res = evalOperator(op, v, param, r.capture);
@@ -1381,9 +1581,9 @@ export class Transaction {
     if (captures === null) return;
     const caps = captures;
     for (let i = 0; i < MAX_CAPTURES; i++) {
-      const key = i.toString();
-      if (i < caps.length) this.tx.set(key, caps[i]);
-      else if (this.tx.has(key)) this.tx.delete(key);
+      const key = unchecked(CAPTURE_KEYS[i]), h = unchecked(CAPTURE_HASHES[i]);
+      if (i < caps.length) this.tx.setHashed(key, h, caps[i]);
+      else this.tx.deleteHashed(key, h);
     }
   }
 
@@ -1544,16 +1744,20 @@ export class Transaction {
       case Var.TX: {
         if (t.keyRegex === null && t.key.length > 0) {
           // A plain key: one lookup (TX keys are stored lowercase).
-          if (this.tx.has(t.key) && !(this.collecting !== null && this.collecting!.hasExclusions && this.excluded(Var.TX, t.key, t.key))) {
-            this.add(out, t.key, Var.TX, this.table.intern(this.tx.get(t.key)));
+          const at = this.tx.find(t.key, t.keyHash);
+          if (at >= 0 && !(this.collecting !== null && this.collecting!.hasExclusions && this.excluded(Var.TX, t.key, t.key))) {
+            this.add(out, t.key, Var.TX, this.table.intern(this.tx.valueAt(at)));
           }
           return;
         }
-        const keys = this.tx.keys();
-        for (let i = 0; i < keys.length; i++) {
-          if (!keySelected(t, keys[i])) continue;
-          if ((this.collecting !== null && (this.collecting!.hasExclusions || this.removedTargets.length > 0)) && this.excluded(Var.TX, keys[i], keys[i])) continue;
-          this.add(out, keys[i], Var.TX, this.table.intern(this.tx.get(keys[i])));
+        // Every key in insertion order (adding to a list sets no TX variable).
+        const tx = this.tx;
+        for (let i = 0, n = tx.entries; i < n; i++) {
+          if (!tx.isLive(i)) continue;
+          const key = tx.keyAt(i);
+          if (!keySelected(t, key)) continue;
+          if ((this.collecting !== null && (this.collecting!.hasExclusions || this.removedTargets.length > 0)) && this.excluded(Var.TX, key, key)) continue;
+          this.add(out, key, Var.TX, this.table.intern(tx.valueAt(i)));
         }
         return;
       }
@@ -1578,7 +1782,14 @@ export class Transaction {
       case Var.REQUEST_URI_RAW: return req.uri;
       case Var.REQUEST_FILENAME: return req.filename;
       case Var.REQUEST_BASENAME: return req.basename;
-      case Var.REQUEST_LINE: return req.method + " " + req.uri + " " + req.protocol;
+      case Var.REQUEST_LINE: {
+        // Made once per version of the request data (several lists and the screen read it).
+        if (this.requestLineVersion != req.version || this.requestLine === null) {
+          this.requestLine = req.method + " " + req.uri + " " + req.protocol;
+          this.requestLineVersion = req.version;
+        }
+        return this.requestLine!;
+      }
       case Var.QUERY_STRING: return req.queryString;
       case Var.REQUEST_METHOD: return req.method;
       case Var.REQUEST_PROTOCOL: return req.protocol;
@@ -1599,22 +1810,34 @@ export class Transaction {
     const sv = r.setvars[i];
     const constKey = sv.constKey;
     const key = constKey !== null ? constKey : this.expand(sv.name).toLowerCase();
-    if (sv.op == SetVarOp.Unset) { if (this.tx.has(key)) this.tx.delete(key); return; }
+    const h = constKey !== null ? sv.constKeyHash : txHash(key);
+    const tx = this.tx;
+    if (sv.op == SetVarOp.Unset) { tx.deleteHashed(key, h); return; }
     const constValue = sv.constValue;
     const value = constValue !== null ? constValue : this.expand(sv.value);
-    if (sv.op == SetVarOp.Set) { this.tx.set(key, value); return; }
-    const old = this.tx.has(key) ? parseIntOr(this.tx.get(key), 0) : 0;
+    if (sv.op == SetVarOp.Set) { tx.setHashed(key, h, value); return; }
+    const at = tx.find(key, h);
+    const old = at >= 0 ? parseIntOr(tx.valueAt(at), 0) : 0;
     const delta = parseIntOr(value, 0);
-    this.tx.set(key, (sv.op == SetVarOp.Add ? old + delta : old - delta).toString());
+    tx.setHashed(key, h, (sv.op == SetVarOp.Add ? old + delta : old - delta).toString());
   }
 
   private applyCtl(c: Ctl): void {
     switch (c.kind) {
       case CtlKind.RuleEngine: this.mode = c.mode; break;
-      case CtlKind.RuleRemoveById: this.removedIds.push(c); break;
-      case CtlKind.RuleRemoveByTag: this.removedTags.push(c.tag); break;
+      case CtlKind.RuleRemoveById:
+        if (this.removedIds === NO_CTLS) this.removedIds = [];
+        this.removedIds.push(c);
+        break;
+      case CtlKind.RuleRemoveByTag:
+        if (this.removedTags === NO_TAGS) this.removedTags = [];
+        this.removedTags.push(c.tag);
+        break;
       case CtlKind.RuleRemoveTargetById:
-      case CtlKind.RuleRemoveTargetByTag: this.removedTargets.push(c); break;
+      case CtlKind.RuleRemoveTargetByTag:
+        if (this.removedTargets === NO_CTLS) this.removedTargets = [];
+        this.removedTargets.push(c);
+        break;
       case CtlKind.RequestBodyAccess: this.requestBodyAccess = c.mode == 1; break;
       case CtlKind.RequestBodyProcessor: this.req.bodyProcessor = c.tag; this.req.touch(); break;
     }
@@ -1622,13 +1845,28 @@ export class Transaction {
 
   /** Expands `%{...}` references (each value capped, so a macro cannot blow up memory). */
   expand(m: Macro): string {
-    if (m.parts.length == 1) return m.parts[0];
+    const parts = m.parts;
+    if (parts.length == 1) return parts[0];
+    let refs = m.txRefs;
+    if (refs === null) m.txRefs = refs = txRefsOf(m);
     let out = "";
-    for (let i = 0; i < m.parts.length; i++) {
-      if (!Macro.isRef(i)) { out += m.parts[i]; continue; }
-      let v = this.resolve(m.parts[i]);
-      if (v.length > MAX_MACRO_VALUE) v = v.substring(0, MAX_MACRO_VALUE);
-      out += v;
+    for (let i = 0, n = parts.length; i < n; i++) {
+      let v: string;
+      if (!Macro.isRef(i)) {
+        v = unchecked(parts[i]);
+      } else {
+        const ref = unchecked(refs[i]);
+        if (ref !== null) {
+          const found = this.tx.getHashed(ref.key, ref.hash);
+          v = found !== null ? found : "";
+        } else {
+          v = this.resolve(unchecked(parts[i]));
+        }
+        if (v.length > MAX_MACRO_VALUE) v = v.substring(0, MAX_MACRO_VALUE);
+      }
+      // Empty parts add nothing (a reference alone is its value, no copy).
+      if (v.length == 0) continue;
+      out = out.length == 0 ? v : out + v;
     }
     return out;
   }
@@ -1641,7 +1879,7 @@ export class Transaction {
     }
     const head = ref.substring(0, colon);
     const key = ref.substring(colon + 1);
-    if (head == "TX") return this.tx.has(key) ? this.tx.get(key) : "";
+    if (head == "TX") { const v = this.tx.get(key); return v !== null ? v : ""; }
     if (head == "RULE") {
       const r = this.current;
       if (r === null) return "";
@@ -1668,6 +1906,20 @@ export class Transaction {
     }
     return out;
   }
+}
+
+/** Macro `m`'s `TX:key` references by part (see Macro.txRefs): resolved as Transaction.resolve does. */
+function txRefsOf(m: Macro): StaticArray<TxRef | null> {
+  const parts = m.parts;
+  const out = new StaticArray<TxRef | null>(parts.length);
+  for (let i = 1; i < parts.length; i += 2) {
+    const ref = parts[i];
+    const colon = ref.indexOf(":");
+    if (colon < 0 || ref.substring(0, colon) != "TX") continue;
+    const key = ref.substring(colon + 1);
+    out[i] = new TxRef(key, txHash(key));
+  }
+  return out;
 }
 
 /** The transformation list ids of every prefix of the rule's list, the empty one first (kept on the rule). */
@@ -1762,6 +2014,10 @@ function prepareLink(r: Rule): void {
   let vars: u64 = 0;
   for (let t = 0; t < r.targets.length; t++) {
     const x = r.targets[t];
+    if (x.variable == Var.TX && x.key.length > 0) {
+      x.key = sameTxKey(x.key);
+      x.keyHash = txHash(x.key);
+    }
     if (x.exclude) continue;
     if (x.count || x.variable < 0 || x.variable >= 64) { vars = ~(<u64>0); break; }
     vars |= (<u64>1) << (<u64>x.variable);
@@ -1769,9 +2025,20 @@ function prepareLink(r: Rule): void {
   r.targetVars = vars;
   for (let i = 0; i < r.setvars.length; i++) {
     const sv = r.setvars[i];
-    sv.constKey = sv.name.constant() ? sv.name.constantText().toLowerCase() : null;
+    const constKey = sv.name.constant() ? sv.name.constantText().toLowerCase() : null;
+    // One string per distinct key: lookups by a rule's key find the setvar's string by identity.
+    sv.constKey = constKey !== null ? sameTxKey(constKey) : null;
+    sv.constKeyHash = constKey !== null ? txHash(constKey) : 0;
     sv.constValue = sv.value.constant() ? sv.value.constantText() : null;
   }
+}
+
+/** The one string kept for each constant TX key of the loaded rule sets (made at load only). */
+const txKeyStrings = new Map<string, string>();
+function sameTxKey(key: string): string {
+  if (txKeyStrings.has(key)) return txKeyStrings.get(key);
+  txKeyStrings.set(key, key);
+  return key;
 }
 
 /**

@@ -7,8 +7,9 @@ import { urlDecode } from "./transforms";
 
 /** An ordered multimap (collections keep duplicates: parameter pollution stays visible). */
 export class Pairs {
-  names: string[] = [];
-  values: string[] = [];
+  // Shared empty arrays until the first add (most of a request's collections stay empty).
+  names: string[] = NO_STRINGS;
+  values: string[] = NO_STRINGS;
   private lower: string[] | null = null;
   /** Ids of names and values in the engine's per-phase value table, valid while `idEpoch` is current (see engine.ts). */
   nameIds: i32[] | null = null;
@@ -18,6 +19,7 @@ export class Pairs {
   firstValues: i32[] | null = null;
   idEpoch: i32 = 0;
   add(name: string, value: string): void {
+    if (this.names === NO_STRINGS) { this.names = []; this.values = []; }
     append(this.names, name);
     append(this.values, value);
     this.lower = null;
@@ -63,6 +65,9 @@ export class Pairs {
     return l;
   }
 }
+
+/** The names and values of every empty Pairs (replaced on the first add, never written). */
+const NO_STRINGS: string[] = [];
 
 /** How many recent distinct names lowerNames remembers (a power of two). */
 const LOWER_RECENT = 8;

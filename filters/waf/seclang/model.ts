@@ -45,6 +45,8 @@ export class Target {
   key: string = "";
   keyRegex: Regex | null = null;
   keyRegexSource: string = "";
+  /** A TX target's key hash (tx.ts txHash), made by the phase plan. */
+  keyHash: u32 = 0;
   count: bool = false;
   exclude: bool = false;
 
@@ -80,6 +82,13 @@ export class Macro {
   /** Whether it has no reference (its text is constantText()). */
   constant(): bool { return this.parts.length <= 1; }
   constantText(): string { return this.parts.length == 0 ? "" : this.parts[0]; }
+  /** By part: the `TX:key` reference there, parsed (the engine fills it at first expansion; null: another part). */
+  txRefs: StaticArray<TxRef | null> | null = null;
+}
+
+/** A macro's `%{TX:key}` reference: the key and its TX hash (tx.ts txHash). */
+export class TxRef {
+  constructor(readonly key: string, readonly hash: u32) {}
 }
 
 export enum Op {
@@ -111,6 +120,8 @@ export class SetVar {
   constKey: string | null = null;
   /** The value when `value` has no reference (RuleSet.plan makes it). */
   constValue: string | null = null;
+  /** constKey's hash (tx.ts txHash). */
+  constKeyHash: u32 = 0;
   /** The key depends on the match (%{MATCHED_VAR...}): it runs once per matched value. */
   perMatch: bool = false;
   op: i32 = SetVarOp.Set;

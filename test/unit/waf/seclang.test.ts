@@ -324,6 +324,20 @@ describe('actions and directives', () => {
     expect(await w.matches({ path: '/?d=12-34' })).toEqual([2, 3, 4, 6]);
     w.close();
   });
+  it('TX lists its keys in insertion order: a value set again keeps its place, a key unset and set again goes last', async () => {
+    const w = await withRules([
+      `SecAction "id:1,phase:1,pass,nolog,setvar:tx.k_a=1,setvar:tx.k_b=1,setvar:tx.k_c=1,setvar:!tx.k_b,setvar:tx.k_b=2,setvar:tx.k_a=3"`,
+      // Enough keys to grow the table, three unset before it grows (dropped when it is rebuilt).
+      `SecAction "id:2,phase:1,pass,nolog,setvar:tx.f_0=x,setvar:tx.f_1=x,setvar:tx.f_2=x,setvar:tx.f_3=x,setvar:tx.f_4=x,setvar:tx.f_5=x,setvar:tx.f_6=x,setvar:tx.f_7=x,setvar:tx.f_8=x,setvar:tx.f_9=x,setvar:tx.f_10=x,setvar:tx.f_11=x,setvar:tx.f_12=x,setvar:tx.f_13=x,setvar:tx.f_14=x,setvar:tx.f_15=x,setvar:tx.f_16=x,setvar:tx.f_17=x,setvar:tx.f_18=x,setvar:tx.f_19=x,setvar:!tx.f_0,setvar:!tx.f_8,setvar:!tx.f_16,setvar:tx.f_20=x,setvar:tx.f_21=x,setvar:tx.f_22=x,setvar:tx.f_23=x,setvar:tx.f_24=x,setvar:tx.f_25=x,setvar:tx.f_26=x,setvar:tx.f_27=x,setvar:tx.f_28=x,setvar:tx.f_29=x,setvar:tx.f_30=x,setvar:tx.f_31=x,setvar:tx.f_32=x,setvar:tx.f_33=x,setvar:tx.f_34=x,setvar:tx.f_35=x,setvar:tx.f_36=x,setvar:tx.f_37=x,setvar:tx.f_38=x,setvar:tx.f_39=x"`,
+      `SecRule TX:/^k_/ "@rx ." "id:3,phase:1,pass,log"`,
+      `SecRule &TX:/^f_/ "@eq 37" "id:4,phase:1,pass,log"`,
+      `SecRule TX:k_a "@eq 3" "id:5,phase:1,pass,log"`,
+    ].join('\n'));
+    const res = await w.send({ path: '/' });
+    expect(matchedRules(res)).toEqual([3, 4, 5]);
+    expect(auditLines(res)[0]!.matched_var).toBe('TX:k_b');
+    w.close();
+  });
   it('verdicts and captures stay right when the same values come back in later requests (per-value results are kept)', async () => {
     const w = await withRules([
       `SecRule ARGS:d "@rx ^(\\d+)-(\\d+)$" "id:5,phase:2,pass,nolog,capture,chain"`,

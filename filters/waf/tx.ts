@@ -1,0 +1,120 @@
+// The TX collection of a transaction: string keys to string values, listed in insertion order
+// (what `TX:/regex/` and a whole-TX target walk, as the Map it replaces did: a value set again
+// keeps its place, a key deleted and set again goes last).
+import { HASH } from "util/hash";
+
+/** The hash TxVars files `key` under (a constant key's is computed once, at load). */
+export function txHash(key: string): u32 {
+  return HASH<string>(key);
+}
+
+/**
+ * An open-addressing table of entry index + 1 over entries kept in insertion order, each with
+ * its key's hash: one lookup answers "present?" and the value together, and a caller with the
+ * hash at hand does not hash the key again (most lookups are of the ruleset's constant keys).
+ */
+export class TxVars {
+  // Room for the bundled ruleset's keys (~30 at PL1) from the start: no regrowth per request.
+  private keys: string[] = reserved<string>(32);
+  private values: string[] = reserved<string>(32);
+  private hashes: u32[] = reserved<u32>(32);
+  private live: bool[] = reserved<bool>(32);
+  private slots: Int32Array = new Int32Array(64);
+  private deleted: i32 = 0;
+
+  /** The entry holding `key` (its hash `h`), or -1. */
+  find(key: string, h: u32): i32 {
+    const slots = this.slots, mask = slots.length - 1;
+    let at = <i32>h & mask;
+    while (true) {
+      const e = unchecked(slots[at]);
+      if (e == 0) return -1;
+      const i = e - 1;
+      if (unchecked(this.hashes[i]) == h && unchecked(this.live[i]) && unchecked(this.keys[i]) == key) return i;
+      at = (at + 1) & mask;
+    }
+  }
+
+  /** The value of entry `i` (from find). */
+  @inline valueAt(i: i32): string { return unchecked(this.values[i]); }
+
+  has(key: string): bool { return this.find(key, txHash(key)) >= 0; }
+
+  /** The value of `key`, or null when it is not set. */
+  get(key: string): string | null { return this.getHashed(key, txHash(key)); }
+
+  getHashed(key: string, h: u32): string | null {
+    const i = this.find(key, h);
+    return i < 0 ? null : unchecked(this.values[i]);
+  }
+
+  set(key: string, value: string): void { this.setHashed(key, txHash(key), value); }
+
+  setHashed(key: string, h: u32, value: string): void {
+    const i = this.find(key, h);
+    if (i >= 0) { unchecked(this.values[i] = value); return; }
+    // At most half full, dead entries included (a rebuild drops them).
+    if ((this.keys.length + 1) * 2 > this.slots.length) this.rebuild();
+    const id = this.keys.length;
+    this.keys.push(key);
+    this.values.push(value);
+    this.hashes.push(h);
+    this.live.push(true);
+    this.place(id, h);
+  }
+
+  delete(key: string): void { this.deleteHashed(key, txHash(key)); }
+
+  deleteHashed(key: string, h: u32): void {
+    const i = this.find(key, h);
+    if (i < 0) return;
+    // The entry stays (its slot keeps probe chains whole) until the next rebuild.
+    unchecked(this.live[i] = false);
+    unchecked(this.values[i] = "");
+    this.deleted++;
+  }
+
+  /** Entries ever added since the last rebuild (live or not): iterate with isLive / keyAt / valueAt. */
+  get entries(): i32 { return this.keys.length; }
+  @inline isLive(i: i32): bool { return unchecked(this.live[i]); }
+  @inline keyAt(i: i32): string { return unchecked(this.keys[i]); }
+
+  private place(id: i32, h: u32): void {
+    const slots = this.slots, mask = slots.length - 1;
+    let at = <i32>h & mask;
+    while (unchecked(slots[at]) != 0) at = (at + 1) & mask;
+    unchecked(slots[at] = id + 1);
+  }
+
+  /** Drops deleted entries (keeping the order of the others) and sizes the table for one more. */
+  private rebuild(): void {
+    if (this.deleted > 0) {
+      let n = 0;
+      const keys = this.keys, values = this.values, hashes = this.hashes, live = this.live;
+      for (let i = 0, m = keys.length; i < m; i++) {
+        if (!unchecked(live[i])) continue;
+        unchecked(keys[n] = keys[i]);
+        unchecked(values[n] = values[i]);
+        unchecked(hashes[n] = hashes[i]);
+        unchecked(live[n] = true);
+        n++;
+      }
+      keys.length = n;
+      values.length = n;
+      hashes.length = n;
+      live.length = n;
+      this.deleted = 0;
+    }
+    let size = this.slots.length;
+    while ((this.keys.length + 1) * 2 > size) size <<= 1;
+    this.slots = new Int32Array(size);
+    for (let i = 0, m = this.keys.length; i < m; i++) this.place(i, unchecked(this.hashes[i]));
+  }
+}
+
+/** An empty array with room for `n` elements. */
+function reserved<T>(n: i32): Array<T> {
+  const a = new Array<T>(n);
+  a.length = 0;
+  return a;
+}

@@ -1009,6 +1009,17 @@ class CollectedTargets extends TargetList {
 const SURVIVORS_MIN = 64;
 const MAX_MACRO_VALUE = 1024;
 const NO_VALUES: i32[] = [];
+
+/** Whether collection variable `v` reads its entries' names (the `_NAMES` variables). */
+function readsNames(v: i32): bool {
+  return v == Var.ARGS_NAMES || v == Var.ARGS_GET_NAMES || v == Var.ARGS_POST_NAMES || v == Var.REQUEST_HEADERS_NAMES ||
+    v == Var.REQUEST_COOKIES_NAMES || v == Var.FILES_NAMES || v == Var.RESPONSE_HEADERS_NAMES || v == Var.MATCHED_VARS_NAMES;
+}
+
+/** ARGS and ARGS_NAMES read the body's arguments after the query's. */
+function alsoBodyArgs(v: i32): bool {
+  return v == Var.ARGS || v == Var.ARGS_NAMES;
+}
 /** Shared empty placeholders of CollectedTargets' per-group arrays (replaced, never written). */
 const NO_LISTS: Array<i32[] | null> = [];
 const NO_SLOT_LISTS: Array<Array<i32[] | null> | null> = [];
@@ -1424,24 +1435,28 @@ export class Transaction {
 
   /** The OR of the group hints of every value variable `v` has (see literalMayOccur). */
   private variableHints(v: i32): u64 {
+    const p = this.requestPairsOf(v);
+    if (p === null) return this.table.hintsOf(this.table.intern(this.scalar(v)), this.rules);
+    const names = readsNames(v);
+    const hints = this.pairsHints(p, names);
+    return alsoBodyArgs(v) ? hints | this.pairsHints(this.req.argsPost, names) : hints;
+  }
+
+  /**
+   * The request's pairs that collection variable `v` reads (ARGS and ARGS_NAMES: the query's,
+   * then the body's, see alsoBodyArgs); null for any other variable.
+   */
+  private requestPairsOf(v: i32): Pairs | null {
     const req = this.req;
     switch (v) {
-      case Var.ARGS: return this.pairsHints(req.argsGet, false) | this.pairsHints(req.argsPost, false);
-      case Var.ARGS_NAMES: return this.pairsHints(req.argsGet, true) | this.pairsHints(req.argsPost, true);
-      case Var.ARGS_GET: return this.pairsHints(req.argsGet, false);
-      case Var.ARGS_GET_NAMES: return this.pairsHints(req.argsGet, true);
-      case Var.ARGS_POST: return this.pairsHints(req.argsPost, false);
-      case Var.ARGS_POST_NAMES: return this.pairsHints(req.argsPost, true);
-      case Var.REQUEST_HEADERS: return this.pairsHints(req.headers, false);
-      case Var.REQUEST_HEADERS_NAMES: return this.pairsHints(req.headers, true);
-      case Var.REQUEST_COOKIES: return this.pairsHints(req.cookies, false);
-      case Var.REQUEST_COOKIES_NAMES: return this.pairsHints(req.cookies, true);
-      case Var.FILES: return this.pairsHints(req.files, false);
-      case Var.FILES_NAMES: return this.pairsHints(req.files, true);
-      case Var.RESPONSE_HEADERS: return this.pairsHints(req.responseHeaders, false);
-      case Var.RESPONSE_HEADERS_NAMES: return this.pairsHints(req.responseHeaders, true);
+      case Var.ARGS: case Var.ARGS_NAMES: case Var.ARGS_GET: case Var.ARGS_GET_NAMES: return req.argsGet;
+      case Var.ARGS_POST: case Var.ARGS_POST_NAMES: return req.argsPost;
+      case Var.REQUEST_HEADERS: case Var.REQUEST_HEADERS_NAMES: return req.headers;
+      case Var.REQUEST_COOKIES: case Var.REQUEST_COOKIES_NAMES: return req.cookies;
+      case Var.FILES: case Var.FILES_NAMES: return req.files;
+      case Var.RESPONSE_HEADERS: case Var.RESPONSE_HEADERS_NAMES: return req.responseHeaders;
     }
-    return this.table.hintsOf(this.table.intern(this.scalar(v)), this.rules);
+    return null;
   }
 
   private pairsHints(p: Pairs, names: bool): u64 {
@@ -1465,22 +1480,12 @@ export class Transaction {
       if (w == w1 && (end & 31) != 0) mask &= ((<u32>1) << (<u32>(end & 31))) - 1;
       unchecked(bits[at + w] &= ~mask);
     }
-    const req = this.req;
-    switch (v) {
-      case Var.ARGS: this.groupSlotsOfPairs(req.argsGet, false, g, bits, at); this.groupSlotsOfPairs(req.argsPost, false, g, bits, at); return;
-      case Var.ARGS_NAMES: this.groupSlotsOfPairs(req.argsGet, true, g, bits, at); this.groupSlotsOfPairs(req.argsPost, true, g, bits, at); return;
-      case Var.ARGS_GET: this.groupSlotsOfPairs(req.argsGet, false, g, bits, at); return;
-      case Var.ARGS_GET_NAMES: this.groupSlotsOfPairs(req.argsGet, true, g, bits, at); return;
-      case Var.ARGS_POST: this.groupSlotsOfPairs(req.argsPost, false, g, bits, at); return;
-      case Var.ARGS_POST_NAMES: this.groupSlotsOfPairs(req.argsPost, true, g, bits, at); return;
-      case Var.REQUEST_HEADERS: this.groupSlotsOfPairs(req.headers, false, g, bits, at); return;
-      case Var.REQUEST_HEADERS_NAMES: this.groupSlotsOfPairs(req.headers, true, g, bits, at); return;
-      case Var.REQUEST_COOKIES: this.groupSlotsOfPairs(req.cookies, false, g, bits, at); return;
-      case Var.REQUEST_COOKIES_NAMES: this.groupSlotsOfPairs(req.cookies, true, g, bits, at); return;
-      case Var.FILES: this.groupSlotsOfPairs(req.files, false, g, bits, at); return;
-      case Var.FILES_NAMES: this.groupSlotsOfPairs(req.files, true, g, bits, at); return;
-      case Var.RESPONSE_HEADERS: this.groupSlotsOfPairs(req.responseHeaders, false, g, bits, at); return;
-      case Var.RESPONSE_HEADERS_NAMES: this.groupSlotsOfPairs(req.responseHeaders, true, g, bits, at); return;
+    const p = this.requestPairsOf(v);
+    if (p !== null) {
+      const names = readsNames(v);
+      this.groupSlotsOfPairs(p, names, g, bits, at);
+      if (alsoBodyArgs(v)) this.groupSlotsOfPairs(this.req.argsPost, names, g, bits, at);
+      return;
     }
     // A scalar: its one value (a body only when there is one: `present`).
     this.table.orGroupSlots(g, this.table.intern(this.scalar(v)), rules, bits, at);
@@ -1724,21 +1729,14 @@ export class Transaction {
   private expandTarget(t: Target, out: TargetList): void {
     const req = this.req;
     const vname = VAR_NAMES[t.variable];
+    const pairs = this.requestPairsOf(t.variable);
+    if (pairs !== null) {
+      const names = readsNames(t.variable);
+      this.addPairs(t, pairs, names, out);
+      if (alsoBodyArgs(t.variable)) this.addPairs(t, req.argsPost, names, out);
+      return;
+    }
     switch (t.variable) {
-      case Var.ARGS: this.addPairs(t, req.argsGet, false, out); this.addPairs(t, req.argsPost, false, out); return;
-      case Var.ARGS_NAMES: this.addPairs(t, req.argsGet, true, out); this.addPairs(t, req.argsPost, true, out); return;
-      case Var.ARGS_GET: this.addPairs(t, req.argsGet, false, out); return;
-      case Var.ARGS_GET_NAMES: this.addPairs(t, req.argsGet, true, out); return;
-      case Var.ARGS_POST: this.addPairs(t, req.argsPost, false, out); return;
-      case Var.ARGS_POST_NAMES: this.addPairs(t, req.argsPost, true, out); return;
-      case Var.REQUEST_HEADERS: this.addPairs(t, req.headers, false, out); return;
-      case Var.REQUEST_HEADERS_NAMES: this.addPairs(t, req.headers, true, out); return;
-      case Var.REQUEST_COOKIES: this.addPairs(t, req.cookies, false, out); return;
-      case Var.REQUEST_COOKIES_NAMES: this.addPairs(t, req.cookies, true, out); return;
-      case Var.FILES: this.addPairs(t, req.files, false, out); return;
-      case Var.FILES_NAMES: this.addPairs(t, req.files, true, out); return;
-      case Var.RESPONSE_HEADERS: this.addPairs(t, req.responseHeaders, false, out); return;
-      case Var.RESPONSE_HEADERS_NAMES: this.addPairs(t, req.responseHeaders, true, out); return;
       case Var.MATCHED_VARS: this.addPairs(t, this.matchedVars, false, out); return;
       case Var.MATCHED_VARS_NAMES: this.addPairs(t, this.matchedVars, true, out); return;
       case Var.TX: {

@@ -53,6 +53,13 @@ export function textOf(s: string): string {
   }
 }
 
+/** An empty array with room for `n` elements (pushes up to n do not regrow it). */
+export function reserved<T>(n: i32): Array<T> {
+  const a = new Array<T>(n);
+  a.length = 0;
+  return a;
+}
+
 /** The largest buffer (code units) a reused builder keeps between uses. */
 export const REUSED_MAX = 16384;
 

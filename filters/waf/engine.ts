@@ -8,7 +8,7 @@ import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
 import { applyTransform, applyTransforms, TRANSFORM_COUNT } from "./transforms";
 import { Pairs, RequestData } from "./request";
-import { append, parseIntOr } from "./bytes";
+import { append, parseIntOr, reserved } from "./bytes";
 import { familyOf } from "./family";
 import { HASH } from "util/hash";
 import { TxVars, txHash } from "./tx";
@@ -1042,12 +1042,6 @@ function copyInts(dst: i32[], src: i32[]): void {
   memory.copy(dst.dataStart + (<usize>at << 2), src.dataStart, <usize>n << 2);
 }
 
-/** An empty array with room for `n` elements (pushes up to n do not regrow it). */
-function reserved<T>(n: i32): Array<T> {
-  const a = new Array<T>(n);
-  a.length = 0;
-  return a;
-}
 
 /** A screen pass over a list where no literal occurred: no rule of the screen has a value to visit. */
 const NO_SLOTS: Array<i32[] | null> = [];

@@ -2,6 +2,7 @@
 // (what `TX:/regex/` and a whole-TX target walk, as the Map it replaces did: a value set again
 // keeps its place, a key deleted and set again goes last).
 import { HASH } from "util/hash";
+import { reserved } from "./bytes";
 
 /** The hash TxVars files `key` under (a constant key's is computed once, at load). */
 export function txHash(key: string): u32 {
@@ -38,8 +39,6 @@ export class TxVars {
   /** The value of entry `i` (from find). */
   @inline valueAt(i: i32): string { return unchecked(this.values[i]); }
 
-  has(key: string): bool { return this.find(key, txHash(key)) >= 0; }
-
   /** The value of `key`, or null when it is not set. */
   get(key: string): string | null { return this.getHashed(key, txHash(key)); }
 
@@ -47,8 +46,6 @@ export class TxVars {
     const i = this.find(key, h);
     return i < 0 ? null : unchecked(this.values[i]);
   }
-
-  set(key: string, value: string): void { this.setHashed(key, txHash(key), value); }
 
   setHashed(key: string, h: u32, value: string): void {
     const i = this.find(key, h);
@@ -62,8 +59,6 @@ export class TxVars {
     this.live.push(true);
     this.place(id, h);
   }
-
-  delete(key: string): void { this.deleteHashed(key, txHash(key)); }
 
   deleteHashed(key: string, h: u32): void {
     const i = this.find(key, h);
@@ -110,11 +105,4 @@ export class TxVars {
     this.slots = new Int32Array(size);
     for (let i = 0, m = this.keys.length; i < m; i++) this.place(i, unchecked(this.hashes[i]));
   }
-}
-
-/** An empty array with room for `n` elements. */
-function reserved<T>(n: i32): Array<T> {
-  const a = new Array<T>(n);
-  a.length = 0;
-  return a;
 }

@@ -10,8 +10,18 @@ import type { CheckAttributes, Peer } from '@meshward/sdk/authz';
 // The shapes are the SDK's (`@meshward/sdk/authz`), so signal plug-ins see the same types.
 export type { SocketAddress, Peer, HttpRequestAttributes, CheckAttributes } from '@meshward/sdk/authz';
 
+/** The lowercase form of each header name asked for (the callers' names are a few constants). */
+const lowercaseNames = new Map<string, string>();
+const LOWERCASE_NAMES_KEPT = 1024;
+
 export function header(attrs: CheckAttributes, name: string): string | undefined {
-  return attrs.request.http.headers[name.toLowerCase()];
+  // Not name.toLowerCase() on every lookup: a Check makes a dozen of them.
+  let lower = lowercaseNames.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowercaseNames.size < LOWERCASE_NAMES_KEPT) lowercaseNames.set(name, lower);
+  }
+  return attrs.request.http.headers[lower];
 }
 
 export function sourceIp(attrs: CheckAttributes): string | undefined {

@@ -94,13 +94,25 @@ function audiencesOf(payload: JWTPayload): string[] {
 }
 
 /**
+ * The verified-token cache's key for a token (or a long token's digest): its last characters,
+ * which are its signature's and so differ from token to token. A lookup hashes this key, not the
+ * whole token (a token arrives as a new string on every Check, so V8 hashed all of its ~600
+ * characters each time); a hit counts only when the whole token is equal.
+ */
+function cacheKeyOf(kept: string): string {
+  return kept.length <= CACHE_KEY_CHARS ? kept : kept.slice(kept.length - CACHE_KEY_CHARS);
+}
+const CACHE_KEY_CHARS = 32;
+
+/**
  * Verifies bearer JWTs against the configured issuers (several; remote or local JWKS). Verified
  * tokens are cached (bounded count, and never past `exp` or the cache age), so a
  * client sending the same token again costs a hash instead of a signature check.
  */
 export class JwtVerifier {
   private readonly issuers = new Map<string, IssuerEntry>();
-  private readonly verified = new Map<string, { jwt: JwtIdentity; untilMs: number }>();
+  /** Verified tokens by cacheKeyOf(token); `token` is what a hit must equal (the token, or its digest). */
+  private readonly verified = new Map<string, { token: string; jwt: JwtIdentity; untilMs: number }>();
   /** Verified-token cache hits and misses (misses: tokens that had to be verified). */
   readonly cacheStats = { hits: 0, misses: 0 };
 
@@ -161,24 +173,24 @@ export class JwtVerifier {
   verifyEager(token: string, nowMs: number = Date.now()): JwtOutcome | Promise<JwtOutcome> {
     if (token === '') return { ok: false, reason: 'empty bearer token' };
     if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: `jwt longer than ${MAX_TOKEN_LENGTH} characters` };
-    const cacheOn = this.config.verifiedCacheSize > 0;
-    // Short tokens are their own key; long ones are hashed so the cache's memory stays bounded.
-    const cacheKey = !cacheOn ? '' : token.length <= 2048 ? token : createHash('sha256').update(token).digest('base64');
-    if (cacheOn) {
-      const hit = this.verified.get(cacheKey);
-      if (hit && hit.untilMs > nowMs) {
+    if (this.config.verifiedCacheSize <= 0) return this.verifyToken(token, undefined, nowMs);
+    // Short tokens are kept as they are; long ones as their digest, so the cache's memory stays bounded.
+    const kept = token.length <= 2048 ? token : createHash('sha256').update(token).digest('base64');
+    const cacheKey = cacheKeyOf(kept);
+    const hit = this.verified.get(cacheKey);
+    if (hit !== undefined && hit.token === kept) {
+      if (hit.untilMs > nowMs) {
         this.cacheStats.hits++;
         return { ok: true, jwt: hit.jwt };
       }
-      if (hit) this.verified.delete(cacheKey);
-      this.cacheStats.misses++;
+      this.verified.delete(cacheKey);
     }
-    return this.verifyToken(token, cacheKey, nowMs);
+    this.cacheStats.misses++;
+    return this.verifyToken(token, { key: cacheKey, kept }, nowMs);
   }
 
-  /** Verifies a token that is not in the cache (and caches it when `cacheKey` is not ''). */
-  private async verifyToken(token: string, cacheKey: string, nowMs: number): Promise<JwtOutcome> {
-    const cacheOn = cacheKey !== '';
+  /** Verifies a token that is not in the cache (and caches it under `cache`, when given). */
+  private async verifyToken(token: string, cache: { key: string; kept: string } | undefined, nowMs: number): Promise<JwtOutcome> {
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(token);
@@ -215,12 +227,12 @@ export class JwtVerifier {
       };
       if (subject) jwt.subject = subject;
       if (typeof payload['azp'] === 'string') jwt.presenter = payload['azp'];
-      if (cacheOn) {
+      if (cache) {
         // Until the cache age, and never past exp (with the same skew jwtVerify allowed).
         const exp = typeof payload.exp === 'number' ? payload.exp * 1000 + this.config.clockSkewSeconds * 1000 : Infinity;
         const untilMs = Math.min(nowMs + this.config.verifiedCacheMs, exp);
-        if (this.verified.size >= this.config.verifiedCacheSize) this.verified.delete(this.verified.keys().next().value as string);
-        this.verified.set(cacheKey, { jwt, untilMs });
+        if (!this.verified.has(cache.key) && this.verified.size >= this.config.verifiedCacheSize) this.verified.delete(this.verified.keys().next().value as string);
+        this.verified.set(cache.key, { token: cache.kept, jwt, untilMs });
       }
       return { ok: true, jwt };
     } catch (e) {

@@ -24,17 +24,47 @@ const DIGEST_CACHE_SIZE = 4096;
 const DIGEST_CACHE_MAX_TEXT = 1024;
 const digests = new Map<string, string>();
 
+/**
+ * Digests of requests that carry one of the fingerprint headers only (API clients send a user
+ * agent and no client hints), by that header's name, then its value: found without building and
+ * hashing the whole text.
+ */
+const singleHeaderDigests = new Map<string, Map<string, string>>();
+
+function remember(cache: Map<string, string>, key: string, fp: string): void {
+  if (key.length > DIGEST_CACHE_MAX_TEXT) return;
+  if (cache.size >= DIGEST_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  cache.set(key, fp);
+}
+
 export function deviceFingerprint(ctx: Pick<SignalContext, 'attrs'>, headers: readonly string[]): string {
+  let single: string | undefined;
+  let singleValue = '';
+  let present = 0;
+  for (const name of headers) {
+    const value = header(ctx.attrs, name);
+    if (value === undefined || value === '') continue;
+    if (++present > 1) break;
+    single = name;
+    singleValue = value;
+  }
+  let byValue: Map<string, string> | undefined;
+  if (present === 1) {
+    byValue = singleHeaderDigests.get(single!);
+    const fp = byValue?.get(singleValue);
+    if (fp !== undefined) return fp;
+  }
   let text = '';
   for (const name of headers) text += `${name}\n${header(ctx.attrs, name) ?? ''}\n`;
   let fp = digests.get(text);
   if (fp === undefined) {
     // The digest of the whole text: the same as hashing header by header.
     fp = createHash('sha256').update(text).digest('hex').slice(0, 24);
-    if (text.length <= DIGEST_CACHE_MAX_TEXT) {
-      if (digests.size >= DIGEST_CACHE_SIZE) digests.delete(digests.keys().next().value as string);
-      digests.set(text, fp);
-    }
+    remember(digests, text, fp);
+  }
+  if (present === 1) {
+    if (byValue === undefined && singleHeaderDigests.size < DIGEST_CACHE_SIZE) singleHeaderDigests.set(single!, (byValue = new Map()));
+    if (byValue !== undefined) remember(byValue, singleValue, fp);
   }
   return fp;
 }

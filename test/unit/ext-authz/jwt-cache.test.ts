@@ -62,4 +62,34 @@ describe('verified-token cache', () => {
     expect(metrics.render()).toContain('meshward_authz_jwt_cache_total{result="hit"} 2');
     expect(metrics.render()).toContain('meshward_authz_jwt_cache_total{result="miss"} 1');
   });
+
+  it('a token that shares a cached token\'s signature (so its cache key) but not its text is verified, and refused', async () => {
+    const v = verifier();
+    const t = await sign();
+    const now = Date.now();
+    expect((await v.verify(t, now)).ok).toBe(true);
+    // The same signature on another payload: the key (the token's last characters) is the
+    // cached one's, the token is not; it must not be taken as verified.
+    const [h, , sig] = t.split('.');
+    const otherPayload = Buffer.from(JSON.stringify({ sub: 'mallory', iss: ISS, exp: Math.floor(now / 1000) + 3600 })).toString('base64url');
+    const forged = `${h}.${otherPayload}.${sig}`;
+    const outcome = await v.verify(forged, now);
+    expect(outcome.ok).toBe(false);
+    expect(v.cacheStats).toEqual({ hits: 0, misses: 2 });
+    // The genuine token is still a hit afterwards.
+    const again = await v.verify(t, now + 1000);
+    expect(again.ok && again.jwt.subject).toBe('alice');
+    expect(v.cacheStats).toEqual({ hits: 1, misses: 2 });
+  });
+
+  it('tokens longer than 2048 characters are cached by digest and hit the same way', async () => {
+    const v = verifier();
+    const long = await new SignJWT({ sub: 'bob', pad: 'x'.repeat(3000) }).setProtectedHeader({ alg: 'ES256', kid: 'k' }).setIssuer(ISS).setExpirationTime('1h').sign(key);
+    expect(long.length).toBeGreaterThan(2048);
+    const now = Date.now();
+    expect((await v.verify(long, now)).ok).toBe(true);
+    const hit = await v.verify(long, now + 1);
+    expect(hit.ok && hit.jwt.subject).toBe('bob');
+    expect(v.cacheStats).toEqual({ hits: 1, misses: 1 });
+  });
 });

@@ -1,5 +1,6 @@
 // Each risk signal on its own (its config section, its score and reasons, what it remembers),
 // then the engine that weighs them, and the plug-in API with the example signal.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   defineSignal,
+  deviceFingerprint,
   distanceKm,
   factsOf,
   inWindow,
@@ -162,6 +164,25 @@ describe('new_device', () => {
     expect((await e.assess(request({ principal: 'erin', headers: chrome }))).score).toBe(0);
     // Client hints are part of the fingerprint.
     expect((await e.assess(request({ principal: 'dave', headers: { ...firefox, 'sec-ch-ua-mobile': '?1' } }))).score).toBe(30);
+  });
+
+  it('the fingerprint is the digest of every listed header, however many of them a request carries', () => {
+    const names = ['user-agent', 'sec-ch-ua', 'accept-language'];
+    const digest = (h: Record<string, string>) => createHash('sha256').update(names.map((n) => `${n}\n${h[n] ?? ''}\n`).join('')).digest('hex').slice(0, 24);
+    const ctx = (headers: Record<string, string>) => ({ attrs: { request: { http: { method: 'GET', path: '/', headers } } } });
+    const cases: Array<Record<string, string>> = [
+      { 'user-agent': 'curl/8.5.0' },
+      { 'user-agent': 'curl/8.5.0' },
+      { 'accept-language': 'curl/8.5.0' },
+      { 'user-agent': 'curl/8.5.0', 'accept-language': 'de' },
+      { 'user-agent': '', 'sec-ch-ua': '"Chromium"' },
+      {},
+      { 'x-other': 'y' },
+    ];
+    // Twice over, so the second pass answers from the caches.
+    for (let pass = 0; pass < 2; pass++) for (const h of cases) expect(deviceFingerprint(ctx(h), names)).toBe(digest(h));
+    // The same value under another header is another device.
+    expect(deviceFingerprint(ctx({ 'user-agent': 'a' }), names)).not.toBe(deviceFingerprint(ctx({ 'accept-language': 'a' }), names));
   });
 
   it('first_device_score scores a principal without history', async () => {

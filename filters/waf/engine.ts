@@ -403,7 +403,7 @@ class ValueTable {
         const id = unchecked(ids[i]);
         if (unchecked(marks[id]) == stamp) continue;
         unchecked(marks[id] = stamp);
-        out.push(i);
+        append(out, i);
       }
       firsts = out;
       if (names) p.firstNames = out; else p.firstValues = out;
@@ -721,6 +721,8 @@ const listSizes: i32[] = [];
 const listPool: CollectedTargets[] = [];
 const POOLED_LIST_MAX = 1024;
 const LIST_POOL_MAX = 256;
+/** The room of a transaction's kept-list ids at first (a GET at PL1 collects ~20 lists). */
+const KEPT_LISTS_ROOM = 32;
 
 /**
  * The values a rule inspects: value ids (the values are in the ValueTable), and where each
@@ -773,22 +775,22 @@ class TargetList {
   beginRun(p: Pairs | null, kind: i32): void {
     const n = this.runStart.length;
     if (n > 0 && unchecked(this.runPairs[n - 1]) === p && unchecked(this.runKind[n - 1]) == kind) return;
-    this.runStart.push(this.ids.length);
-    this.runKind.push(kind);
-    this.runPairs.push(p);
+    append(this.runStart, this.ids.length);
+    append(this.runKind, kind);
+    append(this.runPairs, p);
   }
 
   /** Entry `index` of collection `p` (its name is p.names[index]); beginRun(p, kind) first. */
   @inline push(index: i32, id: i32): void {
-    this.ids.push(id);
-    this.srcs.push(index);
+    append(this.ids, id);
+    append(this.srcs, index);
   }
 
   addNamed(name: string, kind: i32, id: i32): void {
     this.beginRun(null, kind);
-    this.ids.push(id);
-    this.srcs.push(this.extra.length);
-    this.extra.push(name);
+    append(this.ids, id);
+    append(this.srcs, this.extra.length);
+    append(this.extra, name);
   }
 
   /** The name entry `i` is reported under ("ARGS:q", "REQUEST_URI", ...). */
@@ -897,7 +899,7 @@ class CollectedTargets extends TargetList {
             let mine = unchecked(per[k]);
             if (mine === null) { mine = new Array<i32>(); unchecked(per[k] = mine); }
             copyInts(mine, got);
-            this.filledSlots.push(mine);
+            append<i32[]>(this.filledSlots, mine);
           }
         }
         first = this.prefixLength;
@@ -945,13 +947,13 @@ class CollectedTargets extends TargetList {
             if (per.length == 0) per = this.slotArray(g, end - start);
             let list = unchecked(per![slot]);
             if (list === null) { list = new Array<i32>(); unchecked(per[slot] = list); }
-            if (list.length == 0) this.filledSlots.push(list);
+            if (list.length == 0) append<i32[]>(this.filledSlots, list);
             append(list, i);
           }
         }
       }
       this.screened[g] = per;
-      this.screenedGroups.push(g);
+      append(this.screenedGroups, g);
     }
     return per!;
   }
@@ -1098,6 +1100,8 @@ export class Transaction {
   private current: Rule | null = null;
   private collecting: Rule | null = null;
   private targetCache: Array<CollectedTargets | null>;
+  /** The ids set in targetCache (what releaseLists walks: a GET keeps a few of its hundreds). */
+  private keptIds: i32[] = reserved<i32>(KEPT_LISTS_ROOM);
   /** What the request data and the value table were when the kept target lists were collected. */
   private keptFingerprint: i32 = -1;
   private keptGeneration: i32 = -1;
@@ -1187,18 +1191,19 @@ export class Transaction {
 
   /** Drops the kept target lists, handing the small ones to the pool for the next collection. */
   private releaseLists(): void {
-    const cache = this.targetCache;
-    for (let i = 0; i < cache.length; i++) {
-      const l = unchecked(cache[i]);
-      if (l === null) continue;
+    const cache = this.targetCache, kept = this.keptIds;
+    for (let k = 0, n = kept.length; k < n; k++) {
+      const i = unchecked(kept[k]);
+      const l = unchecked(cache[i])!;
       unchecked(cache[i] = null);
       if (max(l.room, l.ids.length) <= POOLED_LIST_MAX && listPool.length < LIST_POOL_MAX) {
         // Emptied now, not when reused: a pooled list must not keep this request's collections
         // (their names and values) reachable, or every later collection marks them again.
         l.reset();
-        listPool.push(l);
+        append(listPool, l);
       }
     }
+    if (kept.length != 0) kept.length = 0;
   }
 
   private isRemoved(r: Rule): bool {
@@ -1547,6 +1552,7 @@ export class Transaction {
     }
     if (l.length > l.room) l.room = l.length;
     this.targetCache[targetId] = l;
+    append(this.keptIds, targetId);
     unchecked(listSizes[targetId] = l.length);
     return l;
   }

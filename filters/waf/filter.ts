@@ -5,8 +5,8 @@ export * from "@meshward/sdk/assembly/abi-collect";
 import {
   RootContext, Context, registerRootContext, FilterHeadersStatusValues, FilterDataStatusValues,
   FilterTrailersStatusValues, HeaderMapTypeValues, ConfigContext, getPluginConfiguration, logError,
-  logInfo, logWarn, logDebug, logEnabled, setLogLevel, LogLevelValues, getHeaderPairs, removeHeader,
-  setHeader, sendLocalResponse, setFilterState, getRequestBody, getResponseBody, Request, Source, counter, gauge,
+  logInfo, logWarn, logDebug, logEnabled, setLogLevel, LogLevelValues, getHeaderPairsFlat, removeHeader,
+  setHeader, sendLocalResponse, setFilterState, getRequestBody, getResponseBody, Source, counter, gauge, CounterMetric, encodePropertyPath, getPropertyEncoded,
 } from "@meshward/sdk/assembly";
 import { LoadStatus, WafConfig, WafConfigLoader } from "./config";
 import { ConfigureStep, collectBeforeBodiesOf, collectEveryAllocatedBytes, collectEveryInputBytes, configureInSteps, noteInput } from "@meshward/sdk/assembly/collect";
@@ -16,6 +16,8 @@ import { Pairs, RequestData, contentTypeParam, flattenJson, flattenXml, mediaTyp
 import { byteStringOf, jsonString, textOf, toByteString } from "./bytes";
 
 const SCORE_HEADER = "x-meshward-waf-score";
+/** `request.protocol` (Request.protocol()), its path encoded once: it is read on every request. */
+const PROTOCOL_PATH = encodePropertyPath(["request", "protocol"]);
 /**
  * Garbage collection (built with the minimal runtime, the filter frees garbage only between
  * callbacks, sdk collect.ts): by what was allocated since the last collection, measured (a GET
@@ -114,16 +116,19 @@ class WafStream extends Context {
   onRequestHeaders(headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
     const config = this.root.config;
     if (config === null) return FilterHeadersStatusValues.Continue;
-    // The score header is ours: a client must not be able to forge it.
-    removeHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER);
     const tx = new Transaction(config.rules, config.blockStatus);
     this.tx = tx;
     const req = tx.req;
-    const pairs = getHeaderPairs(HeaderMapTypeValues.RequestHeaders);
+    // Names and values alternating.
+    const pairs = getHeaderPairsFlat(HeaderMapTypeValues.RequestHeaders);
+    // The score header is ours: a client must not be able to forge it. Removed (a host call)
+    // only when sent; the rules never see it.
+    let forged = false;
     let path = "/";
-    for (let i = 0; i < pairs.length; i++) {
-      const name = pairs[i][0];
-      const value = toByteString(pairs[i][1]);
+    for (let i = 0; i < pairs.length; i += 2) {
+      const name = unchecked(pairs[i]);
+      if (name == SCORE_HEADER) { forged = true; continue; }
+      const value = toByteString(unchecked(pairs[i + 1]));
       if (name == ":path") path = value;
       else if (name == ":method") req.method = value;
       else if (name.startsWith(":")) continue;
@@ -132,11 +137,12 @@ class WafStream extends Context {
         if (name == "cookie") parseCookies(value, req.cookies);
       }
     }
+    if (forged) removeHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER);
     const authority = headerOf(pairs, ":authority");
     if (authority.length > 0 && req.header("host").length == 0) req.headers.add("host", toByteString(authority));
     req.setUri(path);
-    const protocol = Request.protocol();
-    if (protocol !== null) req.protocol = protocol;
+    const protocol = getPropertyEncoded(PROTOCOL_PATH);
+    if (protocol !== null) req.protocol = String.UTF8.decode(protocol);
     // The client address is a host property read: made here only when a rule reads it, else
     // when an audit line needs it (readRemoteAddr).
     if (config.readsRemoteAddr) this.readRemoteAddr(req);
@@ -221,7 +227,7 @@ class WafStream extends Context {
     if (tx.evaluatePhase(2)) { this.block(tx); return true; }
     this.publish(tx);
     if (!this.headersSent) setHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER, tx.anomalyScore().toString());
-    this.count(tx.wouldInterruptRuleId != 0 ? "detected" : "allowed");
+    this.count(tx.wouldInterruptRuleId != 0 ? Outcome.Detected : Outcome.Allowed);
     return false;
   }
 
@@ -230,10 +236,11 @@ class WafStream extends Context {
     const tx = this.tx;
     if (config === null || tx === null || this.blocked || !config.hasResponseRules) return FilterHeadersStatusValues.Continue;
     const req = tx.req;
-    const pairs = getHeaderPairs(HeaderMapTypeValues.ResponseHeaders);
-    for (let i = 0; i < pairs.length; i++) {
-      if (pairs[i][0] == ":status") req.responseStatus = pairs[i][1];
-      else if (!pairs[i][0].startsWith(":")) req.responseHeaders.add(pairs[i][0], toByteString(pairs[i][1]));
+    const pairs = getHeaderPairsFlat(HeaderMapTypeValues.ResponseHeaders);
+    for (let i = 0; i < pairs.length; i += 2) {
+      const name = unchecked(pairs[i]);
+      if (name == ":status") req.responseStatus = unchecked(pairs[i + 1]);
+      else if (!name.startsWith(":")) req.responseHeaders.add(name, toByteString(unchecked(pairs[i + 1])));
     }
     req.touch();
     if (tx.evaluatePhase(3)) { this.blockResponse(tx); return FilterHeadersStatusValues.StopIteration; }
@@ -277,7 +284,7 @@ class WafStream extends Context {
     this.blocked = true;
     this.requestDone = true;
     this.publish(tx);
-    this.count("blocked");
+    this.count(Outcome.Blocked);
     const config = this.root.config!;
     sendLocalResponse(<u32>tx.interruptStatus, config.blockBody, [["content-type", "text/plain"]], "meshward_waf_blocked");
     return FilterHeadersStatusValues.StopIteration;
@@ -286,7 +293,7 @@ class WafStream extends Context {
   private blockResponse(tx: Transaction): void {
     this.blocked = true;
     this.auditNew(tx);
-    this.count("blocked_response");
+    this.count(Outcome.BlockedResponse);
     const config = this.root.config!;
     sendLocalResponse(<u32>tx.interruptStatus, config.blockBody, [["content-type", "text/plain"]], "meshward_waf_blocked");
   }
@@ -324,8 +331,12 @@ class WafStream extends Context {
     this.audited = tx.events.length;
   }
 
-  private count(outcome: string): void {
-    const c = counter("waf.requests." + outcome);
+  private count(outcome: Outcome): void {
+    let c = unchecked(outcomeCounters[outcome]);
+    if (c === null) {
+      c = counter("waf.requests." + unchecked(OUTCOME_NAMES[outcome]));
+      unchecked(outcomeCounters[outcome] = c);
+    }
     if (c !== null) c.increment(1);
     // The VM's linear memory, now and then (a gauge per worker VM; wasm memory never shrinks).
     if ((++requestsSeen & 255) == 1) {
@@ -335,14 +346,21 @@ class WafStream extends Context {
   }
 }
 
+/** How a stream ended, counted as `waf.requests.<name>` (OUTCOME_NAMES). */
+enum Outcome { Allowed, Detected, Blocked, BlockedResponse }
+const OUTCOME_NAMES: StaticArray<string> = ["allowed", "detected", "blocked", "blocked_response"];
+/** The counter of each outcome once defined (counter() would build and hash its name per request). */
+const outcomeCounters = new StaticArray<CounterMetric | null>(4);
+
 /** Content types whose body is text worth inspecting as one value (binary types are not). */
 function isTextual(type: string): bool {
   return type.length == 0 || type.startsWith("text/") || type == "application/x-javascript" || type == "application/javascript" ||
     type == "application/graphql" || type == "application/x-ndjson" || type == "application/csp-report";
 }
 
-function headerOf(pairs: Array<string[]>, name: string): string {
-  for (let i = 0; i < pairs.length; i++) if (pairs[i][0] == name) return pairs[i][1];
+/** The first value of `name` in names and values alternating. */
+function headerOf(pairs: string[], name: string): string {
+  for (let i = 0; i < pairs.length; i += 2) if (unchecked(pairs[i]) == name) return unchecked(pairs[i + 1]);
   return "";
 }
 

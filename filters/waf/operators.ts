@@ -14,6 +14,15 @@ export class OpResult {
 
 const result = new OpResult();
 
+/** `param` as an integer, parsed again only when it is another string than last time (a constant one: once). */
+function intParamOf(op: Operator, param: string): i64 {
+  if (changetype<usize>(op.intParamText) != changetype<usize>(param)) {
+    op.intParam = parseIntOr(param, 0);
+    op.intParamText = param;
+  }
+  return op.intParam;
+}
+
 /** Evaluates `op` (without its negation) on `value`; `param` is the expanded parameter. The result object is reused: read it before the next call. */
 export function evalOperator(op: Operator, value: string, param: string, wantCaptures: bool): OpResult {
   const r = result;
@@ -40,11 +49,11 @@ export function evalOperator(op: Operator, value: string, param: string, wantCap
     case Op.BeginsWith: r.matched = value.startsWith(param); if (r.matched) r.captures = [param]; break;
     case Op.EndsWith: r.matched = value.endsWith(param); if (r.matched) r.captures = [param]; break;
     case Op.Streq: r.matched = value == param; if (r.matched) r.captures = [param]; break;
-    case Op.Eq: r.matched = parseIntOr(value, 0) == parseIntOr(param, 0); break;
-    case Op.Ge: r.matched = parseIntOr(value, 0) >= parseIntOr(param, 0); break;
-    case Op.Gt: r.matched = parseIntOr(value, 0) > parseIntOr(param, 0); break;
-    case Op.Le: r.matched = parseIntOr(value, 0) <= parseIntOr(param, 0); break;
-    case Op.Lt: r.matched = parseIntOr(value, 0) < parseIntOr(param, 0); break;
+    case Op.Eq: r.matched = parseIntOr(value, 0) == intParamOf(op, param); break;
+    case Op.Ge: r.matched = parseIntOr(value, 0) >= intParamOf(op, param); break;
+    case Op.Gt: r.matched = parseIntOr(value, 0) > intParamOf(op, param); break;
+    case Op.Le: r.matched = parseIntOr(value, 0) <= intParamOf(op, param); break;
+    case Op.Lt: r.matched = parseIntOr(value, 0) < intParamOf(op, param); break;
     case Op.Within: r.matched = value.length > 0 && param.indexOf(value) >= 0; if (r.matched) r.captures = [value]; break;
     case Op.IpMatch: {
       const ip = parseIp(value.trim());

@@ -2,7 +2,7 @@
 // fill it: query strings and urlencoded bodies, cookies, JSON (flattened into `json.a.b` names)
 // and multipart/form-data. Parsers never fail the request by themselves: they record a body
 // error (REQBODY_ERROR) that rules decide on.
-import { ByteBuilder, append, hexValue, isSpace } from "./bytes";
+import { ByteBuilder, append, hexValue, isSpace, reserved } from "./bytes";
 import { urlDecode } from "./transforms";
 
 /** An ordered multimap (collections keep duplicates: parameter pollution stays visible). */
@@ -19,7 +19,8 @@ export class Pairs {
   firstValues: i32[] | null = null;
   idEpoch: i32 = 0;
   add(name: string, value: string): void {
-    if (this.names === NO_STRINGS) { this.names = []; this.values = []; }
+    // Room for a few entries at once (an empty array regrows on its first push).
+    if (this.names === NO_STRINGS) { this.names = reserved<string>(PAIRS_ROOM); this.values = reserved<string>(PAIRS_ROOM); }
     append(this.names, name);
     append(this.values, value);
     this.lower = null;
@@ -68,6 +69,8 @@ export class Pairs {
 
 /** The names and values of every empty Pairs (replaced on the first add, never written). */
 const NO_STRINGS: string[] = [];
+/** The room of a Pairs' arrays at its first add (a GET's collections hold a few entries each). */
+const PAIRS_ROOM = 8;
 
 /** How many recent distinct names lowerNames remembers (a power of two). */
 const LOWER_RECENT = 8;

@@ -2,7 +2,7 @@
 // (what `TX:/regex/` and a whole-TX target walk, as the Map it replaces did: a value set again
 // keeps its place, a key deleted and set again goes last).
 import { HASH } from "util/hash";
-import { reserved } from "./bytes";
+import { append, reserved } from "./bytes";
 
 /** The hash TxVars files `key` under (a constant key's is computed once, at load). */
 export function txHash(key: string): u32 {
@@ -53,10 +53,10 @@ export class TxVars {
     // At most half full, dead entries included (a rebuild drops them).
     if ((this.keys.length + 1) * 2 > this.slots.length) this.rebuild();
     const id = this.keys.length;
-    this.keys.push(key);
-    this.values.push(value);
-    this.hashes.push(h);
-    this.live.push(true);
+    append(this.keys, key);
+    append(this.values, value);
+    append(this.hashes, h);
+    append(this.live, true);
     this.place(id, h);
   }
 

@@ -68,6 +68,47 @@ export function deserializePairs(buf: ArrayBuffer): Array<string[]> | null {
   return out;
 }
 
+/**
+ * Parses serialized pairs into one list of names and values alternating (`[name0, value0, name1,
+ * value1, ...]`): the list is two objects where deserializePairs makes two more per entry. Null
+ * when the data is malformed.
+ */
+export function deserializePairsFlat(buf: ArrayBuffer): string[] | null {
+  const total = <u64>buf.byteLength;
+  if (total == 0) return [];
+  if (total < 4) return null;
+  const base = changetype<usize>(buf);
+  const n = <u64>load<u32>(base);
+  const header = 4 + 8 * n;
+  if (header > total) return null;
+  const out = new Array<string>(<i32>(n << 1));
+  let data = header;
+  for (let i: u64 = 0; i < n; i++) {
+    const nameLen = <u64>load<u32>(base + <usize>(4 + 8 * i));
+    const valueLen = <u64>load<u32>(base + <usize>(8 + 8 * i));
+    if (data + nameLen + 1 + valueLen + 1 > total) return null;
+    unchecked(out[<i32>(i << 1)] = decodeField(base + <usize>data, <usize>nameLen));
+    data += nameLen + 1;
+    unchecked(out[<i32>(i << 1) + 1] = decodeField(base + <usize>data, <usize>valueLen));
+    data += valueLen + 1;
+  }
+  return out;
+}
+
+/**
+ * A name or value (UTF-8) as a string. ASCII, what header data nearly always is, is widened into
+ * a string of its exact size (the decoder sizes for the worst case and then shrinks it: a copy).
+ */
+function decodeField(at: usize, length: usize): string {
+  const out = changetype<usize>(__new(length << 1, idof<string>()));
+  for (let i: usize = 0; i < length; i++) {
+    const c = load<u8>(at + i);
+    if (c >= 0x80) return String.UTF8.decodeUnsafe(at, length);
+    store<u16>(out + (i << 1), <u16>c);
+  }
+  return changetype<string>(out);
+}
+
 /** All entries of a host header map, in order; an empty list when the map is not available now. */
 export function getHeaderPairs(map: HeaderMapTypeValues): Array<string[]> {
   clearOut();
@@ -75,6 +116,18 @@ export function getHeaderPairs(map: HeaderMapTypeValues): Array<string[]> {
   if (r != WasmResultValues.Ok) return new Array<string[]>();
   const pairs = deserializePairs(takeOutBuffer());
   return pairs !== null ? pairs : new Array<string[]>();
+}
+
+/**
+ * All entries of a host header map as names and values alternating (deserializePairsFlat), the
+ * host's buffer read in place; an empty list when the map is not available now.
+ */
+export function getHeaderPairsFlat(map: HeaderMapTypeValues): string[] {
+  clearOut();
+  const r = imports.proxy_get_header_map_pairs(map, outPtr, outSize);
+  if (r != WasmResultValues.Ok) return [];
+  const pairs = deserializePairsFlat(adoptOutBuffer());
+  return pairs !== null ? pairs : [];
 }
 
 /** One header's value from a host map (the host's choice for repeated names); null when absent. */

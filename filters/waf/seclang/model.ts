@@ -107,6 +107,9 @@ export class Operator {
   cidrs: CidrSet | null = null;
   /** validateByteRange: allowed[byte]. */
   allowedBytes: StaticArray<bool> | null = null;
+  /** The numeric operators' last parameter string and its value (a constant one is parsed once). */
+  intParamText: string | null = null;
+  intParam: i64 = 0;
 }
 
 export enum Disruptive { None, Pass, Block, Deny, Allow }

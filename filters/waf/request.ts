@@ -28,6 +28,18 @@ export class Pairs {
     this.firstNames = null;
     this.firstValues = null;
   }
+  /**
+   * Readies names and values for a parser to append to directly (`append` to both, in step):
+   * what add drops per pair is dropped once here, as nothing reads it while the parser runs.
+   */
+  beginAppending(): void {
+    if (this.names === NO_STRINGS) { this.names = []; this.values = []; }
+    this.lower = null;
+    this.nameIds = null;
+    this.valueIds = null;
+    this.firstNames = null;
+    this.firstValues = null;
+  }
   get length(): i32 { return this.names.length; }
   /**
    * Lowercased names (selectors compare keys case-insensitively). Names repeat as the same
@@ -371,9 +383,11 @@ class JsonFlattener {
     const kinds = new StaticArray<u8>(JSON_MAX_DEPTH);
     let top = new JsonName("json");
     unchecked(path[0] = top);
-    let names = 1, depth = 0;
+    let levels = 1, depth = 0;
     let pos = skipSpaces(p, 0, n);
     if (pos >= n) return "empty JSON body";
+    out.beginAppending();
+    const names = out.names, values = out.values;
     let state = JSON_VALUE;
     while (true) {
       pos = skipSpaces(p, pos, n);
@@ -391,7 +405,7 @@ class JsonFlattener {
           }
           if (pos < n && unitAt(p, pos) == 0x5d) { pos++; state = JSON_AFTER_VALUE; continue; }
           unchecked(kinds[depth++] = 1);
-          unchecked(path[names++] = top);
+          unchecked(path[levels++] = top);
           continue;
         }
         let value: string;
@@ -418,8 +432,9 @@ class JsonFlattener {
           if (!isJsonLiteral(p, start, pos)) return "invalid JSON literal at " + start.toString();
           value = top.valueAt(s, start, pos);
         }
-        if (out.length >= JSON_MAX_ARGS) return "more than " + JSON_MAX_ARGS.toString() + " JSON values";
-        out.add(top.name, value);
+        if (names.length >= JSON_MAX_ARGS) return "more than " + JSON_MAX_ARGS.toString() + " JSON values";
+        append(names, top.name);
+        append(values, value);
         state = JSON_AFTER_VALUE;
         continue;
       }
@@ -441,7 +456,7 @@ class JsonFlattener {
         pos = skipSpaces(p, pos, n);
         if (pos >= n || unitAt(p, pos) != 0x3a) return "expected : in JSON at " + pos.toString();
         pos++;
-        unchecked(path[names++] = node);
+        unchecked(path[levels++] = node);
         top = node;
         state = JSON_VALUE;
         continue;
@@ -458,16 +473,16 @@ class JsonFlattener {
         pos = skipSpaces(p, pos + 1, n);
         // The next element of an array has the same name; the next key of an object replaces the last.
         if (kind == 0) {
-          names--;
-          top = unchecked(path[names - 1]);
+          levels--;
+          top = unchecked(path[levels - 1]);
           state = JSON_KEY;
         } else state = JSON_VALUE;
         continue;
       }
       if ((c == 0x7d && kind == 0) || (c == 0x5d && kind == 1)) {
         pos++;
-        names--;
-        top = unchecked(path[names - 1]);
+        levels--;
+        top = unchecked(path[levels - 1]);
         depth--;
         continue;
       }

@@ -221,7 +221,7 @@ export function flattenJson(s: string, out: Pairs): string {
 
 /** Children a JSON name looks up by comparing keys one by one; beyond them, through a map. */
 const JSON_LINEAR_CHILDREN = 16;
-/** Recent values a JSON name remembers, to reuse the string when a value repeats at its path. */
+/** Recent values a JSON name remembers, to reuse the string when a value repeats at its path (a power of two). */
 const JSON_RECENT_VALUES = 4;
 
 /**
@@ -252,9 +252,10 @@ class JsonName {
   private byKey: Map<string, JsonName> | null = null;
   /** Where the next key lookup starts (objects in an array repeat their keys in order). */
   private hint: i32 = 0;
-  /** The last value made at this path, then (once a second one is) the last few. */
+  /** The last value made at this path, then (once a second one is) the last few: a ring, filled from 0. */
   private last: string | null = null;
-  private recent: string[] | null = null;
+  private recent: StaticArray<string> | null = null;
+  private recentCount: i32 = 0;
   private nextRecent: i32 = 0;
   constructor(public name: string) {}
 
@@ -304,19 +305,18 @@ class JsonName {
     if (sliceIs(last, s, start, end)) return last;
     let r = this.recent;
     if (r === null) {
-      r = this.recent = new Array<string>();
-      r.push(last);
+      r = this.recent = new StaticArray<string>(JSON_RECENT_VALUES);
+      unchecked(r[0] = last);
+      this.recentCount = this.nextRecent = 1;
     }
-    for (let k = 0, n = r.length; k < n; k++) {
+    for (let k = 0, n = this.recentCount; k < n; k++) {
       const v = unchecked(r[k]);
       if (sliceIs(v, s, start, end)) return v;
     }
     const v = s.substring(start, end);
-    if (r.length < JSON_RECENT_VALUES) r.push(v);
-    else {
-      unchecked(r[this.nextRecent] = v);
-      this.nextRecent = (this.nextRecent + 1) % JSON_RECENT_VALUES;
-    }
+    unchecked(r[this.nextRecent] = v);
+    this.nextRecent = (this.nextRecent + 1) & (JSON_RECENT_VALUES - 1);
+    if (this.recentCount < JSON_RECENT_VALUES) this.recentCount++;
     this.last = v;
     return v;
   }

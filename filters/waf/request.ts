@@ -29,6 +29,18 @@ export class Pairs {
     this.firstNames = null;
     this.firstValues = null;
   }
+  /**
+   * Readies names and values for a parser to append to directly (`append` to both, in step):
+   * what add drops per pair is dropped once here, as nothing reads it while the parser runs.
+   */
+  beginAppending(): void {
+    if (this.names === NO_STRINGS) { this.names = []; this.values = []; }
+    this.lower = null;
+    this.nameIds = null;
+    this.valueIds = null;
+    this.firstNames = null;
+    this.firstValues = null;
+  }
   get length(): i32 { return this.names.length; }
   /**
    * Lowercased names (selectors compare keys case-insensitively). Names repeat as the same
@@ -212,7 +224,7 @@ export function flattenJson(s: string, out: Pairs): string {
 
 /** Children a JSON name looks up by comparing keys one by one; beyond them, through a map. */
 const JSON_LINEAR_CHILDREN = 16;
-/** Recent values a JSON name remembers, to reuse the string when a value repeats at its path. */
+/** Recent values a JSON name remembers, to reuse the string when a value repeats at its path (a power of two). */
 const JSON_RECENT_VALUES = 4;
 
 /**
@@ -243,9 +255,10 @@ class JsonName {
   private byKey: Map<string, JsonName> | null = null;
   /** Where the next key lookup starts (objects in an array repeat their keys in order). */
   private hint: i32 = 0;
-  /** The last value made at this path, then (once a second one is) the last few. */
+  /** The last value made at this path, then (once a second one is) the last few: a ring, filled from 0. */
   private last: string | null = null;
-  private recent: string[] | null = null;
+  private recent: StaticArray<string> | null = null;
+  private recentCount: i32 = 0;
   private nextRecent: i32 = 0;
   constructor(public name: string) {}
 
@@ -295,182 +308,199 @@ class JsonName {
     if (sliceIs(last, s, start, end)) return last;
     let r = this.recent;
     if (r === null) {
-      r = this.recent = new Array<string>();
-      r.push(last);
+      r = this.recent = new StaticArray<string>(JSON_RECENT_VALUES);
+      unchecked(r[0] = last);
+      this.recentCount = this.nextRecent = 1;
     }
-    for (let k = 0, n = r.length; k < n; k++) {
+    for (let k = 0, n = this.recentCount; k < n; k++) {
       const v = unchecked(r[k]);
       if (sliceIs(v, s, start, end)) return v;
     }
     const v = s.substring(start, end);
-    if (r.length < JSON_RECENT_VALUES) r.push(v);
-    else {
-      unchecked(r[this.nextRecent] = v);
-      this.nextRecent = (this.nextRecent + 1) % JSON_RECENT_VALUES;
-    }
+    unchecked(r[this.nextRecent] = v);
+    this.nextRecent = (this.nextRecent + 1) & (JSON_RECENT_VALUES - 1);
+    if (this.recentCount < JSON_RECENT_VALUES) this.recentCount++;
     this.last = v;
     return v;
   }
 }
 
+/** What the flattener reads next. */
+const JSON_VALUE = 0;
+const JSON_KEY = 1;
+const JSON_AFTER_VALUE = 2;
+
+/** Unit i of the string at p. */
+@inline function unitAt(p: usize, i: i32): i32 {
+  return <i32>load<u16>(p + (<usize>i << 1));
+}
+
+/** The first position from i on (up to n) that is not a space. */
+@inline function skipSpaces(p: usize, i: i32, n: i32): i32 {
+  while (i < n && isSpace(unitAt(p, i))) i++;
+  return i;
+}
+
+/** Where the string whose opening quote is before `start` ends (its closing quote), or -1 at a backslash or the end. */
+@inline function plainStringEnd(p: usize, start: i32, n: i32): i32 {
+  for (let i = start; i < n; i++) {
+    const c = unitAt(p, i);
+    if (c == 0x22) return i;
+    if (c == 0x5c) break;
+  }
+  return -1;
+}
+
+/** Whether s[start, end) (not empty) is `true`, `false`, `null` or made of number characters only (digits, sign, point, exponent). */
+@inline function isJsonLiteral(p: usize, start: i32, end: i32): bool {
+  const len = end - start;
+  const q = p + (<usize>start << 1);
+  // The units of "true", "null" and "fals" as one u64 each (little-endian).
+  if (len == 4) {
+    const w = load<u64>(q);
+    if (w == 0x0065007500720074 || w == 0x006c006c0075006e) return true;
+  } else if (len == 5 && load<u64>(q) == 0x0073006c00610066 && load<u16>(q, 8) == 0x65) return true;
+  for (let i = start; i < end; i++) {
+    const c = unitAt(p, i);
+    if (!((c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x2b || c == 0x2e || c == 0x65 || c == 0x45)) return false;
+  }
+  return true;
+}
+
+/**
+ * One pass over the text with the position, the open levels and the state in locals, and the
+ * per-unit loops (spaces, strings, literals) free of calls: the calls left are one per key or
+ * value (to look it up at its path and add it).
+ */
 class JsonFlattener {
-  pos: i32 = 0;
-  /** The name of each open level (the path from the root); kinds: 0 object, 1 array (with the next index). */
-  path: JsonName[] = [new JsonName("json")];
-  kinds: i32[] = [];
-  indexes: i32[] = [];
+  /** Where an escaped string ended (escapedString). */
+  private pos: i32 = 0;
   constructor(public s: string, public out: Pairs) {}
 
-  ws(): void { while (this.pos < this.s.length && isSpace(this.s.charCodeAt(this.pos))) this.pos++; }
-
-  /** json.<keys>; array elements share their array's name (json.items.sku for every item). */
-  name(): string {
-    const n = this.path.length;
-    return n > 0 ? unchecked(this.path[n - 1]).name : "json";
-  }
-
-  /** The name of the innermost open level. */
-  private top(): JsonName {
-    const n = this.path.length;
-    return n > 0 ? unchecked(this.path[n - 1]) : this.root;
-  }
-  private root: JsonName = new JsonName("json");
-
-  /** Opens a level under key `k` ("" for an array element: the same name as its parent). */
-  private enter(k: string): void {
-    const n = this.path.length;
-    const top = n > 0 ? unchecked(this.path[n - 1]) : new JsonName("json");
-    append(this.path, k.length == 0 ? top : top.child(k));
-  }
-
   run(): string {
-    const s = this.s;
-    this.ws();
-    if (this.pos >= s.length) return "empty JSON body";
-    // A value is expected here; after each value, the container decides what comes next.
-    let expectValue = true;
+    const s = this.s, out = this.out;
+    const p = changetype<usize>(s), n = s.length;
+    // The name of each open level from the root (an array element shares its array's), and each
+    // open container's kind: 0 object, 1 array.
+    const path = new StaticArray<JsonName>(JSON_MAX_DEPTH + 1);
+    const kinds = new StaticArray<u8>(JSON_MAX_DEPTH);
+    let top = new JsonName("json");
+    unchecked(path[0] = top);
+    let levels = 1, depth = 0;
+    let pos = skipSpaces(p, 0, n);
+    if (pos >= n) return "empty JSON body";
+    out.beginAppending();
+    const names = out.names, values = out.values;
+    let state = JSON_VALUE;
     while (true) {
-      this.ws();
-      if (expectValue) {
-        if (this.pos >= s.length) return "unexpected end of JSON";
-        const c = s.charCodeAt(this.pos);
+      pos = skipSpaces(p, pos, n);
+      if (state == JSON_VALUE) {
+        if (pos >= n) return "unexpected end of JSON";
+        const c = unitAt(p, pos);
         if (c == 0x7b || c == 0x5b) {
-          if (this.kinds.length >= JSON_MAX_DEPTH) return "JSON nesting deeper than " + JSON_MAX_DEPTH.toString();
-          this.pos++;
-          this.ws();
+          if (depth >= JSON_MAX_DEPTH) return "JSON nesting deeper than " + JSON_MAX_DEPTH.toString();
+          pos = skipSpaces(p, pos + 1, n);
           if (c == 0x7b) {
-            this.kinds.push(0);
-            this.indexes.push(0);
-            if (this.pos < s.length && s.charCodeAt(this.pos) == 0x7d) { this.pos++; this.kinds.pop(); this.indexes.pop(); expectValue = false; continue; }
-            const err = this.key();
-            if (err.length > 0) return err;
+            if (pos < n && unitAt(p, pos) == 0x7d) { pos++; state = JSON_AFTER_VALUE; continue; }
+            unchecked(kinds[depth++] = 0);
+            state = JSON_KEY;
             continue;
           }
-          this.kinds.push(1);
-          this.indexes.push(0);
-          if (this.pos < s.length && s.charCodeAt(this.pos) == 0x5d) { this.pos++; this.kinds.pop(); this.indexes.pop(); expectValue = false; continue; }
-          this.enter("");
+          if (pos < n && unitAt(p, pos) == 0x5d) { pos++; state = JSON_AFTER_VALUE; continue; }
+          unchecked(kinds[depth++] = 1);
+          unchecked(path[levels++] = top);
           continue;
         }
-        let value = "";
+        let value: string;
         if (c == 0x22) {
-          const str = this.string(this.top());
-          if (str === null) return "unterminated JSON string";
-          value = str;
-        } else {
-          const start = this.pos;
-          while (this.pos < s.length) {
-            const d = s.charCodeAt(this.pos);
-            if (d == 0x2c || d == 0x7d || d == 0x5d || isSpace(d)) break;
-            this.pos++;
+          const start = pos + 1;
+          const end = plainStringEnd(p, start, n);
+          if (end >= 0) {
+            value = top.valueAt(s, start, end);
+            pos = end + 1;
+          } else {
+            const str = this.escapedString(start);
+            if (str === null) return "unterminated JSON string";
+            value = str;
+            pos = this.pos;
           }
-          value = this.top().valueAt(s, start, this.pos);
-          if (value.length == 0) return "unexpected character in JSON at " + this.pos.toString();
-          if (value != "true" && value != "false" && value != "null" && !looksNumeric(value)) return "invalid JSON literal at " + start.toString();
+        } else {
+          const start = pos;
+          while (pos < n) {
+            const d = unitAt(p, pos);
+            if (d == 0x2c || d == 0x7d || d == 0x5d || isSpace(d)) break;
+            pos++;
+          }
+          if (pos == start) return "unexpected character in JSON at " + pos.toString();
+          if (!isJsonLiteral(p, start, pos)) return "invalid JSON literal at " + start.toString();
+          value = top.valueAt(s, start, pos);
         }
-        if (this.out.length >= JSON_MAX_ARGS) return "more than " + JSON_MAX_ARGS.toString() + " JSON values";
-        this.out.add(this.name(), value);
-        expectValue = false;
+        if (names.length >= JSON_MAX_ARGS) return "more than " + JSON_MAX_ARGS.toString() + " JSON values";
+        append(names, top.name);
+        append(values, value);
+        state = JSON_AFTER_VALUE;
         continue;
       }
-      // After a value.
-      if (this.kinds.length == 0) {
-        if (this.pos < s.length) return "trailing data after JSON at " + this.pos.toString();
+      if (state == JSON_KEY) {
+        if (pos >= n || unitAt(p, pos) != 0x22) return "expected a JSON object key at " + pos.toString();
+        // An escape-free key is looked up in the text (no string made for a key seen before).
+        const start = pos + 1;
+        const end = plainStringEnd(p, start, n);
+        let node: JsonName;
+        if (end >= 0) {
+          pos = end + 1;
+          node = top.childAt(s, start, end);
+        } else {
+          const k = this.escapedString(start);
+          if (k === null) return "unterminated JSON string";
+          pos = this.pos;
+          node = top.child(k);
+        }
+        pos = skipSpaces(p, pos, n);
+        if (pos >= n || unitAt(p, pos) != 0x3a) return "expected : in JSON at " + pos.toString();
+        pos++;
+        unchecked(path[levels++] = node);
+        top = node;
+        state = JSON_VALUE;
+        continue;
+      }
+      // After a value: the container decides what comes next.
+      if (depth == 0) {
+        if (pos < n) return "trailing data after JSON at " + pos.toString();
         return "";
       }
-      if (this.pos >= s.length) return "unexpected end of JSON";
-      const c = s.charCodeAt(this.pos);
-      const top = this.kinds.length - 1;
+      if (pos >= n) return "unexpected end of JSON";
+      const c = unitAt(p, pos);
+      const kind = unchecked(kinds[depth - 1]);
       if (c == 0x2c) {
-        this.pos++;
-        this.ws();
-        if (this.kinds[top] == 0) {
-          this.path.pop();
-          const err = this.key();
-          if (err.length > 0) return err;
-        } else {
-          this.path.pop();
-          this.indexes[top]++;
-          this.enter("");
-        }
-        expectValue = true;
+        pos = skipSpaces(p, pos + 1, n);
+        // The next element of an array has the same name; the next key of an object replaces the last.
+        if (kind == 0) {
+          levels--;
+          top = unchecked(path[levels - 1]);
+          state = JSON_KEY;
+        } else state = JSON_VALUE;
         continue;
       }
-      if ((c == 0x7d && this.kinds[top] == 0) || (c == 0x5d && this.kinds[top] == 1)) {
-        this.pos++;
-        this.path.pop();
-        this.kinds.pop();
-        this.indexes.pop();
+      if ((c == 0x7d && kind == 0) || (c == 0x5d && kind == 1)) {
+        pos++;
+        levels--;
+        top = unchecked(path[levels - 1]);
+        depth--;
         continue;
       }
-      return "unexpected character in JSON at " + this.pos.toString();
+      return "unexpected character in JSON at " + pos.toString();
     }
-    return "";
-  }
-
-  /** Reads `"key":` and pushes the key; error message or "". */
-  key(): string {
-    this.ws();
-    if (this.pos >= this.s.length || this.s.charCodeAt(this.pos) != 0x22) return "expected a JSON object key at " + this.pos.toString();
-    // An escape-free key is looked up in the text (no string made for a key seen before).
-    const s = this.s;
-    const start = this.pos + 1;
-    let end = -1;
-    for (let i = start; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c == 0x22) { end = i; break; }
-      if (c == 0x5c) break;
-    }
-    let node: JsonName;
-    if (end >= 0) {
-      this.pos = end + 1;
-      node = this.top().childAt(s, start, end);
-    } else {
-      const k = this.string(null);
-      if (k === null) return "unterminated JSON string";
-      node = this.top().child(k);
-    }
-    this.ws();
-    if (this.pos >= this.s.length || this.s.charCodeAt(this.pos) != 0x3a) return "expected : in JSON at " + this.pos.toString();
-    this.pos++;
-    append(this.path, node);
     return "";
   }
 
   /**
-   * A JSON string at pos (escapes decoded to bytes; \u to UTF-8); null when unterminated. An
-   * escape-free one is a value of `at` (JsonName.valueAt) when given.
+   * The string from `start` (after its opening quote) to its closing quote, escapes decoded to
+   * bytes (\u to UTF-8), with this.pos after it; null when unterminated.
    */
-  string(at: JsonName | null): string | null {
+  private escapedString(start: i32): string | null {
     const s = this.s;
-    this.pos++;
-    // Most strings have no escape: the text between the quotes as it is.
-    const start = this.pos;
-    for (let i = start; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c == 0x22) { this.pos = i + 1; return at !== null ? at.valueAt(s, start, i) : s.substring(start, i); }
-      if (c == 0x5c) break;
-    }
+    this.pos = start;
     const b = new ByteBuilder(16);
     while (this.pos < s.length) {
       const c = s.charCodeAt(this.pos);
@@ -499,14 +529,6 @@ class JsonFlattener {
     }
     return null;
   }
-}
-
-function looksNumeric(v: string): bool {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (!((c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x2b || c == 0x2e || c == 0x65 || c == 0x45)) return false;
-  }
-  return true;
 }
 
 function pushUtf8(b: ByteBuilder, cp: i32): void {

@@ -22,7 +22,8 @@ function num(n: number): string {
 
 export class Metrics {
   private readonly decisions = new Map<string, number>();
-  private readonly labelKeys = new Map<string, string>();
+  /** decisionKey's answers, by result then protocol (both from small fixed sets). */
+  private readonly labelKeys = new Map<string, Map<string, string>>();
   private readonly latency = new Map<string, Histogram>();
   private readonly errors = new Map<string, number>();
   private readonly started = Date.now();
@@ -91,13 +92,17 @@ export class Metrics {
     h.count++;
   }
 
-  /** The label set's map key (its JSON, as render() reads it back), made once per result and protocol. */
+  /**
+   * The label set's map key (its JSON, as render() reads it back), made once per result and
+   * protocol and found by the two names themselves (no joined string to build and hash per Check).
+   */
   private decisionKey(result: string, protocol: string): string {
-    const k = `${result}\0${protocol}`;
-    let key = this.labelKeys.get(k);
+    let byProtocol = this.labelKeys.get(result);
+    if (byProtocol === undefined) this.labelKeys.set(result, (byProtocol = new Map()));
+    let key = byProtocol.get(protocol);
     if (key === undefined) {
       key = JSON.stringify(result === '' ? { protocol } : { decision: result, protocol });
-      this.labelKeys.set(k, key);
+      byProtocol.set(protocol, key);
     }
     return key;
   }

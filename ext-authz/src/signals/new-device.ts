@@ -25,11 +25,11 @@ const DIGEST_CACHE_MAX_TEXT = 1024;
 const digests = new Map<string, string>();
 
 /**
- * Digests of requests that carry one of the fingerprint headers only (API clients send a user
- * agent and no client hints), by that header's name, then its value: found without building and
- * hashing the whole text.
+ * Digests of requests that carry only one of a header list's headers (API clients send a user
+ * agent and no client hints): per list (a config's), per header position, by that header's value;
+ * found without building and hashing the whole text.
  */
-const singleHeaderDigests = new Map<string, Map<string, string>>();
+const singleHeaderDigests = new WeakMap<readonly string[], Array<Map<string, string>>>();
 
 function remember(cache: Map<string, string>, key: string, fp: string): void {
   if (key.length > DIGEST_CACHE_MAX_TEXT) return;
@@ -38,20 +38,22 @@ function remember(cache: Map<string, string>, key: string, fp: string): void {
 }
 
 export function deviceFingerprint(ctx: Pick<SignalContext, 'attrs'>, headers: readonly string[]): string {
-  let single: string | undefined;
+  let single = -1;
   let singleValue = '';
   let present = 0;
-  for (const name of headers) {
-    const value = header(ctx.attrs, name);
+  for (let i = 0; i < headers.length; i++) {
+    const value = header(ctx.attrs, headers[i]!);
     if (value === undefined || value === '') continue;
     if (++present > 1) break;
-    single = name;
+    single = i;
     singleValue = value;
   }
   let byValue: Map<string, string> | undefined;
   if (present === 1) {
-    byValue = singleHeaderDigests.get(single!);
-    const fp = byValue?.get(singleValue);
+    let perHeader = singleHeaderDigests.get(headers);
+    if (perHeader === undefined) singleHeaderDigests.set(headers, (perHeader = headers.map(() => new Map<string, string>())));
+    byValue = perHeader[single]!;
+    const fp = byValue.get(singleValue);
     if (fp !== undefined) return fp;
   }
   let text = '';
@@ -62,10 +64,7 @@ export function deviceFingerprint(ctx: Pick<SignalContext, 'attrs'>, headers: re
     fp = createHash('sha256').update(text).digest('hex').slice(0, 24);
     remember(digests, text, fp);
   }
-  if (present === 1) {
-    if (byValue === undefined && singleHeaderDigests.size < DIGEST_CACHE_SIZE) singleHeaderDigests.set(single!, (byValue = new Map()));
-    if (byValue !== undefined) remember(byValue, singleValue, fp);
-  }
+  if (byValue !== undefined) remember(byValue, singleValue, fp);
   return fp;
 }
 

@@ -183,6 +183,11 @@ describe('new_device', () => {
     for (let pass = 0; pass < 2; pass++) for (const h of cases) expect(deviceFingerprint(ctx(h), names)).toBe(digest(h));
     // The same value under another header is another device.
     expect(deviceFingerprint(ctx({ 'user-agent': 'a' }), names)).not.toBe(deviceFingerprint(ctx({ 'accept-language': 'a' }), names));
+    // Another configured list (another config, or one reloaded) digests its own text.
+    const uaOnly = ['user-agent'];
+    const own = createHash('sha256').update('user-agent\ncurl/8.5.0\n').digest('hex').slice(0, 24);
+    for (let pass = 0; pass < 2; pass++) expect(deviceFingerprint(ctx({ 'user-agent': 'curl/8.5.0' }), uaOnly)).toBe(own);
+    expect(own).not.toBe(digest({ 'user-agent': 'curl/8.5.0' }));
   });
 
   it('first_device_score scores a principal without history', async () => {

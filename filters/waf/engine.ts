@@ -1070,9 +1070,10 @@ export class Transaction {
   matchedVarName: string = "";
   private matchedPairs: Pairs = new Pairs();
   /**
-   * A match on one TX key leaves MATCHED_VARS as that one (name, value): kept as the two strings
-   * and made a collection only if a rule reads MATCHED_VARS (most such matches are the ruleset's
-   * paranoia-level and threshold checks, whose MATCHED_VARS nothing reads).
+   * A match of one value (on a TX key, or a link's only match) leaves MATCHED_VARS as that one
+   * (name, value): kept as the two strings and made a collection only if a rule reads
+   * MATCHED_VARS (most such matches are the ruleset's paranoia-level and threshold checks, whose
+   * MATCHED_VARS nothing reads).
    */
   private pendingName: string | null = null;
   private pendingValue: string = "";
@@ -1300,6 +1301,10 @@ export class Transaction {
     const table = this.table;
     const param = r.paramConstant ? r.paramText : this.expand(r.op.param);
     let matches: Pairs | null = null;
+    // The first match is kept as its two strings: a link matching one value (most) makes no
+    // collection for MATCHED_VARS unless a rule reads it (see matchedVars).
+    let firstName: string | null = null;
+    let firstValue = "";
     const transforms = r.transforms;
     const chain = r.transformChain;
     const screened = r.prefilter !== null;
@@ -1366,17 +1371,30 @@ export class Transaction {
         }
       }
       if (hit) {
-        if (matches === null) matches = new Pairs();
         const name = tl.nameAt(i);
-        matches!.add(name, v);
+        if (firstName === null) {
+          firstName = name;
+          firstValue = v;
+        } else {
+          if (matches === null) {
+            matches = new Pairs();
+            matches!.add(firstName!, firstValue);
+          }
+          matches!.add(name, v);
+        }
         this.matchedVar = v;
         this.matchedVarName = name;
         // A setvar keyed by the match (tx.seen_%{MATCHED_VAR}) runs for every matched value.
         for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
       }
     }
-    if (matches === null) return false;
-    this.matchedVars = matches!;
+    if (firstName === null) return false;
+    if (matches !== null) {
+      this.matchedVars = matches!;
+    } else {
+      this.pendingName = firstName;
+      this.pendingValue = firstValue;
+    }
     return true;
   }
 

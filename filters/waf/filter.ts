@@ -125,6 +125,8 @@ class WafStream extends Context {
     // only when sent; the rules never see it.
     let forged = false;
     let path = "/";
+    // Every header and a host from :authority at most (pseudo-headers are counted too: a bound).
+    req.headers.reserve((pairs.length >> 1) + 1);
     for (let i = 0; i < pairs.length; i += 2) {
       const name = unchecked(pairs[i]);
       if (name == SCORE_HEADER) { forged = true; continue; }

@@ -29,6 +29,10 @@ export class Pairs {
     this.firstNames = null;
     this.firstValues = null;
   }
+  /** Room for `n` entries before the first add, from a caller that knows the count (no regrowth). */
+  reserve(n: i32): void {
+    if (this.names === NO_STRINGS && n > 0) { this.names = reserved<string>(n); this.values = reserved<string>(n); }
+  }
   /**
    * Readies names and values for a parser to append to directly (`append` to both, in step):
    * what add drops per pair is dropped once here, as nothing reads it while the parser runs.

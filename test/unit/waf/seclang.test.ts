@@ -247,6 +247,21 @@ describe('variables', () => {
     expect(await w.matches({ path: '/?a=ok&b=evil2' })).toEqual([2, 3, 4, 5, 6, 7]);
     w.close();
   });
+  it('MATCHED_VARS: every value the previous link matched, one or several', async () => {
+    const w = await withRules([
+      `SecRule ARGS "@rx ^evil" "id:1,phase:2,pass,log,chain"`,
+      `  SecRule &MATCHED_VARS "@eq 2" "t:none"`,
+      `SecRule ARGS "@rx ^evil" "id:2,phase:2,pass,log,chain"`,
+      `  SecRule MATCHED_VARS "@streq evil1" "t:none"`,
+      `SecRule ARGS "@rx ^evil" "id:3,phase:2,pass,log,chain"`,
+      `  SecRule MATCHED_VARS_NAMES "@streq ARGS:b" "t:none"`,
+      `SecRule ARGS "@rx ^evil" "id:4,phase:2,pass,log,chain"`,
+      `  SecRule &MATCHED_VARS "@eq 1" "t:none"`,
+    ].join('\n'));
+    expect(await w.matches({ path: '/?a=evil1&b=evil2' })).toEqual([1, 2, 3]);
+    expect(await w.matches({ path: '/?a=evil1&b=ok' })).toEqual([2, 4]);
+    w.close();
+  });
   it('RESPONSE_STATUS, RESPONSE_HEADERS(_NAMES) in phase 3, RESPONSE_BODY in phase 4', async () => {
     const w = await withRules([
       'SecResponseBodyAccess On',

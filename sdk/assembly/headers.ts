@@ -43,35 +43,10 @@ export function serializePairs(pairs: Array<string[]>): ArrayBuffer {
   return out;
 }
 
-/** Parses serialized pairs; null when the data is malformed (sizes pointing past the end). */
-export function deserializePairs(buf: ArrayBuffer): Array<string[]> | null {
-  const out = new Array<string[]>();
-  const total = <u64>buf.byteLength;
-  if (total == 0) return out;
-  if (total < 4) return null;
-  const base = changetype<usize>(buf);
-  const n = <u64>load<u32>(base);
-  if (n == 0) return out;
-  const header = 4 + 8 * n;
-  if (header > total) return null;
-  let data = header;
-  for (let i: u64 = 0; i < n; i++) {
-    const nameLen = <u64>load<u32>(base + <usize>(4 + 8 * i));
-    const valueLen = <u64>load<u32>(base + <usize>(8 + 8 * i));
-    if (data + nameLen + 1 + valueLen + 1 > total) return null;
-    const name = String.UTF8.decodeUnsafe(base + <usize>data, <usize>nameLen);
-    data += nameLen + 1;
-    const value = String.UTF8.decodeUnsafe(base + <usize>data, <usize>valueLen);
-    data += valueLen + 1;
-    out.push([name, value]);
-  }
-  return out;
-}
-
 /**
  * Parses serialized pairs into one list of names and values alternating (`[name0, value0, name1,
  * value1, ...]`): the list is two objects where deserializePairs makes two more per entry. Null
- * when the data is malformed.
+ * when the data is malformed (sizes pointing past the end).
  */
 export function deserializePairsFlat(buf: ArrayBuffer): string[] | null {
   const total = <u64>buf.byteLength;
@@ -92,6 +67,15 @@ export function deserializePairsFlat(buf: ArrayBuffer): string[] | null {
     unchecked(out[<i32>(i << 1) + 1] = decodeField(base + <usize>data, <usize>valueLen));
     data += valueLen + 1;
   }
+  return out;
+}
+
+/** Parses serialized pairs as [name, value] entries; null when the data is malformed (see deserializePairsFlat). */
+export function deserializePairs(buf: ArrayBuffer): Array<string[]> | null {
+  const flat = deserializePairsFlat(buf);
+  if (flat === null) return null;
+  const out = new Array<string[]>(flat.length >> 1);
+  for (let i = 0, n = flat.length; i < n; i += 2) unchecked(out[i >> 1] = [unchecked(flat[i]), unchecked(flat[i + 1])]);
   return out;
 }
 

@@ -615,12 +615,7 @@ class ValueTable {
     if (form == 1) return;
     const bits = this.scanBits, from = form - 2;
     const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
-    for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) {
-      let word = unchecked(bits[from + w]);
-      if (w == start >> 5) word &= (<u32>0xffffffff) << (<u32>(start & 31));
-      if (w == w1 && (end & 31) != 0) word &= ((<u32>1) << (<u32>(end & 31))) - 1;
-      unchecked(into[at + w] |= word);
-    }
+    for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) unchecked(into[at + w] |= unchecked(bits[from + w]) & slotRangeMask(w, start, end));
   }
 
   /** Whether one of the literals of screened rule `r` occurs in value `id` (in the form its list reads). */
@@ -682,6 +677,14 @@ const recentIds = new StaticArray<i32>(RECENT_STRINGS);
 const RECENT_NAMES = 8;
 const recentNames = new StaticArray<usize>(RECENT_NAMES);
 const recentTaken = new StaticArray<bool>(RECENT_NAMES);
+
+/** The bits of 32-bit word `w` of a slot bit set that fall in slots [start, end) (end > start). */
+@inline function slotRangeMask(w: i32, start: i32, end: i32): u32 {
+  let mask: u32 = 0xffffffff;
+  if (w == start >> 5) mask &= (<u32>0xffffffff) << (<u32>(start & 31));
+  if (w == (end - 1) >> 5 && (end & 31) != 0) mask &= ((<u32>1) << (<u32>(end & 31))) - 1;
+  return mask;
+}
 
 const sharedTable = new ValueTable();
 
@@ -1491,12 +1494,7 @@ export class Transaction {
     const rules = this.rules;
     const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
     // The group's range only (its edge words are shared with other groups: those bits are kept).
-    for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) {
-      let mask: u32 = 0xffffffff;
-      if (w == start >> 5) mask &= (<u32>0xffffffff) << (<u32>(start & 31));
-      if (w == w1 && (end & 31) != 0) mask &= ((<u32>1) << (<u32>(end & 31))) - 1;
-      unchecked(bits[at + w] &= ~mask);
-    }
+    for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) unchecked(bits[at + w] &= ~slotRangeMask(w, start, end));
     const p = this.requestPairsOf(v);
     if (p !== null) {
       const names = readsNames(v);

@@ -24,7 +24,7 @@ describe('StdoutLines', () => {
     expect(writes.length).toBe(2);
   });
 
-  it('writes a large batch at once, without waiting for the turn to end', () => {
+  it('writes a large batch at once, without waiting for its time', () => {
     const writes: string[] = [];
     const lines = new StdoutLines((text) => writes.push(text));
     const line = 'x'.repeat(1000);

@@ -40,6 +40,8 @@
 // (steal), every server stalls alike and the paced p99 says more about the host than the server.
 // BENCH_DECISION_LOG: `pipe` (default) has our servers write their decision lines to stdout, a
 // pipe this process drains, as a container's log; `drop` makes the lines but does not write them.
+// `full@grpc-js`, `full+rego@grpc-js`, `empty@grpc-js`: the same server on the grpc-js transport
+// (node:http2) instead of the lean HTTP/2 layer (`server.grpc.transport`).
 // BENCH_BASELINE=<dir of another ext-authz build, e.g. /tmp/old/ext-authz/dist> adds `full@before`
 // and `full+rego@before` rows served by that build (before/after in one run).
 import { execFileSync, fork, spawn } from 'node:child_process';
@@ -70,8 +72,10 @@ const self = fileURLToPath(import.meta.url);
 // ------------------------------------------------------------------------------ server side
 
 async function serve(name, setupJson) {
-  // `<variant>@before`: the same variant served by the BENCH_BASELINE build.
+  // `<variant>@before`: the same variant served by the BENCH_BASELINE build; `<variant>@grpc-js`:
+  // this build with `server.grpc.transport: grpc-js` (node:http2) instead of the lean transport.
   const [variant, build] = name.split('@');
+  const transport = build === 'grpc-js' ? { transport: 'grpc-js' } : {};
   const ext = await import(build === 'before' ? pathToFileURL(join(baseline, 'index.js')).href : '../ext-authz/dist/index.js');
   const setup = JSON.parse(setupJson);
   // Decision lines go to stdout as in production (a pipe the parent drains, as a container
@@ -103,7 +107,7 @@ async function serve(name, setupJson) {
     server.addService(def, { Check: (call, cb) => { ext.decodeCheckRequest(call.request); cb(null, ext.encodeCheckResponse(ok)); } });
     port = await new Promise((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   } else if (variant === 'empty') {
-    const server = await ext.startAuthzServer({ server: { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } }, reload: { enabled: false } }, serverOptions);
+    const server = await ext.startAuthzServer({ server: { grpc: { host: '127.0.0.1', port: 0, ...transport }, http: { enabled: false }, admin: { enabled: false } }, reload: { enabled: false } }, serverOptions);
     port = server.ports.grpc;
   } else {
     // `http-full`: the same pipeline on the HTTP Check port only.
@@ -114,7 +118,7 @@ async function serve(name, setupJson) {
       log_level: 'info',
       server: http
         ? { grpc: { enabled: false }, http: { host: '127.0.0.1', port: 0, path_prefix: HTTP_PATH_PREFIX, client_ip_header: 'x-forwarded-for' }, admin: { enabled: false } }
-        : { grpc: { host: '127.0.0.1', port: 0 }, http: { enabled: false }, admin: { enabled: false } },
+        : { grpc: { host: '127.0.0.1', port: 0, ...transport }, http: { enabled: false }, admin: { enabled: false } },
       ...(pipeline === 'full+redis' ? { state: { url: setup.redisUrl, key_prefix: `bench:${Date.now()}:`, timeout_ms: 200 } } : {}),
     };
     const server = await ext.startAuthzServer(config, serverOptions);

@@ -5,6 +5,7 @@ import { Logger, type LogSink } from './log.js';
 import { Metrics } from './metrics.js';
 import { startAdmin } from './protocol/admin.js';
 import { startGrpc, type GrpcHandle } from './protocol/grpc.js';
+import { startLeanGrpc } from './protocol/grpc-lean.js';
 import { startHttp, type HttpHandle } from './protocol/http.js';
 import { Reloader } from './reload.js';
 import { openState } from './state/index.js';
@@ -71,7 +72,10 @@ export async function startAuthzServer(config: AuthzConfig | Record<string, unkn
     await state.close();
   };
   try {
-    if (cfg.server.grpc.enabled) grpc = await startGrpc(authorizer, cfg.server.grpc.host, cfg.server.grpc.port);
+    if (cfg.server.grpc.enabled) {
+      const g = cfg.server.grpc;
+      grpc = g.transport === 'grpc-js' ? await startGrpc(authorizer, g.host, g.port) : await startLeanGrpc(authorizer, g.host, g.port);
+    }
     if (cfg.server.http.enabled) http = await startHttp(authorizer, cfg.server.http);
     if (cfg.server.admin.enabled) admin = await startAdmin(metrics, () => ready, cfg.server.admin.host, cfg.server.admin.port);
   } catch (e) {

@@ -17,6 +17,7 @@ import {
   DEFAULT_JWT_ALGORITHMS,
   DEFAULT_JWT_TYPES,
   DEFAULT_PORTS,
+  GRPC_TRANSPORTS,
   JWT_ALGORITHMS,
   LOG_LEVELS,
   REGO_DECISION_CACHE_SIZE,
@@ -419,7 +420,8 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
   const logLevel = r.oneOf(root['log_level'], 'log_level', LOG_LEVELS, 'info');
 
   const server = r.mapping(root['server'], 'server', ['grpc', 'http', 'admin']);
-  const grpc = listener(r, server?.['grpc'], 'server.grpc', DEFAULT_PORTS.grpc);
+  const grpc = listener(r, server?.['grpc'], 'server.grpc', DEFAULT_PORTS.grpc, ['transport']);
+  const grpcTransport = r.oneOf(grpc.m?.['transport'], 'server.grpc.transport', GRPC_TRANSPORTS, 'lean');
   const httpL = listener(r, server?.['http'], 'server.http', DEFAULT_PORTS.http, ['path_prefix', 'client_ip_header']);
   const admin = listener(r, server?.['admin'], 'server.admin', DEFAULT_PORTS.admin);
   const prefix = r.string(httpL.m?.['path_prefix'], 'server.http.path_prefix') ?? '';
@@ -514,7 +516,7 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): AuthzConf
 
   const config: AuthzConfig = {
     logLevel,
-    server: { grpc: { enabled: grpc.enabled, host: grpc.host, port: grpc.port }, http, admin: { enabled: admin.enabled, host: admin.host, port: admin.port } },
+    server: { grpc: { enabled: grpc.enabled, host: grpc.host, port: grpc.port, transport: grpcTransport }, http, admin: { enabled: admin.enabled, host: admin.host, port: admin.port } },
     identity: {
       jwt: {
         required,

@@ -15,6 +15,14 @@ export interface ListenerConfig {
   port: number;
 }
 
+/** Which HTTP/2 implementation serves gRPC (docs/ext-authz.md, `server.grpc.transport`). */
+export type GrpcTransport = 'lean' | 'grpc-js';
+export const GRPC_TRANSPORTS: readonly GrpcTransport[] = ['lean', 'grpc-js'];
+
+export interface GrpcListenerConfig extends ListenerConfig {
+  transport: GrpcTransport;
+}
+
 export interface HttpListenerConfig extends ListenerConfig {
   /** Stripped from the front of every check request's path (Envoy's `http_service.path_prefix`). */
   pathPrefix: string;
@@ -132,7 +140,7 @@ export interface UpstreamHeaders {
 export interface AuthzConfig {
   logLevel: LogLevel;
   server: {
-    grpc: ListenerConfig;
+    grpc: GrpcListenerConfig;
     http: HttpListenerConfig;
     admin: ListenerConfig;
   };

@@ -9,6 +9,11 @@ export interface ExtAuthzFilterOptions {
   mode: 'grpc' | 'http';
   /** The cluster pointing at the server (HTTP/2 for grpc). */
   cluster: string;
+  /**
+   * grpc mode: call through Envoy's `google_grpc` client (the gRPC C++ library) at this target,
+   * e.g. `127.0.0.1:9191`, instead of `envoy_grpc` to `cluster` (Envoy's own HTTP/2 client).
+   */
+  googleGrpcTarget?: string;
   /** http mode: the server's URI (its host is what Envoy sends as :authority), e.g. http://127.0.0.1:9192. */
   uri?: string;
   /** How long Envoy waits for a decision (default 1s for http; 200ms is Envoy's own grpc default). */
@@ -36,7 +41,8 @@ export function extAuthzHttpFilter(o: ExtAuthzFilterOptions): Json {
   if (o.failureModeAllow) config['failure_mode_allow_header_add'] = true;
   if (o.statusOnError !== undefined) config['status_on_error'] = { code: o.statusOnError };
   if (o.mode === 'grpc') {
-    config['grpc_service'] = { envoy_grpc: { cluster_name: o.cluster }, timeout: o.timeout ?? '0.2s' };
+    const client: Json = o.googleGrpcTarget ? { google_grpc: { target_uri: o.googleGrpcTarget, stat_prefix: 'meshward_authz' } } : { envoy_grpc: { cluster_name: o.cluster } };
+    config['grpc_service'] = { ...(client as { [key: string]: Json }), timeout: o.timeout ?? '0.2s' };
   } else {
     if (!o.uri) throw new Error('extAuthzHttpFilter: http mode needs the server uri');
     const service: { [key: string]: Json } = {

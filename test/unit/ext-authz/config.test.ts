@@ -78,7 +78,7 @@ describe('config defaults', () => {
   it('an empty config is valid: both protocols on the default ports, anonymous identity, no policy', () => {
     const c = parseConfig({});
     expect(c.logLevel).toBe('info');
-    expect(c.server.grpc).toEqual({ enabled: true, host: '0.0.0.0', port: 9191 });
+    expect(c.server.grpc).toEqual({ enabled: true, host: '0.0.0.0', port: 9191, transport: 'lean' });
     expect(c.server.http).toEqual({ enabled: true, host: '0.0.0.0', port: 9192, pathPrefix: '' });
     expect(c.server.admin).toEqual({ enabled: true, host: '0.0.0.0', port: 9193 });
     expect(c.identity.jwt).toEqual({ required: false, challengeAnonymous: true, clockSkewSeconds: 60, requireExpiration: false, verifiedCacheSize: 10_000, verifiedCacheMs: 60_000, issuers: [] });

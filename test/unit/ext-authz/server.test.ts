@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serviceDefinitions, startAuthzServer, type AuthzServer } from '../../../ext-authz/src/index.js';
 
 const ISS = 'https://idp.unit';
@@ -23,12 +23,14 @@ afterEach(async () => {
 });
 
 const loopback = { host: '127.0.0.1', port: 0 };
+/** The gRPC tests run on each transport (server.grpc.transport). */
+let grpcTransport: 'lean' | 'grpc-js' = 'lean';
 
 async function start(extra: Record<string, unknown> = {}): Promise<AuthzServer> {
   const s = await startAuthzServer(
     {
       log_level: 'info',
-      server: { grpc: loopback, http: loopback, admin: loopback },
+      server: { grpc: { ...loopback, transport: grpcTransport }, http: loopback, admin: loopback },
       identity: { jwt: { issuers: [{ issuer: ISS, jwks: { keys: [jwk] } }] } },
       ...extra,
     },
@@ -73,7 +75,14 @@ function decisionLines(): Array<Record<string, unknown>> {
   return lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'decision');
 }
 
-describe('gRPC Authorization/Check', () => {
+describe.each(['lean', 'grpc-js'] as const)('gRPC Authorization/Check (%s transport)', (transport) => {
+  beforeAll(() => {
+    grpcTransport = transport;
+  });
+  afterAll(() => {
+    grpcTransport = 'lean';
+  });
+
   it('allow: OK status, identity headers overwrite, authorization removed, decision id in dynamic metadata', async () => {
     const s = await start({ policy: { policies: [{ name: 'users', action: 'ALLOW', rules: [{ from: [{ source: { request_principals: [`${ISS}/*`] } }] }] }] }, response: { upstream_headers: { claims: { 'x-user-email': 'email' } } } });
     const jwt = await sign({ email: 'alice@example.com' });
@@ -160,6 +169,20 @@ describe('gRPC Authorization/Check', () => {
     expect(await c.health('')).toEqual({ status: 'SERVING' });
     expect(await c.health('envoy.service.auth.v3.Authorization')).toEqual({ status: 'SERVING' });
     await expect(c.health('other.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    // Watch: the current status at once, NOT_SERVING when the server starts closing, then the
+    // stream ends with OK.
+    const Health = grpc.makeGenericClientConstructor(serviceDefinitions().health, 'Health');
+    const h = new Health(`127.0.0.1:${s.ports.grpc}`, grpc.credentials.createInsecure());
+    clients.push(h);
+    const watch = (h as unknown as Record<string, (r: unknown) => grpc.ClientReadableStream<{ status: string }>>)['Watch']!({ service: '' });
+    const seen: string[] = [];
+    const ended = new Promise<number>((resolve) => watch.on('status', (st: grpc.StatusObject) => resolve(st.code)));
+    watch.on('data', (m: { status: string }) => seen.push(m.status));
+    watch.on('error', () => {});
+    while (seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await s.close();
+    expect(await ended).toBe(grpc.status.OK);
+    expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
   });
 
   it('the decision log line: one per check, with the fields, never the token nor the query string', async () => {

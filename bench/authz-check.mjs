@@ -4,7 +4,8 @@
 //   full        @meshward/ext-authz: JWT (ES256, cached keys) + 7 risk signals + YAML policies
 //   full+rego   the same plus a Rego policy (opa-wasm)
 //   full+redis  the full pipeline with its risk history in a local redis-server (state: redis://)
-//   no-op-lean  the no-op server decoding with the same lean codec as ours (the floor of our own stack)
+//   no-op-lean  the no-op server decoding with the same lean codec as ours (grpc-js transport)
+//   no-op-h2    the same codec on our lean HTTP/2 transport (the floor of our own stack)
 // and the same over Envoy's HTTP ext_authz mode (`http_service`: HTTP/1.1, the original method,
 // path and allowed headers, no body), on our server's HTTP Check port (the gRPC port off):
 //   http-no-op      a bare node:http keep-alive server answering 200 to each Check (the HTTP floor)
@@ -106,6 +107,13 @@ async function serve(name, setupJson) {
     const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
     server.addService(def, { Check: (call, cb) => { ext.decodeCheckRequest(call.request); cb(null, ext.encodeCheckResponse(ok)); } });
     port = await new Promise((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  } else if (variant === 'no-op-h2') {
+    // The no-op on our own transport: the lean HTTP/2 layer and codec, an OK answer, no pipeline.
+    const { startLeanGrpc } = await import(build === 'before' ? pathToFileURL(join(baseline, 'protocol/grpc-lean.js')).href : '../ext-authz/dist/protocol/grpc-lean.js');
+    const ok = { id: '', result: 'allow', status: 200, reason: '', identity: { kind: 'anonymous' }, upstreamHeaders: {}, removeHeaders: [], responseHeaders: {} };
+    const quiet = () => {};
+    const authorizer = { checkAndAnswer: (_attrs, _protocol, target, answer) => answer(target, ok), metrics: { recordError: quiet }, logger: { error: quiet, warn: quiet } };
+    port = (await startLeanGrpc(authorizer, '127.0.0.1', 0)).port;
   } else if (variant === 'empty') {
     const server = await ext.startAuthzServer({ server: { grpc: { host: '127.0.0.1', port: 0, ...transport }, http: { enabled: false }, admin: { enabled: false } }, reload: { enabled: false } }, serverOptions);
     port = server.ports.grpc;
@@ -498,19 +506,20 @@ async function main() {
     redis.kill();
   }
   const floor = rows[0];
-  const leanFloor = rows.find((r) => r.variant === 'no-op-lean');
+  // Floors of our own stack, when run: the lean codec on grpc-js, and on the lean transport.
+  const leanFloors = ['no-op-lean', 'no-op-h2'].map((v) => rows.find((r) => r.variant === v)).filter((r) => r && r !== floor);
   const httpFloor = floor.variant === 'http-no-op' ? undefined : rows.find((r) => r.variant === 'http-no-op');
   const client = clientKind === 'grpc-js' ? 'a @grpc/grpc-js client' : 'a lean HTTP/2 client (pre-encoded requests, bench/lib/raw-h2-client.mjs)';
   const httpClient = `a lean HTTP/1.1 client on ${httpConnections} keep-alive connections (pre-encoded requests, bench/lib/raw-h1-client.mjs)`;
   console.log(`\next_authz Check over gRPC and, in the http-* rows, over Envoy's HTTP mode (server: one child process each${pin ? ', pinned to CPU 1' : ''}; client: ${client}, for http-* ${httpClient}${pin ? ', pinned to CPU 0' : ''}, ${concurrency} in flight; ${seconds} s per variant in ${rounds} interleaved windows, then ${pacedSeconds} s paced; our servers' decision lines ${process.env.BENCH_DECISION_LOG === 'drop' ? 'made but not written' : 'written to a pipe'}; Node ${process.version})\n`);
-  console.log(`| server | Checks/s | p50 ms | p99 ms | Checks/s offered ${rate}/s | p50 ms at ${rate}/s | p99 ms at ${rate}/s | p99 ms at ${rate}/s from due | server CPU µs per Check (median window; range) | cost vs ${floor.variant} (server CPU) |${leanFloor ? ' cost vs no-op-lean |' : ''}${httpFloor ? ' cost vs http-no-op |' : ''} server core-capacity Checks/s | answers |`);
-  console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${leanFloor ? ' ---: |' : ''}${httpFloor ? ' ---: |' : ''} ---: | --- |`);
+  console.log(`| server | Checks/s | p50 ms | p99 ms | Checks/s offered ${rate}/s | p50 ms at ${rate}/s | p99 ms at ${rate}/s | p99 ms at ${rate}/s from due | server CPU µs per Check (median window; range) | cost vs ${floor.variant} (server CPU) |${leanFloors.map((f) => ` cost vs ${f.variant} |`).join('')}${httpFloor ? ' cost vs http-no-op |' : ''} server core-capacity Checks/s | answers |`);
+  console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${leanFloors.map(() => ' ---: |').join('')}${httpFloor ? ' ---: |' : ''} ---: | --- |`);
   for (const r of rows) {
     const http = r.variant.startsWith('http-');
     const answers = [...r.statuses].map(([c, n]) => `${c === 'failed' ? 'failed' : http ? `HTTP ${c}` : c === 0 ? 'OK' : `code ${c}`}: ${n}`).join(', ');
     const vs = (f) => ` ${(r.serverUsPerCheck / f.serverUsPerCheck).toFixed(2)}x (paired ${pairedRatio(r, f).toFixed(2)}x) |`;
     console.log(
-      `| ${r.variant} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Math.round(r.pacedPerSecond).toLocaleString('en-US')} | ${r.pacedP50.toFixed(2)} | ${r.pacedP99.toFixed(2)} | ${r.pacedDueP99.toFixed(2)} | ${r.serverUsPerCheck.toFixed(0)} (${r.serverUsRange.map((x) => x.toFixed(0)).join('-')}) |${vs(floor)}${leanFloor ? vs(leanFloor) : ''}${httpFloor ? vs(httpFloor) : ''} ${Math.round(1e6 / r.serverUsPerCheck).toLocaleString('en-US')} | ${answers} |`,
+      `| ${r.variant} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Math.round(r.pacedPerSecond).toLocaleString('en-US')} | ${r.pacedP50.toFixed(2)} | ${r.pacedP99.toFixed(2)} | ${r.pacedDueP99.toFixed(2)} | ${r.serverUsPerCheck.toFixed(0)} (${r.serverUsRange.map((x) => x.toFixed(0)).join('-')}) |${vs(floor)}${leanFloors.map(vs).join('')}${httpFloor ? vs(httpFloor) : ''} ${Math.round(1e6 / r.serverUsPerCheck).toLocaleString('en-US')} | ${answers} |`,
     );
   }
   const os = await import('node:os');
@@ -532,7 +541,7 @@ async function main() {
     console.log(
       `goals (${name}): >= 5,000 Checks/s: ${Math.round(r.perSecond) >= 5000 ? 'met' : 'NOT met'} (${Math.round(r.perSecond)} saturated, core capacity ${Math.round(1e6 / r.serverUsPerCheck)}); ` +
         `p99 < 5 ms at ${rate}/s: ${r.pacedP99 < 5 && r.pacedPerSecond >= 0.95 * rate ? 'met' : 'NOT met'} (${r.pacedP99.toFixed(2)} ms, ${Math.round(r.pacedPerSecond)}/s answered; saturated with ${concurrency} in flight: ${r.p99.toFixed(1)} ms); ` +
-        `within 2x of the floor's cost: ${[...new Set([floor, leanFloor, name.startsWith('http-') ? rows.find((x) => x.variant === 'http-no-op') : undefined])].filter(Boolean).map(ratio).join(', ')}`,
+        `within 2x of the floor's cost: ${[...new Set([floor, ...leanFloors, name.startsWith('http-') ? rows.find((x) => x.variant === 'http-no-op') : undefined])].filter(Boolean).map(ratio).join(', ')}`,
     );
   }
 }

@@ -40,7 +40,7 @@
 // the saturated windows and of each paced run: on a VM whose hypervisor takes the vCPUs away
 // (steal), every server stalls alike and the paced p99 says more about the host than the server.
 // BENCH_DECISION_LOG: `pipe` (default) has our servers write their decision lines to stdout, a
-// pipe this process drains, as a container's log; `drop` makes the lines but does not write them.
+// pipe a `cat > /dev/null` drains, as a container's log; `drop` makes the lines but does not write them.
 // `full@grpc-js`, `full+rego@grpc-js`, `empty@grpc-js`: the same server on the grpc-js transport
 // (node:http2) instead of the lean HTTP/2 layer (`server.grpc.transport`).
 // BENCH_BASELINE=<dir of another ext-authz build, e.g. /tmp/old/ext-authz/dist> adds `full@before`
@@ -234,9 +234,12 @@ function startServer(variant, setup) {
     // e.g. `--max-semi-space-size=32`: V8 flags for the servers only (not the client).
     ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
   ];
-  const child = fork(self, ['--serve', variant, JSON.stringify(setup)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });
-  // The servers' stdout (their decision lines) is read and discarded, as a log collector would.
-  child.stdout.resume();
+  // The servers' stdout (their decision lines) goes down a pipe to a `cat > /dev/null` of its own,
+  // as to a log collector: not read by this process, whose event loop and GC would otherwise
+  // carry every decision line and add that to the latencies it measures.
+  const sink = spawn('sh', ['-c', 'exec cat > /dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = fork(self, ['--serve', variant, JSON.stringify(setup)], { stdio: ['ignore', sink.stdin, 'inherit', 'ipc'], execArgv });
+  child.once('exit', () => sink.kill());
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, port: m.port }));
     child.once('exit', (code) => reject(new Error(`${variant} server exited (${code})`)));
@@ -381,9 +384,21 @@ async function loader(variant, port, requests, child) {
     },
     /** Open loop: one Check due every 1/rate s, sent on a 1 ms tick, each timed from when it was sent. */
     async paced(ms) {
-      const paced = [];
-      const fromDue = [];
-      const late = [];
+      // Preallocated: arrays grown by push are reallocated as large objects in the client's old
+      // generation, and each reallocation brings the client's next mark-compact closer (a stall
+      // that lands in the measured latency).
+      const capacity = Math.ceil((ms / 1000) * rate * 1.2) + 1000;
+      const samples = () => {
+        const values = new Float64Array(capacity);
+        let n = 0;
+        return { push: (v) => { if (n < capacity) values[n++] = v; }, sorted: () => values.subarray(0, n).sort(), get length() { return n; } };
+      };
+      const pacedSamples = samples();
+      const fromDueSamples = samples();
+      const lateSamples = samples();
+      const paced = pacedSamples;
+      const fromDue = fromDueSamples;
+      const late = lateSamples;
       let failedChecks = 0;
       // Answers still due, counted rather than kept as promises: holding every Check's promise
       // to the end (100,000 in a 20 s run) grows the client's old generation, and the client's
@@ -427,10 +442,10 @@ async function loader(variant, port, requests, child) {
       if (outstanding) await new Promise((r) => (drained = r));
       const pacedSteal = stealShare(cpuBefore, cpuTimes());
       const stalls = { server: await serverStalls(child, 'stalls-stop'), client: clientStalls.stop() };
-      paced.sort((x, y) => x - y);
-      late.sort((x, y) => x - y);
-      fromDue.sort((x, y) => x - y);
-      return { pacedFailed: failedChecks, pacedChecks: paced.length, pacedP50: percentile(paced, 50), pacedP99: percentile(paced, 99), pacedDueP99: percentile(fromDue, 99), pacedMax: paced[paced.length - 1] ?? NaN, pacedPerSecond: paced.length / (ms / 1000), lateP99: percentile(late, 99), pacedSteal, stalls };
+      const pacedSorted = pacedSamples.sorted();
+      const lateSorted = lateSamples.sorted();
+      const fromDueSorted = fromDueSamples.sorted();
+      return { pacedFailed: failedChecks, pacedChecks: pacedSorted.length, pacedP50: percentile(pacedSorted, 50), pacedP99: percentile(pacedSorted, 99), pacedDueP99: percentile(fromDueSorted, 99), pacedMax: pacedSorted[pacedSorted.length - 1] ?? NaN, pacedPerSecond: pacedSorted.length / (ms / 1000), lateP99: percentile(lateSorted, 99), pacedSteal, stalls };
     },
     result() {
       const sorted = [...latencies].sort((x, y) => x - y);

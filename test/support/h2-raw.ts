@@ -84,6 +84,12 @@ export class RawH2Client {
         }
         this.frames.push(f);
         this.buf = this.buf.subarray(9 + length);
+        // Give the connection window back as answers arrive (stream windows are left to the test).
+        if (f.type === FRAME.DATA && length > 0) {
+          const increment = Buffer.alloc(4);
+          increment.writeUInt32BE(length);
+          socket.write(frame(FRAME.WINDOW_UPDATE, 0, 0, increment));
+        }
       }
       this.wake();
     });

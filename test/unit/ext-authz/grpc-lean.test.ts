@@ -172,6 +172,25 @@ describe('lean gRPC transport: frames', () => {
     expect(decodeResponse(a.message!).status?.code).toBe(7);
   });
 
+  it('a stream left open while 2,100 newer ones come and go is still answered when its request ends', async () => {
+    const s = await start();
+    const c = await raw(s);
+    c.send(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, headerBlock(grpcRequestHeaders(CHECK))));
+    const body = grpcFramed(encodeCheck('/x'));
+    // In batches of 100 streams, each answered before the next (a client keeps under the
+    // server's SETTINGS_MAX_CONCURRENT_STREAMS).
+    for (let id = 3; id <= 4201; id += 200) {
+      const batch: Buffer[] = [];
+      for (let j = id; j < id + 200; j += 2) batch.push(...request(j, CHECK, body));
+      c.send(...batch);
+      expect((await answerOn(c, id + 198)).headers['grpc-status']).toBe('0');
+    }
+    c.send(frame(FRAME.DATA, FLAG.END_STREAM, 1, grpcFramed(encodeCheck('/admin/late'))));
+    const late = await answerOn(c, 1);
+    expect(decodeResponse(late.message!).status?.code).toBe(7);
+    expect(c.frames.filter((f) => f.type === FRAME.HEADERS && f.headers?.['grpc-status'] === '0')).toHaveLength(2101);
+  });
+
   it('a stream the client resets before its request ends gets no answer; the next one does', async () => {
     const s = await start();
     const c = await raw(s);

@@ -140,7 +140,7 @@ export class H2Stream<H extends RequestHead = RequestHead> {
 /** One HTTP/2 connection from a client. */
 export class H2ServerConnection<H extends RequestHead> {
   private readonly decoder: HpackDecoder;
-  private readonly streams = new Map<number, H2Stream<H>>();
+  private readonly streams = new StreamTable<H2Stream<H>>();
   private pending: Buffer | undefined;
   private prefaceSeen = false;
   private lastStreamId = 0;
@@ -638,6 +638,60 @@ export class H2ServerConnection<H extends RequestHead> {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The open streams by id. Not a Map: with a stream added and deleted per request, V8 rehashes a
+ * Map's table now and then, and an obsolete table (kept for iterators, in old space when the Map
+ * is) holds the streams that were open at that moment where scavenges treat them as roots, so each
+ * is promoted with all it reaches (docs/ext-authz.md, "What fills the old generation", item 3).
+ * Client stream ids rise by 2, so a fixed slot table indexed by id finds a stream directly; a
+ * stream still open when a newer one lands on its slot (thousands of streams later) goes to a
+ * small overflow Map.
+ */
+class StreamTable<S extends { id: number }> {
+  private static readonly SLOTS = 2048;
+  private readonly slots: Array<S | undefined> = new Array<S | undefined>(StreamTable.SLOTS).fill(undefined);
+  private readonly overflow = new Map<number, S>();
+  size = 0;
+
+  private static slotOf(id: number): number {
+    return (id >>> 1) & (StreamTable.SLOTS - 1);
+  }
+
+  get(id: number): S | undefined {
+    const s = this.slots[StreamTable.slotOf(id)];
+    if (s !== undefined && s.id === id) return s;
+    return this.overflow.size === 0 ? undefined : this.overflow.get(id);
+  }
+
+  set(id: number, stream: S): void {
+    const k = StreamTable.slotOf(id);
+    if (this.slots[k] === undefined) this.slots[k] = stream;
+    else this.overflow.set(id, stream);
+    this.size++;
+  }
+
+  delete(id: number): void {
+    const k = StreamTable.slotOf(id);
+    const s = this.slots[k];
+    if (s !== undefined && s.id === id) this.slots[k] = undefined;
+    else if (!this.overflow.delete(id)) return;
+    this.size--;
+  }
+
+  values(): S[] {
+    const out: S[] = [];
+    for (const s of this.slots) if (s !== undefined) out.push(s);
+    for (const s of this.overflow.values()) out.push(s);
+    return out;
+  }
+
+  clear(): void {
+    this.slots.fill(undefined);
+    this.overflow.clear();
+    this.size = 0;
+  }
+}
 
 function putHeader(out: Buffer, p: number, length: number, type: number, flags: number, streamId: number): number {
   out[p] = length >>> 16;

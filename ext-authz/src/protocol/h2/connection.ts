@@ -375,8 +375,10 @@ export class H2ServerConnection<H extends RequestHead> {
     const stream = this.streams.get(streamId);
     if (!stream) {
       if (streamId > this.lastStreamId) return this.connectionError(H2_PROTOCOL_ERROR, `DATA on idle stream ${streamId}`);
-      // A stream we already answered and closed (or refused): tell the client to stop.
-      return this.writeRst(streamId, H2_STREAM_CLOSED);
+      // A stream already closed: answered early and reset (the client may have sent more before
+      // it saw the reset), refused, or reset by the client. Counted above for the connection
+      // window, otherwise ignored (RFC 9113 §5.1, "closed").
+      return;
     }
     if (stream.state !== 'open') return this.streamError(streamId, H2_STREAM_CLOSED);
     stream.unacknowledged += length;

@@ -249,8 +249,16 @@ export async function startLeanGrpc(authorizer: Authorizer, host: string, port: 
     },
   };
 
+  // Set by close(): called once the last connection is gone.
+  let allClosed: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
   const server = createServer({ noDelay: true }, (socket: Socket) => {
-    connections.add(new H2ServerConnection(socket, app, options, (c) => connections.delete(c)));
+    connections.add(
+      new H2ServerConnection(socket, app, options, (c) => {
+        connections.delete(c);
+        if (connections.size === 0) allClosed?.();
+      }),
+    );
   });
   const bound = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
@@ -269,32 +277,25 @@ export async function startLeanGrpc(authorizer: Authorizer, host: string, port: 
       for (const [w, service] of watchers) w.respond(undefined, healthAnswer(healthOf(service) ?? 'SERVICE_UNKNOWN'), undefined);
     },
     close(graceMs = 5_000) {
+      if (closing) return closing;
       for (const w of watchers.keys()) w.respond(undefined, undefined, TRAILERS_OK);
       watchers.clear();
-      return new Promise<void>((resolve) => {
-        let done = false;
-        const finish = () => {
-          if (done) return;
-          done = true;
-          clearTimeout(force);
-          clearInterval(poll);
-          resolve();
-        };
+      closing = new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           for (const c of connections) c.destroy();
-          finish();
+          resolve();
         }, graceMs);
         force.unref();
+        allClosed = () => {
+          clearTimeout(force);
+          resolve();
+        };
         // Stop accepting; each connection gets GOAWAY and ends once its open calls are answered.
-        server.close(() => finish());
+        server.close();
         for (const c of connections) c.shutdown();
-        // server.close's callback waits for every socket to close; connections that end cleanly
-        // get there by themselves, this only notices an idle set early.
-        const poll = setInterval(() => {
-          if (connections.size === 0) finish();
-        }, 20);
-        poll.unref();
+        if (connections.size === 0) allClosed();
       });
+      return closing;
     },
   };
 }

@@ -30,7 +30,6 @@ const FLAG_END_HEADERS = 0x4;
 const FLAG_PADDED = 0x8;
 const FLAG_PRIORITY = 0x20;
 
-const SETTINGS_HEADER_TABLE_SIZE = 0x1;
 const SETTINGS_ENABLE_PUSH = 0x2;
 const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
 const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
@@ -207,7 +206,7 @@ export class H2ServerConnection<H extends RequestHead> {
 
   private receive(chunk: Buffer): void {
     if (this.dead) return;
-    let data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
     let pos = 0;
     try {
@@ -245,7 +244,6 @@ export class H2ServerConnection<H extends RequestHead> {
     }
     // Copy a partial frame out of the chunk so the chunk is not kept alive by it.
     if (pos < data.length) this.pending = Buffer.from(data.subarray(pos));
-    data = undefined as unknown as Buffer;
   }
 
   private frame(type: number, flags: number, streamId: number, data: Buffer, start: number, end: number): void {
@@ -477,7 +475,7 @@ export class H2ServerConnection<H extends RequestHead> {
       const out = Buffer.allocUnsafe(total);
       let p = 0;
       if (headers) p = putFrame(out, p, FRAME_HEADERS, FLAG_END_HEADERS | (!data && !trailers ? FLAG_END_STREAM : 0), stream.id, headers);
-      if (data) p = putFrame(out, p, FRAME_DATA, trailers ? 0 : 0, stream.id, data);
+      if (data) p = putFrame(out, p, FRAME_DATA, 0, stream.id, data);
       if (trailers) p = putFrame(out, p, FRAME_HEADERS, FLAG_END_HEADERS | FLAG_END_STREAM, stream.id, trailers);
       stream.sendWindow -= dataLength;
       this.connectionSendWindow -= dataLength;
@@ -599,7 +597,7 @@ export class H2ServerConnection<H extends RequestHead> {
     settings.writeUInt32BE(o.streamWindow, 8);
     settings.writeUInt16BE(SETTINGS_MAX_HEADER_LIST_SIZE, 12);
     settings.writeUInt32BE(o.maxHeaderListSize, 14);
-    void SETTINGS_HEADER_TABLE_SIZE; // left at its default, 4,096 (hpack.ts DEFAULT_TABLE_SIZE)
+    // SETTINGS_HEADER_TABLE_SIZE is left at its default, 4,096 (hpack.ts DEFAULT_TABLE_SIZE).
     this.write(this.frameBytes(FRAME_SETTINGS, 0, 0, settings));
     if (o.connectionWindow > DEFAULT_WINDOW) this.writeWindowUpdate(0, o.connectionWindow - DEFAULT_WINDOW);
   }

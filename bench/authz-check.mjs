@@ -112,7 +112,7 @@ async function serve(name, setupJson) {
     const { startLeanGrpc } = await import(build === 'before' ? pathToFileURL(join(baseline, 'protocol/grpc-lean.js')).href : '../ext-authz/dist/protocol/grpc-lean.js');
     const ok = { id: '', result: 'allow', status: 200, reason: '', identity: { kind: 'anonymous' }, upstreamHeaders: {}, removeHeaders: [], responseHeaders: {} };
     const quiet = () => {};
-    const authorizer = { checkAndAnswer: (_attrs, _protocol, target, answer) => answer(target, ok), metrics: { recordError: quiet }, logger: { error: quiet, warn: quiet } };
+    const authorizer = { checkAndAnswer: (_attrs, _protocol, target, answer) => answer(target, ok), checkFailed: quiet, logger: { warn: quiet } };
     port = (await startLeanGrpc(authorizer, '127.0.0.1', 0)).port;
   } else if (variant === 'empty') {
     const server = await ext.startAuthzServer({ server: { grpc: { host: '127.0.0.1', port: 0, ...transport }, http: { enabled: false }, admin: { enabled: false } }, reload: { enabled: false } }, serverOptions);

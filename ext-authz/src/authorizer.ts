@@ -130,6 +130,15 @@ export class Authorizer {
   }
 
   /**
+   * A Check that got no decision (a malformed request, a server fault): counted in
+   * meshward_authz_check_errors_total and logged, the same way by every protocol adapter.
+   */
+  checkFailed(protocol: Protocol, error: unknown): void {
+    this.metrics.recordError(protocol);
+    this.logger.error('check failed', { protocol, error: error instanceof Error ? error.message : String(error) });
+  }
+
+  /**
    * What both protocol adapters do with a Check: checkEager(), its decision handed to
    * `answer(target, decision)` (at once when it was decided at once), a server fault to
    * `fail(target, error)`. `target` is the adapter's reply handle, so the adapter's two functions

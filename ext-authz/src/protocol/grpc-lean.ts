@@ -165,8 +165,7 @@ export async function startLeanGrpc(authorizer: Authorizer, host: string, port: 
   };
 
   const fail = (stream: H2Stream<GrpcHead>, e: unknown) => {
-    authorizer.metrics.recordError('grpc');
-    authorizer.logger.error('check failed', { protocol: 'grpc', error: e instanceof Error ? e.message : String(e) });
+    authorizer.checkFailed('grpc', e);
     // An error, not a decision: Envoy applies its own failure mode (status_on_error / failure_mode_allow).
     stream.respond(trailersOnly(INTERNAL, 'authorization server error'), undefined, undefined);
   };
@@ -186,8 +185,7 @@ export async function startLeanGrpc(authorizer: Authorizer, host: string, port: 
     try {
       attrs = decodeCheckRequest(message);
     } catch (e) {
-      authorizer.metrics.recordError('grpc');
-      authorizer.logger.error('check failed', { protocol: 'grpc', error: (e as Error).message });
+      authorizer.checkFailed('grpc', e);
       stream.respond(trailersOnly(INVALID_ARGUMENT, 'malformed CheckRequest'), undefined, undefined);
       return;
     }
@@ -225,24 +223,21 @@ export async function startLeanGrpc(authorizer: Authorizer, host: string, port: 
         message = requestMessage(body, head.encoding);
       } catch (e) {
         const err = e instanceof CallError ? e : new CallError(INTERNAL, String(e));
-        if (head.method === Method.Check) {
-          authorizer.metrics.recordError('grpc');
-          authorizer.logger.error('check failed', { protocol: 'grpc', error: err.message });
-        }
+        if (head.method === Method.Check) authorizer.checkFailed('grpc', err);
         return stream.respond(trailersOnly(err.code, err.message, err.extraHeaders), undefined, undefined);
       }
       if (head.method === Method.Check) check(stream, message);
       else health(stream, message, head.method === Method.HealthWatch);
     },
     onTooLarge(stream) {
-      authorizer.metrics.recordError('grpc');
-      authorizer.logger.error('check failed', { protocol: 'grpc', error: `request message over ${MAX_MESSAGE_BYTES} bytes` });
-      stream.respond(trailersOnly(RESOURCE_EXHAUSTED, `request message over ${MAX_MESSAGE_BYTES} bytes`), undefined, undefined);
+      const message = `request message over ${MAX_MESSAGE_BYTES} bytes`;
+      authorizer.checkFailed('grpc', message);
+      stream.respond(trailersOnly(RESOURCE_EXHAUSTED, message), undefined, undefined);
     },
     onHeadersTooLarge(stream) {
-      authorizer.metrics.recordError('grpc');
-      authorizer.logger.error('check failed', { protocol: 'grpc', error: `request headers over ${options.maxHeaderListSize} bytes` });
-      stream.respond(trailersOnly(RESOURCE_EXHAUSTED, `request headers over ${options.maxHeaderListSize} bytes`), undefined, undefined);
+      const message = `request headers over ${options.maxHeaderListSize} bytes`;
+      authorizer.checkFailed('grpc', message);
+      stream.respond(trailersOnly(RESOURCE_EXHAUSTED, message), undefined, undefined);
     },
     onConnectionError(message) {
       authorizer.logger.warn('grpc connection error', { error: message });

@@ -78,8 +78,7 @@ export async function startGrpc(authorizer: Authorizer, host: string, port: numb
   };
 
   const failed = (callback: sendUnaryData<Buffer>, e: unknown) => {
-    authorizer.metrics.recordError('grpc');
-    authorizer.logger.error('check failed', { protocol: 'grpc', error: e instanceof Error ? e.message : String(e) });
+    authorizer.checkFailed('grpc', e);
     // An error, not a decision: Envoy applies its own failure mode (status_on_error / failure_mode_allow).
     callback({ code: status.INTERNAL, details: 'authorization server error' });
   };
@@ -99,8 +98,7 @@ export async function startGrpc(authorizer: Authorizer, host: string, port: numb
       try {
         attrs = decodeCheckRequest(call.request);
       } catch (e) {
-        authorizer.metrics.recordError('grpc');
-        authorizer.logger.error('check failed', { protocol: 'grpc', error: (e as Error).message });
+        authorizer.checkFailed('grpc', e);
         callback({ code: status.INVALID_ARGUMENT, details: 'malformed CheckRequest' });
         return;
       }

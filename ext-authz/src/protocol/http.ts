@@ -111,8 +111,7 @@ export function closeServer(server: Server, graceMs = 5_000): Promise<void> {
 
 export async function startHttp(authorizer: Authorizer, config: HttpListenerConfig): Promise<HttpHandle> {
   const failed = (res: ServerResponse, e: unknown) => {
-    authorizer.metrics.recordError('http');
-    authorizer.logger.error('check failed', { protocol: 'http', error: e instanceof Error ? e.message : String(e) });
+    authorizer.checkFailed('http', e);
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ code: 'internal_error' }));
   };
@@ -137,8 +136,7 @@ export async function startHttp(authorizer: Authorizer, config: HttpListenerConf
     try {
       attrs = attributesFromHttp(req, config);
     } catch (e) {
-      authorizer.metrics.recordError('http');
-      authorizer.logger.error('check failed', { protocol: 'http', error: (e as Error).message });
+      authorizer.checkFailed('http', e);
       res.writeHead(400).end();
       return;
     }

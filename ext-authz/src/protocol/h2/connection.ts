@@ -117,8 +117,6 @@ export class H2Stream<H extends RequestHead = RequestHead> {
   tooLarge = false;
   /** Frames waiting for flow-control window, in order (DATA and the HEADERS after them). */
   queued: Buffer[] | undefined;
-  /** Of `queued`, the DATA payload bytes each frame needs from the windows (0 for HEADERS). */
-  queuedCost: number[] | undefined;
   endAfterQueue = false;
 
   constructor(
@@ -193,12 +191,17 @@ export class H2ServerConnection<H extends RequestHead> {
 
   destroy(): void {
     if (this.dead) return;
+    this.socket.destroy();
+    this.teardown();
+  }
+
+  /** The connection is over: open streams are cancelled and the owner told (once). */
+  private teardown(): void {
     this.dead = true;
     this.socket.off('data', this.onData);
     for (const s of this.streams.values()) this.cancel(s);
     this.streams.clear();
     this.blocked.clear();
-    this.socket.destroy();
     this.onClosed(this);
   }
 
@@ -485,42 +488,27 @@ export class H2ServerConnection<H extends RequestHead> {
     }
     // Split the data into frames the peer accepts and send as the windows allow.
     const queued = (stream.queued ??= []);
-    const costs = (stream.queuedCost ??= []);
-    if (headers) {
-      queued.push(this.frameBytes(FRAME_HEADERS, FLAG_END_HEADERS | (!data && !trailers ? FLAG_END_STREAM : 0), stream.id, headers));
-      costs.push(0);
-    }
+    if (headers) queued.push(this.frameBytes(FRAME_HEADERS, FLAG_END_HEADERS | (!data && !trailers ? FLAG_END_STREAM : 0), stream.id, headers));
     if (data) {
-      for (let p = 0; p < dataLength || (p === 0 && dataLength === 0); p += this.peerMaxFrameSize) {
-        const piece = data.subarray(p, Math.min(dataLength, p + this.peerMaxFrameSize));
-        queued.push(this.frameBytes(FRAME_DATA, 0, stream.id, piece));
-        costs.push(piece.length);
-        if (dataLength === 0) break;
-      }
+      let p = 0;
+      do {
+        queued.push(this.frameBytes(FRAME_DATA, 0, stream.id, data.subarray(p, p + this.peerMaxFrameSize)));
+        p += this.peerMaxFrameSize;
+      } while (p < dataLength);
     }
-    if (trailers) {
-      queued.push(this.frameBytes(FRAME_HEADERS, FLAG_END_HEADERS | FLAG_END_STREAM, stream.id, trailers));
-      costs.push(0);
-    }
+    if (trailers) queued.push(this.frameBytes(FRAME_HEADERS, FLAG_END_HEADERS | FLAG_END_STREAM, stream.id, trailers));
     if (trailers || (headers && !data)) stream.endAfterQueue = true;
     this.blocked.add(stream);
     this.flushBlocked();
   }
 
-  /** Resets a stream from our side (after answering early, or on a stream-level error). */
-  reset(stream: H2Stream<H>, code: number): void {
-    if (this.dead || stream.state === 'closed') return;
-    this.writeRst(stream.id, code);
-    this.closeStream(stream);
-  }
-
   private flushBlocked(): void {
     for (const s of this.blocked) {
       const q = s.queued!;
-      const costs = s.queuedCost!;
       let i = 0;
       for (; i < q.length; i++) {
-        const cost = costs[i]!;
+        // What a frame takes from the flow-control windows: a DATA frame's payload, nothing for HEADERS.
+        const cost = q[i]![3] === FRAME_DATA ? q[i]!.length - 9 : 0;
         if (cost > 0 && (cost > s.sendWindow || cost > this.connectionSendWindow)) break;
         s.sendWindow -= cost;
         this.connectionSendWindow -= cost;
@@ -528,12 +516,10 @@ export class H2ServerConnection<H extends RequestHead> {
       }
       if (i === q.length) {
         s.queued = undefined;
-        s.queuedCost = undefined;
         this.blocked.delete(s);
         if (s.endAfterQueue) this.finish(s);
       } else {
         q.splice(0, i);
-        costs.splice(0, i);
       }
       if (this.connectionSendWindow <= 0) break;
     }
@@ -578,14 +564,9 @@ export class H2ServerConnection<H extends RequestHead> {
     this.app.onConnectionError(`HTTP/2 ${h2ErrorName(code)}: ${message}`);
     this.writeGoaway(this.lastStreamId, code, message);
     this.socket.end();
-    this.dead = true;
-    this.socket.off('data', this.onData);
-    for (const s of this.streams.values()) this.cancel(s);
-    this.streams.clear();
-    this.blocked.clear();
     // Give the GOAWAY a moment to leave, then make sure the socket is gone.
     setTimeout(() => this.socket.destroy(), 1000).unref();
-    this.onClosed(this);
+    this.teardown();
   }
 
   private writeSettings(): void {

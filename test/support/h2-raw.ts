@@ -2,7 +2,7 @@
 // well-behaved client library never would) and reads the server's frames, decoding header blocks
 // with the server's own HPACK decoder (hpack.test.ts holds that decoder to nghttp2's encoder).
 import { connect, type Socket } from 'node:net';
-import { HpackDecoder } from '../../ext-authz/src/protocol/h2/hpack.js';
+import { HpackDecoder, literalField } from '../../ext-authz/src/protocol/h2/hpack.js';
 
 export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
 export const FLAG = { END_STREAM: 1, ACK: 1, END_HEADERS: 4 } as const;
@@ -25,24 +25,9 @@ export function frame(type: number, flags: number, streamId: number, payload: Ui
   return Buffer.concat([h, payload]);
 }
 
-/** A header block of literal fields without indexing, no Huffman (lengths below 127 use one byte). */
+/** A header block of literal fields without indexing, no Huffman (the server's own encoder). */
 export function headerBlock(fields: Array<[string, string]>): Buffer {
-  const literal = (s: string) => {
-    const b = Buffer.from(s, 'latin1');
-    const length: number[] = [];
-    if (b.length < 127) length.push(b.length);
-    else {
-      length.push(127);
-      let rest = b.length - 127;
-      while (rest >= 128) {
-        length.push((rest & 0x7f) | 0x80);
-        rest >>= 7;
-      }
-      length.push(rest);
-    }
-    return Buffer.concat([Buffer.from(length), b]);
-  };
-  return Buffer.concat(fields.map(([n, v]) => Buffer.concat([Buffer.from([0]), literal(n), literal(v)])));
+  return Buffer.concat(fields.map(([n, v]) => literalField(n, v)));
 }
 
 export const grpcRequestHeaders = (path: string, extra: Array<[string, string]> = []): Array<[string, string]> => [

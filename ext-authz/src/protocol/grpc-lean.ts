@@ -75,22 +75,12 @@ class GrpcHead implements RequestHead {
 }
 
 // Header blocks, encoded once.
-const RESPONSE_HEADERS = concat(indexedField(STATIC_STATUS_200), literalWithStaticName(STATIC_CONTENT_TYPE, 'application/grpc'));
+const RESPONSE_HEADERS = Buffer.concat([indexedField(STATIC_STATUS_200), literalWithStaticName(STATIC_CONTENT_TYPE, 'application/grpc')]);
 const TRAILERS_OK = literalField('grpc-status', '0');
 const httpStatusOnly = (status: number) => literalWithStaticName(STATIC_STATUS_200, String(status));
 const HTTP_405 = httpStatusOnly(405);
 const HTTP_415 = httpStatusOnly(415);
 const ACCEPT_ENCODING = literalField('grpc-accept-encoding', 'identity,deflate,gzip');
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let p = 0;
-  for (const part of parts) {
-    out.set(part, p);
-    p += part.length;
-  }
-  return out;
-}
 
 /** grpc-message is percent-encoded UTF-8 (PROTOCOL-HTTP2.md, "Responses"). */
 function percentEncoded(message: string): Uint8Array {
@@ -105,7 +95,7 @@ function percentEncoded(message: string): Uint8Array {
 
 /** A trailers-only answer: the status in the only HEADERS frame (PROTOCOL-HTTP2.md). */
 function trailersOnly(code: number, message: string, extra?: Uint8Array): Uint8Array {
-  return concat(RESPONSE_HEADERS, literalField('grpc-status', String(code)), literalField('grpc-message', percentEncoded(message)), extra ?? new Uint8Array(0));
+  return Buffer.concat([RESPONSE_HEADERS, literalField('grpc-status', String(code)), literalField('grpc-message', percentEncoded(message)), ...(extra ? [extra] : [])]);
 }
 
 /** A message with its gRPC length prefix (uncompressed). */

@@ -109,7 +109,7 @@ async function serve(name, setupJson) {
     port = await new Promise((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   } else if (variant === 'no-op-h2') {
     // The no-op on our own transport: the lean HTTP/2 layer and codec, an OK answer, no pipeline.
-    const { startLeanGrpc } = await import(build === 'before' ? pathToFileURL(join(baseline, 'protocol/grpc-lean.js')).href : '../ext-authz/dist/protocol/grpc-lean.js');
+    const { startLeanGrpc } = await import('../ext-authz/dist/protocol/grpc-lean.js');
     const ok = { id: '', result: 'allow', status: 200, reason: '', identity: { kind: 'anonymous' }, upstreamHeaders: {}, removeHeaders: [], responseHeaders: {} };
     const quiet = () => {};
     const authorizer = { checkAndAnswer: (_attrs, _protocol, target, answer) => answer(target, ok), checkFailed: quiet, logger: { warn: quiet } };
@@ -393,12 +393,9 @@ async function loader(variant, port, requests, child) {
         let n = 0;
         return { push: (v) => { if (n < capacity) values[n++] = v; }, sorted: () => values.subarray(0, n).sort(), get length() { return n; } };
       };
-      const pacedSamples = samples();
-      const fromDueSamples = samples();
-      const lateSamples = samples();
-      const paced = pacedSamples;
-      const fromDue = fromDueSamples;
-      const late = lateSamples;
+      const paced = samples();
+      const fromDue = samples();
+      const late = samples();
       let failedChecks = 0;
       // Answers still due, counted rather than kept as promises: holding every Check's promise
       // to the end (100,000 in a 20 s run) grows the client's old generation, and the client's
@@ -442,9 +439,9 @@ async function loader(variant, port, requests, child) {
       if (outstanding) await new Promise((r) => (drained = r));
       const pacedSteal = stealShare(cpuBefore, cpuTimes());
       const stalls = { server: await serverStalls(child, 'stalls-stop'), client: clientStalls.stop() };
-      const pacedSorted = pacedSamples.sorted();
-      const lateSorted = lateSamples.sorted();
-      const fromDueSorted = fromDueSamples.sorted();
+      const pacedSorted = paced.sorted();
+      const lateSorted = late.sorted();
+      const fromDueSorted = fromDue.sorted();
       return { pacedFailed: failedChecks, pacedChecks: pacedSorted.length, pacedP50: percentile(pacedSorted, 50), pacedP99: percentile(pacedSorted, 99), pacedDueP99: percentile(fromDueSorted, 99), pacedMax: pacedSorted[pacedSorted.length - 1] ?? NaN, pacedPerSecond: pacedSorted.length / (ms / 1000), lateP99: percentile(lateSorted, 99), pacedSteal, stalls };
     },
     result() {

@@ -79,7 +79,6 @@ export async function rawH2Client(host, port, path) {
   // mark-compacts would then land in the latencies it measures.
   const SLOTS = 1 << 14;
   const slots = new Array(SLOTS).fill(undefined);
-  let inFlight = 0;
   const streams = {
     get: (id) => {
       const s = slots[(id >>> 1) & (SLOTS - 1)];
@@ -90,22 +89,15 @@ export async function rawH2Client(host, port, path) {
       if (slots[k]) throw new Error(`more than ${SLOTS} calls in flight`);
       entry.id = id;
       slots[k] = entry;
-      inFlight++;
     },
     delete: (id) => {
       const k = (id >>> 1) & (SLOTS - 1);
-      if (slots[k]?.id === id) {
-        slots[k] = undefined;
-        inFlight--;
-      }
+      if (slots[k]?.id === id) slots[k] = undefined;
     },
     *values() {
       for (const s of slots) if (s) yield s;
     },
-    clear: () => {
-      slots.fill(undefined);
-      inFlight = 0;
-    },
+    clear: () => slots.fill(undefined),
   };
   const waiting = []; // calls held back by flow control
   let failed;

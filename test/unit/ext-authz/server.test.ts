@@ -44,7 +44,7 @@ const sign = (claims: Record<string, unknown> = {}) => new SignJWT({ sub: 'alice
 
 type Check = (req: unknown) => Promise<Record<string, unknown>>;
 
-function client(server: AuthzServer): { check: Check; health: (service: string) => Promise<unknown> } {
+function client(server: AuthzServer): { check: Check; health: (service: string) => Promise<unknown>; watchHealth: (service: string) => grpc.ClientReadableStream<{ status: string }> } {
   const defs = serviceDefinitions();
   const Auth = grpc.makeGenericClientConstructor(defs.authorization, 'Authorization');
   const Health = grpc.makeGenericClientConstructor(defs.health, 'Health');
@@ -52,7 +52,8 @@ function client(server: AuthzServer): { check: Check; health: (service: string) 
   const h = new Health(`127.0.0.1:${server.ports.grpc}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, (r: unknown, cb: (e: unknown, r: unknown) => void) => void>;
   clients.push(a, h);
   const call = (c: typeof a, m: string) => (req: unknown) => new Promise<Record<string, unknown>>((resolve, reject) => c[m]!(req, (e, r) => (e ? reject(e) : resolve(r as Record<string, unknown>))));
-  return { check: call(a, 'Check'), health: (service) => call(h, 'Check')({ service }) };
+  const watchHealth = (service: string) => (h as unknown as Record<string, (r: unknown) => grpc.ClientReadableStream<{ status: string }>>)['Watch']!({ service });
+  return { check: call(a, 'Check'), health: (service) => call(h, 'Check')({ service }), watchHealth };
 }
 
 function checkRequest(o: { method?: string; path?: string; headers?: Record<string, string>; ip?: string; principal?: string } = {}) {
@@ -171,10 +172,7 @@ describe.each(['lean', 'grpc-js'] as const)('gRPC Authorization/Check (%s transp
     await expect(c.health('other.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
     // Watch: the current status at once, NOT_SERVING when the server starts closing, then the
     // stream ends with OK.
-    const Health = grpc.makeGenericClientConstructor(serviceDefinitions().health, 'Health');
-    const h = new Health(`127.0.0.1:${s.ports.grpc}`, grpc.credentials.createInsecure());
-    clients.push(h);
-    const watch = (h as unknown as Record<string, (r: unknown) => grpc.ClientReadableStream<{ status: string }>>)['Watch']!({ service: '' });
+    const watch = c.watchHealth('');
     const seen: string[] = [];
     const ended = new Promise<number>((resolve) => watch.on('status', (st: grpc.StatusObject) => resolve(st.code)));
     watch.on('data', (m: { status: string }) => seen.push(m.status));

@@ -135,8 +135,8 @@ describe('HTTP check request -> CheckAttributes', () => {
   });
 
   it('joins a repeated header with "," and lowercases names, from the own keys only', () => {
-    const headers = Object.assign(Object.create({ inherited: 'x' }) as Record<string, string | string[]>, { 'X-Tenant': 'acme', via: ['a', 'b'], skipped: undefined as unknown as string });
-    expect(attributesFromHttp({ method: 'GET', url: '/p', headers }, { pathPrefix: '' }).request.http.headers).toEqual({ 'x-tenant': 'acme', via: 'a,b' });
+    const headers = Object.assign(Object.create({ inherited: 'x' }) as Record<string, string | string[]>, { 'X-Tenant': 'acme', 'x-hop': ['a', 'b'], skipped: undefined as unknown as string });
+    expect(attributesFromHttp({ method: 'GET', url: '/p', headers }, { pathPrefix: '' }).request.http.headers).toEqual({ 'x-tenant': 'acme', 'x-hop': 'a,b' });
   });
 });
 

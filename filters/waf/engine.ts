@@ -1167,10 +1167,16 @@ export class Transaction {
     if (phase < plan.rules.length) {
       const rules = unchecked(plan.rules[phase]);
       const skipTo = unchecked(plan.skipTo[phase]);
+      const gates = unchecked(plan.gates[phase]);
       let k = 0;
       const n = rules.length;
       while (k < n) {
         const at = k++;
+        // The checks evalLink starts with, from the plan's dense gates, not the scattered Rule.
+        const vars = unchecked(gates[at << 1]);
+        if ((vars & this.present) == 0) continue;
+        const gate = <i32>unchecked(gates[(at << 1) + 1]);
+        if (gate != 0 && !this.literalMayOccur((gate & 0xff) - 1, gate >>> 8, vars)) continue;
         const r = unchecked(rules[at]);
         if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
         if (!this.runRule(r, phase)) continue;
@@ -1277,7 +1283,7 @@ export class Transaction {
     if (txKey !== null && this.removedTargets.length == 0) return this.evalTxKey(r, txKey);
     // A screened link none of whose literals occurs in any value of its variables: no survivor in
     // any list of them, whatever its key selectors and exclusions; the list is not collected.
-    if (r.screenId >= 0 && !r.multiMatch && (r.targetVars & CHANGING_VARS) == 0 && !this.literalMayOccur(r)) return false;
+    if (screenGated(r) && !this.literalMayOccur(r.screenId, r.screenSlot, r.targetVars)) return false;
     // Rules with the same target list share what was collected in this phase.
     let tl: TargetList;
     let list: CollectedTargets | null = null;
@@ -1402,14 +1408,13 @@ export class Transaction {
   }
 
   /**
-   * Whether one of screened link `r`'s literals may occur in some entry of its variables (in the
-   * form its transformation list reads): the union of the group's slots over each variable's
+   * Whether one of a screened link's literals (screen group `g`, slot `slot`) may occur in some
+   * entry of its variables `targetVars` (in the form its transformation list reads): the union of the group's slots over each variable's
    * distinct values (whatever a key selects: a superset), computed once per (variable, group)
    * while the request data stays as it is. A variable none of whose values has the group's hint
    * bit (group hints, ValueTable.groupHints) holds none of its slots: no pass over its values.
    */
-  private literalMayOccur(r: Rule): bool {
-    const g = r.screenId;
+  private literalMayOccur(g: i32, slot: i32, targetVars: u64): bool {
     if (g >= HINTED_GROUPS) return true;
     const u = variableSlots;
     const rules = this.rules;
@@ -1422,7 +1427,7 @@ export class Transaction {
       u.withGroup.fill(0);
       if (u.bits.length < words << 6) u.bits = new Uint32Array(words << 6);
     }
-    const vars = r.targetVars & this.present;
+    const vars = targetVars & this.present;
     let unhinted = vars & ~u.hinted;
     while (unhinted != 0) {
       const v = <i32>ctz(unhinted);
@@ -1437,7 +1442,6 @@ export class Transaction {
     // Only variables with a value that has the group's hint bit can hold its slots.
     let candidates = vars & unchecked(u.withGroup[g]);
     if (candidates == 0) return false;
-    const slot = r.screenSlot;
     const w = slot >> 5, b = (<u32>1) << (<u32>(slot & 31));
     const groupBit = (<u64>1) << (<u64>g);
     while (candidates != 0) {
@@ -2013,8 +2017,27 @@ export function planOf(set: RuleSet): PhasePlan {
     }
     plan.skipTo[r.phase][position[i]] = to;
   }
+  for (let p = 0; p <= 5; p++) {
+    const list = plan.rules[p];
+    const gates = new StaticArray<u64>(list.length << 1);
+    for (let k = 0; k < list.length; k++) {
+      const r = list[k];
+      gates[k << 1] = r.targets.length == 0 ? ~(<u64>0) : r.targetVars;
+      gates[(k << 1) + 1] = screenGated(r) && r.screenId < HINTED_GROUPS ? (<u64>r.screenSlot << 8) | <u64>(r.screenId + 1) : 0;
+    }
+    plan.gates.push(gates);
+  }
   set.plan = plan;
   return plan;
+}
+
+/**
+ * Whether evalLink may answer "no match" for link `r` when none of its screen literals occurs in
+ * its variables (literalMayOccur): a screened link that is not multiMatch and reads no variable
+ * whose entries change while a phase runs.
+ */
+@inline function screenGated(r: Rule): bool {
+  return r.screenId >= 0 && !r.multiMatch && (r.targetVars & CHANGING_VARS) == 0;
 }
 
 function prepareLink(r: Rule): void {

@@ -231,6 +231,14 @@ export class PhasePlan {
   rules: Array<Rule[]> = [];
   /** By phase, by position: where evaluation goes on after the rule matched and its skipAfter applied (-1: it has none). */
   skipTo: Array<i32[]> = [];
+  /**
+   * By phase, two words per rule: what the engine needs to pass over a rule whose first link
+   * inspects nothing in this request without reading the Rule (rules lie scattered in memory, and
+   * most are passed over): the link's Rule.targetVars (every bit for a SecAction), then its
+   * screen gate, 0 or (Rule.screenSlot << 8) | (Rule.screenId + 1) when the engine may answer
+   * "no match" from the screen alone (Transaction.literalMayOccur).
+   */
+  gates: Array<StaticArray<u64>> = [];
   /** The RuleSet.rules array it was made for (a set whose list changed gets a new plan). */
   madeFor: Rule[] = [];
 }

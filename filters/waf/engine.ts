@@ -1409,10 +1409,11 @@ export class Transaction {
 
   /**
    * Whether one of a screened link's literals (screen group `g`, slot `slot`) may occur in some
-   * entry of its variables `targetVars` (in the form its transformation list reads): the union of the group's slots over each variable's
-   * distinct values (whatever a key selects: a superset), computed once per (variable, group)
-   * while the request data stays as it is. A variable none of whose values has the group's hint
-   * bit (group hints, ValueTable.groupHints) holds none of its slots: no pass over its values.
+   * entry of its variables `targetVars` (in the form its transformation list reads): the union
+   * of the group's slots over each variable's distinct values (whatever a key selects: a
+   * superset), computed once per (variable, group) while the request data stays as it is. A
+   * variable none of whose values has the group's hint bit (group hints, ValueTable.groupHints)
+   * holds none of its slots: no pass over its values.
    */
   private literalMayOccur(g: i32, slot: i32, targetVars: u64): bool {
     if (g >= HINTED_GROUPS) return true;

@@ -99,6 +99,20 @@ describe('rules whose variables have no entry in the request', () => {
     expect(fired(await w.send({ method: 'POST', path: '/', headers: { 'content-type': 'text/plain' }, body: 'hello' }))).toEqual([1, 3]);
     w.close();
   });
+  it('a screened rule runs only when one of its literals occurs in a variable it reads, in the form its transformations give', async () => {
+    const w = await withRules([
+      `SecRule ARGS "@rx union\\s+select" "id:1,phase:2,pass,log,t:none,t:urlDecodeUni,t:lowercase"`,
+      `SecRule REQUEST_HEADERS:x-a "@contains attack" "id:2,phase:1,pass,log"`,
+      `SecRule ARGS:b|!ARGS:a "@pm evil" "id:3,phase:2,pass,log"`,
+    ].join('\n'));
+    // Each literal only where the rule does not look: in a header, in another header, in an excluded argument.
+    expect(fired(await w.send({ path: '/?a=evil', headers: { 'x-b': 'attack', 'x-c': 'union select' } }))).toEqual([]);
+    // Where it looks: encoded twice and in capitals, in its one header, in its one argument.
+    expect(fired(await w.send({ path: '/?q=UNION%2520SELECT&b=evil', headers: { 'x-a': 'an attack' } }))).toEqual([2, 1, 3]);
+    // The same VM again, with the literals gone from the variables read.
+    expect(fired(await w.send({ path: '/?q=union&b=select', headers: { 'x-a': 'a', 'x-b': 'an attack' } }))).toEqual([]);
+    w.close();
+  });
   it('response variables are present only in the response phases that have them', async () => {
     // Response-phase matches are audited when they block.
     const upstream = () => ({ status: 200, headers: { 'content-type': 'text/plain', 'x-r': '1' }, body: 'a secret' });

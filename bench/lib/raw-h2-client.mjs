@@ -23,20 +23,18 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** Our receive windows: large, and topped up as answers arrive. */
 const RECEIVE_WINDOW = 1 << 30;
 
-function frameHeader(length, type, flags, streamId) {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(streamId, 5);
-  return h;
-}
-
+/** Writes a 9-byte frame header into `out` at `p`. */
 function putFrameHeader(out, p, length, type, flags, streamId) {
   out.writeUIntBE(length, p, 3);
   out[p + 3] = type;
   out[p + 4] = flags;
   out.writeUInt32BE(streamId, p + 5);
+}
+
+function frameHeader(length, type, flags, streamId) {
+  const h = Buffer.alloc(9);
+  putFrameHeader(h, 0, length, type, flags, streamId);
+  return h;
 }
 
 /** An HPACK string literal, no Huffman (RFC 7541 §5.2); lengths below 127. */

@@ -10,20 +10,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileFilter, loadFilter } from '../sdk/dist/host/index.js';
+import { bundledPl1 as bundled, getWithNewValues, oneRuleFloor as floorConfig, okUpstream as upstream } from './lib/waf-workload.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const requests = Number(process.env.BENCH_REQUESTS ?? 2000);
 const sweep = new Int32Array((Number(process.env.BENCH_SWEEP_MIB ?? 16) << 20) >> 2);
 
-const headers = {
-  host: 'shop.example.com', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', accept: 'text/html,application/xhtml+xml',
-  'accept-language': 'en-US,en;q=0.9', 'accept-encoding': 'gzip, deflate, br', referer: 'https://shop.example.com/', cookie: 'session=abc123; theme=dark',
-  'cache-control': 'no-cache', 'sec-fetch-mode': 'navigate',
-};
-const upstream = () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' });
-const get = (i) => ({ path: `/products/search?q=running+shoes+${i}&size=${i % 50}&color=blue${i}&sort=price_asc&page=${i}`, headers: { ...headers, 'x-request-id': `req-${i}` }, upstream });
-const bundled = { ruleset: { paranoia_level: 1 }, audit_log: false, log_level: 'error' };
-const floorConfig = { rules: 'SecRuleEngine On\nSecRequestBodyAccess On\nSecRule REQUEST_METHOD "@streq TRACE" "id:1,phase:1,deny"', audit_log: false, log_level: 'error' };
+const get = (i) => ({ ...getWithNewValues(i), upstream });
 
 const load = async (path, config) => loadFilter(await compileFilter(readFileSync(path)), { name: 'waf', config });
 const thisBuild = process.env.BENCH_WAF_WASM ?? join(root, 'build', 'waf.wasm');

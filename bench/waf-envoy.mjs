@@ -8,6 +8,7 @@
 // BENCH_WAF_WASM_B (a second build side by side, e.g. the one before a change).
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { browserHeaders, bundledPl1, getWithNewValues, jsonBody, pathologicalForm, withNewJsonValues } from './lib/waf-workload.mjs';
 import { httpProxyBootstrap, startEchoUpstream, startEnvoy, stopAllEnvoys, wasmHttpFilter } from '../sdk/dist/envoy/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,46 +45,27 @@ async function latencies(port, request) {
   return { p50: q(0.5), p99: q(0.99), n: samples.length };
 }
 
-const get = {
-  path: '/products/search?q=running+shoes&size=42&color=blue&sort=price_asc&page=2',
-  headers: {
-    host: 'shop.example.com', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', accept: 'text/html,application/xhtml+xml',
-    'accept-language': 'en-US,en;q=0.9', 'accept-encoding': 'gzip, deflate, br', referer: 'https://shop.example.com/', cookie: 'session=abc123; theme=dark',
-    'x-request-id': '7f1c2a9e-5d1b-4c4e-9a3b-2d6f1e8b9c0a', 'cache-control': 'no-cache', 'sec-fetch-mode': 'navigate',
-  },
-};
-function jsonBody(bytes) {
-  const items = [];
-  let s = '';
-  for (let i = 0; s.length < bytes; i++) {
-    items.push({ id: i, sku: `SKU-${1000 + i}`, name: `Item number ${i}`, price: 9.99 + i, tags: ['a', 'b'], note: "customer's choice" });
-    s = JSON.stringify({ order: 42, items });
-  }
-  return s;
-}
+const get = { path: '/products/search?q=running+shoes&size=42&color=blue&sort=price_asc&page=2', headers: browserHeaders };
 // The filter keeps per-value results across requests (repeated header values are common), so the
-// same request sent again is cheaper than new values: these variants change the query and
-// x-request-id values, or every JSON item's strings, on each request.
-const getUnique = (i) => ({ path: `/products/search?q=running+shoes+${i}&size=${i % 50}&color=blue${i}&sort=price_asc&page=${i}`, headers: { ...get.headers, 'x-request-id': `req-${i}-${Date.now()}` } });
+// same request sent again is cheaper than new values: getWithNewValues and json64Unique change the
+// query and x-request-id values, or every JSON item's strings, on each request.
 const json64 = { method: 'POST', path: '/api/orders', headers: { ...get.headers, 'content-type': 'application/json' }, body: jsonBody(65536) };
-const json64Unique = (i) => ({ ...json64, body: json64.body.replaceAll('Item number', `Item ${i} number`).replaceAll('SKU-', `SKU${i}-`) });
-// Inputs that blow up backtracking engines on patterns like (a+)+$ or (\w+\s?)*$ (and similar shapes in
-// rule sets): a long run that almost matches, then a breaking character. Fresh values every
-// request (a repeated one would be answered from the per-value cache, not matched again).
+const json64Unique = (i) => ({ ...json64, body: withNewJsonValues(json64.body, i) });
+// Fresh pathological inputs every request (lib/waf-workload.mjs pathologicalForm).
 const pathological = (n) => (i) => ({ method: 'POST', path: '/submit', headers: { ...get.headers, 'content-type': 'application/x-www-form-urlencoded' },
-  body: 'q=' + encodeURIComponent('a'.repeat(n) + '!' + i) + '&r=' + encodeURIComponent('<'.repeat(n / 4) + "'" + ' or '.repeat(n / 16) + i) });
+  body: pathologicalForm(n, i) });
 
 const upstream = await startEchoUpstream();
 const boot = (filters) => (p) => httpProxyBootstrap({ listenerPort: p.listener, adminPort: p.admin, upstreamPort: upstream.port, httpFilters: filters });
 const bare = await startEnvoy({ config: boot([]), logLevel: 'warn' });
-const wafConfig = { ruleset: { paranoia_level: 1 }, audit_log: false, log_level: 'error' };
+const wafConfig = bundledPl1;
 const waf = await startEnvoy({ config: boot([wasmHttpFilter({ name: 'waf', wasmPath: wafWasm, config: wafConfig })]), logLevel: 'warn' });
 const wafB = wafWasmB ? await startEnvoy({ config: boot([wasmHttpFilter({ name: 'waf', wasmPath: wafWasmB, config: wafConfig })]), logLevel: 'warn' }) : null;
 const port = (e) => Number(new URL(e.url('/')).port);
 
 try {
   const rows = [];
-  for (const [name, req] of [['GET, 10 headers, 5 args', get], ['GET, new arg values each time', getUnique], ['POST 64 KiB JSON', json64], ['POST 64 KiB JSON, new values each time', json64Unique], ['pathological 4 KiB', pathological(4096)], ['pathological 16 KiB', pathological(16384)], ['pathological 64 KiB', pathological(65536)]]) {
+  for (const [name, req] of [['GET, 10 headers, 5 args', get], ['GET, new arg values each time', getWithNewValues], ['POST 64 KiB JSON', json64], ['POST 64 KiB JSON, new values each time', json64Unique], ['pathological 4 KiB', pathological(4096)], ['pathological 16 KiB', pathological(16384)], ['pathological 64 KiB', pathological(65536)]]) {
     const a = await latencies(port(bare), req);
     const b = await latencies(port(waf), req);
     const c = wafB ? await latencies(port(wafB), req) : null;
@@ -110,7 +92,7 @@ try {
     return m ? Number(m[1]) : NaN;
   };
   const before = await memory();
-  const mix = [getUnique, json64Unique, pathological(4096)];
+  const mix = [getWithNewValues, json64Unique, pathological(4096)];
   for (let i = 0; i < memoryRequests; i++) await send(port(waf), mix[i % 200 === 0 ? 1 : i % 10 === 1 ? 2 : 0](i));
   const after = await memory();
   console.log(`\nwasm VM memory (1 worker): ${(before / 1048576).toFixed(1)} MiB after warm-up, ${(after / 1048576).toFixed(1)} MiB after ${memoryRequests.toLocaleString('en-US')} more requests (GET, 10% pathological 4 KiB, 0.5% 64 KiB JSON, new values each time)`);

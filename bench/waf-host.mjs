@@ -11,36 +11,22 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileFilter, loadFilter } from '../sdk/dist/host/index.js';
+import { browserHeaders as headers, bundledPl1 as bundled, getWithNewValues, jsonBody, oneRuleFloor as floorConfig, okUpstream as upstream, pathologicalForm, withNewJsonValues } from './lib/waf-workload.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 const profile = process.env.BENCH_CPU_PROF === '1';
 
-const headers = {
-  host: 'shop.example.com', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', accept: 'text/html,application/xhtml+xml',
-  'accept-language': 'en-US,en;q=0.9', 'accept-encoding': 'gzip, deflate, br', referer: 'https://shop.example.com/', cookie: 'session=abc123; theme=dark',
-  'x-request-id': '7f1c2a9e-5d1b-4c4e-9a3b-2d6f1e8b9c0a', 'cache-control': 'no-cache', 'sec-fetch-mode': 'navigate',
-};
-function jsonBody(bytes) {
-  const items = [];
-  let s = '';
-  for (let i = 0; s.length < bytes; i++) {
-    items.push({ id: i, sku: `SKU-${1000 + i}`, name: `Item number ${i}`, price: 9.99 + i, tags: ['a', 'b'], note: "customer's choice" });
-    s = JSON.stringify({ order: 42, items });
-  }
-  return s;
-}
 const json = jsonBody(65536);
-const upstream = () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' });
 const cases = {
-  get: (i) => ({ path: `/products/search?q=running+shoes+${i}&size=${i % 50}&color=blue${i}&sort=price_asc&page=${i}`, headers: { ...headers, 'x-request-id': `req-${i}-${Date.now()}` }, upstream }),
+  get: (i) => ({ ...getWithNewValues(i), upstream }),
   // The same GET every time (the per-value results kept across requests answer for its values).
   getsame: () => ({ path: '/products/search?q=running+shoes+7&size=7&color=blue7&sort=price_asc&page=7', headers, upstream }),
-  json: (i) => ({ method: 'POST', path: '/api/orders', headers: { ...headers, 'content-type': 'application/json' }, body: json.replaceAll('Item number', `Item ${i} number`).replaceAll('SKU-', `SKU${i}-`), upstream }),
+  json: (i) => ({ method: 'POST', path: '/api/orders', headers: { ...headers, 'content-type': 'application/json' }, body: withNewJsonValues(json, i), upstream }),
   ...Object.fromEntries([4, 16, 64].map((k) => [`path${k}`, (i) => {
     const n = k * 1024;
     return { method: 'POST', path: '/submit', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, upstream,
-      body: 'q=' + encodeURIComponent('a'.repeat(n) + '!' + i) + '&r=' + encodeURIComponent('<'.repeat(n / 4) + "'" + ' or '.repeat(n / 16) + i) };
+      body: pathologicalForm(n, i) };
   }])),
 };
 const labels = { get: 'GET, 10 headers, 5 args', getsame: 'GET, the same every time', json: 'POST 64 KiB JSON', path4: 'pathological 4 KiB', path16: 'pathological 16 KiB', path64: 'pathological 64 KiB' };
@@ -48,8 +34,6 @@ const labels = { get: 'GET, 10 headers, 5 args', getsame: 'GET, the same every t
 async function load(path, config) {
   return loadFilter(await compileFilter(readFileSync(path)), { name: 'waf', config });
 }
-const bundled = { ruleset: { paranoia_level: 1 }, audit_log: false, log_level: 'error' };
-const floorConfig = { rules: 'SecRuleEngine On\nSecRequestBodyAccess On\nSecRule REQUEST_METHOD "@streq TRACE" "id:1,phase:1,deny"', audit_log: false, log_level: 'error' };
 
 let serial = 0;
 /**

@@ -85,25 +85,26 @@ class ValueTable {
   private scanBits: Uint32Array = new Uint32Array(0);
   private scanWords: i32 = 0;
   /**
-   * By screen group, then value id: where the group's slot bits for the value are (the offset in
-   * scanBits of the form the group's list reads + 2), 1 when no rule of the group can match it, 0
-   * not known yet. One load per value for a list's survivors once known.
+   * By screen group past the hinted ones (the others are in the slot sets), then value id: where
+   * the group's slot bits for the value are (the offset in scanBits of the form the group's list
+   * reads + 2), 1 when no rule of the group can match it, 0 not known yet.
    */
   private groupForms: Array<Int32Array | null> = [];
   /**
-   * By value id: GROUP_HINTS_KNOWN plus bit g (g < HINTED_GROUPS) for each screen group that may
-   * have a literal in the form its list reads (0: not computed yet). A clear bit means the group's
-   * list leaves the value in its own form (no step of it can change more than case) and the
-   * value's own scan holds none of the group's slots: groupForm would answer 1. One computation
-   * per value answers every group, where groupForm is one computation per (group, value).
+   * By value id: the hinted screen groups whose slots its slot set holds (0: none yet), and at
+   * id * scanWords in slotSets, the set itself: each such group's slots that have a literal in
+   * the form of the value the group reads. One computation per value answers every group (what
+   * literalMayOccur ORs over a variable's entries).
    */
-  private groupHints: Uint64Array = new Uint64Array(0);
+  private slotSetGroups: Uint64Array = new Uint64Array(0);
+  private slotSets: Uint32Array = new Uint32Array(0);
   /** Hinted screen groups (the first HINTED_GROUPS of the rule set's). */
   private hintedGroups: i32 = 0;
+  /** Their bits (bit g for each), and the end of their slots (the first slot of the next group). */
+  private hintedMask: u64 = 0;
+  private hintedEnd: i32 = 0;
   /** By summary bit (lo's 64, then hi's 64): the hinted groups whose list a value holding that unit may change more than in case. */
   private hintTrigByUnit: Uint64Array = new Uint64Array(128);
-  /** By screen slot: the bit of its hinted group (0: its group is not hinted). */
-  private hintSlotGroup: Uint64Array = new Uint64Array(0);
   /** Dedup marks: seen[id] == stamp when the value is already in the list being built. */
   private seen: Int32Array = new Int32Array(64);
   private stamp: i32 = 0;
@@ -153,6 +154,8 @@ class ValueTable {
       const screen = rules.screen;
       this.scanWords = screen !== null ? screen.words : 0;
       this.groupForms.length = 0;
+      this.slotSetGroups = new Uint64Array(0);
+      this.slotSets = new Uint32Array(0);
       this.chainTriggers(rules);
       this.groupHintRanges(rules);
     }
@@ -168,16 +171,14 @@ class ValueTable {
     for (let i = 0; i < this.groupForms.length; i++) { const p = unchecked(this.groupForms[i]); if (p !== null) p.fill(0); }
     for (let i = 0; i < this.verdicts.length; i++) { const p = unchecked(this.verdicts[i]); if (p !== null) p.fill(0); }
     this.sums.fill(0);
-    this.groupHints.fill(0);
+    this.slotSetGroups.fill(0);
   }
 
-  /** Each hinted screen group's case triggers by summary unit, and its bit by slot (see groupHints). */
+  /** Each hinted screen group's case triggers by summary unit (see hintTrigByUnit). */
   private groupHintRanges(rules: RuleSet): void {
     const n = min(rules.screenGroupChain.length, HINTED_GROUPS);
     this.hintedGroups = n;
     const byUnit = new Uint64Array(128);
-    const screen = rules.screen;
-    const bySlot = new Uint64Array(screen !== null ? screen.words << 5 : 0);
     for (let g = 0; g < n; g++) {
       const bit = (<u64>1) << (<u64>g);
       const chain = rules.screenGroupChain[g];
@@ -191,50 +192,10 @@ class ValueTable {
         if ((lo >> (<u64>b)) & 1) byUnit[b] |= bit;
         if ((hi >> (<u64>b)) & 1) byUnit[64 + b] |= bit;
       }
-      for (let slot = rules.screenGroupStart[g], end = rules.screenGroupEnd[g]; slot < end && slot < bySlot.length; slot++) bySlot[slot] = bit;
     }
     this.hintTrigByUnit = byUnit;
-    this.hintSlotGroup = bySlot;
-  }
-
-  /** The group hints by value id (see groupHints; ids past its length are not known). */
-  groupHintsOf(): Uint64Array {
-    return this.groupHints;
-  }
-
-  /**
-   * Value `id`'s group hints (see groupHints), computed now. Only called for a group that reads
-   * the value's own form, so the scan of the value it may run was needed anyway.
-   */
-  private computeGroupHints(id: i32, rules: RuleSet): u64 {
-    const at = this.summaryAt(id);
-    const byUnit = this.hintTrigByUnit;
-    // The groups one of whose list's case triggers the value holds (screenKey would transform it for them).
-    let hints: u64 = GROUP_HINTS_KNOWN;
-    let m = unchecked(this.sums[at]);
-    while (m != 0) { hints |= unchecked(byUnit[<i32>ctz(m)]); m &= m - 1; }
-    m = unchecked(this.sums[at + 1]);
-    while (m != 0) { hints |= unchecked(byUnit[64 + <i32>ctz(m)]); m &= m - 1; }
-    // The groups with a slot set in the value's own scan.
-    const scanAt = this.scanOffset(id, rules);
-    if (scanAt >= 0) {
-      const bits = this.scanBits, bySlot = this.hintSlotGroup;
-      const words = min(this.scanWords, bySlot.length >> 5);
-      for (let w = 0; w < words; w++) {
-        let word = unchecked(bits[scanAt + w]);
-        while (word != 0) {
-          hints |= unchecked(bySlot[(w << 5) + <i32>ctz(word)]);
-          word &= word - 1;
-        }
-      }
-    }
-    if (id >= this.groupHints.length) {
-      const bigger = new Uint64Array(capacityFor(id));
-      bigger.set(this.groupHints);
-      this.groupHints = bigger;
-    }
-    unchecked(this.groupHints[id] = hints);
-    return hints;
+    this.hintedMask = n >= 64 ? ~(<u64>0) : ((<u64>1) << (<u64>n)) - 1;
+    this.hintedEnd = n > 0 ? rules.screenGroupEnd[n - 1] : 0;
   }
 
   /** Each transformation list's trigger units: the union of its steps' (a list's parent has a smaller id). */
@@ -552,13 +513,6 @@ class ValueTable {
     return state == 2 ? at : -1;
   }
 
-  /** The known forms of screen group `g` by value id (see groupForms; ids past its length are not known). */
-  groupFormsOf(g: i32): Int32Array {
-    while (this.groupForms.length <= g) this.groupForms.push(null);
-    const f = unchecked(this.groupForms[g]);
-    return f !== null ? f : NO_FORMS;
-  }
-
   /**
    * Screen group `g`'s entry for value `id` (see groupForms): 1 when none of the group's rules
    * has a literal in the form its list reads, else the offset of the form's slot bits + 2.
@@ -571,10 +525,6 @@ class ValueTable {
     if (known != 0) return known;
     known = 1;
     const key = this.screenKey(id, unchecked(rules.screenGroupChain[g]), rules);
-    // This group reads the value's own form: its hints answer the other such groups in one load.
-    if (key == id && g < this.hintedGroups && (id >= this.groupHints.length || unchecked(this.groupHints[id]) == 0)) {
-      if ((this.computeGroupHints(id, rules) & ((<u64>1) << (<u64>g))) == 0) { unchecked(f[id] = 1); return 1; }
-    }
     const at = this.scanOffset(key, rules);
     if (at >= 0) {
       const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
@@ -594,28 +544,91 @@ class ValueTable {
     return this.scanBits;
   }
 
-  /** Value `id`'s group hints (see groupHints), computed now if not known; 0 when no group is hinted. */
-  hintsOf(id: i32, rules: RuleSet): u64 {
-    if (this.hintedGroups == 0) return 0;
-    const h = id < this.groupHints.length ? unchecked(this.groupHints[id]) : 0;
-    return h != 0 ? h : this.computeGroupHints(id, rules);
+  /**
+   * Value `id`'s slot set (see slotSetGroups), made to hold at least the hinted screen groups
+   * `groups`; returns its offset in slotSetsOf(). Each group gives what groupForm would: a group
+   * whose list cannot change more than the value's case reads the value's own scan (one scan for
+   * all of them), the others the scan of their own form.
+   */
+  slotSetOf(id: i32, groups: u64, rules: RuleSet): i32 {
+    const words = this.scanWords;
+    const at = id * words;
+    if (id >= this.slotSetGroups.length) {
+      const size = capacityFor(id);
+      const known = new Uint64Array(size);
+      known.set(this.slotSetGroups);
+      this.slotSetGroups = known;
+      const sets = new Uint32Array(size * words);
+      sets.set(this.slotSets);
+      this.slotSets = sets;
+    }
+    let known = unchecked(this.slotSetGroups[id]);
+    let todo = groups & ~known;
+    if (todo == 0) return at;
+    if (known == 0) {
+      // First time: every hinted group whose list cannot change more than the value's case
+      // reads the value's own scan, so one masked copy of it answers them all; the groups whose
+      // list may change it more are left empty, to be computed when asked for.
+      const sum = this.summaryAt(id);
+      const byUnit = this.hintTrigByUnit;
+      let changing: u64 = 0;
+      let m = unchecked(this.sums[sum]);
+      while (m != 0) { changing |= unchecked(byUnit[<i32>ctz(m)]); m &= m - 1; }
+      m = unchecked(this.sums[sum + 1]);
+      while (m != 0) { changing |= unchecked(byUnit[64 + <i32>ctz(m)]); m &= m - 1; }
+      const ownAt = this.scanOffset(id, rules);
+      const sets = this.slotSets, bits = this.scanBits;
+      const end = this.hintedEnd;
+      const full = end >> 5;
+      if (ownAt >= 0) {
+        for (let w = 0; w < full; w++) unchecked(sets[at + w] = unchecked(bits[ownAt + w]));
+        let w = full;
+        if ((end & 31) != 0) { unchecked(sets[at + w] = unchecked(bits[ownAt + w]) & (((<u32>1) << (<u32>(end & 31))) - 1)); w++; }
+        for (; w < words; w++) unchecked(sets[at + w] = 0);
+        let c = changing;
+        while (c != 0) {
+          this.clearGroupRange(<i32>ctz(c), at, rules);
+          c &= c - 1;
+        }
+      } else {
+        for (let w = 0; w < words; w++) unchecked(sets[at + w] = 0);
+      }
+      known = this.hintedMask & ~changing;
+      todo &= changing;
+    }
+    while (todo != 0) {
+      const g = <i32>ctz(todo);
+      todo &= todo - 1;
+      const formAt = this.scanOffset(this.screenKey(id, unchecked(rules.screenGroupChain[g]), rules), rules);
+      if (formAt >= 0) this.orGroupRange(g, formAt, at, rules);
+      known |= bit(g);
+    }
+    unchecked(this.slotSetGroups[id] = known);
+    return at;
   }
 
-  /**
-   * ORs into `into` (from word `at`) screen group `g`'s slots that have a literal in the form of
-   * value `id` the group reads: the slots a list holding the value can have survivors for.
-   */
-  orGroupSlots(g: i32, id: i32, rules: RuleSet, into: Uint32Array, at: i32): void {
-    // A clear hint bit: the group reads the value itself and none of its slots is set there.
-    if (g < this.hintedGroups) {
-      let hints: u64 = id < this.groupHints.length ? unchecked(this.groupHints[id]) : 0;
-      if (hints != 0 && (hints & ((<u64>1) << (<u64>g))) == 0) return;
-    }
-    const form = this.groupForm(g, id, rules);
-    if (form == 1) return;
-    const bits = this.scanBits, from = form - 2;
+  /** ORs screen group `g`'s slots of the scan at `from` (in scanBits) into the slot set at `to`. */
+  @inline private orGroupRange(g: i32, from: i32, to: i32, rules: RuleSet): void {
     const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
-    for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) unchecked(into[at + w] |= unchecked(bits[from + w]) & slotRangeMask(w, start, end));
+    const bits = this.scanBits, sets = this.slotSets;
+    for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) unchecked(sets[to + w] |= unchecked(bits[from + w]) & slotRangeMask(w, start, end));
+  }
+
+  /** Empties screen group `g`'s slots in the slot set at `to`. */
+  @inline private clearGroupRange(g: i32, to: i32, rules: RuleSet): void {
+    const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
+    const sets = this.slotSets;
+    for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) unchecked(sets[to + w] &= ~slotRangeMask(w, start, end));
+  }
+
+  /** The groups each value's slot set holds, by value id (see slotSetGroups). */
+  slotSetGroupsOf(): Uint64Array {
+    return this.slotSetGroups;
+  }
+
+  /** The slot sets (see slotSetOf). */
+  slotSetsOf(): Uint32Array {
+    return this.slotSets;
   }
 
   /** Whether one of the literals of screened rule `r` occurs in value `id` (in the form its list reads). */
@@ -664,9 +677,11 @@ function transformTriggers(high: bool): Uint64Array {
   return out;
 }
 
-/** Screen groups with a bit in ValueTable.groupHints (the top bit marks a computed entry). */
+/**
+ * Screen groups with a bit in a u64 (ValueTable.slotSetOf, PhasePlan.groupsByVar); the rule set's
+ * first ones. A link of a later group is never passed over by literalMayOccur.
+ */
 const HINTED_GROUPS = 63;
-const GROUP_HINTS_KNOWN: u64 = (<u64>1) << 63;
 
 /** How many recent strings idsOf remembers by identity (a power of two). */
 const RECENT_STRINGS = 8;
@@ -696,14 +711,15 @@ const sharedTable = new ValueTable();
 class VariableSlots {
   transaction: i32 = 0;
   version: i32 = -1;
-  /** By variable: bit g when group g's slots are computed (at v * words in `bits`, the group's range). */
+  /** By variable: the screen groups whose slots are in `bits` (at v * words: the union over its entries). */
   known: Uint64Array = new Uint64Array(64);
-  /** Bit v: variable v's values' group hints are ORed into `withGroup`. */
-  hinted: u64 = 0;
-  /** By screen group: bit v when some value of variable v has the group's hint bit. */
-  withGroup: Uint64Array = new Uint64Array(64);
   bits: Uint32Array = new Uint32Array(0);
+  /** By source (Transaction.orSourceSlots), the same for a collection's distinct names or values. */
+  sourceKnown: Uint64Array = new Uint64Array(SOURCES);
+  sourceBits: Uint32Array = new Uint32Array(0);
 }
+/** The request's collections (argsGet, argsPost, headers, cookies, files, response headers), names and values. */
+const SOURCES = 12;
 const variableSlots = new VariableSlots();
 /** Numbers transactions (VariableSlots.transaction). */
 let transactionSerial: i32 = 0;
@@ -908,36 +924,32 @@ class CollectedTargets extends TargetList {
         first = this.prefixLength;
       }
       // One scan per distinct form of a value, shared by every list and group reading that form;
-      // the group's outcome is kept per value: after the first, a value costs one load here.
-      // Most entries are skipped on one or two loads: the arrays are read through their data
-      // pointers and lengths, taken again after groupForm (which may grow them).
-      let forms = table.groupFormsOf(g);
-      let hints = table.groupHintsOf();
-      const hintBit: u64 = g < HINTED_GROUPS ? (<u64>1) << (<u64>g) : 0;
-      let formsAt = forms.dataStart, formsLength = forms.length;
-      let hintsAt = hints.dataStart, hintsLength = hintBit != 0 ? hints.length : 0;
+      // a value's slots are kept with it (its slot set for hinted groups, else the group's
+      // form): after the first, a value costs a load or two here.
+      const hinted = g < HINTED_GROUPS;
+      const groupBit = bit(g);
+      const words = rules.screen!.words;
       const idsAt = ids.dataStart;
+      let known = table.slotSetGroupsOf();
       for (let i = first, n = ids.length; i < n; i++) {
         const id = load<i32>(idsAt + (<usize>i << 2));
-        // Known from the value's group hints: no literal of this group in the form it reads.
-        if (id < hintsLength) {
-          const h = load<u64>(hintsAt + (<usize>id << 3));
-          if (h != 0 && (h & hintBit) == 0) continue;
-        }
-        let form = id < formsLength ? load<i32>(formsAt + (<usize>id << 2)) : 0;
-        if (form == 1) continue;
-        if (form == 0) {
-          form = table.groupForm(g, id, rules);
-          forms = table.groupFormsOf(g);
-          hints = table.groupHintsOf();
-          formsAt = forms.dataStart;
-          formsLength = forms.length;
-          hintsAt = hints.dataStart;
-          hintsLength = hintBit != 0 ? hints.length : 0;
+        let at: i32;
+        let bits: Uint32Array;
+        if (hinted) {
+          // Inline when the value's set holds the group (one load); else computed (a call).
+          if (id < known.length && (unchecked(known[id]) & groupBit) != 0) {
+            at = id * words;
+          } else {
+            at = table.slotSetOf(id, groupBit, rules);
+            known = table.slotSetGroupsOf();
+          }
+          bits = table.slotSetsOf();
+        } else {
+          const form = table.groupForm(g, id, rules);
           if (form == 1) continue;
+          at = form - 2;
+          bits = table.scanBitsOf();
         }
-        const at = form - 2;
-        const bits = table.scanBitsOf();
         for (let w = w0; w <= w1; w++) {
           let word = unchecked(bits[at + w]);
           // Only this group's slots.
@@ -1028,7 +1040,6 @@ function alsoBodyArgs(v: i32): bool {
 /** Shared empty placeholders of CollectedTargets' per-group arrays (replaced, never written). */
 const NO_LISTS: Array<i32[] | null> = [];
 const NO_SLOT_LISTS: Array<Array<i32[] | null> | null> = [];
-const NO_FORMS = new Int32Array(0);
 
 /**
  * Room for index `id` in a per-value array, with a half again for the next ones. Sized by the id
@@ -1410,61 +1421,89 @@ export class Transaction {
   /**
    * Whether one of a screened link's literals (screen group `g`, slot `slot`) may occur in some
    * entry of its variables `targetVars` (in the form its transformation list reads): the union
-   * of the group's slots over each variable's distinct values (whatever a key selects: a
-   * superset), computed once per (variable, group) while the request data stays as it is. A
-   * variable none of whose values has the group's hint bit (group hints, ValueTable.groupHints)
-   * holds none of its slots: no pass over its values.
+   * of the slot sets of each variable's distinct values (whatever a key selects: a superset),
+   * computed once per variable while the request data stays as it is, for every group a link
+   * reading that variable may ask about (PhasePlan.groupsByVar).
    */
   private literalMayOccur(g: i32, slot: i32, targetVars: u64): bool {
     if (g >= HINTED_GROUPS) return true;
     const u = variableSlots;
-    const rules = this.rules;
-    const words = rules.screen!.words;
+    const words = this.rules.screen!.words;
     if (u.transaction != this.serial || u.version != this.req.version) {
       u.transaction = this.serial;
       u.version = this.req.version;
       u.known.fill(0);
-      u.hinted = 0;
-      u.withGroup.fill(0);
+      u.sourceKnown.fill(0);
       if (u.bits.length < words << 6) u.bits = new Uint32Array(words << 6);
+      if (u.sourceBits.length < words * SOURCES) u.sourceBits = new Uint32Array(words * SOURCES);
     }
-    const vars = targetVars & this.present;
-    let unhinted = vars & ~u.hinted;
-    while (unhinted != 0) {
-      const v = <i32>ctz(unhinted);
-      unhinted &= unhinted - 1;
-      let hints = this.variableHints(v) & ~GROUP_HINTS_KNOWN;
-      while (hints != 0) {
-        unchecked(u.withGroup[<i32>ctz(hints)] |= bit(v));
-        hints &= hints - 1;
-      }
-      u.hinted |= bit(v);
-    }
-    // Only variables with a value that has the group's hint bit can hold its slots.
-    let candidates = vars & unchecked(u.withGroup[g]);
-    if (candidates == 0) return false;
+    const groupsByVar = planOf(this.rules).groupsByVar;
+    let vars = targetVars & this.present;
     const w = slot >> 5, b = (<u32>1) << (<u32>(slot & 31));
-    const groupBit = (<u64>1) << (<u64>g);
-    while (candidates != 0) {
-      const v = <i32>ctz(candidates);
-      candidates &= candidates - 1;
+    while (vars != 0) {
+      const v = <i32>ctz(vars);
+      vars &= vars - 1;
       const at = v * words;
-      if ((unchecked(u.known[v]) & groupBit) == 0) {
-        this.groupSlotsOf(v, g, u.bits, at);
-        unchecked(u.known[v] |= groupBit);
+      if ((unchecked(u.known[v]) & bit(g)) == 0) {
+        // Every group a link reading the variable may ask about, in one pass over its entries.
+        const groups = unchecked(groupsByVar[v]) | bit(g);
+        this.variableSlotsOf(v, groups, u.bits, at);
+        unchecked(u.known[v] |= groups);
       }
       if ((unchecked(u.bits[at + w]) & b) != 0) return true;
     }
     return false;
   }
 
-  /** The OR of the group hints of every value variable `v` has (see literalMayOccur). */
-  private variableHints(v: i32): u64 {
+  /**
+   * The union of the slot sets (ValueTable.slotSetOf, groups `groups`) of every entry variable
+   * `v` has, into `bits` from `at`: the slots one of whose literals occurs in some entry.
+   */
+  private variableSlotsOf(v: i32, groups: u64, bits: Uint32Array, at: i32): void {
+    const words = this.rules.screen!.words;
+    for (let w = 0; w < words; w++) unchecked(bits[at + w] = 0);
     const p = this.requestPairsOf(v);
-    if (p === null) return this.table.hintsOf(this.table.intern(this.scalar(v)), this.rules);
+    if (p === null) {
+      // A scalar: its one value (a body only when there is one: `present`).
+      const table = this.table;
+      const from = table.slotSetOf(table.intern(this.scalar(v)), groups, this.rules);
+      const sets = table.slotSetsOf();
+      for (let w = 0; w < words; w++) unchecked(bits[at + w] |= unchecked(sets[from + w]));
+      return;
+    }
     const names = readsNames(v);
-    const hints = this.pairsHints(p, names);
-    return alsoBodyArgs(v) ? hints | this.pairsHints(this.req.argsPost, names) : hints;
+    this.orSourceSlots(p!, names, groups, bits, at);
+    if (alsoBodyArgs(v)) this.orSourceSlots(this.req.argsPost, names, groups, bits, at);
+  }
+
+  /**
+   * ORs into `bits` (from `at`) the union of the slot sets of the distinct names or values of
+   * `p`, kept per source while the request data stays as it is (ARGS and ARGS_POST both read the
+   * body's arguments: one pass over them).
+   */
+  private orSourceSlots(p: Pairs, names: bool, groups: u64, bits: Uint32Array, at: i32): void {
+    if (p.length == 0) return;
+    const u = variableSlots;
+    const words = this.rules.screen!.words;
+    const src = (this.sourceOf(p) << 1) + (names ? 1 : 0);
+    const srcAt = src * words;
+    const sourceBits = u.sourceBits;
+    const known = unchecked(u.sourceKnown[src]);
+    if ((groups & ~known) != 0) {
+      // Those groups and the ones asked before (the union is remade whole).
+      const all = groups | known;
+      for (let w = 0; w < words; w++) unchecked(sourceBits[srcAt + w] = 0);
+      const table = this.table, rules = this.rules;
+      const ids = table.idsOf(p, names);
+      const firsts = table.firstsOf(p, names);
+      for (let k = 0, n = firsts.length; k < n; k++) {
+        const from = table.slotSetOf(unchecked(ids[unchecked(firsts[k])]), all, rules);
+        const sets = table.slotSetsOf();
+        for (let w = 0; w < words; w++) unchecked(sourceBits[srcAt + w] |= unchecked(sets[from + w]));
+      }
+      unchecked(u.sourceKnown[src] = all);
+    }
+    for (let w = 0; w < words; w++) unchecked(bits[at + w] |= unchecked(sourceBits[srcAt + w]));
   }
 
   /**
@@ -1484,40 +1523,15 @@ export class Transaction {
     return null;
   }
 
-  private pairsHints(p: Pairs, names: bool): u64 {
-    if (p.length == 0) return 0;
-    const table = this.table, rules = this.rules;
-    const ids = table.idsOf(p, names);
-    const firsts = table.firstsOf(p, names);
-    let hints: u64 = 0;
-    for (let k = 0, n = firsts.length; k < n; k++) hints |= table.hintsOf(unchecked(ids[unchecked(firsts[k])]), rules);
-    return hints;
-  }
-
-  /** Screen group `g`'s slots over every entry variable `v` has (see literalMayOccur), into `bits` from `at`. */
-  private groupSlotsOf(v: i32, g: i32, bits: Uint32Array, at: i32): void {
-    const rules = this.rules;
-    const start = unchecked(rules.screenGroupStart[g]), end = unchecked(rules.screenGroupEnd[g]);
-    // The group's range only (its edge words are shared with other groups: those bits are kept).
-    for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) unchecked(bits[at + w] &= ~slotRangeMask(w, start, end));
-    const p = this.requestPairsOf(v);
-    if (p !== null) {
-      const names = readsNames(v);
-      this.groupSlotsOfPairs(p, names, g, bits, at);
-      if (alsoBodyArgs(v)) this.groupSlotsOfPairs(this.req.argsPost, names, g, bits, at);
-      return;
-    }
-    // A scalar: its one value (a body only when there is one: `present`).
-    this.table.orGroupSlots(g, this.table.intern(this.scalar(v)), rules, bits, at);
-  }
-
-  private groupSlotsOfPairs(p: Pairs, names: bool, g: i32, bits: Uint32Array, at: i32): void {
-    if (p.length == 0) return;
-    const table = this.table;
-    const ids = table.idsOf(p, names);
-    // Each distinct entry once.
-    const firsts = table.firstsOf(p, names);
-    for (let k = 0, n = firsts.length; k < n; k++) table.orGroupSlots(g, unchecked(ids[unchecked(firsts[k])]), this.rules, bits, at);
+  /** Which of the request's collections `p` is (orSourceSlots' cache index, SOURCES / 2 of them). */
+  private sourceOf(p: Pairs): i32 {
+    const req = this.req;
+    if (p === req.argsGet) return 0;
+    if (p === req.argsPost) return 1;
+    if (p === req.headers) return 2;
+    if (p === req.cookies) return 3;
+    if (p === req.files) return 4;
+    return 5;
   }
 
   /**
@@ -1998,7 +2012,18 @@ export function planOf(set: RuleSet): PhasePlan {
     const r = rules[i];
     if (r.marker.length > 0) continue;
     let link: Rule | null = r;
-    while (link !== null) { prepareLink(link); link = link.chained; }
+    while (link !== null) {
+      prepareLink(link);
+      if (screenGated(link) && link.screenId < HINTED_GROUPS) {
+        // A link reading every variable (targetVars all ones) adds its group to each.
+        let vars = link.targetVars;
+        while (vars != 0) {
+          unchecked(plan.groupsByVar[<i32>ctz(vars)] |= bit(link.screenId));
+          vars &= vars - 1;
+        }
+      }
+      link = link.chained;
+    }
     if (r.phase < 0 || r.phase > 5) continue;
     position[i] = plan.rules[r.phase].length;
     plan.rules[r.phase].push(r);

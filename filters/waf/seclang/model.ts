@@ -239,6 +239,12 @@ export class PhasePlan {
    * "no match" from the screen alone (Transaction.literalMayOccur).
    */
   gates: Array<StaticArray<u64>> = [];
+  /**
+   * By variable: the screen groups (bit g, hinted groups only) of the links the engine may answer
+   * from the screen alone that read it, chained links too: the groups whose slots
+   * Transaction.literalMayOccur needs over that variable's entries.
+   */
+  groupsByVar: StaticArray<u64> = new StaticArray<u64>(64);
   /** The RuleSet.rules array it was made for (a set whose list changed gets a new plan). */
   madeFor: Rule[] = [];
 }

@@ -113,6 +113,19 @@ describe('rules whose variables have no entry in the request', () => {
     expect(fired(await w.send({ path: '/?q=union&b=select', headers: { 'x-a': 'a', 'x-b': 'an attack' } }))).toEqual([]);
     w.close();
   });
+  it('one value read by rules whose transformations differ: each rule looks for its literals in its own form of the value', async () => {
+    const w = await withRules([
+      `SecRule REQUEST_HEADERS:x-a "@contains un ion" "id:1,phase:1,pass,log"`,
+      `SecRule ARGS "@contains union" "id:2,phase:2,pass,log,t:removeWhitespace"`,
+      `SecRule ARGS "@contains union" "id:3,phase:2,pass,log"`,
+    ].join('\n'));
+    // The header's rule meets the value first (its own form only); the argument's rules later,
+    // one of them in the form without spaces, where its literal appears.
+    expect(fired(await w.send({ path: '/?q=un%20ion', headers: { 'x-a': 'un ion' } }))).toEqual([1, 2]);
+    expect(fired(await w.send({ path: '/?q=un%20ion' }))).toEqual([2]);
+    expect(fired(await w.send({ path: '/?q=union', headers: { 'x-a': 'union' } }))).toEqual([2, 3]);
+    w.close();
+  });
   it('response variables are present only in the response phases that have them', async () => {
     // Response-phase matches are audited when they block.
     const upstream = () => ({ status: 200, headers: { 'content-type': 'text/plain', 'x-r': '1' }, body: 'a secret' });

@@ -28,21 +28,33 @@ async function send(port, { method = 'GET', path, headers = {}, body }) {
 }
 
 // `request` is a request, or a function giving the i-th one (for values that change every time).
-async function latencies(port, request) {
+// The Envoys in `ports` take turns in blocks of TURN requests (the first one served rotates), so
+// each sample set spans the same stretch of machine time: a busy moment slows all of them, not
+// only the one measured then, and the differences stay readable. The first request of a turn is
+// not counted (it wakes a worker that sat idle during the others' turns).
+const TURN = Number(process.env.BENCH_TURN ?? 20);
+async function latencies(ports, request) {
   const at = typeof request === 'function' ? request : () => request;
   let n = 0;
-  for (let i = 0; i < 5; i++) await send(port, at(n++));
-  const samples = [];
-  const deadline = performance.now() + seconds * 1000;
-  while (performance.now() < deadline || samples.length < 5) {
-    const t0 = performance.now();
-    const status = await send(port, at(n++));
-    samples.push(performance.now() - t0);
-    if (status >= 500) throw new Error(`status ${status}`);
+  for (let i = 0; i < 5; i++) for (const port of ports) await send(port, at(n++));
+  const samples = ports.map(() => []);
+  const deadline = performance.now() + seconds * 1000 * ports.length;
+  for (let round = 0; performance.now() < deadline || samples[0].length < 5; round++) {
+    for (let k = 0; k < ports.length; k++) {
+      const j = (round + k) % ports.length;
+      for (let t = 0; t < TURN; t++) {
+        const t0 = performance.now();
+        const status = await send(ports[j], at(n++));
+        if (t > 0) samples[j].push(performance.now() - t0);
+        if (status >= 500) throw new Error(`status ${status}`);
+      }
+    }
   }
-  samples.sort((a, b) => a - b);
-  const q = (p) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] * 1000;
-  return { p50: q(0.5), p99: q(0.99), n: samples.length };
+  return samples.map((s) => {
+    s.sort((a, b) => a - b);
+    const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))] * 1000;
+    return { p50: q(0.5), p99: q(0.99), n: s.length };
+  });
 }
 
 const get = { path: '/products/search?q=running+shoes&size=42&color=blue&sort=price_asc&page=2', headers: browserHeaders };
@@ -66,12 +78,10 @@ const port = (e) => Number(new URL(e.url('/')).port);
 try {
   const rows = [];
   for (const [name, req] of [['GET, 10 headers, 5 args', get], ['GET, new arg values each time', getWithNewValues], ['POST 64 KiB JSON', json64], ['POST 64 KiB JSON, new values each time', json64Unique], ['pathological 4 KiB', pathological(4096)], ['pathological 16 KiB', pathological(16384)], ['pathological 64 KiB', pathological(65536)]]) {
-    const a = await latencies(port(bare), req);
-    const b = await latencies(port(waf), req);
-    const c = wafB ? await latencies(port(wafB), req) : null;
+    const [a, b, c = null] = await latencies([bare, waf, ...(wafB ? [wafB] : [])].map(port), req);
     rows.push({ name, a, b, c });
   }
-  console.log(`\nWAF filter (bundled ruleset, PL1) vs no filter, real Envoy, 1 worker, sequential keep-alive requests, ${seconds} s per case\n`);
+  console.log(`\nWAF filter (bundled ruleset, PL1) vs no filter, real Envoy, 1 worker, sequential keep-alive requests, the Envoys taking turns of ${TURN}, ${seconds} s per case and Envoy\n`);
   console.log('| request | no filter p50 µs | WAF p50 µs | added p50 µs | no filter p99 µs | WAF p99 µs | ratio p50 |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const { name, a, b } of rows) {
@@ -96,7 +106,12 @@ try {
   for (let i = 0; i < memoryRequests; i++) await send(port(waf), mix[i % 200 === 0 ? 1 : i % 10 === 1 ? 2 : 0](i));
   const after = await memory();
   console.log(`\nwasm VM memory (1 worker): ${(before / 1048576).toFixed(1)} MiB after warm-up, ${(after / 1048576).toFixed(1)} MiB after ${memoryRequests.toLocaleString('en-US')} more requests (GET, 10% pathological 4 KiB, 0.5% 64 KiB JSON, new values each time)`);
-  console.log(`goals: GET added p50 < 150 µs (repeated and new values): ${Math.max(added(0), added(1)) < 150 ? 'met' : 'NOT met'}; 64 KiB JSON added p50 < 2 ms (both): ${Math.max(added(2), added(3)) < 2000 ? 'met' : 'NOT met'}; memory < 32 MiB: ${after < 32 * 1048576 ? 'met' : 'NOT met'}`);
+  // A filter cannot make Envoy faster: a negative difference means the machine's noise is larger
+  // than what is measured, and no latency verdict is given from such a run.
+  const noisy = rows.filter((_, i) => added(i) < 0).map((r) => r.name);
+  const verdict = (ok) => (noisy.length > 0 ? 'unreadable' : ok ? 'met' : 'NOT met');
+  console.log(`goals: GET added p50 < 150 µs (repeated and new values): ${verdict(Math.max(added(0), added(1)) < 150)}; 64 KiB JSON added p50 < 2 ms (both): ${verdict(Math.max(added(2), added(3)) < 2000)}; memory < 32 MiB: ${after < 32 * 1048576 ? 'met' : 'NOT met'}`);
+  if (noisy.length > 0) console.log(`(latency goals unreadable: the filter's p50 came out below the no-filter p50 for ${noisy.join('; ')}; the machine's noise exceeds the difference, run again when it is calm)`);
 } finally {
   await stopAllEnvoys();
   await upstream.close();

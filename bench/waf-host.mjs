@@ -5,7 +5,7 @@
 // BENCH_WAF_WASM_B: a second build (e.g. the one before a change), measured interleaved with
 // build/waf.wasm in the same process (an A/B on the same machine state).
 // BENCH_SECONDS (default 2) per case and build. BENCH_CPU_PROF=1 with `node --cpu-prof`: profile
-// one case (BENCH_CASE=get|getsame|json|path4|path16|path64) on build/waf.debug.wasm instead;
+// one case (BENCH_CASE=get|getsame|json|jsonsame|path4|path16|path64) on build/waf.debug.wasm instead;
 // BENCH_REQUESTS=N with BENCH_CPU_PROF=1: exactly N requests of that case (for callgrind).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,13 +23,15 @@ const cases = {
   // The same GET every time (the per-value results kept across requests answer for its values).
   getsame: () => ({ path: '/products/search?q=running+shoes+7&size=7&color=blue7&sort=price_asc&page=7', headers, upstream }),
   json: (i) => ({ method: 'POST', path: '/api/orders', headers: { ...headers, 'content-type': 'application/json' }, body: withNewJsonValues(json, i), upstream }),
+  // The same body every time (its values' results are kept across requests).
+  jsonsame: () => ({ method: 'POST', path: '/api/orders', headers: { ...headers, 'content-type': 'application/json' }, body: json, upstream }),
   ...Object.fromEntries([4, 16, 64].map((k) => [`path${k}`, (i) => {
     const n = k * 1024;
     return { method: 'POST', path: '/submit', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, upstream,
       body: pathologicalForm(n, i) };
   }])),
 };
-const labels = { get: 'GET, 10 headers, 5 args', getsame: 'GET, the same every time', json: 'POST 64 KiB JSON', path4: 'pathological 4 KiB', path16: 'pathological 16 KiB', path64: 'pathological 64 KiB' };
+const labels = { get: 'GET, 10 headers, 5 args', getsame: 'GET, the same every time', json: 'POST 64 KiB JSON', jsonsame: 'POST 64 KiB JSON, the same every time', path4: 'pathological 4 KiB', path16: 'pathological 16 KiB', path64: 'pathological 64 KiB' };
 
 async function load(path, config) {
   return loadFilter(await compileFilter(readFileSync(path)), { name: 'waf', config });

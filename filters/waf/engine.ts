@@ -498,9 +498,7 @@ class ValueTable {
       const st = new Uint8Array(size);
       st.set(this.scanState);
       this.scanState = st;
-      const bits = new Uint32Array(size * words);
-      bits.set(this.scanBits);
-      this.scanBits = bits;
+      this.scanBits = grownWords(this.scanBits, size, words);
     }
     let state = unchecked(this.scanState[key]);
     const at = key * words;
@@ -558,9 +556,7 @@ class ValueTable {
       const known = new Uint64Array(size);
       known.set(this.slotSetGroups);
       this.slotSetGroups = known;
-      const sets = new Uint32Array(size * words);
-      sets.set(this.slotSets);
-      this.slotSets = sets;
+      this.slotSets = grownWords(this.slotSets, size, words);
     }
     let known = unchecked(this.slotSetGroups[id]);
     let todo = groups & ~known;
@@ -1049,6 +1045,12 @@ const NO_SLOT_LISTS: Array<Array<i32[] | null> | null> = [];
 function capacityFor(id: i32): i32 {
   const n = id + 1;
   return max(64, n + (n >> 1));
+}
+/** `old`'s words in an array with room for `size` values of `words` words each. */
+function grownWords(old: Uint32Array, size: i32, words: i32): Uint32Array {
+  const bigger = new Uint32Array(size * words);
+  bigger.set(old);
+  return bigger;
 }
 /** Appends `src`'s elements to `dst` (in one block copy). */
 function copyInts(dst: i32[], src: i32[]): void {

@@ -629,7 +629,7 @@ class ValueTable {
 
   /** Whether one of the literals of screened rule `r` occurs in value `id` (in the form its list reads). */
   screenHit(r: Rule, id: i32, rules: RuleSet): bool {
-    const at = this.scanOffset(this.screenKey(id, r.transformChain, rules), rules);
+    const at = this.scanOffset(this.screenKey(id, unchecked(rules.screenGroupChain[r.screenId]), rules), rules);
     if (at < 0) return false;
     const slot = r.screenSlot;
     return (unchecked(this.scanBits[at + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) != 0;

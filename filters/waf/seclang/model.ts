@@ -287,7 +287,11 @@ export class RuleSet {
    * it in that form). Null when no rule is screened.
    */
   screen: LiteralScreen | null = null;
-  /** By screen group: its transformation list and its slots [start, end) in the screen (contiguous). */
+  /**
+   * By screen group (the screened rules of one transformation list): the list whose result its
+   * screen reads (the rules' own, without the case steps the screen's case folding makes
+   * needless; parser.ts screenFormOf), and its slots [start, end) in the screen (contiguous).
+   */
   screenGroupChain: i32[] = [];
   screenGroupStart: i32[] = [];
   screenGroupEnd: i32[] = [];

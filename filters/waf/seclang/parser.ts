@@ -8,7 +8,7 @@ import { requiredLiterals } from "./literals";
 import { literalMasks } from "../summary";
 import { Cidr, CidrSet } from "@meshward/sdk/assembly";
 import { lexSecLang, Directive, LexResult } from "./lexer";
-import { transformByName } from "../transforms";
+import { Transform, transformByName } from "../transforms";
 import {
   BodyLimitAction, Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, Op, Operator, Rule,
   RuleSet, SetVar, SetVarOp, Target, Var, varByName,
@@ -107,18 +107,7 @@ export class SecLangParser {
     for (let i = 0; i < this.ruleSet.rules.length; i++) {
       let r: Rule | null = this.ruleSet.rules[i];
       while (r !== null) {
-        let key = "";
-        let parent = 0;
-        for (let t = 0; t < r.transforms.length; t++) {
-          key += String.fromCharCode(65 + r.transforms[t]);
-          if (!chains.has(key)) {
-            chains.set(key, rs.chainParent.length);
-            rs.chainParent.push(parent);
-            rs.chainLast.push(r.transforms[t]);
-          }
-          parent = chains.get(key);
-        }
-        r.transformChain = parent;
+        r.transformChain = internChain(rs, chains, r.transforms);
         r.hasExclusions = false;
         for (let t = 0; t < r.targets.length; t++) if (r.targets[t].exclude) r.hasExclusions = true;
         let tk = "";
@@ -137,8 +126,8 @@ export class SecLangParser {
     }
     this.ruleSet.targetLists = targetIds.size;
     this.notePrefixLists(targetIds, listRules);
+    this.buildScreens(chains);
     this.ruleSet.transformChains = chains.size - 1;
-    this.buildScreens();
     this.buildPrefilters();
     const kept = new Array<Rule>();
     for (let i = 0; i < this.ruleSet.rules.length; i++) if (!this.ruleSet.rules[i].removed) kept.push(this.ruleSet.rules[i]);
@@ -182,7 +171,7 @@ export class SecLangParser {
    * group's rules read the same form). Rules whose match needs no literal (or negated,
    * multiMatch, or with a macro parameter) are not screened.
    */
-  private buildScreens(): void {
+  private buildScreens(chains: Map<string, i32>): void {
     const byChain = new Map<i32, Rule[]>();
     const litsOf = new Map<Rule, string[]>();
     const order = new Array<i32>();
@@ -208,7 +197,7 @@ export class SecLangParser {
     const rs = this.ruleSet;
     for (let g = 0; g < order.length; g++) {
       const members = byChain.get(order[g]);
-      rs.screenGroupChain.push(order[g]);
+      rs.screenGroupChain.push(internChain(rs, chains, screenFormOf(rs, order[g])));
       rs.screenGroupStart.push(sc.slots);
       for (let m = 0; m < members.length; m++) {
         const r = members[m];
@@ -994,4 +983,60 @@ function screenLiterals(op: Operator): string[] | null {
       return param.length == 0 ? null : [lowerBytes(param)];
   }
   return null;
+}
+
+/**
+ * The id of transformation list `list` in the set's list trie (RuleSet.chainParent, chainLast),
+ * with each of its prefixes, added when new; `chains` maps each list (one letter per
+ * transformation) to its id.
+ */
+function internChain(rs: RuleSet, chains: Map<string, i32>, list: i32[]): i32 {
+  let key = "";
+  let parent = 0;
+  for (let t = 0; t < list.length; t++) {
+    key += String.fromCharCode(65 + list[t]);
+    if (!chains.has(key)) {
+      chains.set(key, rs.chainParent.length);
+      rs.chainParent.push(parent);
+      rs.chainLast.push(list[t]);
+    }
+    parent = chains.get(key);
+  }
+  return parent;
+}
+
+/**
+ * The transformations whose result the literal screen reads for rules of list `chain`: the list
+ * without the lowercase and uppercase steps that only steps ignoring letter case follow. The
+ * screen folds ASCII case, as those steps do (byte strings: ASCII letters only), and such later
+ * steps give the same result up to case from either input, so the screen finds the same literals
+ * in both forms while a value need not be copied in lowercase first.
+ */
+function screenFormOf(rs: RuleSet, chain: i32): i32[] {
+  const steps = new Array<i32>();
+  for (let c = chain; c != 0; c = rs.chainParent[c]) steps.unshift(rs.chainLast[c]);
+  const kept = new Array<i32>();
+  let laterIgnoreCase = true;
+  for (let t = steps.length - 1; t >= 0; t--) {
+    const tf = steps[t];
+    const caseStep = tf == Transform.Lowercase || tf == Transform.Uppercase;
+    if (!(caseStep && laterIgnoreCase)) kept.unshift(tf);
+    if (!ignoresCase(tf)) laterIgnoreCase = false;
+  }
+  return kept;
+}
+
+/**
+ * Whether transformation `tf` treats upper- and lowercase ASCII letters alike (it never tests a
+ * letter and passes letters through unchanged, or changes only their case): applied to two
+ * inputs equal up to case, its results are equal up to case.
+ */
+function ignoresCase(tf: i32): bool {
+  switch (tf) {
+    case Transform.Lowercase: case Transform.Uppercase: case Transform.RemoveWhitespace: case Transform.CompressWhitespace:
+    case Transform.RemoveNulls: case Transform.ReplaceNulls: case Transform.ReplaceComments: case Transform.Trim:
+    case Transform.TrimLeft: case Transform.TrimRight: case Transform.Length:
+      return true;
+  }
+  return false;
 }

@@ -126,6 +126,18 @@ describe('rules whose variables have no entry in the request', () => {
     expect(fired(await w.send({ path: '/?q=union', headers: { 'x-a': 'union' } }))).toEqual([2, 3]);
     w.close();
   });
+  it('the screen reads a value without the case steps only where the later steps ignore case, and finds the same literals', async () => {
+    const w = await withRules([
+      // base64 cares about case: "D3DLDMLS" decodes to "wwevil" only once lowercased.
+      `SecRule ARGS:a "@contains evil" "id:1,phase:2,pass,log,t:none,t:lowercase,t:base64Decode"`,
+      // Comments and spaces ignore case: the literal is found in the capitals' own form.
+      `SecRule ARGS:b "@contains union select" "id:2,phase:2,pass,log,t:none,t:lowercase,t:replaceComments,t:compressWhitespace"`,
+    ].join('\n'));
+    expect(fired(await w.send({ path: '/?a=D3DLDMLS&b=UNION/**/%20%20SELECT' }))).toEqual([1, 2]);
+    expect(fired(await w.send({ path: '/?a=d3dldmls&b=UNION%09SELECT' }))).toEqual([1, 2]);
+    expect(fired(await w.send({ path: '/?a=evil&b=UNIONSELECT' }))).toEqual([]);
+    w.close();
+  });
   it('response variables are present only in the response phases that have them', async () => {
     // Response-phase matches are audited when they block.
     const upstream = () => ({ status: 200, headers: { 'content-type': 'text/plain', 'x-r': '1' }, body: 'a secret' });

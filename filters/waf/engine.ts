@@ -12,7 +12,7 @@ import { append, parseIntOr, reserved } from "./bytes";
 import { familyOf } from "./family";
 import { HASH } from "util/hash";
 import { TxVars, txHash } from "./tx";
-import { HI_DONE, caseTrigger, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
+import { HI_DONE, addedUnits, caseTrigger, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
 
 /** One matched rule (chain), for the audit log, metrics and the matched-rules list. */
 export class MatchEvent {
@@ -225,6 +225,9 @@ class ValueTable {
   /** By transformation: the units one of which a value needs for it to change the value. */
   private tfTrigLo: Uint64Array = transformTriggers(false);
   private tfTrigHi: Uint64Array = transformTriggers(true);
+  /** By transformation: the units it may add to a value (summary.ts addedUnits). */
+  private tfAddLo: Uint64Array = transformAdditions(false);
+  private tfAddHi: Uint64Array = transformAdditions(true);
 
   /** The offset of value `id`'s summary in `sums` (computed on first use). */
   @inline summaryAt(id: i32): i32 {
@@ -242,6 +245,30 @@ class ValueTable {
       this.sums = bigger;
     }
     summarize(unchecked(this.values[id]), this.sums, at);
+  }
+
+  /**
+   * Whether value `id` after transformation list `chain` may hold one of the unit sets `masks`,
+   * judged without computing that form: from the value's summary, with the units each step that
+   * may change it can add. False: no literal of them can occur in the form.
+   */
+  mayHoldLiteralAfter(id: i32, chain: i32, masks: Uint64Array, rules: RuleSet): bool {
+    const at = this.summaryAt(id);
+    let lo = unchecked(this.sums[at]), hi = unchecked(this.sums[at + 1]);
+    // The list's steps, last first (its trie), then applied in order.
+    const steps = stepScratch;
+    let n = 0;
+    let c = chain;
+    for (; c != 0 && n < STEP_SCRATCH; c = unchecked(rules.chainParent[c])) unchecked(steps[n++] = unchecked(rules.chainLast[c]));
+    if (c != 0) return true;
+    for (let k = n - 1; k >= 0; k--) {
+      const tf = unchecked(steps[k]);
+      if (!disjoint(lo, hi, unchecked(this.tfTrigLo[tf]), unchecked(this.tfTrigHi[tf]))) {
+        lo |= unchecked(this.tfAddLo[tf]);
+        hi |= unchecked(this.tfAddHi[tf]);
+      }
+    }
+    return mayHoldLiteral(lo, hi, masks);
   }
 
   /** Whether value `id` holds one of the unit sets `masks` (a literal of them may occur in it). */
@@ -672,6 +699,20 @@ function transformTriggers(high: bool): Uint64Array {
   }
   return out;
 }
+
+/** Every transformation's added units (summary.ts addedUnits), one word of them. */
+function transformAdditions(high: bool): Uint64Array {
+  const out = new Uint64Array(TRANSFORM_COUNT);
+  for (let t = 0; t < TRANSFORM_COUNT; t++) {
+    const m = addedUnits(t);
+    out[t] = high ? m.hi : m.lo;
+  }
+  return out;
+}
+
+/** The steps of a transformation list (ValueTable.mayHoldLiteralAfter; longer lists are not judged). */
+const STEP_SCRATCH = 32;
+const stepScratch = new StaticArray<i32>(STEP_SCRATCH);
 
 /**
  * Screen groups with a bit in a u64 (ValueTable.slotSetOf, PhasePlan.groupsByVar); the rule set's
@@ -1351,8 +1392,14 @@ export class Transaction {
         // a constant parameter the outcome depends on the value alone: kept per value.
         const known = pure ? table.verdict(slot, id) : <u8>0;
         if (known == 1) continue;
-        const prefixes = prefixChainsOf(r, this.rules);
         const masks = r.literalMasks;
+        // No form of the value can hold a required literal (judged from its summary and the units
+        // the list's steps can add, a superset for every prefix): no form is computed.
+        if (masks !== null && !table.mayHoldLiteralAfter(id, chain, masks, this.rules)) {
+          if (pure) table.setVerdict(slot, id, false);
+          continue;
+        }
+        const prefixes = prefixChainsOf(r, this.rules);
         let last = -1;
         // A value the whole list leaves alone is left alone by each prefix (their triggers are
         // subsets): every later form is the first one, which the loop would skip.

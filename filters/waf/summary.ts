@@ -106,12 +106,40 @@ export function transformTrigger(t: i32): UnitMask {
     case Transform.RemoveCommentsChar: return new UnitMask().addUnits("/*-#");
     case Transform.RemoveComments: return new UnitMask().addUnits("/-#");
     case Transform.CmdLine: return spaces().addUnits("\\\"'^,;").or(new UnitMask(0, HI_UPPER));
+    case Transform.CmdLineKeepCase: return spaces().addUnits("\\\"'^,;");
     // Without a slash a value is one segment, unchanged unless it is "." (hence the dot).
     case Transform.NormalizePath: return new UnitMask().addUnits("/.");
     case Transform.NormalizePathWin: return new UnitMask().addUnits("/.\\");
     case Transform.Utf8ToUnicode: return new UnitMask(0, HI_HIGH);
   }
   // base64Decode, hexDecode, length: change (nearly) every value.
+  return never();
+}
+
+/**
+ * The units transformation `t` may put into a value that its input lacked (letters count as
+ * their lowercase unit, as in a summary): a value's form after it holds no unit outside its
+ * input's and these. Every unit for the decodings, whose output can be anything.
+ */
+export function addedUnits(t: i32): UnitMask {
+  switch (t) {
+    case Transform.Lowercase:
+    case Transform.RemoveNulls:
+    case Transform.RemoveWhitespace:
+    case Transform.Trim:
+    case Transform.TrimLeft:
+    case Transform.TrimRight:
+    case Transform.RemoveCommentsChar:
+    case Transform.RemoveComments: return new UnitMask();
+    case Transform.Uppercase: return new UnitMask(0, HI_UPPER);
+    // A space in place of nulls, whitespace runs, comments or cmdLine's separators.
+    case Transform.ReplaceNulls:
+    case Transform.CompressWhitespace:
+    case Transform.ReplaceComments:
+    case Transform.CmdLine:
+    case Transform.CmdLineKeepCase: return new UnitMask().addUnit(0x20);
+    case Transform.Length: return new UnitMask().addUnits("0123456789");
+  }
   return never();
 }
 

@@ -22,22 +22,28 @@ export enum Transform {
   Base64Decode, HexDecode, RemoveNulls, ReplaceNulls, RemoveWhitespace, CompressWhitespace,
   ReplaceComments, RemoveCommentsChar, RemoveComments, CmdLine, NormalizePath, NormalizePathWin,
   Utf8ToUnicode, Trim, TrimLeft, TrimRight, Length,
+  /**
+   * Internal (no `t:` name): cmdLine without its lowercasing, for the literal screen, which folds
+   * case itself (parser.ts screenFormOf): most values come out of it unchanged.
+   */
+  CmdLineKeepCase,
 }
 
-/** How many transformations there are (ids 0 .. TRANSFORM_COUNT - 1). */
-export const TRANSFORM_COUNT = Transform.Length + 1;
+/** How many transformations there are (ids 0 .. TRANSFORM_COUNT - 1), the internal one included. */
+export const TRANSFORM_COUNT = Transform.CmdLineKeepCase + 1;
 
 const NAMES: string[] = [
   "lowercase", "uppercase", "urlDecode", "urlDecodeUni", "htmlEntityDecode", "jsDecode", "cssDecode",
   "base64Decode", "hexDecode", "removeNulls", "replaceNulls", "removeWhitespace", "compressWhitespace",
   "replaceComments", "removeCommentsChar", "removeComments", "cmdLine", "normalizePath", "normalizePathWin",
-  "utf8toUnicode", "trim", "trimLeft", "trimRight", "length",
+  "utf8toUnicode", "trim", "trimLeft", "trimRight", "length", "cmdLine (case kept)",
 ];
 
 /** The transformation named `name` (case-insensitive), -1 when unsupported. `none` is handled by the parser. */
 export function transformByName(name: string): i32 {
   const lower = name.toLowerCase();
-  for (let i = 0; i < NAMES.length; i++) if (NAMES[i].toLowerCase() == lower) return i;
+  // The SecLang names only (not the internal transformations after Length).
+  for (let i = 0; i <= Transform.Length; i++) if (NAMES[i].toLowerCase() == lower) return i;
   // Aliases ModSecurity accepts.
   if (lower == "normalisepath") return Transform.NormalizePath;
   if (lower == "normalisepathwin") return Transform.NormalizePathWin;
@@ -64,7 +70,8 @@ export function applyTransform(t: i32, s: string): string {
     case Transform.ReplaceComments: return replaceComments(s);
     case Transform.RemoveCommentsChar: return removeCommentsChar(s);
     case Transform.RemoveComments: return removeComments(s);
-    case Transform.CmdLine: return cmdLine(s);
+    case Transform.CmdLine: return cmdLine(s, true);
+    case Transform.CmdLineKeepCase: return cmdLine(s, false);
     case Transform.NormalizePath: return normalizePath(s, false);
     case Transform.NormalizePathWin: return normalizePath(s, true);
     case Transform.Utf8ToUnicode: return utf8ToUnicode(s);
@@ -398,8 +405,11 @@ function cmdLineClasses(): StaticArray<u8> {
   return t;
 }
 
-/** ModSecurity's cmdLine: drop \ " ' ^, drop spaces before / and (, , and ; become spaces, compress spaces, lowercase. */
-function cmdLine(s: string): string {
+/**
+ * ModSecurity's cmdLine: drop \ " ' ^, drop spaces before / and (, , and ; become spaces, compress
+ * spaces, lowercase (unless `lower` is false: the screen's form, Transform.CmdLineKeepCase).
+ */
+function cmdLine(s: string, lower: bool): string {
   const classes = changetype<usize>(CMD_LINE_CLASSES);
   // Unchanged when there is nothing to delete, fold or lowercase (most values).
   let plain = true;
@@ -409,7 +419,7 @@ function cmdLine(s: string): string {
     const c = <i32>load<u16>(p + (<usize>i << 1));
     if (c >= 128) continue;
     const cls = load<u8>(classes + <usize>c);
-    if (cls == CMD_COPY || cls == CMD_BEFORE) continue;
+    if (cls == CMD_COPY || cls == CMD_BEFORE || (cls == CMD_UPPER && !lower)) continue;
     if (cls == CMD_SPACE && c == 0x20 && i + 1 < n) {
       // A single 0x20 before anything but a space, '/' or '(' stays.
       const next = <i32>load<u16>(p + (<usize>(i + 1) << 1));
@@ -437,7 +447,7 @@ function cmdLine(s: string): string {
     // A space before '/' or '(' is dropped (it was the last unit written).
     if (cls == CMD_BEFORE && space) k--;
     space = false;
-    if (cls == CMD_UPPER) c += 0x20;
+    if (cls == CMD_UPPER && lower) c += 0x20;
     store<u16>(d + (<usize>k << 1), <u16>c);
     k++;
   }

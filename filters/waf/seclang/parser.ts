@@ -1007,7 +1007,8 @@ function internChain(rs: RuleSet, chains: Map<string, i32>, list: i32[]): i32 {
 
 /**
  * The transformations whose result the literal screen reads for rules of list `chain`: the list
- * without the lowercase and uppercase steps that only steps ignoring letter case follow. The
+ * without the lowercase and uppercase steps that only steps ignoring letter case follow, and with
+ * such a cmdLine keeping case. The
  * screen folds ASCII case, as those steps do (byte strings: ASCII letters only), and such later
  * steps give the same result up to case from either input, so the screen finds the same literals
  * in both forms while a value need not be copied in lowercase first.
@@ -1020,7 +1021,8 @@ function screenFormOf(rs: RuleSet, chain: i32): i32[] {
   for (let t = steps.length - 1; t >= 0; t--) {
     const tf = steps[t];
     const caseStep = tf == Transform.Lowercase || tf == Transform.Uppercase;
-    if (!(caseStep && laterIgnoreCase)) kept.unshift(tf);
+    // cmdLine lowercases as its last act: without it, the same up to case.
+    if (!(caseStep && laterIgnoreCase)) kept.unshift(tf == Transform.CmdLine && laterIgnoreCase ? Transform.CmdLineKeepCase : tf);
     if (!ignoresCase(tf)) laterIgnoreCase = false;
   }
   return kept;
@@ -1035,7 +1037,7 @@ function ignoresCase(tf: i32): bool {
   switch (tf) {
     case Transform.Lowercase: case Transform.Uppercase: case Transform.RemoveWhitespace: case Transform.CompressWhitespace:
     case Transform.RemoveNulls: case Transform.ReplaceNulls: case Transform.ReplaceComments: case Transform.Trim:
-    case Transform.TrimLeft: case Transform.TrimRight: case Transform.Length:
+    case Transform.TrimLeft: case Transform.TrimRight: case Transform.Length: case Transform.CmdLine: case Transform.CmdLineKeepCase:
       return true;
   }
   return false;

@@ -138,6 +138,23 @@ describe('rules whose variables have no entry in the request', () => {
     expect(fired(await w.send({ path: '/?a=evil&b=UNIONSELECT' }))).toEqual([]);
     w.close();
   });
+  it('a cmdLine rule is screened on the command line with case kept, and its operator still gets the lowercase form', async () => {
+    const w = await withRules(`SecRule ARGS:c "@contains cat/etc" "id:1,phase:2,pass,log,t:none,t:cmdLine"`);
+    // ^ dropped, the space before / dropped, lowercased: "cat/etc".
+    expect(fired(await w.send({ path: '/?c=C%5EAT%20%2FETC' }))).toEqual([1]);
+    expect(fired(await w.send({ path: '/?c=CAT%20%20ETC' }))).toEqual([]);
+    w.close();
+  });
+  it('a multiMatch rule passes over a value whose forms cannot hold its literal, but not over one a step gives the literal', async () => {
+    const w = await withRules([
+      `SecRule ARGS:m "@contains a b" "id:1,phase:2,pass,log,t:none,t:compressWhitespace,multiMatch"`,
+      `SecRule ARGS:n "@contains a b" "id:2,phase:2,pass,log,t:none,t:replaceNulls,multiMatch"`,
+    ].join('\n'));
+    // No space in either value: the steps put one there.
+    expect(fired(await w.send({ path: '/?m=a%09b&n=a%00b' }))).toEqual([1, 2]);
+    expect(fired(await w.send({ path: '/?m=ab&n=a-b' }))).toEqual([]);
+    w.close();
+  });
   it('response variables are present only in the response phases that have them', async () => {
     // Response-phase matches are audited when they block.
     const upstream = () => ({ status: 200, headers: { 'content-type': 'text/plain', 'x-r': '1' }, body: 'a secret' });

@@ -1008,10 +1008,9 @@ function internChain(rs: RuleSet, chains: Map<string, i32>, list: i32[]): i32 {
 /**
  * The transformations whose result the literal screen reads for rules of list `chain`: the list
  * without the lowercase and uppercase steps that only steps ignoring letter case follow, and with
- * such a cmdLine keeping case. The
- * screen folds ASCII case, as those steps do (byte strings: ASCII letters only), and such later
- * steps give the same result up to case from either input, so the screen finds the same literals
- * in both forms while a value need not be copied in lowercase first.
+ * such a cmdLine keeping case. The screen folds ASCII case, as those steps do (byte strings: ASCII
+ * letters only), and such later steps give the same result up to case from either input, so the
+ * screen finds the same literals in both forms while a value need not be copied in lowercase.
  */
 function screenFormOf(rs: RuleSet, chain: i32): i32[] {
   const steps = new Array<i32>();

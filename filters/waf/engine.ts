@@ -194,7 +194,7 @@ class ValueTable {
       }
     }
     this.hintTrigByUnit = byUnit;
-    this.hintedMask = n >= 64 ? ~(<u64>0) : ((<u64>1) << (<u64>n)) - 1;
+    this.hintedMask = ((<u64>1) << (<u64>n)) - 1; // n <= HINTED_GROUPS < 64
     this.hintedEnd = n > 0 ? rules.screenGroupEnd[n - 1] : 0;
   }
 
@@ -2064,7 +2064,6 @@ export function planOf(set: RuleSet): PhasePlan {
     while (link !== null) {
       prepareLink(link);
       if (screenGated(link) && link.screenId < HINTED_GROUPS) {
-        // A link reading every variable (targetVars all ones) adds its group to each.
         let vars = link.targetVars;
         while (vars != 0) {
           unchecked(plan.groupsByVar[<i32>ctz(vars)] |= bit(link.screenId));

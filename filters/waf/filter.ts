@@ -21,16 +21,18 @@ const PROTOCOL_PATH = encodePropertyPath(["request", "protocol"]);
 /**
  * Garbage collection (built with the minimal runtime, the filter frees garbage only between
  * callbacks, sdk collect.ts): by what was allocated since the last collection, measured (a GET
- * leaves ~20 KB, a 128 KiB body of tiny values ~12 MiB: no input budget fits both), so a
- * collection follows the end of the stream by which ALLOCATED_PER_COLLECT bytes were allocated,
- * or by which BODY_INPUT_PER_COLLECT bytes of bodies were handled (a body also grows arrays made
- * before it, which the allocation count does not see), and precedes the callback that ends a body
- * of LARGE_BODY bytes or more once an eighth of the one or a quarter of the other came since the
- * last collection (that garbage is freed before the body's own lands). docs/waf.md "Runtime and
- * memory".
+ * leaves ~20 KB, a 128 KiB body of tiny values ~5 MiB: no input budget fits both). A collection
+ * follows the end of the stream by which ALLOCATED_PER_COLLECT bytes were allocated, and precedes
+ * the callback that ends a body of LARGE_BODY bytes or more when that body, at
+ * GARBAGE_PER_BODY_BYTE (above the most measured, ~37 for tiny JSON values), would pass the same
+ * budget: the body's garbage lands on a heap with room for it, and a run of 64 KiB bodies shares
+ * a collection between a few (each costs a mark of the ~5 MiB live heap). BODY_INPUT_PER_COLLECT
+ * is a backstop for what the count does not see (arrays made before a body that grow with it).
+ * docs/waf.md "Runtime and memory".
  */
 const ALLOCATED_PER_COLLECT: usize = 8 << 20;
-const BODY_INPUT_PER_COLLECT: u32 = 32768;
+const GARBAGE_PER_BODY_BYTE: u32 = 48;
+const BODY_INPUT_PER_COLLECT: u32 = 1 << 20;
 const LARGE_BODY: u32 = 16384;
 let requestsSeen: u32 = 0;
 
@@ -397,7 +399,7 @@ function auditLine(tx: Transaction, ev: MatchEvent): string {
     ",\"tags\":" + tags + "}";
 }
 
-collectBeforeBodiesOf(LARGE_BODY);
+collectBeforeBodiesOf(LARGE_BODY, GARBAGE_PER_BODY_BYTE);
 collectEveryAllocatedBytes(ALLOCATED_PER_COLLECT);
 collectEveryInputBytes(BODY_INPUT_PER_COLLECT);
 registerRootContext((context_id: u32) => new WafRoot(context_id), "waf");

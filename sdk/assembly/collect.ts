@@ -70,6 +70,7 @@ export function collectIfRequested(): void {
 }
 
 let largeBody: u32 = 0;
+let largeBodyGarbagePerByte: u32 = 0;
 let inputBudget: u32 = 0;
 let inputSinceCollect: u32 = 0;
 
@@ -94,18 +95,28 @@ export function noteInput(bytes: u32): void {
  * Asks the ABI entry (abi-collect.ts) to collect before a body callback that ends a body of at
  * least `bytes` (end of stream), so such a body's garbage does not land on top of the garbage of
  * the streams before it. For filters that inspect whole bodies; 0 turns it off (the default).
- * With `collectEveryInputBytes`, only when a quarter of that input was handled since the last
- * collection (else there is little garbage to free: a stream with a large body is collected
- * when it ends already); with `collectEveryAllocatedBytes`, also when an eighth of that was
- * allocated.
+ * With `collectEveryAllocatedBytes` and `garbagePerByte` (about the most the filter allocates per
+ * byte of body), only when what was allocated since the last collection plus what this body is
+ * expected to allocate would pass that budget (or its input would pass the input budget): a
+ * collection costs a mark of the whole live heap, so a run of large bodies shares one while the
+ * budget has room. Without `garbagePerByte`: with `collectEveryInputBytes`, when a quarter of
+ * that input was handled since the last collection; with `collectEveryAllocatedBytes`, also when
+ * an eighth of that was allocated.
  */
-export function collectBeforeBodiesOf(bytes: u32): void {
+export function collectBeforeBodiesOf(bytes: u32, garbagePerByte: u32 = 0): void {
   largeBody = bytes;
+  largeBodyGarbagePerByte = garbagePerByte;
 }
 
 /** Top-level point only (before a body callback): see `collectBeforeBodiesOf`. */
 export function collectBeforeBody(length: u32, endOfStream: bool): void {
   if (largeBody == 0 || !endOfStream || length < largeBody) return;
+  if (largeBodyGarbagePerByte != 0 && allocationBudget != 0) {
+    const expected = <usize>largeBodyGarbagePerByte * <usize>length;
+    const overInput = inputBudget != 0 && <u64>inputSinceCollect + <u64>length > <u64>inputBudget;
+    if (overInput || countAllocated(false) + expected > allocationBudget) collectNow();
+    return;
+  }
   const byInput = inputBudget == 0 ? allocationBudget == 0 : inputSinceCollect >= (inputBudget >> 2);
   if (byInput || (allocationBudget != 0 && allocatedSinceCollect() >= (allocationBudget >> 3))) collectNow();
 }
@@ -151,6 +162,14 @@ function placeMark(): void {
  * check collects and counting starts afresh.
  */
 export function allocatedSinceCollect(): usize {
+  return countAllocated(true);
+}
+
+/**
+ * The count of `allocatedSinceCollect`; `placeNewMark` false only peeks: the objects after the
+ * mark are counted again next time (a peek allocates nothing, so it cannot add to the count).
+ */
+function countAllocated(placeNewMark: bool): usize {
   if (ASC_RUNTIME != RUNTIME_MINIMAL) return 0;
   const m = mark;
   if (m === null) {
@@ -164,6 +183,7 @@ export function allocatedSinceCollect(): usize {
     bytes += BLOCK_OVERHEAD + (changetype<OBJECT>(obj).mmInfo & ~3);
     obj = changetype<OBJECT>(obj).gcInfo & ~3;
   }
+  if (!placeNewMark) return countedSinceCollect + bytes;
   countedSinceCollect += bytes;
   if (bytes != 0) placeMark();
   return countedSinceCollect;

@@ -1,11 +1,11 @@
 // The WAF is built with AssemblyScript's minimal runtime (filters/waf/asconfig.json): nothing is
 // freed unless the filter collects, and it collects only at top-level points, where no frame of
 // the filter is live (sdk/assembly/collect.ts, abi-collect.ts): after each step of loading the
-// configuration, at the end of a stream once 8 MiB were allocated or 32 KiB of bodies came since
-// the last collection, before large bodies. These tests check that this keeps the VM's memory
-// flat and under 32 MiB, that GETs collect by the garbage they make (not every few dozen), and
-// that collecting far more often changes no decision (a collection that freed something still in
-// use would).
+// configuration, at the end of a stream once 8 MiB were allocated since the last collection,
+// before a large body that would pass that budget. These tests check that this keeps the VM's
+// memory flat and under 32 MiB, that GETs and large bodies collect by the garbage they make (not
+// every few dozen GETs, not before every body), and that collecting far more often changes no
+// decision (a collection that freed something still in use would).
 // build/waf-heap-probe.wasm is the same filter with exports that measure its heap.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -121,6 +121,33 @@ describe('WAF memory (minimal runtime, collected at top-level points)', () => {
       expect(collections).toBeGreaterThanOrEqual(1);
       expect(collections).toBeLessThanOrEqual(4);
       expect(peak).toBeLessThan(20 * MiB);
+      expect(memoryBytes(f)).toBe(vm);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('64 KiB JSON bodies collect every few bodies, by the garbage they make, not before each one', async () => {
+    const f = await loadFilter(probe, { name: 'waf', config: { ruleset: { paranoia_level: 1 }, audit_log: false } });
+    try {
+      const ex = f.vm(0).instance.exports as Record<string, () => number>;
+      const vm = memoryBytes(f);
+      for (let i = 0; i < 3; i++) await f.http(kinds['json64k']!(i)); // warm-up
+      const c0 = ex['meshward_collections']!();
+      ex['meshward_reset_peak']!();
+      for (let i = 3; i < 23; i++) {
+        const res = await f.http(kinds['json64k']!(i));
+        expect(res.trap).toBeUndefined();
+        expect(res.status).toBe(200);
+      }
+      const collections = ex['meshward_collections']!() - c0;
+      const peak = ex['meshward_peak']!();
+      console.log(`20 JSON bodies of 64 KiB: ${collections} collections, heap peak ${(peak / MiB).toFixed(1)} MiB`);
+      // Each leaves ~2 MiB against the 8 MiB budget: a collection every 3-4 bodies (20 when
+      // every large body was collected before).
+      expect(collections).toBeGreaterThanOrEqual(2);
+      expect(collections).toBeLessThanOrEqual(8);
+      expect(peak).toBeLessThan(vm - 8 * MiB);
       expect(memoryBytes(f)).toBe(vm);
     } finally {
       f.close();

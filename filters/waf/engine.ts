@@ -98,6 +98,12 @@ class ValueTable {
    */
   private slotSetGroups: Uint64Array = new Uint64Array(0);
   private slotSets: Uint32Array = new Uint32Array(0);
+  /**
+   * By value id: bit w set when word w of its slot set may be non-zero (every bit when the sets
+   * have more than 64 words). A list's pass for one group skips in one test the values with no
+   * slot of the group's words (most: the groups are large, their literals rare).
+   */
+  private slotSetWords: Uint64Array = new Uint64Array(0);
   /** Hinted screen groups (the first HINTED_GROUPS of the rule set's). */
   private hintedGroups: i32 = 0;
   /** Their bits (bit g for each), and the end of their slots (the first slot of the next group). */
@@ -156,6 +162,7 @@ class ValueTable {
       this.groupForms.length = 0;
       this.slotSetGroups = new Uint64Array(0);
       this.slotSets = new Uint32Array(0);
+      this.slotSetWords = new Uint64Array(0);
       this.chainTriggers(rules);
       this.groupHintRanges(rules);
     }
@@ -255,6 +262,10 @@ class ValueTable {
   mayHoldLiteralAfter(id: i32, chain: i32, masks: Uint64Array, rules: RuleSet): bool {
     const at = this.summaryAt(id);
     let lo = unchecked(this.sums[at]), hi = unchecked(this.sums[at + 1]);
+    // A value none of the list's steps can change (most) is its only form.
+    if (chain < this.chainTrigLo.length && disjoint(lo, hi, unchecked(this.chainTrigLo[chain]), unchecked(this.chainTrigHi[chain]))) {
+      return mayHoldLiteral(lo, hi, masks);
+    }
     // The list's steps, last first (its trie), then applied in order.
     const steps = stepScratch;
     let n = 0;
@@ -583,6 +594,9 @@ class ValueTable {
       const known = new Uint64Array(size);
       known.set(this.slotSetGroups);
       this.slotSetGroups = known;
+      const nonZero = new Uint64Array(size);
+      nonZero.set(this.slotSetWords);
+      this.slotSetWords = nonZero;
       this.slotSets = grownWords(this.slotSets, size, words);
     }
     let known = unchecked(this.slotSetGroups[id]);
@@ -627,6 +641,13 @@ class ValueTable {
       known |= bit(g);
     }
     unchecked(this.slotSetGroups[id] = known);
+    let nonZero: u64 = u64.MAX_VALUE;
+    if (words <= 64) {
+      nonZero = 0;
+      const sets = this.slotSets;
+      for (let w = 0; w < words; w++) if (unchecked(sets[at + w]) != 0) nonZero |= (<u64>1) << (<u64>w);
+    }
+    unchecked(this.slotSetWords[id] = nonZero);
     return at;
   }
 
@@ -647,6 +668,11 @@ class ValueTable {
   /** The groups each value's slot set holds, by value id (see slotSetGroups). */
   slotSetGroupsOf(): Uint64Array {
     return this.slotSetGroups;
+  }
+
+  /** The words of each value's slot set that may be non-zero, by value id (see slotSetWords). */
+  slotSetWordsOf(): Uint64Array {
+    return this.slotSetWords;
   }
 
   /** The slot sets (see slotSetOf). */
@@ -968,6 +994,9 @@ class CollectedTargets extends TargetList {
       const words = rules.screen!.words;
       const idsAt = ids.dataStart;
       let known = table.slotSetGroupsOf();
+      let nonZero = table.slotSetWordsOf();
+      // The group's words, as slotSetWords marks them (w1 < 64 when the sets have at most 64 words).
+      const groupWords: u64 = w1 >= 64 ? u64.MAX_VALUE : (u64.MAX_VALUE >> (<u64>(63 - w1))) & (u64.MAX_VALUE << (<u64>w0));
       for (let i = first, n = ids.length; i < n; i++) {
         const id = load<i32>(idsAt + (<usize>i << 2));
         let at: i32;
@@ -979,7 +1008,9 @@ class CollectedTargets extends TargetList {
           } else {
             at = table.slotSetOf(id, groupBit, rules);
             known = table.slotSetGroupsOf();
+            nonZero = table.slotSetWordsOf();
           }
+          if ((unchecked(nonZero[id]) & groupWords) == 0) continue;
           bits = table.slotSetsOf();
         } else {
           const form = table.groupForm(g, id, rules);

@@ -172,7 +172,9 @@ const MAX_LITERAL_MASKS = 32;
 /**
  * The unit sets of a rule's required literals (lowercase-folded), as (lo, hi) pairs: a value can
  * hold one of the literals only if it covers one of the sets. Null when the test could exclude
- * nothing. Beyond MAX_LITERAL_MASKS distinct sets, one set of the units all of them share.
+ * nothing. Beyond MAX_LITERAL_MASKS distinct sets, one set of the units all of them share. The
+ * first pair is a key: one unit of each set (its least common in ordinary text), so a value
+ * holding none of the key's units is rejected in one test (mayHoldLiteral), before the sets.
  */
 export function literalMasks(literals: string[]): Uint64Array | null {
   const out = new Array<u64>();
@@ -188,19 +190,54 @@ export function literalMasks(literals: string[]): Uint64Array | null {
     let lo = u64.MAX_VALUE, hi = u64.MAX_VALUE;
     for (let k = 0; k < out.length; k += 2) { lo &= out[k]; hi &= out[k + 1]; }
     if (lo == 0 && hi == 0) return null;
-    const one = new Uint64Array(2);
-    one[0] = lo;
-    one[1] = hi;
-    return one;
+    out.length = 0;
+    out.push(lo);
+    out.push(hi);
   }
-  const arr = new Uint64Array(out.length);
-  for (let k = 0; k < out.length; k++) arr[k] = out[k];
+  const arr = new Uint64Array(out.length + 2);
+  for (let k = 0; k < out.length; k += 2) {
+    const key = rarestUnit(out[k], out[k + 1]);
+    arr[0] |= key.lo;
+    arr[1] |= key.hi;
+    arr[k + 2] = out[k];
+    arr[k + 3] = out[k + 1];
+  }
   return arr;
 }
 
-/** Whether a value with summary (lo, hi) covers one of the literal sets `masks`. */
+/** Letters from the least to the most common in English text (rarestUnit). */
+const LETTERS_BY_RARITY = "zqxjkvbpygfwmucldrhsnioate";
+
+/**
+ * One unit of the set (lo, hi) (not empty) as a set of its own: a punctuation, control or
+ * non-ASCII unit when it has one, else its rarest letter, else a digit, else the space.
+ */
+function rarestUnit(lo: u64, hi: u64): UnitMask {
+  const one = new UnitMask();
+  // Units other than letters, digits and the space (and the summary's flags but HI_HIGH).
+  const letters = new UnitMask().addUnits("abcdefghijklmnopqrstuvwxyz");
+  const digitsAndSpace = new UnitMask().addUnits("0123456789 ");
+  const otherLo = lo & ~letters.lo & ~digitsAndSpace.lo;
+  const otherHi = hi & ~letters.hi & ~digitsAndSpace.hi & ~HI_UPPER & ~HI_DONE;
+  if (otherLo != 0) { one.lo = otherLo & (~otherLo + 1); return one; }
+  if (otherHi != 0) { one.hi = otherHi & (~otherHi + 1); return one; }
+  for (let i = 0; i < LETTERS_BY_RARITY.length; i++) {
+    const m = new UnitMask().addUnit(LETTERS_BY_RARITY.charCodeAt(i));
+    if ((m.lo & lo) != 0 || (m.hi & hi) != 0) return m;
+  }
+  for (let c = 0x30; c <= 0x39; c++) {
+    const m = new UnitMask().addUnit(c);
+    if ((m.lo & lo) != 0 || (m.hi & hi) != 0) return m;
+  }
+  one.lo = lo;
+  one.hi = hi;
+  return one;
+}
+
+/** Whether a value with summary (lo, hi) may hold one of the literals of `masks` (literalMasks: its key, then its sets). */
 export function mayHoldLiteral(lo: u64, hi: u64, masks: Uint64Array): bool {
-  for (let k = 0, n = masks.length; k < n; k += 2) {
+  if (disjoint(lo, hi, unchecked(masks[0]), unchecked(masks[1]))) return false;
+  for (let k = 2, n = masks.length; k < n; k += 2) {
     if (covers(lo, hi, unchecked(masks[k]), unchecked(masks[k + 1]))) return true;
   }
   return false;

@@ -14,12 +14,18 @@ const SCREEN_OUTPUT_FLAG: i32 = 0x8000;
 /** The most states a flagged table can name. */
 const SCREEN_FLAGGED_STATES: i32 = SCREEN_OUTPUT_FLAG;
 
-/** ORs the slots of `row` (1-based, `words` words each, from `bits`) into the words at `dst`. */
-@inline function orSlots(dst: usize, bits: usize, row: i32, words: i32): void {
-  const src = bits + (<usize>((row - 1) * words) << 2);
-  for (let w = 0; w < words; w++) {
-    const p = dst + (<usize>w << 2);
-    store<u32>(p, load<u32>(p) | load<u32>(src + (<usize>w << 2)));
+/**
+ * ORs the slots of output `row` (1-based) into the words at `dst`: its non-zero words only, as
+ * (word index, bits) pairs from `pairs`, the row's between rowStarts[row - 1] and rowStarts[row]
+ * (most rows have a word or two of the ~20 a result has).
+ */
+@inline function orSlots(dst: usize, pairs: usize, rowStarts: usize, row: i32): void {
+  const from = load<i32>(rowStarts + (<usize>(row - 1) << 2));
+  const to = load<i32>(rowStarts + (<usize>row << 2));
+  for (let k = from; k < to; k++) {
+    const q = pairs + (<usize>k << 3);
+    const p = dst + (<usize>load<u32>(q) << 2);
+    store<u32>(p, load<u32>(p) | load<u32>(q, 4));
   }
 }
 
@@ -32,10 +38,14 @@ export class LiteralScreen {
   private owners: i32[] = [];
   private classes: CodeUnitClasses = new CodeUnitClasses([], true);
   private automaton: DenseAutomaton = new DenseAutomaton();
-  /** Per state: 0 when no literal ends there, else 1 + its row in `bits`. */
+  /** Per state: 0 when no literal ends there, else 1 + its output row (see pairs). */
   private ends: Int32Array = new Int32Array(0);
-  /** Per output row, `words` words: the slots of every literal ending in its state (suffix links followed). */
-  private bits: Uint32Array = new Uint32Array(0);
+  /**
+   * Per output row, the slots of every literal ending in its state (suffix links followed): its
+   * non-zero words as (word index, bits) pairs, row r's from rowStarts[r - 1] to rowStarts[r] (orSlots).
+   */
+  private pairs: Uint32Array = new Uint32Array(0);
+  private rowStarts: Int32Array = new Int32Array(1);
   /** Per state: the scan that last added its slots (a state reached again adds nothing new). */
   private seenIn: Int32Array = new Int32Array(0);
   private scans: i32 = 0;
@@ -85,7 +95,23 @@ export class LiteralScreen {
     }
     this.ends = ends;
     this.seenIn = new Int32Array(states);
-    this.bits = out;
+    const rowStarts = new Int32Array(rows + 1);
+    let nonZero = 0;
+    for (let i = 0; i < out.length; i++) if (out[i] != 0) nonZero++;
+    const pairs = new Uint32Array(nonZero << 1);
+    let k = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let w = 0; w < words; w++) {
+        const b = out[r * words + w];
+        if (b == 0) continue;
+        pairs[k << 1] = <u32>w;
+        pairs[(k << 1) + 1] = b;
+        k++;
+      }
+      rowStarts[r + 1] = k;
+    }
+    this.pairs = pairs;
+    this.rowStarts = rowStarts;
     // The scan reads, per code unit, one class and one transition: ASCII classes with the case
     // folded in, and (16-bit tables) the "some literal ends here" flag in each entry's top bit,
     // so no per-unit test of `ends` or of the case.
@@ -106,16 +132,14 @@ export class LiteralScreen {
 
   /**
    * ORs into out[at .. at + words) the slots of every literal occurring in input; true when any.
-   * Stops early once every slot is set.
    */
   scan(input: string, out: Uint32Array, at: i32): bool {
     if (this.flagged) return this.scanFlagged(input, out, at);
     const classes = this.classes;
     const k = classes.count;
-    const words = this.words;
     const narrow = this.automaton.narrow;
     const delta = this.automaton.table, ends = this.ends.dataStart, ascii = classes.ascii.dataStart;
-    const bits = this.bits.dataStart;
+    const pairs = this.pairs.dataStart, rowStarts = this.rowStarts.dataStart;
     const dst = out.dataStart + (<usize>at << 2);
     const base = changetype<usize>(input);
     let any = false;
@@ -136,7 +160,7 @@ export class LiteralScreen {
       if (row != 0 && load<i32>(seen + (<usize>st << 2)) != scan) {
         store<i32>(seen + (<usize>st << 2), scan);
         any = true;
-        orSlots(dst, bits, row, words);
+        orSlots(dst, pairs, rowStarts, row);
       }
     }
     return any;
@@ -202,12 +226,12 @@ export class LiteralScreen {
     if (load<i32>(seen) != scan) {
       store<i32>(seen, scan);
       this.hitScan = scan;
-      orSlots(this.hitDst, this.bits.dataStart, load<i32>(this.ends.dataStart + (<usize>st << 2)), this.words);
+      orSlots(this.hitDst, this.pairs.dataStart, this.rowStarts.dataStart, load<i32>(this.ends.dataStart + (<usize>st << 2)));
     }
   }
 
   /** Bytes held (for memory accounting). */
   get memoryBytes(): i32 {
-    return this.automaton.memoryBytes + (this.ends.length << 2) + (this.bits.length << 2);
+    return this.automaton.memoryBytes + (this.ends.length << 2) + (this.pairs.length << 2) + (this.rowStarts.length << 2);
   }
 }

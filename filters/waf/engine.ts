@@ -210,20 +210,36 @@ class ValueTable {
     const n = rules.chainParent.length;
     const lo = new Uint64Array(n), hi = new Uint64Array(n);
     const caseLo = new Uint64Array(n), caseHi = new Uint64Array(n);
+    const addLo = new Uint64Array(n), addHi = new Uint64Array(n);
     for (let c = 1; c < n; c++) {
       const t = transformTrigger(rules.chainLast[c]);
       const ct = caseTrigger(rules.chainLast[c]);
+      const added = addedUnits(rules.chainLast[c]);
       const parent = rules.chainParent[c];
       lo[c] = lo[parent] | t.lo;
       hi[c] = hi[parent] | t.hi;
       caseLo[c] = caseLo[parent] | ct.lo;
       caseHi[c] = caseHi[parent] | ct.hi;
+      const adds = added.lo != 0 || added.hi != 0;
+      addLo[c] = addLo[parent] | (adds ? t.lo : 0);
+      addHi[c] = addHi[parent] | (adds ? t.hi : 0);
     }
     this.chainTrigLo = lo;
     this.chainTrigHi = hi;
     this.chainCaseLo = caseLo;
     this.chainCaseHi = caseHi;
+    this.chainAddLo = addLo;
+    this.chainAddHi = addHi;
   }
+
+  /**
+   * By transformation list id: the units one of which a value needs for a step of the list that
+   * may add units (summary.ts addedUnits) to change it. A value holding none of them has no
+   * unit in any form that it lacks itself (the other steps only drop units or fold case, so no
+   * such step can come to change a later form either).
+   */
+  private chainAddLo: Uint64Array = new Uint64Array(0);
+  private chainAddHi: Uint64Array = new Uint64Array(0);
 
   /** By transformation list id: the units one of which a value needs for the list to change more than its case. */
   private chainCaseLo: Uint64Array = new Uint64Array(0);
@@ -262,8 +278,8 @@ class ValueTable {
   mayHoldLiteralAfter(id: i32, chain: i32, masks: Uint64Array, rules: RuleSet): bool {
     const at = this.summaryAt(id);
     let lo = unchecked(this.sums[at]), hi = unchecked(this.sums[at + 1]);
-    // A value none of the list's steps can change (most) is its only form.
-    if (chain < this.chainTrigLo.length && disjoint(lo, hi, unchecked(this.chainTrigLo[chain]), unchecked(this.chainTrigHi[chain]))) {
+    // A value no step of the list can add a unit to (most) holds every unit of its forms.
+    if (chain < this.chainAddLo.length && disjoint(lo, hi, unchecked(this.chainAddLo[chain]), unchecked(this.chainAddHi[chain]))) {
       return mayHoldLiteral(lo, hi, masks);
     }
     // The list's steps, last first (its trie), then applied in order.
@@ -1450,6 +1466,12 @@ export class Transaction {
       } else {
         // The screen first: a value it rejects is not transformed for this rule.
         if (only === null && literal && !table.screenHit(r, id, this.rules)) continue;
+        // A detector's cues (non-negated only): a value no form of which can hold one is no match.
+        const cues = r.literalMasks;
+        if (cues !== null && !table.mayHoldLiteralAfter(id, chain, cues, this.rules)) {
+          if (pure) table.setVerdict(slot, id, false);
+          continue;
+        }
         if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
         if (only === null && screened && !table.groupMayMatch(id, r, v)) continue;
         if (pure && !r.capture) {

@@ -170,13 +170,16 @@ export function caseTrigger(t: i32): UnitMask {
 const MAX_LITERAL_MASKS = 32;
 
 /**
- * The unit sets of a rule's required literals (lowercase-folded), as (lo, hi) pairs: a value can
- * hold one of the literals only if it covers one of the sets. Null when the test could exclude
- * nothing. Beyond MAX_LITERAL_MASKS distinct sets, one set of the units all of them share. The
- * first pair is a key: one unit of each set (its least common in ordinary text), so a value
- * holding none of the key's units is rejected in one test (mayHoldLiteral), before the sets.
+ * The unit sets of a rule's required literals (lowercase-folded): a value can hold one of the
+ * literals only if it covers one of the sets. Null when the test could exclude nothing. Beyond
+ * `maxMasks` (at most 64) distinct sets, one set of the units all of them share. Laid out for
+ * mayHoldLiteral, in u64 words: a key, one unit of each set (its least common in ordinary text),
+ * as a (lo, hi) pair, so a value holding none of the key's units is rejected in one test; the
+ * sets' bit when all are excluded (bit i for set i); the union of the sets as a pair; then by
+ * unit (the 64 units of lo, then the 64 of hi), the sets holding it, as bits. A set is excluded
+ * by any of its units the value lacks, so a walk over the union's missing units decides.
  */
-export function literalMasks(literals: string[]): Uint64Array | null {
+export function literalMasks(literals: string[], maxMasks: i32 = MAX_LITERAL_MASKS): Uint64Array | null {
   const out = new Array<u64>();
   for (let i = 0; i < literals.length; i++) {
     const m = new UnitMask().addUnits(literals[i]);
@@ -186,7 +189,7 @@ export function literalMasks(literals: string[]): Uint64Array | null {
     if (!dup) { out.push(m.lo); out.push(m.hi); }
   }
   if (out.length == 0) return null;
-  if (out.length > 2 * MAX_LITERAL_MASKS) {
+  if (out.length > 2 * min(maxMasks, 64)) {
     let lo = u64.MAX_VALUE, hi = u64.MAX_VALUE;
     for (let k = 0; k < out.length; k += 2) { lo &= out[k]; hi &= out[k + 1]; }
     if (lo == 0 && hi == 0) return null;
@@ -194,16 +197,27 @@ export function literalMasks(literals: string[]): Uint64Array | null {
     out.push(lo);
     out.push(hi);
   }
-  const arr = new Uint64Array(out.length + 2);
-  for (let k = 0; k < out.length; k += 2) {
-    const key = rarestUnit(out[k], out[k + 1]);
+  const arr = new Uint64Array(MASKS_BY_UNIT + 128);
+  const sets = out.length >> 1;
+  arr[2] = sets == 64 ? u64.MAX_VALUE : ((<u64>1) << (<u64>sets)) - 1;
+  for (let i = 0; i < sets; i++) {
+    const lo = out[i << 1], hi = out[(i << 1) + 1];
+    const key = rarestUnit(lo, hi);
     arr[0] |= key.lo;
     arr[1] |= key.hi;
-    arr[k + 2] = out[k];
-    arr[k + 3] = out[k + 1];
+    arr[3] |= lo;
+    arr[4] |= hi;
+    const bit = (<u64>1) << (<u64>i);
+    for (let u = 0; u < 64; u++) {
+      if ((lo >> (<u64>u)) & 1) arr[MASKS_BY_UNIT + u] |= bit;
+      if ((hi >> (<u64>u)) & 1) arr[MASKS_BY_UNIT + 64 + u] |= bit;
+    }
   }
   return arr;
 }
+
+/** Where literalMasks' sets by unit start. */
+const MASKS_BY_UNIT = 5;
 
 /** Letters from the least to the most common in English text (rarestUnit). */
 const LETTERS_BY_RARITY = "zqxjkvbpygfwmucldrhsnioate";
@@ -234,11 +248,21 @@ function rarestUnit(lo: u64, hi: u64): UnitMask {
   return one;
 }
 
-/** Whether a value with summary (lo, hi) may hold one of the literals of `masks` (literalMasks: its key, then its sets). */
+/** Whether a value with summary (lo, hi) may hold one of the literals of `masks` (see literalMasks). */
 export function mayHoldLiteral(lo: u64, hi: u64, masks: Uint64Array): bool {
   if (disjoint(lo, hi, unchecked(masks[0]), unchecked(masks[1]))) return false;
-  for (let k = 2, n = masks.length; k < n; k += 2) {
-    if (covers(lo, hi, unchecked(masks[k]), unchecked(masks[k + 1]))) return true;
+  const all = unchecked(masks[2]);
+  let excluded: u64 = 0;
+  let missing = unchecked(masks[3]) & ~lo;
+  while (missing != 0) {
+    excluded |= unchecked(masks[MASKS_BY_UNIT + <i32>ctz(missing)]);
+    missing &= missing - 1;
   }
-  return false;
+  if (excluded == all) return false;
+  missing = unchecked(masks[4]) & ~hi;
+  while (missing != 0) {
+    excluded |= unchecked(masks[MASKS_BY_UNIT + 64 + <i32>ctz(missing)]);
+    missing &= missing - 1;
+  }
+  return excluded != all;
 }

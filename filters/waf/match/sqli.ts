@@ -62,11 +62,15 @@ const STATEMENT_WORDS = "select insert update delete drop create alter truncate 
  */
 let sqliCues: PhraseMatcher | null = null;
 
+/** The cues (see sqliCues), one of which every value detectSQLi flags holds. */
+export function sqliCueList(): string[] {
+  return ("' \" ( ; @ & | union and or xor order group having procedure into from " + STATEMENT_WORDS).split(" ");
+}
+
 function cues(): PhraseMatcher {
   let m = sqliCues;
   if (m === null) {
-    const list = ("' \" ( ; @ & | union and or xor order group having procedure into from " + STATEMENT_WORDS).split(" ");
-    m = new PhraseMatcher(list, true);
+    m = new PhraseMatcher(sqliCueList(), true);
     sqliCues = m;
   }
   return m!;

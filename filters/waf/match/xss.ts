@@ -389,13 +389,15 @@ function isScriptUrlValue(s: string): bool {
 }
 
 /**
- * Code units (as a bit set over ASCII) one of which every input detectXSS flags holds, each
+ * Code units one of which every input detectXSS flags holds, each
  * needed by one of its checks: "<" (tags), ":" or "&" (script URLs, whose scheme ends in a
  * colon, possibly an entity; CSS), "(" (CSS), quotes (JavaScript breakout), "{" (templates),
  * "+" (UTF-7) and "=" (attribute values). A value with none of them is clean without tokenizing
  * (most values: words, numbers, identifiers).
  */
-const XSS_UNITS: StaticArray<u8> = xssUnits("<:&('\"`{+=");
+export const XSS_NECESSARY_UNITS = "<:&('\"`{+=";
+/** XSS_NECESSARY_UNITS as a table over ASCII. */
+const XSS_UNITS: StaticArray<u8> = xssUnits(XSS_NECESSARY_UNITS);
 
 function xssUnits(units: string): StaticArray<u8> {
   const t = new StaticArray<u8>(128);

@@ -180,7 +180,9 @@ export class Rule {
   screenSlot: i32 = 0;
   /**
    * multiMatch rules (not screened): the unit sets of the rule's required literals (see
-   * summary.ts literalMasks); a form of a value holding none of them is not run. Null: no test.
+   * summary.ts literalMasks); a form of a value holding none of them is not run. @detectXSS and
+   * @detectSQLi (not negated): the unit sets of their cues (one of which every value they flag
+   * holds); a value no form of which can hold one is no match. Null: no test.
    */
   literalMasks: Uint64Array | null = null;
   /** The target list as text (rules with equal lists share their collected values within a phase); "" when not shareable (TX, MATCHED_*). */

@@ -6,6 +6,8 @@ import { PhraseMatcher } from "../match/aho-corasick";
 import { LiteralScreen } from "../match/screen";
 import { requiredLiterals } from "./literals";
 import { literalMasks } from "../summary";
+import { XSS_NECESSARY_UNITS } from "../match/xss";
+import { sqliCueList } from "../match/sqli";
 import { Cidr, CidrSet } from "@meshward/sdk/assembly";
 import { lexSecLang, Directive, LexResult } from "./lexer";
 import { Transform, transformByName } from "../transforms";
@@ -255,6 +257,13 @@ export class SecLangParser {
    * Depends only on what the link's own directive set.
    */
   private noteScreenLiterals(r: Rule): void {
+    // The tokenizing detectors match only values holding one of their cues: the engine tests the
+    // character sets of the cues against what a value's form may hold (summary.ts) and computes
+    // no form, and runs no detector, for a value that cannot hold one (most values).
+    if (!r.op.negated && (r.op.kind == Op.DetectXSS || r.op.kind == Op.DetectSQLi)) {
+      r.literalMasks = r.op.kind == Op.DetectXSS ? literalMasks(XSS_NECESSARY_UNITS.split("")) : literalMasks(sqliCueList(), 64);
+      return;
+    }
     if (!r.op.negated && r.multiMatch && r.op.param.constant()) {
       // multiMatch runs on several forms of a value (not one screened form): each form is
       // tested against the character sets of the literals instead (summary.ts).

@@ -115,3 +115,50 @@ describe('work skipped by character summaries never loses a match', () => {
     });
   }
 });
+
+describe('@detectXSS and @detectSQLi skip only values no form of which can hold one of their cues', () => {
+  // A detector flags only values holding one of its cues ("<", quotes, "(", SQL words, ...). The
+  // engine judges from a value's characters and what each transformation of the rule may add
+  // whether any form can hold one, and runs neither the transformations nor the detector when
+  // none can. Each value below holds no cue itself: only the decoding step makes the attack.
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const hex = (s: string) => Buffer.from(s).toString('hex');
+  const RULES: Array<[string, string, string, string]> = [
+    // [operator, transformations and flags, a value that fires the rule, one that does not]
+    ['@detectXSS', 't:none,t:jsDecode,t:lowercase', '\\x3cSCRIPT\\x3ealert\\x281\\x29\\x3c/script\\x3e', 'SCRIPT alert 1'],
+    ['@detectXSS', 't:none,t:base64Decode,t:lowercase', b64('<script>alert(1)</script>  '), 'Item 5 number 12'], // no "=" padding, no "+"
+    ['@detectXSS', 't:none,t:lowercase,t:urlDecodeUni', '%3CSCRIPT%3Ealert%281%29%3C/SCRIPT%3E', 'SCRIPT alert 1'],
+    ['@detectSQLi', 't:none,t:hexDecode', hex("1' OR '1'='1"), '3132333435'],
+    ['@detectSQLi', 't:none,t:base64Decode', b64("1' UNION SELECT password FROM users--"), 'SKU5-1000'],
+    ['@detectSQLi', 't:none,t:urlDecodeUni,multiMatch', '1%27%20%4fR%20%271%27%3D%271', 'Item 5 number 12'],
+  ];
+  let waf: Rules;
+  beforeAll(async () => {
+    const lines = ['SecRuleEngine On'];
+    RULES.forEach(([op, actions], i) => lines.push(`SecRule ARGS:v${i} "${op}" "id:${300 + i},phase:2,pass,log,${actions}"`));
+    waf = await withRules(lines.join('\n'));
+  });
+  afterAll(() => waf.close());
+
+  for (const [i, [op, actions, hit, miss]] of RULES.entries()) {
+    it(`${op} (${actions}): fires on ${JSON.stringify(hit)}, not on ${JSON.stringify(miss)}`, async () => {
+      const enc = encodeURIComponent;
+      expect(await waf.matches({ path: `/?v${i}=${enc(hit)}` })).toEqual([300 + i]);
+      expect(await waf.matches({ path: `/?v${i}=${enc(hit)}` })).toEqual([300 + i]);
+      expect(await waf.matches({ path: `/?v${i}=${enc(miss)}` })).toEqual([]);
+    });
+  }
+
+  it('a value holding a cue only once decoded still fires when the rule reads it undecoded elsewhere', async () => {
+    // The same value read by two rules: the gate of one must not answer for the other.
+    const w = await withRules('SecRuleEngine On\n' +
+      'SecRule ARGS:a "@detectXSS" "id:1,phase:2,pass,log,t:none"\n' +
+      'SecRule ARGS:a "@detectXSS" "id:2,phase:2,pass,log,t:none,t:urlDecodeUni"');
+    try {
+      expect(await w.matches({ path: `/?a=${encodeURIComponent('%3Cscript%3Ealert(1)%3C/script%3E')}` })).toEqual([2]);
+      expect(await w.matches({ path: `/?a=${encodeURIComponent('<script>alert(1)</script>')}` })).toEqual([1, 2]);
+    } finally {
+      w.close();
+    }
+  });
+});

@@ -9,7 +9,13 @@ export function byteStringOf(buf: ArrayBuffer): string {
   // Written straight into the string (a body is large: no intermediate copy).
   const out = changetype<string>(__new(<usize>n << 1, idof<string>()));
   const src = changetype<usize>(buf), dst = changetype<usize>(out);
-  for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>load<u8>(src + <usize>i));
+  // Four bytes per step, each spread to its 16-bit unit (a 64 KiB body: a quarter of the steps).
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const w = <u64>load<u32>(src + <usize>i);
+    store<u64>(dst + (<usize>i << 1), (w & 0xff) | ((w & 0xff00) << 8) | ((w & 0xff0000) << 16) | ((w & 0xff000000) << 24));
+  }
+  for (; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>load<u8>(src + <usize>i));
   return out;
 }
 
@@ -111,8 +117,9 @@ export function hexValue(c: i32): i32 {
   return -1;
 }
 
+/** ASCII whitespace: space, \t, \n, \v, \f, \r (two tests: the last five are 0x09 to 0x0d). */
 export function isSpace(c: i32): bool {
-  return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d || c == 0x0b || c == 0x0c;
+  return c == 0x20 || <u32>(c - 0x09) <= 4;
 }
 
 /** Whether `s` holds code unit `c` (a loop over the units: `indexOf` with a one-unit string compares a substring per position). */

@@ -52,8 +52,14 @@ function unitSummaries(): StaticArray<u64> {
   return out;
 }
 
+/** Per code unit below 256, whether a long value holds it (summarize; cleared after each use). */
+const unitSeen = new StaticArray<u8>(256);
+/** From this length on, summarize marks the units seen and folds them once at the end. */
+const LONG_VALUE = 1024;
+
 /** Writes the summary of `s` at out[at], out[at + 1]. */
 export function summarize(s: string, out: Uint64Array, at: i32): void {
+  if (s.length >= LONG_VALUE) { summarizeLong(s, out, at); return; }
   let lo: u64 = 0, hi: u64 = HI_DONE;
   // One table load per word and unit (a test per unit class cost three times as much).
   const table = changetype<usize>(UNIT_SUMMARIES);
@@ -68,6 +74,31 @@ export function summarize(s: string, out: Uint64Array, at: i32): void {
     } else {
       hi |= HI_HIGH;
     }
+  }
+  unchecked(out[at] = lo);
+  unchecked(out[at + 1] = hi);
+}
+
+/** summarize for a long value (a body): one store per unit, then one fold of the units seen. */
+function summarizeLong(s: string, out: Uint64Array, at: i32): void {
+  const seen = changetype<usize>(unitSeen);
+  let high = false;
+  let p = changetype<usize>(s);
+  const end = p + (<usize>s.length << 1);
+  while (p < end) {
+    const c = <usize>load<u16>(p);
+    p += 2;
+    if (c < 256) store<u8>(seen + c, 1);
+    else high = true;
+  }
+  let lo: u64 = 0, hi: u64 = HI_DONE;
+  if (high) hi |= HI_HIGH;
+  const table = changetype<usize>(UNIT_SUMMARIES);
+  for (let c: usize = 0; c < 256; c++) {
+    if (load<u8>(seen + c) == 0) continue;
+    store<u8>(seen + c, 0);
+    lo |= load<u64>(table + (c << 4));
+    hi |= load<u64>(table + (c << 4), 8);
   }
   unchecked(out[at] = lo);
   unchecked(out[at + 1] = hi);

@@ -187,6 +187,18 @@ export class LiteralScreen {
     let st = 0;
     let p = changetype<usize>(input);
     const end = p + (<usize>input.length << 1);
+    // Two units per step while both are below 256 (one load, one test, one loop check for both).
+    while (p + 4 <= end) {
+      const w = load<u32>(p);
+      if ((w & 0xff00ff00) != 0) break;
+      p += 4;
+      let e = <i32>load<u16>(delta + (<usize>(st * k + <i32>load<u8>(bytes + <usize>(w & 0xff))) << 1));
+      st = e & (SCREEN_OUTPUT_FLAG - 1);
+      if ((e & SCREEN_OUTPUT_FLAG) != 0) this.addSlotsOnce(st);
+      e = <i32>load<u16>(delta + (<usize>(st * k + <i32>load<u8>(bytes + <usize>(w >> 16))) << 1));
+      st = e & (SCREEN_OUTPUT_FLAG - 1);
+      if ((e & SCREEN_OUTPUT_FLAG) != 0) this.addSlotsOnce(st);
+    }
     while (p < end) {
       const c = <i32>load<u16>(p);
       if (c > 0xff) break;

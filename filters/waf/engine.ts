@@ -1013,7 +1013,10 @@ class CollectedTargets extends TargetList {
       let nonZero = table.slotSetWordsOf();
       // The group's words, as slotSetWords marks them (w1 < 64 when the sets have at most 64 words).
       const groupWords: u64 = w1 >= 64 ? u64.MAX_VALUE : (u64.MAX_VALUE >> (<u64>(63 - w1))) & (u64.MAX_VALUE << (<u64>w0));
-      for (let i = first, n = ids.length; i < n; i++) {
+      // Hinted groups: only the entries entriesToVisit keeps (a tight pass; most are skipped).
+      const visits = hinted ? entriesToVisit(ids, first, known, nonZero, groupBit, groupWords) : ids.length - first;
+      for (let k = 0; k < visits; k++) {
+        const i = hinted ? load<i32>(visitScratch.dataStart + (<usize>k << 2)) : first + k;
         const id = load<i32>(idsAt + (<usize>i << 2));
         let at: i32;
         let bits: Uint32Array;
@@ -1140,6 +1143,32 @@ function grownWords(old: Uint32Array, size: i32, words: i32): Uint32Array {
   bigger.set(old);
   return bigger;
 }
+/** The entries entriesToVisit keeps, by index (module scratch: filled and read by one pass at a time). */
+let visitScratch = new Int32Array(256);
+
+/**
+ * The entries i >= first of a list (ids) a hinted group's pass must look at, into visitScratch;
+ * returns their count: those whose value's slot set does not hold the group yet (`known`), or
+ * may have a slot in the group's words (`nonZero`, `groupWords`). A loop of its own, with few
+ * locals, so it runs at a few instructions per entry.
+ */
+function entriesToVisit(ids: i32[], first: i32, known: Uint64Array, nonZero: Uint64Array, groupBit: u64, groupWords: u64): i32 {
+  const n = ids.length;
+  if (visitScratch.length < n) visitScratch = new Int32Array(capacityFor(n));
+  const out = visitScratch.dataStart, idsAt = ids.dataStart;
+  // nonZero grows with known (ValueTable.slotSetOf): a value known to hold the group has its entry.
+  const knownAt = known.dataStart, nonZeroAt = nonZero.dataStart, knownCount = known.length;
+  let m = 0;
+  for (let i = first; i < n; i++) {
+    const id = load<i32>(idsAt + (<usize>i << 2));
+    if (id < knownCount && (load<u64>(knownAt + (<usize>id << 3)) & groupBit) != 0 &&
+        (load<u64>(nonZeroAt + (<usize>id << 3)) & groupWords) == 0) continue;
+    store<i32>(out + (<usize>m << 2), i);
+    m++;
+  }
+  return m;
+}
+
 /** Appends `src`'s elements to `dst` (in one block copy). */
 function copyInts(dst: i32[], src: i32[]): void {
   const at = dst.length, n = src.length;

@@ -173,3 +173,32 @@ describe('a body kept in the value table, names selected once per distinct name'
     }
   });
 });
+
+describe('JSON with whitespace between its tokens', () => {
+  it('pretty-printed (spaces, tabs, CR LF, around the whole text) gives the names and values of compact JSON', async () => {
+    const w = await withRules([
+      'SecRequestBodyAccess On',
+      'SecRule ARGS:json.order.items.name "@streq Item 7" "id:1,phase:2,pass,log"',
+      'SecRule &ARGS "@eq 6" "id:2,phase:2,pass,log"',
+      'SecRule ARGS:json.order.note "@streq null" "id:3,phase:2,pass,log"',
+      'SecRule ARGS:json.order.id "@streq 42" "id:4,phase:2,pass,log"',
+      'SecRule REQBODY_ERROR "!@eq 0" "id:5,phase:2,pass,log"',
+    ].join('\n'));
+    try {
+      const doc = { order: { id: 42, items: [{ name: 'Item 7', qty: 2 }, { name: 'x y', qty: 1 }], note: null } };
+      const bodies = [
+        JSON.stringify(doc),
+        JSON.stringify(doc, null, 2),
+        JSON.stringify(doc, null, '\t').replace(/\n/g, '\r\n'),
+        ' \n' + JSON.stringify(doc, null, 1) + ' \n ',
+        JSON.stringify(doc).replace(/([:,[\]{}])/g, ' $1 '),
+      ];
+      for (const body of bodies) expect(await w.matches(post(body)), body).toEqual([1, 2, 3, 4]);
+      // Not whitespace: a form feed is (isSpace), a non-breaking space is not.
+      expect(await w.matches(post('{"order":\f{"id":42}}'))).toEqual([4]);
+      expect(await w.matches(post('{"order":\u00a0{"id":42}}'))).toContain(5);
+    } finally {
+      w.close();
+    }
+  });
+});

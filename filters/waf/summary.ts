@@ -192,11 +192,6 @@ export function caseTrigger(t: i32): UnitMask {
   return (lo & mLo) == 0 && (hi & mHi) == 0;
 }
 
-/** Whether a value with summary (lo, hi) holds every unit of `m`. */
-@inline export function covers(lo: u64, hi: u64, mLo: u64, mHi: u64): bool {
-  return (mLo & ~lo) == 0 && (mHi & ~hi) == 0;
-}
-
 /** Most distinct literal masks kept for a rule (beyond it, the test keeps what all of them share). */
 const MAX_LITERAL_MASKS = 32;
 

@@ -112,9 +112,10 @@ export function collectBeforeBodiesOf(bytes: u32, garbagePerByte: u32 = 0): void
 export function collectBeforeBody(length: u32, endOfStream: bool): void {
   if (largeBody == 0 || !endOfStream || length < largeBody) return;
   if (largeBodyGarbagePerByte != 0 && allocationBudget != 0) {
-    const expected = <usize>largeBodyGarbagePerByte * <usize>length;
+    // In 64 bits: a body limit raised far past the default times the per-byte estimate would wrap.
+    const expected = <u64>largeBodyGarbagePerByte * <u64>length;
     const overInput = inputBudget != 0 && <u64>inputSinceCollect + <u64>length > <u64>inputBudget;
-    if (overInput || countAllocated(false) + expected > allocationBudget) collectNow();
+    if (overInput || <u64>countAllocated(false) + expected > <u64>allocationBudget) collectNow();
     return;
   }
   const byInput = inputBudget == 0 ? allocationBudget == 0 : inputSinceCollect >= (inputBudget >> 2);

@@ -7,7 +7,12 @@
 // flat under 32 MiB. BENCH_SECONDS (default 1.5) per case and Envoy; BENCH_MEMORY_REQUESTS (default 5000); BENCH_WAF_WASM;
 // BENCH_WAF_WASM_B (a second build side by side, e.g. the one before a change); BENCH_TURN (default
 // 20): requests in a row to one Envoy before the next one's turn. Added p50 is taken round by
-// round (bench/lib/envoy-variants.mjs addedP50), so load that comes and goes cancels.
+// round (bench/lib/envoy-variants.mjs addedP50), so load that comes and goes cancels. Two
+// measures per request: the client's round trip, and Envoy's own
+// %COMMON_DURATION(DS_RX_BEG:DS_TX_END:us)% from the access log (first request byte in to last
+// response byte out: every phase of the filter, request and response, with the upstream's time,
+// which cancels against no filter, and without the client's and the loopback's noise). Each
+// request carries an x-bench-case header (one more header for every Envoy) naming its case.
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { browserHeaders, bundledPl1, getWithNewValues, jsonBody, pathologicalForm, withNewJsonValues } from './lib/waf-workload.mjs';
@@ -22,8 +27,8 @@ const wafWasm = process.env.BENCH_WAF_WASM ?? join(root, 'build', 'waf.wasm');
 // BENCH_WAF_WASM_B: a second build measured side by side in the same run (a third Envoy).
 const wafWasmB = process.env.BENCH_WAF_WASM_B;
 
-async function send(port, { method = 'GET', path, headers = {}, body }) {
-  const h = { ...headers };
+async function send(port, { method = 'GET', path, headers = {}, body }, tag = 'w') {
+  const h = { ...headers, 'x-bench-case': tag };
   delete h.host; // fetch sets it
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: h, body });
   await res.arrayBuffer();
@@ -36,7 +41,7 @@ async function send(port, { method = 'GET', path, headers = {}, body }) {
 // only the one measured then, and the differences stay readable. The first request of a turn is
 // not counted (it wakes a worker that sat idle during the others' turns).
 const TURN = Number(process.env.BENCH_TURN ?? 20);
-async function latencies(ports, request) {
+async function latencies(ports, request, tag) {
   const at = typeof request === 'function' ? request : () => request;
   let n = 0;
   for (let i = 0; i < 5; i++) for (const port of ports) await send(port, at(n++));
@@ -47,7 +52,8 @@ async function latencies(ports, request) {
       const j = (round + k) % ports.length;
       for (let t = 0; t < TURN; t++) {
         const t0 = performance.now();
-        const status = await send(ports[j], at(n++));
+        // Only the counted requests carry the case's tag (their Envoy durations are the ones read).
+        const status = await send(ports[j], at(n++), t > 0 ? tag : 'w');
         if (t > 0) samples[j].push(performance.now() - t0);
         if (status >= 500) throw new Error(`status ${status}`);
       }
@@ -76,7 +82,10 @@ const pathological = (n) => (i) => ({ method: 'POST', path: '/submit', headers: 
   body: pathologicalForm(n, i) });
 
 const upstream = await startEchoUpstream();
-const boot = (filters) => (p) => httpProxyBootstrap({ listenerPort: p.listener, adminPort: p.admin, upstreamPort: upstream.port, httpFilters: filters });
+const ACCESS_LOG = 'WAFBENCH %REQ(x-bench-case)% %COMMON_DURATION(DS_RX_BEG:DS_TX_END:us)%';
+const boot = (filters) => (p) => httpProxyBootstrap({ listenerPort: p.listener, adminPort: p.admin, upstreamPort: upstream.port, httpFilters: filters, accessLogFormat: ACCESS_LOG });
+/** Envoy's own µs of each counted request of case `tag`, from its access log. */
+const inEnvoy = (e, tag) => e.log().split('\n').filter((l) => l.startsWith(`WAFBENCH ${tag} `)).map((l) => Number(l.split(' ')[2])).filter((x) => Number.isFinite(x));
 const bare = await startEnvoy({ config: boot([]), logLevel: 'warn' });
 const wafConfig = bundledPl1;
 const waf = await startEnvoy({ config: boot([wasmHttpFilter({ name: 'waf', wasmPath: wafWasm, config: wafConfig })]), logLevel: 'warn' });
@@ -85,9 +94,16 @@ const port = (e) => Number(new URL(e.url('/')).port);
 
 try {
   const rows = [];
-  for (const [name, req] of [['GET, 10 headers, 5 args', get], ['GET, new arg values each time', getWithNewValues], ['POST 64 KiB JSON', json64], ['POST 64 KiB JSON, new values each time', json64Unique], ['pathological 4 KiB', pathological(4096)], ['pathological 16 KiB', pathological(16384)], ['pathological 64 KiB', pathological(65536)]]) {
-    const [a, b, c = null] = await latencies([bare, waf, ...(wafB ? [wafB] : [])].map(port), req);
+  const cases = [['GET, 10 headers, 5 args', get], ['GET, new arg values each time', getWithNewValues], ['POST 64 KiB JSON', json64], ['POST 64 KiB JSON, new values each time', json64Unique], ['pathological 4 KiB', pathological(4096)], ['pathological 16 KiB', pathological(16384)], ['pathological 64 KiB', pathological(65536)]];
+  for (const [k, [name, req]] of cases.entries()) {
+    const [a, b, c = null] = await latencies([bare, waf, ...(wafB ? [wafB] : [])].map(port), req, String(k));
     rows.push({ name, a, b, c });
+  }
+  await new Promise((r) => setTimeout(r, 1500)); // access logs are flushed every second
+  for (const [k, row] of rows.entries()) {
+    row.ea = inEnvoy(bare, k);
+    row.eb = inEnvoy(waf, k);
+    row.ec = wafB ? inEnvoy(wafB, k) : null;
   }
   console.log(`\nWAF filter (bundled ruleset, PL1) vs no filter, real Envoy, 1 worker, sequential keep-alive requests, the Envoys taking turns of ${TURN}, ${seconds} s per case and Envoy\n`);
   console.log('| request | no filter p50 µs | WAF p50 µs | added p50 µs | no filter p99 µs | WAF p99 µs | ratio p50 |');
@@ -101,7 +117,14 @@ try {
     console.log('| --- | ---: | ---: | ---: |');
     for (const { name, a, b, c } of rows) console.log(`| ${name} | ${added(b, a).toFixed(0)} | ${added(c, a).toFixed(0)} | ${(added(c, a) / Math.max(1, added(b, a))).toFixed(2)}x |`);
   }
+  console.log(`\nIn Envoy (%COMMON_DURATION(DS_RX_BEG:DS_TX_END)%, first request byte in to last response byte out), the same requests: added p50 µs\n`);
+  console.log(`| request | no filter p50 µs | added p50 µs${wafB ? ' | build B added p50 µs' : ''} | requests logged |`);
+  console.log(`| --- | ---: | ---: |${wafB ? ' ---: |' : ''} ---: |`);
+  for (const { name, ea, eb, ec } of rows) {
+    console.log(`| ${name} | ${pct(ea, 50).toFixed(0)} | ${added(eb, ea).toFixed(0)}${ec ? ` | ${added(ec, ea).toFixed(0)}` : ''} | ${Math.min(ea.length, eb.length)} |`);
+  }
   const addedAt = (i) => added(rows[i].b, rows[i].a);
+  const inEnvoyAt = (i) => added(rows[i].eb, rows[i].ea);
   console.log(`\npathological growth (added p50): 4→16 KiB ${(addedAt(5) / Math.max(1, addedAt(4))).toFixed(1)}x, 16→64 KiB ${(addedAt(6) / Math.max(1, addedAt(5))).toFixed(1)}x (linear ≈ 4x per 4x input)`);
 
   const memory = async () => {
@@ -118,7 +141,9 @@ try {
   // than what is measured, and no latency verdict is given from such a run.
   const noisy = rows.filter((_, i) => addedAt(i) < 0).map((r) => r.name);
   const verdict = (ok) => (noisy.length > 0 ? 'unreadable' : ok ? 'met' : 'NOT met');
-  console.log(`goals: GET added p50 < 150 µs (repeated and new values): ${verdict(Math.max(addedAt(0), addedAt(1)) < 150)}; 64 KiB JSON added p50 < 2 ms (both): ${verdict(Math.max(addedAt(2), addedAt(3)) < 2000)}; memory < 32 MiB: ${after < 32 * 1048576 ? 'met' : 'NOT met'}`);
+  console.log(`goals, client round trip: GET added p50 < 150 µs (repeated and new values): ${verdict(Math.max(addedAt(0), addedAt(1)) < 150)}; 64 KiB JSON added p50 < 2 ms (both): ${verdict(Math.max(addedAt(2), addedAt(3)) < 2000)}; memory < 32 MiB: ${after < 32 * 1048576 ? 'met' : 'NOT met'}`);
+  const envoyVerdict = (ok) => (rows.some((_, i) => inEnvoyAt(i) < 0) ? 'unreadable' : ok ? 'met' : 'NOT met');
+  console.log(`goals, in Envoy: GET: ${envoyVerdict(Math.max(inEnvoyAt(0), inEnvoyAt(1)) < 150)}; 64 KiB JSON: ${envoyVerdict(Math.max(inEnvoyAt(2), inEnvoyAt(3)) < 2000)}`);
   if (noisy.length > 0) console.log(`(latency goals unreadable: the filter's p50 came out below the no-filter p50 for ${noisy.join('; ')}; the machine's noise exceeds the difference, run again when it is calm)`);
 } finally {
   await stopAllEnvoys();

@@ -374,24 +374,24 @@ class ValueTable {
       const n = src.length;
       ids = new Array<i32>(n);
       // The same string object is the same content: a name or value repeated as one string (a
-      // JSON array's names, its repeated values) is looked up once per run of RECENT_STRINGS.
+      // JSON array's names, its repeated values) is looked up once while it stays in a small
+      // cache of recent strings, direct-mapped by address (one test per entry).
+      // Emptied per call: between calls a collection may free a string and reuse its address.
       const seen = recentStrings, seenIds = recentIds;
-      for (let k = 0; k < RECENT_STRINGS; k++) unchecked(seen[k] = 0);
-      let next = 0;
+      memory.fill(changetype<usize>(seen), 0, <usize>RECENT_STRINGS * sizeof<usize>());
       // Written through the data pointer: an Array's indexed store is a call with a bounds check.
       const idsAt = ids.dataStart;
       for (let i = 0; i < n; i++) {
         const v = unchecked(src[i]);
         const at = changetype<usize>(v);
-        let id = -1;
-        for (let k = 0; k < RECENT_STRINGS; k++) {
-          if (unchecked(seen[k]) == at) { id = unchecked(seenIds[k]); break; }
-        }
-        if (id < 0) {
+        // Objects are 16-byte aligned: the bits above those pick the entry.
+        const k = <i32>((at >> 4) & (RECENT_STRINGS - 1));
+        let id: i32;
+        if (unchecked(seen[k]) == at) id = unchecked(seenIds[k]);
+        else {
           id = this.intern(v);
-          unchecked(seen[next] = at);
-          unchecked(seenIds[next] = id);
-          next = (next + 1) & (RECENT_STRINGS - 1);
+          unchecked(seen[k] = at);
+          unchecked(seenIds[k] = id);
         }
         store<i32>(idsAt + (<usize>i << 2), id);
       }
@@ -762,8 +762,8 @@ const stepScratch = new StaticArray<i32>(STEP_SCRATCH);
  */
 const HINTED_GROUPS = 63;
 
-/** How many recent strings idsOf remembers by identity (a power of two). */
-const RECENT_STRINGS = 8;
+/** How many recent strings idsOf remembers by identity, direct-mapped by address (a power of two). */
+const RECENT_STRINGS = 256;
 const recentStrings = new StaticArray<usize>(RECENT_STRINGS);
 const recentIds = new StaticArray<i32>(RECENT_STRINGS);
 

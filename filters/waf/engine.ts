@@ -305,7 +305,7 @@ class ValueTable {
   }
 
   intern(v: string): i32 {
-    const h = HASH<string>(v);
+    const h = v.length > LONG_VALUE_HASHED ? sampledHash(v) : HASH<string>(v);
     let slots = this.slots;
     let mask = slots.length - 1;
     let at = <i32>h & mask;
@@ -761,6 +761,32 @@ const stepScratch = new StaticArray<i32>(STEP_SCRATCH);
  * first ones. A link of a later group is never passed over by literalMayOccur.
  */
 const HINTED_GROUPS = 63;
+
+/** Longer values (bodies) are hashed from a sample of their units (sampledHash). */
+const LONG_VALUE_HASHED = 1024;
+
+/**
+ * A hash of a long value from its length, its first and last 256 units and 256 units spread
+ * over the rest: interning a 64 KiB body reads ~800 units instead of all of it. Equal values
+ * hash alike; values that differ only elsewhere collide and are told apart by the content
+ * comparison, and the table's bounds keep only a few such long values at a time.
+ */
+function sampledHash(v: string): u32 {
+  const n = v.length;
+  const p = changetype<usize>(v);
+  let h: u32 = <u32>n * 0x9e3779b1;
+  // Four units per load, every load inside the value (equal values read equal units).
+  for (let i = 0; i + 4 <= 256; i += 4) h = mixHash(h, load<u64>(p + (<usize>i << 1)));
+  for (let i = n - 256; i + 4 <= n; i += 4) h = mixHash(h, load<u64>(p + (<usize>i << 1)));
+  const stride = max((n - 512) >> 8, 4);
+  for (let i = 256, k = 0; k < 256 && i + 4 <= n - 256; k++, i += stride) h = mixHash(h, load<u64>(p + (<usize>i << 1)));
+  return h;
+}
+
+@inline function mixHash(h: u32, x: u64): u32 {
+  h ^= <u32>x ^ <u32>(x >> 32);
+  return rotl<u32>(h * 0x85ebca77, 13) * 0xc2b2ae3d;
+}
 
 /** How many recent strings idsOf remembers by identity, direct-mapped by address (a power of two). */
 const RECENT_STRINGS = 256;

@@ -26,6 +26,12 @@ export class WafConfig {
    * address (a host property read) only for an audit line.
    */
   readsRemoteAddr: bool = false;
+  /**
+   * Whether the response's headers beyond `:status` are needed: a rule reads RESPONSE_HEADERS or
+   * RESPONSE_HEADERS_NAMES (a target or a macro), or response bodies are inspected (by content
+   * type). Else only `:status` is read: one value instead of the whole map.
+   */
+  readsResponseHeaders: bool = false;
 }
 
 /** Whether a rule or chain link reads variable `v` (`name`) as a target or in a macro. */
@@ -189,6 +195,9 @@ export class WafConfigLoader {
     if (config.detectionOnly && rs.engineMode == EngineMode.On) rs.engineMode = EngineMode.DetectionOnly;
     for (let i = 0; i < rs.rules.length; i++) if (rs.rules[i].marker.length == 0 && rs.rules[i].phase >= 3 && rs.rules[i].phase <= 4) config.hasResponseRules = true;
     config.readsRemoteAddr = readsVariable(rs, Var.REMOTE_ADDR, "REMOTE_ADDR");
+    // "RESPONSE_HEADERS" as a macro prefix also covers RESPONSE_HEADERS_NAMES.
+    config.readsResponseHeaders = rs.responseBodyAccess || readsVariable(rs, Var.RESPONSE_HEADERS, "RESPONSE_HEADERS") ||
+      readsVariable(rs, Var.RESPONSE_HEADERS_NAMES, "RESPONSE_HEADERS_NAMES");
     config.rules = rs;
     return true;
   }

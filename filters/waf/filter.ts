@@ -5,7 +5,7 @@ export * from "@meshward/sdk/assembly/abi-collect";
 import {
   RootContext, Context, registerRootContext, FilterHeadersStatusValues, FilterDataStatusValues,
   FilterTrailersStatusValues, HeaderMapTypeValues, ConfigContext, getPluginConfiguration, logError,
-  logInfo, logWarn, logDebug, logEnabled, setLogLevel, LogLevelValues, getHeaderPairsFlat, removeHeader,
+  logInfo, logWarn, logDebug, logEnabled, setLogLevel, LogLevelValues, getHeaderPairsFlat, getHeaderValue, removeHeader,
   setHeader, sendLocalResponse, setFilterState, getRequestBody, getResponseBody, Source, counter, gauge, CounterMetric, encodePropertyPath, getPropertyEncoded,
 } from "@meshward/sdk/assembly";
 import { LoadStatus, WafConfig, WafConfigLoader } from "./config";
@@ -240,11 +240,17 @@ class WafStream extends Context {
     const tx = this.tx;
     if (config === null || tx === null || this.blocked || !config.hasResponseRules) return FilterHeadersStatusValues.Continue;
     const req = tx.req;
-    const pairs = getHeaderPairsFlat(HeaderMapTypeValues.ResponseHeaders);
-    for (let i = 0; i < pairs.length; i += 2) {
-      const name = unchecked(pairs[i]);
-      if (name == ":status") req.responseStatus = unchecked(pairs[i + 1]);
-      else if (!name.startsWith(":")) req.responseHeaders.add(name, toByteString(unchecked(pairs[i + 1])));
+    if (config.readsResponseHeaders) {
+      const pairs = getHeaderPairsFlat(HeaderMapTypeValues.ResponseHeaders);
+      for (let i = 0; i < pairs.length; i += 2) {
+        const name = unchecked(pairs[i]);
+        if (name == ":status") req.responseStatus = unchecked(pairs[i + 1]);
+        else if (!name.startsWith(":")) req.responseHeaders.add(name, toByteString(unchecked(pairs[i + 1])));
+      }
+    } else {
+      // No rule reads the other headers: the status alone (a smaller host answer, nothing to decode).
+      const status = getHeaderValue(HeaderMapTypeValues.ResponseHeaders, ":status");
+      if (status !== null) req.responseStatus = status;
     }
     req.touch();
     if (tx.evaluatePhase(3)) { this.blockResponse(tx); return FilterHeadersStatusValues.StopIteration; }
@@ -252,6 +258,8 @@ class WafStream extends Context {
       this.responseInspected = true;
       if (tx.evaluatePhase(4)) { this.blockResponse(tx); return FilterHeadersStatusValues.StopIteration; }
       tx.evaluatePhase(5);
+      // Matches of the response phases that did not block are logged too.
+      this.auditNew(tx);
       return FilterHeadersStatusValues.Continue;
     }
     // The body follows. As for requests, paused headers would get no body callbacks, so the
@@ -281,6 +289,7 @@ class WafStream extends Context {
     tx.req.touch();
     if (tx.evaluatePhase(4)) { this.blockResponse(tx); return FilterDataStatusValues.StopIterationNoBuffer; }
     tx.evaluatePhase(5);
+    this.auditNew(tx);
     return FilterDataStatusValues.Continue;
   }
 

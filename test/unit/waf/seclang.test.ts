@@ -278,6 +278,22 @@ describe('variables', () => {
     expect(res.reset).toBeTruthy();
     w.close();
   });
+  it('response headers are read whole only when a rule reads them (a target or a macro, in any phase); RESPONSE_STATUS alone still works', async () => {
+    const upstream = (status: number) => () => ({ status, headers: { 'x-leak': 'yes', 'content-type': 'text/plain' }, body: 'ok' });
+    // Only the status is read: a 5xx is still denied, a 200 passes.
+    let w = await withRules(`SecRule RESPONSE_STATUS "@rx ^5" "id:1,phase:3,deny,log"`);
+    expect((await w.send({ path: '/', upstream: upstream(503) })).status).toBe(403);
+    expect((await w.send({ path: '/', upstream: upstream(200) })).status).toBe(200);
+    w.close();
+    // A phase-5 rule reading RESPONSE_HEADERS sees them (the logging phase runs at the response too).
+    w = await withRules(`SecRule RESPONSE_STATUS "@streq 200" "id:1,phase:3,pass,log"\nSecRule RESPONSE_HEADERS:x-leak "@streq yes" "id:2,phase:5,pass,log"`);
+    expect(auditLines(await w.send({ path: '/', upstream: upstream(200) })).map((l) => l.rule_id)).toEqual([1, 2]);
+    w.close();
+    // A macro naming a response header makes the whole map read too.
+    w = await withRules(`SecRule RESPONSE_STATUS "@streq 200" "id:1,phase:3,pass,log,logdata:'leak=%{RESPONSE_HEADERS.x-leak}'"`);
+    expect(auditLines(await w.send({ path: '/', upstream: upstream(200) })).map((l) => l.data)).toEqual(['leak=yes']);
+    w.close();
+  });
 });
 
 describe('actions and directives', () => {

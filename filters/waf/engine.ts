@@ -822,6 +822,9 @@ class VariableSlots {
   /** By source (Transaction.orSourceSlots), the same for a collection's distinct names or values. */
   sourceKnown: Uint64Array = new Uint64Array(SOURCES);
   sourceBits: Uint32Array = new Uint32Array(0);
+  /** By PhasePlan.varsets index (Transaction.gateMayPass), the same for the union over its variables. */
+  varsetKnown: Uint64Array = new Uint64Array(0);
+  varsetBits: Uint32Array = new Uint32Array(0);
 }
 /** The request's collections (argsGet, argsPost, headers, cookies, files, response headers), names and values. */
 const SOURCES = 12;
@@ -1331,8 +1334,8 @@ export class Transaction {
         // The checks evalLink starts with, from the plan's dense gates, not the scattered Rule.
         const vars = unchecked(gates[at << 1]);
         if ((vars & this.present) == 0) continue;
-        const gate = <i32>unchecked(gates[(at << 1) + 1]);
-        if (gate != 0 && !this.literalMayOccur((gate & 0xff) - 1, gate >>> 8, vars)) continue;
+        const gate = unchecked(gates[(at << 1) + 1]);
+        if (gate != 0 && !this.gateMayPass(<i32>(gate & 0xff) - 1, <i32>(gate >> 8) & 0xffffff, vars, <i32>(gate >> 32))) continue;
         const r = unchecked(rules[at]);
         if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
         if (!this.runRule(r, phase)) continue;
@@ -1585,15 +1588,8 @@ export class Transaction {
   private literalMayOccur(g: i32, slot: i32, targetVars: u64): bool {
     if (g >= HINTED_GROUPS) return true;
     const u = variableSlots;
+    this.readyVariableSlots();
     const words = this.rules.screen!.words;
-    if (u.transaction != this.serial || u.version != this.req.version) {
-      u.transaction = this.serial;
-      u.version = this.req.version;
-      u.known.fill(0);
-      u.sourceKnown.fill(0);
-      if (u.bits.length < words << 6) u.bits = new Uint32Array(words << 6);
-      if (u.sourceBits.length < words * SOURCES) u.sourceBits = new Uint32Array(words * SOURCES);
-    }
     const groupsByVar = planOf(this.rules).groupsByVar;
     let vars = targetVars & this.present;
     const w = slot >> 5, b = (<u32>1) << (<u32>(slot & 31));
@@ -1610,6 +1606,62 @@ export class Transaction {
       if ((unchecked(u.bits[at + w]) & b) != 0) return true;
     }
     return false;
+  }
+
+  /** Starts variableSlots afresh for this transaction and version of its request data. */
+  private readyVariableSlots(): void {
+    const u = variableSlots;
+    if (u.transaction == this.serial && u.version == this.req.version) return;
+    const words = this.rules.screen!.words;
+    u.transaction = this.serial;
+    u.version = this.req.version;
+    u.known.fill(0);
+    u.sourceKnown.fill(0);
+    if (u.bits.length < words << 6) u.bits = new Uint32Array(words << 6);
+    if (u.sourceBits.length < words * SOURCES) u.sourceBits = new Uint32Array(words * SOURCES);
+    const varsets = planOf(this.rules).varsets.length;
+    if (u.varsetKnown.length < varsets) {
+      u.varsetKnown = new Uint64Array(varsets);
+      u.varsetBits = new Uint32Array(varsets * words);
+    } else {
+      u.varsetKnown.fill(0);
+    }
+  }
+
+  /**
+   * literalMayOccur for a rule's gate in the phase plan, through the union of its variables' slot
+   * sets (`varset`, PhasePlan.varsets), made once per request: most gated rules read one of a few
+   * lists of variables, so after the first a gate is a bit test.
+   */
+  private gateMayPass(g: i32, slot: i32, targetVars: u64, varset: i32): bool {
+    if (g >= HINTED_GROUPS) return true;
+    const u = variableSlots;
+    if (u.transaction != this.serial || u.version != this.req.version) this.readyVariableSlots();
+    const words = this.rules.screen!.words;
+    const at = varset * words;
+    const union = u.varsetBits;
+    if ((unchecked(u.varsetKnown[varset]) & bit(g)) == 0) {
+      // Every variable's slots for the groups asked about it (as literalMayOccur), then their
+      // union: valid for the groups every variable has.
+      const groupsByVar = planOf(this.rules).groupsByVar;
+      let known: u64 = ~(<u64>0);
+      for (let w = 0; w < words; w++) unchecked(union[at + w] = 0);
+      let vars = targetVars & this.present;
+      while (vars != 0) {
+        const v = <i32>ctz(vars);
+        vars &= vars - 1;
+        const from = v * words;
+        if ((unchecked(u.known[v]) & bit(g)) == 0) {
+          const groups = unchecked(groupsByVar[v]) | bit(g);
+          this.variableSlotsOf(v, groups, u.bits, from);
+          unchecked(u.known[v] |= groups);
+        }
+        known &= unchecked(u.known[v]);
+        for (let w = 0; w < words; w++) unchecked(union[at + w] |= unchecked(u.bits[from + w]));
+      }
+      unchecked(u.varsetKnown[varset] = known);
+    }
+    return (unchecked(union[at + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) != 0;
   }
 
   /**
@@ -2205,7 +2257,10 @@ export function planOf(set: RuleSet): PhasePlan {
     for (let k = 0; k < list.length; k++) {
       const r = list[k];
       gates[k << 1] = r.targets.length == 0 ? ~(<u64>0) : r.targetVars;
-      gates[(k << 1) + 1] = screenGated(r) && r.screenId < HINTED_GROUPS ? (<u64>r.screenSlot << 8) | <u64>(r.screenId + 1) : 0;
+      if (!screenGated(r) || r.screenId >= HINTED_GROUPS) { gates[(k << 1) + 1] = 0; continue; }
+      let vs = plan.varsets.indexOf(r.targetVars);
+      if (vs < 0) { vs = plan.varsets.length; plan.varsets.push(r.targetVars); }
+      gates[(k << 1) + 1] = (<u64>vs << 32) | (<u64>r.screenSlot << 8) | <u64>(r.screenId + 1);
     }
     plan.gates.push(gates);
   }

@@ -237,10 +237,16 @@ export class PhasePlan {
    * By phase, two words per rule: what the engine needs to pass over a rule whose first link
    * inspects nothing in this request without reading the Rule (rules lie scattered in memory, and
    * most are passed over): the link's Rule.targetVars (every bit for a SecAction), then its
-   * screen gate, 0 or (Rule.screenSlot << 8) | (Rule.screenId + 1) when the engine may answer
-   * "no match" from the screen alone (Transaction.literalMayOccur).
+   * screen gate, 0 or (varset << 32) | (Rule.screenSlot << 8) | (Rule.screenId + 1) when the
+   * engine may answer "no match" from the screen alone (Transaction.literalMayOccur), `varset`
+   * the index of the link's Rule.targetVars in `varsets`.
    */
   gates: Array<StaticArray<u64>> = [];
+  /**
+   * The distinct Rule.targetVars of the gated rules (most share a few lists of variables): the
+   * engine keeps each one's slot union per request, so a gate is one bit test after the first.
+   */
+  varsets: u64[] = [];
   /**
    * By variable: the screen groups (bit g, hinted groups only) of the links the engine may answer
    * from the screen alone that read it, chained links too: the groups whose slots

@@ -10,6 +10,7 @@ import { ConfigContext, ConfigObject, readConfigObject, parseLogLevel } from "@m
 import { SecLangParser } from "./seclang/parser";
 import { EngineMode, Macro, Rule, RuleSet, Var } from "./seclang/model";
 import { BUNDLED_RULES } from "./rules.generated";
+import { textOf, toByteString } from "./bytes";
 
 export class WafConfig {
   rules: RuleSet = new RuleSet();
@@ -119,7 +120,8 @@ export class WafConfigLoader {
     const files = root.object("data_files");
     if (files !== null) {
       const names = files.keys();
-      for (let i = 0; i < names.length && !ctx.failed(); i++) dataFiles.set(names[i], files.requiredString(names[i]));
+      // Bytes, as the request data they are matched against (see parseTexts).
+      for (let i = 0; i < names.length && !ctx.failed(); i++) dataFiles.set(names[i], toByteString(files.requiredString(names[i])));
     }
     if (ctx.failed()) return false;
 
@@ -136,7 +138,7 @@ export class WafConfigLoader {
       const pl = ruleset.integer("paranoia_level", 1, 1, 4);
       const inbound = ruleset.integer("inbound_threshold", 5, 1, 10000);
       const outbound = ruleset.integer("outbound_threshold", 4, 1, 10000);
-      this.exclusions = ruleset.string("exclusions", "");
+      this.exclusions = toByteString(ruleset.string("exclusions", ""));
       ruleset.finish();
       if (ctx.failed()) return false;
       config.paranoiaLevel = <i32>pl;
@@ -161,8 +163,10 @@ export class WafConfigLoader {
     if (t == Text.Setup) return parser.begin(this.setup, "ruleset") || this.failText();
     if (t == Text.Exclusions) return parser.begin(this.exclusions, "exclusions") || this.failText();
     if (t == Text.Bundled) return parser.begin(BUNDLED_RULES, "bundled ruleset") || this.failText();
-    // Text.Rules
-    const text = this.root!.string("rules", "");
+    // Text.Rules. Request data is matched as bytes (UTF-8 as it came, one unit per byte), so the
+    // rules are too: a literal or pattern with non-ASCII text matches those bytes, as a rule file
+    // does in ModSecurity.
+    const text = toByteString(this.root!.string("rules", ""));
     if (this.ctx.failed()) return false;
     return parser.begin(text, "rules") || this.failText();
   }
@@ -178,7 +182,7 @@ export class WafConfigLoader {
   private failText(): bool {
     const t = this.text;
     const path = t == Text.Exclusions ? this.ruleset!.pathOf("exclusions") : t == Text.Rules ? "rules" : "ruleset";
-    this.ctx.fail(path, this.parser!.error);
+    this.ctx.fail(path, textOf(this.parser!.error));
     return false;
   }
 
@@ -190,7 +194,7 @@ export class WafConfigLoader {
     if (ctx.failed()) return false;
     const parser = this.parser!;
     const rs = parser.finish();
-    if (rs === null) { ctx.fail(this.ruleset !== null && !root.has("rules") ? "ruleset" : "rules", parser.error); return false; }
+    if (rs === null) { ctx.fail(this.ruleset !== null && !root.has("rules") ? "ruleset" : "rules", textOf(parser.error)); return false; }
     const config = this.config!;
     if (config.detectionOnly && rs.engineMode == EngineMode.On) rs.engineMode = EngineMode.DetectionOnly;
     for (let i = 0; i < rs.rules.length; i++) if (rs.rules[i].marker.length == 0 && rs.rules[i].phase >= 3 && rs.rules[i].phase <= 4) config.hasResponseRules = true;

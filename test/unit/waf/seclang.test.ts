@@ -296,6 +296,31 @@ describe('variables', () => {
   });
 });
 
+describe('non-ASCII text in rules', () => {
+  // Request data is inspected as bytes (UTF-8 as sent); rules are read as bytes too, so a
+  // literal, phrase or pattern with non-ASCII text matches the same text in a request.
+  it('@streq, @contains, @pm, @pmFromFile and @rx with non-ASCII text match it; msg and logdata read back as text', async () => {
+    const w = await withRules([
+      `SecRule ARGS:a "@streq caf\u00e9" "id:1,phase:2,pass,log,msg:'caf\u00e9 seen',logdata:'%{MATCHED_VAR}'"`,
+      `SecRule ARGS:b "@contains \u00fcber" "id:2,phase:2,pass,log"`,
+      `SecRule ARGS:c "@pm \u65e5\u672c \u0416" "id:3,phase:2,pass,log"`,
+      `SecRule ARGS:d "@rx ^gr\u00fc(?:n|en)$" "id:4,phase:2,pass,log"`,
+      `SecRule ARGS:e "@pmFromFile words.txt" "id:5,phase:2,pass,log"`,
+    ].join('\n'), { data_files: { 'words.txt': 'stra\u00dfe\n' } });
+    try {
+      const q = (v: Record<string, string>) => '/?' + new URLSearchParams(v).toString();
+      const res = await w.send({ path: q({ a: 'caf\u00e9', b: 'x\u00fcbery', c: 'a\u65e5\u672cb', d: 'gr\u00fcn', e: 'hauptstra\u00dfe 1' }) });
+      expect(auditLines(res).map((l) => l.rule_id)).toEqual([1, 2, 3, 4, 5]);
+      expect(auditLines(res)[0].msg).toBe('caf\u00e9 seen');
+      expect(auditLines(res)[0].data).toBe('caf\u00e9');
+      // The same letters in other bytes (decomposed, other case) do not match.
+      expect(await w.matches({ path: q({ a: 'cafe\u0301', b: '\u00dcber', c: 'ab', d: 'gruen', e: 'strasse' }) })).toEqual([]);
+    } finally {
+      w.close();
+    }
+  });
+});
+
 describe('actions and directives', () => {
   it('deny blocks with the configured status and body; status: overrides it', async () => {
     const w = await withRules(`SecRule ARGS:a "@streq x" "id:1,phase:1,deny"\nSecRule ARGS:a "@streq y" "id:2,phase:1,deny,status:406"`, { block_status: 418, block_body: 'nope\n' });

@@ -122,7 +122,9 @@ class WafStream extends Context {
     this.tx = tx;
     const req = tx.req;
     // Names and values alternating.
-    const pairs = getHeaderPairsFlat(HeaderMapTypeValues.RequestHeaders);
+    // Repeated names and values come back as the strings of earlier requests: no allocation, and
+    // the value table finds them by identity (ValueTable.idsOf).
+    const pairs = getHeaderPairsFlat(HeaderMapTypeValues.RequestHeaders, true);
     // The score header is ours: a client must not be able to forge it. Removed (a host call)
     // only when sent; the rules never see it.
     let forged = false;
@@ -241,7 +243,7 @@ class WafStream extends Context {
     if (config === null || tx === null || this.blocked || !config.hasResponseRules) return FilterHeadersStatusValues.Continue;
     const req = tx.req;
     if (config.readsResponseHeaders) {
-      const pairs = getHeaderPairsFlat(HeaderMapTypeValues.ResponseHeaders);
+      const pairs = getHeaderPairsFlat(HeaderMapTypeValues.ResponseHeaders, true);
       for (let i = 0; i < pairs.length; i += 2) {
         const name = unchecked(pairs[i]);
         if (name == ":status") req.responseStatus = unchecked(pairs[i + 1]);

@@ -46,9 +46,9 @@ export function serializePairs(pairs: Array<string[]>): ArrayBuffer {
 /**
  * Parses serialized pairs into one list of names and values alternating (`[name0, value0, name1,
  * value1, ...]`): the list is two objects where deserializePairs makes two more per entry. Null
- * when the data is malformed (sizes pointing past the end).
+ * when the data is malformed (sizes pointing past the end). `reuse`: see decodeFieldReusing.
  */
-export function deserializePairsFlat(buf: ArrayBuffer): string[] | null {
+export function deserializePairsFlat(buf: ArrayBuffer, reuse: bool = false): string[] | null {
   const total = <u64>buf.byteLength;
   if (total == 0) return [];
   if (total < 4) return null;
@@ -62,9 +62,11 @@ export function deserializePairsFlat(buf: ArrayBuffer): string[] | null {
     const nameLen = <u64>load<u32>(base + <usize>(4 + 8 * i));
     const valueLen = <u64>load<u32>(base + <usize>(8 + 8 * i));
     if (data + nameLen + 1 + valueLen + 1 > total) return null;
-    unchecked(out[<i32>(i << 1)] = decodeField(base + <usize>data, <usize>nameLen));
+    const nameAt = base + <usize>data;
+    unchecked(out[<i32>(i << 1)] = reuse ? decodeFieldReusing(nameAt, <usize>nameLen) : decodeField(nameAt, <usize>nameLen));
     data += nameLen + 1;
-    unchecked(out[<i32>(i << 1) + 1] = decodeField(base + <usize>data, <usize>valueLen));
+    const valueAt = base + <usize>data;
+    unchecked(out[<i32>(i << 1) + 1] = reuse ? decodeFieldReusing(valueAt, <usize>valueLen) : decodeField(valueAt, <usize>valueLen));
     data += valueLen + 1;
   }
   return out;
@@ -84,13 +86,57 @@ export function deserializePairs(buf: ArrayBuffer): Array<string[]> | null {
  * a string of its exact size (the decoder sizes for the worst case and then shrinks it: a copy).
  */
 function decodeField(at: usize, length: usize): string {
+  const ascii = decodeAscii(at, length);
+  return ascii !== null ? ascii : String.UTF8.decodeUnsafe(at, length);
+}
+
+/** The field as a string when it is all ASCII, else null. */
+function decodeAscii(at: usize, length: usize): string | null {
   const out = changetype<usize>(__new(length << 1, idof<string>()));
   for (let i: usize = 0; i < length; i++) {
     const c = load<u8>(at + i);
-    if (c >= 0x80) return String.UTF8.decodeUnsafe(at, length);
+    if (c >= 0x80) return null;
     store<u16>(out + (i << 1), <u16>c);
   }
   return changetype<string>(out);
+}
+
+/**
+ * ASCII fields decoded lately (getHeaderPairsFlat with `reuse`), direct-mapped by a hash of their
+ * bytes: the same name or value in a later request is the same string, not a new one. A client's
+ * headers repeat request after request, so most fields cost no allocation, and a filter that
+ * caches by string identity finds them. At most REUSE_SLOTS strings of REUSE_MAX bytes are kept.
+ */
+const REUSE_SLOTS = 256;
+const REUSE_MAX: usize = 256;
+const reusedFields = new StaticArray<string | null>(REUSE_SLOTS);
+
+function decodeFieldReusing(at: usize, length: usize): string {
+  if (length == 0) return "";
+  if (length > REUSE_MAX) return decodeField(at, length);
+  // The length and the first and last 8 bytes (all of a shorter field): cheap, and a collision
+  // only costs a decode.
+  let h: u64 = <u64>length * 0x9e3779b97f4a7c15;
+  if (length >= 8) {
+    h = (h ^ load<u64>(at)) * 0xff51afd7ed558ccd;
+    h ^= load<u64>(at + length - 8);
+  } else {
+    for (let i: usize = 0; i < length; i++) h = (h ^ <u64>load<u8>(at + i)) * 0x100000001b3;
+  }
+  h = (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9;
+  const slot = <i32>((h ^ (h >> 32)) & (REUSE_SLOTS - 1));
+  const known = unchecked(reusedFields[slot]);
+  if (known !== null && <usize>known.length == length) {
+    // Kept strings are ASCII: byte i must be unit i.
+    const units = changetype<usize>(known);
+    let i: usize = 0;
+    while (i < length && <u16>load<u8>(at + i) == load<u16>(units + (i << 1))) i++;
+    if (i == length) return known;
+  }
+  const ascii = decodeAscii(at, length);
+  if (ascii === null) return String.UTF8.decodeUnsafe(at, length);
+  unchecked(reusedFields[slot] = ascii);
+  return ascii;
 }
 
 /** All entries of a host header map, in order; an empty list when the map is not available now. */
@@ -104,13 +150,14 @@ export function getHeaderPairs(map: HeaderMapTypeValues): Array<string[]> {
 
 /**
  * All entries of a host header map as names and values alternating (deserializePairsFlat), the
- * host's buffer read in place; an empty list when the map is not available now.
+ * host's buffer read in place; an empty list when the map is not available now. With `reuse`,
+ * short ASCII names and values seen lately come back as the same strings (decodeFieldReusing).
  */
-export function getHeaderPairsFlat(map: HeaderMapTypeValues): string[] {
+export function getHeaderPairsFlat(map: HeaderMapTypeValues, reuse: bool = false): string[] {
   clearOut();
   const r = imports.proxy_get_header_map_pairs(map, outPtr, outSize);
   if (r != WasmResultValues.Ok) return [];
-  const pairs = deserializePairsFlat(adoptOutBuffer());
+  const pairs = deserializePairsFlat(adoptOutBuffer(), reuse);
   return pairs !== null ? pairs : [];
 }
 

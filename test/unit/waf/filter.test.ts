@@ -5,7 +5,7 @@
 // errors named by field.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyWasmHost } from '../../../sdk/src/host/index.js';
-import { anomalyScore, auditLines, loadWaf, matchedRules, wafRejection } from '../../support/waf.js';
+import { anomalyScore, auditLines, loadWaf, matchedRules, wafRejection, withRules } from '../../support/waf.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../../support/waf.js';
@@ -183,6 +183,29 @@ describe('WAF filter configuration', () => {
     // No timing assertion (see bench/waf-envoy.mjs); record it for the log.
     console.log(`64 KiB pathological argument at PL4: ${ms.toFixed(0)} ms in the Node host`);
     waf.close();
+  });
+});
+
+describe('WAF filter header decoding', () => {
+  // Header names and values seen lately come back as the same strings (sdk headers.ts,
+  // decodeFieldReusing): a value must still be exactly what this request sent, even when it
+  // shares the reuse table's slot with another (same length, same first and last 8 bytes).
+  it('each request sees its own header values, across requests, colliding values and non-ASCII ones', async () => {
+    const one = 'AAAAAAAA-1-BBBBBBBB', two = 'AAAAAAAA-2-BBBBBBBB';
+    const w = await withRules([
+      `SecRule REQUEST_HEADERS:x-a "@streq ${one}" "id:1,phase:1,pass,log"`,
+      `SecRule REQUEST_HEADERS:x-b "@streq ${two}" "id:2,phase:1,pass,log"`,
+      `SecRule REQUEST_HEADERS:x-c "@streq ab" "id:3,phase:1,pass,log"`,
+      `SecRule REQUEST_HEADERS:x-u "@streq caf\u00e9" "id:4,phase:1,pass,log"`,
+    ].join('\n'));
+    try {
+      for (let round = 0; round < 3; round++) {
+        expect(await w.matches({ path: '/', headers: { 'x-a': one, 'x-b': two, 'x-c': 'ab', 'x-u': 'caf\u00e9' } })).toEqual([1, 2, 3, 4]);
+        expect(await w.matches({ path: '/', headers: { 'x-a': two, 'x-b': one, 'x-c': 'ba', 'x-u': 'cafe' } })).toEqual([]);
+      }
+    } finally {
+      w.close();
+    }
   });
 });
 

@@ -822,6 +822,8 @@ class VariableSlots {
   /** By source (Transaction.orSourceSlots), the same for a collection's distinct names or values. */
   sourceKnown: Uint64Array = new Uint64Array(SOURCES);
   sourceBits: Uint32Array = new Uint32Array(0);
+  /** The screen's words per slot set (RuleSet.screen.words) of the transaction it was made for. */
+  words: i32 = 0;
   /** By PhasePlan.varsets index (Transaction.gateMayPass), the same for the union over its variables. */
   varsetKnown: Uint64Array = new Uint64Array(0);
   varsetBits: Uint32Array = new Uint32Array(0);
@@ -1615,53 +1617,61 @@ export class Transaction {
     const words = this.rules.screen!.words;
     u.transaction = this.serial;
     u.version = this.req.version;
+    u.words = words;
     u.known.fill(0);
     u.sourceKnown.fill(0);
     if (u.bits.length < words << 6) u.bits = new Uint32Array(words << 6);
     if (u.sourceBits.length < words * SOURCES) u.sourceBits = new Uint32Array(words * SOURCES);
     const varsets = planOf(this.rules).varsets.length;
-    if (u.varsetKnown.length < varsets) {
-      u.varsetKnown = new Uint64Array(varsets);
-      u.varsetBits = new Uint32Array(varsets * words);
-    } else {
-      u.varsetKnown.fill(0);
-    }
+    if (u.varsetKnown.length < varsets) u.varsetKnown = new Uint64Array(varsets);
+    else u.varsetKnown.fill(0);
+    if (u.varsetBits.length < varsets * words) u.varsetBits = new Uint32Array(varsets * words);
   }
 
   /**
    * literalMayOccur for a rule's gate in the phase plan, through the union of its variables' slot
    * sets (`varset`, PhasePlan.varsets), made once per request: most gated rules read one of a few
-   * lists of variables, so after the first a gate is a bit test.
+   * lists of variables, so after the first a gate is a bit test. Kept small (the union is made
+   * out of line) since it runs for most rules of every request.
    */
   private gateMayPass(g: i32, slot: i32, targetVars: u64, varset: i32): bool {
     if (g >= HINTED_GROUPS) return true;
     const u = variableSlots;
-    if (u.transaction != this.serial || u.version != this.req.version) this.readyVariableSlots();
-    const words = this.rules.screen!.words;
+    if (u.transaction != this.serial || u.version != this.req.version || (unchecked(u.varsetKnown[varset]) & bit(g)) == 0) {
+      this.makeVarsetUnion(g, targetVars, varset);
+    }
+    return (unchecked(u.varsetBits[varset * u.words + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) != 0;
+  }
+
+  /**
+   * The union of the slot sets of variables `targetVars` (PhasePlan.varsets[varset]), after every
+   * variable's slots for the groups asked about it (as literalMayOccur): valid for the groups
+   * every variable has, `g` among them.
+   */
+  private makeVarsetUnion(g: i32, targetVars: u64, varset: i32): void {
+    this.readyVariableSlots();
+    const u = variableSlots;
+    const words = u.words;
     const at = varset * words;
     const union = u.varsetBits;
-    if ((unchecked(u.varsetKnown[varset]) & bit(g)) == 0) {
-      // Every variable's slots for the groups asked about it (as literalMayOccur), then their
-      // union: valid for the groups every variable has.
-      const groupsByVar = planOf(this.rules).groupsByVar;
-      let known: u64 = ~(<u64>0);
-      for (let w = 0; w < words; w++) unchecked(union[at + w] = 0);
-      let vars = targetVars & this.present;
-      while (vars != 0) {
-        const v = <i32>ctz(vars);
-        vars &= vars - 1;
-        const from = v * words;
-        if ((unchecked(u.known[v]) & bit(g)) == 0) {
-          const groups = unchecked(groupsByVar[v]) | bit(g);
-          this.variableSlotsOf(v, groups, u.bits, from);
-          unchecked(u.known[v] |= groups);
-        }
-        known &= unchecked(u.known[v]);
-        for (let w = 0; w < words; w++) unchecked(union[at + w] |= unchecked(u.bits[from + w]));
+    const groupsByVar = planOf(this.rules).groupsByVar;
+    let known: u64 = ~(<u64>0);
+    for (let w = 0; w < words; w++) unchecked(union[at + w] = 0);
+    let vars = targetVars & this.present;
+    while (vars != 0) {
+      const v = <i32>ctz(vars);
+      vars &= vars - 1;
+      const from = v * words;
+      if ((unchecked(u.known[v]) & bit(g)) == 0) {
+        const groups = unchecked(groupsByVar[v]) | bit(g);
+        this.variableSlotsOf(v, groups, u.bits, from);
+        unchecked(u.known[v] |= groups);
       }
-      unchecked(u.varsetKnown[varset] = known);
+      known &= unchecked(u.known[v]);
+      const bits = u.bits;
+      for (let w = 0; w < words; w++) unchecked(union[at + w] |= unchecked(bits[from + w]));
     }
-    return (unchecked(union[at + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) != 0;
+    unchecked(u.varsetKnown[varset] = known);
   }
 
   /**

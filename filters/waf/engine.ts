@@ -1589,25 +1589,33 @@ export class Transaction {
    */
   private literalMayOccur(g: i32, slot: i32, targetVars: u64): bool {
     if (g >= HINTED_GROUPS) return true;
-    const u = variableSlots;
     this.readyVariableSlots();
-    const words = this.rules.screen!.words;
-    const groupsByVar = planOf(this.rules).groupsByVar;
+    const words = variableSlots.words;
     let vars = targetVars & this.present;
     const w = slot >> 5, b = (<u32>1) << (<u32>(slot & 31));
     while (vars != 0) {
       const v = <i32>ctz(vars);
       vars &= vars - 1;
-      const at = v * words;
-      if ((unchecked(u.known[v]) & bit(g)) == 0) {
-        // Every group a link reading the variable may ask about, in one pass over its entries.
-        const groups = unchecked(groupsByVar[v]) | bit(g);
-        this.variableSlotsOf(v, groups, u.bits, at);
-        unchecked(u.known[v] |= groups);
-      }
-      if ((unchecked(u.bits[at + w]) & b) != 0) return true;
+      const at = this.slotsOfVariable(v, g, words);
+      if ((unchecked(variableSlots.bits[at + w]) & b) != 0) return true;
     }
     return false;
+  }
+
+  /**
+   * Where variable `v`'s slot bits are in variableSlots.bits, made on first need for group `g`
+   * and every group a link reading the variable may ask about (PhasePlan.groupsByVar), in one
+   * pass over its entries.
+   */
+  private slotsOfVariable(v: i32, g: i32, words: i32): i32 {
+    const u = variableSlots;
+    const at = v * words;
+    if ((unchecked(u.known[v]) & bit(g)) == 0) {
+      const groups = unchecked(planOf(this.rules).groupsByVar[v]) | bit(g);
+      this.variableSlotsOf(v, groups, u.bits, at);
+      unchecked(u.known[v] |= groups);
+    }
+    return at;
   }
 
   /** Starts variableSlots afresh for this transaction and version of its request data. */
@@ -1654,19 +1662,13 @@ export class Transaction {
     const words = u.words;
     const at = varset * words;
     const union = u.varsetBits;
-    const groupsByVar = planOf(this.rules).groupsByVar;
     let known: u64 = ~(<u64>0);
     for (let w = 0; w < words; w++) unchecked(union[at + w] = 0);
     let vars = targetVars & this.present;
     while (vars != 0) {
       const v = <i32>ctz(vars);
       vars &= vars - 1;
-      const from = v * words;
-      if ((unchecked(u.known[v]) & bit(g)) == 0) {
-        const groups = unchecked(groupsByVar[v]) | bit(g);
-        this.variableSlotsOf(v, groups, u.bits, from);
-        unchecked(u.known[v] |= groups);
-      }
+      const from = this.slotsOfVariable(v, g, words);
       known &= unchecked(u.known[v]);
       const bits = u.bits;
       for (let w = 0; w < words; w++) unchecked(union[at + w] |= unchecked(bits[from + w]));

@@ -15,7 +15,7 @@
 // column takes out the upstream's own turn (%COMMON_DURATION(US_TX_END:US_RX_BEG:us)%, last
 // request byte sent upstream to first response byte back): what is left is Envoy's work on the
 // request and the response. The upstream here shares the machine, and its turn grows when the
-// filter ran before it (docs/waf.md, "Where the GET's time goes"). Each request carries an
+// filter ran before it (docs/waf.md, "GET and response path round"). Each request carries an
 // x-bench-case header (one more header for every Envoy) naming its case.
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -16,6 +16,12 @@ export const HI_UPPER: u64 = 1 << (0x41 - 64);
 const HI_HIGH: u64 = 1 << (0x42 - 64);
 /** Bit set in every computed summary (so a summary is never all zero, and NEVER below always intersects it). */
 export const HI_DONE: u64 = 1 << (0x43 - 64);
+/**
+ * Bit set when the value has a space (0x20) that compressWhitespace, trim or cmdLine may change:
+ * the first or last unit, next to another whitespace unit, or before '/' or '('. Most values
+ * with spaces (words in a sentence) have none, and those transformations leave them alone.
+ */
+export const HI_SPACING: u64 = 1 << (0x44 - 64);
 
 /** A set of summary bits, as two words (units 0..63, 64..127 and the flags). */
 export class UnitMask {
@@ -75,8 +81,25 @@ export function summarize(s: string, out: Uint64Array, at: i32): void {
       hi |= HI_HIGH;
     }
   }
+  if ((lo & SPACE_BIT) != 0 && hasSpacing(s)) hi |= HI_SPACING;
   unchecked(out[at] = lo);
   unchecked(out[at + 1] = hi);
+}
+
+/** The summary bit of the space (0x20). */
+const SPACE_BIT: u64 = (<u64>1) << 0x20;
+
+/** Whether a space in `s` is one HI_SPACING stands for. */
+function hasSpacing(s: string): bool {
+  const p = changetype<usize>(s);
+  const n = s.length;
+  if (load<u16>(p) == 0x20 || load<u16>(p + (<usize>(n - 1) << 1)) == 0x20) return true;
+  for (let i = 1; i < n - 1; i++) {
+    if (load<u16>(p + (<usize>i << 1)) != 0x20) continue;
+    const next = <i32>load<u16>(p + (<usize>(i + 1) << 1));
+    if (next == 0x2f || next == 0x28 || next == 0xa0 || (next <= 0x20 && (next == 0x20 || (next >= 0x09 && next <= 0x0d)))) return true;
+  }
+  return false;
 }
 
 /** summarize for a long value (a body): one store per unit, then one fold of the units seen. */
@@ -93,6 +116,8 @@ function summarizeLong(s: string, out: Uint64Array, at: i32): void {
   }
   let lo: u64 = 0, hi: u64 = HI_DONE;
   if (high) hi |= HI_HIGH;
+  // Not worth a second pass over a body: any space may be one.
+  if (load<u8>(seen + 0x20) != 0) hi |= HI_SPACING;
   const table = changetype<usize>(UNIT_SUMMARIES);
   for (let c: usize = 0; c < 256; c++) {
     if (load<u8>(seen + c) == 0) continue;
@@ -107,6 +132,11 @@ function summarizeLong(s: string, out: Uint64Array, at: i32): void {
 /** ASCII whitespace as bytes.ts isSpace (space, \t, \n, \v, \f, \r). */
 function spaces(): UnitMask {
   return new UnitMask().addUnit(0x20).addUnit(0x09).addUnit(0x0a).addUnit(0x0b).addUnit(0x0c).addUnit(0x0d);
+}
+
+/** Whitespace other than the space (0x20), whose part HI_SPACING tells, and U+00A0 (isWideSpace). */
+function spacing(): UnitMask {
+  return new UnitMask(0, HI_SPACING).addUnit(0x09).addUnit(0x0a).addUnit(0x0b).addUnit(0x0c).addUnit(0x0d).addUnit(0xa0);
 }
 
 /** Matches every summary: the transformation may change any value. */
@@ -127,17 +157,18 @@ export function transformTrigger(t: i32): UnitMask {
     case Transform.CssDecode: return new UnitMask().addUnits("\\");
     case Transform.RemoveNulls:
     case Transform.ReplaceNulls: return new UnitMask().addUnit(0);
-    // Whitespace as isWideSpace: ASCII spaces and U+00A0 (a unit >= 0x80).
-    case Transform.RemoveWhitespace:
+    // Whitespace as isWideSpace: ASCII spaces and U+00A0 (a unit >= 0x80). Lone spaces between
+    // other units are the only ones the others below leave alone.
+    case Transform.RemoveWhitespace: return spaces().addUnit(0xa0);
     case Transform.CompressWhitespace:
     case Transform.Trim:
     case Transform.TrimLeft:
-    case Transform.TrimRight: return spaces().addUnit(0xa0);
+    case Transform.TrimRight: return spacing();
     case Transform.ReplaceComments: return new UnitMask().addUnits("/");
     case Transform.RemoveCommentsChar: return new UnitMask().addUnits("/*-#");
     case Transform.RemoveComments: return new UnitMask().addUnits("/-#");
-    case Transform.CmdLine: return spaces().addUnits("\\\"'^,;").or(new UnitMask(0, HI_UPPER));
-    case Transform.CmdLineKeepCase: return spaces().addUnits("\\\"'^,;");
+    case Transform.CmdLine: return spacing().addUnits("\\\"'^,;").or(new UnitMask(0, HI_UPPER));
+    case Transform.CmdLineKeepCase: return spacing().addUnits("\\\"'^,;");
     // Without a slash a value is one segment, unchanged unless it is "." (hence the dot).
     case Transform.NormalizePath: return new UnitMask().addUnits("/.");
     case Transform.NormalizePathWin: return new UnitMask().addUnits("/.\\");

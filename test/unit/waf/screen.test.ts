@@ -91,6 +91,15 @@ describe('work skipped by character summaries never loses a match', () => {
     ['@contains ab', 't:none,t:removeWhitespace', 'a b', 'a-b'], // removeWhitespace builds a new string
     ['@rx ^a b$', 't:none,t:compressWhitespace', 'a   b', 'ab'],
     ['@rx ^x$', 't:none,t:trim', '  x ', 'x y'],
+    // Lone spaces between words are left alone by these; a space at an edge, in a run or before
+    // '/' or '(' is not, and each such value must get its own transformed form.
+    ['@rx ^a b c$', 't:none,t:compressWhitespace', 'a b  c', 'a b c d'],
+    ['@rx ^x y$', 't:none,t:trimLeft', ' x y', 'x  y'],
+    ['@rx ^x y$', 't:none,t:trimRight', 'x y ', 'x y z'],
+    ['@rx ^cat /etc$', 't:none,t:compressWhitespace', 'cat  /etc', 'cat /etcx'],
+    ['@rx ^cat/etc$', 't:none,t:cmdLine', 'cat /etc', 'cat etc'],
+    ['@rx ^exec\\($', 't:none,t:cmdLine', 'EXEC (', 'exec x('],
+    ['@rx ^a b$', 't:none,t:removeNulls,t:compressWhitespace', 'a \0 b', 'a \0b c'], // the run appears only once the null is gone
     ['@contains </', 't:none,t:htmlEntityDecode', '&lt;/', 'lt;/'],
     ['@contains alert(', 't:none,t:jsDecode', 'alert\\x28', 'alert'],
     ['@rx etc/passwd', 't:none,t:normalizePathWin', 'etc\\.\\passwd', 'etc-passwd'],

@@ -305,7 +305,7 @@ class ValueTable {
   }
 
   intern(v: string): i32 {
-    const h = v.length > LONG_VALUE_HASHED ? sampledHash(v) : HASH<string>(v);
+    const h = v.length > LONG_VALUE_HASHED ? sampledHash(v) : unitsHash(changetype<usize>(v), v.length);
     let slots = this.slots;
     let mask = slots.length - 1;
     let at = <i32>h & mask;
@@ -330,6 +330,31 @@ class ValueTable {
     // At most half full: lookups stay short.
     if (++this.interned * 2 > slots.length) this.rehash(slots.length << 1);
     return id;
+  }
+
+  /**
+   * The interned value equal to s[start, end) (of at most LONG_VALUE_HASHED units), or null: a
+   * parser that finds a value here takes it instead of copying the slice, so a value repeated
+   * from an earlier request costs no allocation and is interned again by identity.
+   */
+  valueOfSlice(s: string, start: i32, end: i32): string | null {
+    const n = end - start;
+    if (n > LONG_VALUE_HASHED) return null;
+    const q = changetype<usize>(s) + (<usize>start << 1);
+    const h = unitsHash(q, n);
+    const slots = this.slots, hashes = this.hashes, values = this.values;
+    const mask = slots.length - 1;
+    let at = <i32>h & mask;
+    while (true) {
+      const e = unchecked(slots[at]);
+      if (e == 0) return null;
+      const known = e - 1;
+      if (unchecked(hashes[known]) == h) {
+        const v = unchecked(values[known]);
+        if (v.length == n && unitsEqual(changetype<usize>(v), q, n)) return v;
+      }
+      at = (at + 1) & mask;
+    }
   }
 
   /** Rebuilds the content table with `size` slots (a power of two) from the interned values' hashes. */
@@ -781,6 +806,46 @@ function sampledHash(v: string): u32 {
   const stride = max((n - 512) >> 8, 4);
   for (let i = 256, k = 0; k < 256 && i + 4 <= n - 256; k++, i += stride) h = mixHash(h, load<u64>(p + (<usize>i << 1)));
   return h;
+}
+
+/**
+ * A hash of the `n` units at `p` (a value of at most LONG_VALUE_HASHED units): eight bytes per
+ * step, then a final mix so that the low bits, which pick the slot, depend on every unit.
+ */
+function unitsHash(p: usize, n: i32): u32 {
+  let h: u64 = <u64>n * 0x9e3779b97f4a7c15;
+  const end = p + (<usize>n << 1);
+  while (p + 8 <= end) {
+    h = rotl<u64>((h ^ load<u64>(p)) * 0xbf58476d1ce4e5b9, 29);
+    p += 8;
+  }
+  let tail: u64 = 0;
+  for (let shift: u64 = 0; p < end; p += 2, shift += 16) tail |= (<u64>load<u16>(p)) << shift;
+  h = (h ^ tail) * 0x94d049bb133111eb;
+  h ^= h >> 32;
+  h *= 0xbf58476d1ce4e5b9;
+  return <u32>(h >> 32);
+}
+
+/** Whether the `n` units at `p` and at `q` are equal (eight bytes per step: memory.compare goes byte by byte). */
+@inline function unitsEqual(p: usize, q: usize, n: i32): bool {
+  const end = p + (<usize>n << 1);
+  while (p + 8 <= end) {
+    if (load<u64>(p) != load<u64>(q)) return false;
+    p += 8;
+    q += 8;
+  }
+  while (p < end) {
+    if (load<u16>(p) != load<u16>(q)) return false;
+    p += 2;
+    q += 2;
+  }
+  return true;
+}
+
+/** The value table's interned value equal to s[start, end), or null (JSON values repeated from earlier requests: see ValueTable.valueOfSlice). */
+export function knownValue(s: string, start: i32, end: i32): string | null {
+  return sharedTable.valueOfSlice(s, start, end);
 }
 
 @inline function mixHash(h: u32, x: u64): u32 {

@@ -10,7 +10,7 @@ import {
 } from "@meshward/sdk/assembly";
 import { LoadStatus, WafConfig, WafConfigLoader } from "./config";
 import { ConfigureStep, collectBeforeBodiesOf, collectEveryAllocatedBytes, collectEveryInputBytes, configureInSteps, noteInput } from "@meshward/sdk/assembly/collect";
-import { MatchEvent, Transaction } from "./engine";
+import { MatchEvent, Transaction, knownValue } from "./engine";
 import { BodyLimitAction } from "./seclang/model";
 import { Pairs, RequestData, contentTypeParam, flattenJson, flattenXml, mediaType, parseCookies, parseMultipart, parseUrlEncoded } from "./request";
 import { byteStringOf, jsonString, textOf, toByteString } from "./bytes";
@@ -213,7 +213,7 @@ class WafStream extends Context {
     }
     req.bodyProcessor = processor;
     if (processor == "URLENCODED") parseUrlEncoded(body, req.argsPost);
-    else if (processor == "JSON") req.bodyError = flattenJson(body, req.argsPost);
+    else if (processor == "JSON") req.bodyError = flattenJson(body, req.argsPost, knownValue);
     else if (processor == "MULTIPART") req.bodyError = parseMultipart(body, contentTypeParam(ct, "boundary"), req.argsPost, req.files);
     else if (processor == "XML") req.bodyError = flattenXml(body, req.argsPost);
     else if (body.length > 0 && isTextual(type)) {

@@ -221,10 +221,17 @@ const JSON_MAX_ARGS = 16384;
  * share the array's name: `json.items.sku` for every item, so exclusions name them once). Iterative (no recursion), tolerant of duplicate keys; returns an error
  * message on malformed JSON ("" when fine).
  */
-export function flattenJson(s: string, out: Pairs): string {
-  const p = new JsonFlattener(s, out);
+export function flattenJson(s: string, out: Pairs, known: KnownValue = noKnownValue): string {
+  const p = new JsonFlattener(s, out, known);
   return p.run();
 }
+
+/**
+ * A string already held elsewhere equal to s[start, end), or null: a value found so is taken
+ * instead of a new copy of the slice (the WAF passes its value table's lookup).
+ */
+export type KnownValue = (s: string, start: i32, end: i32) => string | null;
+function noKnownValue(s: string, start: i32, end: i32): string | null { return null; }
 
 /** Children a JSON name looks up by comparing keys one by one; beyond them, through a map. */
 const JSON_LINEAR_CHILDREN = 16;
@@ -301,11 +308,14 @@ class JsonName {
     return this.child(s.substring(start, end));
   }
 
-  /** The value s[start, end) (escape-free), as a string already made for this path when one of the last few was equal. */
-  valueAt(s: string, start: i32, end: i32): string {
+  /**
+   * The value s[start, end) (escape-free), as a string already made for this path when one of
+   * the last few was equal, else as one `known` holds, else a new copy.
+   */
+  valueAt(s: string, start: i32, end: i32, known: KnownValue): string {
     const last = this.last;
     if (last === null) {
-      const v = s.substring(start, end);
+      const v = copyOf(s, start, end, known);
       this.last = v;
       return v;
     }
@@ -320,13 +330,19 @@ class JsonName {
       const v = unchecked(r[k]);
       if (sliceIs(v, s, start, end)) return v;
     }
-    const v = s.substring(start, end);
+    const v = copyOf(s, start, end, known);
     unchecked(r[this.nextRecent] = v);
     this.nextRecent = (this.nextRecent + 1) & (JSON_RECENT_VALUES - 1);
     if (this.recentCount < JSON_RECENT_VALUES) this.recentCount++;
     this.last = v;
     return v;
   }
+}
+
+/** s[start, end): the string `known` holds for it, else a new one. */
+@inline function copyOf(s: string, start: i32, end: i32, known: KnownValue): string {
+  const v = known(s, start, end);
+  return v !== null ? v : s.substring(start, end);
 }
 
 /** What the flattener reads next. */
@@ -387,10 +403,10 @@ function skipSpacesFrom(p: usize, i: i32, n: i32): i32 {
 class JsonFlattener {
   /** Where an escaped string ended (escapedString). */
   private pos: i32 = 0;
-  constructor(public s: string, public out: Pairs) {}
+  constructor(public s: string, public out: Pairs, private known: KnownValue) {}
 
   run(): string {
-    const s = this.s, out = this.out;
+    const s = this.s, out = this.out, known = this.known;
     const p = changetype<usize>(s), n = s.length;
     // The name of each open level from the root (an array element shares its array's), and each
     // open container's kind: 0 object, 1 array.
@@ -428,7 +444,7 @@ class JsonFlattener {
           const start = pos + 1;
           const end = plainStringEnd(p, start, n);
           if (end >= 0) {
-            value = top.valueAt(s, start, end);
+            value = top.valueAt(s, start, end, known);
             pos = end + 1;
           } else {
             const str = this.escapedString(start);
@@ -445,7 +461,7 @@ class JsonFlattener {
           }
           if (pos == start) return "unexpected character in JSON at " + pos.toString();
           if (!isJsonLiteral(p, start, pos)) return "invalid JSON literal at " + start.toString();
-          value = top.valueAt(s, start, pos);
+          value = top.valueAt(s, start, pos, known);
         }
         if (names.length >= JSON_MAX_ARGS) return "more than " + JSON_MAX_ARGS.toString() + " JSON values";
         append(names, top.name);

@@ -125,6 +125,54 @@ describe('the value table across requests', () => {
   });
 });
 
+describe('JSON values taken from the value table by their text', () => {
+  // A JSON value the table already holds is taken from it instead of copied, found by a hash of
+  // its units, then compared unit by unit. These pairs have one length and one hash
+  // (filters/waf/engine.ts unitsHash, found by a search): one differs only in its last three
+  // units, the other only in its first eight bytes, so a lookup that trusted the hash or skipped
+  // a part of the compare would hand back the held value for the other.
+  const tailPair = ['abcdF)#', 'abcd1-.'];
+  const headPair = ['u5aaxyz', 'flacxyz'];
+
+  /** unitsHash of engine.ts, to keep the pairs above honest if it changes. */
+  function unitsHash(s: string): bigint {
+    const M = (1n << 64n) - 1n;
+    const rotl = (x: bigint, r: bigint) => ((x << r) | (x >> (64n - r))) & M;
+    const u = [...s].map((c) => BigInt(c.charCodeAt(0)));
+    let h = (BigInt(u.length) * 0x9e3779b97f4a7c15n) & M;
+    let i = 0;
+    for (; i + 4 <= u.length; i += 4) h = rotl(((h ^ (u[i]! | (u[i + 1]! << 16n) | (u[i + 2]! << 32n) | (u[i + 3]! << 48n))) * 0xbf58476d1ce4e5b9n) & M, 29n);
+    let tail = 0n;
+    for (let shift = 0n; i < u.length; i++, shift += 16n) tail |= u[i]! << shift;
+    h = ((h ^ tail) * 0x94d049bb133111ebn) & M;
+    h ^= h >> 32n;
+    h = (h * 0xbf58476d1ce4e5b9n) & M;
+    return h >> 32n;
+  }
+
+  it('the pairs still collide under the engine\'s hash', () => {
+    expect(unitsHash(tailPair[0]!)).toBe(unitsHash(tailPair[1]!));
+    expect(unitsHash(headPair[0]!)).toBe(unitsHash(headPair[1]!));
+  });
+
+  it('a value is reused only when every unit is equal', async () => {
+    const w = await withRules([
+      'SecRequestBodyAccess On',
+      `SecRule ARGS:json.t "@streq ${tailPair[1]}" "id:1,phase:2,pass,log"`,
+      `SecRule ARGS:json.h "@streq ${headPair[1]}" "id:2,phase:2,pass,log"`,
+      `SecRule ARGS:json.t "@streq ${tailPair[0]}" "id:3,phase:2,pass,log"`,
+    ].join('\n'));
+    try {
+      expect(await w.matches(post(JSON.stringify({ t: tailPair[0], h: headPair[0] })))).toEqual([3]);
+      // Now held by the table: their partners collide with them and are still their own text.
+      expect(await w.matches(post(JSON.stringify({ t: tailPair[1], h: headPair[1] })))).toEqual([1, 2]);
+      expect(await w.matches(post(JSON.stringify({ t: tailPair[0], h: headPair[0] })))).toEqual([3]);
+    } finally {
+      w.close();
+    }
+  });
+});
+
 describe('long values hashed from a sample of their units', () => {
   it('two bodies of one length that differ only where the hash does not read are still told apart', async () => {
     // A value of more than 1,024 units is hashed from its first and last 256 units and 256

@@ -8,7 +8,7 @@ import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
 import { applyTransform, applyTransforms, TRANSFORM_COUNT } from "./transforms";
 import { Pairs, RequestData } from "./request";
-import { append, parseIntOr, reserved } from "./bytes";
+import { append, parseIntOr, reserved, unitsEqual } from "./bytes";
 import { familyOf } from "./family";
 import { HASH } from "util/hash";
 import { TxVars, txHash } from "./tx";
@@ -825,22 +825,6 @@ function unitsHash(p: usize, n: i32): u32 {
   h ^= h >> 32;
   h *= 0xbf58476d1ce4e5b9;
   return <u32>(h >> 32);
-}
-
-/** Whether the `n` units at `p` and at `q` are equal (eight bytes per step: memory.compare goes byte by byte). */
-@inline function unitsEqual(p: usize, q: usize, n: i32): bool {
-  const end = p + (<usize>n << 1);
-  while (p + 8 <= end) {
-    if (load<u64>(p) != load<u64>(q)) return false;
-    p += 8;
-    q += 8;
-  }
-  while (p < end) {
-    if (load<u16>(p) != load<u16>(q)) return false;
-    p += 2;
-    q += 2;
-  }
-  return true;
 }
 
 /** The value table's interned value equal to s[start, end), or null (JSON values repeated from earlier requests: see ValueTable.valueOfSlice). */

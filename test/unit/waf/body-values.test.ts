@@ -270,3 +270,39 @@ describe('JSON with whitespace between its tokens', () => {
     }
   });
 });
+
+describe('JSON strings read four units at a time', () => {
+  it('a quote or a backslash escape at any place in a key or value ends or decodes it there', async () => {
+    // The flattener looks for the closing quote four units at a time: a quote or backslash in
+    // any of the four places, in strings of every length around those steps, must be found.
+    const lengths = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12];
+    const lines = ['SecRequestBodyAccess On', 'SecRule REQBODY_ERROR "!@eq 0" "id:1,phase:2,pass,log"'];
+    const doc: Record<string, string> = {};
+    let id = 10;
+    const expected: number[] = [];
+    for (const n of lengths) {
+      // A plain value of n units, under a key of n units.
+      const key = 'k'.repeat(n) + `p${n}`;
+      doc[key] = 'a'.repeat(n);
+      lines.push(`SecRule ARGS:json.${key} "@rx ^a{${n}}$" "id:${id},phase:2,pass,log"`);
+      expected.push(id++);
+      for (let k = 0; k <= n; k++) {
+        // An escaped quote, then an escaped backslash, after k of n units.
+        doc[`q${n}_${k}`] = 'a'.repeat(k) + '"' + 'b'.repeat(n - k);
+        lines.push(`SecRule ARGS:json.q${n}_${k} "@rx ^a{${k}}\\x22b{${n - k}}$" "id:${id},phase:2,pass,log"`);
+        expected.push(id++);
+        doc[`s${n}_${k}`] = 'a'.repeat(k) + '\\' + 'b'.repeat(n - k);
+        lines.push(`SecRule ARGS:json.s${n}_${k} "@rx ^a{${k}}\\x5cb{${n - k}}$" "id:${id},phase:2,pass,log"`);
+        expected.push(id++);
+      }
+    }
+    const w = await withRules(lines.join('\n'));
+    try {
+      expect(await w.matches(post(JSON.stringify(doc)))).toEqual(expected);
+      // An unterminated string of every length is an error, not a value.
+      for (const n of lengths) expect(await w.matches(post(`{"a":"${'x'.repeat(n)}`)), `length ${n}`).toEqual([1]);
+    } finally {
+      w.close();
+    }
+  });
+});

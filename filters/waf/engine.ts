@@ -898,6 +898,15 @@ const listSizes: i32[] = [];
  */
 const listPool: CollectedTargets[] = [];
 const POOLED_LIST_MAX = 1024;
+/**
+ * Larger lists (a JSON body's ARGS: thousands of entries) are kept too, in a pool of their own
+ * bounded by the entries their arrays hold in all (BIG_POOL_ROOM), without their per-slot arrays:
+ * a body of one shape sent again needs no new arrays for its lists, whose zeroing and freeing
+ * cost as much as filling them.
+ */
+const bigListPool: CollectedTargets[] = [];
+let bigPoolRoom = 0;
+const BIG_POOL_ROOM = 1 << 16;
 const LIST_POOL_MAX = 256;
 /** The room of a transaction's kept-list ids at first (a GET at PL1 collects ~20 lists). */
 const KEPT_LISTS_ROOM = 32;
@@ -1011,6 +1020,11 @@ class CollectedTargets extends TargetList {
   constructor(room: i32) {
     super(room);
     this.room = room;
+  }
+
+  /** Lets go of the emptied per-slot arrays reset keeps (a large list's would hold thousands of entries' room). */
+  dropSpareSlots(): void {
+    if (this.spareSlots.length != 0) this.spareSlots = [];
   }
 
   /** Empties the list for another collection (its arrays keep their room). */
@@ -1416,11 +1430,18 @@ export class Transaction {
       const i = unchecked(kept[k]);
       const l = unchecked(cache[i])!;
       unchecked(cache[i] = null);
-      if (max(l.room, l.ids.length) <= POOLED_LIST_MAX && listPool.length < LIST_POOL_MAX) {
+      const room = max(l.room, l.ids.length);
+      if (room <= POOLED_LIST_MAX && listPool.length < LIST_POOL_MAX) {
         // Emptied now, not when reused: a pooled list must not keep this request's collections
         // (their names and values) reachable, or every later collection marks them again.
         l.reset();
         append(listPool, l);
+      } else if (room > POOLED_LIST_MAX && bigPoolRoom + room <= BIG_POOL_ROOM) {
+        l.reset();
+        l.dropSpareSlots();
+        l.room = room;
+        bigPoolRoom += room;
+        append(bigListPool, l);
       }
     }
     if (kept.length != 0) kept.length = 0;
@@ -1832,6 +1853,9 @@ export class Transaction {
     let l: CollectedTargets;
     if (listPool.length > 0 && hint <= POOLED_LIST_MAX) {
       l = listPool.pop(); // emptied when released
+    } else if (hint > POOLED_LIST_MAX && bigListPool.length > 0) {
+      l = bigListPool.pop();
+      bigPoolRoom -= l.room;
     } else {
       l = new CollectedTargets(hint);
     }

@@ -125,6 +125,29 @@ describe('the value table across requests', () => {
   });
 });
 
+describe('target lists of large bodies kept for the next request', () => {
+  it('a list reused from one body to the next holds only the next body\'s entries', async () => {
+    // Lists of more than 1,024 entries go to a pool of their own and are emptied there: what a
+    // body collected must not be seen again with the next one, shorter or longer.
+    const w = await withRules([
+      'SecRequestBodyAccess On',
+      'SecRule &ARGS "@eq 1500" "id:1,phase:2,pass,log"',
+      'SecRule ARGS "@contains evil" "id:2,phase:2,pass,log,msg:%{MATCHED_VAR_NAME}"',
+      'SecRule &ARGS_NAMES "@ge 2000" "id:3,phase:2,pass,log"',
+    ].join('\n'));
+    try {
+      const body = (n: number, evilAt: number) => JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i === evilAt ? 'so evil' : `v${i}`])));
+      expect(await w.matches(post(body(2000, 1999)))).toEqual([2, 3]);
+      expect(await w.matches(post(body(1500, -1)))).toEqual([1]);
+      const res = await w.send(post(body(1500, 10)));
+      expect(auditLines(res).map((a) => [a.rule_id, a.msg])).toEqual([[1, ''], [2, 'ARGS:json.k10']]);
+      expect(await w.matches(post(body(2500, -1)))).toEqual([3]);
+    } finally {
+      w.close();
+    }
+  });
+});
+
 describe('JSON values taken from the value table by their text', () => {
   // A JSON value the table already holds is taken from it instead of copied, found by a hash of
   // its units, then compared unit by unit. These pairs have one length and one hash

@@ -275,13 +275,18 @@ class ValueTable {
    * judged without computing that form: from the value's summary, with the units each step that
    * may change it can add. False: no literal of them can occur in the form.
    */
-  mayHoldLiteralAfter(id: i32, chain: i32, masks: Uint64Array, rules: RuleSet): bool {
+  @inline mayHoldLiteralAfter(id: i32, chain: i32, masks: Uint64Array, rules: RuleSet): bool {
     const at = this.summaryAt(id);
-    let lo = unchecked(this.sums[at]), hi = unchecked(this.sums[at + 1]);
+    const lo = unchecked(this.sums[at]), hi = unchecked(this.sums[at + 1]);
     // A value no step of the list can add a unit to (most) holds every unit of its forms.
     if (chain < this.chainAddLo.length && disjoint(lo, hi, unchecked(this.chainAddLo[chain]), unchecked(this.chainAddHi[chain]))) {
       return mayHoldLiteral(lo, hi, masks);
     }
+    return this.mayHoldLiteralStepping(lo, hi, chain, masks, rules);
+  }
+
+  /** mayHoldLiteralAfter for a value some step of the list may add units to. */
+  private mayHoldLiteralStepping(lo: u64, hi: u64, chain: i32, masks: Uint64Array, rules: RuleSet): bool {
     // The list's steps, last first (its trie), then applied in order.
     const steps = stepScratch;
     let n = 0;

@@ -66,7 +66,8 @@ export class Pairs {
         for (let k = 0; k < LOWER_RECENT; k++) {
           if (unchecked(seen[k]) == at) { low = unchecked(lowered[k]); break; }
         }
-        if (low === null) {
+        // A null test by address: `=== null` on a string is a call to String.__eq.
+        if (changetype<usize>(low) == 0) {
           low = lowerName(name);
           unchecked(seen[next] = at);
           unchecked(lowered[next] = low);
@@ -314,7 +315,7 @@ class JsonName {
    */
   valueAt(s: string, start: i32, end: i32, known: KnownValue): string {
     const last = this.last;
-    if (last === null) {
+    if (changetype<usize>(last) == 0) { // (by address: `=== null` on a string calls String.__eq)
       const v = copyOf(s, start, end, known);
       this.last = v;
       return v;
@@ -342,7 +343,7 @@ class JsonName {
 /** s[start, end): the string `known` holds for it, else a new one. */
 @inline function copyOf(s: string, start: i32, end: i32, known: KnownValue): string {
   const v = known(s, start, end);
-  return v !== null ? v : s.substring(start, end);
+  return changetype<usize>(v) != 0 ? changetype<string>(v) : s.substring(start, end);
 }
 
 /** What the flattener reads next. */

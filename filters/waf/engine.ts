@@ -10,7 +10,6 @@ import { applyTransform, applyTransforms, TRANSFORM_COUNT } from "./transforms";
 import { Pairs, RequestData } from "./request";
 import { append, parseIntOr, reserved, unitsEqual } from "./bytes";
 import { familyOf } from "./family";
-import { HASH } from "util/hash";
 import { TxVars, txHash } from "./tx";
 import { HI_DONE, addedUnits, caseTrigger, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
 

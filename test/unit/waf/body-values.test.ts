@@ -304,7 +304,7 @@ describe('JSON strings read four units at a time', () => {
     let id = 10;
     const expected: number[] = [];
     for (const n of lengths) {
-      // A plain value of n units, under a key of n units.
+      // A plain value of n units, under a key of n 'k's and a suffix.
       const key = 'k'.repeat(n) + `p${n}`;
       doc[key] = 'a'.repeat(n);
       lines.push(`SecRule ARGS:json.${key} "@rx ^a{${n}}$" "id:${id},phase:2,pass,log"`);

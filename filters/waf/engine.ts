@@ -309,28 +309,21 @@ class ValueTable {
   }
 
   intern(v: string): i32 {
-    const h = v.length > LONG_VALUE_HASHED ? sampledHash(v) : unitsHash(changetype<usize>(v), v.length);
-    let slots = this.slots;
-    let mask = slots.length - 1;
-    let at = <i32>h & mask;
-    const values = this.values, hashes = this.hashes;
-    while (true) {
-      const e = unchecked(slots[at]);
-      if (e == 0) break;
-      const known = e - 1;
-      if (unchecked(hashes[known]) == h && unchecked(values[known]) == v) return known;
-      at = (at + 1) & mask;
-    }
-    const id = values.length;
-    append(values, v);
-    this.chars += v.length;
-    if (id >= hashes.length) {
+    const n = v.length;
+    const h = n > LONG_VALUE_HASHED ? sampledHash(v) : unitsHash(changetype<usize>(v), n);
+    const found = this.find(changetype<usize>(v), n, h);
+    if (found >= 0) return found;
+    const id = this.values.length;
+    append(this.values, v);
+    this.chars += n;
+    if (id >= this.hashes.length) {
       const bigger = new Uint32Array(capacityFor(id));
-      bigger.set(hashes);
+      bigger.set(this.hashes);
       this.hashes = bigger;
     }
     unchecked(this.hashes[id] = h);
-    unchecked(slots[at] = id + 1);
+    const slots = this.slots;
+    unchecked(slots[-found - 1] = id + 1);
     // At most half full: lookups stay short.
     if (++this.interned * 2 > slots.length) this.rehash(slots.length << 1);
     return id;
@@ -345,17 +338,27 @@ class ValueTable {
     const n = end - start;
     if (n > LONG_VALUE_HASHED) return null;
     const q = changetype<usize>(s) + (<usize>start << 1);
-    const h = unitsHash(q, n);
+    const found = this.find(q, n, unitsHash(q, n));
+    return found >= 0 ? unchecked(this.values[found]) : null;
+  }
+
+  /**
+   * The id of the interned value of the `n` units at `q`, whose hash is `h`; when none is,
+   * -(the empty slot where it would go + 1). One probe for intern and valueOfSlice.
+   */
+  @inline private find(q: usize, n: i32, h: u32): i32 {
     const slots = this.slots, hashes = this.hashes, values = this.values;
     const mask = slots.length - 1;
     let at = <i32>h & mask;
     while (true) {
       const e = unchecked(slots[at]);
-      if (e == 0) return null;
+      if (e == 0) return -(at + 1);
       const known = e - 1;
       if (unchecked(hashes[known]) == h) {
         const v = unchecked(values[known]);
-        if (v.length == n && unitsEqual(changetype<usize>(v), q, n)) return v;
+        const p = changetype<usize>(v);
+        // The same string (a repeated header or JSON value) needs no compare of its units.
+        if (v.length == n && (p == q || unitsEqual(p, q, n))) return known;
       }
       at = (at + 1) & mask;
     }

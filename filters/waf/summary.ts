@@ -9,6 +9,7 @@
 //    holding every unit of it, so a rule none of whose literals can occur is not run.
 // Pure: no host calls.
 import { Transform } from "./transforms";
+import { isSpace } from "./bytes";
 
 /** Bit (in the high word, units 64..127) set when the value has an ASCII upper-case letter (folded into the lower-case bits otherwise). */
 export const HI_UPPER: u64 = 1 << (0x41 - 64);
@@ -97,7 +98,7 @@ function hasSpacing(s: string): bool {
   for (let i = 1; i < n - 1; i++) {
     if (load<u16>(p + (<usize>i << 1)) != 0x20) continue;
     const next = <i32>load<u16>(p + (<usize>(i + 1) << 1));
-    if (next == 0x2f || next == 0x28 || next == 0xa0 || (next <= 0x20 && (next == 0x20 || (next >= 0x09 && next <= 0x0d)))) return true;
+    if (next == 0x2f || next == 0x28 || next == 0xa0 || isSpace(next)) return true;
   }
   return false;
 }
@@ -129,14 +130,19 @@ function summarizeLong(s: string, out: Uint64Array, at: i32): void {
   unchecked(out[at + 1] = hi);
 }
 
+/** ASCII whitespace as bytes.ts isSpace but the space (0x20): \t, \n, \v, \f, \r. */
+function controlSpaces(): UnitMask {
+  return new UnitMask().addUnit(0x09).addUnit(0x0a).addUnit(0x0b).addUnit(0x0c).addUnit(0x0d);
+}
+
 /** ASCII whitespace as bytes.ts isSpace (space, \t, \n, \v, \f, \r). */
 function spaces(): UnitMask {
-  return new UnitMask().addUnit(0x20).addUnit(0x09).addUnit(0x0a).addUnit(0x0b).addUnit(0x0c).addUnit(0x0d);
+  return controlSpaces().addUnit(0x20);
 }
 
 /** Whitespace other than the space (0x20), whose part HI_SPACING tells, and U+00A0 (isWideSpace). */
 function spacing(): UnitMask {
-  return new UnitMask(0, HI_SPACING).addUnit(0x09).addUnit(0x0a).addUnit(0x0b).addUnit(0x0c).addUnit(0x0d).addUnit(0xa0);
+  return controlSpaces().addUnit(0xa0).or(new UnitMask(0, HI_SPACING));
 }
 
 /** Matches every summary: the transformation may change any value. */

@@ -2043,6 +2043,15 @@ export class Transaction {
       }
       return;
     }
+    if (needLower && !checkExclusions) {
+      // A plain key (`REQUEST_HEADERS:User-Agent`): its entries from the collection's name index.
+      let i = p.firstNamed(t.key);
+      while (i >= 0) {
+        this.addAt(out, p, kind, i, unchecked(pids[i]));
+        i = p.nextNamed(i, t.key);
+      }
+      return;
+    }
     const lower = needLower || checkExclusions ? p.lowerNames() : p.names;
     // A plain key (`REQUEST_HEADERS:User-Agent`) selects only names of its length: most names
     // are passed over without a string comparison.

@@ -18,12 +18,19 @@ export class Pairs {
   firstNames: i32[] | null = null;
   firstValues: i32[] | null = null;
   idEpoch: i32 = 0;
+  /**
+   * Index of the lowercased names (firstNamed): per hash slot its first entry, per entry the next
+   * one in its slot, in entry order. Made on the first lookup by name, dropped with `lower`.
+   */
+  private slotFirst: Int32Array | null = null;
+  private nextInSlot: Int32Array | null = null;
   add(name: string, value: string): void {
     // Room for a few entries at once (an empty array regrows on its first push).
     if (this.names === NO_STRINGS) { this.names = reserved<string>(PAIRS_ROOM); this.values = reserved<string>(PAIRS_ROOM); }
     append(this.names, name);
     append(this.values, value);
     this.lower = null;
+    this.slotFirst = null;
     this.nameIds = null;
     this.valueIds = null;
     this.firstNames = null;
@@ -40,6 +47,7 @@ export class Pairs {
   beginAppending(): void {
     if (this.names === NO_STRINGS) { this.names = []; this.values = []; }
     this.lower = null;
+    this.slotFirst = null;
     this.nameIds = null;
     this.valueIds = null;
     this.firstNames = null;
@@ -82,6 +90,52 @@ export class Pairs {
     }
     return l;
   }
+
+  /**
+   * The first entry whose lowercased name is `lowerKey` (itself lowercase), or -1; `nextNamed`
+   * gives the following ones, in entry order. A selector with a plain key (`REQUEST_HEADERS:Host`)
+   * reads its entries this way instead of comparing every name.
+   */
+  firstNamed(lowerKey: string): i32 {
+    let first = this.slotFirst;
+    if (first === null) first = this.indexNames();
+    const i = unchecked(first[<i32>(nameHash(lowerKey) & <u32>(first.length - 1))]);
+    return i < 0 || unchecked(this.lower![i]) == lowerKey ? i : this.nextNamed(i, lowerKey);
+  }
+
+  /** The entry after `i` whose lowercased name is `lowerKey`, or -1 (after `firstNamed`). */
+  nextNamed(i: i32, lowerKey: string): i32 {
+    const next = this.nextInSlot!, lower = this.lower!;
+    i = unchecked(next[i]);
+    while (i >= 0 && unchecked(lower[i]) != lowerKey) i = unchecked(next[i]);
+    return i;
+  }
+
+  private indexNames(): Int32Array {
+    const lower = this.lowerNames(), n = lower.length;
+    let size = 8;
+    while (size < n * 2) size <<= 1;
+    const first = new Int32Array(size), next = new Int32Array(max(n, 1));
+    first.fill(-1);
+    // Backwards, each entry put before the ones already in its slot: every chain in entry order.
+    for (let i = n - 1; i >= 0; i--) {
+      const s = <i32>(nameHash(unchecked(lower[i])) & <u32>(size - 1));
+      unchecked(next[i] = first[s]);
+      unchecked(first[s] = i);
+    }
+    this.nextInSlot = next;
+    this.slotFirst = first;
+    return first;
+  }
+}
+
+/** A name's hash for Pairs' name index (a few units: names are short, collisions only cost a compare). */
+function nameHash(s: string): u32 {
+  const n = s.length;
+  if (n == 0) return 0;
+  const p = changetype<usize>(s);
+  const a = <u32>load<u16>(p), b = <u32>load<u16>(p + (<usize>(n - 1) << 1)), c = <u32>load<u16>(p + (<usize>(n >> 1) << 1));
+  return ((<u32>n * 0x9e3779b1) ^ (a * 0x85ebca6b) ^ (b * 0xc2b2ae35) ^ (c * 0x27d4eb2f)) >> 7;
 }
 
 /** The names and values of every empty Pairs (replaced on the first add, never written). */
@@ -149,9 +203,8 @@ export class RequestData {
 
   /** The first value of a request header (names compared case-insensitively). */
   header(name: string): string {
-    const lower = this.headers.lowerNames();
-    for (let i = 0; i < lower.length; i++) if (unchecked(lower[i]) == name) return this.headers.values[i];
-    return "";
+    const i = this.headers.firstNamed(name);
+    return i < 0 ? "" : this.headers.values[i];
   }
 }
 

@@ -114,7 +114,7 @@ export class Pairs {
   private indexNames(): Int32Array {
     const lower = this.lowerNames(), n = lower.length;
     let size = 8;
-    while (size < n * 2) size <<= 1;
+    while (size < n) size <<= 1;
     const first = new Int32Array(size), next = new Int32Array(max(n, 1));
     first.fill(-1);
     // Backwards, each entry put before the ones already in its slot: every chain in entry order.

@@ -95,30 +95,50 @@ function unicodeToByte(code: i32): i32 {
 }
 
 export function urlDecode(s: string, unicode: bool): string {
-  if (!hasUnit(s, 0x25) && !hasUnit(s, 0x2b)) return s; // no % or +
-  const b = builderFor(s.length);
   const n = s.length;
   const p = changetype<usize>(s);
-  for (let i = 0; i < n; i++) {
-    const c = <i32>load<u16>(p + (<usize>i << 1));
-    if (c == 0x2b) { b.push(0x20); continue; }
-    if (c == 0x25) {
-      if (unicode && i + 5 < n && (s.charCodeAt(i + 1) | 0x20) == 0x75) {
-        const h1 = hexValue(s.charCodeAt(i + 2)), h2 = hexValue(s.charCodeAt(i + 3));
-        const h3 = hexValue(s.charCodeAt(i + 4)), h4 = hexValue(s.charCodeAt(i + 5));
+  // Up to the first % or +, the value is its own decoding (none: the value itself).
+  let i = 0;
+  while (i < n) {
+    const c = <u32>load<u16>(p + (<usize>i << 1));
+    if (c == 0x25 || c == 0x2b) break;
+    i++;
+  }
+  if (i == n) return s;
+  // Never longer than the input: plain stores into the builder, the plain start copied at once.
+  const b = builderFor(n);
+  const q = b.data;
+  memory.copy(q, p, <usize>i << 1);
+  let o = i;
+  for (; i < n; i++) {
+    let c = <i32>load<u16>(p + (<usize>i << 1));
+    if (c == 0x2b) {
+      c = 0x20;
+    } else if (c == 0x25) {
+      if (unicode && i + 5 < n && (<i32>load<u16>(p + (<usize>(i + 1) << 1)) | 0x20) == 0x75) {
+        const h1 = hexValue(<i32>load<u16>(p + (<usize>(i + 2) << 1))), h2 = hexValue(<i32>load<u16>(p + (<usize>(i + 3) << 1)));
+        const h3 = hexValue(<i32>load<u16>(p + (<usize>(i + 4) << 1))), h4 = hexValue(<i32>load<u16>(p + (<usize>(i + 5) << 1)));
         if (h1 >= 0 && h2 >= 0 && h3 >= 0 && h4 >= 0) {
-          b.push(unicodeToByte((h1 << 12) | (h2 << 8) | (h3 << 4) | h4));
+          store<u16>(q + (<usize>o << 1), <u16>unicodeToByte((h1 << 12) | (h2 << 8) | (h3 << 4) | h4));
+          o++;
           i += 5;
           continue;
         }
       }
       if (i + 2 < n) {
-        const h = hexValue(s.charCodeAt(i + 1)), l = hexValue(s.charCodeAt(i + 2));
-        if (h >= 0 && l >= 0) { b.push((h << 4) | l); i += 2; continue; }
+        const h = hexValue(<i32>load<u16>(p + (<usize>(i + 1) << 1))), l = hexValue(<i32>load<u16>(p + (<usize>(i + 2) << 1)));
+        if (h >= 0 && l >= 0) {
+          store<u16>(q + (<usize>o << 1), <u16>((h << 4) | l));
+          o++;
+          i += 2;
+          continue;
+        }
       }
     }
-    b.push(c);
+    store<u16>(q + (<usize>o << 1), <u16>c);
+    o++;
   }
+  b.length = o;
   return b.toString();
 }
 

@@ -51,6 +51,20 @@ describe('transformations (t:) turn the value the operator sees into the documen
     const line = auditLines(res).find((l) => l.rule_id === 99);
     expect(line?.data).toBe(expected);
   });
+  it('urlDecode and urlDecodeUni keep what is not a whole escape, before, between and after escapes', async () => {
+    const w = await withRules([
+      `SecRule REQUEST_HEADERS:x-v "@unconditionalMatch" "id:1,phase:1,pass,log,t:none,t:urlDecode,logdata:'%{MATCHED_VAR}'"`,
+      `SecRule REQUEST_HEADERS:x-w "@unconditionalMatch" "id:2,phase:1,pass,log,t:none,t:urlDecodeUni,logdata:'%{MATCHED_VAR}'"`,
+    ].join('\n'));
+    const decoded = async (name: string, value: string, id: number) =>
+      auditLines(await w.send({ path: '/', headers: { [name]: value } })).find((l) => l.rule_id === id)?.data;
+    expect(await decoded('x-v', 'plain text only', 1)).toBe('plain text only');
+    expect(await decoded('x-v', '+lead%zz%%41%4+x%', 1)).toBe(' lead%zz%A%4 x%');
+    expect(await decoded('x-v', '%u0041', 1)).toBe('%u0041'); // %u is urlDecodeUni's
+    expect(await decoded('x-w', '%u0041b%uFF21%u004', 2)).toBe('AbA%u004');
+    expect(await decoded('x-w', 'x%uZZ41%u12%41', 2)).toBe('x%uZZ41%u12A');
+    w.close();
+  });
   it('none resets the list (a rule sees the raw value again)', async () => {
     const w = await withRules(`SecRule REQUEST_HEADERS:x-v "@streq AbC" "id:1,phase:1,pass,log,t:lowercase,t:none"`);
     expect(await w.matches({ path: '/', headers: { 'x-v': 'AbC' } })).toEqual([1]);

@@ -45,3 +45,30 @@ export const okUpstream = () => ({ status: 200, headers: { 'content-type': 'text
 export const bundledPl1 = { ruleset: { paranoia_level: 1 }, audit_log: false, log_level: 'error' };
 /** One rule instead of the ruleset: the floor of the host and the filter's request handling. */
 export const oneRuleFloor = { rules: 'SecRuleEngine On\nSecRequestBodyAccess On\nSecRule REQUEST_METHOD "@streq TRACE" "id:1,phase:1,deny"', audit_log: false, log_level: 'error' };
+
+/**
+ * Request bodies shaped against the request parsers, by name: `(n, i) => [content type, body of
+ * about n characters]`, different for each `i` (as an attacker's would be: no per-value result
+ * kept from an earlier request answers for it). Each made a parser's time or memory grow with the
+ * square of n until the parsers were bounded (a pair's `=` or a reference's `;` searched to the
+ * end of the body, text rebuilt by concatenation, every value's name repeating a long path); they
+ * must grow linearly. Used by waf-host.mjs (time per request at two sizes) and
+ * test/unit/waf/hostile-bodies.test.ts.
+ */
+const longKey = 'k'.repeat(1000);
+export const hostileBodies = {
+  'form, no =': (n, i = 0) => ['application/x-www-form-urlencoded', 'a&'.repeat(Math.floor(n / 2)) + `z=${i}`],
+  'XML, bare &': (n, i = 0) => ['application/xml', '<r>' + '&'.repeat(n - 16) + i + '</r>'],
+  'XML, declarations': (n, i = 0) => ['application/xml', '<r>' + '<?a>'.repeat(Math.floor(n / 4) - 4) + i + '</r>'],
+  'XML, nested elements': (n, i = 0) => ['application/xml', '<a>x'.repeat(Math.floor(n / 4)) + i],
+  'JSON, long path': (n, i = 0) => {
+    const levels = Math.floor(n / 2 / (longKey.length + 4));
+    const values = Array.from({ length: Math.floor(n / 2 / 12) }, (_, k) => `"a${k}":${i}`).join(',');
+    return ['application/json', `{"${longKey}":`.repeat(levels) + '{' + values + '}' + '}'.repeat(levels)];
+  },
+  'XML, long path': (n, i = 0) => {
+    const levels = Math.floor(n / 2 / (longKey.length + 2));
+    const values = Array.from({ length: Math.floor(n / 2 / 14) }, (_, k) => `<b${k} a='${i}'/>`).join('');
+    return ['application/xml', `<${longKey}>`.repeat(levels) + values];
+  },
+};

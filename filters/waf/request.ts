@@ -210,18 +210,25 @@ export class RequestData {
 
 /** `a=1&b=2` → pairs, names and values URL-decoded; a name without `=` gets an empty value. */
 export function parseUrlEncoded(s: string, out: Pairs): void {
-  if (s.length == 0) return;
-  let start = 0;
   const n = s.length;
-  while (start <= n) {
-    let end = s.indexOf("&", start);
-    if (end < 0) end = n;
-    if (end > start) {
-      const eq = s.indexOf("=", start);
-      if (eq >= 0 && eq < end) out.add(urlDecode(s.substring(start, eq), false), urlDecode(s.substring(eq + 1, end), false));
-      else out.add(urlDecode(s.substring(start, end), false), "");
+  if (n == 0) return;
+  const p = changetype<usize>(s);
+  // One pass: each pair's `=` is looked for within the pair only (a search to the end of the
+  // input from every pair made `a&a&a&...` quadratic).
+  let start = 0;
+  let eq = -1;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? <u32>load<u16>(p + (<usize>i << 1)) : 0x26;
+    if (c == 0x3d) {
+      if (eq < 0) eq = i;
+    } else if (c == 0x26) {
+      if (i > start) {
+        if (eq >= 0) out.add(urlDecode(s.substring(start, eq), false), urlDecode(s.substring(eq + 1, i), false));
+        else out.add(urlDecode(s.substring(start, i), false), "");
+      }
+      start = i + 1;
+      eq = -1;
     }
-    start = end + 1;
   }
 }
 
@@ -269,6 +276,19 @@ export function contentTypeParam(contentType: string, name: string): string {
 
 const JSON_MAX_DEPTH = 256;
 const JSON_MAX_ARGS = 16384;
+
+/**
+ * The units of flattened names (JSON and XML paths) a body may make: 4 per unit of the body, at
+ * least 64 Ki. A name repeats its parents' (`json.a.b.c`), so a long path over many distinct keys
+ * (`{"<1,000 units>":{..."a1":1,"a2":2,...}}`) would otherwise make memory and time grow with
+ * the square of the body; past the bound the body is a parse error (REQBODY_ERROR).
+ */
+export function nameBudget(bodyLength: i32): i32 {
+  return max(NAME_BUDGET_MIN, min(bodyLength, i32.MAX_VALUE >> 3) << 2);
+}
+const NAME_BUDGET_MIN = 65536;
+/** The units of the names made by the JSON body being flattened (JsonName.child adds to it). */
+let jsonNameUnits: i32 = 0;
 
 /**
  * JSON body → ARGS_POST: every scalar under its dotted path (`json.user.name`; array elements
@@ -334,7 +354,9 @@ class JsonName {
     if (n <= JSON_LINEAR_CHILDREN) {
       for (let k = 0; k < n; k++) if (unchecked(keys[k]) == key) return unchecked(nodes[k]);
     } else if (this.byKey!.has(key)) return this.byKey!.get(key);
-    const c = new JsonName(this.name + "." + key);
+    const name = this.name + "." + key;
+    jsonNameUnits += name.length;
+    const c = new JsonName(name);
     keys.push(key);
     nodes.push(c);
     if (n + 1 > JSON_LINEAR_CHILDREN) {
@@ -480,6 +502,8 @@ class JsonFlattener {
     let levels = 1, depth = 0;
     let pos = skipSpaces(p, 0, n);
     if (pos >= n) return "empty JSON body";
+    jsonNameUnits = 0;
+    const budget = nameBudget(n);
     out.beginAppending();
     const names = out.names, values = out.values;
     let state = JSON_VALUE;
@@ -547,6 +571,7 @@ class JsonFlattener {
           pos = this.pos;
           node = top.child(k);
         }
+        if (jsonNameUnits > budget) return "JSON names longer than " + budget.toString() + " characters in all";
         pos = skipSpaces(p, pos, n);
         if (pos >= n || unitAt(p, pos) != 0x3a) return "expected : in JSON at " + pos.toString();
         pos++;
@@ -742,7 +767,7 @@ const XML_MAX_VALUES = 16384;
  * an unterminated construct.
  */
 export function flattenXml(s: string, out: Pairs): string {
-  const stack = new Array<string>();
+  const path = new XmlPath(nameBudget(s.length));
   let i = 0;
   const n = s.length;
   while (i < n && out.length < XML_MAX_VALUES) {
@@ -750,7 +775,11 @@ export function flattenXml(s: string, out: Pairs): string {
     const textEnd = lt < 0 ? n : lt;
     if (textEnd > i) {
       const text = s.substring(i, textEnd).trim();
-      if (text.length > 0) out.add(xmlPath(stack), decodeXmlEntities(text));
+      if (text.length > 0) {
+        const name = path.current();
+        if (name === null) return path.overBudget();
+        out.add(name!, decodeXmlEntities(text));
+      }
     }
     if (lt < 0) break;
     if (s.startsWith("<!--", lt)) {
@@ -762,15 +791,23 @@ export function flattenXml(s: string, out: Pairs): string {
     if (s.startsWith("<![CDATA[", lt)) {
       const end = s.indexOf("]]>", lt + 9);
       if (end < 0) return "unterminated CDATA section";
-      out.add(xmlPath(stack), s.substring(lt + 9, end));
+      const name = path.current();
+      if (name === null) return path.overBudget();
+      out.add(name!, s.substring(lt + 9, end));
       i = end + 3;
       continue;
     }
     if (s.startsWith("<!", lt) || s.startsWith("<?", lt)) {
       // DOCTYPE (with an internal subset in brackets) or a processing instruction.
       let end = s.indexOf(">", lt);
-      const bracket = s.indexOf("[", lt);
-      if (bracket >= 0 && end >= 0 && bracket < end) end = s.indexOf("]>", bracket) >= 0 ? s.indexOf("]>", bracket) + 1 : -1;
+      // An internal subset's `[` counts only before that `>` (looked for there alone: a search to
+      // the end from every `<?` made `<?a><?a>...` quadratic).
+      let bracket = -1;
+      for (let k = lt + 2; k < end; k++) if (s.charCodeAt(k) == 0x5b) { bracket = k; break; }
+      if (bracket >= 0) {
+        const close = s.indexOf("]>", bracket);
+        end = close >= 0 ? close + 1 : -1;
+      }
       if (end < 0) return "unterminated XML declaration";
       if (s.startsWith("<!", lt)) out.add("xml.!doctype", s.substring(lt, end + 1));
       i = end + 1;
@@ -780,7 +817,7 @@ export function flattenXml(s: string, out: Pairs): string {
     if (gt < 0) return "unterminated XML tag";
     let tag = s.substring(lt + 1, gt);
     if (tag.startsWith("/")) {
-      if (stack.length > 0) stack.pop();
+      path.pop();
       i = gt + 1;
       continue;
     }
@@ -789,7 +826,7 @@ export function flattenXml(s: string, out: Pairs): string {
     let k = 0;
     while (k < tag.length && !isSpace(tag.charCodeAt(k))) k++;
     const name = tag.substring(0, k);
-    stack.push(name);
+    path.push(name);
     // Attributes: name="value" or name='value'.
     while (k < tag.length) {
       while (k < tag.length && isSpace(tag.charCodeAt(k))) k++;
@@ -812,9 +849,13 @@ export function flattenXml(s: string, out: Pairs): string {
         while (k < tag.length && !isSpace(tag.charCodeAt(k))) k++;
         value = tag.substring(vs, k);
       }
-      if (an.length > 0) out.add(xmlPath(stack) + "@" + an, decodeXmlEntities(value));
+      if (an.length > 0) {
+        const name = path.attribute(an);
+        if (name === null) return path.overBudget();
+        out.add(name!, decodeXmlEntities(value));
+      }
     }
-    if (selfClosing) stack.pop();
+    if (selfClosing) path.pop();
     i = gt + 1;
   }
   return "";
@@ -826,15 +867,24 @@ export function flattenXml(s: string, out: Pairs): string {
  * `a="x"`. Anything else (an unknown or malformed reference) stays as written.
  */
 export function decodeXmlEntities(v: string): string {
-  if (v.indexOf("&") < 0) return v;
-  let out = "";
+  const n = v.length;
+  const p = changetype<usize>(v);
   let i = 0;
-  while (i < v.length) {
-    const amp = v.indexOf("&", i);
-    if (amp < 0) { out += v.substring(i); break; }
-    out += v.substring(i, amp);
-    const semi = v.indexOf(";", amp + 1);
-    if (semi < 0 || semi - amp > 10) { out += "&"; i = amp + 1; continue; }
+  while (i < n && load<u16>(p + (<usize>i << 1)) != 0x26) i++;
+  if (i == n) return v;
+  // Linear: text copied unit by unit into one builder, and a reference's `;` looked for within
+  // the longest reference only (a search to the end from every `&` made `&&&...` quadratic).
+  const out = new ByteBuilder(n);
+  for (let k = 0; k < i; k++) out.push(<i32>load<u16>(p + (<usize>k << 1)));
+  while (i < n) {
+    const c = <i32>load<u16>(p + (<usize>i << 1));
+    if (c != 0x26) { out.push(c); i++; continue; }
+    const amp = i;
+    let semi = -1;
+    for (let k = amp + 1, last = min(n - 1, amp + XML_MAX_REFERENCE); k <= last; k++) {
+      if (load<u16>(p + (<usize>k << 1)) == 0x3b) { semi = k; break; }
+    }
+    if (semi < 0) { out.push(0x26); i = amp + 1; continue; }
     const ref = v.substring(amp + 1, semi);
     let rep: string | null = null;
     if (ref == "lt") rep = "<";
@@ -855,12 +905,15 @@ export function decodeXmlEntities(v: string): string {
       }
       if (ok && cp > 0 && (cp < 0xd800 || cp > 0xdfff)) rep = String.fromCodePoint(cp);
     }
-    if (rep === null) { out += "&"; i = amp + 1; continue; }
-    out += rep;
+    if (changetype<usize>(rep) == 0) { out.push(0x26); i = amp + 1; continue; }
+    out.pushString(rep!);
     i = semi + 1;
   }
-  return out;
+  return out.toString();
 }
+
+/** The longest reference decodeXmlEntities reads: `&` to `;` at most this many units apart. */
+const XML_MAX_REFERENCE = 10;
 
 function hexDigit(c: i32): i32 {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -869,6 +922,62 @@ function hexDigit(c: i32): i32 {
   return -1;
 }
 
-function xmlPath(stack: string[]): string {
-  return stack.length > 0 ? "xml." + stack.join(".") : "xml";
+/** An element path of an XML body: its name (`xml.a.b`, made once when a value needs it), its children and its attributes' names. */
+class XmlNode {
+  private made: string | null = null;
+  private children: Map<string, XmlNode> | null = null;
+  private attributes: Map<string, string> | null = null;
+  constructor(public parent: XmlNode | null, public element: string) {}
+  child(name: string): XmlNode {
+    let m = this.children;
+    if (m === null) this.children = m = new Map<string, XmlNode>();
+    if (m.has(name)) return m.get(name);
+    const c = new XmlNode(this, name);
+    m.set(name, c);
+    return c;
+  }
+  /** The name, made on first use: `units` counts what was made. */
+  name(units: XmlNameUnits): string {
+    const made = this.made;
+    if (made !== null) return made;
+    const parent = this.parent;
+    const n = parent === null ? "xml" : parent.name(units) + "." + this.element;
+    units.count += n.length;
+    this.made = n;
+    return n;
+  }
+  attribute(attr: string, units: XmlNameUnits): string {
+    let m = this.attributes;
+    if (m === null) this.attributes = m = new Map<string, string>();
+    if (m.has(attr)) return m.get(attr);
+    const n = this.name(units) + "@" + attr;
+    units.count += n.length;
+    m.set(attr, n);
+    return n;
+  }
+}
+
+class XmlNameUnits { count: i32 = 0; }
+
+/**
+ * The open XML elements. Each distinct path's name is made once (an element repeated under the
+ * same parent reuses it), and the units of all names made stay within the body's nameBudget.
+ */
+class XmlPath {
+  private top: XmlNode = new XmlNode(null, "");
+  private units: XmlNameUnits = new XmlNameUnits();
+  constructor(private budget: i32) {}
+  push(name: string): void { this.top = this.top.child(name); }
+  pop(): void { const p = this.top.parent; if (p !== null) this.top = p; }
+  /** The current path's name, or null once the body's names passed the budget. */
+  current(): string | null {
+    const n = this.top.name(this.units);
+    return this.units.count > this.budget ? null : n;
+  }
+  /** An attribute's name (`xml.a.b@id`), or null past the budget. */
+  attribute(name: string): string | null {
+    const n = this.top.attribute(name, this.units);
+    return this.units.count > this.budget ? null : n;
+  }
+  overBudget(): string { return "XML names longer than " + this.budget.toString() + " characters in all"; }
 }

@@ -1644,7 +1644,7 @@ export class Transaction {
       }
       if (hit) {
         const name = tl.nameAt(i);
-        if (firstName === null) {
+        if (changetype<usize>(firstName) == 0) { // by address: `=== null` on a string calls String.__eq
           firstName = name;
           firstValue = v;
         } else {
@@ -1660,7 +1660,7 @@ export class Transaction {
         for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
       }
     }
-    if (firstName === null) return false;
+    if (changetype<usize>(firstName) == 0) return false;
     if (matches !== null) {
       this.matchedVars = matches!;
     } else {
@@ -2165,12 +2165,14 @@ export class Transaction {
   private setvar(r: Rule, i: i32): void {
     const sv = r.setvars[i];
     const constKey = sv.constKey;
-    const key = constKey !== null ? constKey : this.expand(sv.name).toLowerCase();
-    const h = constKey !== null ? sv.constKeyHash : txHash(key);
+    // Null tests by address (`!== null` on a string calls String.__eq).
+    const keyIsConst = changetype<usize>(constKey) != 0;
+    const key = keyIsConst ? changetype<string>(constKey) : this.expand(sv.name).toLowerCase();
+    const h = keyIsConst ? sv.constKeyHash : txHash(key);
     const tx = this.tx;
     if (sv.op == SetVarOp.Unset) { tx.deleteHashed(key, h); return; }
     const constValue = sv.constValue;
-    const value = constValue !== null ? constValue : this.expand(sv.value);
+    const value = changetype<usize>(constValue) != 0 ? changetype<string>(constValue) : this.expand(sv.value);
     if (sv.op == SetVarOp.Set) { tx.setHashed(key, h, value); return; }
     const at = tx.find(key, h);
     const old = at >= 0 ? parseIntOr(tx.valueAt(at), 0) : 0;

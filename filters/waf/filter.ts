@@ -133,15 +133,16 @@ class WafStream extends Context {
     req.headers.reserve((pairs.length >> 1) + 1);
     for (let i = 0; i < pairs.length; i += 2) {
       const name = unchecked(pairs[i]);
-      if (name == SCORE_HEADER) { forged = true; continue; }
-      const value = toByteString(unchecked(pairs[i + 1]));
-      if (name == ":path") path = value;
-      else if (name == ":method") req.method = value;
-      else if (name.startsWith(":")) continue;
-      else {
-        req.headers.add(name, value);
-        if (name == "cookie") parseCookies(value, req.cookies);
+      // Compared only where the length or the first unit allows (each == is a call).
+      if (name.length == SCORE_HEADER.length && name == SCORE_HEADER) { forged = true; continue; }
+      if (name.length > 0 && name.charCodeAt(0) == 0x3a) {
+        if (name == ":path") path = toByteString(unchecked(pairs[i + 1]));
+        else if (name == ":method") req.method = toByteString(unchecked(pairs[i + 1]));
+        continue;
       }
+      const value = toByteString(unchecked(pairs[i + 1]));
+      req.headers.add(name, value);
+      if (name.length == 6 && name == "cookie") parseCookies(value, req.cookies);
     }
     if (forged) removeHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER);
     const authority = headerOf(pairs, ":authority");

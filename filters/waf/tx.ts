@@ -31,7 +31,11 @@ export class TxVars {
       const e = unchecked(slots[at]);
       if (e == 0) return -1;
       const i = e - 1;
-      if (unchecked(this.hashes[i]) == h && unchecked(this.live[i]) && unchecked(this.keys[i]) == key) return i;
+      if (unchecked(this.hashes[i]) == h && unchecked(this.live[i])) {
+        // The same string first (a rule's constant key finds the entry it set), else the units.
+        const k = unchecked(this.keys[i]);
+        if (changetype<usize>(k) == changetype<usize>(key) || k == key) return i;
+      }
       at = (at + 1) & mask;
     }
   }

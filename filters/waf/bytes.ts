@@ -59,6 +59,11 @@ export function textOf(s: string): string {
   }
 }
 
+/** Empties `a`, keeping its buffer (the `length` setter is a call that checks the capacity first). */
+@inline export function emptied<T>(a: Array<T>): void {
+  store<i32>(changetype<usize>(a), 0, offsetof<Array<T>>("length_"));
+}
+
 /** An empty array with room for `n` elements (pushes up to n do not regrow it). */
 export function reserved<T>(n: i32): Array<T> {
   const a = new Array<T>(n);

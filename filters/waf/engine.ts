@@ -8,7 +8,7 @@ import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
 import { applyTransform, applyTransforms, TRANSFORM_COUNT } from "./transforms";
 import { Pairs, RequestData } from "./request";
-import { append, parseIntOr, reserved, unitsEqual } from "./bytes";
+import { append, emptied, parseIntOr, reserved, unitsEqual } from "./bytes";
 import { familyOf } from "./family";
 import { TxVars, txHash } from "./tx";
 import { HI_DONE, addedUnits, caseTrigger, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
@@ -969,13 +969,12 @@ class TargetList {
   }
 
   clear(): void {
-    // Only the non-empty ones (setting a length is a call that checks the capacity).
-    if (this.ids.length != 0) this.ids.length = 0;
-    if (this.srcs.length != 0) this.srcs.length = 0;
-    if (this.runStart.length != 0) this.runStart.length = 0;
-    if (this.runKind.length != 0) this.runKind.length = 0;
-    if (this.runPairs.length != 0) this.runPairs.length = 0;
-    if (this.extra.length != 0) this.extra.length = 0;
+    emptied(this.ids);
+    emptied(this.srcs);
+    emptied(this.runStart);
+    emptied(this.runKind);
+    emptied(this.runPairs);
+    emptied(this.extra);
   }
 
   /** Starts a run of entries from `p` (null: named ones) with variable `kind`, unless the last run is one. */
@@ -1055,8 +1054,8 @@ class CollectedTargets extends TargetList {
     // collected again on every request: no allocation for them then). Only the few slot lists
     // that got entries are emptied (a group has up to hundreds of slots, nearly all empty).
     const filled = this.filledSlots;
-    for (let i = 0, n = filled.length; i < n; i++) unchecked(filled[i]).length = 0;
-    if (filled.length != 0) filled.length = 0;
+    for (let i = 0, n = filled.length; i < n; i++) emptied(unchecked(filled[i]));
+    emptied(filled);
     const sc = this.screened, used = this.screenedGroups;
     for (let i = 0, n = used.length; i < n; i++) {
       const g = unchecked(used[i]);
@@ -1067,7 +1066,7 @@ class CollectedTargets extends TargetList {
       while (spare.length <= g) spare.push(null);
       unchecked(spare[g] = per);
     }
-    if (used.length != 0) used.length = 0;
+    emptied(used);
     this.dropPrefix();
     this.rawCount = 0;
     this.deduped = false;
@@ -1464,7 +1463,7 @@ export class Transaction {
         append(bigListPool, l);
       }
     }
-    if (kept.length != 0) kept.length = 0;
+    emptied(kept);
   }
 
   private isRemoved(r: Rule): bool {

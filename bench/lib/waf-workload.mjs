@@ -61,6 +61,7 @@ export const hostileBodies = {
   'XML, bare &': (n, i = 0) => ['application/xml', '<r>' + '&'.repeat(n - 16) + i + '</r>'],
   'XML, declarations': (n, i = 0) => ['application/xml', '<r>' + '<?a>'.repeat(Math.floor(n / 4) - 4) + i + '</r>'],
   'XML, nested elements': (n, i = 0) => ['application/xml', '<a>x'.repeat(Math.floor(n / 4)) + i],
+  'XML, deep elements': (n, i = 0) => ['application/xml', '<a>'.repeat(Math.floor(n / 3) - 8) + i],
   'JSON, long path': (n, i = 0) => {
     const levels = Math.floor(n / 2 / (longKey.length + 4));
     const values = Array.from({ length: Math.floor(n / 2 / 12) }, (_, k) => `"a${k}":${i}`).join(',');

@@ -924,11 +924,18 @@ function hexDigit(c: i32): i32 {
 
 /** An element path of an XML body: its name (`xml.a.b`, made once when a value needs it), its children and its attributes' names. */
 class XmlNode {
-  private made: string | null = null;
+  private made: string | null;
+  private firstChild: XmlNode | null = null;
   private children: Map<string, XmlNode> | null = null;
   private attributes: Map<string, string> | null = null;
-  constructor(public parent: XmlNode | null, public element: string) {}
+  constructor(public parent: XmlNode | null, public element: string) {
+    this.made = parent === null ? "xml" : null;
+  }
   child(name: string): XmlNode {
+    // The first child inline, a map from the second on (deep nesting has one child per level).
+    const first = this.firstChild;
+    if (first === null) return this.firstChild = new XmlNode(this, name);
+    if (first.element == name) return first;
     let m = this.children;
     if (m === null) this.children = m = new Map<string, XmlNode>();
     if (m.has(name)) return m.get(name);
@@ -936,12 +943,25 @@ class XmlNode {
     m.set(name, c);
     return c;
   }
-  /** The name, made on first use: `units` counts what was made. */
+  /**
+   * The name, made on first use (`units` counts what was made): from the nearest ancestor whose
+   * name is made, by a loop (elements nested tens of thousands deep must not recurse), and only
+   * this node's (making every ancestor's too would cost the square of the depth).
+   */
   name(units: XmlNameUnits): string {
     const made = this.made;
     if (made !== null) return made;
-    const parent = this.parent;
-    const n = parent === null ? "xml" : parent.name(units) + "." + this.element;
+    const parts = new Array<string>();
+    let node: XmlNode = this;
+    let base = "";
+    while (true) {
+      const m = node.made;
+      if (m !== null) { base = m; break; }
+      parts.push(node.element);
+      node = node.parent!; // the root's name is made at construction
+    }
+    parts.reverse();
+    const n = base + "." + parts.join(".");
     units.count += n.length;
     this.made = n;
     return n;

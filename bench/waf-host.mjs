@@ -78,7 +78,7 @@ if (profile) {
   const floor = await load(builds[0][1], floorConfig);
   const hosts = await Promise.all(builds.map(([, p]) => load(p, bundled)));
   const rows = [];
-  // BENCH_ONLY=get,json: only those cases.
+  // BENCH_ONLY=get,json: only those cases (`hostile`: only the hostile-body rows below).
   const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : Object.keys(cases);
   for (const c of only.filter((k) => k in cases)) {
     // Interleaved in slices, so a change in machine load hits every variant alike.

@@ -759,18 +759,20 @@ function splitParams(value: string): string[] {
 }
 
 const XML_MAX_VALUES = 16384;
+/** More values than that are a parse error, as for JSON (stopping quietly would let values past the limit go uninspected as arguments). */
+const XML_TOO_MANY = "more than " + XML_MAX_VALUES.toString() + " XML values";
 
 /**
  * XML body → ARGS_POST, leniently (no DTD processing, never fails): element text under
  * `xml.<path>` and attribute values under `xml.<path>@<name>`; CDATA is text, a DOCTYPE is kept
- * as `xml.!doctype` (entity declarations stay visible to rules). Returns "" or an error for
- * an unterminated construct.
+ * as `xml.!doctype` (entity declarations stay visible to rules). Returns "" or an error: an
+ * unterminated construct, more than XML_MAX_VALUES values, names past the body's nameBudget.
  */
 export function flattenXml(s: string, out: Pairs): string {
   const path = new XmlPath(nameBudget(s.length));
   let i = 0;
   const n = s.length;
-  while (i < n && out.length < XML_MAX_VALUES) {
+  while (i < n) {
     const lt = s.indexOf("<", i);
     const textEnd = lt < 0 ? n : lt;
     if (textEnd > i) {
@@ -778,6 +780,7 @@ export function flattenXml(s: string, out: Pairs): string {
       if (text.length > 0) {
         const name = path.current();
         if (name === null) return path.overBudget();
+        if (out.length >= XML_MAX_VALUES) return XML_TOO_MANY;
         out.add(name!, decodeXmlEntities(text));
       }
     }
@@ -793,6 +796,7 @@ export function flattenXml(s: string, out: Pairs): string {
       if (end < 0) return "unterminated CDATA section";
       const name = path.current();
       if (name === null) return path.overBudget();
+      if (out.length >= XML_MAX_VALUES) return XML_TOO_MANY;
       out.add(name!, s.substring(lt + 9, end));
       i = end + 3;
       continue;
@@ -809,7 +813,10 @@ export function flattenXml(s: string, out: Pairs): string {
         end = close >= 0 ? close + 1 : -1;
       }
       if (end < 0) return "unterminated XML declaration";
-      if (s.startsWith("<!", lt)) out.add("xml.!doctype", s.substring(lt, end + 1));
+      if (s.startsWith("<!", lt)) {
+        if (out.length >= XML_MAX_VALUES) return XML_TOO_MANY;
+        out.add("xml.!doctype", s.substring(lt, end + 1));
+      }
       i = end + 1;
       continue;
     }
@@ -852,6 +859,7 @@ export function flattenXml(s: string, out: Pairs): string {
       if (an.length > 0) {
         const name = path.attribute(an);
         if (name === null) return path.overBudget();
+        if (out.length >= XML_MAX_VALUES) return XML_TOO_MANY;
         out.add(name!, decodeXmlEntities(value));
       }
     }

@@ -65,6 +65,7 @@ describe('the parsers still read what these shapes hold', () => {
   beforeAll(async () => {
     waf = await withRules([
       'SecRequestBodyAccess On',
+      'SecRequestBodyLimit 1048576',
       'SecRule &ARGS_POST "@ge 1" "id:1,phase:2,pass,log,t:none"',
       'SecRule ARGS_POST:a "@streq 2" "id:2,phase:2,pass,log,t:none"',
       'SecRule ARGS_POST:b "@rx ^$" "id:3,phase:2,pass,log,t:none"',
@@ -86,6 +87,12 @@ describe('the parsers still read what these shapes hold', () => {
     expect(await post('application/xml', '<r>&&amp;x&lt;&&</r>')).toContain(4);
     const got = await post('application/xml', '<r>&amp;&verylongentityname;</r>');
     expect(got).not.toContain(7);
+  });
+
+  it('XML of more values than the limit (16,384) is a body error, as JSON is; at the limit it is not', async () => {
+    expect(await post('application/xml', '<r>' + '1<b/>'.repeat(16384) + '</r>')).not.toContain(7);
+    expect(await post('application/xml', '<r>' + '1<b/>'.repeat(16385) + '</r>')).toContain(7);
+    expect(await post('application/xml', '<r>' + '<b a="1"/>'.repeat(16384) + '<c>1</c></r>')).toContain(7);
   });
 
   it('XML declarations with and without an internal subset; repeated element paths keep their attributes', async () => {

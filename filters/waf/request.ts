@@ -906,7 +906,7 @@ export function decodeXmlEntities(v: string): string {
       let cp: i32 = 0;
       let ok = digits.length > 0;
       for (let k = 0; k < digits.length && ok; k++) {
-        const d = hexDigit(digits.charCodeAt(k));
+        const d = hexValue(digits.charCodeAt(k));
         if (d < 0 || (!hex && d > 9)) ok = false;
         else cp = cp * (hex ? 16 : 10) + d;
         if (cp > 0x10ffff) ok = false;
@@ -922,13 +922,6 @@ export function decodeXmlEntities(v: string): string {
 
 /** The longest reference decodeXmlEntities reads: `&` to `;` at most this many units apart. */
 const XML_MAX_REFERENCE = 10;
-
-function hexDigit(c: i32): i32 {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
-  return -1;
-}
 
 /** An element path of an XML body: its name (`xml.a.b`, made once when a value needs it), its children and its attributes' names. */
 class XmlNode {

@@ -29,12 +29,7 @@ export class Pairs {
     if (this.names === NO_STRINGS) { this.names = reserved<string>(PAIRS_ROOM); this.values = reserved<string>(PAIRS_ROOM); }
     append(this.names, name);
     append(this.values, value);
-    this.lower = null;
-    this.slotFirst = null;
-    this.nameIds = null;
-    this.valueIds = null;
-    this.firstNames = null;
-    this.firstValues = null;
+    this.dropDerived();
   }
   /** Room for `n` entries before the first add, from a caller that knows the count (no regrowth). */
   reserve(n: i32): void {
@@ -46,6 +41,10 @@ export class Pairs {
    */
   beginAppending(): void {
     if (this.names === NO_STRINGS) { this.names = []; this.values = []; }
+    this.dropDerived();
+  }
+  /** What is made from the entries (lowered names, the name index, value-table ids): stale once an entry is added. */
+  @inline private dropDerived(): void {
     this.lower = null;
     this.slotFirst = null;
     this.nameIds = null;

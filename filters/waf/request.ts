@@ -758,8 +758,18 @@ function splitParams(value: string): string[] {
 }
 
 const XML_MAX_VALUES = 16384;
-/** More values than that are a parse error, as for JSON (stopping quietly would let values past the limit go uninspected as arguments). */
-const XML_TOO_MANY = "more than " + XML_MAX_VALUES.toString() + " XML values";
+
+/**
+ * Adds an XML value under `name` (null: the body's names passed their budget, XmlPath), unless
+ * the body holds more than XML_MAX_VALUES (a parse error, as for JSON: stopping quietly would let
+ * values past the limit go uninspected as arguments). Returns "" or the error.
+ */
+function addXmlValue(out: Pairs, name: string | null, value: string, path: XmlPath): string {
+  if (name === null) return path.overBudget();
+  if (out.length >= XML_MAX_VALUES) return "more than " + XML_MAX_VALUES.toString() + " XML values";
+  out.add(name!, value);
+  return "";
+}
 
 /**
  * XML body → ARGS_POST, leniently (no DTD processing, never fails): element text under
@@ -777,10 +787,8 @@ export function flattenXml(s: string, out: Pairs): string {
     if (textEnd > i) {
       const text = s.substring(i, textEnd).trim();
       if (text.length > 0) {
-        const name = path.current();
-        if (name === null) return path.overBudget();
-        if (out.length >= XML_MAX_VALUES) return XML_TOO_MANY;
-        out.add(name!, decodeXmlEntities(text));
+        const error = addXmlValue(out, path.current(), decodeXmlEntities(text), path);
+        if (error.length > 0) return error;
       }
     }
     if (lt < 0) break;
@@ -793,10 +801,8 @@ export function flattenXml(s: string, out: Pairs): string {
     if (s.startsWith("<![CDATA[", lt)) {
       const end = s.indexOf("]]>", lt + 9);
       if (end < 0) return "unterminated CDATA section";
-      const name = path.current();
-      if (name === null) return path.overBudget();
-      if (out.length >= XML_MAX_VALUES) return XML_TOO_MANY;
-      out.add(name!, s.substring(lt + 9, end));
+      const error = addXmlValue(out, path.current(), s.substring(lt + 9, end), path);
+      if (error.length > 0) return error;
       i = end + 3;
       continue;
     }
@@ -813,8 +819,8 @@ export function flattenXml(s: string, out: Pairs): string {
       }
       if (end < 0) return "unterminated XML declaration";
       if (s.startsWith("<!", lt)) {
-        if (out.length >= XML_MAX_VALUES) return XML_TOO_MANY;
-        out.add("xml.!doctype", s.substring(lt, end + 1));
+        const error = addXmlValue(out, "xml.!doctype", s.substring(lt, end + 1), path);
+        if (error.length > 0) return error;
       }
       i = end + 1;
       continue;
@@ -856,10 +862,8 @@ export function flattenXml(s: string, out: Pairs): string {
         value = tag.substring(vs, k);
       }
       if (an.length > 0) {
-        const name = path.attribute(an);
-        if (name === null) return path.overBudget();
-        if (out.length >= XML_MAX_VALUES) return XML_TOO_MANY;
-        out.add(name!, decodeXmlEntities(value));
+        const error = addXmlValue(out, path.attribute(an), decodeXmlEntities(value), path);
+        if (error.length > 0) return error;
       }
     }
     if (selfClosing) path.pop();

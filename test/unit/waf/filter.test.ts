@@ -122,6 +122,22 @@ describe('WAF filter configuration', () => {
     waf.close();
   });
 
+  it('response rules follow the paranoia level too: a 5xx status is a finding from PL2 (950100), not at PL1', async () => {
+    const serverError = { path: '/report', headers: browser, upstream: () => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'oops' }) };
+    const outcome = async (waf: Awaited<ReturnType<typeof loadWaf>>) => {
+      const res = await waf.http(serverError);
+      waf.close();
+      return [res.status, auditLines(res).map((l) => l.rule_id)];
+    };
+    expect(await outcome(await loadWaf({ ruleset: { paranoia_level: 1 } }))).toEqual([500, []]);
+    // Error weight 4 reaches the default outbound threshold (4): 959100 denies the response.
+    expect(await outcome(await loadWaf({ ruleset: { paranoia_level: 2 } }))).toEqual([403, [950100, 959100]]);
+    // A rule that raises the detection level for some requests brings 950100 back for them;
+    // the blocking level stays 1, so it is logged and does not count.
+    const raise = 'SecRule REQUEST_FILENAME "@beginsWith /report" "id:1001,phase:1,pass,nolog,setvar:tx.detection_paranoia_level=2"';
+    expect(await outcome(await loadWaf({ ruleset: { paranoia_level: 1, exclusions: raise } }))).toEqual([500, [950100]]);
+  });
+
   it('exclusions: a ctl rule and SecRuleRemoveById tune false positives away', async () => {
     const fp = { path: '/notes?text=' + encodeURIComponent("it's fine' OR 'x'='x"), headers: browser };
     let waf = await loadWaf({ ruleset: {} });

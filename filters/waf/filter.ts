@@ -12,7 +12,7 @@ import { LoadStatus, WafConfig, WafConfigLoader } from "./config";
 import { ConfigureStep, collectBeforeBodiesOf, collectEveryAllocatedBytes, collectEveryInputBytes, configureInSteps, noteInput } from "@meshward/sdk/assembly/collect";
 import { MatchEvent, Transaction, knownValue } from "./engine";
 import { BodyLimitAction } from "./seclang/model";
-import { Pairs, RequestData, contentTypeParam, flattenJson, flattenXml, mediaType, parseCookies, parseMultipart, parseUrlEncoded } from "./request";
+import { Pairs, RequestData, contentTypeParam, flattenJson, flattenXml, mediaType, parseCookies, parseMultipart, parseUrlEncoded, setResponseStatusReader } from "./request";
 import { byteStringOf, jsonString, textOf, toByteString } from "./bytes";
 
 const SCORE_HEADER = "x-meshward-waf-score";
@@ -251,9 +251,10 @@ class WafStream extends Context {
         else if (!name.startsWith(":")) req.responseHeaders.add(name, toByteString(unchecked(pairs[i + 1])));
       }
     } else {
-      // No rule reads the other headers: the status alone (a smaller host answer, nothing to decode).
-      const status = getHeaderValue(HeaderMapTypeValues.ResponseHeaders, ":status");
-      if (status !== null) req.responseStatus = status;
+      // No rule reads the other headers: the status alone, and only if a rule asks for it
+      // (readResponseStatus). The response phases all run in this callback then (bodies are
+      // not inspected), while the headers can be read.
+      req.statusArrived();
     }
     req.touch();
     if (tx.evaluatePhase(3)) { this.blockResponse(tx); return FilterHeadersStatusValues.StopIteration; }
@@ -411,6 +412,13 @@ function auditLine(tx: Transaction, ev: MatchEvent): string {
     ",\"tags\":" + tags + "}";
 }
 
+/** The response's `:status`, read when a rule first asks for it (RequestData.statusArrived). */
+function readResponseStatus(): string {
+  const status = getHeaderValue(HeaderMapTypeValues.ResponseHeaders, ":status");
+  return status !== null ? status : "";
+}
+
+setResponseStatusReader(readResponseStatus);
 collectBeforeBodiesOf(LARGE_BODY, GARBAGE_PER_BODY_BYTE);
 collectEveryAllocatedBytes(ALLOCATED_PER_COLLECT);
 collectEveryInputBytes(BODY_INPUT_PER_COLLECT);

@@ -157,6 +157,17 @@ function lowerName(name: string): string {
   return name;
 }
 
+function noResponseStatus(): string {
+  return "";
+}
+
+/** Reads the response's status from the host (filter.ts sets it); RequestData.statusArrived. */
+let responseStatusReader: () => string = noResponseStatus;
+
+export function setResponseStatusReader(read: () => string): void {
+  responseStatusReader = read;
+}
+
 export class RequestData {
   method: string = "";
   /** Path with query, as received. */
@@ -176,7 +187,26 @@ export class RequestData {
   bodyLength: i32 = 0;
   bodyError: string = "";
   bodyProcessor: string = "";
-  responseStatus: string = "";
+  /** The response status (`:status`); when it arrived unread, read at the first ask (statusArrived). */
+  get responseStatus(): string {
+    if (this.statusUnread) {
+      this.statusUnread = false;
+      this.status = responseStatusReader();
+    }
+    return this.status;
+  }
+  set responseStatus(status: string) {
+    this.status = status;
+    this.statusUnread = false;
+  }
+  /**
+   * The response arrived and its status can be read (responseStatusReader) until the response
+   * phases end: read only if a rule or macro asks for it. At PL1 none does (950100 is PL2), and
+   * the read is a host call that costs more than those phases' rules.
+   */
+  statusArrived(): void { this.statusUnread = true; }
+  private status: string = "";
+  private statusUnread: bool = false;
   responseHeaders: Pairs = new Pairs();
   responseBody: string = "";
 

@@ -299,6 +299,20 @@ describe('variables', () => {
     expect((await w.send({ path: '/', upstream: upstream(503) })).status).toBe(403);
     expect((await w.send({ path: '/', upstream: upstream(200) })).status).toBe(200);
     w.close();
+    // The status is read when a rule first asks for it: in a macro, in a later phase, or
+    // only after a skip (each response reads its own).
+    w = await withRules([
+      `SecAction "id:1,phase:3,pass,nolog,skipAfter:LATER"`,
+      `SecRule RESPONSE_STATUS "@rx ." "id:2,phase:3,pass,log"`,
+      `SecMarker LATER`,
+      `SecAction "id:3,phase:4,pass,log,logdata:'status=%{RESPONSE_STATUS}'"`,
+      `SecRule RESPONSE_STATUS "@streq 404" "id:4,phase:5,pass,log"`,
+    ].join('\n'));
+    for (const status of [404, 201]) {
+      const lines = auditLines(await w.send({ path: '/', upstream: upstream(status) }));
+      expect(lines.map((l) => [l.rule_id, l.data])).toEqual(status === 404 ? [[3, 'status=404'], [4, '']] : [[3, 'status=201']]);
+    }
+    w.close();
     // A phase-5 rule reading RESPONSE_HEADERS sees them (the logging phase runs at the response too).
     w = await withRules(`SecRule RESPONSE_STATUS "@streq 200" "id:1,phase:3,pass,log"\nSecRule RESPONSE_HEADERS:x-leak "@streq yes" "id:2,phase:5,pass,log"`);
     expect(auditLines(await w.send({ path: '/', upstream: upstream(200) })).map((l) => l.rule_id)).toEqual([1, 2]);

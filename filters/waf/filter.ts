@@ -5,8 +5,8 @@ export * from "@meshward/sdk/assembly/abi-collect";
 import {
   RootContext, Context, registerRootContext, FilterHeadersStatusValues, FilterDataStatusValues,
   FilterTrailersStatusValues, HeaderMapTypeValues, ConfigContext, getPluginConfiguration, logError,
-  logInfo, logWarn, logDebug, logEnabled, setLogLevel, LogLevelValues, getHeaderPairsFlat, getHeaderValue, removeHeader,
-  setHeader, sendLocalResponse, setFilterState, getRequestBody, getResponseBody, Source, counter, gauge, CounterMetric, encodePropertyPath, getPropertyEncoded,
+  logInfo, logWarn, logDebug, logEnabled, setLogLevel, LogLevelValues, getHeaderPairsFlat, getHeaderValue, removeHeaderBytes,
+  addHeaderBytes, sendLocalResponse, setPropertyBytes, getRequestBody, getResponseBody, Source, counter, gauge, CounterMetric, encodePropertyPath, getPropertyEncoded,
 } from "@meshward/sdk/assembly";
 import { LoadStatus, WafConfig, WafConfigLoader } from "./config";
 import { ConfigureStep, collectBeforeBodiesOf, collectEveryAllocatedBytes, collectEveryInputBytes, configureInSteps, noteInput } from "@meshward/sdk/assembly/collect";
@@ -16,6 +16,26 @@ import { Pairs, RequestData, contentTypeParam, flattenJson, flattenXml, mediaTyp
 import { byteStringOf, jsonString, textOf, toByteString } from "./bytes";
 
 const SCORE_HEADER = "x-meshward-waf-score";
+// The outputs' names, encoded once (they are written on every request).
+const SCORE_HEADER_BYTES = String.UTF8.encode(SCORE_HEADER);
+/** Filter state `wasm.meshward.waf.anomaly_score` and `wasm.meshward.waf.matched_rules`. */
+const SCORE_STATE_KEY = String.UTF8.encode("meshward.waf.anomaly_score");
+const MATCHED_STATE_KEY = String.UTF8.encode("meshward.waf.matched_rules");
+const NO_BYTES = new ArrayBuffer(0);
+/** The text of scores below SCORE_TEXTS, encoded at first use (most requests score 0). */
+const SCORE_TEXTS = 256;
+const scoreTexts = new StaticArray<ArrayBuffer | null>(SCORE_TEXTS);
+
+/** The score as UTF-8 text. */
+function scoreBytes(score: i32): ArrayBuffer {
+  if (<u32>score >= <u32>SCORE_TEXTS) return String.UTF8.encode(score.toString());
+  let text = unchecked(scoreTexts[score]);
+  if (text === null) {
+    text = String.UTF8.encode(score.toString());
+    unchecked(scoreTexts[score] = text);
+  }
+  return text!;
+}
 /** `request.protocol` (Request.protocol()), its path encoded once: it is read on every request. */
 const PROTOCOL_PATH = encodePropertyPath(["request", "protocol"]);
 /**
@@ -144,10 +164,10 @@ class WafStream extends Context {
       req.headers.add(name, value);
       if (name.length == 6 && name == "cookie") parseCookies(value, req.cookies);
     }
-    if (forged) removeHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER);
+    if (forged) removeHeaderBytes(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER_BYTES);
     const authority = headerOf(pairs, ":authority");
     if (authority.length > 0 && req.header("host").length == 0) req.headers.add("host", toByteString(authority));
-    req.setUri(path);
+    req.setUri(path, knownValue);
     const protocol = getPropertyEncoded(PROTOCOL_PATH);
     if (protocol !== null) req.protocol = String.UTF8.decode(protocol);
     // The client address is a host property read: made here only when a rule reads it, else
@@ -160,8 +180,8 @@ class WafStream extends Context {
     // gets no body callbacks), so the headers go upstream now with the phase-1 score; phase 2
     // runs on the buffered body and can still block (Envoy then resets the upstream request);
     // the final score goes to the filter state.
-    setHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER, tx.anomalyScore().toString());
-    setFilterState("meshward.waf.anomaly_score", tx.anomalyScore().toString());
+    this.writeScoreHeader(tx);
+    setPropertyBytes(SCORE_STATE_KEY, scoreBytes(tx.anomalyScore()));
     return FilterHeadersStatusValues.Continue;
   }
 
@@ -213,7 +233,7 @@ class WafStream extends Context {
       else if (type == "text/xml" || type == "application/xml" || (type.startsWith("application/") && type.endsWith("+xml"))) processor = "XML";
     }
     req.bodyProcessor = processor;
-    if (processor == "URLENCODED") parseUrlEncoded(body, req.argsPost);
+    if (processor == "URLENCODED") parseUrlEncoded(body, req.argsPost, knownValue);
     else if (processor == "JSON") req.bodyError = flattenJson(body, req.argsPost, knownValue);
     else if (processor == "MULTIPART") req.bodyError = parseMultipart(body, contentTypeParam(ct, "boundary"), req.argsPost, req.files);
     else if (processor == "XML") req.bodyError = flattenXml(body, req.argsPost);
@@ -233,7 +253,7 @@ class WafStream extends Context {
     this.headersSent = this.sawBody;
     if (tx.evaluatePhase(2)) { this.block(tx); return true; }
     this.publish(tx);
-    if (!this.headersSent) setHeader(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER, tx.anomalyScore().toString());
+    if (!this.headersSent) this.writeScoreHeader(tx);
     this.count(tx.wouldInterruptRuleId != 0 ? Outcome.Detected : Outcome.Allowed);
     return false;
   }
@@ -319,9 +339,18 @@ class WafStream extends Context {
 
   /** Filter state for later filters and ext_authz, audit lines, metrics per family. */
   private publish(tx: Transaction): void {
-    setFilterState("meshward.waf.anomaly_score", tx.anomalyScore().toString());
-    setFilterState("meshward.waf.matched_rules", tx.matchedRuleIds());
+    setPropertyBytes(SCORE_STATE_KEY, scoreBytes(tx.anomalyScore()));
+    const ids = tx.matchedRuleIds();
+    setPropertyBytes(MATCHED_STATE_KEY, ids.length > 0 ? String.UTF8.encode(ids) : NO_BYTES);
     this.auditNew(tx);
+  }
+
+  /**
+   * The score header, written once per request (when the headers leave). Appended: a forged
+   * one was removed when the headers were read, and an append skips Envoy's lookup of a replace.
+   */
+  private writeScoreHeader(tx: Transaction): void {
+    addHeaderBytes(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER_BYTES, scoreBytes(tx.anomalyScore()));
   }
 
   private remoteAddrRead: bool = false;

@@ -210,17 +210,19 @@ export class RequestData {
   responseHeaders: Pairs = new Pairs();
   responseBody: string = "";
 
-  setUri(uri: string): void {
+  /** Sets the URI and what is derived from it; parts `known` holds (an earlier request's) are not copied. */
+  setUri(uri: string, known: KnownValue = noKnownValue): void {
     this.uri = uri;
     const q = uri.indexOf("?");
-    let path = q < 0 ? uri : uri.substring(0, q);
-    const hash = path.indexOf("#");
-    if (hash >= 0) path = path.substring(0, hash);
+    let end = q < 0 ? uri.length : q;
+    const hash = uri.indexOf("#");
+    if (hash >= 0 && hash < end) end = hash;
+    const path = end == uri.length ? uri : copyOf(uri, 0, end, known);
     this.filename = path;
-    this.queryString = q < 0 ? "" : uri.substring(q + 1);
+    this.queryString = q < 0 ? "" : copyOf(uri, q + 1, uri.length, known);
     const slash = path.lastIndexOf("/");
-    this.basename = slash < 0 ? path : path.substring(slash + 1);
-    parseUrlEncoded(this.queryString, this.argsGet);
+    this.basename = slash < 0 ? path : copyOf(path, slash + 1, path.length, known);
+    parseUrlEncoded(this.queryString, this.argsGet, known);
   }
 
   /**
@@ -237,8 +239,12 @@ export class RequestData {
   }
 }
 
-/** `a=1&b=2` → pairs, names and values URL-decoded; a name without `=` gets an empty value. */
-export function parseUrlEncoded(s: string, out: Pairs): void {
+/**
+ * `a=1&b=2` → pairs, names and values URL-decoded; a name without `=` gets an empty value. A
+ * name or value with nothing to decode that `known` holds (one an earlier request had) is taken
+ * from it instead of copied.
+ */
+export function parseUrlEncoded(s: string, out: Pairs, known: KnownValue = noKnownValue): void {
   const n = s.length;
   if (n == 0) return;
   const p = changetype<usize>(s);
@@ -246,19 +252,30 @@ export function parseUrlEncoded(s: string, out: Pairs): void {
   // input from every pair made `a&a&a&...` quadratic).
   let start = 0;
   let eq = -1;
+  // Whether the name (before `=`) and the value hold a `%` or `+` (something to decode).
+  let nameCoded = false, valueCoded = false;
   for (let i = 0; i <= n; i++) {
     const c = i < n ? <u32>load<u16>(p + (<usize>i << 1)) : 0x26;
     if (c == 0x3d) {
       if (eq < 0) eq = i;
     } else if (c == 0x26) {
       if (i > start) {
-        if (eq >= 0) out.add(urlDecode(s.substring(start, eq), false), urlDecode(s.substring(eq + 1, i), false));
-        else out.add(urlDecode(s.substring(start, i), false), "");
+        if (eq >= 0) out.add(formPart(s, start, eq, nameCoded, known), formPart(s, eq + 1, i, valueCoded, known));
+        else out.add(formPart(s, start, i, nameCoded, known), "");
       }
       start = i + 1;
       eq = -1;
+      nameCoded = valueCoded = false;
+    } else if (c == 0x25 || c == 0x2b) {
+      if (eq < 0) nameCoded = true;
+      else valueCoded = true;
     }
   }
+}
+
+/** s[start, end) URL-decoded; with nothing to decode, the string `known` holds for it if any. */
+@inline function formPart(s: string, start: i32, end: i32, coded: bool, known: KnownValue): string {
+  return coded ? urlDecode(s.substring(start, end), false) : copyOf(s, start, end, known);
 }
 
 /**

@@ -201,6 +201,31 @@ describe('variables', () => {
     expect((await w.matches(req as never)).includes(1)).toBe(expected);
     w.close();
   });
+  it('query and form parts are the same whether met before or not: decoded, split at ?, # and &', async () => {
+    // Parts with nothing to decode are taken from earlier requests' values (request.ts
+    // setUri, parseUrlEncoded); each request must still see its own parts.
+    const w = await withRules([
+      'SecRequestBodyAccess On',
+      `SecRule ARGS_GET:a "@streq xA" "id:1,phase:2,pass,log"`,
+      `SecRule ARGS_GET_NAMES "@streq b c" "id:2,phase:2,pass,log"`,
+      `SecRule REQUEST_FILENAME "@streq /p/x" "id:3,phase:2,pass,log"`,
+      `SecRule REQUEST_BASENAME "@streq x" "id:4,phase:2,pass,log"`,
+      `SecRule QUERY_STRING "@streq a=xA" "id:5,phase:2,pass,log"`,
+      `SecRule ARGS_POST:xA "@streq a" "id:6,phase:2,pass,log"`,
+    ].join('\n'));
+    const sends: Array<[Record<string, unknown>, number[]]> = [
+      [{ path: '/p/x?a=xA' }, [1, 3, 4, 5]],
+      [{ path: '/p/x?a=x%41' }, [1, 3, 4]],
+      [{ path: '/p/x?a=xA' }, [1, 3, 4, 5]],
+      [{ path: '/p/x#frag?a=xA' }, [1, 3, 4, 5]],
+      [{ path: '/p/xA?a=xA&b+c=1' }, [1, 2]],
+      [{ path: '/p/x?a=xA%20&b%20c' }, [2, 3, 4]],
+      [{ path: '/p', ...post('xA=a&x%41=a') }, [6]],
+      [{ path: '/p', ...post('xA=ab') }, []],
+    ];
+    for (const [req, rules] of sends) expect([req.path, await w.matches(req as never)]).toEqual([req.path, rules]);
+    w.close();
+  });
   it('JSON bodies are flattened into ARGS as json.a.b (array elements share the array name)', async () => {
     const w = await withRules(`SecRequestBodyAccess On\nSecRule ARGS:json.user.roles "@streq admin" "id:1,phase:2,pass,log"\nSecRule ARGS_NAMES "@streq json.user.name" "id:2,phase:2,pass,log"\nSecRule &ARGS:json.items.sku "@eq 2" "id:3,phase:2,pass,log"`);
     expect(await w.matches({ method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: '{"user":{"name":"x","roles":["u","admin"]},"items":[{"sku":"a"},{"sku":"b"}]}' })).toEqual([1, 2, 3]);

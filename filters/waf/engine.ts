@@ -417,7 +417,7 @@ class ValueTable {
     if (ids === null) {
       const src = names ? p.names : p.values;
       const n = src.length;
-      ids = new Array<i32>(n);
+      ids = idArray(n);
       // The same string object is the same content: a name or value repeated as one string (a
       // JSON array's names, its repeated values) is looked up once while it stays in a small
       // cache of recent strings, direct-mapped by address (one test per entry).
@@ -458,7 +458,7 @@ class ValueTable {
       if (this.firstMarks.length < this.values.length) this.firstMarks = new Int32Array(capacityFor(this.values.length));
       const marks = this.firstMarks;
       const stamp = ++this.firstStamp;
-      const out = reserved<i32>(ids.length);
+      const out = emptyIdArray(ids.length);
       for (let i = 0; i < ids.length; i++) {
         const id = unchecked(ids[i]);
         if (unchecked(marks[id]) == stamp) continue;
@@ -932,6 +932,55 @@ const LIST_POOL_MAX = 256;
 const KEPT_LISTS_ROOM = 32;
 
 /**
+ * Parts of finished transactions (Transaction.release), emptied, for the next ones: the TX
+ * variables, the match list, the kept-list ids and the target cache (the request's collections
+ * are kept by request.ts, RequestData.release).
+ * Their memory is likely still in the CPU's caches, where fresh blocks are not, and a GET at PL1
+ * made ~40 of its ~110 allocations for them. At most SPARE_PARTS of each (streams a VM holds at
+ * once), taken only by a transaction of the rule set they were made for.
+ */
+const SPARE_PARTS = 8;
+const spareTxVars: TxVars[] = [];
+const spareEvents: Array<MatchEvent[]> = [];
+const spareKeptIds: Array<i32[]> = [];
+const spareCaches: Array<Array<CollectedTargets | null>> = [];
+/**
+ * Value-id arrays of finished transactions' collections (ValueTable.idsOf, firstsOf), reused by
+ * the next ones; only arrays of at most SPARE_ID_ARRAY_MAX entries (a GET's), SPARE_ID_ARRAYS in all.
+ */
+const spareIdArrays: Array<i32[]> = [];
+const SPARE_ID_ARRAYS = 64;
+const SPARE_ID_ARRAY_MAX = 256;
+
+/** An array of `n` ids to be written in full (idsOf), a spare one when there is. */
+function idArray(n: i32): i32[] {
+  if (spareIdArrays.length == 0) return new Array<i32>(n);
+  const a = spareIdArrays.pop();
+  a.length = n;
+  return a;
+}
+
+/** An empty array of ids with room for about `n` (firstsOf), a spare one when there is. */
+function emptyIdArray(n: i32): i32[] {
+  if (spareIdArrays.length == 0) return reserved<i32>(n);
+  const a = spareIdArrays.pop();
+  emptied(a);
+  return a;
+}
+
+/** Keeps a collection's id arrays for later transactions (it is being emptied: nothing else reads them). */
+function spareIdsOf(p: Pairs): void {
+  spareIdArray(p.nameIds);
+  spareIdArray(p.valueIds);
+  spareIdArray(p.firstNames);
+  spareIdArray(p.firstValues);
+}
+
+@inline function spareIdArray(a: i32[] | null): void {
+  if (a !== null && a.length <= SPARE_ID_ARRAY_MAX && spareIdArrays.length < SPARE_ID_ARRAYS) spareIdArrays.push(a);
+}
+
+/**
  * The values a rule inspects: value ids (the values are in the ValueTable), and where each
  * entry's name is, resolved only for the values a rule matches: entries come in runs from one
  * source (a collection's Pairs, whose names[srcs[i]] it is, or `extra` names for scalars and TX
@@ -1301,11 +1350,13 @@ const countScratch = new TargetList();
 const linkScratch = new TargetList();
 
 export class Transaction {
+  // The collections of req, tx, events, keptIds and targetCache may be parts of a finished
+  // transaction (the spare pools above); every other field starts afresh with the object.
   req: RequestData = new RequestData();
-  tx: TxVars = new TxVars();
+  tx: TxVars;
   mode: i32;
   requestBodyAccess: bool;
-  events: MatchEvent[] = [];
+  events: MatchEvent[];
   interrupted: bool = false;
   interruptStatus: i32 = 0;
   interruptRuleId: i32 = 0;
@@ -1348,7 +1399,7 @@ export class Transaction {
   private collecting: Rule | null = null;
   private targetCache: Array<CollectedTargets | null>;
   /** The ids set in targetCache (what releaseLists walks: a GET keeps a few of its hundreds). */
-  private keptIds: i32[] = reserved<i32>(KEPT_LISTS_ROOM);
+  private keptIds: i32[];
   /** What the request data and the value table were when the kept target lists were collected. */
   private keptFingerprint: i32 = -1;
   private keptGeneration: i32 = -1;
@@ -1370,8 +1421,39 @@ export class Transaction {
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
     this.requestBodyAccess = rules.requestBodyAccess;
-    // One slot per shared list, made at once (not grown by a push per id on every request).
-    this.targetCache = new Array<CollectedTargets | null>(rules.targetLists + 1);
+    this.tx = spareTxVars.length > 0 ? spareTxVars.pop() : new TxVars();
+    this.events = spareEvents.length > 0 ? spareEvents.pop() : [];
+    this.keptIds = spareKeptIds.length > 0 ? spareKeptIds.pop() : reserved<i32>(KEPT_LISTS_ROOM);
+    // One slot per shared list, made at once (not grown by a push per id on every request); a
+    // spare one holds only nulls (release) and fits this rule set when it has its length.
+    const slots = rules.targetLists + 1;
+    let cache: Array<CollectedTargets | null> | null = null;
+    while (spareCaches.length > 0 && cache === null) {
+      const c = spareCaches.pop();
+      if (c.length == slots) cache = c;
+    }
+    this.targetCache = cache !== null ? cache : new Array<CollectedTargets | null>(slots);
+  }
+
+  /**
+   * Ends the transaction (its last phase ran, or it will run none): its parts are emptied and
+   * kept for the next transactions. Nothing may use it afterwards.
+   */
+  release(): void {
+    // Every kept list back to the list pools: the target cache then holds only nulls.
+    if (this.keptIds.length > 0) this.releaseLists();
+    const req = this.req;
+    spareIdsOf(req.argsGet);
+    spareIdsOf(req.argsPost);
+    spareIdsOf(req.headers);
+    spareIdsOf(req.cookies);
+    spareIdsOf(req.files);
+    spareIdsOf(req.responseHeaders);
+    req.release();
+    if (spareTxVars.length < SPARE_PARTS) { this.tx.clear(); spareTxVars.push(this.tx); }
+    if (spareEvents.length < SPARE_PARTS) { emptied(this.events); spareEvents.push(this.events); }
+    if (spareKeptIds.length < SPARE_PARTS) spareKeptIds.push(this.keptIds);
+    if (spareCaches.length < SPARE_PARTS) spareCaches.push(this.targetCache);
   }
 
   /** The anomaly score the rules computed (TX:inbound_anomaly_score, else TX:anomaly_score). */

@@ -261,7 +261,10 @@ class WafStream extends Context {
   onResponseHeaders(headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
     const config = this.root.config;
     const tx = this.tx;
-    if (config === null || tx === null || this.blocked || !config.hasResponseRules) return FilterHeadersStatusValues.Continue;
+    if (config === null || tx === null || this.blocked || !config.hasResponseRules) {
+      this.endTransaction();
+      return FilterHeadersStatusValues.Continue;
+    }
     const req = tx.req;
     if (config.readsResponseHeaders) {
       const pairs = getHeaderPairsFlat(HeaderMapTypeValues.ResponseHeaders, true);
@@ -284,6 +287,7 @@ class WafStream extends Context {
       tx.evaluatePhase(5);
       // Matches of the response phases that did not block are logged too.
       this.auditNew(tx);
+      this.endTransaction();
       return FilterHeadersStatusValues.Continue;
     }
     // The body follows. As for requests, paused headers would get no body callbacks, so the
@@ -314,7 +318,21 @@ class WafStream extends Context {
     if (tx.evaluatePhase(4)) { this.blockResponse(tx); return FilterDataStatusValues.StopIterationNoBuffer; }
     tx.evaluatePhase(5);
     this.auditNew(tx);
+    this.endTransaction();
     return FilterDataStatusValues.Continue;
+  }
+
+  /**
+   * The transaction is done once the request side finished and the response side has nothing
+   * left to run: its parts go to later requests (Transaction.release), and this stream's later
+   * callbacks find none. A response that arrives before the request ended leaves it to the
+   * garbage collector (the request's phases may still run).
+   */
+  private endTransaction(): void {
+    const tx = this.tx;
+    if (tx === null || !this.requestDone) return;
+    this.tx = null;
+    tx.release();
   }
 
   private block(tx: Transaction): FilterHeadersStatusValues {

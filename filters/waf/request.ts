@@ -2,7 +2,7 @@
 // fill it: query strings and urlencoded bodies, cookies, JSON (flattened into `json.a.b` names)
 // and multipart/form-data. Parsers never fail the request by themselves: they record a body
 // error (REQBODY_ERROR) that rules decide on.
-import { ByteBuilder, append, hexValue, isSpace, reserved, unitsEqual } from "./bytes";
+import { ByteBuilder, append, emptied, hexValue, isSpace, reserved, unitsEqual } from "./bytes";
 import { urlDecode } from "./transforms";
 
 /** An ordered multimap (collections keep duplicates: parameter pollution stays visible). */
@@ -42,6 +42,22 @@ export class Pairs {
   beginAppending(): void {
     if (this.names === NO_STRINGS) { this.names = []; this.values = []; }
     this.dropDerived();
+  }
+  /**
+   * Empties the collection for another request. Its arrays keep their room, unless they held more
+   * than PAIRS_KEPT entries (a large body's are let go, not kept by a pool).
+   */
+  reset(): Pairs {
+    if (this.names.length > PAIRS_KEPT) {
+      this.names = NO_STRINGS;
+      this.values = NO_STRINGS;
+    } else if (this.names !== NO_STRINGS) {
+      emptied(this.names);
+      emptied(this.values);
+    }
+    this.dropDerived();
+    this.idEpoch = 0;
+    return this;
   }
   /** What is made from the entries (lowered names, the name index, value-table ids): stale once an entry is added. */
   @inline private dropDerived(): void {
@@ -141,6 +157,8 @@ function nameHash(s: string): u32 {
 const NO_STRINGS: string[] = [];
 /** The room of a Pairs' arrays at its first add (a GET's collections hold a few entries each). */
 const PAIRS_ROOM = 8;
+/** The most entries a reset Pairs keeps the arrays of (Pairs.reset). */
+const PAIRS_KEPT = 64;
 
 /** How many recent distinct names lowerNames remembers (a power of two). */
 const LOWER_RECENT = 8;
@@ -155,6 +173,19 @@ function lowerName(name: string): string {
     if (c >= 0x80 || (c >= 0x41 && c <= 0x5a)) return name.toLowerCase();
   }
   return name;
+}
+
+/** Emptied collections of finished requests (RequestData.release), for the next requests' data. */
+const pairsPool: Pairs[] = [];
+/** Six per request: the collections of a few requests at once. */
+const PAIRS_POOL_MAX = 48;
+
+function takePairs(): Pairs {
+  return pairsPool.length > 0 ? pairsPool.pop() : new Pairs();
+}
+
+function sparePairs(p: Pairs): void {
+  if (pairsPool.length < PAIRS_POOL_MAX) pairsPool.push(p.reset());
 }
 
 function noResponseStatus(): string {
@@ -177,12 +208,13 @@ export class RequestData {
   basename: string = "";
   queryString: string = "";
   remoteAddr: string = "";
-  argsGet: Pairs = new Pairs();
-  argsPost: Pairs = new Pairs();
-  headers: Pairs = new Pairs();
-  cookies: Pairs = new Pairs();
+  // Collections of an earlier request when there are (release).
+  argsGet: Pairs = takePairs();
+  argsPost: Pairs = takePairs();
+  headers: Pairs = takePairs();
+  cookies: Pairs = takePairs();
   /** FILES: form field name → uploaded file name. */
-  files: Pairs = new Pairs();
+  files: Pairs = takePairs();
   body: string = "";
   bodyLength: i32 = 0;
   bodyError: string = "";
@@ -207,7 +239,7 @@ export class RequestData {
   statusArrived(): void { this.statusUnread = true; }
   private status: string = "";
   private statusUnread: bool = false;
-  responseHeaders: Pairs = new Pairs();
+  responseHeaders: Pairs = takePairs();
   responseBody: string = "";
 
   /** Sets the URI and what is derived from it; parts `known` holds (an earlier request's) are not copied. */
@@ -231,6 +263,19 @@ export class RequestData {
    */
   version: i32 = 0;
   touch(): void { this.version++; }
+
+  /**
+   * The request is done: its collections are emptied and kept for later requests' data (their
+   * arrays' room with them). Nothing may read this request's data afterwards.
+   */
+  release(): void {
+    sparePairs(this.argsGet);
+    sparePairs(this.argsPost);
+    sparePairs(this.headers);
+    sparePairs(this.cookies);
+    sparePairs(this.files);
+    sparePairs(this.responseHeaders);
+  }
 
   /** The first value of a request header (names compared case-insensitively). */
   header(name: string): string {

@@ -2,7 +2,7 @@
 // (what `TX:/regex/` and a whole-TX target walk, as the Map it replaces did: a value set again
 // keeps its place, a key deleted and set again goes last).
 import { HASH } from "util/hash";
-import { append, reserved } from "./bytes";
+import { append, emptied, reserved } from "./bytes";
 
 /** The hash TxVars files `key` under (a constant key's is computed once, at load). */
 export function txHash(key: string): u32 {
@@ -22,6 +22,16 @@ export class TxVars {
   private live: bool[] = reserved<bool>(32);
   private slots: Int32Array = new Int32Array(64);
   private deleted: i32 = 0;
+
+  /** Removes every variable (for another transaction), keeping the room. */
+  clear(): void {
+    emptied(this.keys);
+    emptied(this.values);
+    emptied(this.hashes);
+    emptied(this.live);
+    this.slots.fill(0);
+    this.deleted = 0;
+  }
 
   /** The entry holding `key` (its hash `h`), or -1. */
   find(key: string, h: u32): i32 {

@@ -3,6 +3,7 @@
 // (the message names the rule id or line and the reason).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLines, matchedRules, wafRejection, withRules } from '../../support/waf.js';
+import type { HttpRequestInit } from '../../../sdk/src/host/index.js';
 
 type Rules = Awaited<ReturnType<typeof withRules>>;
 
@@ -224,6 +225,42 @@ describe('variables', () => {
       [{ path: '/p', ...post('xA=ab') }, []],
     ];
     for (const [req, rules] of sends) expect([req.path, await w.matches(req as never)]).toEqual([req.path, rules]);
+    w.close();
+  });
+  it('each request starts with nothing of the ones before (a finished transaction\'s parts are reused)', async () => {
+    const w = await withRules([
+      'SecRequestBodyAccess On',
+      `SecRule ARGS:a "@streq set" "id:1,phase:1,pass,nolog,setvar:tx.flag=1,ctl:ruleRemoveById=3"`,
+      `SecRule TX:flag "@eq 1" "id:2,phase:2,pass,log"`,
+      `SecRule REQUEST_METHOD "@streq GET" "id:3,phase:2,pass,log"`,
+      `SecRule &ARGS "@eq 0" "id:4,phase:2,pass,log"`,
+      `SecRule &REQUEST_COOKIES "@eq 0" "id:5,phase:2,pass,log"`,
+      `SecRule &REQUEST_HEADERS:x-a "@eq 0" "id:6,phase:1,pass,log"`,
+      `SecRule ARGS:b "@streq deny" "id:7,phase:2,deny,log"`,
+      `SecRule RESPONSE_HEADERS:x-leak "@streq yes" "id:8,phase:3,pass,log"`,
+      `SecRule REQBODY_ERROR "!@eq 0" "id:9,phase:2,pass,log"`,
+      `SecRule REQUEST_HEADERS "@streq marker" "id:10,phase:1,pass,log"`,
+      `SecRule REQUEST_HEADERS "@contains mark" "id:11,phase:1,pass,log"`,
+      `SecRule REQUEST_HEADERS:x-deny "@streq 1" "id:12,phase:1,deny,log"`,
+    ].join('\n'));
+    const leaky = () => ({ status: 200, headers: { 'x-leak': 'yes', 'content-type': 'text/plain' }, body: 'ok' });
+    const quiet = () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' });
+    // Every logged match, the response's too.
+    const logged = async (req: HttpRequestInit) => auditLines(await w.send(req)).map((l) => l.rule_id);
+    const plain = { path: '/', upstream: quiet };
+    // A request that sets and removes, then one that has none of it.
+    expect(await logged({ path: '/?a=set&c=1', headers: { cookie: 's=1', 'x-a': '1' }, upstream: leaky })).toEqual([2, 8]);
+    expect(await logged(plain)).toEqual([6, 3, 4, 5]);
+    // A denied request, then one that passes.
+    expect((await w.send({ path: '/?b=deny', headers: { 'x-a': '1' } })).status).toBe(403);
+    const after = await w.send(plain);
+    expect([after.status, auditLines(after).map((l) => l.rule_id)]).toEqual([200, [6, 3, 4, 5]]);
+    // Denied in phase 1 (the phase's lists still kept), then a request without those headers.
+    expect((await w.send({ path: '/', headers: { 'x-m': 'marker', 'x-deny': '1' } })).status).toBe(403);
+    expect(await logged(plain)).toEqual([6, 3, 4, 5]);
+    // A body that fails to parse, then a GET.
+    expect(await logged({ method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: '{"a":', upstream: quiet })).toEqual([6, 4, 5, 9]);
+    expect(await logged(plain)).toEqual([6, 3, 4, 5]);
     w.close();
   });
   it('JSON bodies are flattened into ARGS as json.a.b (array elements share the array name)', async () => {

@@ -24,6 +24,10 @@ export class Pairs {
    */
   private slotFirst: Int32Array | null = null;
   private nextInSlot: Int32Array | null = null;
+  /** The lowered names and name index of the request before a reset, reused by the next one's (their entries rewritten). */
+  private spareLower: string[] | null = null;
+  private spareFirst: Int32Array | null = null;
+  private spareNext: Int32Array | null = null;
   add(name: string, value: string): void {
     // Room for a few entries at once (an empty array regrows on its first push).
     if (this.names === NO_STRINGS) { this.names = reserved<string>(PAIRS_ROOM); this.values = reserved<string>(PAIRS_ROOM); }
@@ -54,6 +58,8 @@ export class Pairs {
     } else if (this.names !== NO_STRINGS) {
       emptied(this.names);
       emptied(this.values);
+      if (this.lower !== null) this.spareLower = this.lower;
+      if (this.slotFirst !== null) { this.spareFirst = this.slotFirst; this.spareNext = this.nextInSlot; }
     }
     this.dropDerived();
     this.idEpoch = 0;
@@ -78,7 +84,15 @@ export class Pairs {
     let l = this.lower;
     if (l === null) {
       const names = this.names, n = names.length;
-      l = new Array<string>(n);
+      // Every entry is written below.
+      const spare = this.spareLower;
+      if (spare !== null) {
+        this.spareLower = null;
+        spare.length = n;
+        l = spare;
+      } else {
+        l = new Array<string>(n);
+      }
       const seen = lowerSeen, lowered = lowerDone;
       for (let k = 0; k < LOWER_RECENT; k++) unchecked(seen[k] = 0);
       let next = 0;
@@ -130,7 +144,11 @@ export class Pairs {
     const lower = this.lowerNames(), n = lower.length;
     let size = 8;
     while (size < n) size <<= 1;
-    const first = new Int32Array(size), next = new Int32Array(max(n, 1));
+    // The previous request's index when it fits (the slot count is the mask; next is written for every entry).
+    let first = this.spareFirst, next = this.spareNext;
+    this.spareFirst = this.spareNext = null;
+    if (first === null || first.length != size) first = new Int32Array(size);
+    if (next === null || next.length < n) next = new Int32Array(max(n, 1));
     first.fill(-1);
     // Backwards, each entry put before the ones already in its slot: every chain in entry order.
     for (let i = n - 1; i >= 0; i--) {

@@ -937,7 +937,7 @@ const KEPT_LISTS_ROOM = 32;
  * are kept by request.ts, RequestData.release).
  * Their memory is likely still in the CPU's caches, where fresh blocks are not, and a GET at PL1
  * made ~40 of its ~110 allocations for them. At most SPARE_PARTS of each (streams a VM holds at
- * once), taken only by a transaction of the rule set they were made for.
+ * once); a target cache is taken only by a transaction whose rule set has as many lists.
  */
 const SPARE_PARTS = 8;
 const spareTxVars: TxVars[] = [];
@@ -1350,8 +1350,8 @@ const countScratch = new TargetList();
 const linkScratch = new TargetList();
 
 export class Transaction {
-  // The collections of req, tx, events, keptIds and targetCache may be parts of a finished
-  // transaction (the spare pools above); every other field starts afresh with the object.
+  // tx, events, keptIds, targetCache and req's collections may be parts of a finished
+  // transaction (the spare pools above, RequestData.release); every other field starts afresh.
   req: RequestData = new RequestData();
   tx: TxVars;
   mode: i32;

@@ -310,16 +310,29 @@ class WafStream extends Context {
     const limit = tx.rules.responseBodyLimit;
     const over = <i64>body_buffer_length > <i64>limit;
     if (!end_of_stream && !over) return FilterDataStatusValues.StopIterationAndBuffer;
+    return this.finishResponse(tx) ? FilterDataStatusValues.StopIterationNoBuffer : FilterDataStatusValues.Continue;
+  }
+
+  onResponseTrailers(a: u32): FilterTrailersStatusValues {
+    const tx = this.tx;
+    if (tx === null || this.blocked || this.responseInspected || !this.root.config!.hasResponseRules) return FilterTrailersStatusValues.Continue;
+    // The body ended without end_of_stream (trailers follow, as in gRPC): what was buffered is all of it.
+    return this.finishResponse(tx) ? FilterTrailersStatusValues.StopIteration : FilterTrailersStatusValues.Continue;
+  }
+
+  /** Reads the buffered response body (up to the limit), runs phases 4 and 5; true when phase 4 blocked. */
+  private finishResponse(tx: Transaction): bool {
     this.responseInspected = true;
+    const limit = tx.rules.responseBodyLimit;
     const buf = getResponseBody();
     if (buf !== null) tx.req.responseBody = byteStringOf(buf.byteLength > limit ? buf.slice(0, limit) : buf);
     noteInput(<u32>tx.req.responseBody.length);
     tx.req.touch();
-    if (tx.evaluatePhase(4)) { this.blockResponse(tx); return FilterDataStatusValues.StopIterationNoBuffer; }
+    if (tx.evaluatePhase(4)) { this.blockResponse(tx); return true; }
     tx.evaluatePhase(5);
     this.auditNew(tx);
     this.endTransaction();
-    return FilterDataStatusValues.Continue;
+    return false;
   }
 
   /**

@@ -354,6 +354,22 @@ describe('variables', () => {
     expect(res.reset).toBeTruthy();
     w.close();
   });
+  it('RESPONSE_BODY is inspected when trailers follow the body too (gRPC-style responses)', async () => {
+    const w = await withRules([
+      'SecResponseBodyAccess On',
+      'SecResponseBodyMimeType text/plain',
+      `SecRule RESPONSE_BODY "@contains SQL syntax" "id:1,phase:4,deny,log"`,
+      `SecRule RESPONSE_STATUS "@streq 200" "id:2,phase:5,pass,log"`,
+    ].join('\n'));
+    const upstream = (body: string) => () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: [body.slice(0, 10), body.slice(10)], trailers: { 'x-checksum': '1' } });
+    const leak = await w.send({ path: '/', upstream: upstream('You have an error in your SQL syntax') });
+    expect(auditLines(leak).map((l) => l.rule_id)).toEqual([1]);
+    expect(leak.body).not.toContain('SQL');
+    expect(leak.reset).toBeTruthy();
+    const fine = await w.send({ path: '/', upstream: upstream('all rows returned, nothing to see') });
+    expect([fine.status, fine.body, auditLines(fine).map((l) => l.rule_id)]).toEqual([200, 'all rows returned, nothing to see', [2]]);
+    w.close();
+  });
   it('response headers are read whole only when a rule reads them (a target or a macro, in any phase); RESPONSE_STATUS alone still works', async () => {
     const upstream = (status: number) => () => ({ status, headers: { 'x-leak': 'yes', 'content-type': 'text/plain' }, body: 'ok' });
     // Only the status is read: a 5xx is still denied, a 200 passes.

@@ -1,10 +1,13 @@
 // The WAF filter (build/waf.wasm) with the bundled ruleset in real Envoy: attacks blocked with
 // 403 and the configured body, benign requests reach the upstream with x-meshward-waf-score,
 // detection-only lets attacks pass with their score, a forged score header never reaches the
-// upstream, request bodies are inspected, audit lines land in Envoy's log.
+// upstream, request bodies are inspected, audit lines land in Envoy's log; response bodies are
+// inspected (phase 4), also when trailers follow them.
+import { createServer, type Http2Server } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpProxyBootstrap, startEchoUpstream, startEnvoy, stopAllEnvoys, wasmHttpFilter, type EchoUpstream } from '../../sdk/src/envoy/index.js';
+import { httpProxyBootstrap, startEchoUpstream, startEnvoy, staticCluster, stopAllEnvoys, wasmHttpFilter, type EchoUpstream, type Json } from '../../sdk/src/envoy/index.js';
 import { buildDir } from '../support/cli.js';
 
 let upstream: EchoUpstream;
@@ -73,5 +76,52 @@ describe('WAF filter in real Envoy', () => {
     const first = audit[0]!;
     const line = JSON.parse(first.slice(first.indexOf('{"waf"')));
     expect(line).toMatchObject({ waf: 'match', mode: 'detection_only', method: 'GET' });
+  });
+});
+
+describe('WAF filter in real Envoy: response bodies', () => {
+  // An HTTP/2 upstream that ends its body with trailers (as gRPC does): Envoy calls the filter's
+  // response trailers callback instead of ending the body, and phase 4 must still run.
+  let h2: Http2Server;
+  let envoy: Envoy;
+  const bodies: Record<string, string> = { '/leak': 'You have an error in your SQL syntax near line 1', '/fine': 'all rows returned, nothing to see' };
+  beforeAll(async () => {
+    h2 = createServer();
+    h2.on('stream', (stream, headers) => {
+      // /plain/... ends the body with the stream (no trailers).
+      const path = String(headers[':path']);
+      const trailers = !path.startsWith('/plain/');
+      stream.respond({ ':status': 200, 'content-type': 'text/plain' }, { waitForTrailers: trailers });
+      if (trailers) stream.on('wantTrailers', () => stream.sendTrailers({ 'x-checksum': '1' }));
+      stream.end(bodies[path.replace('/plain', '')] ?? 'none');
+    });
+    await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
+    const port = (h2.address() as AddressInfo).port;
+    const rules = ['SecResponseBodyAccess On', 'SecResponseBodyMimeType text/plain', 'SecRule RESPONSE_BODY "@contains SQL syntax" "id:1,phase:4,deny,log"'].join('\n');
+    envoy = await startEnvoy({
+      config: (p: Record<string, number>) => {
+        const b = httpProxyBootstrap({ listenerPort: p['listener']!, adminPort: p['admin']!, upstreamPort: port, httpFilters: [wasmHttpFilter({ name: 'waf', wasmPath: join(buildDir, 'waf.wasm'), config: { rules } })] });
+        const resources = b['static_resources'] as { clusters: Json[] };
+        resources.clusters = resources.clusters.map((c) => ((c as { name: string }).name === 'upstream' ? staticCluster('upstream', port, { http2: true }) : c));
+        return b;
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await envoy?.stop();
+    await new Promise((resolve) => h2?.close(resolve));
+  });
+
+  it('inspects a body, also one followed by trailers: a leak never reaches the client, a clean body does', async () => {
+    const fine = await fetch(envoy.url('/fine'), { headers: ua });
+    expect([fine.status, await fine.text()]).toEqual([200, bodies['/fine']]);
+    // The headers have left when phase 4 denies: the stream is reset, so the body never arrives.
+    const leaked = await fetch(envoy.url('/leak'), { headers: ua }).then((r) => r.text()).catch((e: Error) => `reset: ${e.message}`);
+    expect(leaked).not.toContain('SQL');
+    // The same without trailers (phase 4 at the body's end).
+    const plain = await fetch(envoy.url('/plain/leak'), { headers: ua }).then((r) => r.text()).catch((e: Error) => `reset: ${e.message}`);
+    expect(plain).not.toContain('SQL');
+    const plainFine = await fetch(envoy.url('/plain/fine'), { headers: ua });
+    expect([plainFine.status, await plainFine.text()]).toEqual([200, bodies['/fine']]);
   });
 });

@@ -2,8 +2,8 @@
 // 403 and the configured body, benign requests reach the upstream with x-meshward-waf-score,
 // detection-only lets attacks pass with their score, a forged score header never reaches the
 // upstream, request bodies are inspected, audit lines land in Envoy's log; response bodies are
-// inspected (phase 4), also when trailers follow them.
-import { createServer, type Http2Server } from 'node:http2';
+// inspected (phase 4), and request and response bodies also when trailers follow them.
+import { connect, createServer, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,7 +97,13 @@ describe('WAF filter in real Envoy: response bodies', () => {
     });
     await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
     const port = (h2.address() as AddressInfo).port;
-    const rules = ['SecResponseBodyAccess On', 'SecResponseBodyMimeType text/plain', 'SecRule RESPONSE_BODY "@contains SQL syntax" "id:1,phase:4,deny,log"'].join('\n');
+    const rules = [
+      'SecRequestBodyAccess On',
+      'SecResponseBodyAccess On',
+      'SecResponseBodyMimeType text/plain',
+      'SecRule RESPONSE_BODY "@contains SQL syntax" "id:1,phase:4,deny,log"',
+      'SecRule REQUEST_BODY "@contains attack-marker" "id:2,phase:2,deny,log"',
+    ].join('\n');
     envoy = await startEnvoy({
       config: (p: Record<string, number>) => {
         const b = httpProxyBootstrap({ listenerPort: p['listener']!, adminPort: p['admin']!, upstreamPort: port, httpFilters: [wasmHttpFilter({ name: 'waf', wasmPath: join(buildDir, 'waf.wasm'), config: { rules } })] });
@@ -123,5 +129,22 @@ describe('WAF filter in real Envoy: response bodies', () => {
     expect(plain).not.toContain('SQL');
     const plainFine = await fetch(envoy.url('/plain/fine'), { headers: ua });
     expect([plainFine.status, await plainFine.text()]).toEqual([200, bodies['/fine']]);
+  });
+
+  it('inspects a request body followed by trailers (an HTTP/2 client): trailers do not skip phase 2', async () => {
+    const client = connect(envoy.url('/'));
+    try {
+      const send = (body: string) => new Promise<number>((resolve, reject) => {
+        const req = client.request({ ':method': 'POST', ':path': '/plain/fine', 'content-type': 'text/plain', ...ua }, { waitForTrailers: true });
+        req.on('wantTrailers', () => req.sendTrailers({ 'x-checksum': '1' }));
+        req.on('response', (h) => { req.resume(); req.on('end', () => resolve(Number(h[':status']))); });
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(await send('hello attack-marker here')).toBe(403);
+      expect(await send('hello there')).toBe(200);
+    } finally {
+      client.close();
+    }
   });
 });

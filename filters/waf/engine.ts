@@ -1417,6 +1417,7 @@ export class Transaction {
   private serial: i32 = ++transactionSerial;
   private requestLine: string | null = null;
   private requestLineVersion: i32 = -1;
+  private released: bool = false;
 
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
@@ -1440,6 +1441,9 @@ export class Transaction {
    * kept for the next transactions. Nothing may use it afterwards.
    */
   release(): void {
+    // Parts handed out twice would be shared by two later transactions.
+    if (this.released) return;
+    this.released = true;
     // Every kept list back to the list pools: the target cache then holds only nulls.
     if (this.keptIds.length > 0) this.releaseLists();
     const req = this.req;

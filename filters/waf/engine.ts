@@ -1446,14 +1446,8 @@ export class Transaction {
     this.released = true;
     // Every kept list back to the list pools: the target cache then holds only nulls.
     if (this.keptIds.length > 0) this.releaseLists();
-    const req = this.req;
-    spareIdsOf(req.argsGet);
-    spareIdsOf(req.argsPost);
-    spareIdsOf(req.headers);
-    spareIdsOf(req.cookies);
-    spareIdsOf(req.files);
-    spareIdsOf(req.responseHeaders);
-    req.release();
+    // Each collection's id arrays are kept before the collection is emptied.
+    this.req.release(spareIdsOf);
     if (spareTxVars.length < SPARE_PARTS) { this.tx.clear(); spareTxVars.push(this.tx); }
     if (spareEvents.length < SPARE_PARTS) { emptied(this.events); spareEvents.push(this.events); }
     if (spareKeptIds.length < SPARE_PARTS) spareKeptIds.push(this.keptIds);

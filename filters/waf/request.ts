@@ -202,7 +202,8 @@ function takePairs(): Pairs {
   return pairsPool.length > 0 ? pairsPool.pop() : new Pairs();
 }
 
-function sparePairs(p: Pairs): void {
+function sparePairs(p: Pairs, keepDerived: (p: Pairs) => void): void {
+  keepDerived(p);
   if (pairsPool.length < PAIRS_POOL_MAX) pairsPool.push(p.reset());
 }
 
@@ -283,16 +284,17 @@ export class RequestData {
   touch(): void { this.version++; }
 
   /**
-   * The request is done: its collections are emptied and kept for later requests' data (their
-   * arrays' room with them). Nothing may read this request's data afterwards.
+   * The request is done: each collection is handed to `keepDerived` (what the engine made from
+   * it, before it is emptied), then emptied and kept for later requests' data (its arrays' room
+   * with it). Nothing may read this request's data afterwards.
    */
-  release(): void {
-    sparePairs(this.argsGet);
-    sparePairs(this.argsPost);
-    sparePairs(this.headers);
-    sparePairs(this.cookies);
-    sparePairs(this.files);
-    sparePairs(this.responseHeaders);
+  release(keepDerived: (p: Pairs) => void): void {
+    sparePairs(this.argsGet, keepDerived);
+    sparePairs(this.argsPost, keepDerived);
+    sparePairs(this.headers, keepDerived);
+    sparePairs(this.cookies, keepDerived);
+    sparePairs(this.files, keepDerived);
+    sparePairs(this.responseHeaders, keepDerived);
   }
 
   /** The first value of a request header (names compared case-insensitively). */

@@ -134,6 +134,20 @@ export function hasUnit(s: string, c: u32): bool {
   return false;
 }
 
+/** The first index of code unit `c` in `s` at or after `from`, or -1 (`indexOf` with a one-unit string compares a substring per position). */
+export function unitIndex(s: string, c: u32, from: i32 = 0): i32 {
+  const p = changetype<usize>(s);
+  for (let i = max(from, 0), n = s.length; i < n; i++) if (<u32>load<u16>(p + (<usize>i << 1)) == c) return i;
+  return -1;
+}
+
+/** The last index of code unit `c` in `s`, or -1. */
+export function lastUnitIndex(s: string, c: u32): i32 {
+  const p = changetype<usize>(s);
+  for (let i = s.length - 1; i >= 0; i--) if (<u32>load<u16>(p + (<usize>i << 1)) == c) return i;
+  return -1;
+}
+
 /** Whether the `n` units at `p` and at `q` are equal (eight bytes per step: memory.compare goes byte by byte). */
 @inline export function unitsEqual(p: usize, q: usize, n: i32): bool {
   const end = p + (<usize>n << 1);
@@ -179,6 +193,11 @@ export function upperBytes(s: string): string {
 
 /** Parses a decimal integer (optional sign, surrounding spaces); `fallback` when it is not one. ModSecurity reads non-numbers as 0. */
 export function parseIntOr(s: string, fallback: i64): i64 {
+  // One digit, what TX counters and levels nearly always hold.
+  if (s.length == 1) {
+    const d = <u32>load<u16>(changetype<usize>(s)) - 0x30;
+    return d <= 9 ? <i64>d : fallback;
+  }
   let i = 0;
   while (i < s.length && isSpace(s.charCodeAt(i))) i++;
   let neg = false;

@@ -13,7 +13,7 @@ import { ConfigureStep, collectBeforeBodiesOf, collectEveryAllocatedBytes, colle
 import { MatchEvent, Transaction, knownValue } from "./engine";
 import { BodyLimitAction } from "./seclang/model";
 import { Pairs, RequestData, contentTypeParam, flattenJson, flattenXml, mediaType, parseCookies, parseMultipart, parseUrlEncoded, setResponseStatusReader } from "./request";
-import { byteStringOf, jsonString, textOf, toByteString } from "./bytes";
+import { byteStringOf, jsonString, textOf } from "./bytes";
 
 const SCORE_HEADER = "x-meshward-waf-score";
 // The outputs' names, encoded once (they are written on every request).
@@ -144,7 +144,8 @@ class WafStream extends Context {
     // Names and values alternating.
     // Repeated names and values come back as the strings of earlier requests: no allocation, and
     // the value table finds them by identity (ValueTable.idsOf).
-    const pairs = getHeaderPairsFlat(HeaderMapTypeValues.RequestHeaders, true);
+    // Byte strings (what the rules match): a value that is not ASCII comes as its bytes.
+    const pairs = getHeaderPairsFlat(HeaderMapTypeValues.RequestHeaders, true, true);
     // The score header is ours: a client must not be able to forge it. Removed (a host call)
     // only when sent; the rules never see it.
     let forged = false;
@@ -156,17 +157,17 @@ class WafStream extends Context {
       // Compared only where the length or the first unit allows (each == is a call).
       if (name.length == SCORE_HEADER.length && name == SCORE_HEADER) { forged = true; continue; }
       if (name.length > 0 && name.charCodeAt(0) == 0x3a) {
-        if (name == ":path") path = toByteString(unchecked(pairs[i + 1]));
-        else if (name == ":method") req.method = toByteString(unchecked(pairs[i + 1]));
+        if (name == ":path") path = unchecked(pairs[i + 1]);
+        else if (name == ":method") req.method = unchecked(pairs[i + 1]);
         continue;
       }
-      const value = toByteString(unchecked(pairs[i + 1]));
+      const value = unchecked(pairs[i + 1]);
       req.headers.add(name, value);
-      if (name.length == 6 && name == "cookie") parseCookies(value, req.cookies);
+      if (name.length == 6 && name == "cookie") parseCookies(value, req.cookies, knownValue);
     }
     if (forged) removeHeaderBytes(HeaderMapTypeValues.RequestHeaders, SCORE_HEADER_BYTES);
     const authority = headerOf(pairs, ":authority");
-    if (authority.length > 0 && req.header("host").length == 0) req.headers.add("host", toByteString(authority));
+    if (authority.length > 0 && req.header("host").length == 0) req.headers.add("host", authority);
     req.setUri(path, knownValue);
     const protocol = getPropertyEncoded(PROTOCOL_PATH);
     if (protocol !== null) req.protocol = String.UTF8.decode(protocol);
@@ -267,11 +268,11 @@ class WafStream extends Context {
     }
     const req = tx.req;
     if (config.readsResponseHeaders) {
-      const pairs = getHeaderPairsFlat(HeaderMapTypeValues.ResponseHeaders, true);
+      const pairs = getHeaderPairsFlat(HeaderMapTypeValues.ResponseHeaders, true, true);
       for (let i = 0; i < pairs.length; i += 2) {
         const name = unchecked(pairs[i]);
         if (name == ":status") req.responseStatus = unchecked(pairs[i + 1]);
-        else if (!name.startsWith(":")) req.responseHeaders.add(name, toByteString(unchecked(pairs[i + 1])));
+        else if (!name.startsWith(":")) req.responseHeaders.add(name, unchecked(pairs[i + 1]));
       }
     } else {
       // No rule reads the other headers: the status alone, and only if a rule asks for it

@@ -2,7 +2,7 @@
 // fill it: query strings and urlencoded bodies, cookies, JSON (flattened into `json.a.b` names)
 // and multipart/form-data. Parsers never fail the request by themselves: they record a body
 // error (REQBODY_ERROR) that rules decide on.
-import { ByteBuilder, append, emptied, hexValue, isSpace, reserved, unitsEqual } from "./bytes";
+import { ByteBuilder, append, emptied, hasUnit, hexValue, isSpace, lastUnitIndex, reserved, unitIndex, unitsEqual } from "./bytes";
 import { urlDecode } from "./transforms";
 
 /** An ordered multimap (collections keep duplicates: parameter pollution stays visible). */
@@ -264,14 +264,14 @@ export class RequestData {
   /** Sets the URI and what is derived from it; parts `known` holds (an earlier request's) are not copied. */
   setUri(uri: string, known: KnownValue = noKnownValue): void {
     this.uri = uri;
-    const q = uri.indexOf("?");
+    const q = unitIndex(uri, 0x3f);
     let end = q < 0 ? uri.length : q;
-    const hash = uri.indexOf("#");
+    const hash = unitIndex(uri, 0x23);
     if (hash >= 0 && hash < end) end = hash;
     const path = end == uri.length ? uri : copyOf(uri, 0, end, known);
     this.filename = path;
     this.queryString = q < 0 ? "" : copyOf(uri, q + 1, uri.length, known);
-    const slash = path.lastIndexOf("/");
+    const slash = lastUnitIndex(path, 0x2f);
     this.basename = slash < 0 ? path : copyOf(path, slash + 1, path.length, known);
     parseUrlEncoded(this.queryString, this.argsGet, known);
   }
@@ -347,20 +347,43 @@ export function parseUrlEncoded(s: string, out: Pairs, known: KnownValue = noKno
  * `Cookie: a=1; b=2` → pairs. Values are percent-decoded once, as frameworks hand them to the
  * application (`+` stays `+`), so a rule's own decoding sees what it sees in arguments.
  */
-export function parseCookies(header: string, out: Pairs): void {
-  const parts = header.split(";");
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i].trim();
-    if (p.length == 0) continue;
-    const eq = p.indexOf("=");
-    if (eq < 0) out.add(p, "");
-    else out.add(p.substring(0, eq).trim(), percentDecode(p.substring(eq + 1).trim()));
+export function parseCookies(header: string, out: Pairs, known: KnownValue = noKnownValue): void {
+  // One pass over `;`-separated parts, each trimmed, split at its first `=` (name and value
+  // trimmed too); parts with nothing to decode come from `known` (repeated cookies cost no copy).
+  const p = changetype<usize>(header);
+  const n = header.length;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i < n && unitAt(p, i) != 0x3b) continue;
+    let a = start, b = i;
+    start = i + 1;
+    while (a < b && isTrimmed(unitAt(p, a))) a++;
+    while (b > a && isTrimmed(unitAt(p, b - 1))) b--;
+    if (a == b) continue;
+    let eq = a;
+    while (eq < b && unitAt(p, eq) != 0x3d) eq++;
+    if (eq == b) {
+      out.add(copyOf(header, a, b, known), "");
+      continue;
+    }
+    let nameEnd = eq;
+    while (nameEnd > a && isTrimmed(unitAt(p, nameEnd - 1))) nameEnd--;
+    let v = eq + 1;
+    while (v < b && isTrimmed(unitAt(p, v))) v++;
+    let coded = false;
+    for (let k = v; k < b; k++) if (unitAt(p, k) == 0x25) { coded = true; break; }
+    out.add(copyOf(header, a, nameEnd, known), coded ? percentDecode(header.substring(v, b)) : copyOf(header, v, b, known));
   }
+}
+
+/** What String#trim removes from a byte string: \t to \r, space and 0xa0. */
+@inline function isTrimmed(c: i32): bool {
+  return (c | 0x80) == 0xa0 || <u32>(c - 0x09) <= 4;
 }
 
 /** %XX decoding only (no `+` to space); invalid escapes stay. */
 export function percentDecode(s: string): string {
-  if (s.indexOf("%") < 0) return s;
+  if (!hasUnit(s, 0x25)) return s;
   const b = new ByteBuilder(s.length);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

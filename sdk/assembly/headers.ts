@@ -47,8 +47,10 @@ export function serializePairs(pairs: Array<string[]>): ArrayBuffer {
  * Parses serialized pairs into one list of names and values alternating (`[name0, value0, name1,
  * value1, ...]`): the list is two objects where deserializePairs makes two more per entry. Null
  * when the data is malformed (sizes pointing past the end). `reuse`: see decodeFieldReusing.
+ * `bytes`: a field that is not ASCII comes as a byte string (one code unit per byte, as filters
+ * that inspect raw bytes want it) instead of decoded UTF-8.
  */
-export function deserializePairsFlat(buf: ArrayBuffer, reuse: bool = false): string[] | null {
+export function deserializePairsFlat(buf: ArrayBuffer, reuse: bool = false, bytes: bool = false): string[] | null {
   const total = <u64>buf.byteLength;
   if (total == 0) return [];
   if (total < 4) return null;
@@ -63,10 +65,10 @@ export function deserializePairsFlat(buf: ArrayBuffer, reuse: bool = false): str
     const valueLen = <u64>load<u32>(base + <usize>(8 + 8 * i));
     if (data + nameLen + 1 + valueLen + 1 > total) return null;
     const nameAt = base + <usize>data;
-    unchecked(out[<i32>(i << 1)] = reuse ? decodeFieldReusing(nameAt, <usize>nameLen) : decodeField(nameAt, <usize>nameLen));
+    unchecked(out[<i32>(i << 1)] = reuse ? decodeFieldReusing(nameAt, <usize>nameLen, bytes) : decodeField(nameAt, <usize>nameLen, bytes));
     data += nameLen + 1;
     const valueAt = base + <usize>data;
-    unchecked(out[<i32>(i << 1) + 1] = reuse ? decodeFieldReusing(valueAt, <usize>valueLen) : decodeField(valueAt, <usize>valueLen));
+    unchecked(out[<i32>(i << 1) + 1] = reuse ? decodeFieldReusing(valueAt, <usize>valueLen, bytes) : decodeField(valueAt, <usize>valueLen, bytes));
     data += valueLen + 1;
   }
   return out;
@@ -85,9 +87,16 @@ export function deserializePairs(buf: ArrayBuffer): Array<string[]> | null {
  * A name or value (UTF-8) as a string. ASCII, what header data nearly always is, is widened into
  * a string of its exact size (the decoder sizes for the worst case and then shrinks it: a copy).
  */
-function decodeField(at: usize, length: usize): string {
+function decodeField(at: usize, length: usize, bytes: bool = false): string {
   const ascii = decodeAscii(at, length);
-  return ascii !== null ? ascii : String.UTF8.decodeUnsafe(at, length);
+  return ascii !== null ? ascii : bytes ? decodeBytes(at, length) : String.UTF8.decodeUnsafe(at, length);
+}
+
+/** The field as a byte string: each byte widened to one code unit. */
+function decodeBytes(at: usize, length: usize): string {
+  const out = changetype<usize>(__new(length << 1, idof<string>()));
+  for (let i: usize = 0; i < length; i++) store<u16>(out + (i << 1), <u16>load<u8>(at + i));
+  return changetype<string>(out);
 }
 
 /** The field as a string when it is all ASCII, else null. */
@@ -111,9 +120,9 @@ const REUSE_SLOTS = 256;
 const REUSE_MAX: usize = 256;
 const reusedFields = new StaticArray<string | null>(REUSE_SLOTS);
 
-function decodeFieldReusing(at: usize, length: usize): string {
+function decodeFieldReusing(at: usize, length: usize, bytes: bool = false): string {
   if (length == 0) return "";
-  if (length > REUSE_MAX) return decodeField(at, length);
+  if (length > REUSE_MAX) return decodeField(at, length, bytes);
   // The length and the first and last 8 bytes (all of a shorter field): cheap, and a collision
   // only costs a decode.
   let h: u64 = <u64>length * 0x9e3779b97f4a7c15;
@@ -134,7 +143,8 @@ function decodeFieldReusing(at: usize, length: usize): string {
     if (i == length) return known;
   }
   const ascii = decodeAscii(at, length);
-  if (ascii === null) return String.UTF8.decodeUnsafe(at, length);
+  // Only ASCII is kept: its string is the same in either form.
+  if (ascii === null) return bytes ? decodeBytes(at, length) : String.UTF8.decodeUnsafe(at, length);
   unchecked(reusedFields[slot] = ascii);
   return ascii;
 }
@@ -152,12 +162,13 @@ export function getHeaderPairs(map: HeaderMapTypeValues): Array<string[]> {
  * All entries of a host header map as names and values alternating (deserializePairsFlat), the
  * host's buffer read in place; an empty list when the map is not available now. With `reuse`,
  * short ASCII names and values seen lately come back as the same strings (decodeFieldReusing).
+ * With `bytes`, fields that are not ASCII come as byte strings (deserializePairsFlat).
  */
-export function getHeaderPairsFlat(map: HeaderMapTypeValues, reuse: bool = false): string[] {
+export function getHeaderPairsFlat(map: HeaderMapTypeValues, reuse: bool = false, bytes: bool = false): string[] {
   clearOut();
   const r = imports.proxy_get_header_map_pairs(map, outPtr, outSize);
   if (r != WasmResultValues.Ok) return [];
-  const pairs = deserializePairsFlat(adoptOutBuffer(), reuse);
+  const pairs = deserializePairsFlat(adoptOutBuffer(), reuse, bytes);
   return pairs !== null ? pairs : [];
 }
 

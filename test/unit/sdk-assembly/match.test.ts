@@ -115,6 +115,25 @@ describe('header helpers', () => {
     expect(await probeBody(host(), 'header-get', ['x-missing'], { headers })).toBe('null');
   });
 
+  it('getHeaderPairsFlat gives UTF-8 text, or with `bytes` one unit per byte for a value that is not ASCII', async () => {
+    const units = (reuse: string, mode: string, name: string, value: string) =>
+      probeBody(host(), 'header-units', [reuse, mode, name], { headers: [[name, value]] });
+    for (const reuse of ['', 'reuse']) {
+      expect(await units(reuse, 'text', 'x-v', 'café')).toBe('63 61 66 e9');
+      expect(await units(reuse, 'bytes', 'x-v', 'café')).toBe('63 61 66 c3 a9');
+      expect(await units(reuse, 'bytes', 'x-v', '日')).toBe('e6 97 a5');
+      expect(await units(reuse, 'text', 'x-v', 'abc')).toBe('61 62 63');
+      expect(await units(reuse, 'bytes', 'x-v', 'abc')).toBe('61 62 63');
+    }
+    // A value decoded as bytes is not handed back as text later (nor the reverse).
+    expect(await units('reuse', 'bytes', 'x-w', 'ñ-1')).toBe('c3 b1 2d 31');
+    expect(await units('reuse', 'text', 'x-w', 'ñ-1')).toBe('f1 2d 31');
+    expect(await units('reuse', 'bytes', 'x-w', 'ñ-1')).toBe('c3 b1 2d 31');
+    // Longer than the reuse cache keeps: decoded every time.
+    expect(await units('reuse', 'bytes', 'x-long', 'é'.repeat(200))).toBe(Array(200).fill('c3 a9').join(' '));
+    expect(await units('reuse', 'text', 'x-long', 'é'.repeat(200))).toBe(Array(200).fill('e9').join(' '));
+  });
+
   it('requests without x-probe pass through untouched', async () => {
     const res = await host().http({ path: '/plain', headers: { 'x-a': '1' } });
     expect(res.status).toBe(200);

@@ -1606,9 +1606,9 @@ export class Transaction {
 
   private evalLink(head: Rule, r: Rule): bool {
     const op = r.op;
-    if (r.targets.length == 0) return true; // SecAction
-    // None of its variables has an entry in this request: an empty list, no match.
-    if ((r.targetVars & this.present) == 0) return false;
+    // None of its variables has an entry in this request: an empty list, no match. A SecAction
+    // (no target) reads no variable either, and matches.
+    if ((r.targetVars & this.present) == 0) return r.targetCount == 0;
     const txKey = r.txKeyTarget;
     if (txKey !== null && this.removedTargets.length == 0) return this.evalTxKey(r, txKey);
     // A screened link none of whose literals occurs in any value of its variables: no survivor in
@@ -1622,7 +1622,7 @@ export class Transaction {
     if (r.targetId > 0 && this.removedTargets.length == 0) {
       const cache = this.targetCache;
       const kept = r.targetId < cache.length && unchecked(cache[r.targetId]) !== null;
-      list = this.sharedList(r, r.targetId, r.targets.length);
+      list = this.sharedList(r, r.targetId, r.targetCount);
       tl = list;
       // A small list just collected is screened value by value by the rule that collected it
       // (survivor lists cost allocations that pay off only when many rules read a large list).
@@ -1633,7 +1633,7 @@ export class Transaction {
       tl.clear();
       this.dedupping = false;
       this.rawCount = 0;
-      this.collect(r, tl, 0, r.targets.length);
+      this.collect(r, tl, 0, r.targetCount);
     }
     if (tl.length == 0) return false;
     const ids = tl.ids;
@@ -2492,6 +2492,7 @@ function prepareLink(r: Rule): void {
     vars |= (<u64>1) << (<u64>x.variable);
   }
   r.targetVars = vars;
+  r.targetCount = r.targets.length;
   for (let i = 0; i < r.setvars.length; i++) {
     const sv = r.setvars[i];
     const constKey = sv.name.constant() ? sv.name.constantText().toLowerCase() : null;

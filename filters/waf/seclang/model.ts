@@ -147,37 +147,47 @@ export class Ctl {
 export enum EngineMode { Off, DetectionOnly, On }
 
 export class Rule {
-  id: i32 = 0;
-  phase: i32 = 2;
-  line: i32 = 0;
-  /** Non-empty for a SecMarker. */
-  marker: string = "";
-  targets: Target[] = [];
-  op: Operator = new Operator();
-  transforms: i32[] = [];
-  /** Identifies the transformation list (equal lists share an id): the engine's cache key. */
-  transformChain: i32 = 0;
-  /** Whether any target is an exclusion (`!ARGS:x`). */
-  hasExclusions: bool = false;
+  // The fields the engine reads for every link it runs (evaluatePhase, runRule, evalLink) come
+  // first: fields are laid out in declaration order, so they share the object's first lines.
+  // Rules lie scattered in memory, and a request runs about a hundred of them.
   /**
-   * For @rx rules that share their transformations with others (whatever their targets): one regex that
-   * is the alternation of the whole group. When it does not match a value, no rule of the
-   * group can, so benign values cost one pass per group instead of one per rule.
+   * Bit v set when a target reads variable v (exclusions aside); ~0 when a target always gives
+   * an entry (a count `&VAR`). Filled by the phase plan: a link none of whose variables has an
+   * entry in this request inspects nothing and cannot match (Transaction.present).
    */
-  prefilter: Regex | null = null;
-  prefilterId: i32 = 0;
+  targetVars: u64 = 0;
   /**
    * The screen group (RuleSet.screenGroup* index, -1: none: the rules of one transformation list)
    * holding this link's required literals, and its slot in RuleSet.screen: the operator runs
    * only on values where one of them occurs.
    */
   screenId: i32 = -1;
-  /** The link's screen literals, extracted when it was parsed (screenLiteralsKnown); dropped once the screens are built. */
-  screenLiterals: string[] | null = null;
-  screenLiteralsKnown: bool = false;
-  /** multiMatch: the transformation list ids of every prefix of `transforms` (the engine fills it on first use). */
-  prefixChains: i32[] | null = null;
   screenSlot: i32 = 0;
+  /** The link's one target when it is a plain TX key with no transformation, no multiMatch, no exclusion (the engine's direct path). */
+  txKeyTarget: Target | null = null;
+  /** Small id of targetKey (0: not shared), indexing the engine's per-phase collections. */
+  targetId: i32 = 0;
+  /** targets.length, kept by the phase plan (prepareLink): read without the array. */
+  targetCount: i32 = 0;
+  multiMatch: bool = false;
+  /** Filled by the phase plan (PhasePlan) at first use: whether op.param has no reference, and its text then. */
+  paramConstant: bool = false;
+  capture: bool = false;
+  log: bool = true;
+  op: Operator = new Operator();
+  /** op.param's text when paramConstant. */
+  paramText: string = "";
+  /** Identifies the transformation list (equal lists share an id): the engine's cache key. */
+  transformChain: i32 = 0;
+  /** The engine's index for this link's cached per-value verdicts (-1 until first used). */
+  verdictSlot: i32 = -1;
+  transforms: i32[] = [];
+  /**
+   * For @rx rules that share their transformations with others (whatever their targets): one regex that
+   * is the alternation of the whole group. When it does not match a value, no rule of the
+   * group can, so benign values cost one pass per group instead of one per rule.
+   */
+  prefilter: Regex | null = null;
   /**
    * multiMatch rules (not screened): the unit sets of the rule's required literals (see
    * summary.ts literalMasks); a form of a value holding none of them is not run. @detectXSS and
@@ -185,43 +195,39 @@ export class Rule {
    * holds); a value no form of which can hold one is no match. Null: no test.
    */
   literalMasks: Uint64Array | null = null;
+  setvars: SetVar[] = [];
+  ctls: Ctl[] = [];
+  /** The next link of a chain (its own id is 0). */
+  chained: Rule | null = null;
+  skip: i32 = 0;
+  disruptive: i32 = Disruptive.None;
+  /** Whether any target is an exclusion (`!ARGS:x`). */
+  hasExclusions: bool = false;
+  targets: Target[] = [];
+  id: i32 = 0;
+  phase: i32 = 2;
+  line: i32 = 0;
+  /** Non-empty for a SecMarker. */
+  marker: string = "";
+  prefilterId: i32 = 0;
+  /** The link's screen literals, extracted when it was parsed (screenLiteralsKnown); dropped once the screens are built. */
+  screenLiterals: string[] | null = null;
+  screenLiteralsKnown: bool = false;
+  /** multiMatch: the transformation list ids of every prefix of `transforms` (the engine fills it on first use). */
+  prefixChains: i32[] | null = null;
   /** The target list as text (rules with equal lists share their collected values within a phase); "" when not shareable (TX, MATCHED_*). */
   targetKey: string = "";
-  /** Small id of targetKey (0: not shared), indexing the engine's per-phase collections. */
-  targetId: i32 = 0;
-  /** The engine's index for this link's cached per-value verdicts (-1 until first used). */
-  verdictSlot: i32 = -1;
-  multiMatch: bool = false;
-  disruptive: i32 = Disruptive.None;
   status: i32 = 0;
-  log: bool = true;
   auditlog: bool = true;
   msg: Macro = new Macro();
   logdata: Macro = new Macro();
   severity: string = "";
   tags: string[] = [];
   ver: string = "";
-  setvars: SetVar[] = [];
-  capture: bool = false;
-  ctls: Ctl[] = [];
   skipAfter: string = "";
-  skip: i32 = 0;
-  /** The next link of a chain (its own id is 0). */
-  chained: Rule | null = null;
   /** The head of this rule's chain (itself for a head). */
   isChainLink: bool = false;
   removed: bool = false;
-  /** Filled by the phase plan (PhasePlan) at first use: whether op.param has no reference, and its text then. */
-  paramConstant: bool = false;
-  paramText: string = "";
-  /** The link's one target when it is a plain TX key with no transformation, no multiMatch, no exclusion (the engine's direct path). */
-  txKeyTarget: Target | null = null;
-  /**
-   * Bit v set when a target reads variable v (exclusions aside); ~0 when a target always gives
-   * an entry (a count `&VAR`). Filled by the phase plan: a link none of whose variables has an
-   * entry in this request inspects nothing and cannot match (Transaction.present).
-   */
-  targetVars: u64 = 0;
 }
 
 /**

@@ -2,7 +2,7 @@
 // collection, chains, skipAfter/SecMarker, ctl, MATCHED_VAR(S), captures and disruptive actions.
 // Pure: the filter feeds it request/response data and reads its decision and events.
 import {
-  Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, PhasePlan, Rule, RuleSet, SetVarOp, Target, TxRef, Var, VAR_NAMES,
+  Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, PhasePlan, Rule, RuleSet, SetVarOp, Target, TxRef, Var, VAR_NAMES, LINK_CTLS, LINK_MATCH_SETVARS, LINK_SETVARS,
 } from "./seclang/model";
 import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
@@ -1491,15 +1491,16 @@ export class Transaction {
       const rules = unchecked(plan.rules[phase]);
       const skipTo = unchecked(plan.skipTo[phase]);
       const gates = unchecked(plan.gates[phase]);
+      const varLists = plan.varLists;
       let k = 0;
       const n = rules.length;
       while (k < n) {
         const at = k++;
         // The checks evalLink starts with, from the plan's dense gates, not the scattered Rule.
-        const vars = unchecked(gates[at << 1]);
+        const gate = unchecked(gates[at]);
+        const vars = unchecked(varLists[<i32>(gate >> 48)]);
         if ((vars & this.present) == 0) continue;
-        const gate = unchecked(gates[(at << 1) + 1]);
-        if (gate != 0 && !this.gateMayPass(<i32>(gate & 0xff) - 1, <i32>(gate >> 8) & 0xffffff, vars, <i32>(gate >> 32))) continue;
+        if ((gate & 0xff) != 0 && !this.gateMayPass(<i32>(gate & 0xff) - 1, <i32>(gate >> 8) & 0xffffff, vars, <i32>(gate >> 32) & 0xffff)) continue;
         const r = unchecked(rules[at]);
         if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
         if (!this.runRule(r, phase)) continue;
@@ -1563,8 +1564,9 @@ export class Transaction {
       if (!this.evalLink(head, link)) return false;
       // As in ModSecurity, a link's non-disruptive actions run as soon as it matches, so a
       // later link can test what an earlier one set (e.g. setvar in the chain starter).
-      for (let i = 0; i < link.setvars.length; i++) if (!link.setvars[i].perMatch) this.setvar(link, i);
-      for (let i = 0; i < link.ctls.length; i++) this.applyCtl(link.ctls[i]);
+      const actions = link.actions;
+      if ((actions & LINK_SETVARS) != 0) for (let i = 0; i < link.setvars.length; i++) if (!link.setvars[i].perMatch) this.setvar(link, i);
+      if ((actions & LINK_CTLS) != 0) for (let i = 0; i < link.ctls.length; i++) this.applyCtl(link.ctls[i]);
       link = link.chained;
     }
     // Matched: the non-disruptive actions of every link, then the disruptive one of the head.
@@ -1736,7 +1738,7 @@ export class Transaction {
         this.matchedVar = v;
         this.matchedVarName = name;
         // A setvar keyed by the match (tx.seen_%{MATCHED_VAR}) runs for every matched value.
-        for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
+        if ((r.actions & LINK_MATCH_SETVARS) != 0) for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
       }
     }
     if (changetype<usize>(firstName) == 0) return false;
@@ -2004,7 +2006,7 @@ export class Transaction {
     const name = t.qualifiedName();
     this.matchedVar = v;
     this.matchedVarName = name;
-    for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
+    if ((r.actions & LINK_MATCH_SETVARS) != 0) for (let s = 0; s < r.setvars.length; s++) if (r.setvars[s].perMatch) this.setvar(r, s);
     this.pendingName = name;
     this.pendingValue = v;
     return true;
@@ -2446,19 +2448,30 @@ export function planOf(set: RuleSet): PhasePlan {
     }
     plan.skipTo[r.phase][position[i]] = to;
   }
+  const varLists: u64[] = [~(<u64>0)];
   for (let p = 0; p <= 5; p++) {
     const list = plan.rules[p];
-    const gates = new StaticArray<u64>(list.length << 1);
+    const gates = new StaticArray<u64>(list.length);
     for (let k = 0; k < list.length; k++) {
       const r = list[k];
-      gates[k << 1] = r.targets.length == 0 ? ~(<u64>0) : r.targetVars;
-      if (!screenGated(r) || r.screenId >= HINTED_GROUPS) { gates[(k << 1) + 1] = 0; continue; }
+      const vars = r.targets.length == 0 ? ~(<u64>0) : r.targetVars;
+      // 16 bits name a variable set: past 65,535 distinct ones (no real rule set comes near),
+      // index 0 (every variable) stands for the rest, which passes the rule to evalLink's checks.
+      let vl = varLists.indexOf(vars);
+      if (vl < 0 && varLists.length < 0x10000) { vl = varLists.length; varLists.push(vars); }
+      gates[k] = <u64>max(vl, 0) << 48;
+      if (!screenGated(r) || r.screenId >= HINTED_GROUPS) continue;
       let vs = plan.varsets.indexOf(r.targetVars);
-      if (vs < 0) { vs = plan.varsets.length; plan.varsets.push(r.targetVars); }
-      gates[(k << 1) + 1] = (<u64>vs << 32) | (<u64>r.screenSlot << 8) | <u64>(r.screenId + 1);
+      if (vs < 0) {
+        if (plan.varsets.length >= 0x10000) continue; // no gate: evalLink screens the rule itself
+        vs = plan.varsets.length;
+        plan.varsets.push(r.targetVars);
+      }
+      gates[k] |= (<u64>vs << 32) | (<u64>r.screenSlot << 8) | <u64>(r.screenId + 1);
     }
     plan.gates.push(gates);
   }
+  plan.varLists = StaticArray.fromArray(varLists);
   set.plan = plan;
   return plan;
 }
@@ -2493,14 +2506,17 @@ function prepareLink(r: Rule): void {
   }
   r.targetVars = vars;
   r.targetCount = r.targets.length;
+  let actions: u8 = r.ctls.length > 0 ? LINK_CTLS : 0;
   for (let i = 0; i < r.setvars.length; i++) {
     const sv = r.setvars[i];
+    actions |= sv.perMatch ? LINK_MATCH_SETVARS : LINK_SETVARS;
     const constKey = sv.name.constant() ? sv.name.constantText().toLowerCase() : null;
     // One string per distinct key: lookups by a rule's key find the setvar's string by identity.
     sv.constKey = constKey !== null ? sameTxKey(constKey) : null;
     sv.constKeyHash = constKey !== null ? txHash(constKey) : 0;
     sv.constValue = sv.value.constant() ? sv.value.constantText() : null;
   }
+  r.actions = actions;
 }
 
 /** The one string kept for each constant TX key of the loaded rule sets (made at load only). */

@@ -146,6 +146,13 @@ export class Ctl {
 
 export enum EngineMode { Off, DetectionOnly, On }
 
+/** Rule.actions: setvars that run once when the link matches. */
+export const LINK_SETVARS: u8 = 1;
+/** Rule.actions: setvars keyed by the match (perMatch), run for every matched value. */
+export const LINK_MATCH_SETVARS: u8 = 2;
+/** Rule.actions: ctl actions. */
+export const LINK_CTLS: u8 = 4;
+
 export class Rule {
   // The fields the engine reads for every link it runs (evaluatePhase, runRule, evalLink) come
   // first: fields are laid out in declaration order, so they share the object's first lines.
@@ -174,6 +181,8 @@ export class Rule {
   paramConstant: bool = false;
   capture: bool = false;
   log: bool = true;
+  /** LINK_SETVARS, LINK_MATCH_SETVARS and LINK_CTLS bits, kept by the phase plan: a link without them is not looked into. */
+  actions: u8 = 0;
   op: Operator = new Operator();
   /** op.param's text when paramConstant. */
   paramText: string = "";
@@ -240,14 +249,17 @@ export class PhasePlan {
   /** By phase, by position: where evaluation goes on after the rule matched and its skipAfter applied (-1: it has none). */
   skipTo: Array<i32[]> = [];
   /**
-   * By phase, two words per rule: what the engine needs to pass over a rule whose first link
+   * By phase, one word per rule: what the engine needs to pass over a rule whose first link
    * inspects nothing in this request without reading the Rule (rules lie scattered in memory, and
-   * most are passed over): the link's Rule.targetVars (every bit for a SecAction), then its
-   * screen gate, 0 or (varset << 32) | (Rule.screenSlot << 8) | (Rule.screenId + 1) when the
-   * engine may answer "no match" from the screen alone (Transaction.literalMayOccur), `varset`
-   * the index of the link's Rule.targetVars in `varsets`.
+   * most are passed over): (varList << 48) | (varset << 32) | (Rule.screenSlot << 8) |
+   * (Rule.screenId + 1). `varList` indexes the link's Rule.targetVars (every bit for a SecAction)
+   * in `varLists`. The rest is its screen gate, when the engine may answer "no match" from the
+   * screen alone (Transaction.literalMayOccur), else 0: `varset` is the index of its
+   * Rule.targetVars in `varsets`.
    */
   gates: Array<StaticArray<u64>> = [];
+  /** The distinct variable sets of the rules (few): what a gate's varList index names. */
+  varLists: StaticArray<u64> = new StaticArray<u64>(0);
   /**
    * The distinct Rule.targetVars of the gated rules (most share a few lists of variables): the
    * engine keeps each one's slot union per request, so a gate is one bit test after the first.

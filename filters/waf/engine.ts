@@ -990,8 +990,8 @@ function spareIdsOf(p: Pairs): void {
 class TargetList {
   ids: i32[];
   srcs: i32[];
-  private runStart: i32[] = [];
-  private runKind: i32[] = [];
+  /** Per run, its first entry and its variable, alternating (one array: fewer lines to touch). */
+  private runs: i32[] = [];
   private runPairs: Array<Pairs | null> = [];
   private extra: string[] = [];
 
@@ -1006,8 +1006,7 @@ class TargetList {
   copyFrom(p: TargetList, table: ValueTable): void {
     copyInts(this.ids, p.ids);
     copyInts(this.srcs, p.srcs);
-    copyInts(this.runStart, p.runStart);
-    copyInts(this.runKind, p.runKind);
+    copyInts(this.runs, p.runs);
     const pairs = p.runPairs, extra = p.extra;
     for (let i = 0; i < pairs.length; i++) this.runPairs.push(unchecked(pairs[i]));
     for (let i = 0; i < extra.length; i++) this.extra.push(unchecked(extra[i]));
@@ -1020,18 +1019,17 @@ class TargetList {
   clear(): void {
     emptied(this.ids);
     emptied(this.srcs);
-    emptied(this.runStart);
-    emptied(this.runKind);
+    emptied(this.runs);
     emptied(this.runPairs);
     emptied(this.extra);
   }
 
   /** Starts a run of entries from `p` (null: named ones) with variable `kind`, unless the last run is one. */
   beginRun(p: Pairs | null, kind: i32): void {
-    const n = this.runStart.length;
-    if (n > 0 && unchecked(this.runPairs[n - 1]) === p && unchecked(this.runKind[n - 1]) == kind) return;
-    append(this.runStart, this.ids.length);
-    append(this.runKind, kind);
+    const n = this.runPairs.length;
+    if (n > 0 && unchecked(this.runPairs[n - 1]) === p && unchecked(this.runs[(n << 1) - 1]) == kind) return;
+    append(this.runs, this.ids.length);
+    append(this.runs, kind);
     append(this.runPairs, p);
   }
 
@@ -1051,12 +1049,12 @@ class TargetList {
   /** The name entry `i` is reported under ("ARGS:q", "REQUEST_URI", ...). */
   nameAt(i: i32): string {
     // The run holding it: the last one starting at or before it (lists have a few runs).
-    let r = this.runStart.length - 1;
-    while (r > 0 && unchecked(this.runStart[r]) > i) r--;
+    let r = this.runPairs.length - 1;
+    while (r > 0 && unchecked(this.runs[r << 1]) > i) r--;
     const p = unchecked(this.runPairs[r]);
     const src = unchecked(this.srcs[i]);
     const name = p !== null ? unchecked(p.names[src]) : unchecked(this.extra[src]);
-    const k = unchecked(this.runKind[r]);
+    const k = unchecked(this.runs[(r << 1) + 1]);
     return k < 0 ? name : VAR_NAMES[k] + ":" + name;
   }
 }
@@ -1994,9 +1992,9 @@ export class Transaction {
    */
   private evalTxKey(r: Rule, t: Target): bool {
     const op = r.op;
-    const at = this.tx.find(t.key, t.keyHash);
+    const at = this.tx.find(r.txKey, r.txKeyHash);
     let v: string;
-    if (t.count) v = at >= 0 ? "1" : "0";
+    if (r.txKeyCount) v = at >= 0 ? "1" : "0";
     else if (at >= 0) v = this.tx.valueAt(at);
     else return false;
     const param = r.paramConstant ? r.paramText : this.expand(op.param);
@@ -2506,6 +2504,12 @@ function prepareLink(r: Rule): void {
   }
   r.targetVars = vars;
   r.targetCount = r.targets.length;
+  const txKey = r.txKeyTarget;
+  if (txKey !== null) {
+    r.txKey = txKey.key;
+    r.txKeyHash = txKey.keyHash;
+    r.txKeyCount = txKey.count;
+  }
   let actions: u8 = r.ctls.length > 0 ? LINK_CTLS : 0;
   for (let i = 0; i < r.setvars.length; i++) {
     const sv = r.setvars[i];

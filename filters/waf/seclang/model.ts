@@ -172,6 +172,10 @@ export class Rule {
   screenSlot: i32 = 0;
   /** The link's one target when it is a plain TX key with no transformation, no multiMatch, no exclusion (the engine's direct path). */
   txKeyTarget: Target | null = null;
+  /** txKeyTarget's key, its hash and whether it is a count (`&TX:k`), kept here by the phase plan: the Target is read only on a match. */
+  txKey: string = "";
+  txKeyHash: u32 = 0;
+  txKeyCount: bool = false;
   /** Small id of targetKey (0: not shared), indexing the engine's per-phase collections. */
   targetId: i32 = 0;
   /** targets.length, kept by the phase plan (prepareLink): read without the array. */

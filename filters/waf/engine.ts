@@ -1619,7 +1619,7 @@ export class Transaction {
     let list: CollectedTargets | null = null;
     // Whether this rule screens the list's values one by one rather than through the survivors.
     let perValue = true;
-    if (r.targetId > 0 && this.removedTargets.length == 0) {
+    if (r.targetId > 0 && !r.fewTargets && this.removedTargets.length == 0) {
       const cache = this.targetCache;
       const kept = r.targetId < cache.length && unchecked(cache[r.targetId]) !== null;
       list = this.sharedList(r, r.targetId, r.targetCount);
@@ -1628,12 +1628,22 @@ export class Transaction {
       // (survivor lists cost allocations that pay off only when many rules read a large list).
       perValue = !kept && list.length < SURVIVORS_MIN && !list.hasPrefix();
     } else {
-      // A list used once (TX, MATCHED_VARS, ctl-altered ones) reuses scratch arrays.
+      // A list used once (TX, MATCHED_VARS, ctl-altered ones), or one of a few entries, reuses
+      // scratch arrays.
       tl = this.scratch;
       tl.clear();
       this.dedupping = false;
       this.rawCount = 0;
       this.collect(r, tl, 0, r.targetCount);
+      if (r.fewTargets && this.rawCount > 8 && this.removedTargets.length == 0) {
+        // As a shared list would be (sharedList): more than 8 entries, each value once.
+        tl.clear();
+        this.table.beginDedup();
+        this.dedupping = true;
+        this.rawCount = 0;
+        this.collect(r, tl, 0, r.targetCount);
+        this.dedupping = false;
+      }
     }
     if (tl.length == 0) return false;
     const ids = tl.ids;
@@ -2504,6 +2514,15 @@ function prepareLink(r: Rule): void {
   }
   r.targetVars = vars;
   r.targetCount = r.targets.length;
+  // Scalars, counts and single keyed entries (`REQUEST_HEADERS:Host`) give a list of a few
+  // entries: collected again by each rule (from the collections' name indexes) rather than kept
+  // as a shared list, whose own arrays are more memory to touch than the entries.
+  let few = true;
+  for (let t = 0; t < r.targets.length; t++) {
+    const x = r.targets[t];
+    if (!x.exclude && !x.count && isCollection(x.variable) && (x.key.length == 0 || x.keyRegex !== null)) { few = false; break; }
+  }
+  r.fewTargets = few;
   const txKey = r.txKeyTarget;
   if (txKey !== null) {
     r.txKey = txKey.key;

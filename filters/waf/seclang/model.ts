@@ -180,6 +180,8 @@ export class Rule {
   targetId: i32 = 0;
   /** targets.length, kept by the phase plan (prepareLink): read without the array. */
   targetCount: i32 = 0;
+  /** Whether the targets give a few entries at most (scalars, counts, keyed entries): collected per rule, not shared (prepareLink). */
+  fewTargets: bool = false;
   multiMatch: bool = false;
   /** Filled by the phase plan (PhasePlan) at first use: whether op.param has no reference, and its text then. */
   paramConstant: bool = false;

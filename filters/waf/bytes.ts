@@ -134,10 +134,10 @@ export function hasUnit(s: string, c: u32): bool {
   return false;
 }
 
-/** The first index of code unit `c` in `s` at or after `from`, or -1 (`indexOf` with a one-unit string compares a substring per position). */
-export function unitIndex(s: string, c: u32, from: i32 = 0): i32 {
+/** The first index of code unit `c` in `s`, or -1 (`indexOf` with a one-unit string compares a substring per position). */
+export function unitIndex(s: string, c: u32): i32 {
   const p = changetype<usize>(s);
-  for (let i = max(from, 0), n = s.length; i < n; i++) if (<u32>load<u16>(p + (<usize>i << 1)) == c) return i;
+  for (let i = 0, n = s.length; i < n; i++) if (<u32>load<u16>(p + (<usize>i << 1)) == c) return i;
   return -1;
 }
 

@@ -183,7 +183,7 @@ export class Rule {
   /** Whether the targets give a few entries at most (scalars, counts, keyed entries): collected per rule, not shared (prepareLink). */
   fewTargets: bool = false;
   multiMatch: bool = false;
-  /** Filled by the phase plan (PhasePlan) at first use: whether op.param has no reference, and its text then. */
+  /** Filled by the phase plan (PhasePlan) at first use: whether op.param has no reference (paramText is its text then). */
   paramConstant: bool = false;
   capture: bool = false;
   log: bool = true;

@@ -227,6 +227,47 @@ describe('variables', () => {
     for (const [req, rules] of sends) expect([req.path, await w.matches(req as never)]).toEqual([req.path, rules]);
     w.close();
   });
+  it('cookies: parts split at `;`, trimmed, split at the first `=`, values percent-decoded; the same whether met before or not', async () => {
+    // request.ts parseCookies: one pass, parts with nothing to decode taken from earlier requests' values.
+    const w = await withRules([
+      `SecRule REQUEST_COOKIES:a "@streq 1" "id:1,phase:1,pass,log"`,
+      `SecRule REQUEST_COOKIES:b "@streq A b" "id:2,phase:1,pass,log"`,
+      `SecRule REQUEST_COOKIES_NAMES "@streq c" "id:3,phase:1,pass,log"`,
+      `SecRule REQUEST_COOKIES:d "@streq =2" "id:4,phase:1,pass,log"`,
+      `SecRule &REQUEST_COOKIES "@eq 5" "id:5,phase:1,pass,log"`,
+      `SecRule REQUEST_COOKIES_NAMES "@streq x y" "id:6,phase:1,pass,log"`,
+    ].join('\n'));
+    const sends: Array<[string, number[]]> = [
+      [' a = 1 ;; b=%41 b ; c ; =x ; d==2 ', [1, 2, 3, 4, 5]],
+      [' a = 1 ;; b=%41 b ; c ; =x ; d==2 ', [1, 2, 3, 4, 5]],
+      ['a=\t1\t;b=A b', [1, 2]],
+      ['a=%31; x y =z', [1, 6]],
+      ['a=12;b=%41b', []],
+      ['', []],
+    ];
+    for (const [cookie, rules] of sends) expect([cookie, await w.matches({ path: '/p', headers: { cookie } } as never)]).toEqual([cookie, rules]);
+    w.close();
+  });
+  it('a keyed header repeated past 8 times: each value inspected, a repeated value matched once', async () => {
+    // Lists of keyed entries are collected per rule (engine.ts fewTargets). Past 8 entries a
+    // list's values are deduplicated, as in the shared lists of whole collections: a value
+    // repeated in many entries is inspected, and put in MATCHED_VARS, once.
+    const w = await withRules([
+      `SecRule REQUEST_HEADERS:x-a "@streq bad" "id:1,phase:1,pass,log"`,
+      `SecRule &REQUEST_HEADERS:x-a "@gt 8" "id:2,phase:1,pass,log"`,
+      `SecRule REQUEST_HEADERS:x-a|REQUEST_HEADERS:x-b "@streq worse" "id:3,phase:1,pass,log"`,
+      `SecRule REQUEST_HEADERS:x-a "@streq ok" "id:4,phase:1,pass,log,chain"`,
+      `  SecRule &MATCHED_VARS "@eq 1" ""`,
+    ].join('\n'));
+    const many: Array<[string, string]> = [];
+    for (let i = 0; i < 12; i++) many.push(['x-a', i === 10 ? 'bad' : 'ok']);
+    many.push(['x-b', 'worse']);
+    expect(await w.matches({ path: '/p', headers: many } as never)).toEqual([1, 2, 3, 4]);
+    // Up to 8 entries every entry counts: three "ok" entries are three matched variables.
+    const few: Array<[string, string]> = [['x-a', 'ok'], ['x-a', 'bad'], ['x-a', 'ok'], ['x-a', 'ok']];
+    expect(await w.matches({ path: '/p', headers: few } as never)).toEqual([1]);
+    w.close();
+  });
   it('each request starts with nothing of the ones before (a finished transaction\'s parts are reused)', async () => {
     const w = await withRules([
       'SecRequestBodyAccess On',

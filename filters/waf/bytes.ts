@@ -1,22 +1,12 @@
 // Byte strings: the WAF inspects bytes, as ModSecurity does, so every value it matches is a
-// string whose char codes are bytes (0..255). Request data arrives as UTF-8 text from the SDK;
-// `toByteString` turns it into its UTF-8 bytes, one char per byte. ASCII text is unchanged.
+// string whose char codes are bytes (0..255). Headers come from the SDK as byte strings
+// (getHeaderPairsFlat's `bytes`), bodies through byteStringOf; `toByteString` turns UTF-8 text
+// (the configuration's) into its bytes, one char per byte. ASCII text is unchanged.
+import { byteStringAt } from "@meshward/sdk/assembly";
 
 /** One char per byte of `buf`. */
 export function byteStringOf(buf: ArrayBuffer): string {
-  const n = buf.byteLength;
-  if (n == 0) return "";
-  // Written straight into the string (a body is large: no intermediate copy).
-  const out = changetype<string>(__new(<usize>n << 1, idof<string>()));
-  const src = changetype<usize>(buf), dst = changetype<usize>(out);
-  // Four bytes per step, each spread to its 16-bit unit (a 64 KiB body: a quarter of the steps).
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const w = <u64>load<u32>(src + <usize>i);
-    store<u64>(dst + (<usize>i << 1), (w & 0xff) | ((w & 0xff00) << 8) | ((w & 0xff0000) << 16) | ((w & 0xff000000) << 24));
-  }
-  for (; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>load<u8>(src + <usize>i));
-  return out;
+  return byteStringAt(changetype<usize>(buf), <usize>buf.byteLength);
 }
 
 /** The UTF-8 bytes of `s` as a byte string (ASCII-only strings are returned as they are). */
@@ -127,11 +117,9 @@ export function isSpace(c: i32): bool {
   return c == 0x20 || <u32>(c - 0x09) <= 4;
 }
 
-/** Whether `s` holds code unit `c` (a loop over the units: `indexOf` with a one-unit string compares a substring per position). */
-export function hasUnit(s: string, c: u32): bool {
-  const p = changetype<usize>(s);
-  for (let i = 0, n = s.length; i < n; i++) if (<u32>load<u16>(p + (<usize>i << 1)) == c) return true;
-  return false;
+/** Whether `s` holds code unit `c`. */
+@inline export function hasUnit(s: string, c: u32): bool {
+  return unitIndex(s, c) >= 0;
 }
 
 /** The first index of code unit `c` in `s`, or -1 (`indexOf` with a one-unit string compares a substring per position). */

@@ -928,6 +928,12 @@ const bigListPool: CollectedTargets[] = [];
 let bigPoolRoom = 0;
 const BIG_POOL_ROOM = 1 << 16;
 const LIST_POOL_MAX = 256;
+/**
+ * A list of more entries than this inspects each distinct value once (the first entry holding it
+ * is the one reported); a smaller one inspects every entry.
+ */
+const DEDUP_ABOVE = 8;
+
 /** The room of a transaction's kept-list ids at first (a GET at PL1 collects ~20 lists). */
 const KEPT_LISTS_ROOM = 32;
 
@@ -1635,8 +1641,8 @@ export class Transaction {
       this.dedupping = false;
       this.rawCount = 0;
       this.collect(r, tl, 0, r.targetCount);
-      if (r.fewTargets && this.rawCount > 8 && this.removedTargets.length == 0) {
-        // As a shared list would be (sharedList): more than 8 entries, each value once.
+      if (r.fewTargets && this.rawCount > DEDUP_ABOVE && this.removedTargets.length == 0) {
+        // As a shared list would be (sharedList): each value once.
         tl.clear();
         this.table.beginDedup();
         this.dedupping = true;
@@ -1968,8 +1974,8 @@ export class Transaction {
     } else {
       l = new CollectedTargets(hint);
     }
-    // A value seen twice gives the same verdict twice: in a shared list of more than 8
-    // entries it is inspected once (the first variable holding it is the one reported).
+    // A value seen twice gives the same verdict twice: in a shared list of more than
+    // DEDUP_ABOVE entries it is inspected once (the first variable holding it is the one reported).
     // Duplicates are dropped while collecting; a small list that lost some is collected again.
     this.table.beginDedup();
     this.dedupping = true;
@@ -1982,7 +1988,7 @@ export class Transaction {
     this.dedupping = false;
     l.rawCount = this.rawCount;
     l.deduped = true;
-    if (this.rawCount <= 8 && l.length < this.rawCount) {
+    if (this.rawCount <= DEDUP_ABOVE && l.length < this.rawCount) {
       l.clear();
       l.dropPrefix();
       this.collect(r, l, 0, upTo);

@@ -376,9 +376,9 @@ export function parseCookies(header: string, out: Pairs, known: KnownValue = noK
   }
 }
 
-/** What String#trim removes from a byte string: \t to \r, space and 0xa0. */
+/** What String#trim removes from a byte string: ASCII whitespace and 0xa0. */
 @inline function isTrimmed(c: i32): bool {
-  return (c | 0x80) == 0xa0 || <u32>(c - 0x09) <= 4;
+  return isSpace(c) || c == 0xa0;
 }
 
 /** %XX decoding only (no `+` to space); invalid escapes stay. */

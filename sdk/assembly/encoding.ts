@@ -215,3 +215,22 @@ export function decodeUtf8(data: ArrayBuffer): string | null {
 export function encodeUtf8(s: string): ArrayBuffer {
   return String.UTF8.encode(s);
 }
+
+/**
+ * The `length` bytes at `at` as a byte string: each byte one code unit (0..255), as filters that
+ * inspect raw bytes (a WAF) read request data.
+ */
+export function byteStringAt(at: usize, length: usize): string {
+  if (length == 0) return "";
+  // Written straight into the string (a body is large: no intermediate copy).
+  const out = changetype<string>(__new(length << 1, idof<string>()));
+  const dst = changetype<usize>(out);
+  // Four bytes per step, each spread to its 16-bit unit.
+  let i: usize = 0;
+  for (; i + 4 <= length; i += 4) {
+    const w = <u64>load<u32>(at + i);
+    store<u64>(dst + (i << 1), (w & 0xff) | ((w & 0xff00) << 8) | ((w & 0xff0000) << 16) | ((w & 0xff000000) << 24));
+  }
+  for (; i < length; i++) store<u16>(dst + (i << 1), <u16>load<u8>(at + i));
+  return out;
+}

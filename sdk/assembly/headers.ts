@@ -7,6 +7,7 @@
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { HeaderMapTypeValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly/runtime";
 import { adoptOutBuffer, clearOut, outPtr, outSize, takeOutBuffer, utf8 } from "./internal";
+import { byteStringAt } from "./encoding";
 
 /** Serializes pairs; entries that are not `[name, value]` (fewer than 2 strings) are skipped. */
 export function serializePairs(pairs: Array<string[]>): ArrayBuffer {
@@ -89,15 +90,9 @@ export function deserializePairs(buf: ArrayBuffer): Array<string[]> | null {
  */
 function decodeField(at: usize, length: usize, bytes: bool = false): string {
   const ascii = decodeAscii(at, length);
-  return ascii !== null ? ascii : bytes ? decodeBytes(at, length) : String.UTF8.decodeUnsafe(at, length);
+  return ascii !== null ? ascii : bytes ? byteStringAt(at, length) : String.UTF8.decodeUnsafe(at, length);
 }
 
-/** The field as a byte string: each byte widened to one code unit. */
-function decodeBytes(at: usize, length: usize): string {
-  const out = changetype<usize>(__new(length << 1, idof<string>()));
-  for (let i: usize = 0; i < length; i++) store<u16>(out + (i << 1), <u16>load<u8>(at + i));
-  return changetype<string>(out);
-}
 
 /** The field as a string when it is all ASCII, else null. */
 function decodeAscii(at: usize, length: usize): string | null {
@@ -144,7 +139,7 @@ function decodeFieldReusing(at: usize, length: usize, bytes: bool = false): stri
   }
   const ascii = decodeAscii(at, length);
   // Only ASCII is kept: its string is the same in either form.
-  if (ascii === null) return bytes ? decodeBytes(at, length) : String.UTF8.decodeUnsafe(at, length);
+  if (ascii === null) return bytes ? byteStringAt(at, length) : String.UTF8.decodeUnsafe(at, length);
   unchecked(reusedFields[slot] = ascii);
   return ascii;
 }

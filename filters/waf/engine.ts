@@ -10,7 +10,7 @@ import { applyTransform, applyTransforms, TRANSFORM_COUNT } from "./transforms";
 import { Pairs, RequestData } from "./request";
 import { append, emptied, parseIntOr, reserved, unitsEqual } from "./bytes";
 import { familyOf } from "./family";
-import { TxVars, txHash } from "./tx";
+import { TxPreset, TxVars, txHash } from "./tx";
 import { HI_DONE, addedUnits, caseTrigger, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
 
 /** One matched rule (chain), for the audit log, metrics and the matched-rules list. */
@@ -1492,28 +1492,10 @@ export class Transaction {
     this.present = presentVars(this.req);
     const plan = planOf(this.rules);
     if (phase < plan.rules.length) {
-      const rules = unchecked(plan.rules[phase]);
-      const skipTo = unchecked(plan.skipTo[phase]);
-      const gates = unchecked(plan.gates[phase]);
-      const varLists = plan.varLists;
       let k = 0;
-      const n = rules.length;
-      while (k < n) {
-        const at = k++;
-        // The checks evalLink starts with, from the plan's dense gates, not the scattered Rule.
-        const gate = unchecked(gates[at]);
-        const vars = unchecked(varLists[<i32>(gate >> 48)]);
-        if ((vars & this.present) == 0) continue;
-        if ((gate & 0xff) != 0 && !this.gateMayPass(<i32>(gate & 0xff) - 1, <i32>(gate >> 8) & 0xffffff, vars, <i32>(gate >> 32) & 0xffff)) continue;
-        const r = unchecked(rules[at]);
-        if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
-        if (!this.runRule(r, phase)) continue;
-        if (this.interrupted || this.allowed || this.mode == EngineMode.Off) break;
-        const to = unchecked(skipTo[at]);
-        if (to >= 0) k = to;
-        // `skip:N` passes over the next N rules of the phase (after a skipAfter's marker, if both).
-        if (r.skip > 0) k += r.skip;
-      }
+      // Phase 1's set-up rules from an empty TX: their outcome is the same in every transaction.
+      if (phase == 1 && plan.presetRules > 0 && this.tx.entries == 0) k = this.preset(plan);
+      this.runRules(phase, plan, k, unchecked(plan.rules[phase]).length);
     }
     // The request side ends with phase 2 (phase 3 always collects afresh: the response changed
     // the data), the transaction with phase 5: their lists go back to the pool.
@@ -1525,6 +1507,59 @@ export class Transaction {
       this.table.endSide(this.rules);
     }
     return this.interrupted;
+  }
+
+  /**
+   * Brings the transaction past phase 1's first `plan.presetRules` rules: copies their outcome,
+   * or runs them (the first transaction) and keeps it. Returns the position to go on from.
+   */
+  private preset(plan: PhasePlan): i32 {
+    const known = plan.preset;
+    const n = plan.presetRules;
+    if (known !== null) {
+      this.tx.copyFrom(known.tx);
+      this.matchedVar = known.matchedVar;
+      this.matchedVarName = known.matchedVarName;
+      this.pendingName = known.pendingName;
+      this.pendingValue = known.pendingValue;
+      return n;
+    }
+    const pairs = this.matchedPairs;
+    this.runRules(1, plan, 0, n);
+    // A link matching several values left a MATCHED_VARS collection: not kept (no set-up rule does).
+    if (this.matchedPairs !== pairs) {
+      plan.presetRules = 0;
+      return n;
+    }
+    const tx = new TxVars();
+    tx.copyFrom(this.tx);
+    plan.preset = new TxPreset(tx, this.matchedVar, this.matchedVarName, this.pendingName, this.pendingValue);
+    return n;
+  }
+
+  /** Runs phase `phase`'s rules from position `from` until `upTo`, a skip past it, or an interruption. */
+  private runRules(phase: i32, plan: PhasePlan, from: i32, upTo: i32): void {
+    const rules = unchecked(plan.rules[phase]);
+    const skipTo = unchecked(plan.skipTo[phase]);
+    const gates = unchecked(plan.gates[phase]);
+    const varLists = plan.varLists;
+    let k = from;
+    while (k < upTo) {
+      const at = k++;
+      // The checks evalLink starts with, from the plan's dense gates, not the scattered Rule.
+      const gate = unchecked(gates[at]);
+      const vars = unchecked(varLists[<i32>(gate >> 48)]);
+      if ((vars & this.present) == 0) continue;
+      if ((gate & 0xff) != 0 && !this.gateMayPass(<i32>(gate & 0xff) - 1, <i32>(gate >> 8) & 0xffffff, vars, <i32>(gate >> 32) & 0xffff)) continue;
+      const r = unchecked(rules[at]);
+      if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
+      if (!this.runRule(r, phase)) continue;
+      if (this.interrupted || this.allowed || this.mode == EngineMode.Off) break;
+      const to = unchecked(skipTo[at]);
+      if (to >= 0) k = to;
+      // `skip:N` passes over the next N rules of the phase (after a skipAfter's marker, if both).
+      if (r.skip > 0) k += r.skip;
+    }
   }
 
   /** Drops the kept target lists, handing the small ones to the pool for the next collection. */
@@ -2486,8 +2521,40 @@ export function planOf(set: RuleSet): PhasePlan {
     plan.gates.push(gates);
   }
   plan.varLists = StaticArray.fromArray(varLists);
+  const first = plan.rules[1], firstSkips = plan.skipTo[1];
+  let preset = 0;
+  while (preset < first.length && firstSkips[preset] < 0 && requestIndependent(first[preset])) preset++;
+  plan.presetRules = preset;
   set.plan = plan;
   return plan;
+}
+
+/**
+ * Whether rule `r` (with its chain) gives the same outcome in every transaction that reaches it
+ * with the same TX: it reads only TX (or nothing), expands only TX references, and leaves nothing
+ * but TX and the last match (no log, capture, ctl, skip, deny or allow).
+ */
+function requestIndependent(r: Rule): bool {
+  if (r.log || r.skip != 0 || r.disruptive == Disruptive.Deny || r.disruptive == Disruptive.Allow) return false;
+  let link: Rule | null = r;
+  while (link !== null) {
+    const l = link!;
+    if (l.capture || l.ctls.length > 0 || !onlyTxRefs(l.op.param)) return false;
+    for (let t = 0; t < l.targets.length; t++) if (unchecked(l.targets[t]).variable != Var.TX) return false;
+    for (let i = 0; i < l.setvars.length; i++) {
+      const sv = unchecked(l.setvars[i]);
+      if (!onlyTxRefs(sv.name) || !onlyTxRefs(sv.value)) return false;
+    }
+    link = l.chained;
+  }
+  return true;
+}
+
+/** Whether every reference of macro `m` is a `TX:key` one. */
+function onlyTxRefs(m: Macro): bool {
+  const parts = m.parts;
+  for (let i = 1; i < parts.length; i += 2) if (!unchecked(parts[i]).startsWith("TX:")) return false;
+  return true;
 }
 
 /**

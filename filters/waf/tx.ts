@@ -33,6 +33,17 @@ export class TxVars {
     this.deleted = 0;
   }
 
+  /** Becomes a copy of `src` (same entries, order and table): `src` stays as it is. */
+  copyFrom(src: TxVars): void {
+    copyArray(this.keys, src.keys);
+    copyArray(this.values, src.values);
+    copyArray(this.hashes, src.hashes);
+    copyArray(this.live, src.live);
+    if (this.slots.length != src.slots.length) this.slots = new Int32Array(src.slots.length);
+    this.slots.set(src.slots);
+    this.deleted = src.deleted;
+  }
+
   /** The entry holding `key` (its hash `h`), or -1. */
   find(key: string, h: u32): i32 {
     const slots = this.slots, mask = slots.length - 1;
@@ -119,4 +130,30 @@ export class TxVars {
     this.slots = new Int32Array(size);
     for (let i = 0, m = this.keys.length; i < m; i++) this.place(i, unchecked(this.hashes[i]));
   }
+}
+
+/**
+ * What phase 1's leading request-independent rules (PhasePlan.presetRules) leave behind when they
+ * start from an empty TX: the TX variables and the last match. The same in every transaction, so
+ * the first one computes it and the others copy it instead of running those rules.
+ */
+export class TxPreset {
+  constructor(
+    readonly tx: TxVars,
+    readonly matchedVar: string,
+    readonly matchedVarName: string,
+    /** The last match on one value, not yet made a MATCHED_VARS collection (Transaction.pendingName). */
+    readonly pendingName: string | null,
+    readonly pendingValue: string,
+  ) {}
+}
+
+/**
+ * `dst` becomes a copy of `src`'s entries, copied as bytes: the filters' runtime (tcms) keeps no
+ * write barrier for references stored in an array, so a plain copy is a valid store.
+ */
+function copyArray<T>(dst: T[], src: T[]): void {
+  const n = src.length;
+  dst.length = n;
+  memory.copy(dst.dataStart, src.dataStart, <usize>n << alignof<T>());
 }

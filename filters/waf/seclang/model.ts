@@ -3,6 +3,7 @@ import { Regex } from "@meshward/sdk/assembly/regex";
 import { PhraseMatcher } from "../match/aho-corasick";
 import { LiteralScreen } from "../match/screen";
 import { CidrSet } from "@meshward/sdk/assembly";
+import { TxPreset } from "../tx";
 
 /** Variables (collections and scalars) a rule can inspect. */
 export enum Var {
@@ -252,6 +253,14 @@ export class Rule {
 export class PhasePlan {
   /** By phase (1..5): the rules of that phase (heads), in the set's order. */
   rules: Array<Rule[]> = [];
+  /**
+   * How many of phase 1's first rules read nothing but TX and leave nothing but TX and the last
+   * match (the ruleset's set-up: paranoia level, thresholds, policy lists): from an empty TX they
+   * give the same outcome in every transaction, computed once (`preset`, engine).
+   */
+  presetRules: i32 = 0;
+  /** Their outcome, once a transaction computed it. */
+  preset: TxPreset | null = null;
   /** By phase, by position: where evaluation goes on after the rule matched and its skipAfter applied (-1: it has none). */
   skipTo: Array<i32[]> = [];
   /**

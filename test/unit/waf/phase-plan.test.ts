@@ -207,3 +207,65 @@ describe('the client address', () => {
     neither.close();
   });
 });
+
+describe('set-up rules computed once (phase 1\'s leading rules that read and write only TX)', () => {
+  it('every transaction starts from their outcome, not from what an earlier request added to it', async () => {
+    const w = await withRules([
+      `SecAction "id:1,phase:1,pass,nolog,setvar:tx.count=0"`,
+      `SecRule &TX:limit "@eq 0" "id:2,phase:1,pass,nolog,setvar:tx.limit=2"`,
+      `SecRule ARGS:a "@streq x" "id:3,phase:1,pass,nolog,setvar:tx.count=+1"`,
+      `SecRule ARGS:b "@streq x" "id:4,phase:1,pass,nolog,setvar:tx.count=+1,setvar:tx.limit=9"`,
+      `SecRule TX:count "@ge %{tx.limit}" "id:5,phase:1,deny,status:429"`,
+    ].join('\n'));
+    const statuses: number[] = [];
+    for (const path of ['/?a=x', '/?a=x', '/?a=x&c=x', '/?a=x&b=x', '/?a=x', '/?a=x&b=x&c=x', '/?a=x']) {
+      statuses.push((await w.send({ path })).status);
+    }
+    // count is 1 for ?a=x in every request; ?a=x&b=x makes it 2 but raises the limit to 9.
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200]);
+    const both = await withRules([
+      `SecAction "id:1,phase:1,pass,nolog,setvar:tx.count=0"`,
+      `SecRule ARGS:a "@streq x" "id:3,phase:1,pass,nolog,setvar:tx.count=+1"`,
+      `SecRule ARGS:b "@streq x" "id:4,phase:1,pass,nolog,setvar:tx.count=+1"`,
+      `SecRule TX:count "@ge 2" "id:5,phase:1,deny,status:429"`,
+    ].join('\n'));
+    const seen: number[] = [];
+    for (const path of ['/?a=x', '/?a=x&b=x', '/?a=x', '/?b=x', '/?a=x&b=x']) seen.push((await both.send({ path })).status);
+    expect(seen).toEqual([200, 429, 200, 200, 429]);
+    w.close();
+    both.close();
+  });
+  it('a rule that reads the request, or expands a request variable, ends the part computed once', async () => {
+    const byHeader = await withRules([
+      `SecRule REQUEST_HEADERS:x-plan "@streq gold" "id:1,phase:1,pass,nolog,setvar:tx.limit=100"`,
+      `SecRule &TX:limit "@eq 0" "id:2,phase:1,pass,nolog,setvar:tx.limit=1"`,
+      `SecRule ARGS:n "@gt %{tx.limit}" "id:3,phase:1,deny,status:429"`,
+    ].join('\n'));
+    const seen: number[] = [];
+    for (const headers of [{}, { 'x-plan': 'gold' }, {}, { 'x-plan': 'gold' }]) seen.push((await byHeader.send({ path: '/?n=5', headers })).status);
+    expect(seen).toEqual([429, 200, 429, 200]);
+    byHeader.close();
+
+    const byMacro = await withRules([
+      `SecAction "id:1,phase:1,pass,nolog,setvar:tx.host=%{REQUEST_HEADERS.host}"`,
+      `SecRule TX:host "@streq a.example" "id:2,phase:1,deny,status:403"`,
+    ].join('\n'));
+    const hosts: number[] = [];
+    for (const host of ['b.example', 'a.example', 'b.example', 'a.example']) hosts.push((await byMacro.send({ path: '/', headers: { host } })).status);
+    expect(hosts).toEqual([200, 403, 200, 403]);
+    byMacro.close();
+  });
+  it('the last match they leave (MATCHED_VAR, MATCHED_VAR_NAME) is there in every transaction', async () => {
+    const w = await withRules([
+      `SecRule &TX:t "@eq 0" "id:1,phase:1,pass,nolog,setvar:tx.t=5"`,
+      `SecRule MATCHED_VAR "@streq 0" "id:2,phase:1,pass,log,logdata:'%{MATCHED_VAR}'"`,
+      `SecRule MATCHED_VAR_NAME "@streq MATCHED_VAR" "id:3,phase:1,pass,log"`,
+    ].join('\n'));
+    // Rule 2 reads the count rule 1 matched ("0"); its own match then names MATCHED_VAR (rule 3).
+    for (let i = 0; i < 3; i++) {
+      const lines = auditLines(await w.send({ path: `/?i=${i}` }));
+      expect(lines.map((l) => [l.rule_id, l.data])).toEqual([[2, '0'], [3, '']]);
+    }
+    w.close();
+  });
+});

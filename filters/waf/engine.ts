@@ -8,7 +8,7 @@ import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
 import { applyTransform, applyTransforms, TRANSFORM_COUNT } from "./transforms";
 import { Pairs, RequestData } from "./request";
-import { append, emptied, parseIntOr, reserved, unitsEqual } from "./bytes";
+import { append, emptied, isDigit, parseIntOr, reserved, unitsEqual } from "./bytes";
 import { familyOf } from "./family";
 import { TxPreset, TxVars, txHash } from "./tx";
 import { HI_DONE, addedUnits, caseTrigger, disjoint, mayHoldLiteral, summarize, transformTrigger } from "./summary";
@@ -1534,6 +1534,7 @@ export class Transaction {
     const tx = new TxVars();
     tx.copyFrom(this.tx);
     plan.preset = new TxPreset(tx, this.matchedVar, this.matchedVarName, this.pendingName, this.pendingValue);
+    settleRules(plan, tx);
     return n;
   }
 
@@ -1550,16 +1551,28 @@ export class Transaction {
       const gate = unchecked(gates[at]);
       const vars = unchecked(varLists[<i32>(gate >> 48)]);
       if ((vars & this.present) == 0) continue;
-      if ((gate & 0xff) != 0 && !this.gateMayPass(<i32>(gate & 0xff) - 1, <i32>(gate >> 8) & 0xffffff, vars, <i32>(gate >> 32) & 0xffff)) continue;
+      const screen = gate & 0xff;
+      if (screen != 0 && screen != SETTLED_MATCH && !this.gateMayPass(<i32>screen - 1, <i32>(gate >> 8) & 0xffffff, vars, <i32>(gate >> 32) & 0xffff)) continue;
       const r = unchecked(rules[at]);
       if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
-      if (!this.runRule(r, phase)) continue;
+      if (screen == SETTLED_MATCH && this.removedTargets.length == 0) this.settledMatch(plan, phase, at);
+      else if (!this.runRule(r, phase)) continue;
       if (this.interrupted || this.allowed || this.mode == EngineMode.Off) break;
       const to = unchecked(skipTo[at]);
       if (to >= 0) k = to;
       // `skip:N` passes over the next N rules of the phase (after a skipAfter's marker, if both).
       if (r.skip > 0) k += r.skip;
     }
+  }
+
+  /** What a rule settled as matching (settleRules) leaves: its match, as evalTxKey would. */
+  private settledMatch(plan: PhasePlan, phase: i32, at: i32): void {
+    const m = unchecked(plan.settledMatches[phase])!;
+    const name = unchecked(m[2 * at]), v = unchecked(m[2 * at + 1]);
+    this.matchedVar = v;
+    this.matchedVarName = name;
+    this.pendingName = name;
+    this.pendingValue = v;
   }
 
   /** Drops the kept target lists, handing the small ones to the pool for the next collection. */
@@ -2231,7 +2244,7 @@ export class Transaction {
         if (t.keyRegex === null && t.key.length > 0) {
           // A plain key: one lookup (TX keys are stored lowercase).
           const at = this.tx.find(t.key, t.keyHash);
-          if (at >= 0 && !(this.collecting !== null && this.collecting!.hasExclusions && this.excluded(Var.TX, t.key, t.key))) {
+          if (at >= 0 && !(this.collecting !== null && (this.collecting!.hasExclusions || this.removedTargets.length > 0) && this.excluded(Var.TX, t.key, t.key))) {
             this.add(out, t.key, Var.TX, this.table.intern(this.tx.valueAt(at)));
           }
           return;
@@ -2525,8 +2538,95 @@ export function planOf(set: RuleSet): PhasePlan {
   let preset = 0;
   while (preset < first.length && firstSkips[preset] < 0 && requestIndependent(first[preset])) preset++;
   plan.presetRules = preset;
+  if (preset > 0) findSettleable(plan);
   set.plan = plan;
   return plan;
+}
+
+/**
+ * Fills plan.settleable: the rules after the set-up ones whose first link tests one TX key (no
+ * transformation, constant parameter, no capture) that no other rule writes, so that its value is
+ * the set-up rules' in every transaction.
+ */
+function findSettleable(plan: PhasePlan): void {
+  // The keys the rules after the set-up ones write: constant keys, and the literal start of keys
+  // built from a macro ("" when the key starts with one: it may be any key).
+  const written = new Set<string>();
+  const prefixes: string[] = [];
+  let captures = false;
+  for (let p = 1; p <= 5; p++) {
+    const list = plan.rules[p];
+    for (let k = p == 1 ? plan.presetRules : 0; k < list.length; k++) {
+      let link: Rule | null = list[k];
+      while (link !== null) {
+        const l = link!;
+        if (l.capture) captures = true;
+        for (let i = 0; i < l.setvars.length; i++) {
+          const sv = unchecked(l.setvars[i]);
+          const key = sv.constKey;
+          if (key !== null) written.add(key!);
+          else prefixes.push(sv.name.parts[0]);
+        }
+        link = l.chained;
+      }
+    }
+  }
+  for (let p = 1; p <= 5; p++) {
+    const list = plan.rules[p];
+    for (let k = p == 1 ? plan.presetRules : 0; k < list.length; k++) {
+      const r = list[k];
+      if (r.txKeyTarget === null || !r.paramConstant || r.capture) continue;
+      const key = r.txKey;
+      if (written.has(key) || (captures && key.length == 1 && isDigit(key.charCodeAt(0)))) continue;
+      let maybeWritten = false;
+      for (let i = 0; i < prefixes.length && !maybeWritten; i++) maybeWritten = key.startsWith(prefixes[i]);
+      if (!maybeWritten) plan.settleable.push((p << 24) | k);
+    }
+  }
+}
+
+/** A gate's screen byte for a rule settled as matching in every transaction (screens use 1..HINTED_GROUPS). */
+const SETTLED_MATCH: u64 = 0xff;
+
+/**
+ * Settles plan.settleable's rules on the set-up rules' TX (`tx`): the ones whose first link
+ * cannot match get a gate no request passes (their variable list is the empty one); the ones
+ * that match and do nothing but that and skip (no log, setvar, ctl, chain, deny or allow) get
+ * SETTLED_MATCH, their match kept in plan.settledMatches.
+ */
+function settleRules(plan: PhasePlan, tx: TxVars): void {
+  let never = plan.varLists.indexOf(0);
+  if (never < 0) {
+    if (plan.varLists.length >= 0x10000) return;
+    const lists = plan.varLists;
+    const grown = new StaticArray<u64>(lists.length + 1);
+    for (let i = 0; i < lists.length; i++) grown[i] = lists[i];
+    never = lists.length;
+    plan.varLists = grown;
+  }
+  for (let p = 0; p <= 5; p++) plan.settledMatches.push(null);
+  for (let i = 0; i < plan.settleable.length; i++) {
+    const p = plan.settleable[i] >>> 24, k = plan.settleable[i] & 0xffffff;
+    const r = plan.rules[p][k];
+    const gates = plan.gates[p];
+    const at = tx.find(r.txKey, r.txKeyHash);
+    let matched = false;
+    let v = "";
+    if (r.txKeyCount || at >= 0) {
+      v = r.txKeyCount ? (at >= 0 ? "1" : "0") : tx.valueAt(at);
+      matched = evalOperator(r.op, v, r.paramText, false).matched != r.op.negated;
+    }
+    if (!matched) {
+      gates[k] = <u64>never << 48;
+    } else if (!r.log && r.chained === null && r.setvars.length == 0 && r.ctls.length == 0 &&
+               r.disruptive != Disruptive.Deny && r.disruptive != Disruptive.Allow) {
+      gates[k] = (gates[k] & ~(<u64>0xffffffffffff)) | SETTLED_MATCH;
+      let m = plan.settledMatches[p];
+      if (m === null) plan.settledMatches[p] = m = new StaticArray<string>(plan.rules[p].length * 2);
+      m![2 * k] = r.txKeyTarget!.qualifiedName();
+      m![2 * k + 1] = v;
+    }
+  }
 }
 
 /**

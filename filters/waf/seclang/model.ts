@@ -261,6 +261,15 @@ export class PhasePlan {
   presetRules: i32 = 0;
   /** Their outcome, once a transaction computed it. */
   preset: TxPreset | null = null;
+  /**
+   * Later rules that test one TX key only the set-up rules write, with a constant parameter: their
+   * first link's outcome is the same in every transaction, settled with `preset` ((phase << 24) |
+   * position). One that cannot match is passed over by its gate; one that always matches and does
+   * nothing but match and skip (the paranoia-level skips) is marked in its gate as such.
+   */
+  settleable: i32[] = [];
+  /** By phase, for the rules settled as always matching: (MATCHED_VAR_NAME, MATCHED_VAR) at 2 * position. */
+  settledMatches: Array<StaticArray<string> | null> = [];
   /** By phase, by position: where evaluation goes on after the rule matched and its skipAfter applied (-1: it has none). */
   skipTo: Array<i32[]> = [];
   /**

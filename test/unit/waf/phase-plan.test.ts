@@ -269,3 +269,44 @@ describe('set-up rules computed once (phase 1\'s leading rules that read and wri
     w.close();
   });
 });
+
+describe('rules settled on the set-up rules\' TX (a key nothing else writes: the paranoia-level checks)', () => {
+  it('a TX key a later rule writes is tested in each request: by a constant key, a key built from a macro, or a capture', async () => {
+    // One rule set per writer: a key built from a macro that starts the key may write any key.
+    const cases: Array<[string, string, Array<[string, number]>]> = [
+      [`SecRule ARGS:up "@streq 1" "id:2,phase:1,pass,nolog,setvar:tx.level=2"`, `SecRule TX:level "@ge 2" "id:10,phase:2,deny,status:403"`,
+        [['/', 200], ['/?up=1', 403], ['/', 200]]],
+      [`SecRule ARGS:k "@rx ^([a-z]+)$" "id:3,phase:1,pass,nolog,capture,setvar:tx.lvl_%{tx.1}=1"`, `SecRule TX:lvl_a "@eq 1" "id:11,phase:2,deny,status:403"`,
+        [['/', 200], ['/?k=a', 403], ['/?k=b', 200]]],
+      [`SecRule ARGS:any "@rx ^([a-z]+)$" "id:4,phase:1,pass,nolog,setvar:tx.%{MATCHED_VAR}=5"`, `SecRule TX:level "@ge 2" "id:12,phase:2,deny,status:403"`,
+        [['/', 200], ['/?any=level', 403], ['/?any=other', 200]]],
+      [`SecRule ARGS:c "@rx ^([a-z]+)$" "id:5,phase:1,pass,nolog,capture"`, `SecRule TX:1 "@streq zz" "id:13,phase:2,deny,status:403"`,
+        [['/', 200], ['/?c=zz', 403], ['/?c=yy', 200]]],
+    ];
+    for (const [writer, reader, requests] of cases) {
+      const w = await withRules([`SecAction "id:1,phase:1,pass,nolog,setvar:tx.level=1,setvar:tx.lvl_a=0"`, writer, reader].join('\n'));
+      const seen: Array<[string, number]> = [];
+      for (const [path] of requests) seen.push([path, (await w.send({ path })).status]);
+      expect([writer, seen]).toEqual([writer, requests]);
+      w.close();
+    }
+  });
+  it('one that always matches still skips, leaves its match, and is tested again when a ctl removes its target', async () => {
+    const w = await withRules([
+      `SecAction "id:1,phase:1,pass,nolog,setvar:tx.pl=1"`,
+      `SecRule REQUEST_HEADERS:x-full "@streq 1" "id:5,phase:1,pass,nolog,ctl:ruleRemoveTargetById=20;TX:pl"`,
+      `SecRule TX:pl "@lt 2" "id:20,phase:2,pass,nolog,skipAfter:END"`,
+      `SecRule ARGS "@streq x" "id:21,phase:2,deny,status:403"`,
+      `SecMarker END`,
+      `SecRule MATCHED_VAR_NAME "@streq TX:pl" "id:22,phase:2,pass,log"`,
+      `SecRule TX:pl "@ge 2" "id:23,phase:2,pass,log"`,
+    ].join('\n'));
+    for (let i = 0; i < 2; i++) {
+      const res = await w.send({ path: '/?a=x' });
+      expect([res.status, fired(res)]).toEqual([200, [22]]);
+    }
+    expect((await w.send({ path: '/?a=x', headers: { 'x-full': '1' } })).status).toBe(403);
+    expect((await w.send({ path: '/?a=x' })).status).toBe(200);
+    w.close();
+  });
+});

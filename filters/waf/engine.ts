@@ -893,7 +893,7 @@ class VariableSlots {
   sourceBits: Uint32Array = new Uint32Array(0);
   /** The screen's words per slot set (RuleSet.screen.words) of the transaction it was made for. */
   words: i32 = 0;
-  /** By PhasePlan.varsets index (Transaction.gateMayPass), the same for the union over its variables. */
+  /** By PhasePlan.varsets index (the screen gates of Transaction.runRules), the same for the union over its variables. */
   varsetKnown: Uint64Array = new Uint64Array(0);
   varsetBits: Uint32Array = new Uint32Array(0);
 }
@@ -1544,6 +1544,12 @@ export class Transaction {
     const skipTo = unchecked(plan.skipTo[phase]);
     const gates = unchecked(plan.gates[phase]);
     const varLists = plan.varLists;
+    // A screen gate is literalMayOccur through the union of the slot sets of the rule's variables
+    // (`varset`, PhasePlan.varsets), made once per request (makeVarsetUnion): most gated rules
+    // read one of a few lists of variables, so after the first a gate is a bit test. Whether the
+    // unions are this request's is checked once, and again after each rule that ran.
+    const u = variableSlots;
+    let fresh = u.transaction == this.serial && u.version == this.req.version;
     let k = from;
     while (k < upTo) {
       const at = k++;
@@ -1552,11 +1558,24 @@ export class Transaction {
       const vars = unchecked(varLists[<i32>(gate >> 48)]);
       if ((vars & this.present) == 0) continue;
       const screen = gate & 0xff;
-      if (screen != 0 && screen != SETTLED_MATCH && !this.gateMayPass(<i32>screen - 1, <i32>(gate >> 8) & 0xffffff, vars, <i32>(gate >> 32) & 0xffff)) continue;
+      if (screen != 0 && screen != SETTLED_MATCH) {
+        const g = <i32>screen - 1, varset = <i32>(gate >> 32) & 0xffff, slot = <i32>(gate >> 8) & 0xffffff;
+        if (!fresh || (unchecked(u.varsetKnown[varset]) & bit(g)) == 0) {
+          this.makeVarsetUnion(g, vars, varset);
+          fresh = true;
+        }
+        if ((unchecked(u.varsetBits[varset * u.words + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) == 0) continue;
+      }
       const r = unchecked(rules[at]);
       if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
-      if (screen == SETTLED_MATCH && this.removedTargets.length == 0) this.settledMatch(plan, phase, at);
-      else if (!this.runRule(r, phase)) continue;
+      if (screen == SETTLED_MATCH && this.removedTargets.length == 0) {
+        this.settledMatch(plan, phase, at);
+      } else {
+        const matched = this.runRule(r, phase);
+        // A ctl (even of a chain that then failed) may have changed the request data.
+        fresh = u.transaction == this.serial && u.version == this.req.version;
+        if (!matched) continue;
+      }
       if (this.interrupted || this.allowed || this.mode == EngineMode.Off) break;
       const to = unchecked(skipTo[at]);
       if (to >= 0) k = to;
@@ -1867,21 +1886,6 @@ export class Transaction {
     if (u.varsetKnown.length < varsets) u.varsetKnown = new Uint64Array(varsets);
     else u.varsetKnown.fill(0);
     if (u.varsetBits.length < varsets * words) u.varsetBits = new Uint32Array(varsets * words);
-  }
-
-  /**
-   * literalMayOccur for a rule's gate in the phase plan, through the union of its variables' slot
-   * sets (`varset`, PhasePlan.varsets), made once per request: most gated rules read one of a few
-   * lists of variables, so after the first a gate is a bit test. Kept small (the union is made
-   * out of line) since it runs for most rules of every request.
-   */
-  private gateMayPass(g: i32, slot: i32, targetVars: u64, varset: i32): bool {
-    if (g >= HINTED_GROUPS) return true;
-    const u = variableSlots;
-    if (u.transaction != this.serial || u.version != this.req.version || (unchecked(u.varsetKnown[varset]) & bit(g)) == 0) {
-      this.makeVarsetUnion(g, targetVars, varset);
-    }
-    return (unchecked(u.varsetBits[varset * u.words + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) != 0;
   }
 
   /**

@@ -726,6 +726,19 @@ class ValueTable {
     for (let w = start >> 5, w1 = (end - 1) >> 5; w <= w1; w++) unchecked(sets[to + w] &= ~slotRangeMask(w, start, end));
   }
 
+  /**
+   * Takes screened rule slot `slot` (of group `g`) out of value `id`'s slot set once the rule is
+   * known not to match the value (a screened rule's operator is not negated and its parameter is
+   * constant, so that holds for as long as the value is in the table): the next requests' screens
+   * pass over the rule when no other value holds one of its literals. The group must be in the
+   * set already (a group added later reads the value's scan, the slot included: a superset).
+   */
+  dropSlot(id: i32, g: i32, slot: i32): void {
+    if (g >= HINTED_GROUPS || id >= this.slotSetGroups.length || (unchecked(this.slotSetGroups[id]) & bit(g)) == 0) return;
+    const at = id * this.scanWords + (slot >> 5);
+    unchecked(this.slotSets[at] &= ~((<u32>1) << (<u32>(slot & 31))));
+  }
+
   /** The groups each value's slot set holds, by value id (see slotSetGroups). */
   slotSetGroupsOf(): Uint64Array {
     return this.slotSetGroups;
@@ -1785,13 +1798,17 @@ export class Transaction {
           continue;
         }
         if (transforms.length > 0) v = table.transformedOf(id, chain, this.rules);
-        if (only === null && screened && !table.groupMayMatch(id, r, v)) continue;
+        if (only === null && screened && !table.groupMayMatch(id, r, v)) {
+          if (literal) table.dropSlot(id, r.screenId, r.screenSlot);
+          continue;
+        }
         if (pure && !r.capture) {
           // The verdict depends on the value alone: run the operator once per value.
           let known = table.verdict(slot, id);
           if (known == 0) {
             known = evalOperator(op, v, param, false).matched ? 2 : 1;
             table.setVerdict(slot, id, known == 2);
+            if (known == 1 && literal) table.dropSlot(id, r.screenId, r.screenSlot);
           }
           hit = (known == 2) != op.negated;
         } else if (pure && table.verdict(slot, id) == 1) {
@@ -1799,7 +1816,10 @@ export class Transaction {
           hit = op.negated;
         } else {
           const res = evalOperator(op, v, param, r.capture);
-          if (pure) table.setVerdict(slot, id, res.matched);
+          if (pure) {
+            table.setVerdict(slot, id, res.matched);
+            if (!res.matched && literal) table.dropSlot(id, r.screenId, r.screenSlot);
+          }
           hit = res.matched != op.negated;
           if (hit && r.capture) this.capture(res.captures);
         }

@@ -310,3 +310,29 @@ describe('rules settled on the set-up rules\' TX (a key nothing else writes: the
     w.close();
   });
 });
+
+describe('a value a screened rule is known not to match (its literal no longer lets the rule run for it)', () => {
+  it('the rule still runs for other values with the literal, and other rules with that literal still see the value', async () => {
+    const w = await withRules([
+      `SecRule ARGS "@rx ^evil$" "id:1,phase:2,deny,status:403"`,
+      `SecRule ARGS "@rx evil" "id:2,phase:2,pass,log"`,
+      `SecRule ARGS "@rx (?:bad|evil)[0-9]+" "id:3,phase:2,pass,log"`,
+    ].join('\n'));
+    const seen: Array<[string, number, number[]]> = [];
+    for (const path of ['/?a=notevil', '/?a=notevil', '/?a=evil', '/?a=evil', '/?a=notevil&b=evil', '/?a=notevil&c=evil7', '/?a=notevil', '/?a=evil']) {
+      const res = await w.send({ path });
+      seen.push([path, res.status, fired(res)]);
+    }
+    expect(seen).toEqual([
+      ['/?a=notevil', 200, [2]],
+      ['/?a=notevil', 200, [2]],
+      ['/?a=evil', 403, [1]],
+      ['/?a=evil', 403, [1]],
+      ['/?a=notevil&b=evil', 403, [1]],
+      ['/?a=notevil&c=evil7', 200, [2, 3]],
+      ['/?a=notevil', 200, [2]],
+      ['/?a=evil', 403, [1]],
+    ]);
+    w.close();
+  });
+});

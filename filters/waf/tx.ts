@@ -148,12 +148,20 @@ export class TxPreset {
   ) {}
 }
 
+/** `ASC_RUNTIME` under `--runtime minimal` (see sdk collect.ts). */
+const RUNTIME_MINIMAL = 1;
+
 /**
- * `dst` becomes a copy of `src`'s entries, copied as bytes: the filters' runtime (tcms) keeps no
- * write barrier for references stored in an array, so a plain copy is a valid store.
+ * `dst` becomes a copy of `src`'s entries, copied as bytes: the WAF's runtime (minimal) keeps no
+ * write barrier for references stored in an array, so a plain copy is a valid store. Under
+ * another runtime references are stored one by one, so its collector sees each.
  */
 function copyArray<T>(dst: T[], src: T[]): void {
   const n = src.length;
   dst.length = n;
+  if (isReference<T>() && ASC_RUNTIME != RUNTIME_MINIMAL) {
+    for (let i = 0; i < n; i++) unchecked(dst[i] = unchecked(src[i]));
+    return;
+  }
   memory.copy(dst.dataStart, src.dataStart, <usize>n << alignof<T>());
 }

@@ -1697,6 +1697,10 @@ export class Transaction {
     if ((r.targetVars & this.present) == 0) return r.targetCount == 0;
     const txKey = r.txKeyTarget;
     if (txKey !== null && this.removedTargets.length == 0) return this.evalTxKey(r, txKey);
+    // One request header whose value this link is known not to match (most headers repeat from
+    // request to request): the answer without collecting a list.
+    const headerKey = r.headerKey;
+    if (changetype<usize>(headerKey) != 0 && r.verdictSlot >= 0 && this.removedTargets.length == 0 && this.knownMiss(r, headerKey!)) return false;
     // A screened link none of whose literals occurs in any value of its variables: no survivor in
     // any list of them, whatever its key selectors and exclusions; the list is not collected.
     if (screenGated(r) && !this.literalMayOccur(r.screenId, r.screenSlot, r.targetVars)) return false;
@@ -2096,6 +2100,20 @@ export class Transaction {
     this.pendingName = name;
     this.pendingValue = v;
     return true;
+  }
+
+  /**
+   * Whether link `r`, whose one target is request header `key`, has no entry or one entry whose
+   * verdict is known to give no match (as evalLink's loop would find: a screen or a detector's cues
+   * can only say no where the verdict says no). False: it must be evaluated.
+   */
+  private knownMiss(r: Rule, key: string): bool {
+    const p = this.req.headers;
+    const i = p.firstNamed(key);
+    if (i < 0) return true;
+    if (p.nextNamed(i, key) >= 0) return false;
+    const known = this.table.verdict(r.verdictSlot, unchecked(this.table.idsOf(p, false)[i]));
+    return known != 0 && (known == 2) == r.op.negated;
   }
 
   private capture(captures: string[] | null): void {
@@ -2694,9 +2712,14 @@ function prepareLink(r: Rule): void {
   r.paramConstant = r.op.param.constant();
   r.paramText = r.paramConstant ? r.op.param.constantText() : "";
   r.txKeyTarget = null;
+  r.headerKey = null;
   if (r.targets.length == 1 && r.transforms.length == 0 && !r.multiMatch) {
     const t = r.targets[0];
     if (t.variable == Var.TX && t.keyRegex === null && t.key.length > 0 && !t.exclude) r.txKeyTarget = t;
+  }
+  if (r.targets.length == 1 && !r.multiMatch && r.paramConstant) {
+    const t = r.targets[0];
+    if (t.variable == Var.REQUEST_HEADERS && t.keyRegex === null && t.key.length > 0 && !t.exclude && !t.count) r.headerKey = t.key;
   }
   let vars: u64 = 0;
   for (let t = 0; t < r.targets.length; t++) {

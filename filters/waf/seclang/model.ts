@@ -177,6 +177,12 @@ export class Rule {
   txKey: string = "";
   txKeyHash: u32 = 0;
   txKeyCount: bool = false;
+  /**
+   * The link's one target's header name when it is a plain request header (`REQUEST_HEADERS:Host`)
+   * and its parameter is constant, kept by the phase plan: a value whose verdict is known to give
+   * no match is answered from the name index and the verdict, without a list.
+   */
+  headerKey: string | null = null;
   /** Small id of targetKey (0: not shared), indexing the engine's per-phase collections. */
   targetId: i32 = 0;
   /** targets.length, kept by the phase plan (prepareLink): read without the array. */

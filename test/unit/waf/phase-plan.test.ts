@@ -336,3 +336,40 @@ describe('a value a screened rule is known not to match (its literal no longer l
     w.close();
   });
 });
+
+describe('a rule on one request header whose value\'s verdict is known', () => {
+  it('answers as evaluating it would: negated operators, a header met twice, a value seen before by another rule', async () => {
+    const w = await withRules([
+      `SecRule REQUEST_HEADERS:x-len "!@rx ^[0-9]+$" "id:1,phase:1,pass,log"`,
+      `SecRule REQUEST_HEADERS:x-h "@streq evil" "id:2,phase:1,pass,log"`,
+      `SecRule REQUEST_HEADERS:x-h "@streq evil" "id:3,phase:1,pass,log,t:lowercase"`,
+    ].join('\n'));
+    const seen: Array<[string, number[]]> = [];
+    const sends: Array<[string, Array<[string, string]>]> = [
+      ['abc', [['x-len', 'abc'], ['x-h', 'ok']]],
+      ['12', [['x-len', '12'], ['x-h', 'ok']]],
+      ['abc again', [['x-len', 'abc'], ['x-h', 'ok']]],
+      ['12 again', [['x-len', '12'], ['x-h', 'ok']]],
+      ['evil', [['x-h', 'evil']]],
+      ['EVIL', [['x-h', 'EVIL']]],
+      ['ok then EVIL', [['x-h', 'ok'], ['x-h', 'EVIL']]],
+      ['ok then evil', [['x-h', 'ok'], ['x-h', 'evil']]],
+      ['ok', [['x-h', 'ok']]],
+      ['EVIL again', [['x-h', 'EVIL']]],
+    ];
+    for (const [label, headers] of sends) seen.push([label, await w.matches({ path: '/', headers } as never)]);
+    expect(seen).toEqual([
+      ['abc', [1]],
+      ['12', []],
+      ['abc again', [1]],
+      ['12 again', []],
+      ['evil', [2, 3]],
+      ['EVIL', [3]],
+      ['ok then EVIL', [3]],
+      ['ok then evil', [2, 3]],
+      ['ok', []],
+      ['EVIL again', [3]],
+    ]);
+    w.close();
+  });
+});

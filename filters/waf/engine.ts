@@ -398,6 +398,15 @@ class ValueTable {
     this.setVerdictGrowing(slot, id, matched);
   }
 
+  /**
+   * setVerdict for link `r` (its verdictSlot); a screened link known not to match the value also
+   * leaves the value's slot set (dropSlot).
+   */
+  @inline noteVerdict(r: Rule, id: i32, matched: bool): void {
+    this.setVerdict(r.verdictSlot, id, matched);
+    if (!matched && r.screenId >= 0) this.dropSlot(id, r.screenId, r.screenSlot);
+  }
+
   /** setVerdict when the slot's array must be made or grown first. */
   private setVerdictGrowing(slot: i32, id: i32, matched: bool): void {
     while (this.verdicts.length <= slot) this.verdicts.push(null);
@@ -1811,8 +1820,7 @@ export class Transaction {
           let known = table.verdict(slot, id);
           if (known == 0) {
             known = evalOperator(op, v, param, false).matched ? 2 : 1;
-            table.setVerdict(slot, id, known == 2);
-            if (known == 1 && literal) table.dropSlot(id, r.screenId, r.screenSlot);
+            table.noteVerdict(r, id, known == 2);
           }
           hit = (known == 2) != op.negated;
         } else if (pure && table.verdict(slot, id) == 1) {
@@ -1820,10 +1828,7 @@ export class Transaction {
           hit = op.negated;
         } else {
           const res = evalOperator(op, v, param, r.capture);
-          if (pure) {
-            table.setVerdict(slot, id, res.matched);
-            if (!res.matched && literal) table.dropSlot(id, r.screenId, r.screenSlot);
-          }
+          if (pure) table.noteVerdict(r, id, res.matched);
           hit = res.matched != op.negated;
           if (hit && r.capture) this.capture(res.captures);
         }
@@ -2084,11 +2089,9 @@ export class Transaction {
    */
   private evalTxKey(r: Rule, t: Target): bool {
     const op = r.op;
-    const at = this.tx.find(r.txKey, r.txKeyHash);
-    let v: string;
-    if (r.txKeyCount) v = at >= 0 ? "1" : "0";
-    else if (at >= 0) v = this.tx.valueAt(at);
-    else return false;
+    const found = txKeyValue(this.tx, r);
+    if (changetype<usize>(found) == 0) return false;
+    const v = found!;
     const param = r.paramConstant ? r.paramText : this.expand(op.param);
     const res = evalOperator(op, v, param, r.capture);
     if (res.matched == op.negated) return false;
@@ -2451,6 +2454,16 @@ export class Transaction {
   }
 }
 
+/**
+ * The value TX-key link `r` (Rule.txKey) reads from `tx`: its count ("1" or "0") or its value;
+ * null when it reads a value that is not set (an empty list).
+ */
+function txKeyValue(tx: TxVars, r: Rule): string | null {
+  const at = tx.find(r.txKey, r.txKeyHash);
+  if (r.txKeyCount) return at >= 0 ? "1" : "0";
+  return at >= 0 ? tx.valueAt(at) : null;
+}
+
 /** Macro `m`'s `TX:key` references by part (see Macro.txRefs): resolved as Transaction.resolve does. */
 function txRefsOf(m: Macro): StaticArray<TxRef | null> {
   const parts = m.parts;
@@ -2552,7 +2565,7 @@ export function planOf(set: RuleSet): PhasePlan {
     }
     plan.skipTo[r.phase][position[i]] = to;
   }
-  const varLists: u64[] = [~(<u64>0)];
+  const varLists: u64[] = [~(<u64>0), 0];
   for (let p = 0; p <= 5; p++) {
     const list = plan.rules[p];
     const gates = new StaticArray<u64>(list.length);
@@ -2561,6 +2574,7 @@ export function planOf(set: RuleSet): PhasePlan {
       const vars = r.targets.length == 0 ? ~(<u64>0) : r.targetVars;
       // 16 bits name a variable set: past 65,535 distinct ones (no real rule set comes near),
       // index 0 (every variable) stands for the rest, which passes the rule to evalLink's checks.
+      // Index 1 (no variable) is what settleRules gives a rule that cannot match.
       let vl = varLists.indexOf(vars);
       if (vl < 0 && varLists.length < 0x10000) { vl = varLists.length; varLists.push(vars); }
       gates[k] = <u64>max(vl, 0) << 48;
@@ -2627,6 +2641,9 @@ function findSettleable(plan: PhasePlan): void {
   }
 }
 
+/** The index of the empty variable list in PhasePlan.varLists (planOf puts it there). */
+const NO_VARIABLES_LIST = 1;
+
 /** A gate's screen byte for a rule settled as matching in every transaction (screens use 1..HINTED_GROUPS). */
 const SETTLED_MATCH: u64 = 0xff;
 
@@ -2637,36 +2654,22 @@ const SETTLED_MATCH: u64 = 0xff;
  * SETTLED_MATCH, their match kept in plan.settledMatches.
  */
 function settleRules(plan: PhasePlan, tx: TxVars): void {
-  let never = plan.varLists.indexOf(0);
-  if (never < 0) {
-    if (plan.varLists.length >= 0x10000) return;
-    const lists = plan.varLists;
-    const grown = new StaticArray<u64>(lists.length + 1);
-    for (let i = 0; i < lists.length; i++) grown[i] = lists[i];
-    never = lists.length;
-    plan.varLists = grown;
-  }
   for (let p = 0; p <= 5; p++) plan.settledMatches.push(null);
   for (let i = 0; i < plan.settleable.length; i++) {
     const p = plan.settleable[i] >>> 24, k = plan.settleable[i] & 0xffffff;
     const r = plan.rules[p][k];
     const gates = plan.gates[p];
-    const at = tx.find(r.txKey, r.txKeyHash);
-    let matched = false;
-    let v = "";
-    if (r.txKeyCount || at >= 0) {
-      v = r.txKeyCount ? (at >= 0 ? "1" : "0") : tx.valueAt(at);
-      matched = evalOperator(r.op, v, r.paramText, false).matched != r.op.negated;
-    }
+    const v = txKeyValue(tx, r);
+    const matched = changetype<usize>(v) != 0 && evalOperator(r.op, v!, r.paramText, false).matched != r.op.negated;
     if (!matched) {
-      gates[k] = <u64>never << 48;
+      gates[k] = <u64>NO_VARIABLES_LIST << 48;
     } else if (!r.log && r.chained === null && r.setvars.length == 0 && r.ctls.length == 0 &&
                r.disruptive != Disruptive.Deny && r.disruptive != Disruptive.Allow) {
       gates[k] = (gates[k] & ~(<u64>0xffffffffffff)) | SETTLED_MATCH;
       let m = plan.settledMatches[p];
       if (m === null) plan.settledMatches[p] = m = new StaticArray<string>(plan.rules[p].length * 2);
       m![2 * k] = r.txKeyTarget!.qualifiedName();
-      m![2 * k + 1] = v;
+      m![2 * k + 1] = v!;
     }
   }
 }

@@ -2,7 +2,7 @@
 // collection, chains, skipAfter/SecMarker, ctl, MATCHED_VAR(S), captures and disruptive actions.
 // Pure: the filter feeds it request/response data and reads its decision and events.
 import {
-  Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, PhasePlan, Rule, RuleSet, SetVarOp, Target, TxRef, Var, VAR_NAMES, LINK_CTLS, LINK_MATCH_SETVARS, LINK_SETVARS,
+  Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, PhasePlan, Rule, RuleSet, SetVarOp, Target, TxRef, Var, VAR_NAMES, LINK_CTLS, LINK_MATCH_SETVARS, LINK_SETVARS, SCREEN_HINTED_GROUPS,
 } from "./seclang/model";
 import { hasTag } from "./seclang/parser";
 import { evalOperator } from "./operators";
@@ -706,8 +706,17 @@ class ValueTable {
     while (todo != 0) {
       const g = <i32>ctz(todo);
       todo &= todo - 1;
-      const formAt = this.scanOffset(this.screenKey(id, unchecked(rules.screenGroupChain[g]), rules), rules);
-      if (formAt >= 0) this.orGroupRange(g, formAt, at, rules);
+      const forms = unchecked(rules.screenGroupForms[g]);
+      if (forms === null) {
+        const formAt = this.scanOffset(this.screenKey(id, unchecked(rules.screenGroupChain[g]), rules), rules);
+        if (formAt >= 0) this.orGroupRange(g, formAt, at, rules);
+      } else {
+        // A multiMatch group: a literal in any form its rules run on.
+        for (let f = 0, n = forms.length; f < n; f++) {
+          const formAt = this.scanOffset(this.screenKey(id, unchecked(forms[f]), rules), rules);
+          if (formAt >= 0) this.orGroupRange(g, formAt, at, rules);
+        }
+      }
       known |= bit(g);
     }
     unchecked(this.slotSetGroups[id] = known);
@@ -765,9 +774,14 @@ class ValueTable {
 
   /** Whether one of the literals of screened rule `r` occurs in value `id` (in the form its list reads). */
   screenHit(r: Rule, id: i32, rules: RuleSet): bool {
+    const slot = r.screenSlot;
+    if (unchecked(rules.screenGroupForms[r.screenId]) !== null) {
+      // A multiMatch group's (always hinted): its forms' literals are in the value's slot set.
+      const set = this.slotSetOf(id, bit(r.screenId), rules);
+      return (unchecked(this.slotSets[set + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) != 0;
+    }
     const at = this.scanOffset(this.screenKey(id, unchecked(rules.screenGroupChain[r.screenId]), rules), rules);
     if (at < 0) return false;
-    const slot = r.screenSlot;
     return (unchecked(this.scanBits[at + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) != 0;
   }
 
@@ -827,7 +841,7 @@ const stepScratch = new StaticArray<i32>(STEP_SCRATCH);
  * Screen groups with a bit in a u64 (ValueTable.slotSetOf, PhasePlan.groupsByVar); the rule set's
  * first ones. A link of a later group is never passed over by literalMayOccur.
  */
-const HINTED_GROUPS = 63;
+const HINTED_GROUPS = SCREEN_HINTED_GROUPS;
 
 /** Longer values (bodies) are hashed from a sample of their units (sampledHash). */
 const LONG_VALUE_HASHED = 1024;
@@ -1566,6 +1580,7 @@ export class Transaction {
     const skipTo = unchecked(plan.skipTo[phase]);
     const gates = unchecked(plan.gates[phase]);
     const varLists = plan.varLists;
+    const varsetExclusions = plan.varsetExclusions;
     // A screen gate is literalMayOccur through the union of the slot sets of the rule's variables
     // (`varset`, PhasePlan.varsets), made once per request (makeVarsetUnion): most gated rules
     // read one of a few lists of variables, so after the first a gate is a bit test. Whether the
@@ -1587,6 +1602,8 @@ export class Transaction {
           fresh = true;
         }
         if ((unchecked(u.varsetBits[varset * u.words + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) == 0) continue;
+        const exclusions = unchecked(varsetExclusions[varset]);
+        if (exclusions !== null && !this.slotOutsideExclusions(g, vars, slot, exclusions)) continue;
       }
       const r = unchecked(rules[at]);
       if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
@@ -1777,11 +1794,13 @@ export class Transaction {
         // a constant parameter the outcome depends on the value alone: kept per value.
         const known = pure ? table.verdict(slot, id) : <u8>0;
         if (known == 1) continue;
+        // The screen first: none of the rule's literals in any form of the value.
+        if (only === null && literal && !table.screenHit(r, id, this.rules)) continue;
         const masks = r.literalMasks;
         // No form of the value can hold a required literal (judged from its summary and the units
         // the list's steps can add, a superset for every prefix): no form is computed.
         if (masks !== null && !table.mayHoldLiteralAfter(id, chain, masks, this.rules)) {
-          if (pure) table.setVerdict(slot, id, false);
+          if (pure) table.noteVerdict(r, id, false);
           continue;
         }
         const prefixes = prefixChainsOf(r, this.rules);
@@ -1800,7 +1819,7 @@ export class Transaction {
           hit = res.matched != op.negated;
           if (hit && r.capture) this.capture(res.captures);
         }
-        if (pure) table.setVerdict(slot, id, hit);
+        if (pure) table.noteVerdict(r, id, hit);
       } else {
         // The screen first: a value it rejects is not transformed for this rule.
         if (only === null && literal && !table.screenHit(r, id, this.rules)) continue;
@@ -1940,6 +1959,64 @@ export class Transaction {
       for (let w = 0; w < words; w++) unchecked(union[at + w] |= unchecked(bits[from + w]));
     }
     unchecked(u.varsetKnown[varset] = known);
+  }
+
+  /**
+   * For a gate whose varset has exclusions (PhasePlan.varsetExclusions): whether slot `slot` of
+   * group `g` is held by an entry of `targetVars` that those exclusions leave in (the union
+   * counted every entry). Asked only once the union holds the slot: an excluded key's value (a
+   * Referer full of path characters) alone does not run the rule.
+   */
+  private slotOutsideExclusions(g: i32, targetVars: u64, slot: i32, exclusions: StaticArray<Target>): bool {
+    const u = variableSlots;
+    const words = u.words;
+    const w = slot >> 5, b = (<u32>1) << (<u32>(slot & 31));
+    let vars = targetVars & this.present;
+    while (vars != 0) {
+      const v = <i32>ctz(vars);
+      vars &= vars - 1;
+      if (!excludesKeysOf(exclusions, v)) {
+        if ((unchecked(u.bits[this.slotsOfVariable(v, g, words) + w]) & b) != 0) return true;
+        continue;
+      }
+      const p = this.requestPairsOf(v);
+      if (p === null) return true; // (a collection: plainExclusions names no scalar)
+      const groups = unchecked(planOf(this.rules).groupsByVar[v]) | bit(g);
+      const names = readsNames(v);
+      if (this.entryHoldsSlot(p!, v, names, groups, w, b, exclusions)) return true;
+      if (alsoBodyArgs(v) && this.entryHoldsSlot(this.req.argsPost, v, names, groups, w, b, exclusions)) return true;
+    }
+    return false;
+  }
+
+  /** Whether an entry of `p` (its name or value) whose key `exclusions` does not name for `v` holds slot bit `b` of word `w`. */
+  private entryHoldsSlot(p: Pairs, v: i32, names: bool, groups: u64, w: i32, b: u32, exclusions: StaticArray<Target>): bool {
+    const n = p.length;
+    if (n == 0) return false;
+    const table = this.table, rules = this.rules;
+    const ids = table.idsOf(p, names);
+    const lower = p.lowerNames();
+    const words = variableSlots.words;
+    let known = table.slotSetGroupsOf();
+    for (let i = 0; i < n; i++) {
+      const key = unchecked(lower[i]);
+      let skip = false;
+      for (let k = 0, m = exclusions.length; k < m && !skip; k++) {
+        const x = unchecked(exclusions[k]);
+        // (the length first: most names differ in it, and == on strings is a call)
+        skip = x.variable == v && x.key.length == key.length && x.key == key;
+      }
+      if (skip) continue;
+      const id = unchecked(ids[i]);
+      // The value's set, when it holds the groups already (most: values repeat), without a call.
+      let from = id * words;
+      if (id >= known.length || (unchecked(known[id]) & groups) != groups) {
+        from = table.slotSetOf(id, groups, rules);
+        known = table.slotSetGroupsOf();
+      }
+      if ((unchecked(table.slotSetsOf()[from + w]) & b) != 0) return true;
+    }
+    return false;
   }
 
   /**
@@ -2579,11 +2656,16 @@ export function planOf(set: RuleSet): PhasePlan {
       if (vl < 0 && varLists.length < 0x10000) { vl = varLists.length; varLists.push(vars); }
       gates[k] = <u64>max(vl, 0) << 48;
       if (!screenGated(r) || r.screenId >= HINTED_GROUPS) continue;
-      let vs = plan.varsets.indexOf(r.targetVars);
+      const exclusions = plainExclusions(r);
+      let vs = -1;
+      for (let i = 0; i < plan.varsets.length && vs < 0; i++) {
+        if (plan.varsets[i] == r.targetVars && sameExclusions(plan.varsetExclusions[i], exclusions)) vs = i;
+      }
       if (vs < 0) {
         if (plan.varsets.length >= 0x10000) continue; // no gate: evalLink screens the rule itself
         vs = plan.varsets.length;
         plan.varsets.push(r.targetVars);
+        plan.varsetExclusions.push(exclusions);
       }
       gates[k] |= (<u64>vs << 32) | (<u64>r.screenSlot << 8) | <u64>(r.screenId + 1);
     }
@@ -2639,6 +2721,35 @@ function findSettleable(plan: PhasePlan): void {
       if (!maybeWritten) plan.settleable.push((p << 24) | k);
     }
   }
+}
+
+/**
+ * Link `r`'s exclusions of one key of a collection (`!REQUEST_HEADERS:Referer`), or null when it
+ * has none: what its screen gate's union may leave out (exclusions by key regex are left in,
+ * a superset).
+ */
+function plainExclusions(r: Rule): StaticArray<Target> | null {
+  if (!r.hasExclusions) return null;
+  const out = new Array<Target>();
+  for (let t = 0; t < r.targets.length; t++) {
+    const x = r.targets[t];
+    if (x.exclude && !x.count && x.keyRegex === null && x.key.length > 0 && isCollection(x.variable)) out.push(x);
+  }
+  return out.length > 0 ? StaticArray.fromArray(out) : null;
+}
+
+/** Whether two exclusion lists (plainExclusions) name the same variables and keys, in order. */
+function sameExclusions(a: StaticArray<Target> | null, b: StaticArray<Target> | null): bool {
+  if (a === null || b === null) return a === b;
+  if (a.length != b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].variable != b[i].variable || a[i].key != b[i].key) return false;
+  return true;
+}
+
+/** Whether exclusion list `x` (plainExclusions) names a key of variable `v`. */
+function excludesKeysOf(x: StaticArray<Target>, v: i32): bool {
+  for (let i = 0; i < x.length; i++) if (unchecked(x[i]).variable == v) return true;
+  return false;
 }
 
 /** The index of the empty variable list in PhasePlan.varLists (planOf puts it there). */
@@ -2708,7 +2819,7 @@ function onlyTxRefs(m: Macro): bool {
  * whose entries change while a phase runs.
  */
 @inline function screenGated(r: Rule): bool {
-  return r.screenId >= 0 && !r.multiMatch && (r.targetVars & CHANGING_VARS) == 0;
+  return r.screenId >= 0 && (r.targetVars & CHANGING_VARS) == 0;
 }
 
 function prepareLink(r: Rule): void {

@@ -148,6 +148,12 @@ export class Ctl {
 export enum EngineMode { Off, DetectionOnly, On }
 
 /** Rule.actions: setvars that run once when the link matches. */
+/**
+ * Screen groups the engine keeps per value with a bit in a u64 (the rule set's first ones; see
+ * engine.ts ValueTable.slotSetOf): the only ones a rule's gate or a multiMatch group may use.
+ */
+export const SCREEN_HINTED_GROUPS = 63;
+
 export const LINK_SETVARS: u8 = 1;
 /** Rule.actions: setvars keyed by the match (perMatch), run for every matched value. */
 export const LINK_MATCH_SETVARS: u8 = 2;
@@ -296,6 +302,14 @@ export class PhasePlan {
    */
   varsets: u64[] = [];
   /**
+   * By `varsets` index: the plain-key exclusions (`!REQUEST_HEADERS:Referer`) of the gated rules
+   * with that index, or null. Such a rule never inspects those entries: when its slot is in the
+   * union, the engine checks that an entry it does inspect holds it, so a value only they hold (a
+   * Referer full of path characters) does not run the rule. Rules with other exclusions (by key
+   * regex), or none, share the plain varset.
+   */
+  varsetExclusions: Array<StaticArray<Target> | null> = [];
+  /**
    * By variable: the screen groups (bit g, hinted groups only) of the links the engine may answer
    * from the screen alone that read it, chained links too: the groups whose slots
    * Transaction.literalMayOccur needs over that variable's entries.
@@ -351,6 +365,13 @@ export class RuleSet {
   screenGroupChain: i32[] = [];
   screenGroupStart: i32[] = [];
   screenGroupEnd: i32[] = [];
+  /**
+   * By screen group: null for a group of one form; for a group of multiMatch rules, the lists
+   * whose results its screen reads (screenFormOf of each prefix of the rules' list, the empty one
+   * included): such a rule runs its operator on each of those forms, so a literal in any of them
+   * counts. Only the first SCREEN_HINTED_GROUPS groups are of this kind.
+   */
+  screenGroupForms: Array<StaticArray<i32> | null> = [];
   /** Rule links screened by literals. */
   screenedRules: i32 = 0;
   /** Rule.verdictSlot values handed out so far (by the engine, on first use). */

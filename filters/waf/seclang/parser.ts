@@ -13,7 +13,7 @@ import { lexSecLang, Directive, LexResult } from "./lexer";
 import { Transform, transformByName } from "../transforms";
 import {
   BodyLimitAction, Ctl, CtlKind, Disruptive, EngineMode, isCollection, Macro, Op, Operator, Rule,
-  RuleSet, SetVar, SetVarOp, Target, Var, varByName,
+  RuleSet, SCREEN_HINTED_GROUPS, SetVar, SetVarOp, Target, Var, varByName,
 } from "./model";
 import { lowerBytes, parseIntOr } from "../bytes";
 
@@ -170,10 +170,12 @@ export class SecLangParser {
    * The literal screen: one automaton with the required literals of every screened rule (@rx
    * from its regex, @pm its phrases, @contains & co. the parameter), so one pass over a form of a
    * value tells which rules can match it at all. Slots are grouped by transformation list (a
-   * group's rules read the same form). Rules whose match needs no literal (or negated,
-   * multiMatch, or with a macro parameter) are not screened.
+   * group's rules read the same form); multiMatch rules form groups of their own, whose screen
+   * reads every form their operator runs on (RuleSet.screenGroupForms). Rules whose match needs
+   * no literal (or negated, or with a macro parameter) are not screened.
    */
   private buildScreens(chains: Map<string, i32>): void {
+    // Keyed by the list, or -1 - the list for multiMatch rules.
     const byChain = new Map<i32, Rule[]>();
     const litsOf = new Map<Rule, string[]>();
     const order = new Array<i32>();
@@ -185,9 +187,9 @@ export class SecLangParser {
         if (!r.removed && r.targets.length > 0 && this.screenable(r)) {
           const lits = r.screenLiteralsKnown ? noted : screenLiterals(r.op);
           if (lits !== null) {
-            const chain = r.transformChain;
-            if (!byChain.has(chain)) { byChain.set(chain, new Array<Rule>()); order.push(chain); }
-            byChain.get(chain).push(r);
+            const key = r.multiMatch ? -1 - r.transformChain : r.transformChain;
+            if (!byChain.has(key)) { byChain.set(key, new Array<Rule>()); order.push(key); }
+            byChain.get(key).push(r);
             litsOf.set(r, lits);
           }
         }
@@ -197,9 +199,17 @@ export class SecLangParser {
     if (order.length == 0) return;
     const sc = new LiteralScreen();
     const rs = this.ruleSet;
-    for (let g = 0; g < order.length; g++) {
-      const members = byChain.get(order[g]);
-      rs.screenGroupChain.push(internChain(rs, chains, screenFormOf(rs, order[g])));
+    for (let k = 0; k < order.length; k++) {
+      const key = order[k];
+      const members = byChain.get(key);
+      const multi = key < 0;
+      // The engine keeps a multiMatch group's forms per value only for the first groups; past
+      // them its rules stay unscreened (each form is then tested by its summary alone).
+      if (multi && rs.screenGroupChain.length >= SCREEN_HINTED_GROUPS) continue;
+      const chain = multi ? -1 - key : key;
+      const g = rs.screenGroupChain.length;
+      rs.screenGroupChain.push(internChain(rs, chains, screenFormOf(rs, chain)));
+      rs.screenGroupForms.push(multi ? prefixScreenForms(rs, chains, chain) : null);
       rs.screenGroupStart.push(sc.slots);
       for (let m = 0; m < members.length; m++) {
         const r = members[m];
@@ -209,6 +219,7 @@ export class SecLangParser {
       }
       rs.screenGroupEnd.push(sc.slots);
     }
+    if (sc.slots == 0) return;
     sc.build();
     rs.screen = sc;
   }
@@ -248,7 +259,7 @@ export class SecLangParser {
 
   /** Whether a rule link may be screened by its literals (removal and targets aside, which deferred directives may change). */
   private screenable(r: Rule): bool {
-    return !r.op.negated && !r.multiMatch && r.op.param.constant() && !this.aboveParanoia(r);
+    return !r.op.negated && r.op.param.constant() && !this.aboveParanoia(r);
   }
 
   /**
@@ -265,10 +276,14 @@ export class SecLangParser {
       return;
     }
     if (!r.op.negated && r.multiMatch && r.op.param.constant()) {
-      // multiMatch runs on several forms of a value (not one screened form): each form is
-      // tested against the character sets of the literals instead (summary.ts).
+      // multiMatch runs on several forms of a value: before a form is computed, it is tested
+      // against the character sets of the literals (summary.ts); the screen (buildScreens) reads
+      // the forms a value has.
       const lits = screenLiterals(r.op);
       if (lits !== null) r.literalMasks = literalMasks(lits);
+      if (this.aboveParanoia(r)) return;
+      r.screenLiterals = lits;
+      r.screenLiteralsKnown = true;
       return;
     }
     if (!this.screenable(r)) return;
@@ -1012,6 +1027,20 @@ function internChain(rs: RuleSet, chains: Map<string, i32>, list: i32[]): i32 {
     parent = chains.get(key);
   }
   return parent;
+}
+
+/**
+ * The lists whose results a multiMatch group's screen reads for rules of list `chain`: the
+ * screen form (screenFormOf) of each of its prefixes, from the empty one, each once.
+ */
+function prefixScreenForms(rs: RuleSet, chains: Map<string, i32>, chain: i32): StaticArray<i32> {
+  const forms = new Array<i32>();
+  for (let c = chain; ; c = rs.chainParent[c]) {
+    const f = internChain(rs, chains, screenFormOf(rs, c));
+    if (!forms.includes(f)) forms.unshift(f);
+    if (c == 0) break;
+  }
+  return StaticArray.fromArray(forms);
 }
 
 /**

@@ -373,3 +373,67 @@ describe('a rule on one request header whose value\'s verdict is known', () => {
     w.close();
   });
 });
+
+// multiMatch rules are screened too: their screen reads every form their operator runs on (the
+// value and the result of each prefix of the list), and a form known not to match leaves the
+// value's slot set. A gate whose rule excludes a key (`!REQUEST_HEADERS:Referer`) does not run
+// the rule for a literal only that key's value holds. Each case below is one a screen of a single
+// form, a slot dropped for the wrong value, or an exclusion taken for the whole variable would
+// answer differently from running the rule.
+describe('screen gates of multiMatch rules and of rules with exclusions', () => {
+  it('a multiMatch rule fires on a literal in the value, in a middle form or in the last form only', async () => {
+    const w = await withRules([
+      `SecRule ARGS "@contains a b" "id:1,phase:2,pass,log,t:none,t:urlDecodeUni,t:removeWhitespace,multiMatch"`,
+      `SecRule ARGS "@contains %41" "id:2,phase:2,pass,log,t:none,t:urlDecodeUni,multiMatch"`,
+      `SecRule ARGS "@contains ../" "id:3,phase:2,pass,log,t:none,t:urlDecodeUni,multiMatch"`,
+    ].join('\n'));
+    const sends: Array<[string, string]> = [
+      ['only the decoded form holds "a b" (the last form is "ab")', '/?v=a%2520b'],
+      ['only the value holds "%41"', '/?v=%2541'],
+      ['only the decoded form holds "../"', '/?v=%252e%252e%252f'],
+      ['no form holds a literal', '/?v=a-b'],
+      ['the first value again', '/?v=a%2520b'],
+      ['a known value and a new one holding "../"', '/?v=a-b&w=x%2f..%2fy'],
+      ['the known values alone', '/?v=a-b&w=a%2520b'],
+    ];
+    const seen: Array<[string, number[]]> = [];
+    for (const [label, path] of sends) seen.push([label, await w.matches({ path })]);
+    expect(seen).toEqual([
+      ['only the decoded form holds "a b" (the last form is "ab")', [1]],
+      ['only the value holds "%41"', [2]],
+      ['only the decoded form holds "../"', [3]],
+      ['no form holds a literal', []],
+      ['the first value again', [1]],
+      ['a known value and a new one holding "../"', [3]],
+      ['the known values alone', [1]],
+    ]);
+    w.close();
+  });
+  it('an excluded header does not run the rule, and the same value under another header still fires it', async () => {
+    const w = await withRules([
+      `SecRule REQUEST_HEADERS|!REQUEST_HEADERS:Referer "@contains ../" "id:1,phase:1,pass,log,t:none,t:urlDecodeUni,multiMatch"`,
+      `SecRule REQUEST_HEADERS|ARGS|!REQUEST_HEADERS:Referer|!ARGS:skip "@contains <x>" "id:2,phase:2,pass,log,t:none"`,
+    ].join('\n'));
+    const sends: Array<[string, { path: string; headers: Record<string, string> }]> = [
+      ['in the Referer only', { path: '/', headers: { referer: 'https://a/b/../c' } }],
+      ['the same value in another header too', { path: '/', headers: { referer: 'https://a/b/../c', 'x-from': 'https://a/b/../c' } }],
+      ['the same value in another header alone', { path: '/', headers: { 'x-from': 'https://a/b/../c' } }],
+      ['in the Referer only, again', { path: '/', headers: { referer: 'https://a/b/../c' } }],
+      ['<x> in the Referer and an excluded argument', { path: '/?skip=%3Cx%3E', headers: { referer: '<x>' } }],
+      ['<x> in the Referer and another argument', { path: '/?keep=%3Cx%3E', headers: { referer: '<x>' } }],
+      ['<x> in an argument only', { path: '/?keep=%3Cx%3E', headers: {} }],
+    ];
+    const seen: Array<[string, number[]]> = [];
+    for (const [label, req] of sends) seen.push([label, await w.matches(req as never)]);
+    expect(seen).toEqual([
+      ['in the Referer only', []],
+      ['the same value in another header too', [1]],
+      ['the same value in another header alone', [1]],
+      ['in the Referer only, again', []],
+      ['<x> in the Referer and an excluded argument', []],
+      ['<x> in the Referer and another argument', [2]],
+      ['<x> in an argument only', [2]],
+    ]);
+    w.close();
+  });
+});

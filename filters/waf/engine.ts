@@ -1580,7 +1580,7 @@ export class Transaction {
     const skipTo = unchecked(plan.skipTo[phase]);
     const gates = unchecked(plan.gates[phase]);
     const varLists = plan.varLists;
-    const varsetExclusions = plan.varsetExclusions;
+    const varsetKeyFilters = plan.varsetKeyFilters;
     // A screen gate is literalMayOccur through the union of the slot sets of the rule's variables
     // (`varset`, PhasePlan.varsets), made once per request (makeVarsetUnion): most gated rules
     // read one of a few lists of variables, so after the first a gate is a bit test. Whether the
@@ -1602,8 +1602,8 @@ export class Transaction {
           fresh = true;
         }
         if ((unchecked(u.varsetBits[varset * u.words + (slot >> 5)]) & ((<u32>1) << (<u32>(slot & 31)))) == 0) continue;
-        const exclusions = unchecked(varsetExclusions[varset]);
-        if (exclusions !== null && !this.slotOutsideExclusions(g, vars, slot, exclusions)) continue;
+        const filter = unchecked(varsetKeyFilters[varset]);
+        if (filter !== null && !this.slotInInspectedEntry(g, vars, slot, filter)) continue;
       }
       const r = unchecked(rules[at]);
       if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
@@ -1962,12 +1962,12 @@ export class Transaction {
   }
 
   /**
-   * For a gate whose varset has exclusions (PhasePlan.varsetExclusions): whether slot `slot` of
-   * group `g` is held by an entry of `targetVars` that those exclusions leave in (the union
-   * counted every entry). Asked only once the union holds the slot: an excluded key's value (a
-   * Referer full of path characters) alone does not run the rule.
+   * For a gate whose varset has a key filter (PhasePlan.varsetKeyFilters): whether slot `slot` of
+   * group `g` is held by an entry of `targetVars` the rule inspects (the union counted every
+   * entry). Asked only once the union holds the slot: a value only other keys hold (a Cookie
+   * header full of `;` for a rule reading the User-Agent, an excluded Referer) does not run it.
    */
-  private slotOutsideExclusions(g: i32, targetVars: u64, slot: i32, exclusions: StaticArray<Target>): bool {
+  private slotInInspectedEntry(g: i32, targetVars: u64, slot: i32, filter: StaticArray<Target>): bool {
     const u = variableSlots;
     const words = u.words;
     const w = slot >> 5, b = (<u32>1) << (<u32>(slot & 31));
@@ -1975,48 +1975,53 @@ export class Transaction {
     while (vars != 0) {
       const v = <i32>ctz(vars);
       vars &= vars - 1;
-      if (!excludesKeysOf(exclusions, v)) {
+      if (!filtersKeysOf(filter, v)) {
         if ((unchecked(u.bits[this.slotsOfVariable(v, g, words) + w]) & b) != 0) return true;
         continue;
       }
       const p = this.requestPairsOf(v);
-      if (p === null) return true; // (a collection: plainExclusions names no scalar)
+      if (p === null) return true; // (a collection: gateKeyFilter names no scalar)
       const groups = unchecked(planOf(this.rules).groupsByVar[v]) | bit(g);
       const names = readsNames(v);
-      if (this.entryHoldsSlot(p!, v, names, groups, w, b, exclusions)) return true;
-      if (alsoBodyArgs(v) && this.entryHoldsSlot(this.req.argsPost, v, names, groups, w, b, exclusions)) return true;
+      const only = includesKeysOf(filter, v);
+      if (this.entryHoldsSlot(p!, v, names, only, groups, w, b, filter)) return true;
+      if (alsoBodyArgs(v) && this.entryHoldsSlot(this.req.argsPost, v, names, only, groups, w, b, filter)) return true;
     }
     return false;
   }
 
-  /** Whether an entry of `p` (its name or value) whose key `exclusions` does not name for `v` holds slot bit `b` of word `w`. */
-  private entryHoldsSlot(p: Pairs, v: i32, names: bool, groups: u64, w: i32, b: u32, exclusions: StaticArray<Target>): bool {
-    const n = p.length;
-    if (n == 0) return false;
-    const table = this.table, rules = this.rules;
-    const ids = table.idsOf(p, names);
+  /**
+   * Whether an entry of `p` (its name or value) that key filter `filter` leaves for variable `v`
+   * (one of its keys when `only`, and none it excludes) holds slot bit `b` of word `w`.
+   */
+  private entryHoldsSlot(p: Pairs, v: i32, names: bool, only: bool, groups: u64, w: i32, b: u32, filter: StaticArray<Target>): bool {
+    if (p.length == 0) return false;
+    const ids = this.table.idsOf(p, names);
+    if (only) {
+      // The keys read: their entries from the collection's name index.
+      for (let k = 0, m = filter.length; k < m; k++) {
+        const x = unchecked(filter[k]);
+        if (x.variable != v || x.exclude) continue;
+        for (let i = p.firstNamed(x.key); i >= 0; i = p.nextNamed(i, x.key)) {
+          if (!keyExcluded(filter, v, x.key) && this.holdsSlot(unchecked(ids[i]), groups, w, b)) return true;
+        }
+      }
+      return false;
+    }
     const lower = p.lowerNames();
-    const words = variableSlots.words;
-    let known = table.slotSetGroupsOf();
-    for (let i = 0; i < n; i++) {
-      const key = unchecked(lower[i]);
-      let skip = false;
-      for (let k = 0, m = exclusions.length; k < m && !skip; k++) {
-        const x = unchecked(exclusions[k]);
-        // (the length first: most names differ in it, and == on strings is a call)
-        skip = x.variable == v && x.key.length == key.length && x.key == key;
-      }
-      if (skip) continue;
-      const id = unchecked(ids[i]);
-      // The value's set, when it holds the groups already (most: values repeat), without a call.
-      let from = id * words;
-      if (id >= known.length || (unchecked(known[id]) & groups) != groups) {
-        from = table.slotSetOf(id, groups, rules);
-        known = table.slotSetGroupsOf();
-      }
-      if ((unchecked(table.slotSetsOf()[from + w]) & b) != 0) return true;
+    for (let i = 0, n = p.length; i < n; i++) {
+      if (!keyExcluded(filter, v, unchecked(lower[i])) && this.holdsSlot(unchecked(ids[i]), groups, w, b)) return true;
     }
     return false;
+  }
+
+  /** Whether value `id`'s slot set (made to hold `groups`) has slot bit `b` of word `w`. */
+  @inline private holdsSlot(id: i32, groups: u64, w: i32, b: u32): bool {
+    const table = this.table;
+    const known = table.slotSetGroupsOf();
+    // The value's set, when it holds the groups already (most: values repeat), without a call.
+    const from = id < known.length && (unchecked(known[id]) & groups) == groups ? id * variableSlots.words : table.slotSetOf(id, groups, this.rules);
+    return (unchecked(table.slotSetsOf()[from + w]) & b) != 0;
   }
 
   /**
@@ -2656,16 +2661,16 @@ export function planOf(set: RuleSet): PhasePlan {
       if (vl < 0 && varLists.length < 0x10000) { vl = varLists.length; varLists.push(vars); }
       gates[k] = <u64>max(vl, 0) << 48;
       if (!screenGated(r) || r.screenId >= HINTED_GROUPS) continue;
-      const exclusions = plainExclusions(r);
+      const filter = gateKeyFilter(r);
       let vs = -1;
       for (let i = 0; i < plan.varsets.length && vs < 0; i++) {
-        if (plan.varsets[i] == r.targetVars && sameExclusions(plan.varsetExclusions[i], exclusions)) vs = i;
+        if (plan.varsets[i] == r.targetVars && sameKeyFilter(plan.varsetKeyFilters[i], filter)) vs = i;
       }
       if (vs < 0) {
         if (plan.varsets.length >= 0x10000) continue; // no gate: evalLink screens the rule itself
         vs = plan.varsets.length;
         plan.varsets.push(r.targetVars);
-        plan.varsetExclusions.push(exclusions);
+        plan.varsetKeyFilters.push(filter);
       }
       gates[k] |= (<u64>vs << 32) | (<u64>r.screenSlot << 8) | <u64>(r.screenId + 1);
     }
@@ -2724,31 +2729,60 @@ function findSettleable(plan: PhasePlan): void {
 }
 
 /**
- * Link `r`'s exclusions of one key of a collection (`!REQUEST_HEADERS:Referer`), or null when it
- * has none: what its screen gate's union may leave out (exclusions by key regex are left in,
- * a superset).
+ * Link `r`'s targets that limit which entries of a collection it inspects by one key: the keys
+ * it reads (`REQUEST_HEADERS:User-Agent`) of a collection it does not read whole, and the keys it
+ * excludes (`!REQUEST_HEADERS:Referer`); null when there are none. Its screen gate counts only
+ * the entries these leave (selectors by key regex are left out of it: a superset).
  */
-function plainExclusions(r: Rule): StaticArray<Target> | null {
-  if (!r.hasExclusions) return null;
+function gateKeyFilter(r: Rule): StaticArray<Target> | null {
   const out = new Array<Target>();
   for (let t = 0; t < r.targets.length; t++) {
     const x = r.targets[t];
-    if (x.exclude && !x.count && x.keyRegex === null && x.key.length > 0 && isCollection(x.variable)) out.push(x);
+    if (!isCollection(x.variable) || x.count || x.keyRegex !== null || x.key.length == 0) continue;
+    if (!x.exclude && readsWhole(r, x.variable)) continue;
+    out.push(x);
   }
   return out.length > 0 ? StaticArray.fromArray(out) : null;
 }
 
-/** Whether two exclusion lists (plainExclusions) name the same variables and keys, in order. */
-function sameExclusions(a: StaticArray<Target> | null, b: StaticArray<Target> | null): bool {
+/** Whether link `r` reads every entry of collection `v` (a target without a key, or with a key regex). */
+function readsWhole(r: Rule, v: i32): bool {
+  for (let t = 0; t < r.targets.length; t++) {
+    const x = r.targets[t];
+    if (x.variable == v && !x.exclude && (x.key.length == 0 || x.keyRegex !== null)) return true;
+  }
+  return false;
+}
+
+/** Whether two key filters (gateKeyFilter) are the same targets' kinds, variables and keys, in order. */
+function sameKeyFilter(a: StaticArray<Target> | null, b: StaticArray<Target> | null): bool {
   if (a === null || b === null) return a === b;
   if (a.length != b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i].variable != b[i].variable || a[i].key != b[i].key) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i].variable != b[i].variable || a[i].exclude != b[i].exclude || a[i].key != b[i].key) return false;
+  }
   return true;
 }
 
-/** Whether exclusion list `x` (plainExclusions) names a key of variable `v`. */
-function excludesKeysOf(x: StaticArray<Target>, v: i32): bool {
-  for (let i = 0; i < x.length; i++) if (unchecked(x[i]).variable == v) return true;
+/** Whether key filter `f` (gateKeyFilter) names a key of variable `v`. */
+function filtersKeysOf(f: StaticArray<Target>, v: i32): bool {
+  for (let i = 0; i < f.length; i++) if (unchecked(f[i]).variable == v) return true;
+  return false;
+}
+
+/** Whether key filter `f` excludes key `lowerKey` of variable `v`. */
+function keyExcluded(f: StaticArray<Target>, v: i32, lowerKey: string): bool {
+  for (let i = 0, n = f.length; i < n; i++) {
+    const x = unchecked(f[i]);
+    // (the length first: most names differ in it, and == on strings is a call)
+    if (x.exclude && x.variable == v && x.key.length == lowerKey.length && x.key == lowerKey) return true;
+  }
+  return false;
+}
+
+/** Whether key filter `f` includes keys of variable `v` (the link reads only those). */
+function includesKeysOf(f: StaticArray<Target>, v: i32): bool {
+  for (let i = 0; i < f.length; i++) if (unchecked(f[i]).variable == v && !unchecked(f[i]).exclude) return true;
   return false;
 }
 

@@ -302,13 +302,14 @@ export class PhasePlan {
    */
   varsets: u64[] = [];
   /**
-   * By `varsets` index: the plain-key exclusions (`!REQUEST_HEADERS:Referer`) of the gated rules
-   * with that index, or null. Such a rule never inspects those entries: when its slot is in the
-   * union, the engine checks that an entry it does inspect holds it, so a value only they hold (a
-   * Referer full of path characters) does not run the rule. Rules with other exclusions (by key
-   * regex), or none, share the plain varset.
+   * By `varsets` index: the targets that limit by key which entries the gated rules with that
+   * index inspect (engine.ts gateKeyFilter: `REQUEST_HEADERS:User-Agent` without a whole
+   * `REQUEST_HEADERS`, `!REQUEST_HEADERS:Referer`), or null. When the union holds such a rule's
+   * slot, the engine checks that an entry it inspects holds it: a value only other keys hold (a
+   * Cookie header full of `;` for a rule reading the User-Agent) does not run the rule. Rules
+   * with other targets share the plain varset.
    */
-  varsetExclusions: Array<StaticArray<Target> | null> = [];
+  varsetKeyFilters: Array<StaticArray<Target> | null> = [];
   /**
    * By variable: the screen groups (bit g, hinted groups only) of the links the engine may answer
    * from the screen alone that read it, chained links too: the groups whose slots

@@ -409,6 +409,39 @@ describe('screen gates of multiMatch rules and of rules with exclusions', () => 
     ]);
     w.close();
   });
+  it('a rule reading some keys of a collection fires on a literal under those keys only, the same value under another key included', async () => {
+    const w = await withRules([
+      `SecRequestBodyAccess On`,
+      `SecRule REQUEST_HEADERS:User-Agent|REQUEST_HEADERS:X-B "@contains ;sh" "id:1,phase:1,pass,log,t:none"`,
+      `SecRule ARGS:q|REQUEST_COOKIES "@contains <x>" "id:2,phase:2,pass,log,t:none"`,
+      `SecRule REQUEST_HEADERS:User-Agent|REQUEST_HEADERS "@contains {z}" "id:3,phase:1,pass,log,t:none"`,
+    ].join('\n'));
+    const sends: Array<[string, { path: string; method?: string; headers: Record<string, string>; body?: string }]> = [
+      ['in another header only', { path: '/', headers: { 'x-a': 'a;sh' } }],
+      ['in the User-Agent', { path: '/', headers: { 'user-agent': 'a;sh' } }],
+      ['the same value in another header and X-B', { path: '/', headers: { 'x-a': 'a;sh', 'x-b': 'a;sh' } }],
+      ['in another header only, again', { path: '/', headers: { 'x-a': 'a;sh' } }],
+      ['in another argument only', { path: '/?r=%3Cx%3E', headers: {} }],
+      ['in the argument read, from the body', { path: '/', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'r=%3Cx%3E&q=%3Cx%3E' }],
+      ['in another body argument only', { path: '/', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'r=%3Cx%3E' }],
+      ['in a cookie (read whole)', { path: '/', headers: { cookie: 'c=<x>' } }],
+      ['in another header, for a rule also reading every header', { path: '/', headers: { 'x-a': '{z}' } }],
+    ];
+    const seen: Array<[string, number[]]> = [];
+    for (const [label, req] of sends) seen.push([label, await w.matches(req as never)]);
+    expect(seen).toEqual([
+      ['in another header only', []],
+      ['in the User-Agent', [1]],
+      ['the same value in another header and X-B', [1]],
+      ['in another header only, again', []],
+      ['in another argument only', []],
+      ['in the argument read, from the body', [2]],
+      ['in another body argument only', []],
+      ['in a cookie (read whole)', [2]],
+      ['in another header, for a rule also reading every header', [3]],
+    ]);
+    w.close();
+  });
   it('an excluded header does not run the rule, and the same value under another header still fires it', async () => {
     const w = await withRules([
       `SecRule REQUEST_HEADERS|!REQUEST_HEADERS:Referer "@contains ../" "id:1,phase:1,pass,log,t:none,t:urlDecodeUni,multiMatch"`,

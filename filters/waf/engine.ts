@@ -1458,6 +1458,10 @@ export class Transaction {
   private requestLine: string | null = null;
   private requestLineVersion: i32 = -1;
   private released: bool = false;
+  /** This request's shape (PhasePlan.shapeSerial, requestShape): 0 until a shape rule needs it. */
+  private shape: i32 = 0;
+  /** Whether the last rule runRule ran failed at its first link. */
+  private headMissed: bool = false;
 
   constructor(public rules: RuleSet, public defaultStatus: i32) {
     this.mode = rules.engineMode;
@@ -1581,6 +1585,7 @@ export class Transaction {
     const gates = unchecked(plan.gates[phase]);
     const varLists = plan.varLists;
     const varsetKeyFilters = plan.varsetKeyFilters;
+    const shaped = unchecked(plan.shapeRules[phase]), missAt = unchecked(plan.missAt[phase]);
     // A screen gate is literalMayOccur through the union of the slot sets of the rule's variables
     // (`varset`, PhasePlan.varsets), made once per request (makeVarsetUnion): most gated rules
     // read one of a few lists of variables, so after the first a gate is a bit test. Whether the
@@ -1607,13 +1612,23 @@ export class Transaction {
       }
       const r = unchecked(rules[at]);
       if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
+      // A rule of the request's shape alone, known not to match with this shape: not run again.
+      let shape = 0;
+      if (unchecked(shaped[at]) != 0 && this.removedTargets.length == 0) {
+        shape = this.shape != 0 ? this.shape : this.requestShape(plan);
+        if (unchecked(missAt[at]) == shape) continue;
+      }
       if (screen == SETTLED_MATCH && this.removedTargets.length == 0) {
         this.settledMatch(plan, phase, at);
       } else {
         const matched = this.runRule(r, phase);
         // A ctl (even of a chain that then failed) may have changed the request data.
         fresh = u.transaction == this.serial && u.version == this.req.version;
-        if (!matched) continue;
+        if (!matched) {
+          // Only a first link that did not match leaves nothing behind (no setvar, no MATCHED_VAR).
+          if (shape != 0 && this.headMissed) unchecked(missAt[at] = shape);
+          continue;
+        }
       }
       if (this.interrupted || this.allowed || this.mode == EngineMode.Off) break;
       const to = unchecked(skipTo[at]);
@@ -1621,6 +1636,46 @@ export class Transaction {
       // `skip:N` passes over the next N rules of the phase (after a skipAfter's marker, if both).
       if (r.skip > 0) k += r.skip;
     }
+  }
+
+  /**
+   * This request's shape (PhasePlan.shapeRules): the serial of the last shape seen when the
+   * values it is made of (the shape scalars, then each shape key's header values in order, as
+   * value ids of this table generation) are the same, else a new serial. Headers and these
+   * scalars do not change within a request.
+   */
+  private requestShape(plan: PhasePlan): i32 {
+    const table = this.table;
+    let out = shapeScratch;
+    const scalars = plan.shapeScalars, keys = plan.shapeKeys;
+    let n = 0;
+    out = fitInts(out, n + 1 + scalars.length);
+    unchecked(out[n++] = table.generation);
+    for (let i = 0; i < scalars.length; i++) unchecked(out[n++] = table.intern(this.scalar(unchecked(scalars[i]))));
+    const headers = this.req.headers;
+    const ids = headers.length > 0 ? table.idsOf(headers, false) : NO_VALUES;
+    for (let k = 0; k < keys.length; k++) {
+      const key = unchecked(keys[k]);
+      // The key's entry count, then its value ids (-1 ends a key's entries).
+      for (let i = headers.length > 0 ? headers.firstNamed(key) : -1; i >= 0; i = headers.nextNamed(i, key)) {
+        out = fitInts(out, n + 1);
+        unchecked(out[n++] = unchecked(ids[i]));
+      }
+      out = fitInts(out, n + 1);
+      unchecked(out[n++] = -1);
+    }
+    shapeScratch = out;
+    const last = plan.lastShape;
+    let same = plan.lastShapeLength == n;
+    for (let i = 0; same && i < n; i++) same = unchecked(last[i]) == unchecked(out[i]);
+    if (!same) {
+      plan.shapeSerial++;
+      plan.lastShape = fitInts(plan.lastShape, n);
+      memory.copy(plan.lastShape.dataStart, out.dataStart, <usize>n << 2);
+      plan.lastShapeLength = n;
+    }
+    this.shape = plan.shapeSerial;
+    return this.shape;
   }
 
   /** What a rule settled as matching (settleRules) leaves: its match, as evalTxKey would. */
@@ -1671,7 +1726,10 @@ export class Transaction {
     this.current = head;
     let link: Rule | null = head;
     while (link !== null) {
-      if (!this.evalLink(head, link)) return false;
+      if (!this.evalLink(head, link)) {
+        this.headMissed = link === head;
+        return false;
+      }
       // As in ModSecurity, a link's non-disruptive actions run as soon as it matches, so a
       // later link can test what an earlier one set (e.g. setvar in the chain starter).
       const actions = link.actions;
@@ -2677,6 +2735,13 @@ export function planOf(set: RuleSet): PhasePlan {
     plan.gates.push(gates);
   }
   plan.varLists = StaticArray.fromArray(varLists);
+  for (let p = 0; p <= 5; p++) {
+    const list = plan.rules[p];
+    const shaped = new StaticArray<u8>(list.length);
+    for (let k = 0; k < list.length; k++) if (shapeRule(list[k], plan)) shaped[k] = 1;
+    plan.shapeRules.push(shaped);
+    plan.missAt.push(new Int32Array(list.length));
+  }
   const first = plan.rules[1], firstSkips = plan.skipTo[1];
   let preset = 0;
   while (preset < first.length && firstSkips[preset] < 0 && requestIndependent(first[preset])) preset++;
@@ -2718,14 +2783,27 @@ function findSettleable(plan: PhasePlan): void {
     const list = plan.rules[p];
     for (let k = p == 1 ? plan.presetRules : 0; k < list.length; k++) {
       const r = list[k];
+      // Parameters made of TX keys only the set-up rules write.
+      let link: Rule | null = r;
+      while (link !== null) {
+        const l = link!;
+        const parts = l.op.param.parts;
+        let settled = !l.paramConstant && onlyTxRefs(l.op.param);
+        for (let i = 1; i < parts.length && settled; i += 2) settled = !txKeyWritten(parts[i].substring(3).toLowerCase(), written, prefixes, captures);
+        if (settled) plan.settleableParams.push(l);
+        link = l.chained;
+      }
       if (r.txKeyTarget === null || !r.paramConstant || r.capture) continue;
-      const key = r.txKey;
-      if (written.has(key) || (captures && key.length == 1 && isDigit(key.charCodeAt(0)))) continue;
-      let maybeWritten = false;
-      for (let i = 0; i < prefixes.length && !maybeWritten; i++) maybeWritten = key.startsWith(prefixes[i]);
-      if (!maybeWritten) plan.settleable.push((p << 24) | k);
+      if (!txKeyWritten(r.txKey, written, prefixes, captures)) plan.settleable.push((p << 24) | k);
     }
   }
+}
+
+/** Whether TX key `key` may be written by the rules that wrote `written` (constant keys) and `prefixes` (the literal starts of keys built from a macro), or by a capture. */
+function txKeyWritten(key: string, written: Set<string>, prefixes: string[], captures: bool): bool {
+  if (written.has(key) || (captures && key.length == 1 && isDigit(key.charCodeAt(0)))) return true;
+  for (let i = 0; i < prefixes.length; i++) if (key.startsWith(prefixes[i])) return true;
+  return false;
 }
 
 /**
@@ -2786,6 +2864,52 @@ function includesKeysOf(f: StaticArray<Target>, v: i32): bool {
   return false;
 }
 
+/**
+ * Whether rule `r`'s first link matches depends on the request's shape alone
+ * (PhasePlan.shapeRules): it reads only REQUEST_METHOD, REQUEST_PROTOCOL, REQUEST_FILENAME,
+ * REQUEST_BASENAME and headers by a plain key (their values or count), excludes nothing and has
+ * a constant parameter (or one settled on the set-up TX). Adds what it reads to the plan's shape.
+ */
+function shapeRule(r: Rule, plan: PhasePlan): bool {
+  // The first link only: the engine skips a rule only where that link did not match, and then
+  // no later link runs.
+  if (r.targets.length == 0 || !r.paramConstant) return false;
+  for (let t = 0; t < r.targets.length; t++) {
+    const x = r.targets[t];
+    if (x.exclude) return false;
+    if (x.variable == Var.REQUEST_HEADERS) {
+      if (x.keyRegex !== null || x.key.length == 0) return false;
+    } else if (!isShapeScalar(x.variable) || x.count || x.key.length > 0) {
+      return false;
+    }
+  }
+  for (let t = 0; t < r.targets.length; t++) {
+    const x = r.targets[t];
+    if (x.variable == Var.REQUEST_HEADERS) {
+      if (!plan.shapeKeys.includes(x.key)) plan.shapeKeys.push(x.key);
+    } else if (!plan.shapeScalars.includes(x.variable)) {
+      plan.shapeScalars.push(x.variable);
+    }
+  }
+  return true;
+}
+
+/** The scalar variables a request's shape may hold (shapeRule): fixed for the whole request. */
+function isShapeScalar(v: i32): bool {
+  return v == Var.REQUEST_METHOD || v == Var.REQUEST_PROTOCOL || v == Var.REQUEST_FILENAME || v == Var.REQUEST_BASENAME;
+}
+
+/** requestShape's working array (one for the VM: a shape is made at once). */
+let shapeScratch = new Int32Array(64);
+
+/** `a`, or a copy of its first entries in a larger array when it holds fewer than `n`. */
+function fitInts(a: Int32Array, n: i32): Int32Array {
+  if (a.length >= n) return a;
+  const bigger = new Int32Array(max(n, a.length << 1));
+  bigger.set(a);
+  return bigger;
+}
+
 /** The index of the empty variable list in PhasePlan.varLists (planOf puts it there). */
 const NO_VARIABLES_LIST = 1;
 
@@ -2799,6 +2923,20 @@ const SETTLED_MATCH: u64 = 0xff;
  * SETTLED_MATCH, their match kept in plan.settledMatches.
  */
 function settleRules(plan: PhasePlan, tx: TxVars): void {
+  // Parameters first: a settled one makes its link's verdicts per value, and may make its rule
+  // one of the request's shape.
+  for (let i = 0; i < plan.settleableParams.length; i++) {
+    const l = plan.settleableParams[i];
+    l.paramText = expandOnTx(l.op.param, tx);
+    l.paramConstant = true;
+    noteHeaderKey(l);
+  }
+  if (plan.settleableParams.length > 0) {
+    for (let p = 0; p <= 5; p++) {
+      const list = plan.rules[p], shaped = plan.shapeRules[p];
+      for (let k = 0; k < list.length; k++) if (shaped[k] == 0 && shapeRule(list[k], plan)) shaped[k] = 1;
+    }
+  }
   for (let p = 0; p <= 5; p++) plan.settledMatches.push(null);
   for (let i = 0; i < plan.settleable.length; i++) {
     const p = plan.settleable[i] >>> 24, k = plan.settleable[i] & 0xffffff;
@@ -2840,6 +2978,26 @@ function requestIndependent(r: Rule): bool {
   return true;
 }
 
+/** Macro `m` (only TX references: onlyTxRefs) expanded over `tx`, as Transaction.expand would. */
+function expandOnTx(m: Macro, tx: TxVars): string {
+  const parts = m.parts;
+  const refs = txRefsOf(m);
+  let out = "";
+  for (let i = 0; i < parts.length; i++) {
+    let v: string;
+    if (!Macro.isRef(i)) {
+      v = parts[i];
+    } else {
+      const ref = refs[i]!;
+      const found = tx.getHashed(ref.key, ref.hash);
+      v = found !== null ? found! : "";
+      if (v.length > MAX_MACRO_VALUE) v = v.substring(0, MAX_MACRO_VALUE);
+    }
+    out += v;
+  }
+  return out;
+}
+
 /** Whether every reference of macro `m` is a `TX:key` one. */
 function onlyTxRefs(m: Macro): bool {
   const parts = m.parts;
@@ -2856,6 +3014,14 @@ function onlyTxRefs(m: Macro): bool {
   return r.screenId >= 0 && (r.targetVars & CHANGING_VARS) == 0;
 }
 
+/** Rule.headerKey for link `r`: its one target when that is a request header by a plain key and its parameter is constant. */
+function noteHeaderKey(r: Rule): void {
+  if (r.targets.length == 1 && !r.multiMatch && r.paramConstant) {
+    const t = r.targets[0];
+    if (t.variable == Var.REQUEST_HEADERS && t.keyRegex === null && t.key.length > 0 && !t.exclude && !t.count) r.headerKey = t.key;
+  }
+}
+
 function prepareLink(r: Rule): void {
   r.paramConstant = r.op.param.constant();
   r.paramText = r.paramConstant ? r.op.param.constantText() : "";
@@ -2865,10 +3031,7 @@ function prepareLink(r: Rule): void {
     const t = r.targets[0];
     if (t.variable == Var.TX && t.keyRegex === null && t.key.length > 0 && !t.exclude) r.txKeyTarget = t;
   }
-  if (r.targets.length == 1 && !r.multiMatch && r.paramConstant) {
-    const t = r.targets[0];
-    if (t.variable == Var.REQUEST_HEADERS && t.keyRegex === null && t.key.length > 0 && !t.exclude && !t.count) r.headerKey = t.key;
-  }
+  noteHeaderKey(r);
   let vars: u64 = 0;
   for (let t = 0; t < r.targets.length; t++) {
     const x = r.targets[t];

@@ -280,6 +280,12 @@ export class PhasePlan {
    * nothing but match and skip (the paranoia-level skips) is marked in its gate as such.
    */
   settleable: i32[] = [];
+  /**
+   * Rule links after the set-up ones whose parameter refers only to TX keys no later rule writes
+   * (`!@within %{tx.allowed_methods}`): settled with `preset` into a constant parameter, so their
+   * verdicts are kept per value like any constant one's.
+   */
+  settleableParams: Rule[] = [];
   /** By phase, for the rules settled as always matching: (MATCHED_VAR_NAME, MATCHED_VAR) at 2 * position. */
   settledMatches: Array<StaticArray<string> | null> = [];
   /** By phase, by position: where evaluation goes on after the rule matched and its skipAfter applied (-1: it has none). */
@@ -318,6 +324,24 @@ export class PhasePlan {
   groupsByVar: StaticArray<u64> = new StaticArray<u64>(64);
   /** The RuleSet.rules array it was made for (a set whose list changed gets a new plan). */
   madeFor: Rule[] = [];
+  /**
+   * By phase, one byte per rule: 1 when whether the rule's first link matches depends on the
+   * request's shape alone (engine.ts shapeRule: it reads only the method, protocol, file name and
+   * base name and headers by key, with a constant parameter). Most requests repeat the shape of
+   * one before (the same client sends the same headers), so such a rule whose first link is known
+   * not to match with that shape is not run again (`missAt`).
+   */
+  shapeRules: Array<StaticArray<u8>> = [];
+  /** By phase and position: the shape (`shapeSerial`) with which the rule's first link last did not match; 0: none. */
+  missAt: Array<Int32Array> = [];
+  /** What a shape is made of: the (lowercase) header keys and the scalar variables the shape rules read. */
+  shapeKeys: string[] = [];
+  shapeScalars: i32[] = [];
+  /** The last shape seen: the value table's generation, then value ids (engine.ts requestShape). */
+  lastShape: Int32Array = new Int32Array(0);
+  lastShapeLength: i32 = -1;
+  /** Numbers the distinct shapes seen one after another (a new one each time the shape changes). */
+  shapeSerial: i32 = 0;
 }
 
 /** Disruptive action, log flags and transformations a SecDefaultAction gives rules of a phase. */

@@ -470,3 +470,71 @@ describe('screen gates of multiMatch rules and of rules with exclusions', () => 
     w.close();
   });
 });
+
+// A rule whose first link reads only the request's shape (method, protocol, file name, headers
+// by key) and is known not to match with that shape is not run again while the shape repeats;
+// a parameter made of TX keys only the set-up rules write is settled once. Each case is one a
+// shape taken as unchanged, a skip after a first link that matched, or a parameter settled though
+// a later rule writes its key would answer differently.
+describe('rules of the request shape, and parameters settled on the set-up TX', () => {
+  it('a shape rule runs again when a header it reads changes, and a chain runs whenever its first link matched', async () => {
+    const w = await withRules([
+      `SecRule REQUEST_HEADERS:X-A "@streq bad" "id:1,phase:1,pass,log"`,
+      `SecRule REQUEST_METHOD "@streq GET" "id:2,phase:1,pass,log,chain"`,
+      `  SecRule ARGS:a "@streq 1"`,
+      `SecRule &REQUEST_HEADERS:X-C "@eq 2" "id:3,phase:1,pass,log"`,
+    ].join('\n'));
+    const sends: Array<[string, { path: string; method?: string; headers: Array<[string, string]> }]> = [
+      ['plain', { path: '/?a=0', headers: [['x-a', 'ok']] }],
+      ['the same shape, the chain matching', { path: '/?a=1', headers: [['x-a', 'ok']] }],
+      ['X-A changed', { path: '/?a=0', headers: [['x-a', 'bad']] }],
+      ['X-A back', { path: '/?a=0', headers: [['x-a', 'ok']] }],
+      ['X-A twice, the second bad', { path: '/?a=0', headers: [['x-a', 'ok'], ['x-a', 'bad']] }],
+      ['X-A ok, another header added', { path: '/?a=0', headers: [['x-a', 'ok'], ['x-b', 'bad']] }],
+      ['X-C once', { path: '/?a=0', headers: [['x-a', 'ok'], ['x-c', '1']] }],
+      ['X-C twice', { path: '/?a=0', headers: [['x-a', 'ok'], ['x-c', '1'], ['x-c', '1']] }],
+      ['a POST of the same headers', { path: '/?a=1', method: 'POST', headers: [['x-a', 'ok']] }],
+    ];
+    const seen: Array<[string, number[]]> = [];
+    for (const [label, req] of sends) seen.push([label, await w.matches(req as never)]);
+    expect(seen).toEqual([
+      ['plain', []],
+      ['the same shape, the chain matching', [2]],
+      ['X-A changed', [1]],
+      ['X-A back', []],
+      ['X-A twice, the second bad', [1]],
+      ['X-A ok, another header added', []],
+      ['X-C once', []],
+      ['X-C twice', [3]],
+      ['a POST of the same headers', []],
+    ]);
+    w.close();
+  });
+  it('a parameter of TX keys is settled only when no rule after the set-up writes them', async () => {
+    const w = await withRules([
+      `SecAction "id:10,phase:1,pass,nolog,setvar:tx.allowed=GET POST,setvar:tx.other=GET"`,
+      `SecRule ARGS:x "@streq 1" "id:12,phase:1,pass,nolog,setvar:tx.other=PUT"`,
+      `SecRule REQUEST_METHOD "!@within %{tx.allowed}" "id:11,phase:1,pass,log"`,
+      `SecRule REQUEST_METHOD "!@within %{tx.other}" "id:13,phase:1,pass,log"`,
+    ].join('\n'));
+    const sends: Array<[string, { path: string; method: string }]> = [
+      ['GET', { path: '/', method: 'GET' }],
+      ['PUT', { path: '/', method: 'PUT' }],
+      ['GET again', { path: '/', method: 'GET' }],
+      ['GET, tx.other set to PUT', { path: '/?x=1', method: 'GET' }],
+      ['PUT, tx.other set to PUT', { path: '/?x=1', method: 'PUT' }],
+      ['GET once more', { path: '/', method: 'GET' }],
+    ];
+    const seen: Array<[string, number[]]> = [];
+    for (const [label, req] of sends) seen.push([label, await w.matches(req as never)]);
+    expect(seen).toEqual([
+      ['GET', []],
+      ['PUT', [11, 13]],
+      ['GET again', []],
+      ['GET, tx.other set to PUT', [13]],
+      ['PUT, tx.other set to PUT', [11]],
+      ['GET once more', []],
+    ]);
+    w.close();
+  });
+});

@@ -1581,7 +1581,7 @@ export class Transaction {
   /** Runs phase `phase`'s rules from position `from` until `upTo`, a skip past it, or an interruption. */
   private runRules(phase: i32, plan: PhasePlan, from: i32, upTo: i32): void {
     const rules = unchecked(plan.rules[phase]);
-    const skipTo = unchecked(plan.skipTo[phase]);
+    const jumpTo = unchecked(plan.jumpTo[phase]);
     const gates = unchecked(plan.gates[phase]);
     const varLists = plan.varLists;
     const varsetKeyFilters = plan.varsetKeyFilters;
@@ -1610,8 +1610,9 @@ export class Transaction {
         const filter = unchecked(varsetKeyFilters[varset]);
         if (filter !== null && !this.slotInInspectedEntry(g, vars, slot, filter)) continue;
       }
-      const r = unchecked(rules[at]);
-      if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(r)) continue;
+      // (The Rule is read only to run it: a removal check with no removal, a shape rule known
+      // not to match and a settled match need none of it.)
+      if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(unchecked(rules[at]))) continue;
       // A rule of the request's shape alone, known not to match with this shape: not run again.
       let shape = 0;
       if (unchecked(shaped[at]) != 0 && this.removedTargets.length == 0) {
@@ -1621,7 +1622,7 @@ export class Transaction {
       if (screen == SETTLED_MATCH && this.removedTargets.length == 0) {
         this.settledMatch(plan, phase, at);
       } else {
-        const matched = this.runRule(r, phase);
+        const matched = this.runRule(unchecked(rules[at]), phase);
         // A ctl (even of a chain that then failed) may have changed the request data.
         fresh = u.transaction == this.serial && u.version == this.req.version;
         if (!matched) {
@@ -1631,10 +1632,7 @@ export class Transaction {
         }
       }
       if (this.interrupted || this.allowed || this.mode == EngineMode.Off) break;
-      const to = unchecked(skipTo[at]);
-      if (to >= 0) k = to;
-      // `skip:N` passes over the next N rules of the phase (after a skipAfter's marker, if both).
-      if (r.skip > 0) k += r.skip;
+      k = unchecked(jumpTo[at]);
     }
   }
 
@@ -2704,6 +2702,13 @@ export function planOf(set: RuleSet): PhasePlan {
       break;
     }
     plan.skipTo[r.phase][position[i]] = to;
+  }
+  for (let p = 0; p <= 5; p++) {
+    const list = plan.rules[p], skips = plan.skipTo[p];
+    const jumps = new StaticArray<i32>(list.length);
+    // `skip:N` passes over the next N rules of the phase (after a skipAfter's marker, if both).
+    for (let k = 0; k < list.length; k++) jumps[k] = (skips[k] >= 0 ? skips[k] : k + 1) + max(list[k].skip, 0);
+    plan.jumpTo.push(jumps);
   }
   const varLists: u64[] = [~(<u64>0), 0];
   for (let p = 0; p <= 5; p++) {

@@ -290,6 +290,8 @@ export class PhasePlan {
   settledMatches: Array<StaticArray<string> | null> = [];
   /** By phase, by position: where evaluation goes on after the rule matched and its skipAfter applied (-1: it has none). */
   skipTo: Array<i32[]> = [];
+  /** By phase, by position: where evaluation goes on after the rule matched (its skipAfter, then its `skip:N`, applied): read without the Rule. */
+  jumpTo: Array<StaticArray<i32>> = [];
   /**
    * By phase, one word per rule: what the engine needs to pass over a rule whose first link
    * inspects nothing in this request without reading the Rule (rules lie scattered in memory, and

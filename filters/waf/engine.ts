@@ -1615,9 +1615,16 @@ export class Transaction {
       if ((this.removedIds.length > 0 || this.removedTags.length > 0) && this.isRemoved(unchecked(rules[at]))) continue;
       // A rule of the request's shape alone, known not to match with this shape: not run again.
       let shape = 0;
-      if (unchecked(shaped[at]) != 0 && this.removedTargets.length == 0) {
+      const shapeKind = unchecked(shaped[at]);
+      if (shapeKind != 0 && this.removedTargets.length == 0) {
         shape = this.shape != 0 ? this.shape : this.requestShape(plan);
-        if (unchecked(missAt[at]) == shape) continue;
+        if (unchecked(missAt[at]) == shape) {
+          // A chain that failed after its first link matched left that match (shapeRule).
+          const residue = unchecked(plan.missResidue[phase]);
+          const name = unchecked(residue[2 * at]);
+          if (name !== null) this.leaveMatch(name, unchecked(residue[2 * at + 1])!);
+          continue;
+        }
       }
       if (screen == SETTLED_MATCH && this.removedTargets.length == 0) {
         this.settledMatch(plan, phase, at);
@@ -1626,8 +1633,20 @@ export class Transaction {
         // A ctl (even of a chain that then failed) may have changed the request data.
         fresh = u.transaction == this.serial && u.version == this.req.version;
         if (!matched) {
-          // Only a first link that did not match leaves nothing behind (no setvar, no MATCHED_VAR).
-          if (shape != 0 && this.headMissed) unchecked(missAt[at] = shape);
+          // A first link that did not match leaves nothing behind (no setvar, no MATCHED_VAR); a
+          // chain of shape links without actions that failed later leaves the last match alone.
+          if (shape != 0) {
+            if (this.headMissed) {
+              unchecked(missAt[at] = shape);
+              const residue = unchecked(plan.missResidue[phase]);
+              unchecked(residue[2 * at] = null);
+            } else if (shapeKind == SHAPE_CHAIN && this.pendingName !== null) {
+              unchecked(missAt[at] = shape);
+              const residue = unchecked(plan.missResidue[phase]);
+              unchecked(residue[2 * at] = this.pendingName);
+              unchecked(residue[2 * at + 1] = this.pendingValue);
+            }
+          }
           continue;
         }
       }
@@ -1679,7 +1698,11 @@ export class Transaction {
   /** What a rule settled as matching (settleRules) leaves: its match, as evalTxKey would. */
   private settledMatch(plan: PhasePlan, phase: i32, at: i32): void {
     const m = unchecked(plan.settledMatches[phase])!;
-    const name = unchecked(m[2 * at]), v = unchecked(m[2 * at + 1]);
+    this.leaveMatch(unchecked(m[2 * at]), unchecked(m[2 * at + 1]));
+  }
+
+  /** What a link matching one value (`name`, `v`) leaves: MATCHED_VAR(_NAME), and MATCHED_VARS as that one pair. */
+  private leaveMatch(name: string, v: string): void {
     this.matchedVar = v;
     this.matchedVarName = name;
     this.pendingName = name;
@@ -2743,9 +2766,10 @@ export function planOf(set: RuleSet): PhasePlan {
   for (let p = 0; p <= 5; p++) {
     const list = plan.rules[p];
     const shaped = new StaticArray<u8>(list.length);
-    for (let k = 0; k < list.length; k++) if (shapeRule(list[k], plan)) shaped[k] = 1;
+    for (let k = 0; k < list.length; k++) shaped[k] = shapeKindOf(list[k], plan);
     plan.shapeRules.push(shaped);
     plan.missAt.push(new Int32Array(list.length));
+    plan.missResidue.push(new StaticArray<string | null>(2 * list.length));
   }
   const first = plan.rules[1], firstSkips = plan.skipTo[1];
   let preset = 0;
@@ -2870,14 +2894,12 @@ function includesKeysOf(f: StaticArray<Target>, v: i32): bool {
 }
 
 /**
- * Whether rule `r`'s first link matches depends on the request's shape alone
+ * Whether the outcome of link `r` depends on the request's shape alone
  * (PhasePlan.shapeRules): it reads only REQUEST_METHOD, REQUEST_PROTOCOL, REQUEST_FILENAME,
  * REQUEST_BASENAME and headers by a plain key (their values or count), excludes nothing and has
  * a constant parameter (or one settled on the set-up TX). Adds what it reads to the plan's shape.
  */
 function shapeRule(r: Rule, plan: PhasePlan): bool {
-  // The first link only: the engine skips a rule only where that link did not match, and then
-  // no later link runs.
   if (r.targets.length == 0 || !r.paramConstant) return false;
   for (let t = 0; t < r.targets.length; t++) {
     const x = r.targets[t];
@@ -2897,6 +2919,28 @@ function shapeRule(r: Rule, plan: PhasePlan): bool {
     }
   }
   return true;
+}
+
+/** PhasePlan.shapeRules: a rule whose first link is a shape link (shapeRule). */
+const SHAPE_HEAD: u8 = 1;
+/** PhasePlan.shapeRules: ... and so is every link of its chain, none but the last with an action that runs on a match (setvar, ctl, capture). */
+const SHAPE_CHAIN: u8 = 2;
+
+/**
+ * What rule `r` is to the request's shape (PhasePlan.shapeRules): 0, SHAPE_HEAD (a first link
+ * that did not match with a shape does not match again with it: nothing else runs), or
+ * SHAPE_CHAIN (a chain that failed with a shape fails again with it, leaving the same last match).
+ */
+function shapeKindOf(r: Rule, plan: PhasePlan): u8 {
+  if (!shapeRule(r, plan)) return 0;
+  let link: Rule | null = r;
+  while (link !== null) {
+    const l = link!;
+    if (l.chained !== null && (l.setvars.length > 0 || l.ctls.length > 0 || l.capture)) return SHAPE_HEAD;
+    if (l !== r && !shapeRule(l, plan)) return SHAPE_HEAD;
+    link = l.chained;
+  }
+  return SHAPE_CHAIN;
 }
 
 /** The scalar variables a request's shape may hold (shapeRule): fixed for the whole request. */
@@ -2939,7 +2983,7 @@ function settleRules(plan: PhasePlan, tx: TxVars): void {
   if (plan.settleableParams.length > 0) {
     for (let p = 0; p <= 5; p++) {
       const list = plan.rules[p], shaped = plan.shapeRules[p];
-      for (let k = 0; k < list.length; k++) if (shaped[k] == 0 && shapeRule(list[k], plan)) shaped[k] = 1;
+      for (let k = 0; k < list.length; k++) if (shaped[k] != SHAPE_CHAIN) shaped[k] = shapeKindOf(list[k], plan);
     }
   }
   for (let p = 0; p <= 5; p++) plan.settledMatches.push(null);

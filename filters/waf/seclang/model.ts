@@ -327,15 +327,17 @@ export class PhasePlan {
   /** The RuleSet.rules array it was made for (a set whose list changed gets a new plan). */
   madeFor: Rule[] = [];
   /**
-   * By phase, one byte per rule: 1 when whether the rule's first link matches depends on the
-   * request's shape alone (engine.ts shapeRule: it reads only the method, protocol, file name and
-   * base name and headers by key, with a constant parameter). Most requests repeat the shape of
-   * one before (the same client sends the same headers), so such a rule whose first link is known
-   * not to match with that shape is not run again (`missAt`).
+   * By phase, one byte per rule: not 0 when whether the rule's first link (1), or its whole
+   * chain (2), matches depends on the request's shape alone (engine.ts shapeKindOf: links that
+   * read only the method, protocol, file name and base name and headers by key, with a constant
+   * parameter). Most requests repeat the shape of one before (the same client sends the same
+   * headers), so such a rule known not to match with that shape is not run again (`missAt`).
    */
   shapeRules: Array<StaticArray<u8>> = [];
-  /** By phase and position: the shape (`shapeSerial`) with which the rule's first link last did not match; 0: none. */
+  /** By phase and position: the shape (`shapeSerial`) with which the rule last did not match; 0: none. */
   missAt: Array<Int32Array> = [];
+  /** By phase, at 2 * position: what that miss left, (MATCHED_VAR_NAME, MATCHED_VAR) of a chain whose first link matched; null when that link did not. */
+  missResidue: Array<StaticArray<string | null>> = [];
   /** What a shape is made of: the (lowercase) header keys and the scalar variables the shape rules read. */
   shapeKeys: string[] = [];
   shapeScalars: i32[] = [];

@@ -510,6 +510,36 @@ describe('rules of the request shape, and parameters settled on the set-up TX', 
     ]);
     w.close();
   });
+  it('a chain of shape links that failed after its first link matched still leaves that match', async () => {
+    const w = await withRules([
+      `SecRule REQUEST_METHOD "@rx ^G" "id:20,phase:1,pass,log,chain"`,
+      `  SecRule REQUEST_HEADERS:X-Z "@streq 1"`,
+      `SecRule MATCHED_VAR "@streq GET" "id:21,phase:1,pass,log"`,
+      // A first link with an action: its chain is run again whatever the shape.
+      `SecRule REQUEST_METHOD "@rx ^G" "id:30,phase:1,pass,nolog,chain,setvar:tx.seen=+1"`,
+      `  SecRule REQUEST_HEADERS:X-Z "@streq 1"`,
+      `SecRule TX:seen "@eq 1" "id:31,phase:1,pass,log"`,
+    ].join('\n'));
+    const sends: Array<[string, { path: string; method: string; headers?: Record<string, string> }]> = [
+      ['GET', { path: '/', method: 'GET' }],
+      ['GET again', { path: '/', method: 'GET' }],
+      ['POST', { path: '/', method: 'POST' }],
+      ['GET with X-Z', { path: '/', method: 'GET', headers: { 'x-z': '1' } }],
+      ['GET once more', { path: '/', method: 'GET' }],
+      ['GET, once more', { path: '/', method: 'GET' }],
+    ];
+    const seen: Array<[string, number[]]> = [];
+    for (const [label, req] of sends) seen.push([label, await w.matches(req as never)]);
+    expect(seen).toEqual([
+      ['GET', [21, 31]],
+      ['GET again', [21, 31]],
+      ['POST', []],
+      ['GET with X-Z', [20, 31]],
+      ['GET once more', [21, 31]],
+      ['GET, once more', [21, 31]],
+    ]);
+    w.close();
+  });
   it('a parameter of TX keys is settled only when no rule after the set-up writes them', async () => {
     const w = await withRules([
       `SecAction "id:10,phase:1,pass,nolog,setvar:tx.allowed=GET POST,setvar:tx.other=GET"`,

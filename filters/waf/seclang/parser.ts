@@ -272,7 +272,14 @@ export class SecLangParser {
     // character sets of the cues against what a value's form may hold (summary.ts) and computes
     // no form, and runs no detector, for a value that cannot hold one (most values).
     if (!r.op.negated && (r.op.kind == Op.DetectXSS || r.op.kind == Op.DetectSQLi)) {
-      r.literalMasks = r.op.kind == Op.DetectXSS ? literalMasks(XSS_NECESSARY_UNITS.split("")) : literalMasks(sqliCueList(), 64);
+      const cues = r.op.kind == Op.DetectXSS ? XSS_NECESSARY_UNITS.split("") : sqliCueList();
+      r.literalMasks = r.op.kind == Op.DetectXSS ? literalMasks(cues) : literalMasks(cues, 64);
+      // The cues are literals too (lowercase, matched case-insensitively like the screen's): a
+      // detector runs only where one occurs (mayBeXSS, mayBeSQLi), so the screen may pass over
+      // every value holding none.
+      if (this.aboveParanoia(r)) return;
+      r.screenLiterals = cues;
+      r.screenLiteralsKnown = true;
       return;
     }
     if (!r.op.negated && r.multiMatch && r.op.param.constant()) {

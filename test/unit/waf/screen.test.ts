@@ -144,6 +144,10 @@ describe('@detectXSS and @detectSQLi skip only values no form of which can hold 
     ['@detectSQLi', 't:none,t:hexDecode', hex("1' OR '1'='1"), '3132333435'],
     ['@detectSQLi', 't:none,t:base64Decode', b64("1' UNION SELECT password FROM users--"), 'SKU5-1000'],
     ['@detectSQLi', 't:none,t:urlDecodeUni,multiMatch', '1%27%20%4fR%20%271%27%3D%271', 'Item 5 number 12'],
+    // One cue each: the literal screen reads the cues too, and must pass none of them over.
+    ['@detectXSS', 't:none', '<script>', 'script'],
+    ['@detectSQLi', 't:none', "admin'--", 'admin--'],
+    ['@detectSQLi', 't:none,t:urlDecodeUni,multiMatch', 'admin%27--', 'admin%25--'],
   ];
   let waf: Rules;
   beforeAll(async () => {

@@ -1619,7 +1619,7 @@ export class Transaction {
       if (shapeKind != 0 && this.removedTargets.length == 0) {
         shape = this.shape != 0 ? this.shape : this.requestShape(plan);
         if (unchecked(missAt[at]) == shape) {
-          // A chain that failed after its first link matched left that match (shapeRule).
+          // A chain that failed after its first link matched left that match (shapeKindOf).
           const residue = unchecked(plan.missResidue[phase]);
           const name = unchecked(residue[2 * at]);
           if (name !== null) this.leaveMatch(name, unchecked(residue[2 * at + 1])!);

@@ -376,11 +376,12 @@ describe('a rule on one request header whose value\'s verdict is known', () => {
 
 // multiMatch rules are screened too: their screen reads every form their operator runs on (the
 // value and the result of each prefix of the list), and a form known not to match leaves the
-// value's slot set. A gate whose rule excludes a key (`!REQUEST_HEADERS:Referer`) does not run
-// the rule for a literal only that key's value holds. Each case below is one a screen of a single
-// form, a slot dropped for the wrong value, or an exclusion taken for the whole variable would
-// answer differently from running the rule.
-describe('screen gates of multiMatch rules and of rules with exclusions', () => {
+// value's slot set. A gate whose rule reads a collection by key (`REQUEST_HEADERS:User-Agent`) or
+// excludes a key (`!REQUEST_HEADERS:Referer`) does not run the rule for a literal only other
+// keys' values hold. Each case below is one a screen of a single form, a slot dropped for the
+// wrong value, or a key filter taken for the whole variable would answer differently from
+// running the rule.
+describe('screen gates of multiMatch rules and of rules reading some keys of a collection', () => {
   it('a multiMatch rule fires on a literal in the value, in a middle form or in the last form only', async () => {
     const w = await withRules([
       `SecRule ARGS "@contains a b" "id:1,phase:2,pass,log,t:none,t:urlDecodeUni,t:removeWhitespace,multiMatch"`,

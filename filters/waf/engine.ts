@@ -1635,17 +1635,12 @@ export class Transaction {
         if (!matched) {
           // A first link that did not match leaves nothing behind (no setvar, no MATCHED_VAR); a
           // chain of shape links without actions that failed later leaves the last match alone.
-          if (shape != 0) {
-            if (this.headMissed) {
-              unchecked(missAt[at] = shape);
-              const residue = unchecked(plan.missResidue[phase]);
-              unchecked(residue[2 * at] = null);
-            } else if (shapeKind == SHAPE_CHAIN && this.pendingName !== null) {
-              unchecked(missAt[at] = shape);
-              const residue = unchecked(plan.missResidue[phase]);
-              unchecked(residue[2 * at] = this.pendingName);
-              unchecked(residue[2 * at + 1] = this.pendingValue);
-            }
+          const headMissed = this.headMissed;
+          if (shape != 0 && (headMissed || (shapeKind == SHAPE_CHAIN && this.pendingName !== null))) {
+            unchecked(missAt[at] = shape);
+            const residue = unchecked(plan.missResidue[phase]);
+            unchecked(residue[2 * at] = headMissed ? null : this.pendingName);
+            unchecked(residue[2 * at + 1] = headMissed ? null : this.pendingValue);
           }
           continue;
         }
@@ -1663,33 +1658,27 @@ export class Transaction {
    */
   private requestShape(plan: PhasePlan): i32 {
     const table = this.table;
-    let out = shapeScratch;
+    const out = shapeScratch;
+    emptied(out);
+    append(out, table.generation);
     const scalars = plan.shapeScalars, keys = plan.shapeKeys;
-    let n = 0;
-    out = fitInts(out, n + 1 + scalars.length);
-    unchecked(out[n++] = table.generation);
-    for (let i = 0; i < scalars.length; i++) unchecked(out[n++] = table.intern(this.scalar(unchecked(scalars[i]))));
+    for (let i = 0; i < scalars.length; i++) append(out, table.intern(this.scalar(unchecked(scalars[i]))));
     const headers = this.req.headers;
     const ids = headers.length > 0 ? table.idsOf(headers, false) : NO_VALUES;
     for (let k = 0; k < keys.length; k++) {
       const key = unchecked(keys[k]);
-      // The key's entry count, then its value ids (-1 ends a key's entries).
-      for (let i = headers.length > 0 ? headers.firstNamed(key) : -1; i >= 0; i = headers.nextNamed(i, key)) {
-        out = fitInts(out, n + 1);
-        unchecked(out[n++] = unchecked(ids[i]));
-      }
-      out = fitInts(out, n + 1);
-      unchecked(out[n++] = -1);
+      // The key's value ids in order, then -1.
+      for (let i = headers.length > 0 ? headers.firstNamed(key) : -1; i >= 0; i = headers.nextNamed(i, key)) append(out, unchecked(ids[i]));
+      append(out, -1);
     }
-    shapeScratch = out;
     const last = plan.lastShape;
-    let same = plan.lastShapeLength == n;
-    for (let i = 0; same && i < n; i++) same = unchecked(last[i]) == unchecked(out[i]);
+    let same = last.length == out.length;
+    for (let i = 0, n = out.length; same && i < n; i++) same = unchecked(last[i]) == unchecked(out[i]);
     if (!same) {
       plan.shapeSerial++;
-      plan.lastShape = fitInts(plan.lastShape, n);
-      memory.copy(plan.lastShape.dataStart, out.dataStart, <usize>n << 2);
-      plan.lastShapeLength = n;
+      // The new shape is kept; the old one's array is the next scratch.
+      plan.lastShape = out;
+      shapeScratch = last;
     }
     this.shape = plan.shapeSerial;
     return this.shape;
@@ -2563,13 +2552,7 @@ export class Transaction {
         v = unchecked(parts[i]);
       } else {
         const ref = unchecked(refs[i]);
-        if (ref !== null) {
-          const found = this.tx.getHashed(ref.key, ref.hash);
-          v = found !== null ? found : "";
-        } else {
-          v = this.resolve(unchecked(parts[i]));
-        }
-        if (v.length > MAX_MACRO_VALUE) v = v.substring(0, MAX_MACRO_VALUE);
+        v = ref !== null ? txRefValue(ref, this.tx) : macroValue(this.resolve(unchecked(parts[i])));
       }
       // Empty parts add nothing (a reference alone is its value, no copy).
       if (v.length == 0) continue;
@@ -2894,12 +2877,12 @@ function includesKeysOf(f: StaticArray<Target>, v: i32): bool {
 }
 
 /**
- * Whether the outcome of link `r` depends on the request's shape alone
- * (PhasePlan.shapeRules): it reads only REQUEST_METHOD, REQUEST_PROTOCOL, REQUEST_FILENAME,
- * REQUEST_BASENAME and headers by a plain key (their values or count), excludes nothing and has
- * a constant parameter (or one settled on the set-up TX). Adds what it reads to the plan's shape.
+ * Whether the outcome of link `r` depends on the request's shape alone (PhasePlan.shapeRules): it
+ * reads only REQUEST_METHOD, REQUEST_PROTOCOL, REQUEST_FILENAME, REQUEST_BASENAME and headers by
+ * a plain key (their values or count), excludes nothing and has a constant parameter (or one
+ * settled on the set-up TX).
  */
-function shapeRule(r: Rule, plan: PhasePlan): bool {
+function shapeLink(r: Rule): bool {
   if (r.targets.length == 0 || !r.paramConstant) return false;
   for (let t = 0; t < r.targets.length; t++) {
     const x = r.targets[t];
@@ -2910,6 +2893,11 @@ function shapeRule(r: Rule, plan: PhasePlan): bool {
       return false;
     }
   }
+  return true;
+}
+
+/** Adds what shape link `r` (shapeLink) reads to the plan's shape (PhasePlan.shapeKeys, shapeScalars). */
+function addToShape(r: Rule, plan: PhasePlan): void {
   for (let t = 0; t < r.targets.length; t++) {
     const x = r.targets[t];
     if (x.variable == Var.REQUEST_HEADERS) {
@@ -2918,10 +2906,9 @@ function shapeRule(r: Rule, plan: PhasePlan): bool {
       plan.shapeScalars.push(x.variable);
     }
   }
-  return true;
 }
 
-/** PhasePlan.shapeRules: a rule whose first link is a shape link (shapeRule). */
+/** PhasePlan.shapeRules: a rule whose first link is a shape link (shapeLink). */
 const SHAPE_HEAD: u8 = 1;
 /** PhasePlan.shapeRules: ... and so is every link of its chain, none but the last with an action that runs on a match (setvar, ctl, capture). */
 const SHAPE_CHAIN: u8 = 2;
@@ -2929,35 +2916,30 @@ const SHAPE_CHAIN: u8 = 2;
 /**
  * What rule `r` is to the request's shape (PhasePlan.shapeRules): 0, SHAPE_HEAD (a first link
  * that did not match with a shape does not match again with it: nothing else runs), or
- * SHAPE_CHAIN (a chain that failed with a shape fails again with it, leaving the same last match).
+ * SHAPE_CHAIN (a chain that failed with a shape fails again with it, leaving the same last
+ * match). Adds the links whose outcome the engine keeps to the plan's shape.
  */
 function shapeKindOf(r: Rule, plan: PhasePlan): u8 {
-  if (!shapeRule(r, plan)) return 0;
+  if (!shapeLink(r)) return 0;
+  addToShape(r, plan);
   let link: Rule | null = r;
   while (link !== null) {
     const l = link!;
     if (l.chained !== null && (l.setvars.length > 0 || l.ctls.length > 0 || l.capture)) return SHAPE_HEAD;
-    if (l !== r && !shapeRule(l, plan)) return SHAPE_HEAD;
+    if (!shapeLink(l)) return SHAPE_HEAD;
     link = l.chained;
   }
+  for (link = r.chained; link !== null; link = link!.chained) addToShape(link!, plan);
   return SHAPE_CHAIN;
 }
 
-/** The scalar variables a request's shape may hold (shapeRule): fixed for the whole request. */
+/** The scalar variables a request's shape may hold (shapeLink): fixed for the whole request. */
 function isShapeScalar(v: i32): bool {
   return v == Var.REQUEST_METHOD || v == Var.REQUEST_PROTOCOL || v == Var.REQUEST_FILENAME || v == Var.REQUEST_BASENAME;
 }
 
 /** requestShape's working array (one for the VM: a shape is made at once). */
-let shapeScratch = new Int32Array(64);
-
-/** `a`, or a copy of its first entries in a larger array when it holds fewer than `n`. */
-function fitInts(a: Int32Array, n: i32): Int32Array {
-  if (a.length >= n) return a;
-  const bigger = new Int32Array(max(n, a.length << 1));
-  bigger.set(a);
-  return bigger;
-}
+let shapeScratch = reserved<i32>(64);
 
 /** The index of the empty variable list in PhasePlan.varLists (planOf puts it there). */
 const NO_VARIABLES_LIST = 1;
@@ -3032,19 +3014,19 @@ function expandOnTx(m: Macro, tx: TxVars): string {
   const parts = m.parts;
   const refs = txRefsOf(m);
   let out = "";
-  for (let i = 0; i < parts.length; i++) {
-    let v: string;
-    if (!Macro.isRef(i)) {
-      v = parts[i];
-    } else {
-      const ref = refs[i]!;
-      const found = tx.getHashed(ref.key, ref.hash);
-      v = found !== null ? found! : "";
-      if (v.length > MAX_MACRO_VALUE) v = v.substring(0, MAX_MACRO_VALUE);
-    }
-    out += v;
-  }
+  for (let i = 0; i < parts.length; i++) out += Macro.isRef(i) ? txRefValue(refs[i]!, tx) : parts[i];
   return out;
+}
+
+/** What TX reference `ref` expands to over `tx` ("" when unset). */
+function txRefValue(ref: TxRef, tx: TxVars): string {
+  const found = tx.getHashed(ref.key, ref.hash);
+  return found !== null ? macroValue(found!) : "";
+}
+
+/** A reference's value as a macro takes it: its first MAX_MACRO_VALUE units. */
+@inline function macroValue(v: string): string {
+  return v.length > MAX_MACRO_VALUE ? v.substring(0, MAX_MACRO_VALUE) : v;
 }
 
 /** Whether every reference of macro `m` is a `TX:key` one. */

@@ -147,13 +147,13 @@ export class Ctl {
 
 export enum EngineMode { Off, DetectionOnly, On }
 
-/** Rule.actions: setvars that run once when the link matches. */
 /**
  * Screen groups the engine keeps per value with a bit in a u64 (the rule set's first ones; see
  * engine.ts ValueTable.slotSetOf): the only ones a rule's gate or a multiMatch group may use.
  */
 export const SCREEN_HINTED_GROUPS = 63;
 
+/** Rule.actions: setvars that run once when the link matches. */
 export const LINK_SETVARS: u8 = 1;
 /** Rule.actions: setvars keyed by the match (perMatch), run for every matched value. */
 export const LINK_MATCH_SETVARS: u8 = 2;
@@ -341,9 +341,8 @@ export class PhasePlan {
   /** What a shape is made of: the (lowercase) header keys and the scalar variables the shape rules read. */
   shapeKeys: string[] = [];
   shapeScalars: i32[] = [];
-  /** The last shape seen: the value table's generation, then value ids (engine.ts requestShape). */
-  lastShape: Int32Array = new Int32Array(0);
-  lastShapeLength: i32 = -1;
+  /** The last shape seen: the value table's generation, then value ids (engine.ts requestShape); empty before the first. */
+  lastShape: i32[] = [];
   /** Numbers the distinct shapes seen one after another (a new one each time the shape changes). */
   shapeSerial: i32 = 0;
 }

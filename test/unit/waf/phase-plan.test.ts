@@ -10,6 +10,13 @@ import { auditLines, withRules } from '../../support/waf.js';
 /** The rules that matched, in order, request and response phases alike (from the audit lines). */
 const fired = (res: HttpResult) => auditLines(res).map((l) => l.rule_id);
 
+/** Sends `sends` one after another; each label with the rules its request matched. */
+async function matchesInTurn(w: { matches(init: never): Promise<number[]> }, sends: Array<[string, unknown]>): Promise<Array<[string, number[]]>> {
+  const seen: Array<[string, number[]]> = [];
+  for (const [label, req] of sends) seen.push([label, await w.matches(req as never)]);
+  return seen;
+}
+
 describe('per-phase plan: skipAfter and skip keep their meaning', () => {
   it('skipAfter passes over rules of other phases and continues after the first later marker of its name', async () => {
     const w = await withRules([
@@ -344,7 +351,6 @@ describe('a rule on one request header whose value\'s verdict is known', () => {
       `SecRule REQUEST_HEADERS:x-h "@streq evil" "id:2,phase:1,pass,log"`,
       `SecRule REQUEST_HEADERS:x-h "@streq evil" "id:3,phase:1,pass,log,t:lowercase"`,
     ].join('\n'));
-    const seen: Array<[string, number[]]> = [];
     const sends: Array<[string, Array<[string, string]>]> = [
       ['abc', [['x-len', 'abc'], ['x-h', 'ok']]],
       ['12', [['x-len', '12'], ['x-h', 'ok']]],
@@ -357,8 +363,7 @@ describe('a rule on one request header whose value\'s verdict is known', () => {
       ['ok', [['x-h', 'ok']]],
       ['EVIL again', [['x-h', 'EVIL']]],
     ];
-    for (const [label, headers] of sends) seen.push([label, await w.matches({ path: '/', headers } as never)]);
-    expect(seen).toEqual([
+    expect(await matchesInTurn(w, sends.map(([label, headers]) => [label, { path: '/', headers }]))).toEqual([
       ['abc', [1]],
       ['12', []],
       ['abc again', [1]],
@@ -397,9 +402,7 @@ describe('screen gates of multiMatch rules and of rules reading some keys of a c
       ['a known value and a new one holding "../"', '/?v=a-b&w=x%2f..%2fy'],
       ['the known values alone', '/?v=a-b&w=a%2520b'],
     ];
-    const seen: Array<[string, number[]]> = [];
-    for (const [label, path] of sends) seen.push([label, await w.matches({ path })]);
-    expect(seen).toEqual([
+    expect(await matchesInTurn(w, sends.map(([label, path]) => [label, { path }]))).toEqual([
       ['only the decoded form holds "a b" (the last form is "ab")', [1]],
       ['only the value holds "%41"', [2]],
       ['only the decoded form holds "../"', [3]],
@@ -428,9 +431,7 @@ describe('screen gates of multiMatch rules and of rules reading some keys of a c
       ['in a cookie (read whole)', { path: '/', headers: { cookie: 'c=<x>' } }],
       ['in another header, for a rule also reading every header', { path: '/', headers: { 'x-a': '{z}' } }],
     ];
-    const seen: Array<[string, number[]]> = [];
-    for (const [label, req] of sends) seen.push([label, await w.matches(req as never)]);
-    expect(seen).toEqual([
+    expect(await matchesInTurn(w, sends)).toEqual([
       ['in another header only', []],
       ['in the User-Agent', [1]],
       ['the same value in another header and X-B', [1]],
@@ -457,9 +458,7 @@ describe('screen gates of multiMatch rules and of rules reading some keys of a c
       ['<x> in the Referer and another argument', { path: '/?keep=%3Cx%3E', headers: { referer: '<x>' } }],
       ['<x> in an argument only', { path: '/?keep=%3Cx%3E', headers: {} }],
     ];
-    const seen: Array<[string, number[]]> = [];
-    for (const [label, req] of sends) seen.push([label, await w.matches(req as never)]);
-    expect(seen).toEqual([
+    expect(await matchesInTurn(w, sends)).toEqual([
       ['in the Referer only', []],
       ['the same value in another header too', [1]],
       ['the same value in another header alone', [1]],
@@ -496,9 +495,7 @@ describe('rules of the request shape, and parameters settled on the set-up TX', 
       ['X-C twice', { path: '/?a=0', headers: [['x-a', 'ok'], ['x-c', '1'], ['x-c', '1']] }],
       ['a POST of the same headers', { path: '/?a=1', method: 'POST', headers: [['x-a', 'ok']] }],
     ];
-    const seen: Array<[string, number[]]> = [];
-    for (const [label, req] of sends) seen.push([label, await w.matches(req as never)]);
-    expect(seen).toEqual([
+    expect(await matchesInTurn(w, sends)).toEqual([
       ['plain', []],
       ['the same shape, the chain matching', [2]],
       ['X-A changed', [1]],
@@ -529,9 +526,7 @@ describe('rules of the request shape, and parameters settled on the set-up TX', 
       ['GET once more', { path: '/', method: 'GET' }],
       ['GET, once more', { path: '/', method: 'GET' }],
     ];
-    const seen: Array<[string, number[]]> = [];
-    for (const [label, req] of sends) seen.push([label, await w.matches(req as never)]);
-    expect(seen).toEqual([
+    expect(await matchesInTurn(w, sends)).toEqual([
       ['GET', [21, 31]],
       ['GET again', [21, 31]],
       ['POST', []],
@@ -556,9 +551,7 @@ describe('rules of the request shape, and parameters settled on the set-up TX', 
       ['PUT, tx.other set to PUT', { path: '/?x=1', method: 'PUT' }],
       ['GET once more', { path: '/', method: 'GET' }],
     ];
-    const seen: Array<[string, number[]]> = [];
-    for (const [label, req] of sends) seen.push([label, await w.matches(req as never)]);
-    expect(seen).toEqual([
+    expect(await matchesInTurn(w, sends)).toEqual([
       ['GET', []],
       ['PUT', [11, 13]],
       ['GET again', []],

@@ -233,7 +233,7 @@ export function caseTrigger(t: i32): UnitMask {
 const MAX_LITERAL_MASKS = 32;
 
 /**
- * The unit sets of a rule's required literals (lowercase-folded): a value can hold one of the
+ * The unit sets of a rule's required literals (lowercase-folded; spaces, tabs and feeds left out): a value can hold one of the
  * literals only if it covers one of the sets. Null when the test could exclude nothing. Beyond
  * `maxMasks` (at most 64) distinct sets, one set of the units all of them share. Laid out for
  * mayHoldLiteral, in u64 words: a key, one unit of each set (its least common in ordinary text),
@@ -245,8 +245,14 @@ const MAX_LITERAL_MASKS = 32;
 export function literalMasks(literals: string[], maxMasks: i32 = MAX_LITERAL_MASKS): Uint64Array | null {
   const out = new Array<u64>();
   for (let i = 0; i < literals.length; i++) {
-    const m = new UnitMask().addUnits(literals[i]);
-    if (m.lo == 0 && m.hi == 0) return null; // an empty literal: anything may match
+    // A space stands for a tab, vertical tab or form feed too (seclang/literals.ts): no one of them is required.
+    const lit = literals[i];
+    const m = new UnitMask();
+    for (let k = 0; k < lit.length; k++) {
+      const c = lit.charCodeAt(k);
+      if (c != 0x20 && c != 0x09 && c != 0x0b && c != 0x0c) m.addUnit(c);
+    }
+    if (m.lo == 0 && m.hi == 0) return null; // an empty literal (or spaces only): anything may match
     let dup = false;
     for (let k = 0; k < out.length; k += 2) if (out[k] == m.lo && out[k + 1] == m.hi) { dup = true; break; }
     if (!dup) { out.push(m.lo); out.push(m.hi); }

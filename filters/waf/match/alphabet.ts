@@ -2,7 +2,8 @@
 // literal screens): each code unit a pattern uses gets a class of its own, every other unit is
 // class 0, so a transition table needs one column per class rather than per code unit. Units
 // below 128 are looked up in a table (ASCII letters folded to lowercase when case-insensitive),
-// higher ones by binary search among the few the patterns use.
+// higher ones by binary search among the few the patterns use. The literal screen also folds the
+// tab, vertical tab and form feed to the space (a space in its literals stands for any of them).
 
 export class CodeUnitClasses {
   /** Code unit (< 128, folded) -> class; class 0: in no pattern. */
@@ -13,7 +14,7 @@ export class CodeUnitClasses {
   /** Classes, class 0 included: the width of a transition table. */
   count: i32 = 1;
 
-  constructor(patterns: string[], readonly caseInsensitive: bool) {
+  constructor(patterns: string[], readonly caseInsensitive: bool, readonly foldSpaces: bool = false) {
     const high = new Set<i32>();
     for (let p = 0; p < patterns.length; p++) {
       const s = patterns[p];
@@ -29,10 +30,13 @@ export class CodeUnitClasses {
     this.highUnits = new Int32Array(hv.length);
     this.highClasses = new Int32Array(hv.length);
     for (let i = 0; i < hv.length; i++) { this.highUnits[i] = hv[i]; this.highClasses[i] = this.count; this.count++; }
+    // Scans read the table without folding spaces: those units get the space's class.
+    if (foldSpaces) { const space = this.ascii[0x20]; this.ascii[0x09] = space; this.ascii[0x0b] = space; this.ascii[0x0c] = space; }
   }
 
   @inline fold(c: i32): i32 {
-    return this.caseInsensitive && c >= 0x41 && c <= 0x5a ? c + 32 : c;
+    if (this.caseInsensitive && c >= 0x41 && c <= 0x5a) return c + 32;
+    return this.foldSpaces && (c == 0x09 || c == 0x0b || c == 0x0c) ? 0x20 : c;
   }
 
   /** The class of code unit c. */

@@ -1,8 +1,9 @@
 // A literal screen: the required literals of many rules (see seclang/literals.ts) in one
 // Aho-Corasick automaton. One pass over a value gives the set of rules (slots) one of whose
 // literals occurs in it, as a bit set; a rule whose bit is clear cannot match the value and is
-// not run on it. ASCII letters match case-insensitively (literals are given lowercase); other
-// code units exactly. Built once at configure time; dense table, one load per code unit
+// not run on it. ASCII letters match case-insensitively (literals are given lowercase), a space
+// matches a tab, vertical tab or form feed too (seclang/literals.ts folds them to it); other code
+// units exactly. Built once at configure time; dense table, one load per code unit
 // (16-bit entries while the automaton has fewer than 65,536 states, as the bundled ruleset's).
 
 import { CodeUnitClasses } from "./alphabet";
@@ -36,7 +37,7 @@ export class LiteralScreen {
   words: i32 = 0;
   private literals: string[] = [];
   private owners: i32[] = [];
-  private classes: CodeUnitClasses = new CodeUnitClasses([], true);
+  private classes: CodeUnitClasses = new CodeUnitClasses([], true, true);
   private automaton: DenseAutomaton = new DenseAutomaton();
   /** Per state: 0 when no literal ends there, else 1 + its output row (see pairs). */
   private ends: Int32Array = new Int32Array(0);
@@ -65,7 +66,7 @@ export class LiteralScreen {
   build(): void {
     this.words = (this.slots + 31) >> 5;
     const words = this.words;
-    const classes = new CodeUnitClasses(this.literals, true);
+    const classes = new CodeUnitClasses(this.literals, true, true);
     this.classes = classes;
     const a = buildAutomaton(this.literals, classes);
     this.automaton = a;

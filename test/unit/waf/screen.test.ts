@@ -24,6 +24,11 @@ const CASES: Array<[string, string, string, boolean]> = [
   ['@beginsWith pre', 'prefix', 'xpre', true],
   ['@endsWith .php', 'shell.php', 'php.txt', true],
   ['!@rx ^ok$', 'nope', 'ok', false], // negated: never screened
+  // The screen's literal is "bash " (joined across \s+): a tab, vertical tab or form feed there
+  // must pass it as a space does; "shoes" holds no literal.
+  ['@rx \\b(?:sh|bash)\\s+-[a-z]*c\\b', 'bash\t-c id', 'shoes -c', true],
+  ['@rx a[\\t ]b', 'xa\tb', 'ab', true],
+  ['@rx a\\sb', 'xa\x0bb', 'a-b', true],
 ];
 
 describe('literal screens keep every match and drop only values without the literals', () => {
@@ -105,6 +110,7 @@ describe('work skipped by character summaries never loses a match', () => {
     ['@rx etc/passwd', 't:none,t:normalizePathWin', 'etc\\.\\passwd', 'etc-passwd'],
     ['@rx \\.\\./', 't:none,t:urlDecodeUni,multiMatch', '%2e%2e/', '%2e/'], // multiMatch: the literal only in the decoded form
     ['@pm javascript', 't:none,t:removeNulls,t:lowercase,multiMatch', 'JAVA\0SCRIPT', 'java script'],
+    ['@rx \\bbash\\s+-c', 't:none,t:urlDecodeUni,multiMatch', 'bash%09-c', 'bashful -c'], // the literal "bash " stands for "bash\t" too
     // Long values (a body's size) are summarized another way: the one unit that triggers the step is at the end.
     ['@contains <script', 't:none,t:urlDecodeUni', 'a'.repeat(3000) + '%3Cscript', 'a'.repeat(3000) + '3Cscript'],
     ['@contains %u00e9', 't:none,t:utf8toUnicode', 'b'.repeat(3000) + 'é', 'b'.repeat(3000) + 'e'],

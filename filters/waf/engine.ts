@@ -613,7 +613,12 @@ class ValueTable {
     if (state == 0) {
       const bits = this.scanBits;
       for (let w = 0; w < words; w++) unchecked(bits[at + w] = 0);
-      state = rules.screen!.scan(unchecked(this.values[key]), bits, at) ? 2 : 1;
+      const screen = rules.screen!;
+      state = screen.scan(unchecked(this.values[key]), bits, at) ? 2 : 1;
+      if (screen.hasUnitSlots) {
+        const sum = this.summaryAt(key);
+        if (screen.orUnitSlots(unchecked(this.sums[sum]), unchecked(this.sums[sum + 1]), bits, at)) state = 2;
+      }
       unchecked(this.scanState[key] = state);
     }
     return state == 2 ? at : -1;

@@ -229,6 +229,22 @@ export function caseTrigger(t: i32): UnitMask {
   return (lo & mLo) == 0 && (hi & mHi) == 0;
 }
 
+/**
+ * The summary bits of the units one of which a value must hold for @validateByteRange with
+ * `allowed` (per byte) to match: each disallowed ASCII byte (a letter as its folded bit, which
+ * either case sets), and HI_HIGH when any byte is disallowed (the operator reads a unit's low
+ * byte, so any unit from 0x80 on may stand for one). (0, 0) when every byte is allowed.
+ */
+export function byteRangeUnits(allowed: StaticArray<bool>): UnitMask {
+  const m = new UnitMask();
+  for (let b = 0; b < 256; b++) {
+    if (allowed[b]) continue;
+    if (b < 0x80) m.addUnit(b);
+    m.hi |= HI_HIGH;
+  }
+  return m;
+}
+
 /** Most distinct literal masks kept for a rule (beyond it, the test keeps what all of them share). */
 const MAX_LITERAL_MASKS = 32;
 

@@ -62,6 +62,44 @@ export class LiteralScreen {
     return slot;
   }
 
+  /**
+   * Adds a rule matched only by values holding one of some units, given as summary bits
+   * (summary.ts): its slot is set from a value's summary (orUnitSlots), not by the automaton.
+   */
+  addUnitSlot(lo: u64, hi: u64): i32 {
+    const slot = this.slots++;
+    this.unitSlots.push(slot);
+    this.unitLo.push(lo);
+    this.unitHi.push(hi);
+    return slot;
+  }
+
+  private unitSlots: i32[] = [];
+  private unitLo: u64[] = [];
+  private unitHi: u64[] = [];
+
+  /** Whether some slot is a unit slot (addUnitSlot). */
+  @inline get hasUnitSlots(): bool {
+    return this.unitSlots.length > 0;
+  }
+
+  /**
+   * ORs into out[at ..) the unit slots whose units a value with summary (lo, hi) may hold; true
+   * when any.
+   */
+  orUnitSlots(lo: u64, hi: u64, out: Uint32Array, at: i32): bool {
+    let any = false;
+    const slots = this.unitSlots;
+    for (let i = 0, n = slots.length; i < n; i++) {
+      if ((lo & unchecked(this.unitLo[i])) == 0 && (hi & unchecked(this.unitHi[i])) == 0) continue;
+      const slot = unchecked(slots[i]);
+      const w = at + (slot >> 5);
+      unchecked(out[w] = unchecked(out[w]) | ((<u32>1) << (<u32>(slot & 31))));
+      any = true;
+    }
+    return any;
+  }
+
   /** Builds the automaton (after every add). */
   build(): void {
     this.words = (this.slots + 31) >> 5;

@@ -241,6 +241,13 @@ export class Rule {
   /** The link's screen literals, extracted when it was parsed (screenLiteralsKnown); dropped once the screens are built. */
   screenLiterals: string[] | null = null;
   screenLiteralsKnown: bool = false;
+  /**
+   * For a link with no literal but a set of units one of which every matching value holds
+   * (@validateByteRange: a byte outside the ranges), those units as summary bits (summary.ts;
+   * 0, 0: none): the screen gives its slot from a value's summary (LiteralScreen.addUnitSlot).
+   */
+  screenUnitsLo: u64 = 0;
+  screenUnitsHi: u64 = 0;
   /** multiMatch: the transformation list ids of every prefix of `transforms` (the engine fills it on first use). */
   prefixChains: i32[] | null = null;
   /** The target list as text (rules with equal lists share their collected values within a phase); "" when not shareable (TX, MATCHED_*). */

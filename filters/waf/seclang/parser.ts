@@ -5,7 +5,7 @@ import { compileRegex, lastRegexError } from "@meshward/sdk/assembly/regex";
 import { PhraseMatcher } from "../match/aho-corasick";
 import { LiteralScreen } from "../match/screen";
 import { requiredLiterals } from "./literals";
-import { literalMasks } from "../summary";
+import { byteRangeUnits, literalMasks } from "../summary";
 import { XSS_NECESSARY_UNITS } from "../match/xss";
 import { sqliCueList } from "../match/sqli";
 import { Cidr, CidrSet } from "@meshward/sdk/assembly";
@@ -185,7 +185,8 @@ export class SecLangParser {
         const noted = r.screenLiterals;
         r.screenLiterals = null; // only needed here
         if (!r.removed && r.targets.length > 0 && this.screenable(r)) {
-          const lits = r.screenLiteralsKnown ? noted : screenLiterals(r.op);
+          let lits = r.screenLiteralsKnown ? noted : screenLiterals(r.op);
+          if (lits === null && (r.screenUnitsLo | r.screenUnitsHi) != 0) lits = NO_LITERALS; // a unit slot
           if (lits !== null) {
             const key = r.multiMatch ? -1 - r.transformChain : r.transformChain;
             if (!byChain.has(key)) { byChain.set(key, new Array<Rule>()); order.push(key); }
@@ -213,7 +214,7 @@ export class SecLangParser {
       rs.screenGroupStart.push(sc.slots);
       for (let m = 0; m < members.length; m++) {
         const r = members[m];
-        r.screenSlot = sc.add(litsOf.get(r));
+        r.screenSlot = (r.screenUnitsLo | r.screenUnitsHi) != 0 ? sc.addUnitSlot(r.screenUnitsLo, r.screenUnitsHi) : sc.add(litsOf.get(r));
         r.screenId = g;
         rs.screenedRules++;
       }
@@ -296,6 +297,13 @@ export class SecLangParser {
     if (!this.screenable(r)) return;
     r.screenLiterals = screenLiterals(r.op);
     r.screenLiteralsKnown = true;
+    // @validateByteRange has no literal, but matches only a value holding a disallowed byte:
+    // the screen tells that from the value's summary (most values hold none).
+    if (r.op.kind == Op.ValidateByteRange && !r.multiMatch) {
+      const units = byteRangeUnits(r.op.allowedBytes!);
+      r.screenUnitsLo = units.lo;
+      r.screenUnitsHi = units.hi;
+    }
   }
 
   /**
@@ -994,6 +1002,9 @@ function regexErrorText(): string {
   const e = lastRegexError();
   return e === null ? "invalid pattern" : e.toString();
 }
+
+/** The literals of a unit slot (Rule.screenUnitsLo): none, its slot comes from summaries. */
+const NO_LITERALS = new Array<string>();
 
 /** The literals one of which every value an operator matches contains (lowercase-folded); null when there are none. */
 function screenLiterals(op: Operator): string[] | null {

@@ -29,6 +29,11 @@ const CASES: Array<[string, string, string, boolean]> = [
   ['@rx \\b(?:sh|bash)\\s+-[a-z]*c\\b', 'bash\t-c id', 'shoes -c', true],
   ['@rx a[\\t ]b', 'xa\tb', 'ab', true],
   ['@rx a\\sb', 'xa\x0bb', 'a-b', true],
+  // @validateByteRange has no literal: its slot comes from the value's units (a disallowed byte).
+  ['@validateByteRange 1-255', 'a\0b', 'a b', true],
+  ['@validateByteRange 32-126', 'caf\u00e9', 'plain text', true], // é is two bytes above 126
+  ['@validateByteRange 32-126', 'a\tb', 'a~b', true],
+  ['@validateByteRange 97-122', 'abD', 'abd', true], // an upper-case letter shares its summary bit with its lower case
 ];
 
 describe('literal screens keep every match and drop only values without the literals', () => {
@@ -111,6 +116,9 @@ describe('work skipped by character summaries never loses a match', () => {
     ['@rx \\.\\./', 't:none,t:urlDecodeUni,multiMatch', '%2e%2e/', '%2e/'], // multiMatch: the literal only in the decoded form
     ['@pm javascript', 't:none,t:removeNulls,t:lowercase,multiMatch', 'JAVA\0SCRIPT', 'java script'],
     ['@rx \\bbash\\s+-c', 't:none,t:urlDecodeUni,multiMatch', 'bash%09-c', 'bashful -c'], // the literal "bash " stands for "bash\t" too
+    // A byte range on a decoded form: the NUL of %00 and of %u0100 (which decodes to its low byte) only appears after decoding.
+    ['@validateByteRange 1-255', 't:none,t:urlDecodeUni', 'a%00b', 'a%41b'],
+    ['@validateByteRange 1-255', 't:none,t:urlDecodeUni', 'x%u0100', 'x%u0041'],
     // Long values (a body's size) are summarized another way: the one unit that triggers the step is at the end.
     ['@contains <script', 't:none,t:urlDecodeUni', 'a'.repeat(3000) + '%3Cscript', 'a'.repeat(3000) + '3Cscript'],
     ['@contains %u00e9', 't:none,t:utf8toUnicode', 'b'.repeat(3000) + 'é', 'b'.repeat(3000) + 'e'],

@@ -688,7 +688,9 @@ class ValueTable {
       while (m != 0) { changing |= unchecked(byUnit[<i32>ctz(m)]); m &= m - 1; }
       m = unchecked(this.sums[sum + 1]);
       while (m != 0) { changing |= unchecked(byUnit[64 + <i32>ctz(m)]); m &= m - 1; }
-      const ownAt = this.scanOffset(id, rules);
+      // No group asked about reads the value itself (a request line or query string with '+' or
+      // '%', read only by decoding rules): its own scan is left until one does (the loop below).
+      const ownAt = (groups & ~changing) != 0 ? this.scanOffset(id, rules) : -1;
       const sets = this.slotSets, bits = this.scanBits;
       const end = this.hintedEnd;
       const full = end >> 5;
@@ -705,8 +707,10 @@ class ValueTable {
       } else {
         for (let w = 0; w < words; w++) unchecked(sets[at + w] = 0);
       }
-      known = this.hintedMask & ~changing;
-      todo &= changing;
+      if ((groups & ~changing) != 0) {
+        known = this.hintedMask & ~changing;
+        todo &= changing;
+      }
     }
     while (todo != 0) {
       const g = <i32>ctz(todo);

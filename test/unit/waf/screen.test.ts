@@ -193,3 +193,25 @@ describe('@detectXSS and @detectSQLi skip only values no form of which can hold 
     }
   });
 });
+
+// A value's own scan is left out when every rule asking about it decodes it first (a request
+// line or query string with '+' or '%'); a later rule reading the same value as it is must still
+// get the value's own literals.
+describe('a value first asked about only by decoding rules is still screened as it is for a later rule', () => {
+  let waf: Rules;
+  beforeAll(async () => {
+    waf = await withRules(
+      'SecRuleEngine On\n' +
+        'SecRule REQUEST_HEADERS:X-A "@contains <x" "id:1,phase:2,pass,log,t:none,t:urlDecodeUni"\n' +
+        'SecRule ARGS:b "@contains %3cx" "id:2,phase:2,pass,log,t:none"',
+    );
+  });
+  afterAll(() => waf.close());
+
+  it('both rules fire on the same value, the decoding one first', async () => {
+    // The header and the argument hold the same text, "%3cx": one value for the engine.
+    expect(await waf.matches({ path: '/?b=%253cx', headers: { 'x-a': '%3cx' } })).toEqual([1, 2]);
+    expect(await waf.matches({ path: '/?b=%253cx', headers: { 'x-a': '%3cx' } })).toEqual([1, 2]);
+    expect(await waf.matches({ path: '/?b=%253cy', headers: { 'x-a': '%3cy' } })).toEqual([]);
+  });
+});

@@ -1818,8 +1818,9 @@ export class Transaction {
       list = this.sharedList(r, r.targetId, r.targetCount);
       tl = list;
       // A small list just collected is screened value by value by the rule that collected it
-      // (survivor lists cost allocations that pay off only when many rules read a large list).
-      perValue = !kept && list.length < SURVIVORS_MIN && !list.hasPrefix();
+      // (survivor lists cost allocations that pay off only when many rules read a large list),
+      // also when it starts with a prefix list's entries (whose group survivors it would compute).
+      perValue = !kept && list.length < SURVIVORS_MIN;
     } else {
       // A list used once (TX, MATCHED_VARS, ctl-altered ones), or one of a few entries, reuses
       // scratch arrays.

@@ -1177,8 +1177,6 @@ class CollectedTargets extends TargetList {
     this.prefixLength = p.length;
   }
 
-  hasPrefix(): bool { return this.prefix !== null; }
-
   dropPrefix(): void {
     this.prefix = null;
     this.prefixLength = 0;

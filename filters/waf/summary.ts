@@ -249,8 +249,9 @@ export function byteRangeUnits(allowed: StaticArray<bool>): UnitMask {
 const MAX_LITERAL_MASKS = 32;
 
 /**
- * The unit sets of a rule's required literals (lowercase-folded; spaces, tabs and feeds left out): a value can hold one of the
- * literals only if it covers one of the sets. Null when the test could exclude nothing. Beyond
+ * The unit sets of a rule's required literals (lowercase-folded; the space, tab and feeds left
+ * out, as a literal's space stands for any of them): a value can hold one of the literals only
+ * if it covers one of the sets. Null when the test could exclude nothing. Beyond
  * `maxMasks` (at most 64) distinct sets, one set of the units all of them share. Laid out for
  * mayHoldLiteral, in u64 words: a key, one unit of each set (its least common in ordinary text),
  * as a (lo, hi) pair, so a value holding none of the key's units is rejected in one test; the

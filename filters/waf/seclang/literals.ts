@@ -122,7 +122,8 @@ function unitShare(c: i32): f64 {
   if (c >= 0x61 && c <= 0x7a) return 0.6 * LETTER_PERCENT[LETTERS_BY_FREQUENCY.indexOf(String.fromCharCode(c))] / 100.0;
   if (c >= 0x30 && c <= 0x39) return 0.012;
   if (c == 0x20) return 0.06;
-  if (c >= 0x09 && c <= 0x0d) return 0.001; // line breaks and tabs: in bodies, rarely in a value
+  // Line breaks: in bodies, rarely in a value (tabs and feeds are folded to the space).
+  if (c == 0x0a || c == 0x0d) return 0.001;
   if (c >= 0x80) return 0.0005;
   if (c < 0x20 || c == 0x7f) return 0.0001;
   if ("./-_,:=&+%".indexOf(String.fromCharCode(c)) >= 0) return 0.006;

@@ -104,8 +104,21 @@ function setCost(s: string[]): f64 {
 /** The product of the units' shares of ordinary text (unitShare), as if each were drawn on its own. */
 function literalCost(s: string): f64 {
   let p = 1.0;
-  for (let i = 0; i < s.length; i++) p *= unitShare(s.charCodeAt(i));
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // The second letter of a word begun after a space: words are not random letters, and the
+    // common beginnings are far likelier than two shares (" sh" begins "shoes", "shop", "show").
+    const wordSecond = i >= 2 && isLetter(c) && isLetter(s.charCodeAt(i - 1)) && s.charCodeAt(i - 2) == 0x20;
+    p *= wordSecond ? WORD_SECOND_LETTER : unitShare(c);
+  }
   return p;
+}
+
+/** The chance of a given second letter in a word, for the common beginnings (about 1 in 4). */
+const WORD_SECOND_LETTER: f64 = 0.25;
+
+@inline function isLetter(c: i32): bool {
+  return c >= 0x61 && c <= 0x7a;
 }
 
 /** Letters from the most to the least common in English text, and their share of letters (%). */

@@ -25,6 +25,10 @@ describe('required literals of a regex (the WAF literal screen)', () => {
     expect(await literals('\\|\\s*(?:sh|bash)\\b')).toEqual(['|']);
   });
 
+  it('costs a word\'s beginning after a space as the common thing it is: "$" rather than " sh" (as in "running shoes")', async () => {
+    expect(await literals('[;&|]\\s*\\$\\w+\\s+(?:wget|curl|nc|bash|sh)\\b')).toEqual(['$']);
+  });
+
   it('joins the literals before a whitespace run with it: "sh " rather than "sh"', async () => {
     const set = (await literals('\\b(?:sh|bash|zsh)\\s+-[a-z]*c\\b'))!;
     expect(set).toContain('sh ');
@@ -56,6 +60,7 @@ describe('required literals of a regex (the WAF literal screen)', () => {
     ['(?i)select\\s+\\*\\s+from', ['SELECT\t*\nFROM', 'select * from']],
     ['[;&|]\\s*[\'"](?:curl|wget)[\'"]\\s+\\S', ['a; "curl"\thttp', "|'wget' x"]],
     ['(?:[;&|\\n\\r`]|\\$\\()\\s*(?:whoami|id)\\b', ['x\nid', 'a$( whoami', 'q`id`']],
+    ['[;&|]\\s*\\$\\w+\\s+(?:wget|curl|nc|bash|sh)\\b', ['a; $x bash', '|$cmd\tsh']],
   ];
   for (const [pattern, values] of MATCHES) {
     it(`every match of ${pattern} holds one of its literals`, async () => {

@@ -101,7 +101,7 @@ function setCost(s: string[]): f64 {
   return sum;
 }
 
-/** The product of the units' shares of ordinary text (unitShare), as if each were drawn on its own. */
+/** The product of the units' shares of ordinary text (unitShare), as if each were drawn on its own, but a word's second letter (below). */
 function literalCost(s: string): f64 {
   let p = 1.0;
   for (let i = 0; i < s.length; i++) {

@@ -305,8 +305,9 @@ export function literalMasks(literals: string[], maxMasks: i32 = MAX_LITERAL_MAS
 /** Where literalMasks' sets by unit start. */
 const MASKS_BY_UNIT = 5;
 
-/** Letters from the least to the most common in English text (rarestUnit). */
-const LETTERS_BY_RARITY = "zqxjkvbpygfwmucldrhsnioate";
+/** Letters from the most to the least common in English text, and their share of letters (%): rarestUnit, and the screen's literal choice (seclang/literals.ts). */
+export const LETTERS_BY_FREQUENCY = "etaoinshrdlcumwfgypbvkjxqz";
+export const LETTER_PERCENT: StaticArray<f64> = [12.7, 9.1, 8.2, 7.5, 7.0, 6.7, 6.3, 6.1, 6.0, 4.3, 4.0, 2.8, 2.8, 2.4, 2.4, 2.2, 2.0, 2.0, 1.9, 1.5, 1.0, 0.8, 0.15, 0.15, 0.1, 0.07];
 
 /**
  * One unit of the set (lo, hi) (not empty) as a set of its own: a punctuation, control or
@@ -321,8 +322,8 @@ function rarestUnit(lo: u64, hi: u64): UnitMask {
   const otherHi = hi & ~letters.hi & ~digitsAndSpace.hi & ~HI_UPPER & ~HI_DONE;
   if (otherLo != 0) { one.lo = otherLo & (~otherLo + 1); return one; }
   if (otherHi != 0) { one.hi = otherHi & (~otherHi + 1); return one; }
-  for (let i = 0; i < LETTERS_BY_RARITY.length; i++) {
-    const m = new UnitMask().addUnit(LETTERS_BY_RARITY.charCodeAt(i));
+  for (let i = LETTERS_BY_FREQUENCY.length - 1; i >= 0; i--) {
+    const m = new UnitMask().addUnit(LETTERS_BY_FREQUENCY.charCodeAt(i));
     if ((m.lo & lo) != 0 || (m.hi & hi) != 0) return m;
   }
   for (let c = 0x30; c <= 0x39; c++) {

@@ -11,6 +11,7 @@
 // A pattern that can match without any literal of useful size (`.*`, `\w+`, a large class) has
 // no set (null): its rule is not screened.
 import { parse, Node, NodeKind } from "@meshward/sdk/assembly/regex/parser";
+import { LETTER_PERCENT, LETTERS_BY_FREQUENCY } from "../summary";
 
 /** Most alternatives kept in an exact set (cross products beyond it fall back to a required set). */
 const MAX_EXACT = 32;
@@ -120,10 +121,6 @@ const WORD_SECOND_LETTER: f64 = 0.25;
 @inline function isLetter(c: i32): bool {
   return c >= 0x61 && c <= 0x7a;
 }
-
-/** Letters from the most to the least common in English text, and their share of letters (%). */
-const LETTERS_BY_FREQUENCY = "etaoinshrdlcumwfgypbvkjxqz";
-const LETTER_PERCENT: StaticArray<f64> = [12.7, 9.1, 8.2, 7.5, 7.0, 6.7, 6.3, 6.1, 6.0, 4.3, 4.0, 2.8, 2.8, 2.4, 2.4, 2.2, 2.0, 2.0, 1.9, 1.5, 1.0, 0.8, 0.15, 0.15, 0.1, 0.07];
 
 /**
  * An estimate of unit c's share of ordinary request values (a folded literal's unit): letters

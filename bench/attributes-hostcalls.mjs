@@ -6,11 +6,16 @@
 //
 // Variants: the 10 typical attributes of attributes-envoy.mjs, the same without outputs, and the
 // 1-attribute floor; each with build/attributes.wasm and, if BENCH_ATTR_BASE_WASM is set, with
-// that build too, interleaved in one run. BENCH_REQUESTS (default 4000 per variant).
-import { existsSync } from 'node:fs';
+// that build too, interleaved in one run; plus the hand-written module that makes the typical
+// configuration's host calls and nothing else (bench/lib/attributes-host-floor.mjs), whose counts
+// must equal the typical filter's (checked here: attributes-envoy.mjs measures it as the floor of
+// any implementation). BENCH_REQUESTS (default 4000 per variant).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { typical, constant, noOutputs, requestHeaders, requestMethod, requestPath } from './lib/attributes-workload.mjs';
+import { writeHostFloorModule } from './lib/attributes-host-floor.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wasmPath = process.env.BENCH_ATTR_WASM ?? join(root, 'build', 'attributes.wasm');
@@ -90,6 +95,14 @@ for (const c of configs) {
     variants.push(v);
   }
 }
+const floorDir = mkdtempSync(join(tmpdir(), 'meshward-attr-floor-'));
+{
+  const v = { name: 'the typical host calls alone (hand-written module)', calls: new Map(), hostNs: 0n, callbackNs: 0n, callbacks: 0, measuring: false, wasmPerRequest: [], hostPerRequest: [] };
+  current = v;
+  v.filter = await loadFilter(await writeHostFloorModule(floorDir), { name: 'attributes', config: {}, logLevel: 'warn' });
+  current = null;
+  variants.push(v);
+}
 const request = (i) => ({ method: requestMethod, path: requestPath(i), headers: requestHeaders, properties: { source: { address: '127.0.0.1:40000' } } });
 
 try {
@@ -120,8 +133,17 @@ try {
     console.log(`| ${v.name} | ${per(v.callbacks)} | ${per(total)} | ${kinds.map((k) => per(v.calls.get(k) ?? 0)).join(' | ')} | ` +
       `${us(median(v.wasmPerRequest))} | ${us(median(v.hostPerRequest))} |`);
   }
+  // The floor module stands for the filter in attributes-envoy.mjs only while it makes the same calls.
+  const typicalRow = variants.find((v) => v.name === '10 typical attributes');
+  const floorRow = variants.at(-1);
+  const mismatched = kinds.filter((k) => (typicalRow.calls.get(k) ?? 0) !== (floorRow.calls.get(k) ?? 0));
+  if (mismatched.length > 0) {
+    console.error(`\nbench/attributes-hostcalls: the hand-written floor module's host calls differ from the filter's in ${mismatched.join(', ')}; update bench/lib/attributes-host-floor.mjs`);
+    process.exitCode = 1;
+  } else console.log('\nThe hand-written module makes the same host calls as the filter with the typical configuration.');
   console.log('\n"in wasm": time inside the proxy_on_* callbacks minus the host calls they made, median per request (this');
   console.log('host\'s timer overhead included); "in host calls": this Node host\'s time for them, not Envoy\'s.');
 } finally {
   for (const v of variants) v.filter.close();
+  rmSync(floorDir, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@ import { Activation, AttrRegistry, AttrSpec, Source, Type, Node, Value, Kind, ev
 import { compactNode } from "./expr/compact";
 import { PathSegments, PathTemplate } from "./generators/operation";
 import { parseSpiffeId, spiffePart } from "./generators/spiffe";
-import { ClientSignals, ClientTokens, classifyClient, CLIENT_CLASSES } from "./generators/client-class";
+import { ClientMemo, ClientSignals, ClientTokens, CLIENT_CLASSES } from "./generators/client-class";
 import { versionFromAccept, versionFromHeader, versionFromPath } from "./generators/api-version";
 
 export class Rule {
@@ -100,6 +100,8 @@ export class ClientClassGenerator extends Generator {
 
   /** One per generator, refilled per request (requests run one at a time in a VM). */
   private sig: ClientSignals = new ClientSignals();
+  /** Recent clients' classes (a repeated client skips the token scan). */
+  private memo: ClientMemo = new ClientMemo();
 
   /** Makes every class's value, encoded for the outputs, next to each other (see expr/compact.ts). */
   compact(): void {
@@ -124,7 +126,7 @@ export class ClientClassGenerator extends Generator {
       sig.secFetch = act.has(this.fetchMode);
       sig.secChUa = act.has(this.chUa);
     }
-    return this.valueOf(classifyClient(sig, this.tokens));
+    return this.valueOf(this.memo.classify(sig, this.tokens));
   }
 
   // One Value per class name, reused by every request (its UTF-8 form is then encoded once).

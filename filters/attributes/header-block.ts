@@ -2,12 +2,30 @@
 // lengths, then NUL-terminated names and values), indexed in place: nothing is decoded until an
 // expression asks for a value, and lookups compare UTF-8 bytes against names encoded once at
 // configure time. Reading a request's headers costs one host call and one small index.
+import { decodeHostText } from "@meshward/sdk/assembly";
 
 const NO_BYTES = new ArrayBuffer(0);
+
+/** Buckets of the name index (a power of two). */
+const BUCKETS = 64;
+
+/** The bucket of a name: its length and first and last bytes (header names differ in these). */
+// @ts-ignore: decorator
+@inline function bucketOf(at: usize, len: usize): i32 {
+  if (len == 0) return 0;
+  return <i32>((len * 31 + (<usize>load<u8>(at) << 3) + <usize>load<u8>(at + len - 1)) & (BUCKETS - 1));
+}
 
 export class HeaderBlock {
   /** Per entry: name offset, name length (-1 once removed), value offset, value length. */
   private index: Int32Array = new Int32Array(64);
+  /**
+   * The entries by name: the first entry of each bucket, and per entry the next one in its bucket,
+   * in header order (-1 ends a chain). A filter asks for a dozen names per request; a lookup
+   * then compares the few entries of one bucket instead of every header.
+   */
+  private heads: Int32Array = new Int32Array(BUCKETS);
+  private chain: Int32Array = new Int32Array(16);
   private buf: ArrayBuffer = NO_BYTES;
   count: i32 = 0;
 
@@ -48,6 +66,16 @@ export class HeaderBlock {
       unchecked(index[4 * i + 3] = <i32>valueLen);
       data += valueLen + 1;
     }
+    // Chains built from the last entry back, so each lists its entries in header order.
+    if (<i32>n > this.chain.length) this.chain = new Int32Array(<i32>n);
+    const heads = this.heads;
+    const chain = this.chain;
+    heads.fill(-1);
+    for (let i = <i32>n - 1; i >= 0; i--) {
+      const b = bucketOf(base + <usize>unchecked(index[4 * i]), <usize>unchecked(index[4 * i + 1]));
+      unchecked(chain[i] = heads[b]);
+      unchecked(heads[b] = i);
+    }
     this.count = <i32>n;
     return true;
   }
@@ -60,12 +88,14 @@ export class HeaderBlock {
 
   /** The first entry at or after `from` named `name` (UTF-8 bytes, compared exactly); -1 if none. */
   find(name: ArrayBuffer, from: i32 = 0): i32 {
+    if (this.count == 0) return -1;
     const len = name.byteLength;
     const base = changetype<usize>(this.buf);
     const key = changetype<usize>(name);
-    for (let i = from; i < this.count; i++) {
-      if (unchecked(this.index[4 * i + 1]) != len) continue;
-      if (memory.compare(base + <usize>unchecked(this.index[4 * i]), key, <usize>len) == 0) return i;
+    const index = this.index;
+    for (let i = unchecked(this.heads[bucketOf(key, <usize>len)]); i >= 0; i = unchecked(this.chain[i])) {
+      if (i < from || unchecked(index[4 * i + 1]) != len) continue;
+      if (memory.compare(base + <usize>unchecked(index[4 * i]), key, <usize>len) == 0) return i;
     }
     return -1;
   }
@@ -81,12 +111,14 @@ export class HeaderBlock {
 
   has(name: ArrayBuffer): bool { return this.find(name) >= 0; }
 
+  // Decoded through the SDK's reuse table: a client's headers repeat request after request, and a
+  // repeated value is then the same string, with no allocation.
   name(i: i32): string {
-    return String.UTF8.decodeUnsafe(changetype<usize>(this.buf) + <usize>this.index[4 * i], <usize>max(this.index[4 * i + 1], 0));
+    return decodeHostText(changetype<usize>(this.buf) + <usize>this.index[4 * i], <usize>max(this.index[4 * i + 1], 0), true);
   }
 
   value(i: i32): string {
-    return String.UTF8.decodeUnsafe(changetype<usize>(this.buf) + <usize>this.index[4 * i + 2], <usize>this.index[4 * i + 3]);
+    return decodeHostText(changetype<usize>(this.buf) + <usize>this.index[4 * i + 2], <usize>this.index[4 * i + 3], true);
   }
 
   removed(i: i32): bool { return this.index[4 * i + 1] < 0; }

@@ -2,10 +2,10 @@
 // (a missing property is ABSENT, never an abort); request headers (and the request attributes
 // derived from pseudo-headers) from one header-map read per request, because every host call
 // costs microseconds.
-import { HeaderMapTypeValues, getHeaderPairsBytes, getPropertyEncoded, parseJson, JsonKind } from "@meshward/sdk/assembly";
+import { HeaderMapTypeValues, decodeHostText, getHeaderPairsBytes, getPropertyEncoded, parseJson, JsonKind } from "@meshward/sdk/assembly";
 import { Activation, AttrRegistry, AttrSpec, Source, Type, Value, ABSENT, fromJson } from "./expr/index";
 import { parseIntText } from "./expr/evaluator";
-import { lowerAscii } from "./expr/text";
+import { indexOfUnit, lowerAscii } from "./expr/text";
 import { HeaderBlock } from "./header-block";
 
 /** Claims documents above this size are not parsed (the JWT filter bounds tokens to 8 KiB by default). */
@@ -59,7 +59,8 @@ export class HostActivation extends Activation {
         if (raw === null) return ABSENT;
         if (spec.type == Type.Int) return raw.byteLength == 8 ? Value.int_(load<i64>(changetype<usize>(raw))) : ABSENT;
         if (spec.type == Type.Bool) return raw.byteLength == 1 ? Value.bool_(load<u8>(changetype<usize>(raw)) != 0) : ABSENT;
-        return Value.string_(String.UTF8.decode(raw));
+        // Reused like header values: source.address repeats for every request of a connection.
+        return Value.string_(decodeHostText(changetype<usize>(raw), raw.byteLength, true));
       }
       case Source.Header: {
         const s = this.header(spec.nameBytes);
@@ -69,9 +70,9 @@ export class HostActivation extends Activation {
       case Source.Query: {
         const path = this.header(PATH);
         if (path === null) return ABSENT;
-        let end = path.indexOf("#");
+        let end = indexOfUnit(path, 0x23 /* # */);
         if (end < 0) end = path.length;
-        const q = path.indexOf("?");
+        const q = indexOfUnit(path, 0x3f /* ? */);
         if (spec.source == Source.UrlPath) return Value.string_(q >= 0 && q < end ? path.substring(0, q) : path.substring(0, end));
         return Value.string_(q >= 0 && q < end ? path.substring(q + 1, end) : "");
       }

@@ -89,12 +89,17 @@ function isDigit(c: i32): bool { return c >= 0x30 && c <= 0x39; }
 
 /** Writes the IPv4 address in `s` into `out[at..at+4]`; false when `s` is not one. */
 function parseV4Into(s: string, out: Uint8Array, at: i32): bool {
+  return parseV4Span(s, 0, s.length, out, at);
+}
+
+/** parseV4Into for `s[from..to)` (no substring). */
+function parseV4Span(s: string, from: i32, to: i32, out: Uint8Array, at: i32): bool {
   let part = 0;
   let value = 0;
   let digits = 0;
   let leadingZero = false;
-  for (let i = 0; i <= s.length; i++) {
-    const c = i < s.length ? s.charCodeAt(i) : 0x2e; // a virtual '.' ends the last part
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? s.charCodeAt(i) : 0x2e; // a virtual '.' ends the last part
     if (c == 0x2e) {
       if (digits == 0 || part > 3) return false;
       out[at + part] = <u8>value;
@@ -193,23 +198,31 @@ export function parseAddressWithPort(s: string): IpAddress | null {
     const close = s.indexOf("]");
     if (close < 0) return null;
     const rest = s.substring(close + 1);
-    if (rest.length > 0 && (!rest.startsWith(":") || !validPort(rest.substring(1)))) return null;
+    if (rest.length > 0 && (!rest.startsWith(":") || !validPort(rest, 1, rest.length))) return null;
     const ip = parseV6(s.substring(1, close));
     return ip;
   }
-  const colon = s.indexOf(":");
-  if (colon >= 0 && s.indexOf(":", colon + 1) < 0) {
-    if (!validPort(s.substring(colon + 1))) return null;
-    return parseV4(s.substring(0, colon));
+  // "a.b.c.d:port" (one colon) is parsed in place: Envoy's source.address, read per request.
+  let colon = -1;
+  let colons = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) != 0x3a) continue;
+    if (colons++ == 0) colon = i;
+  }
+  if (colons == 1) {
+    if (!validPort(s, colon + 1, s.length)) return null;
+    const b = new Uint8Array(4);
+    return parseV4Span(s, 0, colon, b, 0) ? new IpAddress(b) : null;
   }
   return IpAddress.parse(s);
 }
 
-function validPort(p: string): bool {
-  if (p.length == 0 || p.length > 5) return false;
+/** Whether `s[from..to)` is a decimal port, 0..65535. */
+function validPort(s: string, from: i32, to: i32): bool {
+  if (to <= from || to - from > 5) return false;
   let v = 0;
-  for (let i = 0; i < p.length; i++) {
-    const c = p.charCodeAt(i);
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
     if (!isDigit(c)) return false;
     v = v * 10 + (c - 0x30);
   }

@@ -144,6 +144,15 @@ function decodeFieldReusing(at: usize, length: usize, bytes: bool = false): stri
   return ascii;
 }
 
+/**
+ * `length` bytes of UTF-8 at `at` (a header field or a property the host wrote) as a string,
+ * ASCII without the decoder's worst-case buffer. With `reuse`, a short ASCII text decoded lately is
+ * returned as the same string (see decodeFieldReusing): no allocation when a client repeats it.
+ */
+export function decodeHostText(at: usize, length: usize, reuse: bool = false): string {
+  return reuse ? decodeFieldReusing(at, length) : decodeField(at, length);
+}
+
 /** All entries of a host header map, in order; an empty list when the map is not available now. */
 export function getHeaderPairs(map: HeaderMapTypeValues): Array<string[]> {
   clearOut();

@@ -27,6 +27,14 @@ export function lowerAscii(s: string): string { return mapAscii(s, 0x41, 0x5a, 0
 /** ASCII uppercase; other characters unchanged. */
 export function upperAscii(s: string): string { return mapAscii(s, 0x61, 0x7a, -0x20); }
 
+/** The first index of code unit `c` in `s`, or -1: String#indexOf compares a whole substring at every position. */
+export function indexOfUnit(s: string, c: u16): i32 {
+  const base = changetype<usize>(s);
+  const n = s.length;
+  for (let i = 0; i < n; i++) if (load<u16>(base + (<usize>i << 1)) == c) return i;
+  return -1;
+}
+
 /**
  * Substrings to look for in a text, each with a rank, indexed by first character so a search
  * checks only the tokens that can start at each position (not every token at every position).

@@ -3,6 +3,7 @@
 // "...; version=3"). Numeric versions are normalised to "v<n>" ("2" → "v2", "V2.1" → "v2.1");
 // other header values (e.g. dates such as "2024-06-01") are kept as written when they are short
 // and printable.
+import { indexOfUnit } from "../expr/text";
 
 /** "v2", "V2.1", "2" → "v2", "v2.1", "v2"; null when not of that shape. */
 export function normaliseNumeric(s: string): string | null {
@@ -35,7 +36,7 @@ export function versionFromHeader(value: string): string | null {
 /** The first path segment of the form v<digits>[.<digits>] (query ignored). */
 export function versionFromPath(path: string): string | null {
   let p = path;
-  const q = p.indexOf("?");
+  const q = indexOfUnit(p, 0x3f /* ? */);
   if (q >= 0) p = p.substring(0, q);
   const segs = p.split("/");
   for (let i = 0; i < segs.length && i < 8; i++) {

@@ -70,3 +70,49 @@ export function classifyClient(sig: ClientSignals, tokens: ClientTokens): string
   }
   return "other";
 }
+
+/** Entries of ClientMemo (a power of two). */
+const MEMO_SLOTS = 64;
+/** Longer User-Agent or X-Requested-With values are classified every time: the memo keeps its strings alive, so it bounds them. */
+export const MEMO_MAX_TEXT = 512;
+
+/**
+ * The classes of recently seen clients. A proxy serves the same few User-Agents again and again,
+ * and a hit skips the token scan, the generator's dearest step. Direct-mapped by a hash of the
+ * User-Agent (a newer client takes its slot); an entry holds every signal the class depends on,
+ * so a hit answers exactly what classifyClient would.
+ */
+export class ClientMemo {
+  private userAgents: StaticArray<string | null> = new StaticArray<string | null>(MEMO_SLOTS);
+  private requestedWith: StaticArray<string | null> = new StaticArray<string | null>(MEMO_SLOTS);
+  private presence: StaticArray<u8> = new StaticArray<u8>(MEMO_SLOTS);
+  private classes: StaticArray<string | null> = new StaticArray<string | null>(MEMO_SLOTS);
+
+  classify(sig: ClientSignals, tokens: ClientTokens): string {
+    const ua = sig.userAgent;
+    const rw = sig.requestedWith;
+    if (ua === null || ua.length == 0 || ua.length > MEMO_MAX_TEXT || (rw !== null && rw.length > MEMO_MAX_TEXT)) {
+      return classifyClient(sig, tokens);
+    }
+    const slot = <i32>(textHash(ua) & (MEMO_SLOTS - 1));
+    const presence = <u8>((sig.acceptLanguage ? 1 : 0) | (sig.secFetch ? 2 : 0) | (sig.secChUa ? 4 : 0));
+    const known = unchecked(this.classes[slot]);
+    if (known !== null && unchecked(this.presence[slot]) == presence && unchecked(this.userAgents[slot]) == ua &&
+        unchecked(this.requestedWith[slot]) == rw) {
+      return known;
+    }
+    const c = classifyClient(sig, tokens);
+    unchecked(this.userAgents[slot] = ua);
+    unchecked(this.requestedWith[slot] = rw);
+    unchecked(this.presence[slot] = presence);
+    unchecked(this.classes[slot] = c);
+    return c;
+  }
+}
+
+/** FNV-1a over the UTF-16 code units. */
+function textHash(s: string): u32 {
+  let h: u32 = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = (h ^ <u32>s.charCodeAt(i)) * 0x01000193;
+  return h ^ (h >>> 16);
+}

@@ -6,6 +6,7 @@
 
 import { Value } from "../expr/value";
 import { copyString, compactValue } from "../expr/compact";
+import { indexOfUnit } from "../expr/text";
 
 export enum SegmentKind { Literal, One, Any }
 
@@ -118,7 +119,7 @@ export class PathSegments {
 
   set(path: string): void {
     this.text = path;
-    let end = path.indexOf("?");
+    let end = indexOfUnit(path, 0x3f /* ? */);
     if (end < 0) end = path.length;
     let start = path.length > 0 && path.charCodeAt(0) == 0x2f ? 1 : 0;
     if (end > start && path.charCodeAt(end - 1) == 0x2f) end--;

@@ -112,6 +112,38 @@ describe('outputs', () => {
   });
 });
 
+describe('request header lookups', () => {
+  // The request's headers are indexed by name once per request; lookups must find every entry,
+  // in the order the client sent them, among many headers whose names share index buckets.
+  it('repeated values join in order; every one of many headers is found; absent names are absent', async () => {
+    const headers: Array<[string, string]> = Array.from({ length: 80 }, (_, i) => [`x-h${i}`, `v${i}`]);
+    headers.splice(40, 0, ['x-h5', 'again']);
+    headers.push(['x-h5', 'last'], ['x-h79', 'end']);
+    const wanted = [0, 5, 17, 40, 63, 64, 79];
+    const f = await loadAttributes({
+      attributes: [
+        ...wanted.map((i) => ({ name: `h${i}`, rules: [{ value: `request.headers['x-h${i}']` }] })),
+        { name: 'absent', rules: [{ value: "has(request.headers['x-h80'])" }] },
+        { name: 'count', rules: [{ value: 'size(request.headers)' }] },
+      ],
+    });
+    try {
+      const res = await f.http({ path: '/', headers });
+      expect(res.trap).toBeUndefined();
+      const got = Object.fromEntries(wanted.map((i) => [i, res.filterState[`wasm.meshward.attr.h${i}`]]));
+      expect(got).toEqual({ 0: 'v0', 5: 'v5,again,last', 17: 'v17', 40: 'v40', 63: 'v63', 64: 'v64', 79: 'v79,end' });
+      expect(res.filterState['wasm.meshward.attr.absent']).toBe('false');
+      // The 80 names plus the host's pseudo-headers, repeated names counted once.
+      expect(Number(res.filterState['wasm.meshward.attr.count'])).toBeGreaterThanOrEqual(80);
+      // The next request's index holds only its own headers.
+      const next = await f.http({ path: '/', headers: [['x-h79', 'only'], ['x-h0', 'zero']] });
+      expect(wanted.map((i) => next.filterState[`wasm.meshward.attr.h${i}`])).toEqual(['zero', undefined, undefined, undefined, undefined, undefined, 'only']);
+    } finally {
+      f.close();
+    }
+  });
+});
+
 describe('anti-forgery', () => {
   it('incoming headers named like an output are removed, whether or not the attribute is present', async () => {
     const f = await loadAttributes({

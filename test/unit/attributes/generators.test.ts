@@ -161,6 +161,42 @@ describe('client_class generator', () => {
   });
 });
 
+describe('client_class generator: recent clients kept', () => {
+  // Recent clients' classes are kept, so a repeated User-Agent skips the token scan. Every signal
+  // the class depends on is kept with it: the same User-Agent with other headers is classified
+  // again, and clients that share a memo slot never answer for each other.
+  const firefox = 'Mozilla/5.0 (X11; rv:128.0) Gecko/20100101 Firefox/128.0';
+  it('classifies a repeated User-Agent again when its other signals change', async () => {
+    const got = await run({ client_class: {} }, [
+      { path: '/', headers: { 'user-agent': firefox, 'accept-language': 'en' } },
+      { path: '/', headers: { 'user-agent': firefox } },
+      { path: '/', headers: { 'user-agent': firefox, 'sec-fetch-mode': 'cors' } },
+      { path: '/', headers: { 'user-agent': firefox } },
+      { path: '/', headers: { 'user-agent': firefox, 'sec-ch-ua': '"Firefox";v="128"' } },
+      { path: '/', headers: { 'user-agent': firefox, 'accept-language': 'en', 'x-requested-with': 'com.acme.shop' } },
+      { path: '/', headers: { 'user-agent': firefox, 'accept-language': 'en', 'x-requested-with': 'XMLHttpRequest' } },
+      { path: '/', headers: { 'user-agent': firefox, 'accept-language': 'en', 'x-requested-with': 'com.acme.other' } },
+      { path: '/', headers: { 'user-agent': firefox, 'accept-language': 'en' } },
+    ]);
+    expect(got).toEqual(['browser', 'bot', 'browser', 'bot', 'browser', 'mobile_app', 'browser', 'mobile_app', 'browser']);
+  });
+
+  it('keeps many clients apart, and classifies User-Agents too long to keep every time', async () => {
+    // More clients than the memo has slots, of every class, each seen three times in other orders.
+    const kinds: Array<[(i: number) => string, string]> = [
+      [(i) => `curl/8.${i}.0`, 'cli'],
+      [(i) => `acme-crawler/${i}`, 'bot'],
+      [(i) => `Shop/${i} CFNetwork/1490.0.4 Darwin/23.2.0`, 'mobile_app'],
+      [(i) => `AcmeMonitor/${i}`, 'other'],
+    ];
+    const clients = Array.from({ length: 200 }, (_, i) => kinds[i % 4]!).map(([ua, cls], i) => ({ ua: ua(i), cls }));
+    const long = { ua: `Mozilla/5.0 (X11) ${'x'.repeat(600)}`, cls: 'browser' };
+    const order = [...clients, long, ...[...clients].reverse(), long, ...clients.filter((_, i) => i % 3 === 0), long];
+    const got = await run({ client_class: {} }, order.map((c) => ({ path: '/', headers: { 'user-agent': c.ua, 'accept-language': 'en' } })));
+    expect(got).toEqual(order.map((c) => c.cls));
+  });
+});
+
 describe('api_version generator', () => {
   it('header first, then path, then Accept; numeric forms normalised', async () => {
     const got = await run({ api_version: { header: 'x-api-version' }, default: "'v1'" }, [

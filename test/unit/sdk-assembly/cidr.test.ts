@@ -58,6 +58,15 @@ describe('parseAddressWithPort', () => {
     ['[::1]x', 'null'],
     ['[::1]:', 'null'],
     ['[10.0.0.1]:80', 'null'],
+    // The one-colon form is parsed in place: each bound of the address and the port counts.
+    ['10.0.0.1:080', '10.0.0.1'],
+    ['10.0.0.1:123456', 'null'],
+    ['01.0.0.1:80', 'null'],
+    ['10.0.0:80', 'null'],
+    ['10.0.0.1.5:80', 'null'],
+    ['10.0.0.256:80', 'null'],
+    [':80', 'null'],
+    ['10.0.0.1:8:0', 'null'],
   ];
   it.each(cases)('%j -> %j', async (input, expected) => {
     expect(await run('addr-parse', input)).toBe(expected);

@@ -22,6 +22,8 @@
 // BENCH_ATTR_BASE_WASM: another build (e.g. an older one) measured in the same run, for a before/after;
 // BENCH_BREAKDOWN=1 adds the 10 attributes without outputs and with request headers only, so the
 // cost of the outputs (filter-state writes, header writes) shows apart from evaluation and reads.
+// BENCH_NEW_CLIENTS=1 gives every request its own User-Agent (the filter keeps recent clients'
+// classes and decoded header values: this is the cost when nothing repeats).
 import http from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +52,7 @@ try {
 }
 const { stopAllEnvoys, wasmHttpFilter, startEchoUpstream, envoyVersionLine } = envoyApi;
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const newClients = process.env.BENCH_NEW_CLIENTS === '1';
 if (!['requests', 'bursts', undefined].includes(process.env.BENCH_ORDER)) {
   console.error(`bench/attributes-envoy: BENCH_ORDER must be \`requests\` or \`bursts\`, not \`${process.env.BENCH_ORDER}\``);
   process.exit(1);
@@ -84,11 +87,14 @@ try {
   for (const v of variants) v.rtt = [];
 
   const headers = requestHeaders;
+  // A serial, not the request's index: warm-up and both orders reuse indexes.
+  let clientSerial = 1_000_000;
+  const userAgent = () => (newClients ? `${requestHeaders['user-agent']} r${clientSerial++}` : requestHeaders['user-agent']);
   const get = (v, i) =>
     new Promise((resolve, reject) => {
       const started = process.hrtime.bigint();
       const req = http.request(
-        { host: '127.0.0.1', port: v.port, path: requestPath(i), method: requestMethod, agent: v.agent, headers: { ...headers, 'x-bench-variant': String(variants.indexOf(v)) } },
+        { host: '127.0.0.1', port: v.port, path: requestPath(i), method: requestMethod, agent: v.agent, headers: { ...headers, 'user-agent': userAgent(), 'x-bench-variant': String(variants.indexOf(v)) } },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -127,7 +133,8 @@ try {
 
     // Added p50: see addedP50 (bench/lib/envoy-variants.mjs). Added p99: p99 minus the baseline's p99.
     const how = order === 'bursts' ? `in bursts of ${BURST} (a steady stream per Envoy)` : 'one request to each Envoy in turn (cold caches)';
-    console.log(`\nAttributes filter through real Envoy (${envoyVersionLine?.() ?? 'envoy'}, concurrency 1), ${i} requests per variant, ${how}; µs\n`);
+    const clients = newClients ? ', a new User-Agent every request' : '';
+    console.log(`\nAttributes filter through real Envoy (${envoyVersionLine?.() ?? 'envoy'}, concurrency 1), ${i} requests per variant, ${how}${clients}; µs\n`);
     console.log('| variant | round trip p50 | p99 | added p50 | added p99 | in Envoy p50 | p99 | added p50 | added p99 |');
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const v of variants) {

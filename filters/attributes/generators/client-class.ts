@@ -74,7 +74,7 @@ export function classifyClient(sig: ClientSignals, tokens: ClientTokens): string
 /** Entries of ClientMemo (a power of two). */
 const MEMO_SLOTS = 64;
 /** Longer User-Agent or X-Requested-With values are classified every time: the memo keeps its strings alive, so it bounds them. */
-export const MEMO_MAX_TEXT = 512;
+const MEMO_MAX_TEXT = 512;
 
 /**
  * The classes of recently seen clients. A proxy serves the same few User-Agents again and again,

@@ -86,23 +86,17 @@ const configs = [
   { name: '10 typical, no outputs', config: noOutputs },
 ];
 const variants = [];
-for (const c of configs) {
-  for (const b of builds) {
-    const v = { name: c.name + b.label, calls: new Map(), hostNs: 0n, callbackNs: 0n, callbacks: 0, measuring: false, wasmPerRequest: [], hostPerRequest: [] };
-    current = v;
-    v.filter = await loadFilter(b.path, { name: 'attributes', config: c.config, logLevel: 'warn' });
-    current = null;
-    variants.push(v);
-  }
-}
-const floorDir = mkdtempSync(join(tmpdir(), 'meshward-attr-floor-'));
-{
-  const v = { name: 'the typical host calls alone (hand-written module)', calls: new Map(), hostNs: 0n, callbackNs: 0n, callbacks: 0, measuring: false, wasmPerRequest: [], hostPerRequest: [] };
+/** Loads `path` with `config` as a counted variant (its instantiation goes through the wrappers above). */
+async function addVariant(name, path, config) {
+  const v = { name, calls: new Map(), hostNs: 0n, callbackNs: 0n, callbacks: 0, measuring: false, wasmPerRequest: [], hostPerRequest: [] };
   current = v;
-  v.filter = await loadFilter(await writeHostFloorModule(floorDir), { name: 'attributes', config: {}, logLevel: 'warn' });
+  v.filter = await loadFilter(path, { name: 'attributes', config, logLevel: 'warn' });
   current = null;
   variants.push(v);
 }
+for (const c of configs) for (const b of builds) await addVariant(c.name + b.label, b.path, c.config);
+const floorDir = mkdtempSync(join(tmpdir(), 'meshward-attr-floor-'));
+await addVariant('the typical host calls alone (hand-written module)', await writeHostFloorModule(floorDir), {});
 const request = (i) => ({ method: requestMethod, path: requestPath(i), headers: requestHeaders, properties: { source: { address: '127.0.0.1:40000' } } });
 
 try {

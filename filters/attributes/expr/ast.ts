@@ -2,7 +2,7 @@
 // (checker.ts) rewrites attribute references into `Attr` nodes and gives every node a static type.
 import { Value } from "./value";
 import { Regex } from "@meshward/sdk/assembly/regex";
-import { CidrSet } from "@meshward/sdk/assembly";
+import { CidrSet, parseAddressWithPort } from "@meshward/sdk/assembly";
 
 /** Static types. `Dyn` is decided at run time (JWT claims, attributes of earlier rules). */
 export enum Type { Bool, Int, Double, String, List, Map, Null, Dyn }
@@ -77,7 +77,7 @@ export class Node {
   /** `matches` with a literal pattern: compiled once. */
   regex: Regex | null = null;
   /** `ip_in_cidr` with literal ranges: parsed once. */
-  cidrs: CidrSet | null = null;
+  cidrs: CidrTest | null = null;
   keys: Array<string> = NO_KEYS;
   type: Type = Type.Dyn;
   pos: i32;
@@ -87,5 +87,27 @@ export class Node {
   constructor(kind: NodeKind, pos: i32) {
     this.kind = kind;
     this.pos = pos;
+  }
+}
+
+/**
+ * `ip_in_cidr`'s ranges, and the answer for the last address tested: every request of a
+ * connection repeats its `source.address`, and a repeat then skips parsing the address and
+ * testing the ranges. One address is kept (a reference, so it cannot be freed and reused).
+ */
+export class CidrTest {
+  private lastAddress: string | null = null;
+  private lastAnswer: bool = false;
+  constructor(public ranges: CidrSet) {}
+
+  /** Whether `address` (an IP, optionally with a port, as parseAddressWithPort reads it) is in a range. */
+  test(address: string): bool {
+    const last = this.lastAddress;
+    if (last !== null && last == address) return this.lastAnswer;
+    const ip = parseAddressWithPort(address);
+    const answer = ip !== null && this.ranges.contains(ip);
+    this.lastAddress = address;
+    this.lastAnswer = answer;
+    return answer;
   }
 }

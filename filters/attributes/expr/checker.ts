@@ -4,7 +4,7 @@
 // so a configuration never loads an expression that cannot make sense.
 import { Cidr, CidrSet } from "@meshward/sdk/assembly";
 import { lowerAscii } from "./text";
-import { Fn, Node, NodeKind, Op, Type, opText, typeName } from "./ast";
+import { CidrTest, Fn, Node, NodeKind, Op, Type, opText, typeName } from "./ast";
 import { AttrRegistry, AttrSpec, Source } from "./activation";
 import { compileRegex, lastRegexError } from "@meshward/sdk/assembly/regex";
 
@@ -438,7 +438,7 @@ export class Checker {
         if (c === null) return this.fail(arg.pos, "ip_in_cidr: invalid CIDR '" + texts[i] + "'; expected e.g. '10.0.0.0/8' or '2001:db8::/32'");
         ranges.push(c);
       }
-      n.cidrs = new CidrSet(ranges);
+      n.cidrs = new CidrTest(new CidrSet(ranges));
       n.type = Type.Bool;
       return n;
     }

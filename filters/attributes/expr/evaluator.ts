@@ -3,7 +3,6 @@
 // such as JWT claims), an out-of-range index or a division by zero yield ABSENT, which
 // propagates; `&&` and `||` absorb it when the other side decides (CEL's commutative logic),
 // and `has()` tests for it. Nothing here traps.
-import { parseAddressWithPort } from "@meshward/sdk/assembly";
 import { lowerAscii, upperAscii } from "./text";
 import { Fn, Node, NodeKind, Op } from "./ast";
 import { Activation } from "./activation";
@@ -249,11 +248,7 @@ function call(n: Node, act: Activation): Value {
     case Fn.Upper: return a.kind == Kind.String ? Value.string_(upperAscii(a.s)) : ABSENT;
     case Fn.Trim: return a.kind == Kind.String ? Value.string_(trimSpace(a.s)) : ABSENT;
     case Fn.Matches: return a.kind == Kind.String ? Value.bool_(n.regex!.test(a.s)) : ABSENT;
-    case Fn.IpInCidr: {
-      if (a.kind != Kind.String) return ABSENT;
-      const ip = parseAddressWithPort(a.s);
-      return ip === null ? FALSE : Value.bool_(n.cidrs!.contains(ip));
-    }
+    case Fn.IpInCidr: return a.kind == Kind.String ? Value.bool_(n.cidrs!.test(a.s)) : ABSENT;
     case Fn.ToString: {
       const t = toText(a);
       return t === null ? ABSENT : Value.string_(t);

@@ -144,6 +144,23 @@ describe('request header lookups', () => {
   });
 });
 
+describe('ip_in_cidr across requests', () => {
+  // The answer for the last address is kept (a connection's requests repeat source.address); a
+  // new address, in or out of the ranges, well-formed or not, is tested afresh.
+  it('answers for each request\'s own address, repeated or new', async () => {
+    const f = await loadAttributes({ attributes: [{ name: 'internal', rules: [{ value: "ip_in_cidr(source.address, ['10.0.0.0/8', '2001:db8::/32'])" }] }] });
+    const addresses = ['10.1.2.3:5000', '10.1.2.3:5000', '192.168.0.1:5000', '192.168.0.1:5000', '10.1.2.3:5000', 'garbage', '10.9.9.9:1',
+      '[::ffff:10.0.0.1]:5', '[2001:db8::7]:443', '[2001:db9::7]:443', '10.1.2.3:99999', '10.1.2.3:5000'];
+    try {
+      const got: Array<string | undefined> = [];
+      for (const address of addresses) got.push((await f.http({ path: '/', properties: { source: { address } } })).filterState['wasm.meshward.attr.internal']);
+      expect(got).toEqual(['true', 'true', 'false', 'false', 'true', 'false', 'true', 'true', 'true', 'false', 'false', 'true']);
+    } finally {
+      f.close();
+    }
+  });
+});
+
 describe('anti-forgery', () => {
   it('incoming headers named like an output are removed, whether or not the attribute is present', async () => {
     const f = await loadAttributes({

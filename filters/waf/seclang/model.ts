@@ -248,6 +248,8 @@ export class Rule {
    */
   screenUnitsLo: u64 = 0;
   screenUnitsHi: u64 = 0;
+  /** Whether the screen gives this link a unit slot (screenUnitsLo/Hi) rather than a literal slot. */
+  hasUnitSlot(): bool { return (this.screenUnitsLo | this.screenUnitsHi) != 0; }
   /** multiMatch: the transformation list ids of every prefix of `transforms` (the engine fills it on first use). */
   prefixChains: i32[] | null = null;
   /** The target list as text (rules with equal lists share their collected values within a phase); "" when not shareable (TX, MATCHED_*). */

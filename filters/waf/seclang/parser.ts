@@ -186,7 +186,7 @@ export class SecLangParser {
         r.screenLiterals = null; // only needed here
         if (!r.removed && r.targets.length > 0 && this.screenable(r)) {
           let lits = r.screenLiteralsKnown ? noted : screenLiterals(r.op);
-          if (lits === null && (r.screenUnitsLo | r.screenUnitsHi) != 0) lits = NO_LITERALS; // a unit slot
+          if (lits === null && r.hasUnitSlot()) lits = NO_LITERALS; // a unit slot
           if (lits !== null) {
             const key = r.multiMatch ? -1 - r.transformChain : r.transformChain;
             if (!byChain.has(key)) { byChain.set(key, new Array<Rule>()); order.push(key); }
@@ -214,7 +214,7 @@ export class SecLangParser {
       rs.screenGroupStart.push(sc.slots);
       for (let m = 0; m < members.length; m++) {
         const r = members[m];
-        r.screenSlot = (r.screenUnitsLo | r.screenUnitsHi) != 0 ? sc.addUnitSlot(r.screenUnitsLo, r.screenUnitsHi) : sc.add(litsOf.get(r));
+        r.screenSlot = r.hasUnitSlot() ? sc.addUnitSlot(r.screenUnitsLo, r.screenUnitsHi) : sc.add(litsOf.get(r));
         r.screenId = g;
         rs.screenedRules++;
       }
